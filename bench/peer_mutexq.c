@@ -1,0 +1,118 @@
+/*
+ * Peer: a mutex + condition-variable bounded queue, 1 producer and 1
+ * consumer. Written as one would write it for real use, without tricks
+ * either way: each push locks, waits while full, copies the 64-byte
+ * message into its slot and signals not-empty; each pop locks, waits
+ * while empty, copies one message out and signals not-full.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include "peer_mutexq.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "peer_util.h"
+
+typedef struct mutexq_msg {
+	unsigned char data[BENCH_PAYLOAD];
+} mutexq_msg;
+
+typedef struct mutexq {
+	pthread_mutex_t mtx;
+	pthread_cond_t  not_empty;
+	pthread_cond_t  not_full;
+	mutexq_msg     *slots;
+	size_t          cap;
+	size_t          head; /* next pop */
+	size_t          len;
+	uint64_t        n;        /* messages to move */
+	uint64_t        received; /* consumer's count */
+	uint64_t        sum;      /* consumer's checksum */
+	uint64_t        t_end;
+} mutexq;
+
+static void
+mutexq_push(mutexq *q, const mutexq_msg *m)
+{
+	pthread_mutex_lock(&q->mtx);
+	while (q->len == q->cap) {
+		pthread_cond_wait(&q->not_full, &q->mtx);
+	}
+	q->slots[(q->head + q->len) % q->cap] = *m;
+	q->len++;
+	pthread_cond_signal(&q->not_empty);
+	pthread_mutex_unlock(&q->mtx);
+}
+
+static void
+mutexq_pop(mutexq *q, mutexq_msg *m)
+{
+	pthread_mutex_lock(&q->mtx);
+	while (q->len == 0) {
+		pthread_cond_wait(&q->not_empty, &q->mtx);
+	}
+	*m      = q->slots[q->head];
+	q->head = (q->head + 1) % q->cap;
+	q->len--;
+	pthread_cond_signal(&q->not_full);
+	pthread_mutex_unlock(&q->mtx);
+}
+
+static void *
+mutexq_consumer(void *arg)
+{
+	mutexq    *q = arg;
+	mutexq_msg m;
+
+	for (uint64_t i = 0; i < q->n; i++) {
+		mutexq_pop(q, &m);
+		q->received++;
+		q->sum += m.data[0];
+	}
+	q->t_end = bench_now_ns();
+	return (NULL);
+}
+
+int
+peer_mutexq_run(uint64_t n, size_t capacity, uint64_t *ns)
+{
+	mutexq     q;
+	mutexq_msg m;
+	pthread_t  thr;
+	uint64_t   t0;
+
+	memset(&q, 0, sizeof(q));
+	memset(&m, 0xab, sizeof(m));
+	q.cap   = capacity;
+	q.n     = n;
+	q.slots = calloc(capacity, sizeof(mutexq_msg));
+	if (q.slots == NULL) {
+		fprintf(stderr, "mutexq: out of memory\n");
+		return (-1);
+	}
+	pthread_mutex_init(&q.mtx, NULL);
+	pthread_cond_init(&q.not_empty, NULL);
+	pthread_cond_init(&q.not_full, NULL);
+	pthread_create(&thr, NULL, mutexq_consumer, &q);
+
+	t0 = bench_now_ns();
+	for (uint64_t i = 0; i < n; i++) {
+		mutexq_push(&q, &m);
+	}
+	pthread_join(thr, NULL);
+	*ns = q.t_end - t0;
+
+	pthread_cond_destroy(&q.not_full);
+	pthread_cond_destroy(&q.not_empty);
+	pthread_mutex_destroy(&q.mtx);
+	free(q.slots);
+	if (q.received != n || q.sum != n * 0xab) {
+		fprintf(stderr, "mutexq: got %llu of %llu messages\n",
+		    (unsigned long long) q.received, (unsigned long long) n);
+		return (-1);
+	}
+	return (0);
+}
