@@ -1,0 +1,456 @@
+/*
+ * weir: an embeddable event bus (consumer API of weir::core).
+ *
+ * What is not declared in this header is not API. Every function returns a
+ * weir_err (WEIR_OK == 0) unless it is an accessor. Handles are opaque.
+ * Passing NULL to a _destroy/_close function is a harmless no-op.
+ */
+#ifndef WEIR_WEIR_H
+#define WEIR_WEIR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define WEIR_VERSION_MAJOR 0
+#define WEIR_VERSION_MINOR 1
+#define WEIR_VERSION_PATCH 0
+
+#if defined(WEIR_STATIC_DEFINE)
+#define WEIR_API
+#elif defined(__GNUC__)
+#define WEIR_API __attribute__((visibility("default")))
+#else
+#define WEIR_API
+#endif
+
+/* ------------------------------------------------------------------ */
+/* Errors: one list generates the enum and both string tables.        */
+/* Codes are append-only.                                             */
+/* ------------------------------------------------------------------ */
+#define WEIR_ERRORS(X)                                                  \
+	X(OK, "success")                                                \
+	X(ENOMEM, "out of memory")                                      \
+	X(EINVAL, "invalid argument")                                   \
+	X(ECLOSED, "closed")                                            \
+	X(EAGAIN, "try again")                                          \
+	X(EBUSY, "busy")                                                \
+	X(ETIMEDOUT, "timed out")                                       \
+	X(ENOENT, "not found")                                          \
+	X(ECONFLICT, "version conflict")                                \
+	X(ENOTSUP, "not supported")                                     \
+	X(EBACKEND, "backend error")                                    \
+	X(ESTORE, "storage error")                                      \
+	X(ECORRUPT, "store corrupt")                                    \
+	X(EINTERNAL, "internal error")                                  \
+	X(EFULL, "queue full")                                          \
+	X(ETOOBIG, "too large")                                         \
+	X(EBADTOPIC, "invalid topic")                                   \
+	X(EBADPATTERN, "invalid topic pattern")                         \
+	X(EBADNAME, "invalid name")                                     \
+	X(EPENDING, "pending: completes later")                         \
+	X(EHANDLER, "handler failed")                                   \
+	X(ECANCELED, "canceled")                                        \
+	X(EREADONLY, "read-only")                                       \
+	X(ENOSPC, "no space left")                                      \
+	X(EIO, "I/O error")                                             \
+	X(EVERSION, "unsupported version")                              \
+	X(ENOTSTORE, "not a weir store")                                \
+	X(EEXIST, "already exists")
+
+typedef enum weir_err {
+#define WEIR_ERR_ENUM_(name, text) WEIR_##name,
+	WEIR_ERRORS(WEIR_ERR_ENUM_)
+#undef WEIR_ERR_ENUM_
+	WEIR_ERR_COUNT_
+} weir_err;
+
+/** @brief Static text for an error code; never NULL. */
+WEIR_API const char *weir_strerror(weir_err e);
+/** @brief The code's name, e.g. "WEIR_ENOMEM"; never NULL. */
+WEIR_API const char *weir_err_name(weir_err e);
+
+/* ------------------------------------------------------------------ */
+/* Allocator hook (tests use it to inject out-of-memory failures).    */
+/* ------------------------------------------------------------------ */
+typedef struct weir_allocator {
+	void *(*malloc_fn)(size_t size);
+	void *(*calloc_fn)(size_t n, size_t size);
+	void *(*realloc_fn)(void *p, size_t size);
+	void (*free_fn)(void *p);
+} weir_allocator;
+
+/**
+ * @brief Replaces the allocator used by weir. NULL restores libc's.
+ * @remark Call before creating any object; not thread-safe.
+ */
+WEIR_API void weir_set_allocator(const weir_allocator *a);
+/** @brief Frees a `char *` returned by weir (e.g. stats JSON). */
+WEIR_API void weir_free(void *p);
+
+/* ------------------------------------------------------------------ */
+/* Events                                                             */
+/* ------------------------------------------------------------------ */
+typedef struct weir_event weir_event;
+
+/** A header: a name and a byte value. */
+typedef struct weir_header {
+	const char *name;
+	const void *value;
+	size_t      len;
+} weir_header;
+
+/** Everything an event is made of; unset fields are zero. */
+typedef struct weir_event_init {
+	const char        *topic;   /* required, a valid topic */
+	const void        *key;     /* optional */
+	size_t             key_len;
+	const void        *payload; /* optional */
+	size_t             payload_len;
+	const weir_header *headers; /* optional */
+	size_t             header_count;
+	const uint8_t     *id;  /* 16 bytes, or NULL for a new UUIDv7 */
+	int64_t            ts;  /* unix ns, or 0 for now */
+	uint64_t           seq; /* 0 unless a store assigned one */
+} weir_event_init;
+
+#define WEIR_MAX_HEADERS 64
+#define WEIR_MAX_TOPIC 1024
+
+/**
+ * @brief Creates an immutable, reference-counted event (count 1),
+ *        copying every field of @p init in one allocation.
+ * @returns WEIR_EBADTOPIC for an invalid topic, WEIR_EINVAL for NULL
+ *          arguments or too many headers, WEIR_ENOMEM.
+ * @remark Release it with weir_event_release().
+ */
+WEIR_API weir_err weir_event_new(weir_event **out, const weir_event_init *init);
+
+/**
+ * @brief Takes a reference. Returns the pointer to keep: for an event
+ *        that lives only for a synchronous emit this is a heap copy.
+ * @returns NULL only when copying runs out of memory.
+ * @remark Thread-safe (atomic count).
+ */
+WEIR_API const weir_event *weir_event_hold(const weir_event *ev);
+/** @brief Drops a reference taken by new or hold. NULL is a no-op. */
+WEIR_API void weir_event_release(const weir_event *ev);
+
+/** @brief The 16-byte UUIDv7 id. */
+WEIR_API const uint8_t *weir_event_id(const weir_event *ev);
+WEIR_API const char    *weir_event_topic(const weir_event *ev);
+WEIR_API const void    *weir_event_key(const weir_event *ev, size_t *len);
+WEIR_API const void    *weir_event_payload(const weir_event *ev, size_t *len);
+/** @brief Unix time in nanoseconds. */
+WEIR_API int64_t  weir_event_ts(const weir_event *ev);
+WEIR_API uint64_t weir_event_seq(const weir_event *ev);
+WEIR_API size_t   weir_event_header_count(const weir_event *ev);
+/** @brief Header @p i; returns WEIR_ENOENT past the end. */
+WEIR_API weir_err weir_event_header(const weir_event *ev, size_t i,
+    const char **name, const void **value, size_t *len);
+/** @brief First header named @p name, or NULL. */
+WEIR_API const void *weir_event_header_get(
+    const weir_event *ev, const char *name, size_t *len);
+/**
+ * @brief For an error or dead-letter event, the event that failed
+ *        (borrowed from @p ev); otherwise NULL.
+ */
+WEIR_API const weir_event *weir_event_cause(const weir_event *ev);
+
+/** @brief Formats a 16-byte id as 36 characters plus NUL. */
+WEIR_API void weir_uuid_format(const uint8_t id[16], char out[37]);
+/** @brief Parses the 36-character form; WEIR_EINVAL if malformed. */
+WEIR_API weir_err weir_uuid_parse(const char *text, uint8_t id[16]);
+/** @brief A new UUIDv7 (time-ordered within a thread). */
+WEIR_API void weir_uuid_v7(uint8_t id[16]);
+
+/* ------------------------------------------------------------------ */
+/* Topics and patterns (NATS subject grammar)                         */
+/* ------------------------------------------------------------------ */
+
+/**
+ * @brief Checks a topic: dot-separated non-empty tokens, no white
+ *        space, no wildcard, at most WEIR_MAX_TOPIC bytes.
+ * @returns WEIR_OK or WEIR_EBADTOPIC.
+ */
+WEIR_API weir_err weir_topic_validate(const char *topic);
+/**
+ * @brief Checks a pattern: like a topic, where a token may be `*` (one
+ *        token) and the last token may be `>` (one or more tokens).
+ * @returns WEIR_OK or WEIR_EBADPATTERN.
+ */
+WEIR_API weir_err weir_pattern_validate(const char *pattern);
+/** @brief 1 if @p topic matches @p pattern, 0 if not (or invalid). */
+WEIR_API int weir_pattern_match(const char *pattern, const char *topic);
+
+/* ------------------------------------------------------------------ */
+/* Loops                                                              */
+/* ------------------------------------------------------------------ */
+typedef struct weir_loop  weir_loop;
+typedef struct weir_timer weir_timer;
+typedef struct weir_watch weir_watch;
+
+typedef enum weir_run_mode {
+	WEIR_RUN_DEFAULT = 0, /* until stopped */
+	WEIR_RUN_ONCE    = 1, /* wait for work once, do it, return */
+	WEIR_RUN_NOWAIT  = 2  /* do what is ready, never wait */
+} weir_run_mode;
+
+#define WEIR_WATCH_READ 1
+#define WEIR_WATCH_WRITE 2
+
+typedef void (*weir_timer_fn)(weir_timer *t, void *arg);
+typedef void (*weir_watch_fn)(weir_watch *w, int fd, int events, void *arg);
+
+/** @brief Creates a loop (epoll or poll, chosen at build time). */
+WEIR_API weir_err weir_loop_create(weir_loop **out);
+/**
+ * @brief Destroys a loop that is not running. Subscriptions still
+ *        assigned to it must be closed first (WEIR_EBUSY otherwise).
+ */
+WEIR_API weir_err weir_loop_destroy(weir_loop *loop);
+/**
+ * @brief Runs the loop on the calling thread. All callbacks of the loop
+ *        (timers, watchers, subscription handlers) run here.
+ * @returns WEIR_OK, or WEIR_EBUSY if the loop already runs elsewhere.
+ */
+WEIR_API weir_err weir_loop_run(weir_loop *loop, weir_run_mode mode);
+/** @brief Makes run() return soon. Safe from any thread and handler. */
+WEIR_API void weir_loop_stop(weir_loop *loop);
+/** @brief A descriptor that polls readable when the loop has work. */
+WEIR_API int weir_loop_fd(weir_loop *loop);
+/** @brief The backend's name: "epoll" or "poll". */
+WEIR_API const char *weir_loop_backend(void);
+
+/**
+ * @brief Starts a timer firing after @p timeout_ms and then every
+ *        @p repeat_ms (0: once).
+ * @remark Loop-thread API: call from the loop's thread or while it is
+ *         not running. The timer is freed by weir_timer_stop(), which
+ *         may be called from its own callback.
+ */
+WEIR_API weir_err weir_timer_start(weir_loop *loop, uint64_t timeout_ms,
+    uint64_t repeat_ms, weir_timer_fn cb, void *arg, weir_timer **out);
+WEIR_API void weir_timer_stop(weir_timer *t);
+
+/**
+ * @brief Watches @p fd for WEIR_WATCH_READ / WEIR_WATCH_WRITE.
+ * @remark Loop-thread API, like timers. weir_watch_stop() frees it.
+ */
+WEIR_API weir_err weir_watch_start(weir_loop *loop, int fd, int events,
+    weir_watch_fn cb, void *arg, weir_watch **out);
+WEIR_API void weir_watch_stop(weir_watch *w);
+
+/* ------------------------------------------------------------------ */
+/* The bus                                                            */
+/* ------------------------------------------------------------------ */
+typedef struct weir_bus           weir_bus;
+typedef struct weir_bus_config    weir_bus_config;
+typedef struct weir_topic         weir_topic;
+typedef struct weir_subscr        weir_subscr;
+typedef struct weir_subscr_config weir_subscr_config;
+
+#define WEIR_DEFAULT_MAX_PAYLOAD (1024u * 1024u)
+
+/** Topic of the events that report a handler's failure. */
+#define WEIR_TOPIC_ERROR "$weir.error"
+/** Topic of the local dead letters. */
+#define WEIR_TOPIC_DEAD "$weir.dead"
+
+/**
+ * @brief A listener or subscription handler. Returns WEIR_OK, an error
+ *        (reported on WEIR_TOPIC_ERROR), or, for subscriptions that
+ *        allow it, WEIR_EPENDING.
+ * @remark @p ev is borrowed for the call; weir_event_hold() keeps it.
+ */
+typedef weir_err (*weir_handler)(
+    weir_bus *bus, const weir_event *ev, void *arg);
+typedef void (*weir_free_fn)(void *arg);
+
+WEIR_API weir_err weir_bus_config_create(weir_bus_config **out);
+WEIR_API void     weir_bus_config_destroy(weir_bus_config *cfg);
+/** @brief Largest payload accepted (default WEIR_DEFAULT_MAX_PAYLOAD). */
+WEIR_API weir_err weir_bus_config_set_max_payload(
+    weir_bus_config *cfg, size_t max);
+
+/**
+ * @brief Creates a bus with its default loop.
+ * @param cfg may be NULL for defaults; it is copied.
+ */
+WEIR_API weir_err weir_bus_create(weir_bus **out, const weir_bus_config *cfg);
+/**
+ * @brief Destroys the bus: closes every subscription, frees listeners,
+ *        queued events and the default loop. No loop may be running.
+ */
+WEIR_API void weir_bus_destroy(weir_bus *bus);
+/** @brief The bus's default loop (owned by the bus). */
+WEIR_API weir_loop *weir_bus_loop(weir_bus *bus);
+/** @brief weir_loop_run() on the default loop. */
+WEIR_API weir_err weir_bus_run(weir_bus *bus, weir_run_mode mode);
+/** @brief weir_loop_stop() on the default loop; any thread. */
+WEIR_API void weir_bus_stop(weir_bus *bus);
+/** @brief weir_loop_fd() of the default loop. */
+WEIR_API int weir_bus_fd(weir_bus *bus);
+
+/**
+ * @brief Resolves a topic once, so that emit and publish skip parsing
+ *        and matching while no listener or subscription changes.
+ * @remark A topic handle is used by one thread at a time (like a
+ *         prepared statement); make one per thread. Free it with
+ *         weir_topic_destroy() before the bus.
+ */
+WEIR_API weir_err weir_topic_create(
+    weir_bus *bus, const char *topic, weir_topic **out);
+WEIR_API void        weir_topic_destroy(weir_topic *t);
+WEIR_API const char *weir_topic_name(const weir_topic *t);
+
+/* ---- synchronous emit (EventEmitter semantics) -------------------- */
+
+#define WEIR_ON_ONCE 1u    /* removed before its first call */
+#define WEIR_ON_PREPEND 2u /* called before earlier listeners */
+
+/**
+ * @brief Adds a listener for @p pattern. Listeners are called in
+ *        registration order (prepended ones first, newest first).
+ * @param id receives a handle for weir_off(); may be NULL.
+ * @param arg_free called on @p arg when the listener is freed.
+ * @returns WEIR_EBADPATTERN, WEIR_EINVAL, WEIR_ENOMEM; on error nothing
+ *          is registered and arg_free is not called.
+ * @remark Thread-safe. Handlers run on the emitting thread.
+ */
+WEIR_API weir_err weir_on(weir_bus *bus, const char *pattern,
+    weir_handler fn, void *arg, weir_free_fn arg_free, unsigned flags,
+    uint64_t *id);
+/** @brief Removes a listener by handle; WEIR_ENOENT if unknown. */
+WEIR_API weir_err weir_off(weir_bus *bus, uint64_t id);
+/**
+ * @brief Removes every listener registered with exactly @p pattern,
+ *        or every listener when @p pattern is NULL.
+ * @param removed receives how many; may be NULL.
+ */
+WEIR_API weir_err weir_off_all(
+    weir_bus *bus, const char *pattern, size_t *removed);
+/** @brief Number of listeners an emit on @p topic would call. */
+WEIR_API size_t weir_listener_count(weir_bus *bus, const char *topic);
+
+/**
+ * @brief Calls every listener matching @p topic, synchronously, in
+ *        order. The list is snapshotted when the emit starts.
+ * @param data borrowed for the call (never kept: hold() copies).
+ * @returns WEIR_OK; the first handler error when no listener of
+ *          WEIR_TOPIC_ERROR exists (remaining listeners are not
+ *          called, as when a Node listener throws); WEIR_EBADTOPIC,
+ *          WEIR_ETOOBIG, WEIR_EINVAL for bad input.
+ * @remark Thread-safe. The event's id and ts are taken when first read.
+ */
+WEIR_API weir_err weir_emit(
+    weir_bus *bus, const char *topic, const void *data, size_t len);
+/** @brief weir_emit() on a resolved topic. */
+WEIR_API weir_err weir_emit_topic(
+    weir_topic *t, const void *data, size_t len);
+/** @brief Emits an existing event (borrowed). */
+WEIR_API weir_err weir_emit_event(weir_bus *bus, const weir_event *ev);
+
+/* ---- queued publish and subscriptions ----------------------------- */
+
+typedef enum weir_policy {
+	WEIR_POLICY_BLOCK       = 0, /* publisher waits, up to a timeout */
+	WEIR_POLICY_REJECT      = 1, /* publish fails with WEIR_EFULL */
+	WEIR_POLICY_DROP_OLDEST = 2, /* the oldest queued event goes */
+	WEIR_POLICY_DROP_NEWEST = 3, /* the new event goes */
+	WEIR_POLICY_COALESCE    = 4  /* newest event per key replaces */
+} weir_policy;
+
+/** Called when a queue reaches its high watermark (on the publisher's
+ *  thread) and when it falls back to its low one (on the loop). */
+typedef void (*weir_pressure_fn)(weir_subscr *sub, void *arg);
+
+WEIR_API weir_err weir_subscr_config_create(weir_subscr_config **out);
+WEIR_API void     weir_subscr_config_destroy(weir_subscr_config *sc);
+/** @brief Queue bound, > 0 (default 1024). */
+WEIR_API weir_err weir_subscr_config_set_capacity(
+    weir_subscr_config *sc, size_t capacity);
+/**
+ * @brief Policy at the bound (default BLOCK). @p block_timeout_ms is
+ *        the BLOCK wait (-1: forever; 0: fail at once).
+ * @remark COALESCE keeps the newest event per key; an event without a
+ *         key is never coalesced, and a queue full of distinct keys
+ *         drops its oldest event.
+ */
+WEIR_API weir_err weir_subscr_config_set_policy(
+    weir_subscr_config *sc, weir_policy policy, int64_t block_timeout_ms);
+/** @brief Watermarks (low < high <= capacity) and their callbacks. */
+WEIR_API weir_err weir_subscr_config_set_watermarks(weir_subscr_config *sc,
+    size_t high, size_t low, weir_pressure_fn on_pressure,
+    weir_pressure_fn on_drain, void *arg);
+/** @brief The loop that dispatches (default: the bus's default loop). */
+WEIR_API weir_err weir_subscr_config_set_loop(
+    weir_subscr_config *sc, weir_loop *loop);
+/** @brief A name for stats and dead letters (default: the pattern). */
+WEIR_API weir_err weir_subscr_config_set_name(
+    weir_subscr_config *sc, const char *name);
+
+/**
+ * @brief Subscribes @p fn to @p pattern with a bounded queue.
+ * @param sc may be NULL for defaults; it is copied.
+ * @returns WEIR_EBADPATTERN, WEIR_EINVAL, WEIR_ENOMEM; on error nothing
+ *          is registered and arg_free is not called.
+ * @remark Thread-safe. The handler runs on the subscription's loop.
+ */
+WEIR_API weir_err weir_subscribe(weir_bus *bus, const char *pattern,
+    weir_handler fn, void *arg, weir_free_fn arg_free,
+    const weir_subscr_config *sc, weir_subscr **out);
+/**
+ * @brief Closes and frees a subscription: no handler call starts after
+ *        it returns; queued events are released. Any thread, including
+ *        the subscription's own handler.
+ */
+WEIR_API void weir_unsubscribe(weir_subscr *sub);
+
+#define WEIR_PUBLISH_TAKE 1u /* the bus takes @p data (see below) */
+
+/**
+ * @brief Queues an event on every matching subscription.
+ * @param data copied, unless flags has WEIR_PUBLISH_TAKE: then @p data
+ *        (from the weir allocator or @p free_fn) belongs to the bus
+ *        only when the call returns WEIR_OK.
+ * @returns WEIR_OK (also when nothing matches); WEIR_EFULL if a REJECT
+ *          subscription was full; WEIR_ETIMEDOUT if a BLOCK wait
+ *          expired (other subscriptions still got the event);
+ *          WEIR_EBADTOPIC, WEIR_ETOOBIG, WEIR_EINVAL, WEIR_ENOMEM.
+ * @remark Thread-safe; never calls a handler.
+ */
+WEIR_API weir_err weir_publish(weir_bus *bus, const char *topic,
+    const void *data, size_t len, unsigned flags, weir_free_fn free_fn);
+/** @brief weir_publish() on a resolved topic (copies @p data). */
+WEIR_API weir_err weir_publish_topic(
+    weir_topic *t, const void *data, size_t len);
+/** @brief Queues an existing event (a reference is taken per queue). */
+WEIR_API weir_err weir_publish_event(weir_bus *bus, const weir_event *ev);
+
+/** Exact counters of one subscription. */
+typedef struct weir_subscr_stats {
+	uint64_t published;  /* offered to the queue */
+	uint64_t delivered;  /* handler calls finished */
+	uint64_t failed;     /* handler returned an error */
+	uint64_t dropped;    /* DROP_OLDEST / DROP_NEWEST */
+	uint64_t rejected;   /* REJECT, or BLOCK with a 0 timeout */
+	uint64_t timed_out;  /* BLOCK waits that expired */
+	uint64_t coalesced;  /* replaced by a newer event of its key */
+	uint64_t queued;     /* in the queue now */
+	uint64_t high_water; /* deepest the queue has been */
+	uint64_t pressure;   /* pressure callbacks */
+	uint64_t drain;      /* drain callbacks */
+} weir_subscr_stats;
+
+WEIR_API weir_err weir_subscr_stats_get(
+    const weir_subscr *sub, weir_subscr_stats *out);
+WEIR_API const char *weir_subscr_name(const weir_subscr *sub);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* WEIR_WEIR_H */

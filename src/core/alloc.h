@@ -1,0 +1,18 @@
+// Internal allocation: every allocation in weir goes through the hook
+// set by weir_set_allocator(), so tests can inject failures.
+#ifndef WEIR_CORE_ALLOC_H
+#define WEIR_CORE_ALLOC_H
+
+#include <stddef.h>
+
+void *weir__alloc(size_t size);
+void *weir__zalloc(size_t size);
+void *weir__realloc(void *p, size_t size);
+void  weir__free(void *p);
+char *weir__strdup(const char *s);
+
+// WEIR_ALWAYS / WEIR_NEVER mark defensive branches (SQLite's idiom).
+#define WEIR_ALWAYS(x) (__builtin_expect(!!(x), 1))
+#define WEIR_NEVER(x) (__builtin_expect(!!(x), 0))
+
+#endif

@@ -1,0 +1,200 @@
+// The bus: creation, configuration, topic handles.
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/bus.h"
+#include "core/loop.h"
+
+weir_err
+weir_bus_config_create(weir_bus_config **out)
+{
+	if (out == NULL) {
+		return WEIR_EINVAL;
+	}
+	weir_bus_config *cfg = weir__zalloc(sizeof(*cfg));
+	if (cfg == NULL) {
+		return WEIR_ENOMEM;
+	}
+	cfg->max_payload = WEIR_DEFAULT_MAX_PAYLOAD;
+	*out             = cfg;
+	return WEIR_OK;
+}
+
+void
+weir_bus_config_destroy(weir_bus_config *cfg)
+{
+	weir__free(cfg);
+}
+
+weir_err
+weir_bus_config_set_max_payload(weir_bus_config *cfg, size_t max)
+{
+	if (cfg == NULL || max == 0) {
+		return WEIR_EINVAL;
+	}
+	cfg->max_payload = max;
+	return WEIR_OK;
+}
+
+weir_err
+weir_bus_create(weir_bus **out, const weir_bus_config *cfg)
+{
+	if (out == NULL) {
+		return WEIR_EINVAL;
+	}
+	*out          = NULL;
+	weir_bus *bus = weir__zalloc(sizeof(*bus));
+	if (bus == NULL) {
+		return WEIR_ENOMEM;
+	}
+	weir_err rv = weir_loop_create(&bus->loop);
+	if (rv != WEIR_OK) {
+		weir__free(bus);
+		return rv;
+	}
+	pthread_mutex_init(&bus->lock, NULL);
+	weir__tree_init(&bus->listeners);
+	weir__tree_init(&bus->subs);
+	atomic_init(&bus->gen, 1);
+	bus->max_payload = cfg ? cfg->max_payload : WEIR_DEFAULT_MAX_PAYLOAD;
+	*out             = bus;
+	return WEIR_OK;
+}
+
+void
+weir_bus_destroy(weir_bus *bus)
+{
+	if (bus == NULL) {
+		return;
+	}
+	weir__subscr_close_all(bus);
+	weir_off_all(bus, NULL, NULL);
+	weir_loop_destroy(bus->loop);
+	weir__tree_fini(&bus->listeners);
+	weir__tree_fini(&bus->subs);
+	pthread_mutex_destroy(&bus->lock);
+	weir__free(bus);
+}
+
+weir_loop *
+weir_bus_loop(weir_bus *bus)
+{
+	return bus ? bus->loop : NULL;
+}
+
+weir_err
+weir_bus_run(weir_bus *bus, weir_run_mode mode)
+{
+	return bus ? weir_loop_run(bus->loop, mode) : WEIR_EINVAL;
+}
+
+void
+weir_bus_stop(weir_bus *bus)
+{
+	if (bus != NULL) {
+		weir_loop_stop(bus->loop);
+	}
+}
+
+int
+weir_bus_fd(weir_bus *bus)
+{
+	return bus ? weir_loop_fd(bus->loop) : -1;
+}
+
+void
+weir__bus_changed(weir_bus *bus)
+{
+	atomic_fetch_add_explicit(&bus->gen, 1, memory_order_release);
+}
+
+weir_err
+weir__bus_check(weir_bus *bus, const char *topic, size_t len)
+{
+	if (bus == NULL || topic == NULL) {
+		return WEIR_EINVAL;
+	}
+	if (weir_topic_validate(topic) != WEIR_OK) {
+		return WEIR_EBADTOPIC;
+	}
+	return len > bus->max_payload ? WEIR_ETOOBIG : WEIR_OK;
+}
+
+weir_err
+weir_topic_create(weir_bus *bus, const char *topic, weir_topic **out)
+{
+	if (out == NULL) {
+		return WEIR_EINVAL;
+	}
+	*out        = NULL;
+	weir_err rv = weir__bus_check(bus, topic, 0);
+	if (rv != WEIR_OK) {
+		return rv;
+	}
+	weir_topic *t = weir__zalloc(sizeof(*t));
+	if (t == NULL || (t->name = weir__strdup(topic)) == NULL) {
+		weir__free(t);
+		return WEIR_ENOMEM;
+	}
+	t->bus = bus;
+	t->len = strlen(topic);
+	if ((rv = weir__topic_refresh(t)) != WEIR_OK) {
+		weir_topic_destroy(t);
+		return rv;
+	}
+	*out = t;
+	return WEIR_OK;
+}
+
+void
+weir_topic_destroy(weir_topic *t)
+{
+	if (t == NULL) {
+		return;
+	}
+	weir__lsnap_free(t->ls);
+	weir__ssnap_free(t->ss);
+	while (t->retired != NULL) {
+		weir__lsnap *s = t->retired;
+		t->retired     = s->next;
+		weir__lsnap_free(s);
+	}
+	weir__free(t->name);
+	weir__free(t);
+}
+
+const char *
+weir_topic_name(const weir_topic *t)
+{
+	return t ? t->name : NULL;
+}
+
+weir_err
+weir__topic_refresh(weir_topic *t)
+{
+	weir__lsnap *ls = NULL;
+	weir__ssnap *ss = NULL;
+	weir_bus    *bus = t->bus;
+	pthread_mutex_lock(&bus->lock);
+	uint64_t gen = atomic_load(&bus->gen);
+	weir_err rv  = weir__lsnap_take(bus, t->name, &ls);
+	if (rv == WEIR_OK) {
+		rv = weir__ssnap_take(bus, t->name, &ss);
+	}
+	pthread_mutex_unlock(&bus->lock);
+	if (rv != WEIR_OK) {
+		weir__lsnap_free(ls);
+		return rv;
+	}
+	if (t->depth > 0 && t->ls != NULL) {
+		t->ls->next = t->retired; // an emit still walks it
+		t->retired  = t->ls;
+	} else {
+		weir__lsnap_free(t->ls);
+	}
+	weir__ssnap_free(t->ss);
+	t->ls  = ls;
+	t->ss  = ss;
+	t->gen = gen;
+	return WEIR_OK;
+}

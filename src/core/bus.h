@@ -1,0 +1,51 @@
+// The bus: registries of listeners and subscriptions, and topic handles.
+#ifndef WEIR_CORE_BUS_H
+#define WEIR_CORE_BUS_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include <weir/weir.h>
+
+#include "core/listener.h"
+#include "core/subscr.h"
+#include "core/tree.h"
+
+struct weir_bus_config {
+	size_t max_payload;
+};
+
+struct weir_bus {
+	pthread_mutex_t  lock;      // guards both trees and the counters
+	weir__tree       listeners; // items: weir__listener (one ref each)
+	weir__tree       subs;      // items: weir_subscr (one ref each)
+	atomic_uint_least64_t gen;  // bumped on every registry change
+	uint64_t         next_id;
+	int64_t          next_order;   // appended listeners count up
+	int64_t          next_prepend; // prepended ones count down
+	size_t           max_payload;
+	weir_loop       *loop; // the default loop
+};
+
+struct weir_topic {
+	weir_bus     *bus;
+	char         *name;
+	size_t        len;
+	uint64_t      gen; // registry generation of the snapshots
+	weir__lsnap  *ls;
+	weir__ssnap  *ss;
+	int           depth;   // emits in progress on this handle
+	weir__lsnap  *retired; // snapshots replaced during an emit
+};
+
+// Makes the handle's snapshots current (caller's thread owns @p t).
+weir_err weir__topic_refresh(weir_topic *t);
+
+// Checks topic and payload size for emit and publish.
+weir_err weir__bus_check(weir_bus *bus, const char *topic, size_t len);
+
+// Marks a registry change, invalidating topic handles.
+void weir__bus_changed(weir_bus *bus);
+
+#endif

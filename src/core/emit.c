@@ -1,0 +1,161 @@
+// Design notes. An emit calls a snapshot of the matching listeners on
+// the caller's thread. With a topic handle the snapshot is cached in the
+// handle and reused while the registry generation stays the same, so
+// the common path does no locking, no atomic read-modify-write and no
+// allocation: the event lives on the stack and hold() copies it. A
+// handle is used by one thread at a time; a snapshot replaced while an
+// emit on the same handle is still running (a listener changed the
+// registry) is retired and freed when the outermost emit returns.
+#include <stdio.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/bus.h"
+#include "core/emit.h"
+#include "core/event.h"
+
+static weir_err
+emit_failed(weir_bus *bus, const weir_event *ev, weir_err err)
+{
+	return weir__report_error(bus, ev, err, NULL);
+}
+
+static weir_err
+emit_run(weir_bus *bus, weir__lsnap *s, const weir_event *ev)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		weir__listener *l = s->l[i];
+		if (l->flags & WEIR_ON_ONCE) {
+			if (atomic_exchange(&l->fired, 1)) {
+				continue;
+			}
+			weir__listener_unregister(bus, l);
+		}
+		weir_err rv = l->fn(bus, ev, l->arg);
+		if (rv != WEIR_OK && (rv = emit_failed(bus, ev, rv))) {
+			return rv;
+		}
+	}
+	return WEIR_OK;
+}
+
+weir_err
+weir_emit_event(weir_bus *bus, const weir_event *ev)
+{
+	if (bus == NULL || ev == NULL) {
+		return WEIR_EINVAL;
+	}
+	weir__lsnap *s;
+	pthread_mutex_lock(&bus->lock);
+	weir_err rv = weir__lsnap_take(bus, ev->topic, &s);
+	pthread_mutex_unlock(&bus->lock);
+	if (rv == WEIR_OK) {
+		rv = emit_run(bus, s, ev);
+		weir__lsnap_free(s);
+	}
+	return rv;
+}
+
+weir_err
+weir_emit(weir_bus *bus, const char *topic, const void *data, size_t len)
+{
+	weir_err rv = weir__bus_check(bus, topic, len);
+	if (rv != WEIR_OK) {
+		return rv;
+	}
+	if (len && data == NULL) {
+		return WEIR_EINVAL;
+	}
+	weir_event ev;
+	weir__event_on_stack(&ev, topic, strlen(topic), data, len);
+	return weir_emit_event(bus, &ev);
+}
+
+static void
+emit_retire_done(weir_topic *t)
+{
+	while (t->retired != NULL) {
+		weir__lsnap *s = t->retired;
+		t->retired     = s->next;
+		weir__lsnap_free(s);
+	}
+}
+
+weir_err
+weir_emit_topic(weir_topic *t, const void *data, size_t len)
+{
+	if (t == NULL || (len && data == NULL)) {
+		return WEIR_EINVAL;
+	}
+	weir_bus *bus = t->bus;
+	if (len > bus->max_payload) {
+		return WEIR_ETOOBIG;
+	}
+	uint64_t gen = atomic_load_explicit(&bus->gen, memory_order_acquire);
+	if (t->gen != gen) {
+		weir_err rv = weir__topic_refresh(t);
+		if (rv != WEIR_OK) {
+			return rv;
+		}
+	}
+	weir_event ev;
+	weir__event_on_stack(&ev, t->name, t->len, data, len);
+	t->depth++;
+	weir_err rv = emit_run(bus, t->ls, &ev);
+	if (--t->depth == 0 && t->retired != NULL) {
+		emit_retire_done(t);
+	}
+	return rv;
+}
+
+static weir_err
+error_event_make(const weir_event *ev, weir_err err, const char *origin,
+    weir_event **out)
+{
+	char        code[16];
+	const char *name = weir_err_name(err);
+	snprintf(code, sizeof(code), "%d", (int) err);
+	weir_header hdr[4] = {
+		{ "weir-topic", ev->topic, ev->topic_len },
+		{ "weir-error", name, strlen(name) },
+		{ "weir-code", code, strlen(code) },
+		{ "weir-origin", origin ? origin : "emit",
+		    strlen(origin ? origin : "emit") },
+	};
+	weir_event_init init = {
+		.topic        = WEIR_TOPIC_ERROR,
+		.key          = ev->key,
+		.key_len      = ev->key_len,
+		.payload      = ev->payload,
+		.payload_len  = ev->payload_len,
+		.headers      = hdr,
+		.header_count = 4,
+	};
+	return weir__event_make(out, &init, NULL, ev);
+}
+
+weir_err
+weir__report_error(weir_bus *bus, const weir_event *ev, weir_err err,
+    const char *origin)
+{
+	if (strcmp(ev->topic, WEIR_TOPIC_ERROR) == 0) {
+		return err; // an error listener failed: do not loop
+	}
+	pthread_mutex_lock(&bus->lock);
+	size_t nl = weir__listener_count_locked(bus, WEIR_TOPIC_ERROR);
+	size_t ns = weir__subscr_count_locked(bus, WEIR_TOPIC_ERROR);
+	pthread_mutex_unlock(&bus->lock);
+	if (nl == 0 && ns == 0) {
+		return err;
+	}
+	weir_event *eev;
+	if (error_event_make(ev, err, origin, &eev) != WEIR_OK) {
+		return err;
+	}
+	weir_err rv = nl ? weir_emit_event(bus, eev) : WEIR_OK;
+	if (ns) {
+		weir_publish_event(bus, eev);
+	}
+	weir_event_release(eev);
+	return rv;
+}

@@ -1,0 +1,302 @@
+// Design notes. An event is created once and never changes after it is
+// shared; every queue holding it holds one reference. The topic, key,
+// headers and (unless taken) payload sit in the same allocation as the
+// struct. An emit builds its event on the caller's stack with a lazy id
+// and ts (most listeners never read them); hold() turns such an event
+// into a heap copy, so nothing on the stack outlives the emit.
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/event.h"
+#include "core/topic.h"
+#include "core/uuid.h"
+
+static size_t
+event_size(const weir_event_init *init, size_t topic_len, int copy_payload)
+{
+	size_t n = sizeof(weir_event) + topic_len + 1 + init->key_len;
+	n += init->header_count * sizeof(weir_header);
+	for (size_t i = 0; i < init->header_count; i++) {
+		n += strlen(init->headers[i].name) + 1 + init->headers[i].len;
+	}
+	if (copy_payload) {
+		n += init->payload_len;
+	}
+	return n;
+}
+
+static weir_err
+event_check(const weir_event_init *init)
+{
+	if (init == NULL || init->topic == NULL) {
+		return WEIR_EINVAL;
+	}
+	if ((init->key_len && !init->key) ||
+	    (init->payload_len && !init->payload) ||
+	    (init->header_count && !init->headers) ||
+	    init->header_count > WEIR_MAX_HEADERS) {
+		return WEIR_EINVAL;
+	}
+	for (size_t i = 0; i < init->header_count; i++) {
+		const weir_header *h = &init->headers[i];
+		if (h->name == NULL || (h->len && h->value == NULL)) {
+			return WEIR_EINVAL;
+		}
+	}
+	return weir_topic_validate(init->topic);
+}
+
+static char *
+event_put(char *p, const void *src, size_t len)
+{
+	if (len) {
+		memcpy(p, src, len);
+	}
+	return p + len;
+}
+
+static char *
+event_copy_headers(weir_event *ev, const weir_event_init *init, char *p)
+{
+	ev->headers      = (weir_header *) p;
+	ev->header_count = init->header_count;
+	p += init->header_count * sizeof(weir_header);
+	for (size_t i = 0; i < init->header_count; i++) {
+		const weir_header *h = &init->headers[i];
+		size_t             n = strlen(h->name) + 1;
+		ev->headers[i].name  = p;
+		p                    = event_put(p, h->name, n);
+		ev->headers[i].value = p;
+		ev->headers[i].len   = h->len;
+		p                    = event_put(p, h->value, h->len);
+	}
+	return p;
+}
+
+static void
+event_fill(weir_event *ev, const weir_event_init *init, size_t topic_len,
+    weir_free_fn take_free)
+{
+	char *p = (char *) (ev + 1);
+	p       = event_copy_headers(ev, init, p);
+	ev->topic     = p;
+	ev->topic_len = topic_len;
+	p             = event_put(p, init->topic, topic_len + 1);
+	ev->key       = init->key_len ? p : NULL;
+	ev->key_len   = init->key_len;
+	p             = event_put(p, init->key, init->key_len);
+	ev->payload_len = init->payload_len;
+	if (take_free != NULL) {
+		ev->payload      = init->payload;
+		ev->payload_free = take_free;
+	} else {
+		ev->payload = init->payload_len ? p : NULL;
+		event_put(p, init->payload, init->payload_len);
+	}
+}
+
+weir_err
+weir__event_make(weir_event **out, const weir_event_init *init,
+    weir_free_fn take_free, const weir_event *cause)
+{
+	size_t      topic_len = strlen(init->topic);
+	weir_event *ev = weir__alloc(event_size(init, topic_len, !take_free));
+	if (ev == NULL) {
+		return WEIR_ENOMEM;
+	}
+	memset(ev, 0, sizeof(*ev));
+	atomic_init(&ev->refs, 1);
+	ev->ts  = init->ts ? init->ts : weir__now_ns();
+	ev->seq = init->seq;
+	if (init->id != NULL) {
+		memcpy(ev->id, init->id, 16);
+	} else {
+		weir__uuid_v7_at(ev->id, ev->ts);
+	}
+	event_fill(ev, init, topic_len, take_free);
+	ev->cause = cause ? weir_event_hold(cause) : NULL;
+	*out      = ev;
+	return WEIR_OK;
+}
+
+weir_err
+weir_event_new(weir_event **out, const weir_event_init *init)
+{
+	if (out == NULL) {
+		return WEIR_EINVAL;
+	}
+	*out       = NULL;
+	weir_err rv = event_check(init);
+	if (rv != WEIR_OK) {
+		return rv;
+	}
+	return weir__event_make(out, init, NULL, NULL);
+}
+
+void
+weir__event_on_stack(weir_event *ev, const char *topic, size_t topic_len,
+    const void *data, size_t len)
+{
+	memset(ev, 0, sizeof(*ev));
+	ev->flags       = EVENT_STACK | EVENT_LAZY;
+	ev->topic       = topic;
+	ev->topic_len   = topic_len;
+	ev->payload     = len ? data : NULL;
+	ev->payload_len = len;
+}
+
+static void
+event_make_lazy(const weir_event *cev)
+{
+	// Only stack events are lazy, and they belong to one emitting
+	// thread for the duration of the emit, so no race is possible.
+	weir_event *ev = (weir_event *) cev;
+	if (ev->flags & EVENT_LAZY) {
+		ev->ts = weir__now_ns();
+		weir__uuid_v7_at(ev->id, ev->ts);
+		ev->flags &= ~(uint32_t) EVENT_LAZY;
+	}
+}
+
+static const weir_event *
+event_copy(const weir_event *src)
+{
+	event_make_lazy(src);
+	weir_event_init init = {
+		.topic        = src->topic,
+		.key          = src->key,
+		.key_len      = src->key_len,
+		.payload      = src->payload,
+		.payload_len  = src->payload_len,
+		.headers      = src->headers,
+		.header_count = src->header_count,
+		.id           = src->id,
+		.ts           = src->ts,
+		.seq          = src->seq,
+	};
+	weir_event *ev = NULL;
+	weir__event_make(&ev, &init, NULL, src->cause);
+	return ev;
+}
+
+const weir_event *
+weir_event_hold(const weir_event *ev)
+{
+	if (ev == NULL) {
+		return NULL;
+	}
+	if (ev->flags & EVENT_STACK) {
+		return event_copy(ev);
+	}
+	atomic_fetch_add_explicit(
+	    &((weir_event *) ev)->refs, 1, memory_order_relaxed);
+	return ev;
+}
+
+void
+weir_event_release(const weir_event *cev)
+{
+	weir_event *ev = (weir_event *) cev;
+	if (ev == NULL || (ev->flags & EVENT_STACK)) {
+		return;
+	}
+	if (atomic_fetch_sub_explicit(&ev->refs, 1, memory_order_acq_rel) !=
+	    1) {
+		return;
+	}
+	if (ev->payload_free != NULL) {
+		ev->payload_free((void *) ev->payload);
+	}
+	weir_event_release(ev->cause);
+	weir__free(ev);
+}
+
+const uint8_t *
+weir_event_id(const weir_event *ev)
+{
+	event_make_lazy(ev);
+	return ev->id;
+}
+
+const char *
+weir_event_topic(const weir_event *ev)
+{
+	return ev->topic;
+}
+
+const void *
+weir_event_key(const weir_event *ev, size_t *len)
+{
+	if (len != NULL) {
+		*len = ev->key_len;
+	}
+	return ev->key;
+}
+
+const void *
+weir_event_payload(const weir_event *ev, size_t *len)
+{
+	if (len != NULL) {
+		*len = ev->payload_len;
+	}
+	return ev->payload;
+}
+
+int64_t
+weir_event_ts(const weir_event *ev)
+{
+	event_make_lazy(ev);
+	return ev->ts;
+}
+
+uint64_t
+weir_event_seq(const weir_event *ev)
+{
+	return ev->seq;
+}
+
+size_t
+weir_event_header_count(const weir_event *ev)
+{
+	return ev->header_count;
+}
+
+weir_err
+weir_event_header(const weir_event *ev, size_t i, const char **name,
+    const void **value, size_t *len)
+{
+	if (ev == NULL || i >= ev->header_count) {
+		return WEIR_ENOENT;
+	}
+	if (name != NULL) {
+		*name = ev->headers[i].name;
+	}
+	if (value != NULL) {
+		*value = ev->headers[i].value;
+	}
+	if (len != NULL) {
+		*len = ev->headers[i].len;
+	}
+	return WEIR_OK;
+}
+
+const void *
+weir_event_header_get(const weir_event *ev, const char *name, size_t *len)
+{
+	for (size_t i = 0; ev != NULL && name != NULL && i < ev->header_count;
+	     i++) {
+		if (strcmp(ev->headers[i].name, name) == 0) {
+			if (len != NULL) {
+				*len = ev->headers[i].len;
+			}
+			return ev->headers[i].value;
+		}
+	}
+	return NULL;
+}
+
+const weir_event *
+weir_event_cause(const weir_event *ev)
+{
+	return ev->cause;
+}

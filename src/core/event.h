@@ -1,0 +1,42 @@
+// The event: immutable once shared, reference counted, one allocation.
+#ifndef WEIR_CORE_EVENT_H
+#define WEIR_CORE_EVENT_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include <weir/weir.h>
+
+enum {
+	EVENT_STACK = 1, // lives for one synchronous emit; hold() copies
+	EVENT_LAZY  = 2, // id and ts are made when first read
+};
+
+struct weir_event {
+	atomic_uint       refs;
+	uint32_t          flags;
+	uint8_t           id[16];
+	int64_t           ts;
+	uint64_t          seq;
+	const char       *topic;
+	size_t            topic_len;
+	const void       *key;
+	size_t            key_len;
+	const void       *payload;
+	size_t            payload_len;
+	weir_header      *headers;
+	size_t            header_count;
+	const weir_event *cause;        // held; error and dead events
+	weir_free_fn      payload_free; // payload taken from the caller
+};
+
+// Builds an event; when @p take_free is set the payload pointer is
+// adopted (freed by take_free when the event dies) instead of copied.
+weir_err weir__event_make(weir_event **out, const weir_event_init *init,
+    weir_free_fn take_free, const weir_event *cause);
+
+// Fills a stack event for a synchronous emit (nothing is copied).
+void weir__event_on_stack(weir_event *ev, const char *topic,
+    size_t topic_len, const void *data, size_t len);
+
+#endif

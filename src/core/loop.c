@@ -1,0 +1,285 @@
+// Design notes. One thread runs a loop at a time. Producers on any
+// thread put a subscription on the ready list only on its queue's
+// empty-to-scheduled edge, and write the wake-up eventfd only when
+// `need_wake` says the loop may be about to sleep (or is not running,
+// for a host loop polling weir_loop_fd()). A busy loop therefore costs
+// producers no system call. The loop sets `need_wake` before its last
+// look at the ready list and clears it after waking; the ready list's
+// mutex orders that look against a producer's append. Work found in a
+// pass (events published by handlers) runs in the next pass.
+#include <errno.h>
+#include <stdint.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "core/alloc.h"
+#include "core/loop.h"
+#include "core/subscr.h"
+#include "core/uuid.h"
+
+static char loop_wake_tag; // user data of the wake fd in the poller
+
+weir_err
+weir_loop_create(weir_loop **out)
+{
+	if (out == NULL) {
+		return WEIR_EINVAL;
+	}
+	*out            = NULL;
+	weir_loop *loop = weir__zalloc(sizeof(*loop));
+	if (loop == NULL) {
+		return WEIR_ENOMEM;
+	}
+	weir_err rv = weir__poller_create(&loop->poller);
+	if (rv != WEIR_OK) {
+		weir__free(loop);
+		return rv;
+	}
+	loop->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (loop->wake_fd < 0 || (rv = weir__poller_set(loop->poller,
+	                              loop->wake_fd, WEIR_WATCH_READ,
+	                              &loop_wake_tag)) != WEIR_OK) {
+		if (loop->wake_fd >= 0) {
+			close(loop->wake_fd);
+		}
+		weir__poller_destroy(loop->poller);
+		weir__free(loop);
+		return rv != WEIR_OK ? rv : WEIR_EIO;
+	}
+	atomic_init(&loop->need_wake, 1);
+	pthread_mutex_init(&loop->ready_mx, NULL);
+	weir__timers_init(&loop->timers);
+	*out = loop;
+	return WEIR_OK;
+}
+
+static void
+loop_free_watches(weir_loop *loop, int only_dead)
+{
+	weir_watch **pp = &loop->watches;
+	while (*pp != NULL) {
+		weir_watch *w = *pp;
+		if (only_dead && !w->dead) {
+			pp = &w->next;
+			continue;
+		}
+		*pp = w->next;
+		weir__free(w);
+	}
+	loop->dead_watches = 0;
+}
+
+weir_err
+weir_loop_destroy(weir_loop *loop)
+{
+	if (loop == NULL) {
+		return WEIR_OK;
+	}
+	if (atomic_load(&loop->running) || atomic_load(&loop->nsubs) > 0) {
+		return WEIR_EBUSY;
+	}
+	// Closed subscriptions may still sit on the ready list.
+	while (loop->ready_head != NULL) {
+		weir_subscr *sub = loop->ready_head;
+		loop->ready_head = weir__subscr_next(sub);
+		weir__subscr_release(sub);
+	}
+	loop_free_watches(loop, 0);
+	weir__timers_fini(&loop->timers);
+	close(loop->wake_fd);
+	weir__poller_destroy(loop->poller);
+	pthread_mutex_destroy(&loop->ready_mx);
+	weir__free(loop);
+	return WEIR_OK;
+}
+
+static void
+loop_wake(weir_loop *loop)
+{
+	uint64_t one = 1;
+	// EAGAIN means the counter is already non-zero: the loop will wake.
+	ssize_t n = write(loop->wake_fd, &one, sizeof(one));
+	(void) n;
+}
+
+void
+weir__loop_schedule(weir_loop *loop, weir_subscr *sub)
+{
+	weir__subscr_hold(sub);
+	pthread_mutex_lock(&loop->ready_mx);
+	weir__subscr_set_next(sub, NULL);
+	if (loop->ready_tail != NULL) {
+		weir__subscr_set_next(loop->ready_tail, sub);
+	} else {
+		loop->ready_head = sub;
+	}
+	loop->ready_tail = sub;
+	pthread_mutex_unlock(&loop->ready_mx);
+	if (atomic_load(&loop->need_wake) &&
+	    atomic_exchange(&loop->need_wake, 0)) {
+		loop_wake(loop);
+	}
+}
+
+int
+weir__loop_on_thread(weir_loop *loop)
+{
+	return atomic_load_explicit(&loop->running, memory_order_acquire) &&
+	    pthread_equal(loop->thread, pthread_self());
+}
+
+static int
+loop_has_ready(weir_loop *loop)
+{
+	pthread_mutex_lock(&loop->ready_mx);
+	int ready = loop->ready_head != NULL;
+	pthread_mutex_unlock(&loop->ready_mx);
+	return ready;
+}
+
+static void
+loop_run_ready(weir_loop *loop)
+{
+	pthread_mutex_lock(&loop->ready_mx);
+	weir_subscr *sub = loop->ready_head;
+	loop->ready_head = loop->ready_tail = NULL;
+	pthread_mutex_unlock(&loop->ready_mx);
+	while (sub != NULL) {
+		weir_subscr *next = weir__subscr_next(sub);
+		weir__subscr_dispatch(sub);
+		weir__subscr_release(sub); // the ready list's reference
+		sub = next;
+	}
+}
+
+static void
+loop_on_ready_fd(void *ud, int events, void *arg)
+{
+	weir_loop *loop = arg;
+	if (ud == &loop_wake_tag) {
+		uint64_t v;
+		ssize_t  n = read(loop->wake_fd, &v, sizeof(v));
+		(void) n;
+		return;
+	}
+	weir_watch *w = ud;
+	if (!w->dead) {
+		w->cb(w, w->fd, events & w->events, w->arg);
+	}
+}
+
+static int
+loop_timeout(weir_loop *loop, weir_run_mode mode)
+{
+	if (mode == WEIR_RUN_NOWAIT || atomic_load(&loop->stop)) {
+		return 0;
+	}
+	int t = weir__timers_timeout(&loop->timers, weir__mono_ns());
+	atomic_store(&loop->need_wake, 1);
+	if (loop_has_ready(loop)) {
+		return 0;
+	}
+	return t;
+}
+
+static void
+loop_pass(weir_loop *loop, weir_run_mode mode)
+{
+	weir__poller_wait(loop->poller, loop_timeout(loop, mode),
+	    loop_on_ready_fd, loop);
+	atomic_store(&loop->need_wake, 0);
+	weir__timers_run(&loop->timers, weir__mono_ns());
+	loop_run_ready(loop);
+	if (loop->dead_watches) {
+		loop_free_watches(loop, 1);
+	}
+}
+
+weir_err
+weir_loop_run(weir_loop *loop, weir_run_mode mode)
+{
+	if (loop == NULL || (unsigned) mode > WEIR_RUN_NOWAIT) {
+		return WEIR_EINVAL;
+	}
+	int expected = 0;
+	if (!atomic_compare_exchange_strong(&loop->running, &expected, 1)) {
+		return WEIR_EBUSY;
+	}
+	loop->thread = pthread_self();
+	atomic_store(&loop->need_wake, 0);
+	do {
+		loop_pass(loop, mode);
+	} while (mode == WEIR_RUN_DEFAULT && !atomic_load(&loop->stop));
+	atomic_store(&loop->stop, 0);
+	// Nobody looks at the ready list until the next run: producers
+	// must signal the fd from now on (a host loop may be polling it).
+	atomic_store(&loop->need_wake, 1);
+	int more = loop_has_ready(loop);
+	atomic_store_explicit(&loop->running, 0, memory_order_release);
+	if (more) {
+		loop_wake(loop);
+	}
+	return WEIR_OK;
+}
+
+void
+weir_loop_stop(weir_loop *loop)
+{
+	if (loop != NULL) {
+		atomic_store(&loop->stop, 1);
+		loop_wake(loop);
+	}
+}
+
+int
+weir_loop_fd(weir_loop *loop)
+{
+	if (loop == NULL) {
+		return -1;
+	}
+	int fd = weir__poller_fd(loop->poller);
+	return fd >= 0 ? fd : loop->wake_fd;
+}
+
+const char *
+weir_loop_backend(void)
+{
+	return weir__poller_name();
+}
+
+weir_err
+weir_watch_start(weir_loop *loop, int fd, int events, weir_watch_fn cb,
+    void *arg, weir_watch **out)
+{
+	if (loop == NULL || fd < 0 || cb == NULL || out == NULL ||
+	    events == 0 || (events & ~(WEIR_WATCH_READ | WEIR_WATCH_WRITE))) {
+		return WEIR_EINVAL;
+	}
+	weir_watch *w = weir__zalloc(sizeof(*w));
+	if (w == NULL) {
+		return WEIR_ENOMEM;
+	}
+	*w = (weir_watch) { loop, fd, events, 0, cb, arg, loop->watches };
+	weir_err rv = weir__poller_set(loop->poller, fd, events, w);
+	if (rv != WEIR_OK) {
+		weir__free(w);
+		return rv;
+	}
+	loop->watches = w;
+	*out          = w;
+	return WEIR_OK;
+}
+
+void
+weir_watch_stop(weir_watch *w)
+{
+	if (w == NULL || w->dead) {
+		return;
+	}
+	weir__poller_set(w->loop->poller, w->fd, 0, NULL);
+	w->dead                = 1; // freed after the pass: it may be pending
+	w->loop->dead_watches = 1;
+	if (!atomic_load(&w->loop->running)) {
+		loop_free_watches(w->loop, 1);
+	}
+}

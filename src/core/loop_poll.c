@@ -1,0 +1,137 @@
+// The poll(2) backend of a loop: portable, O(n) per wait.
+#include <poll.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/poller.h"
+
+struct weir__poller {
+	struct pollfd *fds;
+	void         **uds;
+	size_t         n;
+	size_t         cap;
+	struct pollfd *ready; // a copy taken per wait, see below
+	void         **ready_uds;
+	size_t         ready_cap;
+};
+
+weir_err
+weir__poller_create(weir__poller **out)
+{
+	weir__poller *p = weir__zalloc(sizeof(*p));
+	if (p == NULL) {
+		return WEIR_ENOMEM;
+	}
+	*out = p;
+	return WEIR_OK;
+}
+
+void
+weir__poller_destroy(weir__poller *p)
+{
+	if (p != NULL) {
+		weir__free(p->fds);
+		weir__free(p->uds);
+		weir__free(p->ready);
+		weir__free(p->ready_uds);
+		weir__free(p);
+	}
+}
+
+static int
+poll_grow(struct pollfd **fds, void ***uds, size_t *cap, size_t need)
+{
+	if (need <= *cap) {
+		return 1;
+	}
+	size_t         ncap = *cap ? *cap * 2 : 8;
+	struct pollfd *nf   = weir__realloc(*fds, ncap * sizeof(*nf));
+	if (nf == NULL) {
+		return 0;
+	}
+	*fds     = nf;
+	void **nu = weir__realloc(*uds, ncap * sizeof(*nu));
+	if (nu == NULL) {
+		return 0;
+	}
+	*uds = nu;
+	*cap = ncap;
+	return 1;
+}
+
+static short
+poll_mask(int events)
+{
+	return (short) (((events & WEIR_WATCH_READ) ? POLLIN : 0) |
+	    ((events & WEIR_WATCH_WRITE) ? POLLOUT : 0));
+}
+
+weir_err
+weir__poller_set(weir__poller *p, int fd, int events, void *ud)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		if (p->fds[i].fd != fd) {
+			continue;
+		}
+		if (events == 0) {
+			p->fds[i] = p->fds[p->n - 1];
+			p->uds[i] = p->uds[p->n - 1];
+			p->n--;
+		} else {
+			p->fds[i].events = poll_mask(events);
+			p->uds[i]        = ud;
+		}
+		return WEIR_OK;
+	}
+	if (events == 0) {
+		return WEIR_ENOENT;
+	}
+	if (!poll_grow(&p->fds, &p->uds, &p->cap, p->n + 1)) {
+		return WEIR_ENOMEM;
+	}
+	p->fds[p->n] = (struct pollfd) { .fd = fd, .events = poll_mask(events) };
+	p->uds[p->n++] = ud;
+	return WEIR_OK;
+}
+
+void
+weir__poller_wait(
+    weir__poller *p, int timeout_ms, weir__poller_fn fn, void *arg)
+{
+	// Callbacks may add or remove descriptors, so poll a copy.
+	if (!poll_grow(&p->ready, &p->ready_uds, &p->ready_cap, p->n)) {
+		return;
+	}
+	size_t n = p->n;
+	memcpy(p->ready, p->fds, n * sizeof(*p->fds));
+	memcpy(p->ready_uds, p->uds, n * sizeof(*p->uds));
+	if (poll(p->ready, n, timeout_ms) <= 0) {
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		short re     = p->ready[i].revents;
+		int   events = 0;
+		if (re & (POLLIN | POLLHUP | POLLERR)) {
+			events |= WEIR_WATCH_READ;
+		}
+		if (re & (POLLOUT | POLLERR)) {
+			events |= WEIR_WATCH_WRITE;
+		}
+		if (events) {
+			fn(p->ready_uds[i], events, arg);
+		}
+	}
+}
+
+int
+weir__poller_fd(weir__poller *p)
+{
+	(void) p;
+	return -1;
+}
+
+const char *
+weir__poller_name(void)
+{
+	return "poll";
+}

@@ -1,0 +1,371 @@
+// Design notes. A subscription is held by the bus tree while
+// registered, by the loop's ready list while scheduled, by topic-handle
+// snapshots and by publishers while they offer to it. Closing marks it
+// closed under its dispatch mutex, so no handler call starts after
+// weir_unsubscribe() returns; the mutex is recursive because a handler
+// may unsubscribe its own subscription. The handler's arg is freed, and
+// the queued events released, with the last reference, on whichever
+// thread drops it.
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/bus.h"
+#include "core/loop.h"
+#include "core/subscr.h"
+
+weir_err
+weir_subscr_config_create(weir_subscr_config **out)
+{
+	if (out == NULL) {
+		return WEIR_EINVAL;
+	}
+	weir_subscr_config *sc = weir__zalloc(sizeof(*sc));
+	if (sc == NULL) {
+		return WEIR_ENOMEM;
+	}
+	sc->capacity         = 1024;
+	sc->policy           = WEIR_POLICY_BLOCK;
+	sc->block_timeout_ms = -1;
+	*out                 = sc;
+	return WEIR_OK;
+}
+
+void
+weir_subscr_config_destroy(weir_subscr_config *sc)
+{
+	if (sc != NULL) {
+		weir__free(sc->name);
+		weir__free(sc);
+	}
+}
+
+weir_err
+weir_subscr_config_set_capacity(weir_subscr_config *sc, size_t capacity)
+{
+	if (sc == NULL || capacity == 0 || capacity > ((size_t) 1 << 30)) {
+		return WEIR_EINVAL;
+	}
+	sc->capacity = capacity;
+	return WEIR_OK;
+}
+
+weir_err
+weir_subscr_config_set_policy(
+    weir_subscr_config *sc, weir_policy policy, int64_t block_timeout_ms)
+{
+	if (sc == NULL || (unsigned) policy > WEIR_POLICY_COALESCE ||
+	    block_timeout_ms < -1) {
+		return WEIR_EINVAL;
+	}
+	sc->policy           = policy;
+	sc->block_timeout_ms = block_timeout_ms;
+	return WEIR_OK;
+}
+
+weir_err
+weir_subscr_config_set_watermarks(weir_subscr_config *sc, size_t high,
+    size_t low, weir_pressure_fn on_pressure, weir_pressure_fn on_drain,
+    void *arg)
+{
+	if (sc == NULL || high == 0 || low >= high) {
+		return WEIR_EINVAL;
+	}
+	sc->high        = high;
+	sc->low         = low;
+	sc->on_pressure = on_pressure;
+	sc->on_drain    = on_drain;
+	sc->wm_arg      = arg;
+	return WEIR_OK;
+}
+
+weir_err
+weir_subscr_config_set_loop(weir_subscr_config *sc, weir_loop *loop)
+{
+	if (sc == NULL) {
+		return WEIR_EINVAL;
+	}
+	sc->loop = loop;
+	return WEIR_OK;
+}
+
+weir_err
+weir_subscr_config_set_name(weir_subscr_config *sc, const char *name)
+{
+	if (sc == NULL || name == NULL || *name == '\0') {
+		return WEIR_EINVAL;
+	}
+	char *copy = weir__strdup(name);
+	if (copy == NULL) {
+		return WEIR_ENOMEM;
+	}
+	weir__free(sc->name);
+	sc->name = copy;
+	return WEIR_OK;
+}
+
+void
+weir__subscr_hold(weir_subscr *sub)
+{
+	atomic_fetch_add_explicit(&sub->refs, 1, memory_order_relaxed);
+}
+
+void
+weir__subscr_release(weir_subscr *sub)
+{
+	if (atomic_fetch_sub_explicit(&sub->refs, 1, memory_order_acq_rel) !=
+	    1) {
+		return;
+	}
+	if (sub->arg_free != NULL) {
+		sub->arg_free(sub->arg);
+	}
+	weir__queue_fini(&sub->q);
+	pthread_mutex_destroy(&sub->dispatch_mx);
+	weir__free(sub->cfg.name);
+	weir__free(sub->pattern);
+	weir__free(sub);
+}
+
+weir_subscr *
+weir__subscr_next(weir_subscr *sub)
+{
+	return sub->ready_next;
+}
+
+void
+weir__subscr_set_next(weir_subscr *sub, weir_subscr *next)
+{
+	sub->ready_next = next;
+}
+
+static weir_err
+subscr_check(weir_bus *bus, const char *pattern, weir_handler fn,
+    const weir_subscr_config *sc)
+{
+	if (bus == NULL || fn == NULL) {
+		return WEIR_EINVAL;
+	}
+	if (weir_pattern_validate(pattern) != WEIR_OK) {
+		return WEIR_EBADPATTERN;
+	}
+	if (sc != NULL && sc->high > sc->capacity) {
+		return WEIR_EINVAL;
+	}
+	return WEIR_OK;
+}
+
+static weir_subscr *
+subscr_new(weir_bus *bus, const char *pattern, const weir_subscr_config *sc)
+{
+	weir_subscr *sub = weir__zalloc(sizeof(*sub));
+	if (sub == NULL) {
+		return NULL;
+	}
+	sub->cfg      = *sc;
+	sub->cfg.name = weir__strdup(sc->name ? sc->name : pattern);
+	sub->pattern  = weir__strdup(pattern);
+	if (sub->cfg.name == NULL || sub->pattern == NULL ||
+	    weir__queue_init(&sub->q, sc->capacity, sc->policy,
+	        sc->block_timeout_ms) != WEIR_OK) {
+		weir__free(sub->cfg.name);
+		weir__free(sub->pattern);
+		weir__free(sub);
+		return NULL;
+	}
+	pthread_mutexattr_t ma;
+	pthread_mutexattr_init(&ma);
+	pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_RECURSIVE);
+	pthread_mutex_init(&sub->dispatch_mx, &ma);
+	pthread_mutexattr_destroy(&ma);
+	atomic_init(&sub->refs, 1);
+	sub->bus  = bus;
+	sub->loop = sc->loop ? sc->loop : bus->loop;
+	return sub;
+}
+
+weir_err
+weir_subscribe(weir_bus *bus, const char *pattern, weir_handler fn,
+    void *arg, weir_free_fn arg_free, const weir_subscr_config *sc,
+    weir_subscr **out)
+{
+	weir_err rv = subscr_check(bus, pattern, fn, sc);
+	if (rv != WEIR_OK || out == NULL) {
+		return rv != WEIR_OK ? rv : WEIR_EINVAL;
+	}
+	weir_subscr_config defaults = { .capacity = 1024,
+		.policy = WEIR_POLICY_BLOCK, .block_timeout_ms = -1 };
+	weir_subscr       *sub = subscr_new(bus, pattern, sc ? sc : &defaults);
+	if (sub == NULL) {
+		return WEIR_ENOMEM;
+	}
+	sub->fn       = fn;
+	sub->arg      = arg;
+	sub->arg_free = arg_free;
+	pthread_mutex_lock(&bus->lock);
+	rv = weir__tree_add(&bus->subs, pattern, sub);
+	if (rv == WEIR_OK) {
+		sub->registered = 1;
+		atomic_fetch_add(&sub->loop->nsubs, 1);
+		weir__bus_changed(bus);
+	}
+	pthread_mutex_unlock(&bus->lock);
+	if (rv != WEIR_OK) {
+		sub->arg_free = NULL; // on error the caller keeps arg
+		weir__subscr_release(sub);
+		return rv;
+	}
+	*out = sub;
+	return WEIR_OK;
+}
+
+static void
+subscr_unregister(weir_subscr *sub)
+{
+	weir_bus *bus = sub->bus;
+	pthread_mutex_lock(&bus->lock);
+	int was = sub->registered;
+	if (was) {
+		sub->registered = 0;
+		weir__tree_remove(&bus->subs, sub->pattern, sub);
+		weir__bus_changed(bus);
+	}
+	pthread_mutex_unlock(&bus->lock);
+	if (was) {
+		atomic_fetch_sub(&sub->loop->nsubs, 1);
+		weir__subscr_release(sub); // the tree's reference
+	}
+}
+
+void
+weir_unsubscribe(weir_subscr *sub)
+{
+	if (sub == NULL || atomic_load(&sub->closed)) {
+		return;
+	}
+	// Taking the dispatch mutex waits out a handler call running on
+	// another thread; on the loop's own thread it nests.
+	pthread_mutex_lock(&sub->dispatch_mx);
+	atomic_store(&sub->closed, 1);
+	pthread_mutex_unlock(&sub->dispatch_mx);
+	weir__queue_close(&sub->q);
+	subscr_unregister(sub);
+}
+
+typedef struct subscr_list {
+	weir_subscr **s;
+	size_t        n;
+	size_t        cap;
+	int           failed;
+} subscr_list;
+
+static void
+subscr_list_visit(void *item, void *arg)
+{
+	subscr_list *sl = arg;
+	if (sl->n == sl->cap) {
+		size_t        ncap = sl->cap ? sl->cap * 2 : 8;
+		weir_subscr **ns   = weir__realloc(sl->s, ncap * sizeof(*ns));
+		if (ns == NULL) {
+			sl->failed = 1;
+			return;
+		}
+		sl->s   = ns;
+		sl->cap = ncap;
+	}
+	sl->s[sl->n++] = item;
+}
+
+weir_err
+weir__ssnap_take(weir_bus *bus, const char *topic, weir__ssnap **out)
+{
+	subscr_list sl = { 0 };
+	weir__tree_match(&bus->subs, topic, subscr_list_visit, &sl);
+	weir__ssnap *s = sl.failed
+	    ? NULL
+	    : weir__alloc(sizeof(*s) + sl.n * sizeof(weir_subscr *));
+	if (s == NULL) {
+		weir__free(sl.s);
+		return WEIR_ENOMEM;
+	}
+	s->n = sl.n;
+	for (size_t i = 0; i < sl.n; i++) {
+		s->s[i] = sl.s[i];
+		weir__subscr_hold(sl.s[i]);
+	}
+	weir__free(sl.s);
+	*out = s;
+	return WEIR_OK;
+}
+
+void
+weir__ssnap_free(weir__ssnap *s)
+{
+	if (s == NULL) {
+		return;
+	}
+	for (size_t i = 0; i < s->n; i++) {
+		weir__subscr_release(s->s[i]);
+	}
+	weir__free(s);
+}
+
+static void
+subscr_count_visit(void *item, void *arg)
+{
+	(void) item;
+	(*(size_t *) arg)++;
+}
+
+size_t
+weir__subscr_count_locked(weir_bus *bus, const char *topic)
+{
+	size_t n = 0;
+	weir__tree_match(&bus->subs, topic, subscr_count_visit, &n);
+	return n;
+}
+
+void
+weir__subscr_close_all(weir_bus *bus)
+{
+	subscr_list sl = { 0 };
+	pthread_mutex_lock(&bus->lock);
+	weir__tree_each(&bus->subs, subscr_list_visit, &sl);
+	for (size_t i = 0; i < sl.n; i++) {
+		weir__subscr_hold(sl.s[i]);
+	}
+	pthread_mutex_unlock(&bus->lock);
+	for (size_t i = 0; i < sl.n; i++) {
+		weir_unsubscribe(sl.s[i]);
+		weir__subscr_release(sl.s[i]);
+	}
+	weir__free(sl.s);
+}
+
+weir_err
+weir_subscr_stats_get(const weir_subscr *csub, weir_subscr_stats *out)
+{
+	if (csub == NULL || out == NULL) {
+		return WEIR_EINVAL;
+	}
+	weir__qstats *st = &((weir_subscr *) csub)->q.st;
+	*out = (weir_subscr_stats) {
+		.published  = atomic_load(&st->published),
+		.delivered  = atomic_load(&st->delivered),
+		.failed     = atomic_load(&st->failed),
+		.dropped    = atomic_load(&st->dropped),
+		.rejected   = atomic_load(&st->rejected),
+		.timed_out  = atomic_load(&st->timed_out),
+		.coalesced  = atomic_load(&st->coalesced),
+		.queued     = weir__queue_depth(&((weir_subscr *) csub)->q),
+		.high_water = atomic_load(&st->high_water),
+		.pressure   = atomic_load(&st->pressure),
+		.drain      = atomic_load(&st->drain),
+	};
+	return WEIR_OK;
+}
+
+const char *
+weir_subscr_name(const weir_subscr *sub)
+{
+	return sub ? sub->cfg.name : NULL;
+}

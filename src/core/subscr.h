@@ -1,0 +1,68 @@
+// Subscriptions: a pattern, a handler, a bounded queue, a loop.
+#ifndef WEIR_CORE_SUBSCR_H
+#define WEIR_CORE_SUBSCR_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+
+#include <weir/weir.h>
+
+#include "core/queue.h"
+
+struct weir_subscr_config {
+	size_t           capacity;
+	weir_policy      policy;
+	int64_t          block_timeout_ms;
+	size_t           high;
+	size_t           low;
+	weir_pressure_fn on_pressure;
+	weir_pressure_fn on_drain;
+	void            *wm_arg;
+	weir_loop       *loop;
+	char            *name;
+};
+
+struct weir_subscr {
+	weir__queue        q; // first: its hot fields are cache aligned
+	atomic_uint        refs;
+	atomic_int         scheduled; // on the loop's ready list
+	atomic_int         closed;
+	atomic_int         pressured; // between pressure and drain
+	int                registered; // in the bus tree (bus lock)
+	weir_bus          *bus;
+	weir_loop         *loop;
+	char              *pattern;
+	weir_handler       fn;
+	void              *arg;
+	weir_free_fn       arg_free;
+	weir_subscr_config cfg; // cfg.name is always set
+	pthread_mutex_t    dispatch_mx; // recursive: held while dispatching
+	struct weir_subscr *ready_next;
+};
+
+// An array of held subscriptions matching one topic.
+typedef struct weir__ssnap {
+	size_t       n;
+	weir_subscr *s[];
+} weir__ssnap;
+
+void         weir__subscr_hold(weir_subscr *sub);
+void         weir__subscr_release(weir_subscr *sub);
+weir_subscr *weir__subscr_next(weir_subscr *sub);
+void         weir__subscr_set_next(weir_subscr *sub, weir_subscr *next);
+// Runs queued events through the handler on the loop's thread.
+void weir__subscr_dispatch(weir_subscr *sub);
+// Offers @p ev to every subscription of a snapshot; returns the worst
+// outcome (WEIR_ETIMEDOUT, then WEIR_EFULL, else WEIR_OK).
+weir_err weir__subscr_offer_all(
+    weir_subscr *const *subs, size_t n, weir_event *ev);
+// Snapshot of the subscriptions matching @p topic; caller holds the
+// bus lock.
+weir_err weir__ssnap_take(weir_bus *bus, const char *topic, weir__ssnap **out);
+void     weir__ssnap_free(weir__ssnap *s);
+size_t   weir__subscr_count_locked(weir_bus *bus, const char *topic);
+// Closes every subscription of the bus (bus destruction).
+void weir__subscr_close_all(weir_bus *bus);
+
+#endif

@@ -1,0 +1,126 @@
+// Topics are NATS subjects: non-empty tokens separated by dots, no
+// white space. In a pattern a whole token `*` matches one token and a
+// last token `>` matches one or more. A wildcard in the first position
+// does not match a topic whose first token starts with `$` (the
+// system topics `$weir.*`), as MQTT does for `$SYS`.
+#include <string.h>
+
+#include <weir/weir.h>
+
+#include "core/topic.h"
+
+static int
+topic_bad_char(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' ||
+	    c == '\v';
+}
+
+// Checks the token starting at @p s of length @p n: 1 ok, 0 bad.
+static int
+topic_token_ok(const char *s, size_t n, int is_pattern, int is_last)
+{
+	if (n == 0) {
+		return 0;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (topic_bad_char(s[i])) {
+			return 0;
+		}
+	}
+	if (n == 1 && s[0] == '*') {
+		return is_pattern;
+	}
+	if (n == 1 && s[0] == '>') {
+		return is_pattern && is_last;
+	}
+	return 1;
+}
+
+static int
+topic_check(const char *s, int is_pattern)
+{
+	if (s == NULL) {
+		return 0;
+	}
+	size_t total = strlen(s);
+	if (total == 0 || total > WEIR_MAX_TOPIC) {
+		return 0;
+	}
+	const char *p = s;
+	for (;;) {
+		const char *dot = strchr(p, '.');
+		size_t      n   = dot ? (size_t) (dot - p) : strlen(p);
+		if (!topic_token_ok(p, n, is_pattern, dot == NULL)) {
+			return 0;
+		}
+		if (dot == NULL) {
+			return 1;
+		}
+		p = dot + 1;
+	}
+}
+
+weir_err
+weir_topic_validate(const char *topic)
+{
+	return topic_check(topic, 0) ? WEIR_OK : WEIR_EBADTOPIC;
+}
+
+weir_err
+weir_pattern_validate(const char *pattern)
+{
+	return topic_check(pattern, 1) ? WEIR_OK : WEIR_EBADPATTERN;
+}
+
+size_t
+weir__topic_split(const char *s, const char **tok, size_t *len, size_t max)
+{
+	size_t n = 0;
+	for (;;) {
+		const char *dot = strchr(s, '.');
+		size_t      l   = dot ? (size_t) (dot - s) : strlen(s);
+		if (n < max) {
+			tok[n] = s;
+			len[n] = l;
+		}
+		n++;
+		if (dot == NULL) {
+			return n;
+		}
+		s = dot + 1;
+	}
+}
+
+static int
+topic_tok_is(const char *t, size_t n, char c)
+{
+	return n == 1 && t[0] == c;
+}
+
+int
+weir_pattern_match(const char *pattern, const char *topic)
+{
+	if (weir_pattern_validate(pattern) || weir_topic_validate(topic)) {
+		return 0;
+	}
+	static const size_t max = WEIR_MAX_TOKENS;
+	const char         *pt[WEIR_MAX_TOKENS], *tt[WEIR_MAX_TOKENS];
+	size_t              pl[WEIR_MAX_TOKENS], tl[WEIR_MAX_TOKENS];
+	size_t              np = weir__topic_split(pattern, pt, pl, max);
+	size_t              nt = weir__topic_split(topic, tt, tl, max);
+	for (size_t i = 0; i < np; i++) {
+		int wild = topic_tok_is(pt[i], pl[i], '*') ||
+		    topic_tok_is(pt[i], pl[i], '>');
+		if (i >= nt || (wild && i == 0 && tt[0][0] == '$')) {
+			return 0;
+		}
+		if (topic_tok_is(pt[i], pl[i], '>')) {
+			return 1;
+		}
+		if (!wild && (pl[i] != tl[i] || memcmp(pt[i], tt[i], pl[i]))) {
+			return 0;
+		}
+	}
+	return np == nt;
+}

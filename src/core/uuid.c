@@ -1,0 +1,160 @@
+// UUIDv7 (RFC 9562): 48-bit unix milliseconds, then 12 bits used as a
+// per-thread counter (method 1 of section 6.2) so that ids made by one
+// thread sort in creation order, then 62 random bits.
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include <weir/weir.h>
+
+#include "core/uuid.h"
+
+typedef struct uuid_state {
+	uint64_t rng[2];
+	int64_t  last_ms;
+	uint32_t counter;
+	int      seeded;
+} uuid_state;
+
+static _Thread_local uuid_state uuid_tls;
+
+int64_t
+weir__now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int64_t
+weir__mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void
+uuid_seed(uuid_state *s)
+{
+	// getrandom() may be short or fail in odd sandboxes; the clock and
+	// the thread's address still make the streams of threads differ.
+	if (getrandom(s->rng, sizeof(s->rng), 0) != (ssize_t) sizeof(s->rng)) {
+		s->rng[0] = (uint64_t) weir__mono_ns();
+		s->rng[1] = (uint64_t) (uintptr_t) s;
+	}
+	s->rng[0] |= 1;
+	s->seeded = 1;
+}
+
+uint64_t
+weir__rand64(void)
+{
+	// xorshift128+: fast, and ids need uniqueness, not secrecy.
+	uuid_state *s = &uuid_tls;
+	if (!s->seeded) {
+		uuid_seed(s);
+	}
+	uint64_t a = s->rng[0];
+	uint64_t b = s->rng[1];
+	s->rng[0]  = b;
+	a ^= a << 23;
+	s->rng[1] = a ^ b ^ (a >> 17) ^ (b >> 26);
+	return s->rng[1] + b;
+}
+
+static uint64_t
+uuid_next_stamp(int64_t now_ns)
+{
+	// Returns ms << 12 | counter, never going backwards in a thread.
+	uuid_state *s  = &uuid_tls;
+	int64_t     ms = now_ns / 1000000;
+	if (ms > s->last_ms) {
+		s->last_ms = ms;
+		s->counter = (uint32_t) (weir__rand64() & 0x1ff);
+	} else if (++s->counter > 0xfff) {
+		s->last_ms++; // counter exhausted: borrow the next ms
+		s->counter = 0;
+	}
+	return ((uint64_t) s->last_ms << 12) | s->counter;
+}
+
+void
+weir__uuid_v7_at(uint8_t id[16], int64_t now_ns)
+{
+	uint64_t stamp = uuid_next_stamp(now_ns);
+	uint64_t ms    = stamp >> 12;
+	uint64_t rnd   = weir__rand64();
+	for (int i = 0; i < 6; i++) {
+		id[i] = (uint8_t) (ms >> (40 - 8 * i));
+	}
+	id[6] = (uint8_t) (0x70 | ((stamp >> 8) & 0x0f));
+	id[7] = (uint8_t) (stamp & 0xff);
+	id[8] = (uint8_t) (0x80 | ((rnd >> 56) & 0x3f));
+	for (int i = 9; i < 16; i++) {
+		id[i] = (uint8_t) (rnd >> (8 * (15 - i)));
+	}
+}
+
+void
+weir_uuid_v7(uint8_t id[16])
+{
+	if (id != NULL) {
+		weir__uuid_v7_at(id, weir__now_ns());
+	}
+}
+
+void
+weir_uuid_format(const uint8_t id[16], char out[37])
+{
+	static const char hex[] = "0123456789abcdef";
+	char             *p     = out;
+	for (int i = 0; i < 16; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10) {
+			*p++ = '-';
+		}
+		*p++ = hex[id[i] >> 4];
+		*p++ = hex[id[i] & 15];
+	}
+	*p = '\0';
+}
+
+static int
+uuid_hexval(char c)
+{
+	if (c >= '0' && c <= '9') {
+		return c - '0';
+	}
+	if (c >= 'a' && c <= 'f') {
+		return c - 'a' + 10;
+	}
+	if (c >= 'A' && c <= 'F') {
+		return c - 'A' + 10;
+	}
+	return -1;
+}
+
+weir_err
+weir_uuid_parse(const char *text, uint8_t id[16])
+{
+	if (text == NULL || id == NULL || strlen(text) != 36) {
+		return WEIR_EINVAL;
+	}
+	int n = 0;
+	for (int i = 0; i < 36; i++) {
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (text[i] != '-') {
+				return WEIR_EINVAL;
+			}
+			continue;
+		}
+		int hi = uuid_hexval(text[i]);
+		int lo = uuid_hexval(text[++i]);
+		if (hi < 0 || lo < 0) {
+			return WEIR_EINVAL;
+		}
+		id[n++] = (uint8_t) (hi << 4 | lo);
+	}
+	return WEIR_OK;
+}

@@ -1,0 +1,16 @@
+// Time and UUIDv7 ids.
+#ifndef WEIR_CORE_UUID_H
+#define WEIR_CORE_UUID_H
+
+#include <stdint.h>
+
+// Unix time in nanoseconds (CLOCK_REALTIME).
+int64_t weir__now_ns(void);
+// Monotonic time in nanoseconds, for timers and latencies.
+int64_t weir__mono_ns(void);
+// A per-thread pseudo-random 64-bit number (not for secrets).
+uint64_t weir__rand64(void);
+// A UUIDv7 for the given unix time in ns.
+void weir__uuid_v7_at(uint8_t id[16], int64_t now_ns);
+
+#endif
