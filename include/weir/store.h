@@ -1,0 +1,380 @@
+/*
+ * weir::store: a durable event log in SQLite (consumer API).
+ *
+ * An append-only log of weir events with a store-assigned `seq`, streams
+ * with optimistic concurrency, snapshots, named cursors, retention,
+ * replay into a bus or a callback, dead letters, and a way to log every
+ * event a bus publishes. See docs/store.md.
+ *
+ * Threads: every function is thread-safe. All writes go through one
+ * writer thread owned by the store (group commit); reads use separate
+ * read-only connections. Callbacks given to read functions run on the
+ * caller's thread; `done` callbacks of asynchronous appends run on the
+ * store's writer thread (see weir_append).
+ */
+#ifndef WEIR_STORE_H
+#define WEIR_STORE_H
+
+#include <weir/weir.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct weir_store        weir_store;
+typedef struct weir_store_config weir_store_config;
+typedef struct weir_attach       weir_attach;
+
+/** What an acknowledged append survives. */
+typedef enum weir_durability {
+	/* Survives power loss: every commit is fsynced. */
+	WEIR_DURABILITY_FULL = 0,
+	/* Survives a process crash only: a power loss can roll back
+	 * events that were already acknowledged. */
+	WEIR_DURABILITY_NORMAL = 1
+} weir_durability;
+
+/** Largest encoded event accepted by default (payload limit + 64 KiB). */
+#define WEIR_STORE_DEFAULT_MAX_EVENT (WEIR_DEFAULT_MAX_PAYLOAD + 65536u)
+/** Longest stream, cursor or origin name, in bytes. */
+#define WEIR_STORE_MAX_NAME 256
+
+/* ---- configuration (cloned at open) ------------------------------- */
+
+WEIR_API weir_err weir_store_config_create(weir_store_config **out);
+WEIR_API void     weir_store_config_destroy(weir_store_config *cfg);
+/** @brief FULL (default) or NORMAL. */
+WEIR_API weir_err weir_store_config_set_durability(
+    weir_store_config *cfg, weir_durability d);
+/** @brief Largest encoded event (topic, key, headers, payload). */
+WEIR_API weir_err weir_store_config_set_max_event(
+    weir_store_config *cfg, size_t bytes);
+/**
+ * @brief Group commit: at most @p max_batch appends per transaction
+ *        (default 1024), and at most @p queue_capacity requests waiting
+ *        for the writer (default 8192) before appenders block.
+ */
+WEIR_API weir_err weir_store_config_set_batch(
+    weir_store_config *cfg, size_t max_batch, size_t queue_capacity);
+/**
+ * @brief Caps the database at @p pages pages (SQLite max_page_count);
+ *        0 (default) means no cap. A full store fails with WEIR_ENOSPC.
+ */
+WEIR_API weir_err weir_store_config_set_max_pages(
+    weir_store_config *cfg, uint64_t pages);
+/** @brief The SQLite VFS to use by name (NULL: the default one). */
+WEIR_API weir_err weir_store_config_set_vfs(
+    weir_store_config *cfg, const char *vfs);
+
+/* ---- open, close ------------------------------------------------- */
+
+/**
+ * @brief Opens the store at @p path, creating it (mode 0600) if needed,
+ *        and migrates an older schema forward.
+ * @param cfg may be NULL for defaults; it is copied.
+ * @returns WEIR_ENOENT (missing directory), WEIR_EREADONLY (directory or
+ *          file not writable), WEIR_ENOTSTORE (not a weir store),
+ *          WEIR_EVERSION (made by a newer weir), WEIR_ECORRUPT,
+ *          WEIR_EIO, WEIR_ESTORE, WEIR_EINVAL, WEIR_ENOMEM. On error
+ *          *out is NULL; @p errmsg (may be NULL, @p errmsg_size bytes)
+ *          receives the reason.
+ */
+WEIR_API weir_err weir_store_open(weir_store **out, const char *path,
+    const weir_store_config *cfg, char *errmsg, size_t errmsg_size);
+/**
+ * @brief Stops the store: waits for queued appends to commit, stops the
+ *        writer, closes every connection. The handle stays valid and
+ *        every later call fails with WEIR_ECLOSED. Attachments must be
+ *        destroyed first.
+ */
+WEIR_API void weir_store_close(weir_store *st);
+/** @brief Closes (if needed) and frees the store. NULL is a no-op. */
+WEIR_API void weir_store_destroy(weir_store *st);
+/**
+ * @brief The text of the most recent error on this handle (SQLite's
+ *        text included); never NULL.
+ * @remark The buffer belongs to the store and another thread's error
+ *         may overwrite it: with several threads use
+ *         weir_store_errmsg_copy().
+ */
+WEIR_API const char *weir_store_errmsg(const weir_store *st);
+/** @brief Copies the most recent error text into @p buf. */
+WEIR_API void weir_store_errmsg_copy(
+    const weir_store *st, char *buf, size_t size);
+/**
+ * @brief Runs SQLite's integrity check on a read connection.
+ * @returns WEIR_OK or WEIR_ECORRUPT (the first problem in errmsg).
+ */
+WEIR_API weir_err weir_store_check(weir_store *st);
+
+/* ---- append ------------------------------------------------------ */
+
+/** expected versions of weir_append */
+#define WEIR_EXPECT_ANY (0)        /* no check (the zero default) */
+#define WEIR_EXPECT_NO_STREAM (-1) /* the stream must not exist yet */
+/* any value > 0: the stream's current version must be exactly that */
+
+/** weir_append.flags */
+#define WEIR_APPEND_NOWAIT 1u /* return once queued; see done */
+
+/**
+ * Called once an asynchronous append is committed (err WEIR_OK, with
+ * its seq and stream version) or has failed. Runs on the writer
+ * thread: keep it short, never call a waiting store function from it.
+ */
+typedef void (*weir_append_fn)(weir_store *st, weir_err err, uint64_t seq,
+    int64_t version, void *arg);
+
+/** Options of one append; a NULL weir_append means all zero. */
+typedef struct weir_append {
+	const char    *stream;   /* the event's stream, or NULL */
+	int64_t        expected; /* WEIR_EXPECT_*, or a version > 0 */
+	unsigned       flags;    /* WEIR_APPEND_NOWAIT */
+	weir_append_fn done;     /* NOWAIT only; may be NULL */
+	void          *arg;
+} weir_append;
+
+/**
+ * @brief Appends @p ev (a reference is held while it is queued).
+ *        Appending an event whose id is already in the log writes
+ *        nothing and returns the original seq (and version).
+ *        Streams start at version 1; each event adds one.
+ * @param seq receives the assigned seq (0 with NOWAIT); may be NULL.
+ * @param version receives the event's stream version; may be NULL.
+ * @returns Without NOWAIT, after the commit: WEIR_OK, WEIR_ECONFLICT
+ *          (expected version mismatch), WEIR_ENOSPC, WEIR_EIO,
+ *          WEIR_ESTORE, WEIR_ECORRUPT. Either way, at once:
+ *          WEIR_ETOOBIG, WEIR_EBADTOPIC, WEIR_EBADNAME (stream),
+ *          WEIR_ECLOSED, WEIR_EINVAL, WEIR_ENOMEM. With NOWAIT the
+ *          outcome of the commit goes to opt->done, called exactly once
+ *          if and only if this returns WEIR_OK.
+ * @remark Blocks while the writer's queue is full (backpressure).
+ */
+WEIR_API weir_err weir_store_append(weir_store *st, const weir_event *ev,
+    const weir_append *opt, uint64_t *seq, int64_t *version);
+/** @brief Waits until every append queued so far is committed. */
+WEIR_API weir_err weir_store_flush(weir_store *st);
+/** @brief The highest committed seq (0 for an empty log). */
+WEIR_API weir_err weir_store_last_seq(weir_store *st, uint64_t *seq);
+
+/* ---- reading ----------------------------------------------------- */
+
+/**
+ * Called for each event read. @p ev is borrowed for the call;
+ * @p stream is NULL and @p version 0 for events outside a stream.
+ * Returning anything but WEIR_OK stops the read, which returns it.
+ */
+typedef weir_err (*weir_store_read_fn)(weir_store *st, const weir_event *ev,
+    const char *stream, int64_t version, void *arg);
+
+/** A selection of the log; zero fields do not filter. */
+typedef struct weir_store_filter {
+	uint64_t    from_seq; /* first seq, inclusive */
+	uint64_t    to_seq;   /* last seq, inclusive (0: no bound) */
+	int64_t     from_ts;  /* unix ns, inclusive */
+	int64_t     to_ts;    /* unix ns, inclusive (0: no bound) */
+	const char *pattern;  /* topic pattern (`*`, `>`) */
+	const char *stream;   /* only this stream */
+	int         backward; /* newest first */
+	size_t      limit;    /* at most this many events */
+} weir_store_filter;
+
+/**
+ * @brief Calls @p fn for every event selected by @p f, in seq order,
+ *        from one consistent snapshot of the log.
+ * @returns WEIR_OK, what @p fn returned, WEIR_EBADPATTERN,
+ *          WEIR_EBADNAME, WEIR_ECORRUPT, WEIR_ESTORE, WEIR_ECLOSED.
+ */
+WEIR_API weir_err weir_store_read(weir_store *st, const weir_store_filter *f,
+    weir_store_read_fn fn, void *arg);
+/** @brief Reads every event with seq >= @p from_seq (limit 0: all). */
+WEIR_API weir_err weir_store_read_all(weir_store *st, uint64_t from_seq,
+    size_t limit, weir_store_read_fn fn, void *arg);
+/**
+ * @brief Reads stream @p stream from @p from_version forward, or
+ *        (backward != 0) from @p from_version down; from_version 0 means
+ *        the first (forward) or the last (backward) event.
+ */
+WEIR_API weir_err weir_store_read_stream(weir_store *st, const char *stream,
+    int64_t from_version, int backward, size_t limit,
+    weir_store_read_fn fn, void *arg);
+/** @brief The current version of @p stream (0 if it does not exist). */
+WEIR_API weir_err weir_store_stream_version(
+    weir_store *st, const char *stream, int64_t *version);
+
+/* ---- snapshots --------------------------------------------------- */
+
+/** Receives a snapshot; @p data is borrowed for the call. */
+typedef void (*weir_snapshot_fn)(weir_store *st, const char *stream,
+    int64_t version, const void *data, size_t len, void *arg);
+
+/** @brief Saves the state of @p stream as of @p version (> 0). */
+WEIR_API weir_err weir_store_snapshot_save(weir_store *st,
+    const char *stream, int64_t version, const void *data, size_t len);
+/**
+ * @brief Calls @p fn with the latest snapshot of @p stream.
+ * @returns WEIR_ENOENT (fn not called) if there is none.
+ */
+WEIR_API weir_err weir_store_snapshot_load(weir_store *st,
+    const char *stream, weir_snapshot_fn fn, void *arg);
+
+/* ---- cursors and retention --------------------------------------- */
+
+/** @brief Creates or moves the cursor @p name to @p seq. */
+WEIR_API weir_err weir_store_cursor_set(
+    weir_store *st, const char *name, uint64_t seq);
+/** @brief Reads a cursor; WEIR_ENOENT if it does not exist. */
+WEIR_API weir_err weir_store_cursor_get(
+    weir_store *st, const char *name, uint64_t *seq);
+/** @brief Deletes a cursor; WEIR_ENOENT if it does not exist. */
+WEIR_API weir_err weir_store_cursor_delete(weir_store *st, const char *name);
+/** Receives one cursor; @p name is borrowed for the call. */
+typedef void (*weir_cursor_fn)(
+    weir_store *st, const char *name, uint64_t seq, void *arg);
+/** @brief Lists the cursors in name order. */
+WEIR_API weir_err weir_store_cursor_list(
+    weir_store *st, weir_cursor_fn fn, void *arg);
+
+/**
+ * @brief Deletes events with seq < @p before_seq (0: no seq bound) and,
+ *        if @p max_age_ns > 0, events older than now - max_age_ns.
+ *        Never deletes an event that a cursor has not passed: the bound
+ *        is lowered to (lowest cursor + 1). With both bounds 0 nothing
+ *        is deleted.
+ * @param deleted receives how many events went; may be NULL.
+ */
+WEIR_API weir_err weir_store_trim(weir_store *st, uint64_t before_seq,
+    int64_t max_age_ns, uint64_t *deleted);
+
+/* ---- replay ------------------------------------------------------ */
+
+typedef enum weir_replay_speed {
+	WEIR_REPLAY_FAST   = 0, /* as fast as possible */
+	WEIR_REPLAY_FACTOR = 1, /* original gaps divided by `factor` */
+	WEIR_REPLAY_RATE   = 2  /* `rate` events per second */
+} weir_replay_speed;
+
+typedef enum weir_replay_target {
+	WEIR_REPLAY_PUBLISH = 0, /* weir_publish_event() on `bus` */
+	WEIR_REPLAY_EMIT    = 1, /* weir_emit_event() on `bus` */
+	WEIR_REPLAY_CALL    = 2  /* `fn` */
+} weir_replay_target;
+
+/**
+ * Progress: @p done events replayed out of @p total, the last @p seq.
+ * Returning anything but WEIR_OK cancels the replay.
+ */
+typedef weir_err (*weir_replay_progress_fn)(weir_store *st, uint64_t done,
+    uint64_t total, uint64_t seq, void *arg);
+
+/** What to replay, where to, and how fast. */
+typedef struct weir_replay {
+	weir_store_filter       filter;
+	weir_replay_target      target;
+	weir_bus               *bus;    /* PUBLISH, EMIT */
+	weir_store_read_fn      fn;     /* CALL */
+	void                   *arg;    /* for fn */
+	weir_replay_speed       speed;
+	double                  factor; /* FACTOR: 2.0 is twice as fast */
+	double                  rate;   /* RATE: events per second */
+	weir_replay_progress_fn progress;       /* may be NULL */
+	void                   *progress_arg;
+	uint64_t                progress_every; /* events; 0: 1000 */
+} weir_replay;
+
+/**
+ * @brief Replays the events selected by rp->filter, in seq order, on
+ *        the calling thread.
+ * @param count receives how many events were delivered; may be NULL.
+ * @returns WEIR_OK; WEIR_ECANCELED (weir_store_replay_cancel(), or a
+ *          callback returned an error); the bus's error (e.g. WEIR_EFULL)
+ *          which stops the replay; WEIR_EBADPATTERN, WEIR_EINVAL.
+ */
+WEIR_API weir_err weir_store_replay(
+    weir_store *st, const weir_replay *rp, uint64_t *count);
+/**
+ * @brief Cancels every replay running on @p st now; they return
+ *        WEIR_ECANCELED soon, also from a timed wait. Any thread,
+ *        including a replay's own callbacks.
+ */
+WEIR_API void weir_store_replay_cancel(weir_store *st);
+
+/* ---- dead letters ------------------------------------------------ */
+
+/** One dead letter; every pointer is borrowed for the callback. */
+typedef struct weir_dead_letter {
+	uint64_t          id;       /* the dead letter's own id */
+	const weir_event *ev;       /* the event that failed */
+	const char       *origin;   /* route or subscription name */
+	weir_err          code;     /* last error */
+	const char       *message;  /* last error text */
+	uint32_t          attempts; /* failures so far */
+	int64_t           first_failure; /* unix ns */
+	int64_t           last_failure;  /* unix ns */
+} weir_dead_letter;
+
+/** Receives a dead letter. A non-OK return stops a list. */
+typedef weir_err (*weir_dead_fn)(
+    weir_store *st, const weir_dead_letter *dl, void *arg);
+
+/**
+ * @brief Records that @p ev failed at @p origin. A second failure of
+ *        the same event at the same origin adds an attempt and updates
+ *        the error and the last failure time.
+ * @param id receives the dead letter's id; may be NULL.
+ */
+WEIR_API weir_err weir_store_dead_add(weir_store *st, const weir_event *ev,
+    const char *origin, weir_err code, const char *message, uint64_t *id);
+/** @brief Lists dead letters (of @p origin, or all if NULL), oldest
+ *         first, at most @p limit (0: all). */
+WEIR_API weir_err weir_store_dead_list(weir_store *st, const char *origin,
+    size_t limit, weir_dead_fn fn, void *arg);
+/**
+ * @brief Hands dead letters (of @p origin, or all) back through @p fn,
+ *        e.g. to publish on a bus or resend on a route. WEIR_OK from fn
+ *        deletes the dead letter; an error counts a new attempt.
+ * @param retried receives how many succeeded; may be NULL.
+ */
+WEIR_API weir_err weir_store_dead_retry(weir_store *st, const char *origin,
+    weir_dead_fn fn, void *arg, size_t *retried);
+/** @brief Deletes one dead letter by id; WEIR_ENOENT if unknown. */
+WEIR_API weir_err weir_store_dead_delete(weir_store *st, uint64_t id);
+/** @brief Deletes the dead letters of @p origin (NULL: all). */
+WEIR_API weir_err weir_store_dead_purge(
+    weir_store *st, const char *origin, uint64_t *purged);
+
+/* ---- logging a bus ----------------------------------------------- */
+
+/** Counters of an attachment. */
+typedef struct weir_attach_stats {
+	weir_subscr_stats subscr;   /* the bus side: queue, drops, rejects */
+	uint64_t          appended; /* committed to the log */
+	uint64_t          failed;   /* appends that failed */
+} weir_attach_stats;
+
+/**
+ * @brief Logs every event published on @p bus whose topic matches
+ *        @p pattern. The store subscribes with a queue of @p capacity
+ *        events and @p policy (BLOCK with @p block_timeout_ms, REJECT,
+ *        DROP_*); the subscription runs on a loop and thread of its own.
+ *        When the writer falls behind, the queue fills and the policy
+ *        applies to publishers, counted in the subscription's stats.
+ * @returns WEIR_EBADPATTERN, WEIR_EINVAL, WEIR_ECLOSED, WEIR_ENOMEM.
+ * @remark Destroy the attachment before the bus and the store.
+ */
+WEIR_API weir_err weir_store_attach(weir_store *st, weir_bus *bus,
+    const char *pattern, size_t capacity, weir_policy policy,
+    int64_t block_timeout_ms, weir_attach **out);
+/** @brief Counters of the attachment. */
+WEIR_API weir_err weir_attach_stats_get(
+    weir_attach *a, weir_attach_stats *out);
+/**
+ * @brief Unsubscribes, logs what is still queued, stops the thread and
+ *        frees the attachment. NULL is a no-op.
+ */
+WEIR_API void weir_attach_destroy(weir_attach *a);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* WEIR_STORE_H */

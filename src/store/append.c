@@ -1,0 +1,290 @@
+// Appends. The caller's thread checks and encodes the event, so that
+// the writer thread only binds and steps: the writer is the bottleneck
+// of the store, everything that can run in parallel runs before it.
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/append.h"
+#include "store/codec.h"
+#include "store/store.h"
+
+// ---- writer side ------------------------------------------------------
+
+static void
+append_bind_blob(sqlite3_stmt *s, int i, const void *p, size_t len)
+{
+	if (len == 0) {
+		sqlite3_bind_null(s, i);
+	} else {
+		sqlite3_bind_blob64(s, i, p, len, SQLITE_STATIC);
+	}
+}
+
+static int
+append_insert(weir_store *st, weir__req *r, int64_t version)
+{
+	sqlite3_stmt     *s  = st->writer.ins;
+	const weir_event *ev = r->ev;
+	size_t            key_len, payload_len;
+	const void       *key     = weir_event_key(ev, &key_len);
+	const void       *payload = weir_event_payload(ev, &payload_len);
+	sqlite3_bind_int64(s, 1, (sqlite3_int64) st->writer.next_seq);
+	sqlite3_bind_blob(s, 2, weir_event_id(ev), 16, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, weir_event_ts(ev));
+	sqlite3_bind_text(s, 4, weir_event_topic(ev), -1, SQLITE_STATIC);
+	append_bind_blob(s, 5, key, key_len);
+	append_bind_blob(s, 6, r->hdr, r->hdr_len);
+	append_bind_blob(s, 7, payload, payload_len);
+	if (r->stream != NULL) {
+		sqlite3_bind_text(s, 8, r->stream, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(s, 9, version);
+	} else {
+		sqlite3_bind_null(s, 8);
+		sqlite3_bind_null(s, 9);
+	}
+	int rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (rc == SQLITE_DONE) {
+		r->seq     = st->writer.next_seq++;
+		r->version = version;
+	}
+	return rc;
+}
+
+// Looks the event's id up: 1 if found (r->seq, r->version set), 0 if
+// not, -1 on error (recorded).
+static int
+append_find(weir_store *st, weir__req *r, weir_err *rv)
+{
+	sqlite3_stmt *s = st->writer.find_id;
+	sqlite3_bind_blob(s, 1, weir_event_id(r->ev), 16, SQLITE_STATIC);
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		r->seq     = (uint64_t) sqlite3_column_int64(s, 0);
+		r->version = sqlite3_column_int64(s, 1);
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		*rv = weir__store_sqlerr(st, st->writer.db, rc, "find id");
+		return -1;
+	}
+	return rc == SQLITE_ROW;
+}
+
+static weir_err
+append_stream_version(weir_store *st, const char *stream, int64_t *version)
+{
+	sqlite3_stmt *s = st->writer.stream_get;
+	sqlite3_bind_text(s, 1, stream, -1, SQLITE_STATIC);
+	int rc   = sqlite3_step(s);
+	*version = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		return weir__store_sqlerr(st, st->writer.db, rc, "stream");
+	}
+	return WEIR_OK;
+}
+
+static weir_err
+append_stream_set(weir_store *st, const char *stream, int64_t version)
+{
+	sqlite3_stmt *s = st->writer.stream_set;
+	sqlite3_bind_text(s, 1, stream, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, version);
+	int rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		return weir__store_sqlerr(st, st->writer.db, rc, "stream");
+	}
+	return WEIR_OK;
+}
+
+// A stream append: the id check comes first, so that retrying an
+// append that did commit returns its seq instead of a conflict.
+static weir_err
+append_stream(weir_store *st, weir__req *r)
+{
+	weir_err rv    = WEIR_OK;
+	int      found = append_find(st, r, &rv);
+	if (found != 0) {
+		return rv;
+	}
+	int64_t cur;
+	if ((rv = append_stream_version(st, r->stream, &cur)) != WEIR_OK) {
+		return rv;
+	}
+	int64_t want = r->expected == WEIR_EXPECT_NO_STREAM ? 0 : r->expected;
+	if (r->expected != WEIR_EXPECT_ANY && want != cur) {
+		return weir__store_fail(st, WEIR_ECONFLICT,
+		    "stream '%s' is at version %lld, expected %lld", r->stream,
+		    (long long) cur, (long long) want);
+	}
+	int rc = append_insert(st, r, cur + 1);
+	if (rc != SQLITE_DONE) {
+		return weir__store_sqlerr(st, st->writer.db, rc, "append");
+	}
+	return append_stream_set(st, r->stream, cur + 1);
+}
+
+weir_err
+weir__append_exec(weir_store *st, weir__req *r)
+{
+	if (r->stream != NULL) {
+		return append_stream(st, r);
+	}
+	// Most appends are new: insert first, look the id up only when the
+	// unique index refuses it.
+	int rc = append_insert(st, r, 0);
+	if (rc == SQLITE_DONE) {
+		return WEIR_OK;
+	}
+	weir_err rv = WEIR_OK;
+	if ((rc & 0xff) == SQLITE_CONSTRAINT && append_find(st, r, &rv) != 0) {
+		return rv;
+	}
+	return weir__store_sqlerr(st, st->writer.db, rc, "append");
+}
+
+// ---- caller side ------------------------------------------------------
+
+static weir_err
+append_check(weir_store *st, const weir_event *ev, const weir_append *opt,
+    size_t *hsize)
+{
+	weir_err rv = weir__store_check_open(st);
+	if (rv != WEIR_OK) {
+		return rv;
+	}
+	if (opt->expected < WEIR_EXPECT_NO_STREAM ||
+	    (opt->stream == NULL && opt->expected != WEIR_EXPECT_ANY)) {
+		return weir__store_fail(st, WEIR_EINVAL,
+		    "expected version %lld needs a stream and must be >= -1",
+		    (long long) opt->expected);
+	}
+	if (opt->stream != NULL &&
+	    (rv = weir__store_check_name(st, opt->stream, "stream")) != 0) {
+		return rv;
+	}
+	if (weir_topic_validate(weir_event_topic(ev)) != WEIR_OK) {
+		return weir__store_fail(st, WEIR_EBADTOPIC,
+		    "invalid topic '%.200s'", weir_event_topic(ev));
+	}
+	*hsize      = weir__codec_headers_size(ev);
+	size_t size = weir__codec_event_size(ev, *hsize);
+	if (size > st->cfg.max_event) {
+		return weir__store_fail(st, WEIR_ETOOBIG,
+		    "event of %zu bytes exceeds the limit of %zu bytes", size,
+		    st->cfg.max_event);
+	}
+	return WEIR_OK;
+}
+
+static weir_err
+append_async(weir_store *st, const weir_event *ev, const weir_append *opt,
+    size_t hsize)
+{
+	size_t     slen = opt->stream ? strlen(opt->stream) + 1 : 0;
+	weir__req *r    = calloc(1, sizeof(*r) + slen + hsize);
+	if (r == NULL) {
+		return weir__store_fail(st, WEIR_ENOMEM, "out of memory");
+	}
+	if ((r->ev = weir_event_hold(ev)) == NULL) {
+		free(r);
+		return weir__store_fail(st, WEIR_ENOMEM, "out of memory");
+	}
+	uint8_t *p = (uint8_t *) (r + 1);
+	if (slen) {
+		r->stream = memcpy(p, opt->stream, slen);
+	}
+	weir__codec_headers_encode(ev, p + slen);
+	r->hdr      = p + slen;
+	r->hdr_len  = hsize;
+	r->async    = 1;
+	r->expected = opt->expected;
+	r->done     = opt->done;
+	r->arg      = opt->arg;
+	weir_err rv = weir__writer_submit(st, r);
+	if (rv != WEIR_OK) {
+		weir_event_release(r->ev);
+		free(r);
+	}
+	return rv;
+}
+
+static weir_err
+append_sync(weir_store *st, const weir_event *ev, const weir_append *opt,
+    size_t hsize, weir__req *r)
+{
+	uint8_t  small[512];
+	uint8_t *hdr = hsize <= sizeof(small) ? small : malloc(hsize);
+	if (hdr == NULL) {
+		return weir__store_fail(st, WEIR_ENOMEM, "out of memory");
+	}
+	weir__codec_headers_encode(ev, hdr);
+	r->ev       = ev; // borrowed: the caller waits for the commit
+	r->hdr      = hdr;
+	r->hdr_len  = hsize;
+	r->stream   = opt->stream;
+	r->expected = opt->expected;
+	weir_err rv = weir__writer_submit(st, r);
+	if (hdr != small) {
+		free(hdr);
+	}
+	return rv != WEIR_OK ? rv : r->rv;
+}
+
+weir_err
+weir_store_append(weir_store *st, const weir_event *ev,
+    const weir_append *opt, uint64_t *seq, int64_t *version)
+{
+	static const weir_append none = {0};
+	weir__req                r    = {.kind = WEIR__REQ_APPEND};
+	size_t                   hsize;
+	if (seq != NULL) {
+		*seq = 0;
+	}
+	if (version != NULL) {
+		*version = 0;
+	}
+	if (st == NULL || ev == NULL) {
+		return WEIR_EINVAL;
+	}
+	weir_err rv = append_check(st, ev, opt ? opt : &none, &hsize);
+	if (rv == WEIR_OK && opt != NULL && (opt->flags & WEIR_APPEND_NOWAIT)) {
+		return append_async(st, ev, opt, hsize);
+	}
+	if (rv == WEIR_OK) {
+		rv = append_sync(st, ev, opt ? opt : &none, hsize, &r);
+	}
+	if (rv == WEIR_OK && seq != NULL) {
+		*seq = r.seq;
+	}
+	if (rv == WEIR_OK && version != NULL) {
+		*version = r.version;
+	}
+	return rv;
+}
+
+weir_err
+weir_store_flush(weir_store *st)
+{
+	if (st == NULL) {
+		return WEIR_EINVAL;
+	}
+	weir_err rv = weir__store_check_open(st);
+	return rv != WEIR_OK ? rv : weir__writer_call(st, NULL, NULL);
+}
+
+weir_err
+weir_store_last_seq(weir_store *st, uint64_t *seq)
+{
+	if (st == NULL || seq == NULL) {
+		return WEIR_EINVAL;
+	}
+	*seq        = 0;
+	weir_err rv = weir__store_check_open(st);
+	if (rv == WEIR_OK) {
+		*seq = atomic_load(&st->writer.committed_seq);
+	}
+	return rv;
+}

@@ -1,0 +1,317 @@
+// Design notes.
+//
+// Opening a store: check the directory and create the file ourselves
+// (mode 0600, so the WAL and shm files SQLite derives from it are 0600
+// too), identify and migrate the schema, switch to WAL, then hand the
+// connection to the writer thread, which owns it from then on. Every
+// other connection is a read-only one from the reader pool.
+//
+// Closing sets `closed` first, so new calls fail with WEIR_ECLOSED, then
+// lets the writer commit what is queued and closes the connections. The
+// handle stays valid until weir_store_destroy().
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "store/reader.h"
+#include "store/schema.h"
+#include "store/store.h"
+#include "store/writer.h"
+
+weir_err
+weir__store_fail(weir_store *st, weir_err rv, const char *fmt, ...)
+{
+	va_list ap;
+	pthread_mutex_lock(&st->err_mu);
+	va_start(ap, fmt);
+	vsnprintf(st->errmsg, sizeof(st->errmsg), fmt, ap);
+	va_end(ap);
+	pthread_mutex_unlock(&st->err_mu);
+	return rv;
+}
+
+weir_err
+weir__store_map_rc(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_OK:
+		return WEIR_OK;
+	case SQLITE_NOMEM:
+		return WEIR_ENOMEM;
+	case SQLITE_READONLY:
+	case SQLITE_PERM:
+		return WEIR_EREADONLY;
+	case SQLITE_IOERR:
+		return WEIR_EIO;
+	case SQLITE_FULL:
+		return WEIR_ENOSPC;
+	case SQLITE_CORRUPT:
+		return WEIR_ECORRUPT;
+	case SQLITE_NOTADB:
+		return WEIR_ENOTSTORE;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return WEIR_EBUSY;
+	case SQLITE_TOOBIG:
+		return WEIR_ETOOBIG;
+	default:
+		return WEIR_ESTORE;
+	}
+}
+
+weir_err
+weir__store_sqlerr(weir_store *st, sqlite3 *db, int rc, const char *what)
+{
+	const char *text = db != NULL ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+	weir_err    rv   = weir__store_map_rc(rc);
+	return weir__store_fail(st, rv, "%s: %s (%s, SQLite code %d)", what,
+	    text, weir_strerror(rv), rc);
+}
+
+weir_err
+weir__store_check_open(weir_store *st)
+{
+	if (atomic_load(&st->closed)) {
+		return weir__store_fail(st, WEIR_ECLOSED, "store is closed");
+	}
+	return WEIR_OK;
+}
+
+weir_err
+weir__store_check_name(weir_store *st, const char *name, const char *what)
+{
+	size_t len = name != NULL ? strlen(name) : 0;
+	if (len == 0 || len > WEIR_STORE_MAX_NAME) {
+		return weir__store_fail(st, WEIR_EBADNAME,
+		    "invalid %s name: must be 1 to %d bytes", what,
+		    WEIR_STORE_MAX_NAME);
+	}
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char) name[i];
+		if (c < 0x20 || c == 0x7f) {
+			return weir__store_fail(st, WEIR_EBADNAME,
+			    "invalid %s name '%.64s': control character at "
+			    "byte %zu", what, name, i);
+		}
+	}
+	return WEIR_OK;
+}
+
+int64_t
+weir__store_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+// The directory must exist and be writable (SQLite creates the WAL and
+// shm files next to the store); a new store file is created 0600.
+static weir_err
+store_prepare_file(weir_store *st)
+{
+	char       *dir   = strdup(st->path);
+	char       *slash = dir ? strrchr(dir, '/') : NULL;
+	struct stat sb;
+	if (dir == NULL) {
+		return weir__store_fail(st, WEIR_ENOMEM, "out of memory");
+	}
+	if (slash != NULL) {
+		slash[slash == dir ? 1 : 0] = '\0';
+	}
+	const char *d  = slash != NULL ? dir : ".";
+	weir_err    rv = WEIR_OK;
+	if (stat(d, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+		rv = weir__store_fail(st, WEIR_ENOENT,
+		    "directory '%.200s' does not exist", d);
+	} else if (access(d, W_OK) != 0) {
+		rv = weir__store_fail(st, WEIR_EREADONLY,
+		    "directory '%.200s' is not writable: %s", d, strerror(errno));
+	}
+	free(dir);
+	if (rv != WEIR_OK) {
+		return rv;
+	}
+	int fd = open(st->path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		int e = errno;
+		rv = e == EACCES || e == EROFS || e == EPERM ? WEIR_EREADONLY
+		                                             : WEIR_EIO;
+		return weir__store_fail(st, rv, "cannot open '%.200s': %s",
+		    st->path, strerror(e));
+	}
+	close(fd);
+	return WEIR_OK;
+}
+
+static weir_err
+store_pragmas(weir_store *st, sqlite3 *db)
+{
+	char sql[160];
+	snprintf(sql, sizeof(sql),
+	    "PRAGMA journal_mode=WAL; PRAGMA synchronous=%s;%s%llu",
+	    st->cfg.durability == WEIR_DURABILITY_FULL ? "FULL" : "NORMAL",
+	    st->cfg.max_pages ? " PRAGMA max_page_count=" : " -- ",
+	    (unsigned long long) st->cfg.max_pages);
+	int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		return weir__store_sqlerr(st, db, rc, "configure");
+	}
+	return WEIR_OK;
+}
+
+static weir_err
+store_open_db(weir_store *st)
+{
+	sqlite3 *db    = NULL;
+	int      flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
+	    SQLITE_OPEN_EXRESCODE;
+	weir_err rv = store_prepare_file(st);
+	if (rv != WEIR_OK) {
+		return rv;
+	}
+	int rc = sqlite3_open_v2(st->path, &db, flags, st->cfg.vfs);
+	if (rc != SQLITE_OK) {
+		rv = weir__store_sqlerr(st, db, rc, "open");
+		sqlite3_close_v2(db);
+		return rv == WEIR_ESTORE && db == NULL ? WEIR_ENOMEM : rv;
+	}
+	sqlite3_busy_timeout(db, 5000);
+	rv = weir__schema_open(st, db);
+	if (rv == WEIR_OK) {
+		rv = store_pragmas(st, db);
+	}
+	if (rv != WEIR_OK) {
+		sqlite3_close_v2(db);
+		return rv;
+	}
+	return weir__writer_start(st, db); // owns db from here
+}
+
+static weir_err
+store_alloc(weir_store **out, const char *path, const weir_store_config *cfg)
+{
+	weir_store *st = calloc(1, sizeof(*st));
+	if (st == NULL) {
+		return WEIR_ENOMEM;
+	}
+	pthread_mutex_init(&st->err_mu, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_mutex_init(&st->cancel_mu, NULL);
+	pthread_cond_init(&st->cancel_cv, &ca);
+	pthread_condattr_destroy(&ca);
+	weir__readers_init(st);
+	strcpy(st->errmsg, "no error");
+	if (cfg != NULL) {
+		st->cfg = *cfg;
+	} else {
+		weir_store_config *def;
+		if (weir_store_config_create(&def) == WEIR_OK) {
+			st->cfg = *def;
+			weir_store_config_destroy(def);
+		}
+	}
+	st->cfg.vfs = NULL;
+	st->path    = strdup(path);
+	*out        = st;
+	if (st->path == NULL || st->cfg.max_batch == 0 ||
+	    (cfg && cfg->vfs && (st->cfg.vfs = strdup(cfg->vfs)) == NULL)) {
+		return WEIR_ENOMEM;
+	}
+	return WEIR_OK;
+}
+
+static void
+store_free(weir_store *st)
+{
+	weir__readers_fini(st);
+	pthread_cond_destroy(&st->cancel_cv);
+	pthread_mutex_destroy(&st->cancel_mu);
+	pthread_mutex_destroy(&st->err_mu);
+	free(st->cfg.vfs);
+	free(st->path);
+	free(st);
+}
+
+weir_err
+weir_store_open(weir_store **out, const char *path,
+    const weir_store_config *cfg, char *errmsg, size_t errmsg_size)
+{
+	weir_store *st = NULL;
+	weir_err    rv = WEIR_EINVAL;
+	if (out != NULL) {
+		*out = NULL;
+	}
+	if (out != NULL && path != NULL && *path != '\0') {
+		rv = store_alloc(&st, path, cfg);
+	}
+	if (rv == WEIR_OK && strcmp(path, ":memory:") == 0) {
+		rv = weir__store_fail(st, WEIR_ENOTSUP,
+		    "in-memory stores are not supported: readers need a file");
+	}
+	if (rv == WEIR_OK) {
+		rv = store_open_db(st);
+	}
+	if (rv != WEIR_OK && errmsg != NULL && errmsg_size > 0) {
+		snprintf(errmsg, errmsg_size, "%s",
+		    st && rv != WEIR_ENOMEM ? st->errmsg : weir_strerror(rv));
+	}
+	if (rv != WEIR_OK && st != NULL) {
+		store_free(st);
+		st = NULL;
+	}
+	if (out != NULL) {
+		*out = st;
+	}
+	return rv;
+}
+
+void
+weir_store_close(weir_store *st)
+{
+	if (st == NULL || atomic_exchange(&st->closed, 1)) {
+		return;
+	}
+	weir_store_replay_cancel(st);
+	weir__readers_close(st);
+	weir__writer_stop(st);
+}
+
+void
+weir_store_destroy(weir_store *st)
+{
+	if (st != NULL) {
+		weir_store_close(st);
+		store_free(st);
+	}
+}
+
+const char *
+weir_store_errmsg(const weir_store *st)
+{
+	return st != NULL ? st->errmsg : "no store";
+}
+
+void
+weir_store_errmsg_copy(const weir_store *st, char *buf, size_t size)
+{
+	if (buf == NULL || size == 0) {
+		return;
+	}
+	if (st == NULL) {
+		snprintf(buf, size, "no store");
+		return;
+	}
+	weir_store *mst = (weir_store *) st; // the mutex is not state
+	pthread_mutex_lock(&mst->err_mu);
+	snprintf(buf, size, "%s", st->errmsg);
+	pthread_mutex_unlock(&mst->err_mu);
+}

@@ -1,0 +1,74 @@
+// The store handle and what its files share.
+#ifndef WEIR_STORE_STORE_H
+#define WEIR_STORE_STORE_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include <sqlite3.h>
+
+#include <weir/store.h>
+
+#include "store/reader.h"
+#include "store/writer.h"
+
+struct weir_store_config {
+	weir_durability durability;
+	size_t          max_event;
+	size_t          max_batch;
+	size_t          queue_capacity;
+	uint64_t        max_pages;
+	char           *vfs;
+};
+
+struct weir_store {
+	char             *path;
+	weir_store_config cfg; // a copy; cfg.vfs is owned
+	atomic_int        closed;
+	weir__writer      writer;
+	weir__readers     readers;
+
+	pthread_mutex_t err_mu; // guards errmsg
+	char            errmsg[512];
+
+	// Replay cancellation: cancel bumps the generation and wakes
+	// every replay sleeping on cancel_cv.
+	pthread_mutex_t      cancel_mu;
+	pthread_cond_t       cancel_cv; // CLOCK_MONOTONIC
+	atomic_uint_fast64_t cancel_gen;
+};
+
+// Records an error message on the handle (printf-style) and returns rv.
+weir_err weir__store_fail(weir_store *st, weir_err rv, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+// Maps an SQLite result code onto weir_err and records SQLite's text
+// for @p db with @p what as context.
+weir_err weir__store_sqlerr(
+    weir_store *st, sqlite3 *db, int rc, const char *what);
+
+// Maps a primary SQLite result code onto weir_err.
+weir_err weir__store_map_rc(int rc);
+
+// WEIR_ECLOSED (with a message) once the store is closed.
+weir_err weir__store_check_open(weir_store *st);
+
+// Stream, cursor and origin names: 1..WEIR_STORE_MAX_NAME bytes of
+// printable characters. Returns WEIR_EBADNAME with a message naming
+// @p what ("stream", "cursor").
+weir_err weir__store_check_name(
+    weir_store *st, const char *name, const char *what);
+
+// Runs @p sql (one text parameter ?1) on a read connection and returns
+// its first integer; WEIR_ENOENT when there is no row.
+weir_err weir__store_read_int(
+    weir_store *st, const char *sql, const char *text, int64_t *out);
+
+// The current time in unix ns.
+int64_t weir__store_now(void);
+
+#endif

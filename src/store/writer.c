@@ -1,0 +1,346 @@
+// Design notes.
+//
+// The writer thread owns the only connection that writes or checkpoints
+// (DESIGN.md: the WAL-reset bug of SQLite 3.40 needs two of them).
+// Appenders queue requests; the writer takes up to max_batch of them,
+// runs them in one transaction and commits once: group commit. While it
+// commits, new requests pile up and form the next batch.
+//
+// Invariants:
+// - seq is chosen by the writer inside the transaction (next_seq); a
+//   rolled-back batch resets next_seq, so a reader never sees a gap
+//   that later fills and no acknowledged seq is ever reused.
+// - A request is acknowledged (sync waiter woken, async done called)
+//   only after its transaction committed or failed, in queue order.
+// - A storage error fails the whole batch after a rollback: nothing in
+//   it was acknowledged, so nothing acknowledged is lost.
+#include <stdlib.h>
+
+#include "store/append.h"
+#include "store/store.h"
+#include "store/writer.h"
+
+static const char writer_sql_ins[] =
+    "INSERT INTO events(seq,id,ts,topic,key,headers,payload,stream,version)"
+    " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)";
+static const char writer_sql_find[] =
+    "SELECT seq,version FROM events WHERE id=?1";
+static const char writer_sql_sget[] =
+    "SELECT version FROM streams WHERE name=?1";
+static const char writer_sql_sset[] =
+    "INSERT INTO streams(name,version) VALUES(?1,?2)"
+    " ON CONFLICT(name) DO UPDATE SET version=excluded.version";
+static const char writer_sql_meta[] =
+    "INSERT INTO meta(key,value) VALUES('last_seq',?1)"
+    " ON CONFLICT(key) DO UPDATE SET value=excluded.value";
+
+int
+weir__writer_is_hard(weir_err rv)
+{
+	switch (rv) {
+	case WEIR_ESTORE:
+	case WEIR_ECORRUPT:
+	case WEIR_EIO:
+	case WEIR_ENOSPC:
+	case WEIR_EREADONLY:
+	case WEIR_ENOMEM:
+	case WEIR_EINTERNAL:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+static weir_err
+writer_exec(weir_store *st, const char *sql)
+{
+	int rc = sqlite3_exec(st->writer.db, sql, NULL, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		return weir__store_sqlerr(st, st->writer.db, rc, sql);
+	}
+	return WEIR_OK;
+}
+
+static weir_err
+writer_prepare(weir_store *st)
+{
+	weir__writer *w = &st->writer;
+	struct {
+		const char    *sql;
+		sqlite3_stmt **stmt;
+	} list[] = {{writer_sql_ins, &w->ins}, {writer_sql_find, &w->find_id},
+	    {writer_sql_sget, &w->stream_get},
+	    {writer_sql_sset, &w->stream_set}, {writer_sql_meta, &w->meta_set}};
+	for (size_t i = 0; i < sizeof(list) / sizeof(list[0]); i++) {
+		int rc = sqlite3_prepare_v3(w->db, list[i].sql, -1,
+		    SQLITE_PREPARE_PERSISTENT, list[i].stmt, NULL);
+		if (rc != SQLITE_OK) {
+			return weir__store_sqlerr(st, w->db, rc, "prepare");
+		}
+	}
+	return WEIR_OK;
+}
+
+// The next seq is one past both the largest seq present and the
+// recorded high-water mark, so trimming the whole log never lets a seq
+// be reused.
+static weir_err
+writer_load_seq(weir_store *st)
+{
+	sqlite3_stmt *stmt;
+	const char    sql[] = "SELECT max(coalesce((SELECT max(seq) FROM events),"
+	                      "0),coalesce((SELECT value FROM meta WHERE "
+	                      "key='last_seq'),0))";
+	int rc = sqlite3_prepare_v2(st->writer.db, sql, -1, &stmt, NULL);
+	if (rc != SQLITE_OK) {
+		return weir__store_sqlerr(st, st->writer.db, rc, "load seq");
+	}
+	rc = sqlite3_step(stmt);
+	if (rc != SQLITE_ROW) {
+		weir_err rv = weir__store_sqlerr(st, st->writer.db, rc, "seq");
+		sqlite3_finalize(stmt);
+		return rv;
+	}
+	uint64_t last = (uint64_t) sqlite3_column_int64(stmt, 0);
+	sqlite3_finalize(stmt);
+	st->writer.next_seq = last + 1;
+	atomic_store(&st->writer.committed_seq, last);
+	return WEIR_OK;
+}
+
+static weir_err
+writer_run_call(weir_store *st, weir__req *r)
+{
+	if (r->call == NULL) {
+		return WEIR_OK; // a flush marker
+	}
+	weir_err rv = writer_exec(st, "SAVEPOINT call");
+	if (rv != WEIR_OK) {
+		return rv;
+	}
+	rv = r->call(st, st->writer.db, r->call_arg);
+	if (rv != WEIR_OK && !weir__writer_is_hard(rv)) {
+		(void) sqlite3_exec(
+		    st->writer.db, "ROLLBACK TO call", NULL, NULL, NULL);
+	}
+	weir_err rel = writer_exec(st, "RELEASE call");
+	return rv != WEIR_OK ? rv : rel;
+}
+
+static weir_err
+writer_save_seq(weir_store *st)
+{
+	sqlite3_stmt *s = st->writer.meta_set;
+	sqlite3_bind_int64(s, 1, (sqlite3_int64) (st->writer.next_seq - 1));
+	int rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		return weir__store_sqlerr(st, st->writer.db, rc, "save seq");
+	}
+	return WEIR_OK;
+}
+
+// Runs one batch in one transaction; sets every request's rv.
+static void
+writer_run_batch(weir_store *st, weir__req *batch)
+{
+	weir__writer *w     = &st->writer;
+	uint64_t      start = w->next_seq;
+	weir_err      hard  = writer_exec(st, "BEGIN IMMEDIATE");
+	weir__req    *r     = batch;
+	for (; hard == WEIR_OK && r != NULL; r = r->next) {
+		r->rv = r->kind == WEIR__REQ_APPEND ? weir__append_exec(st, r)
+		                                    : writer_run_call(st, r);
+		if (weir__writer_is_hard(r->rv)) {
+			hard = r->rv;
+		}
+	}
+	if (hard == WEIR_OK && w->next_seq != start) {
+		hard = writer_save_seq(st);
+	}
+	if (hard == WEIR_OK) {
+		hard = writer_exec(st, "COMMIT");
+	}
+	if (hard == WEIR_OK) {
+		atomic_store(&w->committed_seq, w->next_seq - 1);
+		return;
+	}
+	// Nothing of this batch was acknowledged: undo it all and report
+	// the storage error to every request that had not failed already.
+	if (!sqlite3_get_autocommit(w->db)) {
+		(void) sqlite3_exec(w->db, "ROLLBACK", NULL, NULL, NULL);
+	}
+	w->next_seq = start;
+	for (r = batch; r != NULL; r = r->next) {
+		if (r->rv == WEIR_OK || weir__writer_is_hard(r->rv) ||
+		    r->seq != 0) {
+			r->rv  = hard;
+			r->seq = 0;
+		}
+	}
+}
+
+// Acknowledges a finished batch in queue order.
+static void
+writer_finish(weir_store *st, weir__req *batch)
+{
+	weir__writer *w = &st->writer;
+	for (weir__req *r = batch; r != NULL; r = r->next) {
+		if (r->async && r->done != NULL) {
+			r->done(st, r->rv, r->seq, r->version, r->arg);
+		}
+	}
+	pthread_mutex_lock(&w->mu);
+	weir__req *next;
+	for (weir__req *r = batch; r != NULL; r = next) {
+		next = r->next; // a woken waiter's request may vanish
+		if (r->async) {
+			weir_event_release(r->ev);
+			free(r);
+		} else {
+			r->finished = 1;
+		}
+	}
+	pthread_cond_broadcast(&w->done);
+	pthread_mutex_unlock(&w->mu);
+}
+
+// Detaches up to max_batch requests; called with the mutex held.
+static weir__req *
+writer_take(weir__writer *w)
+{
+	weir__req *batch = w->head;
+	weir__req *last  = batch;
+	size_t     n     = 1;
+	while (n < w->max_batch && last->next != NULL) {
+		last = last->next;
+		n++;
+	}
+	w->head    = last->next;
+	last->next = NULL;
+	if (w->head == NULL) {
+		w->tail = NULL;
+	}
+	w->count -= n;
+	pthread_cond_broadcast(&w->space);
+	return batch;
+}
+
+static void *
+writer_main(void *arg)
+{
+	weir_store   *st = arg;
+	weir__writer *w  = &st->writer;
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		while (w->head == NULL && !w->stopping) {
+			pthread_cond_wait(&w->more, &w->mu);
+		}
+		if (w->head == NULL) {
+			break; // stopping, and everything queued is done
+		}
+		weir__req *batch = writer_take(w);
+		pthread_mutex_unlock(&w->mu);
+		writer_run_batch(st, batch);
+		writer_finish(st, batch);
+		pthread_mutex_lock(&w->mu);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+static void
+writer_close_db(weir__writer *w)
+{
+	sqlite3_finalize(w->ins);
+	sqlite3_finalize(w->find_id);
+	sqlite3_finalize(w->stream_get);
+	sqlite3_finalize(w->stream_set);
+	sqlite3_finalize(w->meta_set);
+	w->ins = w->find_id = w->stream_get = w->stream_set = w->meta_set =
+	    NULL;
+	sqlite3_close_v2(w->db);
+	w->db = NULL;
+}
+
+weir_err
+weir__writer_start(weir_store *st, sqlite3 *db)
+{
+	weir__writer *w = &st->writer;
+	w->db           = db;
+	w->capacity     = st->cfg.queue_capacity;
+	w->max_batch    = st->cfg.max_batch;
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->more, NULL);
+	pthread_cond_init(&w->space, NULL);
+	pthread_cond_init(&w->done, NULL);
+	weir_err rv = writer_prepare(st);
+	if (rv == WEIR_OK) {
+		rv = writer_load_seq(st);
+	}
+	if (rv == WEIR_OK && pthread_create(&w->thread, NULL, writer_main,
+	                         st) != 0) {
+		rv = weir__store_fail(st, WEIR_ENOMEM, "cannot start writer");
+	}
+	if (rv != WEIR_OK) {
+		writer_close_db(w);
+		return rv;
+	}
+	w->started = 1;
+	return WEIR_OK;
+}
+
+void
+weir__writer_stop(weir_store *st)
+{
+	weir__writer *w = &st->writer;
+	if (!w->started) {
+		return;
+	}
+	pthread_mutex_lock(&w->mu);
+	w->stopping = 1;
+	pthread_cond_broadcast(&w->more);
+	pthread_cond_broadcast(&w->space);
+	pthread_mutex_unlock(&w->mu);
+	pthread_join(w->thread, NULL);
+	w->started = 0;
+	writer_close_db(w);
+}
+
+weir_err
+weir__writer_submit(weir_store *st, weir__req *r)
+{
+	weir__writer *w = &st->writer;
+	r->next         = NULL;
+	pthread_mutex_lock(&w->mu);
+	while (w->count >= w->capacity && !w->stopping) {
+		pthread_cond_wait(&w->space, &w->mu);
+	}
+	if (w->stopping || !w->started) {
+		pthread_mutex_unlock(&w->mu);
+		return weir__store_fail(st, WEIR_ECLOSED, "store is closed");
+	}
+	if (w->tail != NULL) {
+		w->tail->next = r;
+	} else {
+		w->head = r;
+		pthread_cond_signal(&w->more);
+	}
+	w->tail = r;
+	w->count++;
+	if (!r->async) {
+		while (!r->finished) {
+			pthread_cond_wait(&w->done, &w->mu);
+		}
+	}
+	pthread_mutex_unlock(&w->mu);
+	return WEIR_OK;
+}
+
+weir_err
+weir__writer_call(weir_store *st, weir__call_fn call, void *arg)
+{
+	weir__req r = {.kind = WEIR__REQ_CALL, .call = call, .call_arg = arg};
+	weir_err  rv = weir__writer_submit(st, &r);
+	return rv != WEIR_OK ? rv : r.rv;
+}

@@ -1,0 +1,81 @@
+// The single writer: one connection, one thread, group commit.
+#ifndef WEIR_STORE_WRITER_H
+#define WEIR_STORE_WRITER_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include <sqlite3.h>
+
+#include <weir/store.h>
+
+typedef struct weir__req weir__req;
+
+// A write other than an append, run inside the writer's transaction in
+// a savepoint of its own: an error rolls back only its own changes, and
+// a storage error (see weir__writer_is_hard) fails the whole batch.
+typedef weir_err (*weir__call_fn)(weir_store *st, sqlite3 *db, void *arg);
+
+enum { WEIR__REQ_APPEND = 0, WEIR__REQ_CALL = 1 };
+
+struct weir__req {
+	weir__req *next;
+	int        kind;
+	int        async;    // owned and freed by the writer
+	int        finished; // sync requests: set under the writer's mutex
+	weir_err   rv;
+	// appends
+	const weir_event *ev; // held
+	const char       *stream;
+	const uint8_t    *hdr; // encoded headers
+	size_t            hdr_len;
+	int64_t           expected;
+	uint64_t          seq;
+	int64_t           version;
+	weir_append_fn    done;
+	void             *arg;
+	// calls (NULL call: a flush marker)
+	weir__call_fn call;
+	void         *call_arg;
+};
+
+typedef struct weir__writer {
+	sqlite3        *db;
+	pthread_t       thread;
+	int             started;
+	pthread_mutex_t mu;
+	pthread_cond_t  more;  // the queue became non-empty, or stopping
+	pthread_cond_t  space; // the queue has room again
+	pthread_cond_t  done;  // sync requests finished
+	weir__req      *head;
+	weir__req      *tail;
+	size_t          count;
+	size_t          capacity;
+	size_t          max_batch;
+	int             stopping;
+	// Writer thread only.
+	uint64_t      next_seq;
+	sqlite3_stmt *ins;
+	sqlite3_stmt *find_id;
+	sqlite3_stmt *stream_get;
+	sqlite3_stmt *stream_set;
+	sqlite3_stmt *meta_set;
+	// Any thread.
+	atomic_uint_fast64_t committed_seq;
+} weir__writer;
+
+// Takes ownership of @p db (open, migrated), prepares the statements
+// and starts the thread. On error @p db is closed.
+weir_err weir__writer_start(weir_store *st, sqlite3 *db);
+// Commits what is queued, stops the thread, closes the connection.
+void weir__writer_stop(weir_store *st);
+// Queues @p r (blocking while the queue is full). A sync request is
+// waited for; an async one belongs to the writer once this returns OK.
+weir_err weir__writer_submit(weir_store *st, weir__req *r);
+// Runs @p call inside the writer's transaction and waits for the commit.
+weir_err weir__writer_call(weir_store *st, weir__call_fn call, void *arg);
+// 1 for errors that fail a whole transaction (storage trouble).
+int weir__writer_is_hard(weir_err rv);
+
+#endif
