@@ -52,6 +52,14 @@ schema_int(weir_store *st, sqlite3 *db, const char *sql, int64_t *out)
 	                       : weir__store_sqlerr(st, db, rc, "schema");
 }
 
+// Tests migrate without a store handle: then only the code is returned.
+static weir_err
+schema_err(weir_store *st, sqlite3 *db, int rc)
+{
+	return st != NULL ? weir__store_sqlerr(st, db, rc, "migration")
+	                  : weir__store_map_rc(rc);
+}
+
 weir_err
 weir__schema_migrate(weir_store *st, sqlite3 *db, int from, int to)
 {
@@ -59,14 +67,13 @@ weir__schema_migrate(weir_store *st, sqlite3 *db, int from, int to)
 	for (int v = from; v < to; v++) {
 		int rc = sqlite3_exec(db, schema_migrations[v], NULL, NULL, NULL);
 		if (rc != SQLITE_OK) {
-			return weir__store_sqlerr(st, db, rc, "migration");
+			return schema_err(st, db, rc);
 		}
 	}
 	snprintf(sql, sizeof(sql), "PRAGMA application_id=%d;"
 	    "PRAGMA user_version=%d", WEIR__SCHEMA_APP_ID, to);
 	int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
-	return rc == SQLITE_OK ? WEIR_OK
-	                       : weir__store_sqlerr(st, db, rc, "migration");
+	return rc == SQLITE_OK ? WEIR_OK : schema_err(st, db, rc);
 }
 
 // Identifies the file: fills *version with its schema version, or -1

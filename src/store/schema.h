@@ -17,7 +17,8 @@
 weir_err weir__schema_open(weir_store *st, sqlite3 *db);
 
 // Applies the migrations from version @p from to @p to (tests use it to
-// build an old store). Runs inside the caller's transaction.
+// build an old store; @p st may then be NULL). Runs inside the caller's
+// transaction.
 weir_err weir__schema_migrate(weir_store *st, sqlite3 *db, int from, int to);
 
 #endif
