@@ -163,6 +163,7 @@ writer_run_batch(weir_store *st, weir__req *batch)
 	}
 	if (hard == WEIR_OK) {
 		atomic_store(&w->committed_seq, w->next_seq - 1);
+		atomic_fetch_add(&w->commits, 1);
 		return;
 	}
 	// Nothing of this batch was acknowledged: undo it all and report

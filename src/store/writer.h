@@ -63,6 +63,7 @@ typedef struct weir__writer {
 	sqlite3_stmt *meta_set;
 	// Any thread.
 	atomic_uint_fast64_t committed_seq;
+	atomic_uint_fast64_t commits; // transactions committed (tests)
 } weir__writer;
 
 // Takes ownership of @p db (open, migrated), prepares the statements
