@@ -295,9 +295,16 @@ typedef struct tree_query {
 	void            *arg;
 } tree_query;
 
+#ifdef WEIR_TESTING
+_Thread_local size_t weir__tree_match_nodes;
+#endif
+
 static void
 tree_match_at(const weir__tree_node *node, size_t i, const tree_query *q)
 {
+#ifdef WEIR_TESTING
+	weir__tree_match_nodes++;
+#endif
 	if (i == q->n) {
 		tree_visit_items(node, q->fn, q->arg);
 		return;

@@ -34,4 +34,10 @@ void weir__tree_exact(const weir__tree *tree, const char *pattern,
 // Calls @p fn for every item.
 void weir__tree_each(const weir__tree *tree, weir__tree_visit fn, void *arg);
 
+#ifdef WEIR_TESTING
+// Nodes entered by weir__tree_match() on this thread, so that a test can
+// show the cost of a match without timing it.
+extern _Thread_local size_t weir__tree_match_nodes;
+#endif
+
 #endif
