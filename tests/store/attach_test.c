@@ -1,0 +1,207 @@
+/*
+ * Logging a bus: every matching published event reaches the log; when
+ * the writer falls behind, the subscription's policy applies, counted.
+ */
+#include <pthread.h>
+
+#include "fixture.h"
+#include "store/writer.h"
+
+static void
+test_logs_matching_events(void **state)
+{
+	fx          *f = *state;
+	weir_bus    *bus;
+	weir_attach *a;
+	assert_weir_ok(weir_bus_create(&bus, NULL));
+	assert_weir_ok(weir_store_attach(
+	    f->st, bus, "orders.>", 1024, WEIR_POLICY_BLOCK, -1, &a));
+	for (int i = 0; i < 500; i++) {
+		char text[16];
+		snprintf(text, sizeof(text), "%d", i);
+		assert_weir_ok(weir_publish(bus, i % 5 ? "orders.eu.created"
+		                                       : "users.signup",
+		    text, strlen(text), 0, NULL));
+	}
+	weir_attach_stats s;
+	weir_attach_destroy(a);
+	fx_got g = {0};
+	assert_weir_ok(weir_store_read_all(f->st, 0, 0, fx_collect, &g));
+	assert_int_equal(g.n, 400);
+	assert_string_equal(g.payload[0], "1");
+	assert_string_equal(g.payload[3], "4");
+	assert_string_equal(g.payload[4], "6");
+	// Stats while attached.
+	assert_weir_ok(weir_store_attach(
+	    f->st, bus, ">", 16, WEIR_POLICY_BLOCK, -1, &a));
+	assert_weir_ok(weir_publish(bus, "x.y", "z", 1, 0, NULL));
+	for (int i = 0; i < 2000; i++) {
+		assert_weir_ok(weir_attach_stats_get(a, &s));
+		if (s.appended == 1) {
+			break;
+		}
+		usleep(1000);
+	}
+	assert_int_equal(s.appended, 1);
+	assert_int_equal(s.subscr.delivered, 1);
+	assert_int_equal(s.failed, 0);
+	weir_attach_destroy(a);
+	weir_bus_destroy(bus);
+}
+
+// Holds the writer thread inside a transaction until opened.
+typedef struct gate {
+	pthread_mutex_t mu;
+	pthread_cond_t  cv;
+	int             entered;
+	int             open;
+	weir_store     *st;
+} gate;
+
+static weir_err
+gate_wait(weir_store *st, sqlite3 *db, void *arg)
+{
+	gate *g = arg;
+	(void) st;
+	(void) db;
+	pthread_mutex_lock(&g->mu);
+	g->entered = 1;
+	pthread_cond_broadcast(&g->cv);
+	while (!g->open) {
+		pthread_cond_wait(&g->cv, &g->mu);
+	}
+	pthread_mutex_unlock(&g->mu);
+	return WEIR_OK;
+}
+
+static void *
+gate_thread(void *arg)
+{
+	gate *g = arg;
+	return (void *) (intptr_t) weir__writer_call(g->st, gate_wait, g);
+}
+
+static void
+gate_close(gate *g, weir_store *st, pthread_t *th)
+{
+	pthread_mutex_init(&g->mu, NULL);
+	pthread_cond_init(&g->cv, NULL);
+	g->st = st;
+	assert_int_equal(pthread_create(th, NULL, gate_thread, g), 0);
+	pthread_mutex_lock(&g->mu);
+	while (!g->entered) {
+		pthread_cond_wait(&g->cv, &g->mu);
+	}
+	pthread_mutex_unlock(&g->mu);
+}
+
+static void
+gate_open(gate *g, pthread_t th)
+{
+	void *res;
+	pthread_mutex_lock(&g->mu);
+	g->open = 1;
+	pthread_cond_broadcast(&g->cv);
+	pthread_mutex_unlock(&g->mu);
+	pthread_join(th, &res);
+	assert_int_equal((intptr_t) res, WEIR_OK);
+}
+
+static void
+reopen_small_queue(fx *f)
+{
+	weir_store_config *cfg;
+	weir_store_destroy(f->st);
+	assert_weir_ok(weir_store_config_create(&cfg));
+	assert_weir_ok(weir_store_config_set_batch(cfg, 1, 1));
+	assert_weir_ok(
+	    weir_store_config_set_durability(cfg, WEIR_DURABILITY_NORMAL));
+	fx_open_cfg(f, cfg);
+	weir_store_config_destroy(cfg);
+}
+
+static void
+run_behind(fx *f, weir_policy policy, int64_t timeout_ms, weir_err shed)
+{
+	weir_bus    *bus;
+	weir_attach *a;
+	gate         g = {0};
+	pthread_t    th;
+	int          ok = 0, refused = 0;
+	reopen_small_queue(f);
+	assert_weir_ok(weir_bus_create(&bus, NULL));
+	assert_weir_ok(
+	    weir_store_attach(f->st, bus, ">", 4, policy, timeout_ms, &a));
+	gate_close(&g, f->st, &th);
+	for (int i = 0; i < 50; i++) {
+		weir_err rv = weir_publish(bus, "load.shed", "x", 1, 0, NULL);
+		if (rv == WEIR_OK) {
+			ok++;
+		} else {
+			assert_weir_err(rv, shed);
+			refused++;
+		}
+	}
+	weir_attach_stats s;
+	assert_weir_ok(weir_attach_stats_get(a, &s));
+	assert_true(refused > 0);
+	assert_int_equal(
+	    policy == WEIR_POLICY_REJECT ? s.subscr.rejected : s.subscr.timed_out,
+	    (uint64_t) refused);
+	gate_open(&g, th);
+	weir_attach_destroy(a);
+	uint64_t last;
+	assert_weir_ok(weir_store_last_seq(f->st, &last));
+	assert_int_equal(last, (uint64_t) ok); // every accepted event logged
+	weir_bus_destroy(bus);
+}
+
+static void
+test_writer_behind_reject(void **state)
+{
+	run_behind(*state, WEIR_POLICY_REJECT, 0, WEIR_EFULL);
+}
+
+static void
+test_writer_behind_block(void **state)
+{
+	run_behind(*state, WEIR_POLICY_BLOCK, 5, WEIR_ETIMEDOUT);
+}
+
+static void
+test_bad_attach(void **state)
+{
+	fx          *f = *state;
+	weir_bus    *bus;
+	weir_attach *a;
+	assert_weir_ok(weir_bus_create(&bus, NULL));
+	assert_weir_err(weir_store_attach(f->st, bus, "a..b", 8,
+	                    WEIR_POLICY_BLOCK, -1, &a),
+	    WEIR_EBADPATTERN);
+	assert_null(a);
+	assert_weir_err(
+	    weir_store_attach(f->st, bus, ">", 0, WEIR_POLICY_BLOCK, -1, &a),
+	    WEIR_EINVAL);
+	weir_store_close(f->st);
+	assert_weir_err(
+	    weir_store_attach(f->st, bus, ">", 8, WEIR_POLICY_BLOCK, -1, &a),
+	    WEIR_ECLOSED);
+	weir_attach_destroy(NULL);
+	weir_bus_destroy(bus);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(
+	        test_logs_matching_events, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_writer_behind_reject, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_writer_behind_block, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_bad_attach, fx_setup, fx_teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

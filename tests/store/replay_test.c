@@ -1,0 +1,255 @@
+/*
+ * Replay: into a callback, a bus (emit and publish), filtered, paced by
+ * a factor or a rate, with progress, cancelled from a callback and from
+ * another thread.
+ */
+#include <pthread.h>
+#include <time.h>
+
+#include "fixture.h"
+
+#define MS 1000000LL
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+add(weir_store *st, const char *topic, int64_t ts, const char *stream)
+{
+	weir_event     *ev;
+	weir_event_init init = {.topic = topic, .ts = ts};
+	weir_append     opt  = {.stream = stream};
+	assert_weir_ok(weir_event_new(&ev, &init));
+	assert_weir_ok(weir_store_append(st, ev, &opt, NULL, NULL));
+	weir_event_release(ev);
+}
+
+// Ten events 100 ms apart; odd ones on stream "s".
+static int
+fill(void **state)
+{
+	fx_setup(state);
+	fx     *f  = *state;
+	int64_t t0 = 1700000000000LL * MS;
+	for (int i = 0; i < 10; i++) {
+		add(f->st, i % 2 ? "orders.paid" : "orders.created",
+		    t0 + i * 100 * MS, i % 2 ? "s" : NULL);
+	}
+	return 0;
+}
+
+static void
+test_to_callback_filtered(void **state)
+{
+	fx         *f  = *state;
+	fx_got      g  = {0};
+	weir_replay rp = {.target = WEIR_REPLAY_CALL, .fn = fx_collect,
+	    .arg = &g, .filter = {.pattern = "orders.created", .from_seq = 3}};
+	uint64_t n;
+	assert_weir_ok(weir_store_replay(f->st, &rp, &n));
+	assert_int_equal(n, 4); // 3, 5, 7, 9
+	assert_int_equal(g.seq[0], 3);
+	memset(&g, 0, sizeof(g));
+	rp.filter = (weir_store_filter){.stream = "s", .to_seq = 6};
+	assert_weir_ok(weir_store_replay(f->st, &rp, &n));
+	assert_int_equal(n, 3); // 2, 4, 6
+	assert_int_equal(g.version[2], 3);
+	memset(&g, 0, sizeof(g));
+	int64_t t0   = 1700000000000LL * MS;
+	rp.filter    = (weir_store_filter){
+	       .from_ts = t0 + 250 * MS, .to_ts = t0 + 550 * MS};
+	assert_weir_ok(weir_store_replay(f->st, &rp, &n));
+	assert_int_equal(n, 3); // 4, 5, 6
+	assert_int_equal(g.seq[0], 4);
+}
+
+static weir_err
+on_event(weir_bus *bus, const weir_event *ev, void *arg)
+{
+	uint64_t *seen = arg;
+	(void) bus;
+	assert_int_equal(weir_event_seq(ev), seen[0] + 1); // seq kept, in order
+	seen[0]++;
+	return WEIR_OK;
+}
+
+static void
+test_to_bus(void **state)
+{
+	fx         *f = *state;
+	weir_bus   *bus;
+	uint64_t    emitted[1] = {0}, published[1] = {0}, n;
+	weir_subscr *sub;
+	assert_weir_ok(weir_bus_create(&bus, NULL));
+	assert_weir_ok(weir_on(bus, "orders.>", on_event, emitted, NULL, 0, NULL));
+	weir_replay rp = {.target = WEIR_REPLAY_EMIT, .bus = bus};
+	assert_weir_ok(weir_store_replay(f->st, &rp, &n));
+	assert_int_equal(n, 10);
+	assert_int_equal(emitted[0], 10);
+	assert_weir_ok(weir_off_all(bus, NULL, NULL));
+	assert_weir_ok(weir_subscribe(
+	    bus, ">", on_event, published, NULL, NULL, &sub));
+	rp.target = WEIR_REPLAY_PUBLISH;
+	assert_weir_ok(weir_store_replay(f->st, &rp, &n));
+	assert_int_equal(n, 10);
+	for (int i = 0; i < 100 && published[0] < 10; i++) {
+		assert_weir_ok(weir_bus_run(bus, WEIR_RUN_NOWAIT));
+	}
+	assert_int_equal(published[0], 10);
+	weir_unsubscribe(sub);
+	weir_bus_destroy(bus);
+}
+
+static void
+test_pacing(void **state)
+{
+	fx         *f = *state;
+	fx_got      g = {0};
+	uint64_t    n;
+	weir_replay rp = {.target = WEIR_REPLAY_CALL, .fn = fx_collect,
+	    .arg = &g, .speed = WEIR_REPLAY_FACTOR, .factor = 4.0,
+	    .filter = {.to_seq = 5}};
+	int64_t     t = mono_ms();
+	assert_weir_ok(weir_store_replay(f->st, &rp, &n));
+	int64_t el = mono_ms() - t;
+	assert_int_equal(n, 5); // 400 ms of history at 4x: about 100 ms
+	assert_true(el >= 95 && el < 1000);
+	memset(&g, 0, sizeof(g));
+	rp.speed  = WEIR_REPLAY_RATE;
+	rp.rate   = 100.0; // ten events: about 90 ms
+	rp.filter = (weir_store_filter){0};
+	t         = mono_ms();
+	assert_weir_ok(weir_store_replay(f->st, &rp, &n));
+	el = mono_ms() - t;
+	assert_int_equal(n, 10);
+	assert_true(el >= 85 && el < 1000);
+	rp.rate = 0;
+	assert_weir_err(weir_store_replay(f->st, &rp, &n), WEIR_EINVAL);
+}
+
+typedef struct prog {
+	int      calls;
+	uint64_t done[8];
+	uint64_t total;
+	uint64_t cancel_at;
+} prog;
+
+static weir_err
+on_progress(weir_store *st, uint64_t done, uint64_t total, uint64_t seq,
+    void *arg)
+{
+	prog *p = arg;
+	(void) st;
+	(void) seq;
+	p->done[p->calls++ % 8] = done;
+	p->total                = total;
+	return p->cancel_at && done >= p->cancel_at ? WEIR_ECANCELED : WEIR_OK;
+}
+
+static void
+test_progress(void **state)
+{
+	fx         *f  = *state;
+	fx_got      g  = {0};
+	prog        p  = {0};
+	uint64_t    n;
+	weir_replay rp = {.target = WEIR_REPLAY_CALL, .fn = fx_collect,
+	    .arg = &g, .progress = on_progress, .progress_arg = &p,
+	    .progress_every = 3};
+	assert_weir_ok(weir_store_replay(f->st, &rp, &n));
+	assert_int_equal(p.calls, 4); // 3, 6, 9, and the end
+	assert_int_equal(p.done[0], 3);
+	assert_int_equal(p.done[3], 10);
+	assert_int_equal(p.total, 10);
+	memset(&p, 0, sizeof(p));
+	p.cancel_at = 6;
+	assert_weir_err(weir_store_replay(f->st, &rp, &n), WEIR_ECANCELED);
+	assert_int_equal(n, 6);
+}
+
+static weir_err
+cancel_at_three(weir_store *st, const weir_event *ev, const char *stream,
+    int64_t version, void *arg)
+{
+	(void) stream;
+	(void) version;
+	(void) arg;
+	if (weir_event_seq(ev) == 3) {
+		weir_store_replay_cancel(st);
+	}
+	return WEIR_OK;
+}
+
+static void *
+cancel_later(void *arg)
+{
+	struct timespec ts = {0, 50 * 1000000};
+	nanosleep(&ts, NULL);
+	weir_store_replay_cancel(arg);
+	return NULL;
+}
+
+static void
+test_cancel(void **state)
+{
+	fx         *f = *state;
+	uint64_t    n;
+	pthread_t   th;
+	weir_replay rp = {.target = WEIR_REPLAY_CALL, .fn = cancel_at_three};
+	assert_weir_err(weir_store_replay(f->st, &rp, &n), WEIR_ECANCELED);
+	assert_int_equal(n, 3);
+	assert_non_null(strstr(weir_store_errmsg(f->st), "canceled"));
+	// A slow replay (one event a second) cancelled from another thread
+	// returns at once, not after ten seconds.
+	rp.speed = WEIR_REPLAY_RATE;
+	rp.rate  = 1.0;
+	rp.fn    = fx_collect;
+	fx_got g = {0};
+	rp.arg   = &g;
+	int64_t t = mono_ms();
+	assert_int_equal(pthread_create(&th, NULL, cancel_later, f->st), 0);
+	assert_weir_err(weir_store_replay(f->st, &rp, &n), WEIR_ECANCELED);
+	pthread_join(th, NULL);
+	assert_true(mono_ms() - t < 2000);
+	assert_int_equal(n, 1);
+	// A cancel before a replay starts does not affect it.
+	rp.speed = WEIR_REPLAY_FAST;
+	memset(&g, 0, sizeof(g));
+	assert_weir_ok(weir_store_replay(f->st, &rp, &n));
+	assert_int_equal(n, 10);
+}
+
+static void
+test_bad_replays(void **state)
+{
+	fx         *f  = *state;
+	weir_replay rp = {.target = WEIR_REPLAY_EMIT}; // no bus
+	assert_weir_err(weir_store_replay(f->st, &rp, NULL), WEIR_EINVAL);
+	rp = (weir_replay){.target = WEIR_REPLAY_CALL, .fn = fx_collect,
+	    .speed = WEIR_REPLAY_FACTOR, .factor = 0};
+	assert_weir_err(weir_store_replay(f->st, &rp, NULL), WEIR_EINVAL);
+	rp.speed          = WEIR_REPLAY_FAST;
+	rp.filter.pattern = "orders..x";
+	assert_weir_err(weir_store_replay(f->st, &rp, NULL), WEIR_EBADPATTERN);
+	assert_weir_err(weir_store_replay(f->st, NULL, NULL), WEIR_EINVAL);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(
+	        test_to_callback_filtered, fill, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_to_bus, fill, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_pacing, fill, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_progress, fill, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_cancel, fill, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_bad_replays, fill, fx_teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
