@@ -152,7 +152,10 @@ typedef struct weir_append {
  */
 WEIR_API weir_err weir_store_append(weir_store *st, const weir_event *ev,
     const weir_append *opt, uint64_t *seq, int64_t *version);
-/** @brief Waits until every append queued so far is committed. */
+/**
+ * @brief Waits until every append queued so far has been committed or
+ *        has failed (failures go to their own done callbacks).
+ */
 WEIR_API weir_err weir_store_flush(weir_store *st);
 /** @brief The highest committed seq (0 for an empty log). */
 WEIR_API weir_err weir_store_last_seq(weir_store *st, uint64_t *seq);

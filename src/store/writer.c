@@ -173,8 +173,8 @@ writer_run_batch(weir_store *st, weir__req *batch)
 	}
 	w->next_seq = start;
 	for (r = batch; r != NULL; r = r->next) {
-		if (r->rv == WEIR_OK || weir__writer_is_hard(r->rv) ||
-		    r->seq != 0) {
+		int flush = r->kind == WEIR__REQ_CALL && r->call == NULL;
+		if (!flush && (r->rv == WEIR_OK || weir__writer_is_hard(r->rv))) {
 			r->rv  = hard;
 			r->seq = 0;
 		}
