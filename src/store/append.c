@@ -239,7 +239,7 @@ weir_store_append(weir_store *st, const weir_event *ev,
 {
 	static const weir_append none = {0};
 	weir__req                r    = {.kind = WEIR__REQ_APPEND};
-	size_t                   hsize;
+	size_t                   hsize = 0;
 	if (seq != NULL) {
 		*seq = 0;
 	}
