@@ -122,8 +122,8 @@ WEIR_API weir_err weir_store_check(weir_store *st);
  * its seq and stream version) or has failed. Runs on the writer
  * thread: keep it short, never call a waiting store function from it.
  */
-typedef void (*weir_append_fn)(weir_store *st, weir_err err, uint64_t seq,
-    int64_t version, void *arg);
+typedef void (*weir_append_fn)(
+    weir_store *st, weir_err err, uint64_t seq, int64_t version, void *arg);
 
 /** Options of one append; a NULL weir_append means all zero. */
 typedef struct weir_append {
@@ -199,8 +199,8 @@ WEIR_API weir_err weir_store_read_all(weir_store *st, uint64_t from_seq,
  *        the first (forward) or the last (backward) event.
  */
 WEIR_API weir_err weir_store_read_stream(weir_store *st, const char *stream,
-    int64_t from_version, int backward, size_t limit,
-    weir_store_read_fn fn, void *arg);
+    int64_t from_version, int backward, size_t limit, weir_store_read_fn fn,
+    void *arg);
 /** @brief The current version of @p stream (0 if it does not exist). */
 WEIR_API weir_err weir_store_stream_version(
     weir_store *st, const char *stream, int64_t *version);
@@ -212,14 +212,14 @@ typedef void (*weir_snapshot_fn)(weir_store *st, const char *stream,
     int64_t version, const void *data, size_t len, void *arg);
 
 /** @brief Saves the state of @p stream as of @p version (> 0). */
-WEIR_API weir_err weir_store_snapshot_save(weir_store *st,
-    const char *stream, int64_t version, const void *data, size_t len);
+WEIR_API weir_err weir_store_snapshot_save(weir_store *st, const char *stream,
+    int64_t version, const void *data, size_t len);
 /**
  * @brief Calls @p fn with the latest snapshot of @p stream.
  * @returns WEIR_ENOENT (fn not called) if there is none.
  */
-WEIR_API weir_err weir_store_snapshot_load(weir_store *st,
-    const char *stream, weir_snapshot_fn fn, void *arg);
+WEIR_API weir_err weir_store_snapshot_load(
+    weir_store *st, const char *stream, weir_snapshot_fn fn, void *arg);
 
 /* ---- cursors and retention --------------------------------------- */
 
@@ -267,20 +267,20 @@ typedef enum weir_replay_target {
  * Progress: @p done events replayed out of @p total, the last @p seq.
  * Returning anything but WEIR_OK cancels the replay.
  */
-typedef weir_err (*weir_replay_progress_fn)(weir_store *st, uint64_t done,
-    uint64_t total, uint64_t seq, void *arg);
+typedef weir_err (*weir_replay_progress_fn)(
+    weir_store *st, uint64_t done, uint64_t total, uint64_t seq, void *arg);
 
 /** What to replay, where to, and how fast. */
 typedef struct weir_replay {
 	weir_store_filter       filter;
 	weir_replay_target      target;
-	weir_bus               *bus;    /* PUBLISH, EMIT */
-	weir_store_read_fn      fn;     /* CALL */
-	void                   *arg;    /* for fn */
+	weir_bus               *bus; /* PUBLISH, EMIT */
+	weir_store_read_fn      fn;  /* CALL */
+	void                   *arg; /* for fn */
 	weir_replay_speed       speed;
-	double                  factor; /* FACTOR: 2.0 is twice as fast */
-	double                  rate;   /* RATE: events per second */
-	weir_replay_progress_fn progress;       /* may be NULL */
+	double                  factor;   /* FACTOR: 2.0 is twice as fast */
+	double                  rate;     /* RATE: events per second */
+	weir_replay_progress_fn progress; /* may be NULL */
 	void                   *progress_arg;
 	uint64_t                progress_every; /* events; 0: 1000 */
 } weir_replay;
@@ -306,12 +306,12 @@ WEIR_API void weir_store_replay_cancel(weir_store *st);
 
 /** One dead letter; every pointer is borrowed for the callback. */
 typedef struct weir_dead_letter {
-	uint64_t          id;       /* the dead letter's own id */
-	const weir_event *ev;       /* the event that failed */
-	const char       *origin;   /* route or subscription name */
-	weir_err          code;     /* last error */
-	const char       *message;  /* last error text */
-	uint32_t          attempts; /* failures so far */
+	uint64_t          id;            /* the dead letter's own id */
+	const weir_event *ev;            /* the event that failed */
+	const char       *origin;        /* route or subscription name */
+	weir_err          code;          /* last error */
+	const char       *message;       /* last error text */
+	uint32_t          attempts;      /* failures so far */
 	int64_t           first_failure; /* unix ns */
 	int64_t           last_failure;  /* unix ns */
 } weir_dead_letter;

@@ -180,8 +180,8 @@ append_check(weir_store *st, const weir_event *ev, const weir_append *opt,
 }
 
 static weir_err
-append_async(weir_store *st, const weir_event *ev, const weir_append *opt,
-    size_t hsize)
+append_async(
+    weir_store *st, const weir_event *ev, const weir_append *opt, size_t hsize)
 {
 	size_t     slen = opt->stream ? strlen(opt->stream) + 1 : 0;
 	weir__req *r    = calloc(1, sizeof(*r) + slen + hsize);
@@ -234,11 +234,11 @@ append_sync(weir_store *st, const weir_event *ev, const weir_append *opt,
 }
 
 weir_err
-weir_store_append(weir_store *st, const weir_event *ev,
-    const weir_append *opt, uint64_t *seq, int64_t *version)
+weir_store_append(weir_store *st, const weir_event *ev, const weir_append *opt,
+    uint64_t *seq, int64_t *version)
 {
-	static const weir_append none = {0};
-	weir__req                r    = {.kind = WEIR__REQ_APPEND};
+	static const weir_append none  = { 0 };
+	weir__req                r     = { .kind = WEIR__REQ_APPEND };
 	size_t                   hsize = 0;
 	if (seq != NULL) {
 		*seq = 0;
@@ -250,7 +250,8 @@ weir_store_append(weir_store *st, const weir_event *ev,
 		return WEIR_EINVAL;
 	}
 	weir_err rv = append_check(st, ev, opt ? opt : &none, &hsize);
-	if (rv == WEIR_OK && opt != NULL && (opt->flags & WEIR_APPEND_NOWAIT)) {
+	if (rv == WEIR_OK && opt != NULL &&
+	    (opt->flags & WEIR_APPEND_NOWAIT)) {
 		return append_async(st, ev, opt, hsize);
 	}
 	if (rv == WEIR_OK) {

@@ -28,8 +28,8 @@ struct weir_attach {
 };
 
 static void
-attach_done(weir_store *st, weir_err err, uint64_t seq, int64_t version,
-    void *arg)
+attach_done(
+    weir_store *st, weir_err err, uint64_t seq, int64_t version, void *arg)
 {
 	weir_attach *a = arg;
 	(void) st;
@@ -43,7 +43,8 @@ attach_handler(weir_bus *bus, const weir_event *ev, void *arg)
 {
 	weir_attach *a   = arg;
 	weir_append  opt = {
-	     .flags = WEIR_APPEND_NOWAIT, .done = attach_done, .arg = a};
+		 .flags = WEIR_APPEND_NOWAIT, .done = attach_done, .arg = a
+	};
 	(void) bus;
 	weir_err rv = weir_store_append(a->st, ev, &opt, NULL, NULL);
 	if (rv != WEIR_OK) {
@@ -72,7 +73,8 @@ attach_subscribe(weir_attach *a, weir_bus *bus, const char *pattern,
 	}
 	snprintf(name, sizeof(name), "store:%.280s", pattern);
 	if ((rv = weir_subscr_config_set_capacity(sc, capacity)) == 0 &&
-	    (rv = weir_subscr_config_set_policy(sc, policy, timeout_ms)) == 0 &&
+	    (rv = weir_subscr_config_set_policy(sc, policy, timeout_ms)) ==
+	        0 &&
 	    (rv = weir_subscr_config_set_loop(sc, a->loop)) == 0 &&
 	    (rv = weir_subscr_config_set_name(sc, name)) == 0) {
 		rv = weir_subscribe(
@@ -152,7 +154,7 @@ weir_attach_stats_get(weir_attach *a, weir_attach_stats *out)
 static void
 attach_drain(weir_attach *a)
 {
-	struct timespec   tick = {0, 1000000};
+	struct timespec   tick = { 0, 1000000 };
 	weir_subscr_stats s;
 	for (int i = 0; i < 5000; i++) {
 		if (weir_subscr_stats_get(a->sub, &s) != WEIR_OK ||

@@ -16,8 +16,8 @@ typedef struct cursor_req {
 // Prepares @p sql on @p db, binds ?1 to the request's name (if any) and
 // ?2, ?3 to @p a, @p b, and steps once. Returns the step's result.
 static int
-cursor_step(sqlite3 *db, const char *sql, cursor_req *r, int64_t a,
-    int64_t b, int64_t *col0)
+cursor_step(sqlite3 *db, const char *sql, cursor_req *r, int64_t a, int64_t b,
+    int64_t *col0)
 {
 	sqlite3_stmt *s;
 	int           rc = sqlite3_prepare_v2(db, sql, -1, &s, NULL);
@@ -42,10 +42,10 @@ cursor_set(weir_store *st, sqlite3 *db, void *arg)
 {
 	cursor_req *r  = arg;
 	int         rc = cursor_step(db,
-                "INSERT INTO cursors(name,seq,updated) VALUES(?1,?2,?3)"
-	                " ON CONFLICT(name) DO UPDATE SET seq=excluded.seq,"
-	                " updated=excluded.updated",
-                r, (int64_t) r->seq, weir__store_now(), NULL);
+	            "INSERT INTO cursors(name,seq,updated) VALUES(?1,?2,?3)"
+	                    " ON CONFLICT(name) DO UPDATE SET seq=excluded.seq,"
+	                    " updated=excluded.updated",
+	            r, (int64_t) r->seq, weir__store_now(), NULL);
 	return rc == SQLITE_DONE ? WEIR_OK
 	                         : weir__store_sqlerr(st, db, rc, "cursor");
 }
@@ -55,13 +55,13 @@ cursor_delete(weir_store *st, sqlite3 *db, void *arg)
 {
 	cursor_req *r  = arg;
 	int         rc = cursor_step(
-            db, "DELETE FROM cursors WHERE name=?1", r, 0, 0, NULL);
+	            db, "DELETE FROM cursors WHERE name=?1", r, 0, 0, NULL);
 	if (rc != SQLITE_DONE) {
 		return weir__store_sqlerr(st, db, rc, "cursor");
 	}
 	if (sqlite3_changes(db) == 0) {
-		return weir__store_fail(st, WEIR_ENOENT,
-		    "no cursor named '%.200s'", r->name);
+		return weir__store_fail(
+		    st, WEIR_ENOENT, "no cursor named '%.200s'", r->name);
 	}
 	return WEIR_OK;
 }
@@ -76,7 +76,7 @@ cursor_check(weir_store *st, const char *name)
 weir_err
 weir_store_cursor_set(weir_store *st, const char *name, uint64_t seq)
 {
-	cursor_req r = {.name = name, .seq = seq};
+	cursor_req r = { .name = name, .seq = seq };
 	if (st == NULL || seq > (uint64_t) INT64_MAX) {
 		return WEIR_EINVAL;
 	}
@@ -87,7 +87,7 @@ weir_store_cursor_set(weir_store *st, const char *name, uint64_t seq)
 weir_err
 weir_store_cursor_delete(weir_store *st, const char *name)
 {
-	cursor_req r = {.name = name};
+	cursor_req r = { .name = name };
 	if (st == NULL) {
 		return WEIR_EINVAL;
 	}
@@ -129,7 +129,7 @@ weir_store_cursor_list(weir_store *st, weir_cursor_fn fn, void *arg)
 	}
 	sqlite3_stmt *s;
 	int           rc = sqlite3_prepare_v2(
-            db, "SELECT name,seq FROM cursors ORDER BY name", -1, &s, NULL);
+	              db, "SELECT name,seq FROM cursors ORDER BY name", -1, &s, NULL);
 	while (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
 		fn(st, (const char *) sqlite3_column_text(s, 0),
 		    (uint64_t) sqlite3_column_int64(s, 1), arg);
@@ -148,8 +148,8 @@ cursor_trim(weir_store *st, sqlite3 *db, void *arg)
 {
 	cursor_req *r      = arg;
 	int64_t     lowest = -1;
-	int rc = cursor_step(db, "SELECT min(seq) FROM cursors", r, 0, 0,
-	    &lowest);
+	int         rc =
+	    cursor_step(db, "SELECT min(seq) FROM cursors", r, 0, 0, &lowest);
 	if (rc != SQLITE_ROW) {
 		return weir__store_sqlerr(st, db, rc, "trim");
 	}
@@ -167,12 +167,12 @@ cursor_trim(weir_store *st, sqlite3 *db, void *arg)
 }
 
 weir_err
-weir_store_trim(weir_store *st, uint64_t before_seq, int64_t max_age_ns,
-    uint64_t *deleted)
+weir_store_trim(
+    weir_store *st, uint64_t before_seq, int64_t max_age_ns, uint64_t *deleted)
 {
-	cursor_req r = {.before = before_seq ? before_seq : INT64_MAX,
-	    .cutoff = max_age_ns > 0 ? weir__store_now() - max_age_ns
-	                             : INT64_MAX};
+	cursor_req r = { .before = before_seq ? before_seq : INT64_MAX,
+		.cutoff = max_age_ns > 0 ? weir__store_now() - max_age_ns
+		                         : INT64_MAX };
 	if (deleted != NULL) {
 		*deleted = 0;
 	}

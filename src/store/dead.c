@@ -10,7 +10,7 @@
 #include "store/writer.h"
 
 #define DEAD_COLS                                                       \
-	"dlid,origin,seq,id,ts,topic,key,headers,payload,code,message,"  \
+	"dlid,origin,seq,id,ts,topic,key,headers,payload,code,message," \
 	"attempts,first_failure,last_failure"
 
 typedef struct dead_req {
@@ -55,7 +55,7 @@ dead_add(weir_store *st, sqlite3 *db, void *arg)
 {
 	dead_req     *r = arg;
 	sqlite3_stmt *s;
-	int rc = sqlite3_prepare_v2(db, dead_sql_add, -1, &s, NULL);
+	int           rc = sqlite3_prepare_v2(db, dead_sql_add, -1, &s, NULL);
 	if (rc == SQLITE_OK) {
 		dead_bind_event(s, r);
 		if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -64,8 +64,9 @@ dead_add(weir_store *st, sqlite3 *db, void *arg)
 		}
 		sqlite3_finalize(s);
 	}
-	return rc == SQLITE_DONE ? WEIR_OK
-	                         : weir__store_sqlerr(st, db, rc, "dead letter");
+	return rc == SQLITE_DONE
+	    ? WEIR_OK
+	    : weir__store_sqlerr(st, db, rc, "dead letter");
 }
 
 static weir_err
@@ -79,11 +80,13 @@ dead_check(weir_store *st, const char *origin, int required)
 }
 
 weir_err
-weir_store_dead_add(weir_store *st, const weir_event *ev,
-    const char *origin, weir_err code, const char *message, uint64_t *id)
+weir_store_dead_add(weir_store *st, const weir_event *ev, const char *origin,
+    weir_err code, const char *message, uint64_t *id)
 {
-	dead_req r = {.ev = ev, .origin = origin, .code = code,
-	    .message = message ? message : weir_strerror(code)};
+	dead_req r = { .ev = ev,
+		.origin    = origin,
+		.code      = code,
+		.message   = message ? message : weir_strerror(code) };
 	if (id != NULL) {
 		*id = 0;
 	}
@@ -113,20 +116,21 @@ dead_row(weir_store *st, sqlite3_stmt *s, weir_dead_fn fn, void *arg)
 {
 	weir_event *ev;
 	weir_err    rv = weir__codec_row_event(
-            s, 3, (uint64_t) sqlite3_column_int64(s, 2), &ev);
+	       s, 3, (uint64_t) sqlite3_column_int64(s, 2), &ev);
 	if (rv != WEIR_OK) {
-		return weir__store_fail(st, rv, "dead letter %lld is malformed",
+		return weir__store_fail(st, rv,
+		    "dead letter %lld is malformed",
 		    (long long) sqlite3_column_int64(s, 0));
 	}
 	weir_dead_letter dl = {
-	    .id            = (uint64_t) sqlite3_column_int64(s, 0),
-	    .ev            = ev,
-	    .origin        = (const char *) sqlite3_column_text(s, 1),
-	    .code          = (weir_err) sqlite3_column_int(s, 9),
-	    .message       = (const char *) sqlite3_column_text(s, 10),
-	    .attempts      = (uint32_t) sqlite3_column_int64(s, 11),
-	    .first_failure = sqlite3_column_int64(s, 12),
-	    .last_failure  = sqlite3_column_int64(s, 13),
+		.id            = (uint64_t) sqlite3_column_int64(s, 0),
+		.ev            = ev,
+		.origin        = (const char *) sqlite3_column_text(s, 1),
+		.code          = (weir_err) sqlite3_column_int(s, 9),
+		.message       = (const char *) sqlite3_column_text(s, 10),
+		.attempts      = (uint32_t) sqlite3_column_int64(s, 11),
+		.first_failure = sqlite3_column_int64(s, 12),
+		.last_failure  = sqlite3_column_int64(s, 13),
 	};
 	if (dl.message == NULL) {
 		dl.message = "";
@@ -136,8 +140,7 @@ dead_row(weir_store *st, sqlite3_stmt *s, weir_dead_fn fn, void *arg)
 	return rv;
 }
 
-typedef weir_err (*dead_visit_fn)(
-    weir_store *st, sqlite3_stmt *s, void *arg);
+typedef weir_err (*dead_visit_fn)(weir_store *st, sqlite3_stmt *s, void *arg);
 
 // Runs the dead-letter select on a read connection, visiting each row.
 static weir_err
@@ -154,7 +157,7 @@ dead_scan(weir_store *st, const char *origin, size_t limit,
 	      ? "SELECT " DEAD_COLS " FROM dead_letters WHERE origin=?1"
 	        " ORDER BY dlid LIMIT ?2"
 	      : "SELECT " DEAD_COLS " FROM dead_letters ORDER BY dlid LIMIT ?2";
-	int rc = sqlite3_prepare_v2(db, sql, -1, &s, NULL);
+	int           rc  = sqlite3_prepare_v2(db, sql, -1, &s, NULL);
 	if (rc == SQLITE_OK) {
 		sqlite3_bind_text(s, 1, origin, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(s, 2, limit ? (sqlite3_int64) limit : -1);
@@ -187,7 +190,7 @@ weir_err
 weir__dead_each(weir_store *st, const char *origin, size_t limit,
     weir_dead_fn fn, void *arg)
 {
-	dead_list_ctx c = {fn, arg};
+	dead_list_ctx c = { fn, arg };
 	return dead_scan(st, origin, limit, dead_list_visit, &c);
 }
 
@@ -199,5 +202,6 @@ weir_store_dead_list(weir_store *st, const char *origin, size_t limit,
 		return WEIR_EINVAL;
 	}
 	weir_err rv = dead_check(st, origin, 0);
-	return rv != WEIR_OK ? rv : weir__dead_each(st, origin, limit, fn, arg);
+	return rv != WEIR_OK ? rv
+	                     : weir__dead_each(st, origin, limit, fn, arg);
 }

@@ -34,14 +34,15 @@ retry_visit(weir_store *st, const weir_dead_letter *dl, void *arg)
 		size_t         cap = c->cap ? 2 * c->cap : 64;
 		retry_outcome *out = realloc(c->out, cap * sizeof(*out));
 		if (out == NULL) {
-			return weir__store_fail(st, WEIR_ENOMEM, "out of memory");
+			return weir__store_fail(
+			    st, WEIR_ENOMEM, "out of memory");
 		}
 		c->out = out;
 		c->cap = cap;
 	}
-	weir_err err        = c->fn(st, dl, c->arg);
-	c->out[c->n].id     = dl->id;
-	c->out[c->n++].err  = err;
+	weir_err err       = c->fn(st, dl, c->arg);
+	c->out[c->n].id    = dl->id;
+	c->out[c->n++].err = err;
 	c->ok += err == WEIR_OK;
 	return WEIR_OK;
 }
@@ -67,12 +68,13 @@ retry_apply(weir_store *st, sqlite3 *db, void *arg)
 {
 	retry_ctx    *c = arg;
 	sqlite3_stmt *del, *upd;
-	int rc = sqlite3_prepare_v2(db,
-	    "DELETE FROM dead_letters WHERE dlid=?1", -1, &del, NULL);
+	int           rc = sqlite3_prepare_v2(
+	              db, "DELETE FROM dead_letters WHERE dlid=?1", -1, &del, NULL);
 	if (rc == SQLITE_OK) {
 		rc = sqlite3_prepare_v2(db,
 		    "UPDATE dead_letters SET attempts=attempts+1, code=?2,"
-		    " message=?3, last_failure=?4 WHERE dlid=?1", -1, &upd, NULL);
+		    " message=?3, last_failure=?4 WHERE dlid=?1",
+		    -1, &upd, NULL);
 		if (rc != SQLITE_OK) {
 			sqlite3_finalize(del);
 		}
@@ -96,7 +98,7 @@ weir_err
 weir_store_dead_retry(weir_store *st, const char *origin, weir_dead_fn fn,
     void *arg, size_t *retried)
 {
-	retry_ctx c = {.fn = fn, .arg = arg};
+	retry_ctx c = { .fn = fn, .arg = arg };
 	if (retried != NULL) {
 		*retried = 0;
 	}
@@ -126,9 +128,9 @@ dead_remove(weir_store *st, sqlite3 *db, void *arg)
 	retry_ctx    *c = arg;
 	sqlite3_stmt *s;
 	const char   *sql = c->id ? "DELETE FROM dead_letters WHERE dlid=?1"
-	      : c->origin ? "DELETE FROM dead_letters WHERE origin=?2"
-	                  : "DELETE FROM dead_letters";
-	int rc = sqlite3_prepare_v2(db, sql, -1, &s, NULL);
+	      : c->origin         ? "DELETE FROM dead_letters WHERE origin=?2"
+	                          : "DELETE FROM dead_letters";
+	int           rc  = sqlite3_prepare_v2(db, sql, -1, &s, NULL);
 	if (rc == SQLITE_OK) {
 		sqlite3_bind_int64(s, 1, (sqlite3_int64) c->id);
 		sqlite3_bind_text(s, 2, c->origin, -1, SQLITE_STATIC);
@@ -149,7 +151,7 @@ dead_remove(weir_store *st, sqlite3 *db, void *arg)
 weir_err
 weir_store_dead_delete(weir_store *st, uint64_t id)
 {
-	retry_ctx c = {.id = id};
+	retry_ctx c = { .id = id };
 	if (st == NULL || id == 0 || id > INT64_MAX) {
 		return WEIR_EINVAL;
 	}
@@ -160,7 +162,7 @@ weir_store_dead_delete(weir_store *st, uint64_t id)
 weir_err
 weir_store_dead_purge(weir_store *st, const char *origin, uint64_t *purged)
 {
-	retry_ctx c = {.origin = origin};
+	retry_ctx c = { .origin = origin };
 	if (purged != NULL) {
 		*purged = 0;
 	}

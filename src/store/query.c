@@ -29,8 +29,8 @@ query_check(weir_store *st, const weir_store_filter *f)
 
 // Builds the WHERE clause (and ORDER BY/LIMIT unless counting).
 static void
-query_sql(char *sql, size_t size, const weir_store_filter *f,
-    int64_t version, int count)
+query_sql(char *sql, size_t size, const weir_store_filter *f, int64_t version,
+    int count)
 {
 	const char *order = f->stream ? "version" : "seq";
 	snprintf(sql, size,
@@ -39,9 +39,9 @@ query_sql(char *sql, size_t size, const weir_store_filter *f,
 	    count ? "count(*)" : WEIR__EVENT_COLS,
 	    f->from_ts || f->to_ts ? " AND ts BETWEEN ?3 AND ?4" : "",
 	    f->stream ? " AND stream=?5" : "",
-	    version == 0  ? ""
-	    : f->backward ? " AND version<=?8"
-	                  : " AND version>=?8",
+	    version == 0      ? ""
+	        : f->backward ? " AND version<=?8"
+	                      : " AND version>=?8",
 	    f->pattern ? " AND weir_match(?6,topic)" : "", order,
 	    f->backward ? " DESC" : "");
 }
@@ -60,8 +60,8 @@ query_prepare(weir_store *st, sqlite3 *db, const weir_store_filter *f,
 	uint64_t      to    = f->to_seq ? f->to_seq : (uint64_t) INT64_MAX;
 	size_t        limit = count || f->limit == 0 ? 0 : f->limit;
 	sqlite3_bind_int64(s, 1, (sqlite3_int64) f->from_seq);
-	sqlite3_bind_int64(s, 2, (sqlite3_int64) (to > INT64_MAX ? INT64_MAX
-	                                                          : to));
+	sqlite3_bind_int64(
+	    s, 2, (sqlite3_int64) (to > INT64_MAX ? INT64_MAX : to));
 	sqlite3_bind_int64(s, 3, f->from_ts);
 	sqlite3_bind_int64(s, 4, f->to_ts ? f->to_ts : INT64_MAX);
 	sqlite3_bind_text(s, 5, f->stream, -1, SQLITE_STATIC);
@@ -72,8 +72,8 @@ query_prepare(weir_store *st, sqlite3 *db, const weir_store_filter *f,
 }
 
 weir_err
-weir__query_open(weir_store *st, const weir_store_filter *f,
-    int64_t version, weir__query *q)
+weir__query_open(weir_store *st, const weir_store_filter *f, int64_t version,
+    weir__query *q)
 {
 	memset(q, 0, sizeof(*q));
 	weir_err rv = query_check(st, f);
@@ -97,8 +97,8 @@ weir__query_open(weir_store *st, const weir_store_filter *f,
 }
 
 weir_err
-weir__query_count(weir_store *st, const weir_store_filter *f,
-    int64_t version, weir__query *q, uint64_t *total)
+weir__query_count(weir_store *st, const weir_store_filter *f, int64_t version,
+    weir__query *q, uint64_t *total)
 {
 	sqlite3_stmt *s;
 	weir_err      rv = query_prepare(st, q->db, f, version, 1, &s);
@@ -133,7 +133,8 @@ weir__query_next(weir_store *st, weir__query *q, weir_event **ev,
 	weir_err rv  = weir__codec_row_event(q->stmt, 1, seq, ev);
 	if (rv == WEIR_ECORRUPT) {
 		return weir__store_fail(st, rv,
-		    "event at seq %llu is malformed", (unsigned long long) seq);
+		    "event at seq %llu is malformed",
+		    (unsigned long long) seq);
 	}
 	*stream  = (const char *) sqlite3_column_text(q->stmt, 7);
 	*version = sqlite3_column_int64(q->stmt, 8);

@@ -24,6 +24,6 @@ weir_err weir__query_count(weir_store *st, const weir_store_filter *f,
 // @p stream points into the statement until the next call.
 weir_err weir__query_next(weir_store *st, weir__query *q, weir_event **ev,
     const char **stream, int64_t *version);
-void weir__query_close(weir_store *st, weir__query *q);
+void     weir__query_close(weir_store *st, weir__query *q);
 
 #endif

@@ -33,7 +33,7 @@ weir_err
 weir_store_read(weir_store *st, const weir_store_filter *f,
     weir_store_read_fn fn, void *arg)
 {
-	static const weir_store_filter all = {0};
+	static const weir_store_filter all = { 0 };
 	if (st == NULL || fn == NULL) {
 		return WEIR_EINVAL;
 	}
@@ -44,7 +44,7 @@ weir_err
 weir_store_read_all(weir_store *st, uint64_t from_seq, size_t limit,
     weir_store_read_fn fn, void *arg)
 {
-	weir_store_filter f = {.from_seq = from_seq, .limit = limit};
+	weir_store_filter f = { .from_seq = from_seq, .limit = limit };
 	if (st == NULL || fn == NULL) {
 		return WEIR_EINVAL;
 	}
@@ -57,7 +57,8 @@ weir_store_read_stream(weir_store *st, const char *stream,
     void *arg)
 {
 	weir_store_filter f = {
-	    .stream = stream, .backward = backward, .limit = limit};
+		.stream = stream, .backward = backward, .limit = limit
+	};
 	if (st == NULL || fn == NULL || from_version < 0) {
 		return WEIR_EINVAL;
 	}
@@ -71,8 +72,8 @@ weir_store_read_stream(weir_store *st, const char *stream,
 static weir_err
 read_int(weir_store *st, const char *sql, const char *text, int64_t *out)
 {
-	sqlite3  *db;
-	weir_err  rv = weir__store_check_open(st);
+	sqlite3 *db;
+	weir_err rv = weir__store_check_open(st);
 	if (rv != WEIR_OK || (rv = weir__readers_get(st, &db)) != WEIR_OK) {
 		return rv;
 	}
@@ -86,17 +87,15 @@ read_int(weir_store *st, const char *sql, const char *text, int64_t *out)
 		}
 		sqlite3_finalize(s);
 	}
-	rv = rc == SQLITE_ROW ? WEIR_OK
-	    : rc == SQLITE_DONE
-	    ? WEIR_ENOENT
-	    : weir__store_sqlerr(st, db, rc, "read");
+	rv = rc == SQLITE_ROW   ? WEIR_OK
+	    : rc == SQLITE_DONE ? WEIR_ENOENT
+	                        : weir__store_sqlerr(st, db, rc, "read");
 	weir__readers_put(st, db);
 	return rv;
 }
 
 weir_err
-weir_store_stream_version(
-    weir_store *st, const char *stream, int64_t *version)
+weir_store_stream_version(weir_store *st, const char *stream, int64_t *version)
 {
 	if (st == NULL || version == NULL) {
 		return WEIR_EINVAL;
@@ -123,14 +122,14 @@ weir_store_check(weir_store *st)
 	if (st == NULL) {
 		return WEIR_EINVAL;
 	}
-	sqlite3  *db;
-	weir_err  rv = weir__store_check_open(st);
+	sqlite3 *db;
+	weir_err rv = weir__store_check_open(st);
 	if (rv != WEIR_OK || (rv = weir__readers_get(st, &db)) != WEIR_OK) {
 		return rv;
 	}
 	sqlite3_stmt *s;
-	int rc = sqlite3_prepare_v2(db, "PRAGMA integrity_check(1)", -1, &s,
-	    NULL);
+	int           rc =
+	    sqlite3_prepare_v2(db, "PRAGMA integrity_check(1)", -1, &s, NULL);
 	if (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
 		const char *res = (const char *) sqlite3_column_text(s, 0);
 		rv              = res != NULL && strcmp(res, "ok") == 0

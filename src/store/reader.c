@@ -23,8 +23,8 @@ static weir_err
 reader_open(weir_store *st, sqlite3 **out)
 {
 	sqlite3 *db;
-	int      flags = SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX |
-	    SQLITE_OPEN_EXRESCODE;
+	int      flags =
+	    SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
 	int rc = sqlite3_open_v2(st->path, &db, flags, st->cfg.vfs);
 	if (rc == SQLITE_OK) {
 		rc = sqlite3_db_config(
@@ -32,8 +32,8 @@ reader_open(weir_store *st, sqlite3 **out)
 	}
 	if (rc == SQLITE_OK) {
 		rc = sqlite3_create_function(db, "weir_match", 2,
-		    SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, reader_match, NULL,
-		    NULL);
+		    SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, reader_match,
+		    NULL, NULL);
 	}
 	if (rc == SQLITE_OK) {
 		rc = sqlite3_busy_timeout(db, 5000);

@@ -44,8 +44,8 @@ replay_wait(replay_run *run, int64_t due)
 	weir_store *st = run->st;
 	pthread_mutex_lock(&st->cancel_mu);
 	while (!replay_canceled(run) && replay_mono() < due) {
-		struct timespec ts = {.tv_sec = (time_t) (due / 1000000000),
-		    .tv_nsec = (long) (due % 1000000000)};
+		struct timespec ts = { .tv_sec = (time_t) (due / 1000000000),
+			.tv_nsec               = (long) (due % 1000000000) };
 		pthread_cond_timedwait(&st->cancel_cv, &st->cancel_mu, &ts);
 	}
 	pthread_mutex_unlock(&st->cancel_mu);
@@ -71,8 +71,8 @@ replay_pace(replay_run *run, const weir_event *ev)
 }
 
 static weir_err
-replay_deliver(replay_run *run, const weir_event *ev, const char *stream,
-    int64_t version)
+replay_deliver(
+    replay_run *run, const weir_event *ev, const char *stream, int64_t version)
 {
 	const weir_replay *rp = run->rp;
 	weir_err           rv;
@@ -90,7 +90,8 @@ replay_deliver(replay_run *run, const weir_event *ev, const char *stream,
 	if (rv != WEIR_OK) {
 		return weir__store_fail(run->st, rv,
 		    "replay stopped at seq %llu: the bus said %s",
-		    (unsigned long long) weir_event_seq(ev), weir_err_name(rv));
+		    (unsigned long long) weir_event_seq(ev),
+		    weir_err_name(rv));
 	}
 	return WEIR_OK;
 }
@@ -154,7 +155,7 @@ weir_err
 weir_store_replay(weir_store *st, const weir_replay *rp, uint64_t *count)
 {
 	weir__query q;
-	replay_run  run = {.st = st, .rp = rp};
+	replay_run  run = { .st = st, .rp = rp };
 	if (count != NULL) {
 		*count = 0;
 	}

@@ -7,30 +7,31 @@
 #include "store/store.h"
 
 static const char *const schema_migrations[WEIR__SCHEMA_VERSION] = {
-    // 0 -> 1: the log, streams, cursors, metadata.
-    "CREATE TABLE events("
-    " seq INTEGER PRIMARY KEY, id BLOB NOT NULL, ts INTEGER NOT NULL,"
-    " topic TEXT NOT NULL, key BLOB, headers BLOB, payload BLOB,"
-    " stream TEXT, version INTEGER);"
-    "CREATE UNIQUE INDEX events_id ON events(id);"
-    "CREATE INDEX events_ts ON events(ts);"
-    "CREATE UNIQUE INDEX events_stream ON events(stream, version)"
-    " WHERE stream IS NOT NULL;"
-    "CREATE TABLE streams(name TEXT PRIMARY KEY,"
-    " version INTEGER NOT NULL) WITHOUT ROWID;"
-    "CREATE TABLE cursors(name TEXT PRIMARY KEY, seq INTEGER NOT NULL,"
-    " updated INTEGER NOT NULL) WITHOUT ROWID;"
-    "CREATE TABLE meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;",
-    // 1 -> 2: snapshots and dead letters.
-    "CREATE TABLE snapshots(stream TEXT NOT NULL, version INTEGER NOT NULL,"
-    " ts INTEGER NOT NULL, data BLOB, PRIMARY KEY(stream, version));"
-    "CREATE TABLE dead_letters("
-    " dlid INTEGER PRIMARY KEY, origin TEXT NOT NULL, seq INTEGER,"
-    " id BLOB NOT NULL, ts INTEGER NOT NULL, topic TEXT NOT NULL,"
-    " key BLOB, headers BLOB, payload BLOB, code INTEGER NOT NULL,"
-    " message TEXT, attempts INTEGER NOT NULL,"
-    " first_failure INTEGER NOT NULL, last_failure INTEGER NOT NULL,"
-    " UNIQUE(origin, id));",
+	// 0 -> 1: the log, streams, cursors, metadata.
+	"CREATE TABLE events("
+	" seq INTEGER PRIMARY KEY, id BLOB NOT NULL, ts INTEGER NOT NULL,"
+	" topic TEXT NOT NULL, key BLOB, headers BLOB, payload BLOB,"
+	" stream TEXT, version INTEGER);"
+	"CREATE UNIQUE INDEX events_id ON events(id);"
+	"CREATE INDEX events_ts ON events(ts);"
+	"CREATE UNIQUE INDEX events_stream ON events(stream, version)"
+	" WHERE stream IS NOT NULL;"
+	"CREATE TABLE streams(name TEXT PRIMARY KEY,"
+	" version INTEGER NOT NULL) WITHOUT ROWID;"
+	"CREATE TABLE cursors(name TEXT PRIMARY KEY, seq INTEGER NOT NULL,"
+	" updated INTEGER NOT NULL) WITHOUT ROWID;"
+	"CREATE TABLE meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;",
+	// 1 -> 2: snapshots and dead letters.
+	"CREATE TABLE snapshots(stream TEXT NOT NULL, version INTEGER NOT "
+	"NULL,"
+	" ts INTEGER NOT NULL, data BLOB, PRIMARY KEY(stream, version));"
+	"CREATE TABLE dead_letters("
+	" dlid INTEGER PRIMARY KEY, origin TEXT NOT NULL, seq INTEGER,"
+	" id BLOB NOT NULL, ts INTEGER NOT NULL, topic TEXT NOT NULL,"
+	" key BLOB, headers BLOB, payload BLOB, code INTEGER NOT NULL,"
+	" message TEXT, attempts INTEGER NOT NULL,"
+	" first_failure INTEGER NOT NULL, last_failure INTEGER NOT NULL,"
+	" UNIQUE(origin, id));",
 };
 
 static weir_err
@@ -65,13 +66,16 @@ weir__schema_migrate(weir_store *st, sqlite3 *db, int from, int to)
 {
 	char sql[64];
 	for (int v = from; v < to; v++) {
-		int rc = sqlite3_exec(db, schema_migrations[v], NULL, NULL, NULL);
+		int rc =
+		    sqlite3_exec(db, schema_migrations[v], NULL, NULL, NULL);
 		if (rc != SQLITE_OK) {
 			return schema_err(st, db, rc);
 		}
 	}
-	snprintf(sql, sizeof(sql), "PRAGMA application_id=%d;"
-	    "PRAGMA user_version=%d", WEIR__SCHEMA_APP_ID, to);
+	snprintf(sql, sizeof(sql),
+	    "PRAGMA application_id=%d;"
+	    "PRAGMA user_version=%d",
+	    WEIR__SCHEMA_APP_ID, to);
 	int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
 	return rc == SQLITE_OK ? WEIR_OK : schema_err(st, db, rc);
 }
@@ -87,8 +91,8 @@ schema_identify(weir_store *st, sqlite3 *db, int64_t *version)
 		rv = schema_int(st, db, "PRAGMA user_version", version);
 	}
 	if (rv == WEIR_OK) {
-		rv = schema_int(st, db, "SELECT count(*) FROM sqlite_master",
-		    &tables);
+		rv = schema_int(
+		    st, db, "SELECT count(*) FROM sqlite_master", &tables);
 	}
 	if (rv != WEIR_OK) {
 		return rv;
@@ -100,7 +104,8 @@ schema_identify(weir_store *st, sqlite3 *db, int64_t *version)
 	if (app != WEIR__SCHEMA_APP_ID) {
 		return weir__store_fail(st, WEIR_ENOTSTORE,
 		    "not a weir store: an SQLite database of another "
-		    "application (application_id %lld)", (long long) app);
+		    "application (application_id %lld)",
+		    (long long) app);
 	}
 	if (*version > WEIR__SCHEMA_VERSION) {
 		return weir__store_fail(st, WEIR_EVERSION,
@@ -126,8 +131,8 @@ weir__schema_open(weir_store *st, sqlite3 *db)
 		rv = weir__schema_migrate(
 		    st, db, (int) version, WEIR__SCHEMA_VERSION);
 	}
-	rc = sqlite3_exec(db, rv == WEIR_OK ? "COMMIT" : "ROLLBACK", NULL,
-	    NULL, NULL);
+	rc = sqlite3_exec(
+	    db, rv == WEIR_OK ? "COMMIT" : "ROLLBACK", NULL, NULL, NULL);
 	if (rv == WEIR_OK && rc != SQLITE_OK) {
 		rv = weir__store_sqlerr(st, db, rc, "migration commit");
 	}

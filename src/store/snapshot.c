@@ -17,15 +17,15 @@ snapshot_save(weir_store *st, sqlite3 *db, void *arg)
 	snapshot_req *r = arg;
 	sqlite3_stmt *s;
 	int           rc = sqlite3_prepare_v2(db,
-                  "INSERT OR REPLACE INTO snapshots(stream,version,ts,data)"
-	                      " VALUES(?1,?2,?3,?4)",
-                  -1, &s, NULL);
+	              "INSERT OR REPLACE INTO snapshots(stream,version,ts,data)"
+	                        " VALUES(?1,?2,?3,?4)",
+	              -1, &s, NULL);
 	if (rc == SQLITE_OK) {
 		sqlite3_bind_text(s, 1, r->stream, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(s, 2, r->version);
 		sqlite3_bind_int64(s, 3, weir__store_now());
-		sqlite3_bind_blob64(s, 4, r->data ? r->data : "", r->len,
-		    SQLITE_STATIC);
+		sqlite3_bind_blob64(
+		    s, 4, r->data ? r->data : "", r->len, SQLITE_STATIC);
 		rc = sqlite3_step(s);
 		sqlite3_finalize(s);
 	}
@@ -34,8 +34,8 @@ snapshot_save(weir_store *st, sqlite3 *db, void *arg)
 }
 
 weir_err
-weir_store_snapshot_save(weir_store *st, const char *stream,
-    int64_t version, const void *data, size_t len)
+weir_store_snapshot_save(weir_store *st, const char *stream, int64_t version,
+    const void *data, size_t len)
 {
 	if (st == NULL || version <= 0 || (len && data == NULL)) {
 		return WEIR_EINVAL;
@@ -46,10 +46,10 @@ weir_store_snapshot_save(weir_store *st, const char *stream,
 	}
 	if (rv == WEIR_OK && len > st->cfg.max_event) {
 		rv = weir__store_fail(st, WEIR_ETOOBIG,
-		    "snapshot of %zu bytes exceeds the limit of %zu bytes", len,
-		    st->cfg.max_event);
+		    "snapshot of %zu bytes exceeds the limit of %zu bytes",
+		    len, st->cfg.max_event);
 	}
-	snapshot_req r = {stream, version, data, len};
+	snapshot_req r = { stream, version, data, len };
 	return rv != WEIR_OK ? rv : weir__writer_call(st, snapshot_save, &r);
 }
 
@@ -59,9 +59,9 @@ snapshot_load(weir_store *st, sqlite3 *db, const char *stream,
 {
 	sqlite3_stmt *s;
 	int           rc = sqlite3_prepare_v2(db,
-                  "SELECT version,data FROM snapshots WHERE stream=?1"
-	                      " ORDER BY version DESC LIMIT 1",
-                  -1, &s, NULL);
+	              "SELECT version,data FROM snapshots WHERE stream=?1"
+	                        " ORDER BY version DESC LIMIT 1",
+	              -1, &s, NULL);
 	if (rc != SQLITE_OK) {
 		return weir__store_sqlerr(st, db, rc, "snapshot");
 	}
@@ -72,8 +72,8 @@ snapshot_load(weir_store *st, sqlite3 *db, const char *stream,
 		size_t      len  = (size_t) sqlite3_column_bytes(s, 1);
 		fn(st, stream, sqlite3_column_int64(s, 0), data, len, arg);
 	} else if (rc == SQLITE_DONE) {
-		rv = weir__store_fail(st, WEIR_ENOENT,
-		    "no snapshot of stream '%.200s'", stream);
+		rv = weir__store_fail(
+		    st, WEIR_ENOENT, "no snapshot of stream '%.200s'", stream);
 	} else {
 		rv = weir__store_sqlerr(st, db, rc, "snapshot");
 	}
@@ -82,8 +82,8 @@ snapshot_load(weir_store *st, sqlite3 *db, const char *stream,
 }
 
 weir_err
-weir_store_snapshot_load(weir_store *st, const char *stream,
-    weir_snapshot_fn fn, void *arg)
+weir_store_snapshot_load(
+    weir_store *st, const char *stream, weir_snapshot_fn fn, void *arg)
 {
 	sqlite3 *db;
 	if (st == NULL || fn == NULL) {

@@ -68,8 +68,9 @@ weir__store_map_rc(int rc)
 weir_err
 weir__store_sqlerr(weir_store *st, sqlite3 *db, int rc, const char *what)
 {
-	const char *text = db != NULL ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
-	weir_err    rv   = weir__store_map_rc(rc);
+	const char *text =
+	    db != NULL ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+	weir_err rv = weir__store_map_rc(rc);
 	return weir__store_fail(st, rv, "%s: %s (%s, SQLite code %d)", what,
 	    text, weir_strerror(rv), rc);
 }
@@ -97,7 +98,8 @@ weir__store_check_name(weir_store *st, const char *name, const char *what)
 		if (c < 0x20 || c == 0x7f) {
 			return weir__store_fail(st, WEIR_EBADNAME,
 			    "invalid %s name '%.64s': control character at "
-			    "byte %zu", what, name, i);
+			    "byte %zu",
+			    what, name, i);
 		}
 	}
 	return WEIR_OK;
@@ -128,11 +130,12 @@ store_prepare_file(weir_store *st)
 	const char *d  = slash != NULL ? dir : ".";
 	weir_err    rv = WEIR_OK;
 	if (stat(d, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
-		rv = weir__store_fail(st, WEIR_ENOENT,
-		    "directory '%.200s' does not exist", d);
+		rv = weir__store_fail(
+		    st, WEIR_ENOENT, "directory '%.200s' does not exist", d);
 	} else if (access(d, W_OK) != 0) {
 		rv = weir__store_fail(st, WEIR_EREADONLY,
-		    "directory '%.200s' is not writable: %s", d, strerror(errno));
+		    "directory '%.200s' is not writable: %s", d,
+		    strerror(errno));
 	}
 	free(dir);
 	if (rv != WEIR_OK) {
@@ -143,8 +146,8 @@ store_prepare_file(weir_store *st)
 		int e = errno;
 		rv = e == EACCES || e == EROFS || e == EPERM ? WEIR_EREADONLY
 		                                             : WEIR_EIO;
-		return weir__store_fail(st, rv, "cannot open '%.200s': %s",
-		    st->path, strerror(e));
+		return weir__store_fail(
+		    st, rv, "cannot open '%.200s': %s", st->path, strerror(e));
 	}
 	close(fd);
 	return WEIR_OK;

@@ -68,9 +68,11 @@ writer_prepare(weir_store *st)
 	struct {
 		const char    *sql;
 		sqlite3_stmt **stmt;
-	} list[] = {{writer_sql_ins, &w->ins}, {writer_sql_find, &w->find_id},
-	    {writer_sql_sget, &w->stream_get},
-	    {writer_sql_sset, &w->stream_set}, {writer_sql_meta, &w->meta_set}};
+	} list[] = { { writer_sql_ins, &w->ins },
+		{ writer_sql_find, &w->find_id },
+		{ writer_sql_sget, &w->stream_get },
+		{ writer_sql_sset, &w->stream_set },
+		{ writer_sql_meta, &w->meta_set } };
 	for (size_t i = 0; i < sizeof(list) / sizeof(list[0]); i++) {
 		int rc = sqlite3_prepare_v3(w->db, list[i].sql, -1,
 		    SQLITE_PREPARE_PERSISTENT, list[i].stmt, NULL);
@@ -88,9 +90,9 @@ static weir_err
 writer_load_seq(weir_store *st)
 {
 	sqlite3_stmt *stmt;
-	const char    sql[] = "SELECT max(coalesce((SELECT max(seq) FROM events),"
-	                      "0),coalesce((SELECT value FROM meta WHERE "
-	                      "key='last_seq'),0))";
+	const char sql[] = "SELECT max(coalesce((SELECT max(seq) FROM events),"
+	                   "0),coalesce((SELECT value FROM meta WHERE "
+	                   "key='last_seq'),0))";
 	int rc = sqlite3_prepare_v2(st->writer.db, sql, -1, &stmt, NULL);
 	if (rc != SQLITE_OK) {
 		return weir__store_sqlerr(st, st->writer.db, rc, "load seq");
@@ -174,7 +176,8 @@ writer_run_batch(weir_store *st, weir__req *batch)
 	w->next_seq = start;
 	for (r = batch; r != NULL; r = r->next) {
 		int flush = r->kind == WEIR__REQ_CALL && r->call == NULL;
-		if (!flush && (r->rv == WEIR_OK || weir__writer_is_hard(r->rv))) {
+		if (!flush &&
+		    (r->rv == WEIR_OK || weir__writer_is_hard(r->rv))) {
 			r->rv  = hard;
 			r->seq = 0;
 		}
@@ -279,8 +282,8 @@ weir__writer_start(weir_store *st, sqlite3 *db)
 	if (rv == WEIR_OK) {
 		rv = writer_load_seq(st);
 	}
-	if (rv == WEIR_OK && pthread_create(&w->thread, NULL, writer_main,
-	                         st) != 0) {
+	if (rv == WEIR_OK &&
+	    pthread_create(&w->thread, NULL, writer_main, st) != 0) {
 		rv = weir__store_fail(st, WEIR_ENOMEM, "cannot start writer");
 	}
 	if (rv != WEIR_OK) {
@@ -341,7 +344,9 @@ weir__writer_submit(weir_store *st, weir__req *r)
 weir_err
 weir__writer_call(weir_store *st, weir__call_fn call, void *arg)
 {
-	weir__req r = {.kind = WEIR__REQ_CALL, .call = call, .call_arg = arg};
-	weir_err  rv = weir__writer_submit(st, &r);
+	weir__req r = {
+		.kind = WEIR__REQ_CALL, .call = call, .call_arg = arg
+	};
+	weir_err rv = weir__writer_submit(st, &r);
 	return rv != WEIR_OK ? rv : r.rv;
 }

@@ -35,7 +35,8 @@ roundtrip_check(weir_store *st, const weir_event *ev, const char *stream,
 	assert_memory_equal(weir_event_id(ev), weir_event_id(r->want), 16);
 	assert_int_equal(weir_event_ts(ev), weir_event_ts(r->want));
 	assert_string_equal(weir_event_topic(ev), weir_event_topic(r->want));
-	const void *k1 = weir_event_key(ev, &a), *k2 = weir_event_key(r->want, &b);
+	const void *k1 = weir_event_key(ev, &a),
+	           *k2 = weir_event_key(r->want, &b);
 	assert_int_equal(a, b);
 	assert_memory_equal(k1, k2, a);
 	const void *p1 = weir_event_payload(ev, &a);
@@ -59,19 +60,19 @@ static void
 test_roundtrip(void **state)
 {
 	fx               *f      = *state;
-	const weir_header hdrs[] = {
-	    {"trace", "abc", 3}, {"empty", "", 0}};
-	uint8_t         bin[5] = {0, 1, 2, 0, 255};
-	weir_event_init init   = {.topic = "orders.eu.created",
-	      .key                     = "k1",
-	      .key_len                 = 2,
-	      .payload                 = bin,
-	      .payload_len             = sizeof(bin),
-	      .headers                 = hdrs,
-	      .header_count            = 2,
-	      .ts                      = 1234567890123};
-	rt              r      = {0};
-	uint64_t        seq;
+	const weir_header hdrs[] = { { "trace", "abc", 3 },
+		{ "empty", "", 0 } };
+	uint8_t           bin[5] = { 0, 1, 2, 0, 255 };
+	weir_event_init   init   = { .topic = "orders.eu.created",
+		    .key                    = "k1",
+		    .key_len                = 2,
+		    .payload                = bin,
+		    .payload_len            = sizeof(bin),
+		    .headers                = hdrs,
+		    .header_count           = 2,
+		    .ts                     = 1234567890123 };
+	rt                r      = { 0 };
+	uint64_t          seq;
 	assert_weir_ok(weir_event_new(&r.want, &init));
 	assert_weir_ok(weir_store_append(f->st, r.want, NULL, &seq, NULL));
 	assert_int_equal(seq, 1);
@@ -93,10 +94,10 @@ test_idempotent(void **state)
 	assert_weir_ok(weir_store_last_seq(f->st, &last));
 	assert_int_equal(last, 2);
 	// Also idempotent when the retry names a stream.
-	weir_append opt = {.stream = "s", .expected = 7};
+	weir_append opt = { .stream = "s", .expected = 7 };
 	assert_weir_ok(weir_store_append(f->st, ev, &opt, &s2, NULL));
 	assert_int_equal(s1, s2);
-	fx_got got = {0};
+	fx_got got = { 0 };
 	assert_weir_ok(weir_store_read_all(f->st, 0, 0, fx_collect, &got));
 	assert_int_equal(got.n, 2);
 	weir_event_release(ev);
@@ -109,8 +110,7 @@ typedef struct acks {
 } acks;
 
 static void
-on_done(weir_store *st, weir_err err, uint64_t seq, int64_t version,
-    void *arg)
+on_done(weir_store *st, weir_err err, uint64_t seq, int64_t version, void *arg)
 {
 	acks *a = arg;
 	(void) st;
@@ -122,12 +122,13 @@ on_done(weir_store *st, weir_err err, uint64_t seq, int64_t version,
 static void
 test_nowait(void **state)
 {
-	fx         *f = *state;
-	acks        a = {0};
+	fx         *f   = *state;
+	acks        a   = { 0 };
 	weir_append opt = {
-	    .flags = WEIR_APPEND_NOWAIT, .done = on_done, .arg = &a};
+		.flags = WEIR_APPEND_NOWAIT, .done = on_done, .arg = &a
+	};
 	for (int i = 0; i < 100; i++) {
-		weir_event *ev = fx_event("fast.path", "x");
+		weir_event *ev  = fx_event("fast.path", "x");
 		uint64_t    seq = 99;
 		assert_weir_ok(weir_store_append(f->st, ev, &opt, &seq, NULL));
 		assert_int_equal(seq, 0);
@@ -158,7 +159,7 @@ test_too_big(void **state)
 	assert_weir_err(
 	    weir_store_append(f->st, ev, NULL, NULL, NULL), WEIR_ETOOBIG);
 	assert_non_null(strstr(weir_store_errmsg(f->st), "exceeds the limit"));
-	weir_append opt = {.flags = WEIR_APPEND_NOWAIT};
+	weir_append opt = { .flags = WEIR_APPEND_NOWAIT };
 	assert_weir_err(
 	    weir_store_append(f->st, ev, &opt, NULL, NULL), WEIR_ETOOBIG);
 	weir_event_release(ev);
@@ -168,25 +169,25 @@ test_too_big(void **state)
 static void
 test_bad_names(void **state)
 {
-	fx         *f     = *state;
-	weir_event *ev    = fx_event("a.b", "x");
+	fx         *f  = *state;
+	weir_event *ev = fx_event("a.b", "x");
 	char        long_name[WEIR_STORE_MAX_NAME + 2];
 	memset(long_name, 'n', sizeof(long_name) - 1);
 	long_name[sizeof(long_name) - 1] = 0;
-	const char *bad[] = {"", "tab\there", long_name};
+	const char *bad[]                = { "", "tab\there", long_name };
 	for (size_t i = 0; i < 3; i++) {
-		weir_append opt = {.stream = bad[i]};
+		weir_append opt = { .stream = bad[i] };
 		assert_weir_err(weir_store_append(f->st, ev, &opt, NULL, NULL),
 		    WEIR_EBADNAME);
 		assert_non_null(strstr(weir_store_errmsg(f->st), "stream"));
 	}
-	weir_append opt = {.expected = 3}; // a version needs a stream
+	weir_append opt = { .expected = 3 }; // a version needs a stream
 	assert_weir_err(
 	    weir_store_append(f->st, ev, &opt, NULL, NULL), WEIR_EINVAL);
-	assert_weir_err(weir_store_append(f->st, NULL, NULL, NULL, NULL),
-	    WEIR_EINVAL);
-	assert_weir_err(weir_store_append(NULL, ev, NULL, NULL, NULL),
-	    WEIR_EINVAL);
+	assert_weir_err(
+	    weir_store_append(f->st, NULL, NULL, NULL, NULL), WEIR_EINVAL);
+	assert_weir_err(
+	    weir_store_append(NULL, ev, NULL, NULL, NULL), WEIR_EINVAL);
 	weir_event_release(ev);
 	assert_int_equal(fx_append(f->st, "still.works", "x"), 1);
 }
@@ -198,12 +199,12 @@ test_invalid_topic(void **state)
 	weir_event *ev;
 	// Events are checked when made, so a bad topic never reaches the
 	// store through weir_event_new; the store checks again anyway.
-	weir_event_init init = {.topic = "bad..topic"};
+	weir_event_init init = { .topic = "bad..topic" };
 	assert_weir_err(weir_event_new(&ev, &init), WEIR_EBADTOPIC);
-	weir_store_filter flt = {.pattern = "a.>.b"};
-	fx_got            got = {0};
-	assert_weir_err(weir_store_read(f->st, &flt, fx_collect, &got),
-	    WEIR_EBADPATTERN);
+	weir_store_filter flt = { .pattern = "a.>.b" };
+	fx_got            got = { 0 };
+	assert_weir_err(
+	    weir_store_read(f->st, &flt, fx_collect, &got), WEIR_EBADPATTERN);
 	assert_non_null(strstr(weir_store_errmsg(f->st), "a.>.b"));
 	assert_int_equal(fx_append(f->st, "good.topic", "x"), 1);
 }
@@ -212,19 +213,20 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(
-	        test_seq_in_order, fx_setup, fx_teardown),
-	    cmocka_unit_test_setup_teardown(
-	        test_roundtrip, fx_setup, fx_teardown),
-	    cmocka_unit_test_setup_teardown(
-	        test_idempotent, fx_setup, fx_teardown),
-	    cmocka_unit_test_setup_teardown(test_nowait, fx_setup, fx_teardown),
-	    cmocka_unit_test_setup_teardown(
-	        test_too_big, fx_setup, fx_teardown),
-	    cmocka_unit_test_setup_teardown(
-	        test_bad_names, fx_setup, fx_teardown),
-	    cmocka_unit_test_setup_teardown(
-	        test_invalid_topic, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_seq_in_order, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_roundtrip, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_idempotent, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_nowait, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_too_big, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_bad_names, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_invalid_topic, fx_setup, fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

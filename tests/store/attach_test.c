@@ -19,21 +19,21 @@ test_logs_matching_events(void **state)
 	for (int i = 0; i < 500; i++) {
 		char text[16];
 		snprintf(text, sizeof(text), "%d", i);
-		assert_weir_ok(weir_publish(bus, i % 5 ? "orders.eu.created"
-		                                       : "users.signup",
-		    text, strlen(text), 0, NULL));
+		assert_weir_ok(weir_publish(bus,
+		    i % 5 ? "orders.eu.created" : "users.signup", text,
+		    strlen(text), 0, NULL));
 	}
 	weir_attach_stats s;
 	weir_attach_destroy(a);
-	fx_got g = {0};
+	fx_got g = { 0 };
 	assert_weir_ok(weir_store_read_all(f->st, 0, 0, fx_collect, &g));
 	assert_int_equal(g.n, 400);
 	assert_string_equal(g.payload[0], "1");
 	assert_string_equal(g.payload[3], "4");
 	assert_string_equal(g.payload[4], "6");
 	// Stats while attached.
-	assert_weir_ok(weir_store_attach(
-	    f->st, bus, ">", 16, WEIR_POLICY_BLOCK, -1, &a));
+	assert_weir_ok(
+	    weir_store_attach(f->st, bus, ">", 16, WEIR_POLICY_BLOCK, -1, &a));
 	assert_weir_ok(weir_publish(bus, "x.y", "z", 1, 0, NULL));
 	for (int i = 0; i < 2000; i++) {
 		assert_weir_ok(weir_attach_stats_get(a, &s));
@@ -125,7 +125,7 @@ run_behind(fx *f, weir_policy policy, int64_t timeout_ms, weir_err shed)
 {
 	weir_bus    *bus;
 	weir_attach *a;
-	gate         g = {0};
+	gate         g = { 0 };
 	pthread_t    th;
 	int          ok = 0, refused = 0;
 	reopen_small_queue(f);
@@ -145,8 +145,8 @@ run_behind(fx *f, weir_policy policy, int64_t timeout_ms, weir_err shed)
 	weir_attach_stats s;
 	assert_weir_ok(weir_attach_stats_get(a, &s));
 	assert_true(refused > 0);
-	assert_int_equal(
-	    policy == WEIR_POLICY_REJECT ? s.subscr.rejected : s.subscr.timed_out,
+	assert_int_equal(policy == WEIR_POLICY_REJECT ? s.subscr.rejected
+	                                              : s.subscr.timed_out,
 	    (uint64_t) refused);
 	gate_open(&g, th);
 	weir_attach_destroy(a);
@@ -175,8 +175,8 @@ test_bad_attach(void **state)
 	weir_bus    *bus;
 	weir_attach *a;
 	assert_weir_ok(weir_bus_create(&bus, NULL));
-	assert_weir_err(weir_store_attach(f->st, bus, "a..b", 8,
-	                    WEIR_POLICY_BLOCK, -1, &a),
+	assert_weir_err(weir_store_attach(
+	                    f->st, bus, "a..b", 8, WEIR_POLICY_BLOCK, -1, &a),
 	    WEIR_EBADPATTERN);
 	assert_null(a);
 	assert_weir_err(
@@ -194,14 +194,14 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(
-	        test_logs_matching_events, fx_setup, fx_teardown),
-	    cmocka_unit_test_setup_teardown(
-	        test_writer_behind_reject, fx_setup, fx_teardown),
-	    cmocka_unit_test_setup_teardown(
-	        test_writer_behind_block, fx_setup, fx_teardown),
-	    cmocka_unit_test_setup_teardown(
-	        test_bad_attach, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_logs_matching_events, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_writer_behind_reject, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_writer_behind_block, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_bad_attach, fx_setup, fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

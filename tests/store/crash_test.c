@@ -33,14 +33,14 @@ typedef struct child {
 } child;
 
 static void
-child_ack(weir_store *st, weir_err err, uint64_t seq, int64_t version,
-    void *arg)
+child_ack(
+    weir_store *st, weir_err err, uint64_t seq, int64_t version, void *arg)
 {
 	(void) st;
 	(void) seq;
 	(void) version;
-	uint32_t index = (uint32_t) (uintptr_t) arg;
-	static int fd  = -1;
+	uint32_t   index = (uint32_t) (uintptr_t) arg;
+	static int fd    = -1;
 	if (fd < 0) {
 		fd = (int) strtol(getenv("WEIR_CRASH_FD"), NULL, 10);
 	}
@@ -63,14 +63,17 @@ child_main(const char *path, uint32_t next, int fd)
 		_exit(2);
 	}
 	for (uint32_t i = next; i < total_appends; i++) {
-		uint8_t         id[16];
-		weir_event     *ev;
+		uint8_t     id[16];
+		weir_event *ev;
 		make_id(i, id);
 		snprintf(payload, sizeof(payload), "%u", i);
-		weir_event_init init = {.topic = "crash.test", .id = id,
-		    .payload = payload, .payload_len = strlen(payload)};
-		weir_append     opt  = {.flags = WEIR_APPEND_NOWAIT,
-		         .done = child_ack, .arg = (void *) (uintptr_t) i};
+		weir_event_init init = { .topic = "crash.test",
+			.id                     = id,
+			.payload                = payload,
+			.payload_len            = strlen(payload) };
+		weir_append     opt  = { .flags = WEIR_APPEND_NOWAIT,
+			     .done              = child_ack,
+			     .arg               = (void *) (uintptr_t) i };
 		if (weir_event_new(&ev, &init) != WEIR_OK ||
 		    weir_store_append(st, ev, &opt, NULL, NULL) != WEIR_OK) {
 			_exit(4);
@@ -115,7 +118,7 @@ verify_store(const char *path, int64_t acked)
 {
 	weir_store *st;
 	char        msg[256];
-	verify      v = {.expect = 1};
+	verify      v  = { .expect = 1 };
 	weir_err    rv = weir_store_open(&st, path, NULL, msg, sizeof(msg));
 	if (rv != WEIR_OK) {
 		print_error("reopen: %s\n", msg);
@@ -126,8 +129,9 @@ verify_store(const char *path, int64_t acked)
 	assert_int_equal(v.bad, 0);
 	uint32_t n = (uint32_t) (v.expect - 1);
 	if ((int64_t) n < acked + 1) {
-		print_error("lost acknowledged appends: %u present, ack %lld\n",
-		    n, (long long) acked);
+		print_error(
+		    "lost acknowledged appends: %u present, ack %lld\n", n,
+		    (long long) acked);
 		fail();
 	}
 	weir_store_destroy(st);
@@ -176,7 +180,8 @@ run_child(fx *f, uint32_t next, int64_t *acked, int64_t kill_after,
 	if (kill_after >= 0 && read_acks(fds[0], acked, kill_after)) {
 		// A random moment after the target: mid-batch, mid-fsync, or
 		// mid-checkpoint.
-		struct timespec ts = {0, (long) (rand_r(seed) % 3000) * 1000};
+		struct timespec ts = { 0,
+			(long) (rand_r(seed) % 3000) * 1000 };
 		nanosleep(&ts, NULL);
 		kill(pid, SIGKILL);
 		*killed = 1;
@@ -205,8 +210,8 @@ test_kill_during_appends(void **state)
 	total_appends     = (uint32_t) (100000 * (k > 0 && k < 1 ? k : 1.0));
 	print_message("seed %u, %u appends\n", seed, total_appends);
 	weir_store_destroy(f->st); // no open handle across fork()
-	f->st         = NULL;
-	uint32_t next = 0;
+	f->st          = NULL;
+	uint32_t next  = 0;
 	int64_t  acked = -1;
 	int      kills = 0, killed;
 	while (kills < KILLS) {
@@ -231,8 +236,8 @@ main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(
-	        test_kill_during_appends, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_kill_during_appends, fx_setup, fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

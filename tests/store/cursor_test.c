@@ -23,9 +23,9 @@ test_cursors(void **state)
 {
 	fx      *f = *state;
 	uint64_t seq;
-	names    c = {0};
-	assert_weir_err(weir_store_cursor_get(f->st, "kafka.orders", &seq),
-	    WEIR_ENOENT);
+	names    c = { 0 };
+	assert_weir_err(
+	    weir_store_cursor_get(f->st, "kafka.orders", &seq), WEIR_ENOENT);
 	assert_non_null(strstr(weir_store_errmsg(f->st), "kafka.orders"));
 	assert_weir_ok(weir_store_cursor_set(f->st, "kafka.orders", 5));
 	assert_weir_ok(weir_store_cursor_set(f->st, "nats.users", 9));
@@ -37,11 +37,11 @@ test_cursors(void **state)
 	assert_string_equal(c.name[0], "kafka.orders");
 	assert_int_equal(c.seq[1], 9);
 	assert_weir_ok(weir_store_cursor_delete(f->st, "nats.users"));
-	assert_weir_err(weir_store_cursor_delete(f->st, "nats.users"),
-	    WEIR_ENOENT);
+	assert_weir_err(
+	    weir_store_cursor_delete(f->st, "nats.users"), WEIR_ENOENT);
 	assert_weir_err(weir_store_cursor_set(f->st, "", 1), WEIR_EBADNAME);
-	assert_weir_err(weir_store_cursor_get(f->st, "a\x01", &seq),
-	    WEIR_EBADNAME);
+	assert_weir_err(
+	    weir_store_cursor_get(f->st, "a\x01", &seq), WEIR_EBADNAME);
 	// Cursors survive a restart.
 	weir_store_destroy(f->st);
 	fx_open(f);
@@ -52,7 +52,7 @@ test_cursors(void **state)
 static size_t
 count(weir_store *st)
 {
-	fx_got g = {0};
+	fx_got g = { 0 };
 	assert_weir_ok(weir_store_read_all(st, 0, 0, fx_collect, &g));
 	return g.n;
 }
@@ -92,8 +92,8 @@ test_trim_by_age(void **state)
 	int64_t  now = 0;
 	for (int i = 0; i < 10; i++) {
 		weir_event     *ev;
-		int64_t         age  = (int64_t) (10 - i) * 3600 * 1000000000LL;
-		weir_event_init init = {.topic = "t.aged"};
+		int64_t         age = (int64_t) (10 - i) * 3600 * 1000000000LL;
+		weir_event_init init  = { .topic = "t.aged" };
 		weir_event     *probe = fx_event("t.probe", NULL);
 		now                   = weir_event_ts(probe);
 		weir_event_release(probe);
@@ -117,11 +117,12 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_cursors, fx_setup, fx_teardown),
-	    cmocka_unit_test_setup_teardown(
-	        test_trim_by_seq, fx_setup, fx_teardown),
-	    cmocka_unit_test_setup_teardown(
-	        test_trim_by_age, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_cursors, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_trim_by_seq, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_trim_by_age, fx_setup, fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

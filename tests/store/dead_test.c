@@ -36,13 +36,13 @@ test_add_and_list(void **state)
 	weir_event *e1 = fx_event("orders.created", "1");
 	weir_event *e2 = fx_event("users.signup", "2");
 	uint64_t    id1, id1b, id2;
-	seen        s = {0};
-	assert_weir_ok(weir_store_dead_add(
-	    f->st, e1, "kafka:orders", WEIR_ETIMEDOUT, "broker timeout", &id1));
+	seen        s = { 0 };
+	assert_weir_ok(weir_store_dead_add(f->st, e1, "kafka:orders",
+	    WEIR_ETIMEDOUT, "broker timeout", &id1));
 	assert_weir_ok(weir_store_dead_add(
 	    f->st, e2, "sub:mailer", WEIR_EHANDLER, "smtp down", &id2));
-	assert_weir_ok(weir_store_dead_add(
-	    f->st, e1, "kafka:orders", WEIR_ETOOBIG, "message too large", &id1b));
+	assert_weir_ok(weir_store_dead_add(f->st, e1, "kafka:orders",
+	    WEIR_ETOOBIG, "message too large", &id1b));
 	assert_int_equal(id1, id1b);
 	assert_weir_ok(weir_store_dead_list(f->st, NULL, 0, on_dead, &s));
 	assert_int_equal(s.n, 2);
@@ -52,10 +52,12 @@ test_add_and_list(void **state)
 	assert_string_equal(s.topic[0], "orders.created");
 	assert_string_equal(s.origin[1], "sub:mailer");
 	memset(&s, 0, sizeof(s));
-	assert_weir_ok(weir_store_dead_list(f->st, "sub:mailer", 0, on_dead, &s));
+	assert_weir_ok(
+	    weir_store_dead_list(f->st, "sub:mailer", 0, on_dead, &s));
 	assert_int_equal(s.n, 1);
 	assert_int_equal(s.id[0], id2);
-	assert_weir_err(weir_store_dead_add(f->st, e1, "", WEIR_EIO, "x", NULL),
+	assert_weir_err(
+	    weir_store_dead_add(f->st, e1, "", WEIR_EIO, "x", NULL),
 	    WEIR_EBADNAME);
 	weir_event_release(e1);
 	weir_event_release(e2);
@@ -90,18 +92,22 @@ count_listener(weir_bus *bus, const weir_event *ev, void *arg)
 static void
 test_retry_to_bus(void **state)
 {
-	fx   *f = *state;
-	retry r = {.fail_topic_users = 1};
-	int   got = 0;
-	seen  s = {0};
+	fx    *f   = *state;
+	retry  r   = { .fail_topic_users = 1 };
+	int    got = 0;
+	seen   s   = { 0 };
 	size_t retried;
 	assert_weir_ok(weir_bus_create(&r.bus, NULL));
-	assert_weir_ok(weir_on(r.bus, ">", count_listener, &got, NULL, 0, NULL));
+	assert_weir_ok(
+	    weir_on(r.bus, ">", count_listener, &got, NULL, 0, NULL));
 	weir_event *e1 = fx_event("orders.created", "1");
 	weir_event *e2 = fx_event("users.signup", "2");
-	assert_weir_ok(weir_store_dead_add(f->st, e1, "r", WEIR_EIO, "x", NULL));
-	assert_weir_ok(weir_store_dead_add(f->st, e2, "r", WEIR_EIO, "x", NULL));
-	assert_weir_ok(weir_store_dead_retry(f->st, "r", to_bus, &r, &retried));
+	assert_weir_ok(
+	    weir_store_dead_add(f->st, e1, "r", WEIR_EIO, "x", NULL));
+	assert_weir_ok(
+	    weir_store_dead_add(f->st, e2, "r", WEIR_EIO, "x", NULL));
+	assert_weir_ok(
+	    weir_store_dead_retry(f->st, "r", to_bus, &r, &retried));
 	assert_int_equal(retried, 1);
 	assert_int_equal(got, 1);
 	assert_weir_ok(weir_store_dead_list(f->st, NULL, 0, on_dead, &s));
@@ -110,7 +116,8 @@ test_retry_to_bus(void **state)
 	assert_int_equal(s.attempts[0], 2);
 	assert_int_equal(s.code[0], WEIR_EBACKEND);
 	r.fail_topic_users = 0;
-	assert_weir_ok(weir_store_dead_retry(f->st, NULL, to_bus, &r, &retried));
+	assert_weir_ok(
+	    weir_store_dead_retry(f->st, NULL, to_bus, &r, &retried));
 	assert_int_equal(retried, 1);
 	assert_int_equal(got, 2);
 	memset(&s, 0, sizeof(s));
@@ -126,11 +133,11 @@ test_delete_and_purge(void **state)
 {
 	fx      *f = *state;
 	uint64_t id, purged;
-	seen     s = {0};
+	seen     s = { 0 };
 	for (int i = 0; i < 6; i++) {
 		weir_event *ev = fx_event("x.y", "p");
-		assert_weir_ok(weir_store_dead_add(f->st, ev, i % 2 ? "a" : "b",
-		    WEIR_EIO, NULL, &id));
+		assert_weir_ok(weir_store_dead_add(
+		    f->st, ev, i % 2 ? "a" : "b", WEIR_EIO, NULL, &id));
 		weir_event_release(ev);
 	}
 	assert_weir_ok(weir_store_dead_delete(f->st, id));
@@ -148,12 +155,12 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(
-	        test_add_and_list, fx_setup, fx_teardown),
-	    cmocka_unit_test_setup_teardown(
-	        test_retry_to_bus, fx_setup, fx_teardown),
-	    cmocka_unit_test_setup_teardown(
-	        test_delete_and_purge, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_add_and_list, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_retry_to_bus, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_delete_and_purge, fx_setup, fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,8 +10,8 @@
 
 // ---- the faulty VFS: forwards everything, fails writes or syncs on demand
 
-static atomic_int fail_writes;
-static atomic_int fail_syncs;
+static atomic_int   fail_writes;
+static atomic_int   fail_syncs;
 static sqlite3_vfs *real_vfs;
 
 typedef struct faulty_file {
@@ -108,14 +108,14 @@ ff_shm_unmap(sqlite3_file *f, int del)
 	return REAL(f)->pMethods->xShmUnmap(REAL(f), del);
 }
 
-static const sqlite3_io_methods ff_methods = {2, ff_close, ff_read, ff_write,
-    ff_truncate, ff_sync, ff_size, ff_lock, ff_unlock, ff_check, ff_control,
-    ff_sector, ff_caps, ff_shm_map, ff_shm_lock, ff_shm_barrier, ff_shm_unmap,
-    NULL, NULL};
+static const sqlite3_io_methods ff_methods = { 2, ff_close, ff_read, ff_write,
+	ff_truncate, ff_sync, ff_size, ff_lock, ff_unlock, ff_check,
+	ff_control, ff_sector, ff_caps, ff_shm_map, ff_shm_lock,
+	ff_shm_barrier, ff_shm_unmap, NULL, NULL };
 
 static int
-ff_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *f, int flags,
-    int *out)
+ff_open(
+    sqlite3_vfs *vfs, const char *name, sqlite3_file *f, int flags, int *out)
 {
 	faulty_file *ff = (faulty_file *) f;
 	(void) vfs;
@@ -134,12 +134,12 @@ faulty_register(void)
 	if (real_vfs != NULL) {
 		return;
 	}
-	real_vfs              = sqlite3_vfs_find(NULL);
-	faulty_vfs            = *real_vfs;
-	faulty_vfs.zName      = "weir-faulty";
-	faulty_vfs.szOsFile   = (int) sizeof(faulty_file) + real_vfs->szOsFile;
-	faulty_vfs.xOpen      = ff_open;
-	faulty_vfs.pAppData   = NULL;
+	real_vfs            = sqlite3_vfs_find(NULL);
+	faulty_vfs          = *real_vfs;
+	faulty_vfs.zName    = "weir-faulty";
+	faulty_vfs.szOsFile = (int) sizeof(faulty_file) + real_vfs->szOsFile;
+	faulty_vfs.xOpen    = ff_open;
+	faulty_vfs.pAppData = NULL;
 	assert_int_equal(sqlite3_vfs_register(&faulty_vfs, 0), SQLITE_OK);
 }
 
@@ -168,8 +168,9 @@ append_text(weir_store *st, int i, uint64_t *seq)
 	char        text[1100];
 	weir_event *ev;
 	memset(text, 'a' + i % 26, sizeof(text));
-	weir_event_init init = {
-	    .topic = "fault.test", .payload = text, .payload_len = sizeof(text)};
+	weir_event_init init = { .topic = "fault.test",
+		.payload                = text,
+		.payload_len            = sizeof(text) };
 	assert_weir_ok(weir_event_new(&ev, &init));
 	weir_err rv = weir_store_append(st, ev, NULL, seq, NULL);
 	weir_event_release(ev);
@@ -183,7 +184,7 @@ check_after_reopen(fx *f, uint64_t acked)
 {
 	weir_store_destroy(f->st);
 	fx_open(f);
-	fx_got g = {0};
+	fx_got g = { 0 };
 	assert_weir_ok(weir_store_check(f->st));
 	assert_weir_ok(weir_store_read_all(f->st, 0, 0, fx_collect, &g));
 	assert_true(g.n >= acked);
@@ -216,7 +217,7 @@ test_full_store(void **state)
 	assert_non_null(strstr(weir_store_errmsg(f->st), "full"));
 	assert_true(acked > 10);
 	// Still usable: reads work, and after trimming appends fit again.
-	fx_got g = {0};
+	fx_got g = { 0 };
 	assert_weir_ok(weir_store_read_all(f->st, 0, 0, fx_collect, &g));
 	assert_int_equal(g.n, acked);
 	assert_weir_err(append_text(f->st, 0, &seq), WEIR_ENOSPC);
@@ -238,8 +239,7 @@ typedef struct outcome {
 } outcome;
 
 static void
-on_done(weir_store *st, weir_err err, uint64_t seq, int64_t version,
-    void *arg)
+on_done(weir_store *st, weir_err err, uint64_t seq, int64_t version, void *arg)
 {
 	outcome *o = arg;
 	(void) st;
@@ -261,10 +261,11 @@ run_io_fault(fx *f, atomic_int *flag)
 	assert_weir_err(append_text(f->st, 99, &seq), WEIR_EIO);
 	assert_non_null(strstr(weir_store_errmsg(f->st), "I/O"));
 	// An asynchronous append learns of it through its callback.
-	outcome     o   = {0};
+	outcome     o   = { 0 };
 	weir_event *ev  = fx_event("fault.async", "x");
-	weir_append opt = {.flags = WEIR_APPEND_NOWAIT, .done = on_done,
-	    .arg = &o};
+	weir_append opt = {
+		.flags = WEIR_APPEND_NOWAIT, .done = on_done, .arg = &o
+	};
 	assert_weir_ok(weir_store_append(f->st, ev, &opt, NULL, NULL));
 	assert_weir_err(weir_store_flush(f->st), WEIR_OK);
 	assert_int_equal(o.calls, 1);
@@ -294,12 +295,12 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(
-	        test_full_store, fx_setup, fx_teardown),
-	    cmocka_unit_test_setup_teardown(
-	        test_write_errors, setup_faulty, fx_teardown),
-	    cmocka_unit_test_setup_teardown(
-	        test_sync_errors, setup_faulty, fx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_full_store, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_write_errors, setup_faulty, fx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_sync_errors, setup_faulty, fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -52,10 +52,11 @@ fx_rmdir(const char *dir)
 static inline weir_store *
 fx_open_cfg(fx *f, const weir_store_config *cfg)
 {
-	char msg[256];
+	char     msg[256];
 	weir_err rv = weir_store_open(&f->st, f->path, cfg, msg, sizeof(msg));
 	if (rv != WEIR_OK) {
-		print_error("open %s: %s: %s\n", f->path, weir_err_name(rv), msg);
+		print_error(
+		    "open %s: %s: %s\n", f->path, weir_err_name(rv), msg);
 		fail();
 	}
 	return f->st;
@@ -99,8 +100,9 @@ static inline weir_event *
 fx_event(const char *topic, const char *text)
 {
 	weir_event     *ev;
-	weir_event_init init = {.topic = topic, .payload = text,
-	    .payload_len = text ? strlen(text) : 0};
+	weir_event_init init = { .topic = topic,
+		.payload                = text,
+		.payload_len            = text ? strlen(text) : 0 };
 	assert_weir_ok(weir_event_new(&ev, &init));
 	return ev;
 }

@@ -37,8 +37,7 @@ typedef struct worker {
 } worker;
 
 static void
-on_done(weir_store *st, weir_err err, uint64_t seq, int64_t version,
-    void *arg)
+on_done(weir_store *st, weir_err err, uint64_t seq, int64_t version, void *arg)
 {
 	group *g = arg;
 	(void) st;
@@ -55,11 +54,12 @@ appender(void *arg)
 	group  *g = w->g;
 	for (int i = 0; i < g->per_thread; i++) {
 		weir_event *ev  = fx_event("load.test", "payload");
-		weir_append opt = {0};
+		weir_append opt = { 0 };
 		uint64_t    seq = 0;
 		if (g->nowait && i % 2) {
-			opt = (weir_append){.flags = WEIR_APPEND_NOWAIT,
-			    .done = on_done, .arg = g};
+			opt = (weir_append) { .flags = WEIR_APPEND_NOWAIT,
+				.done                = on_done,
+				.arg                 = g };
 		}
 		weir_err rv = weir_store_append(g->st, ev, &opt, &seq, NULL);
 		weir_event_release(ev);
@@ -94,7 +94,7 @@ reader(void *arg)
 {
 	group *g = arg;
 	while (!atomic_load(&g->stop)) {
-		gapcheck c = {.expect = 1};
+		gapcheck c = { .expect = 1 };
 		if (weir_store_read_all(g->st, 0, 0, check_dense, &c) != 0) {
 			g->reader_gaps++;
 		}
@@ -114,14 +114,15 @@ cmp_u64(const void *a, const void *b)
 static void
 run_group(fx *f, int per_thread, int nowait)
 {
-	group     g = {.st = f->st, .per_thread = per_thread, .nowait = nowait};
+	group g = { .st = f->st, .per_thread = per_thread, .nowait = nowait };
 	pthread_t th[THREADS], rd;
 	worker    w[THREADS];
 	g.seqs = calloc(THREADS * (size_t) per_thread, sizeof(uint64_t));
 	assert_int_equal(pthread_create(&rd, NULL, reader, &g), 0);
 	for (int i = 0; i < THREADS; i++) {
-		w[i] = (worker){&g, i};
-		assert_int_equal(pthread_create(&th[i], NULL, appender, &w[i]), 0);
+		w[i] = (worker) { &g, i };
+		assert_int_equal(
+		    pthread_create(&th[i], NULL, appender, &w[i]), 0);
 	}
 	for (int i = 0; i < THREADS; i++) {
 		void *res;
@@ -145,7 +146,7 @@ run_group(fx *f, int per_thread, int nowait)
 	assert_int_equal(synced + (size_t) atomic_load(&g.acked), total);
 	assert_weir_ok(weir_store_last_seq(f->st, &last));
 	assert_int_equal(last, total);
-	gapcheck c = {.expect = 1};
+	gapcheck c = { .expect = 1 };
 	assert_weir_ok(weir_store_read_all(f->st, 0, 0, check_dense, &c));
 	assert_int_equal(c.gaps, 0);
 	assert_int_equal(c.expect, total + 1);
@@ -173,7 +174,8 @@ test_commits_are_shared(void **state)
 	weir_store_config *cfg;
 	weir_store_destroy(f->st);
 	assert_weir_ok(weir_store_config_create(&cfg));
-	assert_weir_ok(weir_store_config_set_durability(cfg, WEIR_DURABILITY_FULL));
+	assert_weir_ok(
+	    weir_store_config_set_durability(cfg, WEIR_DURABILITY_FULL));
 	fx_open_cfg(f, cfg);
 	weir_store_config_destroy(cfg);
 	uint64_t before = atomic_load(&f->st->writer.commits);
@@ -205,14 +207,14 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(
-	        test_sync_appenders, fx_setup, fx_teardown),
-	    cmocka_unit_test_setup_teardown(
-	        test_mixed_appenders, fx_setup, fx_teardown),
-	    cmocka_unit_test_setup_teardown(
-	        test_commits_are_shared, fx_setup, fx_teardown),
-	    cmocka_unit_test_setup_teardown(
-	        test_backpressure, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_sync_appenders, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_mixed_appenders, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_commits_are_shared, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_backpressure, fx_setup, fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -88,7 +88,8 @@ test_foreign_database(void **state)
 	assert_int_equal(sqlite3_open(other, &db), SQLITE_OK);
 	sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &s, NULL);
 	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-	assert_string_equal((const char *) sqlite3_column_text(s, 0), "delete");
+	assert_string_equal(
+	    (const char *) sqlite3_column_text(s, 0), "delete");
 	sqlite3_finalize(s);
 	sqlite3_close(db);
 }
@@ -128,7 +129,8 @@ test_migrate_from_v1(void **state)
 	assert_weir_ok(weir_store_append(st, ev, NULL, &seq, NULL));
 	assert_int_equal(seq, 2);
 	// Version 2 added the dead letters.
-	assert_weir_ok(weir_store_dead_add(st, ev, "route", WEIR_EIO, "x", &id));
+	assert_weir_ok(
+	    weir_store_dead_add(st, ev, "route", WEIR_EIO, "x", &id));
 	weir_event_release(ev);
 	weir_store_destroy(st);
 	assert_int_equal(sqlite3_open(old, &db), SQLITE_OK);
@@ -174,14 +176,14 @@ test_closed(void **state)
 	fx         *f  = *state;
 	weir_event *ev = fx_event("a.b", "x");
 	uint64_t    seq;
-	fx_got      got = {0};
+	fx_got      got = { 0 };
 	weir_store_close(f->st);
 	weir_store_close(f->st); // twice is fine
 	assert_weir_err(
 	    weir_store_append(f->st, ev, NULL, &seq, NULL), WEIR_ECLOSED);
 	assert_string_equal(weir_store_errmsg(f->st), "store is closed");
-	assert_weir_err(weir_store_read_all(f->st, 0, 0, fx_collect, &got),
-	    WEIR_ECLOSED);
+	assert_weir_err(
+	    weir_store_read_all(f->st, 0, 0, fx_collect, &got), WEIR_ECLOSED);
 	assert_weir_err(weir_store_cursor_set(f->st, "c", 1), WEIR_ECLOSED);
 	assert_weir_err(weir_store_flush(f->st), WEIR_ECLOSED);
 	weir_event_release(ev);
@@ -194,8 +196,10 @@ test_bad_arguments(void **state)
 	weir_store *st;
 	char        msg[128];
 	(void) f;
-	assert_weir_err(weir_store_open(NULL, "x", NULL, NULL, 0), WEIR_EINVAL);
-	assert_weir_err(weir_store_open(&st, NULL, NULL, NULL, 0), WEIR_EINVAL);
+	assert_weir_err(
+	    weir_store_open(NULL, "x", NULL, NULL, 0), WEIR_EINVAL);
+	assert_weir_err(
+	    weir_store_open(&st, NULL, NULL, NULL, 0), WEIR_EINVAL);
 	assert_weir_err(
 	    weir_store_open(&st, ":memory:", NULL, msg, sizeof(msg)),
 	    WEIR_ENOTSUP);
@@ -212,13 +216,13 @@ test_corrupt_file(void **state)
 	memset(pad, 'p', sizeof(pad) - 1);
 	pad[sizeof(pad) - 1] = 0;
 	for (int i = 0; i < 2000; i++) {
-		weir_event *ev = fx_event("bulk.data", pad);
-		weir_append opt = {.flags = WEIR_APPEND_NOWAIT};
+		weir_event *ev  = fx_event("bulk.data", pad);
+		weir_append opt = { .flags = WEIR_APPEND_NOWAIT };
 		assert_weir_ok(weir_store_append(f->st, ev, &opt, NULL, NULL));
 		weir_event_release(ev);
 	}
 	weir_store_destroy(f->st); // checkpoints: everything in the file
-	f->st = NULL;
+	f->st  = NULL;
 	int fd = open(f->path, O_WRONLY);
 	assert_true(fd >= 0);
 	char junk[4096];
@@ -231,7 +235,7 @@ test_corrupt_file(void **state)
 	weir_store *st;
 	weir_err    rv = weir_store_open(&st, f->path, NULL, msg, sizeof(msg));
 	if (rv == WEIR_OK) {
-		fx_got got = {0};
+		fx_got got = { 0 };
 		assert_weir_err(weir_store_check(st), WEIR_ECORRUPT);
 		assert_non_null(strstr(weir_store_errmsg(st), "integrity"));
 		rv = weir_store_read_all(st, 0, 0, fx_collect, &got);
@@ -244,26 +248,28 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(
-	        test_create_mode, fx_setup, fx_teardown),
-	    cmocka_unit_test_setup_teardown(test_reopen, fx_setup, fx_teardown),
-	    cmocka_unit_test_setup_teardown(
-	        test_not_a_database, fx_setup, fx_teardown),
-	    cmocka_unit_test_setup_teardown(
-	        test_foreign_database, fx_setup, fx_teardown),
-	    cmocka_unit_test_setup_teardown(
-	        test_newer_version, fx_setup, fx_teardown),
-	    cmocka_unit_test_setup_teardown(
-	        test_migrate_from_v1, fx_setup, fx_teardown),
-	    cmocka_unit_test_setup_teardown(
-	        test_missing_directory, fx_setup, fx_teardown),
-	    cmocka_unit_test_setup_teardown(
-	        test_readonly_directory, fx_setup, fx_teardown),
-	    cmocka_unit_test_setup_teardown(test_closed, fx_setup, fx_teardown),
-	    cmocka_unit_test_setup_teardown(
-	        test_bad_arguments, fx_setup, fx_teardown),
-	    cmocka_unit_test_setup_teardown(
-	        test_corrupt_file, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_create_mode, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_reopen, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_not_a_database, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_foreign_database, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_newer_version, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_migrate_from_v1, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_missing_directory, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_readonly_directory, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_closed, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_bad_arguments, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_corrupt_file, fx_setup, fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

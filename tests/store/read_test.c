@@ -7,8 +7,10 @@ static void
 add_at(weir_store *st, const char *topic, int64_t ts, const char *text)
 {
 	weir_event     *ev;
-	weir_event_init init = {.topic = topic, .ts = ts, .payload = text,
-	    .payload_len = strlen(text)};
+	weir_event_init init = { .topic = topic,
+		.ts                     = ts,
+		.payload                = text,
+		.payload_len            = strlen(text) };
 	assert_weir_ok(weir_event_new(&ev, &init));
 	assert_weir_ok(weir_store_append(st, ev, NULL, NULL, NULL));
 	weir_event_release(ev);
@@ -39,7 +41,7 @@ static void
 test_read_all(void **state)
 {
 	fx    *f = *state;
-	fx_got g = {0};
+	fx_got g = { 0 };
 	assert_weir_ok(weir_store_read_all(f->st, 3, 0, fx_collect, &g));
 	assert_int_equal(g.n, 3);
 	assert_int_equal(g.seq[0], 3);
@@ -58,20 +60,32 @@ test_filters(void **state)
 {
 	fx    *f = *state;
 	fx_got g;
-	assert_int_equal(run(f, (weir_store_filter){.from_seq = 2, .to_seq = 4}, &g), 3);
 	assert_int_equal(
-	    run(f, (weir_store_filter){.from_ts = 2000, .to_ts = 4000}, &g), 3);
+	    run(f, (weir_store_filter) { .from_seq = 2, .to_seq = 4 }, &g), 3);
+	assert_int_equal(
+	    run(f, (weir_store_filter) { .from_ts = 2000, .to_ts = 4000 }, &g),
+	    3);
 	assert_int_equal(g.seq[0], 2);
-	assert_int_equal(run(f, (weir_store_filter){.pattern = "orders.*.created"}, &g), 3);
-	assert_int_equal(run(f, (weir_store_filter){.pattern = "orders.eu.>"}, &g), 3);
-	assert_int_equal(run(f, (weir_store_filter){.pattern = "orders.eu.>",
-	                            .from_ts = 2500}, &g), 2);
 	assert_int_equal(
-	    run(f, (weir_store_filter){.pattern = "orders.>", .backward = 1,
-	               .limit = 2}, &g), 2);
+	    run(f, (weir_store_filter) { .pattern = "orders.*.created" }, &g),
+	    3);
+	assert_int_equal(
+	    run(f, (weir_store_filter) { .pattern = "orders.eu.>" }, &g), 3);
+	assert_int_equal(run(f,
+	                     (weir_store_filter) {
+	                         .pattern = "orders.eu.>", .from_ts = 2500 },
+	                     &g),
+	    2);
+	assert_int_equal(
+	    run(f,
+	        (weir_store_filter) {
+	            .pattern = "orders.>", .backward = 1, .limit = 2 },
+	        &g),
+	    2);
 	assert_int_equal(g.seq[0], 5);
 	assert_int_equal(g.seq[1], 3);
-	assert_int_equal(run(f, (weir_store_filter){.pattern = "nothing.here"}, &g), 0);
+	assert_int_equal(
+	    run(f, (weir_store_filter) { .pattern = "nothing.here" }, &g), 0);
 }
 
 static weir_err
@@ -89,8 +103,8 @@ static void
 test_callback_stops(void **state)
 {
 	fx *f = *state;
-	assert_weir_err(weir_store_read(f->st, NULL, stop_at_two, NULL),
-	    WEIR_ECANCELED);
+	assert_weir_err(
+	    weir_store_read(f->st, NULL, stop_at_two, NULL), WEIR_ECANCELED);
 	assert_weir_err(weir_store_read(f->st, NULL, NULL, NULL), WEIR_EINVAL);
 }
 
@@ -98,10 +112,12 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_read_all, fill, fx_teardown),
-	    cmocka_unit_test_setup_teardown(test_filters, fill, fx_teardown),
-	    cmocka_unit_test_setup_teardown(
-	        test_callback_stops, fill, fx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_read_all, fill, fx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_filters, fill, fx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_callback_stops, fill, fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

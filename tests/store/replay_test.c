@@ -22,8 +22,8 @@ static void
 add(weir_store *st, const char *topic, int64_t ts, const char *stream)
 {
 	weir_event     *ev;
-	weir_event_init init = {.topic = topic, .ts = ts};
-	weir_append     opt  = {.stream = stream};
+	weir_event_init init = { .topic = topic, .ts = ts };
+	weir_append     opt  = { .stream = stream };
 	assert_weir_ok(weir_event_new(&ev, &init));
 	assert_weir_ok(weir_store_append(st, ev, &opt, NULL, NULL));
 	weir_event_release(ev);
@@ -47,22 +47,24 @@ static void
 test_to_callback_filtered(void **state)
 {
 	fx         *f  = *state;
-	fx_got      g  = {0};
-	weir_replay rp = {.target = WEIR_REPLAY_CALL, .fn = fx_collect,
-	    .arg = &g, .filter = {.pattern = "orders.created", .from_seq = 3}};
-	uint64_t n;
+	fx_got      g  = { 0 };
+	weir_replay rp = { .target = WEIR_REPLAY_CALL,
+		.fn                = fx_collect,
+		.arg               = &g,
+		.filter = { .pattern = "orders.created", .from_seq = 3 } };
+	uint64_t    n;
 	assert_weir_ok(weir_store_replay(f->st, &rp, &n));
 	assert_int_equal(n, 4); // 3, 5, 7, 9
 	assert_int_equal(g.seq[0], 3);
 	memset(&g, 0, sizeof(g));
-	rp.filter = (weir_store_filter){.stream = "s", .to_seq = 6};
+	rp.filter = (weir_store_filter) { .stream = "s", .to_seq = 6 };
 	assert_weir_ok(weir_store_replay(f->st, &rp, &n));
 	assert_int_equal(n, 3); // 2, 4, 6
 	assert_int_equal(g.version[2], 3);
 	memset(&g, 0, sizeof(g));
-	int64_t t0   = 1700000000000LL * MS;
-	rp.filter    = (weir_store_filter){
-	       .from_ts = t0 + 250 * MS, .to_ts = t0 + 550 * MS};
+	int64_t t0 = 1700000000000LL * MS;
+	rp.filter  = (weir_store_filter) { .from_ts = t0 + 250 * MS,
+		 .to_ts                             = t0 + 550 * MS };
 	assert_weir_ok(weir_store_replay(f->st, &rp, &n));
 	assert_int_equal(n, 3); // 4, 5, 6
 	assert_int_equal(g.seq[0], 4);
@@ -73,7 +75,8 @@ on_event(weir_bus *bus, const weir_event *ev, void *arg)
 {
 	uint64_t *seen = arg;
 	(void) bus;
-	assert_int_equal(weir_event_seq(ev), seen[0] + 1); // seq kept, in order
+	assert_int_equal(
+	    weir_event_seq(ev), seen[0] + 1); // seq kept, in order
 	seen[0]++;
 	return WEIR_OK;
 }
@@ -81,19 +84,20 @@ on_event(weir_bus *bus, const weir_event *ev, void *arg)
 static void
 test_to_bus(void **state)
 {
-	fx         *f = *state;
-	weir_bus   *bus;
-	uint64_t    emitted[1] = {0}, published[1] = {0}, n;
+	fx          *f = *state;
+	weir_bus    *bus;
+	uint64_t     emitted[1] = { 0 }, published[1] = { 0 }, n;
 	weir_subscr *sub;
 	assert_weir_ok(weir_bus_create(&bus, NULL));
-	assert_weir_ok(weir_on(bus, "orders.>", on_event, emitted, NULL, 0, NULL));
-	weir_replay rp = {.target = WEIR_REPLAY_EMIT, .bus = bus};
+	assert_weir_ok(
+	    weir_on(bus, "orders.>", on_event, emitted, NULL, 0, NULL));
+	weir_replay rp = { .target = WEIR_REPLAY_EMIT, .bus = bus };
 	assert_weir_ok(weir_store_replay(f->st, &rp, &n));
 	assert_int_equal(n, 10);
 	assert_int_equal(emitted[0], 10);
 	assert_weir_ok(weir_off_all(bus, NULL, NULL));
-	assert_weir_ok(weir_subscribe(
-	    bus, ">", on_event, published, NULL, NULL, &sub));
+	assert_weir_ok(
+	    weir_subscribe(bus, ">", on_event, published, NULL, NULL, &sub));
 	rp.target = WEIR_REPLAY_PUBLISH;
 	assert_weir_ok(weir_store_replay(f->st, &rp, &n));
 	assert_int_equal(n, 10);
@@ -109,12 +113,15 @@ static void
 test_pacing(void **state)
 {
 	fx         *f = *state;
-	fx_got      g = {0};
+	fx_got      g = { 0 };
 	uint64_t    n;
-	weir_replay rp = {.target = WEIR_REPLAY_CALL, .fn = fx_collect,
-	    .arg = &g, .speed = WEIR_REPLAY_FACTOR, .factor = 4.0,
-	    .filter = {.to_seq = 5}};
-	int64_t     t = mono_ms();
+	weir_replay rp = { .target = WEIR_REPLAY_CALL,
+		.fn                = fx_collect,
+		.arg               = &g,
+		.speed             = WEIR_REPLAY_FACTOR,
+		.factor            = 4.0,
+		.filter            = { .to_seq = 5 } };
+	int64_t     t  = mono_ms();
 	assert_weir_ok(weir_store_replay(f->st, &rp, &n));
 	int64_t el = mono_ms() - t;
 	assert_int_equal(n, 5); // 400 ms of history at 4x: about 100 ms
@@ -122,7 +129,7 @@ test_pacing(void **state)
 	memset(&g, 0, sizeof(g));
 	rp.speed  = WEIR_REPLAY_RATE;
 	rp.rate   = 100.0; // ten events: about 90 ms
-	rp.filter = (weir_store_filter){0};
+	rp.filter = (weir_store_filter) { 0 };
 	t         = mono_ms();
 	assert_weir_ok(weir_store_replay(f->st, &rp, &n));
 	el = mono_ms() - t;
@@ -140,8 +147,8 @@ typedef struct prog {
 } prog;
 
 static weir_err
-on_progress(weir_store *st, uint64_t done, uint64_t total, uint64_t seq,
-    void *arg)
+on_progress(
+    weir_store *st, uint64_t done, uint64_t total, uint64_t seq, void *arg)
 {
 	prog *p = arg;
 	(void) st;
@@ -154,13 +161,16 @@ on_progress(weir_store *st, uint64_t done, uint64_t total, uint64_t seq,
 static void
 test_progress(void **state)
 {
-	fx         *f  = *state;
-	fx_got      g  = {0};
-	prog        p  = {0};
+	fx         *f = *state;
+	fx_got      g = { 0 };
+	prog        p = { 0 };
 	uint64_t    n;
-	weir_replay rp = {.target = WEIR_REPLAY_CALL, .fn = fx_collect,
-	    .arg = &g, .progress = on_progress, .progress_arg = &p,
-	    .progress_every = 3};
+	weir_replay rp = { .target = WEIR_REPLAY_CALL,
+		.fn                = fx_collect,
+		.arg               = &g,
+		.progress          = on_progress,
+		.progress_arg      = &p,
+		.progress_every    = 3 };
 	assert_weir_ok(weir_store_replay(f->st, &rp, &n));
 	assert_int_equal(p.calls, 4); // 3, 6, 9, and the end
 	assert_int_equal(p.done[0], 3);
@@ -188,7 +198,7 @@ cancel_at_three(weir_store *st, const weir_event *ev, const char *stream,
 static void *
 cancel_later(void *arg)
 {
-	struct timespec ts = {0, 50 * 1000000};
+	struct timespec ts = { 0, 50 * 1000000 };
 	nanosleep(&ts, NULL);
 	weir_store_replay_cancel(arg);
 	return NULL;
@@ -200,17 +210,17 @@ test_cancel(void **state)
 	fx         *f = *state;
 	uint64_t    n;
 	pthread_t   th;
-	weir_replay rp = {.target = WEIR_REPLAY_CALL, .fn = cancel_at_three};
+	weir_replay rp = { .target = WEIR_REPLAY_CALL, .fn = cancel_at_three };
 	assert_weir_err(weir_store_replay(f->st, &rp, &n), WEIR_ECANCELED);
 	assert_int_equal(n, 3);
 	assert_non_null(strstr(weir_store_errmsg(f->st), "canceled"));
 	// A slow replay (one event a second) cancelled from another thread
 	// returns at once, not after ten seconds.
-	rp.speed = WEIR_REPLAY_RATE;
-	rp.rate  = 1.0;
-	rp.fn    = fx_collect;
-	fx_got g = {0};
-	rp.arg   = &g;
+	rp.speed  = WEIR_REPLAY_RATE;
+	rp.rate   = 1.0;
+	rp.fn     = fx_collect;
+	fx_got g  = { 0 };
+	rp.arg    = &g;
 	int64_t t = mono_ms();
 	assert_int_equal(pthread_create(&th, NULL, cancel_later, f->st), 0);
 	assert_weir_err(weir_store_replay(f->st, &rp, &n), WEIR_ECANCELED);
@@ -228,10 +238,12 @@ static void
 test_bad_replays(void **state)
 {
 	fx         *f  = *state;
-	weir_replay rp = {.target = WEIR_REPLAY_EMIT}; // no bus
+	weir_replay rp = { .target = WEIR_REPLAY_EMIT }; // no bus
 	assert_weir_err(weir_store_replay(f->st, &rp, NULL), WEIR_EINVAL);
-	rp = (weir_replay){.target = WEIR_REPLAY_CALL, .fn = fx_collect,
-	    .speed = WEIR_REPLAY_FACTOR, .factor = 0};
+	rp = (weir_replay) { .target = WEIR_REPLAY_CALL,
+		.fn                  = fx_collect,
+		.speed               = WEIR_REPLAY_FACTOR,
+		.factor              = 0 };
 	assert_weir_err(weir_store_replay(f->st, &rp, NULL), WEIR_EINVAL);
 	rp.speed          = WEIR_REPLAY_FAST;
 	rp.filter.pattern = "orders..x";
@@ -243,13 +255,18 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(
-	        test_to_callback_filtered, fill, fx_teardown),
-	    cmocka_unit_test_setup_teardown(test_to_bus, fill, fx_teardown),
-	    cmocka_unit_test_setup_teardown(test_pacing, fill, fx_teardown),
-	    cmocka_unit_test_setup_teardown(test_progress, fill, fx_teardown),
-	    cmocka_unit_test_setup_teardown(test_cancel, fill, fx_teardown),
-	    cmocka_unit_test_setup_teardown(test_bad_replays, fill, fx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_to_callback_filtered, fill, fx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_to_bus, fill, fx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_pacing, fill, fx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_progress, fill, fx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_cancel, fill, fx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_bad_replays, fill, fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
