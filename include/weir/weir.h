@@ -450,6 +450,204 @@ WEIR_API weir_err weir_subscr_stats_get(
     const weir_subscr *sub, weir_subscr_stats *out);
 WEIR_API const char *weir_subscr_name(const weir_subscr *sub);
 
+
+/* ------------------------------------------------------------------ */
+/* Loops at scale: loop threads, embedding, async handlers, storm     */
+/* defences, observability (docs/loops.md).                           */
+/* ------------------------------------------------------------------ */
+
+/**
+ * @brief Gives the bus @p n loops of its own, run by threads that
+ *        weir_bus_start() creates (0: one per online core).
+ * @remark Without this setting the bus has no loop threads and every
+ *         subscription uses the default loop, run by the application.
+ *         With it, subscriptions without an explicit loop are spread
+ *         over the bus's loops round-robin.
+ */
+WEIR_API weir_err weir_bus_config_set_loops(weir_bus_config *cfg, size_t n);
+/** @brief Number of loops owned by the bus (0 without set_loops). */
+WEIR_API size_t weir_bus_loop_count(weir_bus *bus);
+/** @brief Loop @p i of the bus, or NULL past the end. */
+WEIR_API weir_loop *weir_bus_loop_at(weir_bus *bus, size_t i);
+/**
+ * @brief Starts one thread per bus loop, each running its loop.
+ * @returns WEIR_EBUSY if already started, WEIR_EINVAL without loops,
+ *          WEIR_ENOMEM / WEIR_EINTERNAL if a thread cannot be made
+ *          (those started are stopped again).
+ */
+WEIR_API weir_err weir_bus_start(weir_bus *bus);
+/**
+ * @brief Stops the bus's loop threads and waits for them. Events still
+ *        queued stay queued (a later start dispatches them).
+ * @returns WEIR_EBUSY when called from one of those threads (it would
+ *          wait for itself); WEIR_OK otherwise (also if not started).
+ * @remark weir_bus_destroy() joins the threads itself.
+ */
+WEIR_API weir_err weir_bus_join(weir_bus *bus);
+/**
+ * @brief Assigns the subscription to the bus's loop @p index
+ *        (checked at subscribe: WEIR_EINVAL past the end).
+ */
+WEIR_API weir_err weir_subscr_config_set_loop_index(
+    weir_subscr_config *sc, size_t index);
+
+/* ---- embedding in a host loop -------------------------------------- */
+
+/**
+ * @brief One non-blocking pass with a budget: due timers, ready fd
+ *        watchers, then queued events until @p max_events handler
+ *        calls (0: no limit) or @p max_ns nanoseconds (0: no limit).
+ * @param done receives the number of handler calls; may be NULL.
+ * @returns WEIR_OK when nothing ready is left, WEIR_EAGAIN when the
+ *          budget ran out with work left (weir_loop_fd() stays
+ *          readable), WEIR_EBUSY if the loop runs on another thread.
+ * @remark Call on the host loop's thread when weir_loop_fd() polls
+ *         readable or weir_loop_timeout() expires.
+ */
+WEIR_API weir_err weir_loop_step(
+    weir_loop *loop, size_t max_events, uint64_t max_ns, size_t *done);
+/**
+ * @brief Milliseconds until the loop needs a step without its fd
+ *        becoming readable (its next timer); 0 if work is ready now;
+ *        -1 if nothing is pending. For the host's poll timeout.
+ * @remark Loop-thread API.
+ */
+WEIR_API int weir_loop_timeout(weir_loop *loop);
+/**
+ * @brief Marks the loop as driven by a host loop (adapters call it).
+ * @param host a static name, e.g. "libuv".
+ * @returns WEIR_EBUSY if another host is attached (the message names
+ *          it: see weir_loop_host()), WEIR_EINVAL.
+ */
+WEIR_API weir_err weir_loop_attach_host(weir_loop *loop, const char *host);
+/** @brief Ends an attachment made by weir_loop_attach_host(). */
+WEIR_API void weir_loop_detach_host(weir_loop *loop);
+/** @brief The attached host's name, or NULL. */
+WEIR_API const char *weir_loop_host(weir_loop *loop);
+/**
+ * @brief Busy-polls for ready work up to @p usec microseconds before
+ *        sleeping (0, the default, sleeps at once). Trades a core's
+ *        idle time for wake-up latency.
+ * @remark Any thread; takes effect at the loop's next wait.
+ */
+WEIR_API weir_err weir_loop_set_spin(weir_loop *loop, uint32_t usec);
+
+/* ---- asynchronous handlers ----------------------------------------- */
+typedef struct weir_delivery weir_delivery;
+
+/**
+ * @brief Inside a subscription handler: turns the current delivery
+ *        into one that completes later. The handler then returns
+ *        WEIR_EPENDING (its return value is otherwise ignored), and
+ *        the token must be completed exactly once.
+ * @returns WEIR_EINVAL outside a subscription handler, WEIR_ENOMEM.
+ * @remark The token holds the event and the subscription until it is
+ *         completed; max in-flight counts open tokens.
+ */
+WEIR_API weir_err weir_delivery_defer(weir_delivery **out);
+/** @brief The event of a deferred delivery (owned by the token). */
+WEIR_API const weir_event *weir_delivery_event(const weir_delivery *d);
+/** @brief The subscription of a deferred delivery. */
+WEIR_API weir_subscr *weir_delivery_subscr(const weir_delivery *d);
+/**
+ * @brief Completes a deferred delivery with the handler's outcome and
+ *        frees the token. An error takes the subscription's failure
+ *        path (retry, dead letter, WEIR_TOPIC_ERROR).
+ * @remark Any thread. Completing after the subscription was closed
+ *         only frees the token.
+ */
+WEIR_API void weir_delivery_complete(weir_delivery *d, weir_err result);
+/** @brief The subscription whose handler runs on this thread, or NULL. */
+WEIR_API weir_subscr *weir_subscr_current(void);
+
+/**
+ * @brief At most @p max deferred deliveries open at once (0: no
+ *        bound, the default); dispatch pauses while at the bound and
+ *        resumes when one completes.
+ */
+WEIR_API weir_err weir_subscr_config_set_max_in_flight(
+    weir_subscr_config *sc, size_t max);
+
+/* ---- storm defences ------------------------------------------------- */
+
+/**
+ * @brief Token-bucket rate limit: at most @p per_sec handler calls per
+ *        second on average, @p burst at once (>= 1). Events wait in the
+ *        queue (its policy applies when it fills); a timer resumes
+ *        dispatch. @p per_sec 0 removes the limit.
+ */
+WEIR_API weir_err weir_subscr_config_set_rate(
+    weir_subscr_config *sc, double per_sec, double burst);
+/**
+ * @brief Debounce: events are held per key (events without a key
+ *        share one slot) and only the last one of a key is delivered,
+ *        once the key has been quiet for @p quiet_ms (> 0; 0 turns it
+ *        off). Replaced events count as `debounced`.
+ */
+WEIR_API weir_err weir_subscr_config_set_debounce(
+    weir_subscr_config *sc, uint32_t quiet_ms);
+/**
+ * @brief Retries a failed delivery up to @p max_attempts calls in all
+ *        (>= 1), waiting base_ms * 2^(n-1) capped at @p max_ms, with
+ *        jitter (a uniform draw in [d/2, d]), then publishes a dead
+ *        letter on WEIR_TOPIC_DEAD (and emits it to its listeners).
+ * @remark The subscription pauses while a retry waits, so events keep
+ *         their order. A dead letter's cause is the original event;
+ *         its headers are weir-topic, weir-error, weir-code,
+ *         weir-attempts and weir-subscr. With retry set, failures are
+ *         not also reported on WEIR_TOPIC_ERROR.
+ */
+WEIR_API weir_err weir_subscr_config_set_retry(weir_subscr_config *sc,
+    uint32_t max_attempts, uint32_t base_ms, uint32_t max_ms);
+
+/* ---- observability -------------------------------------------------- */
+
+/** Percentiles of a log-linear histogram (within 1/8 of the value). */
+typedef struct weir_latency {
+	uint64_t count;
+	uint64_t p50_ns;
+	uint64_t p99_ns;
+	uint64_t p999_ns;
+	uint64_t max_ns;
+} weir_latency;
+
+/** Counters of a subscription's defences and its dispatch latency. */
+typedef struct weir_subscr_stats_ex {
+	uint64_t     in_flight;    /* deferred deliveries open now */
+	uint64_t     deferred;     /* deliveries deferred in all */
+	uint64_t     retried;      /* delivery attempts after a failure */
+	uint64_t     dead;         /* dead letters published */
+	uint64_t     rate_delayed; /* dispatch pauses for the rate limit */
+	uint64_t     debounced;    /* events replaced while debouncing */
+	weir_latency latency;      /* event ts to the handler's start */
+} weir_subscr_stats_ex;
+
+WEIR_API weir_err weir_subscr_stats_ex_get(
+    const weir_subscr *sub, weir_subscr_stats_ex *out);
+
+/** Counters of a loop, written by its thread only. */
+typedef struct weir_loop_stats {
+	uint64_t passes;     /* run or step passes */
+	uint64_t wakeups;    /* wake-ups by the wake fd */
+	uint64_t dispatched; /* handler calls */
+	uint64_t spins;      /* waits that spun first */
+	uint64_t spin_hits;  /* ... and found work while spinning */
+	uint64_t steps;      /* weir_loop_step() calls */
+	uint64_t budget_out; /* steps that ran out of budget */
+	uint64_t subscriptions; /* assigned now */
+} weir_loop_stats;
+
+WEIR_API weir_err weir_loop_stats_get(weir_loop *loop, weir_loop_stats *out);
+
+/**
+ * @brief The bus's loops and subscriptions with all their counters as
+ *        one JSON object. Free it with weir_free().
+ * @returns NULL if out of memory.
+ * @remark Any thread; counters are read one by one (each exact, the
+ *         set not a single instant).
+ */
+WEIR_API char *weir_bus_stats_json(weir_bus *bus);
+
 #ifdef __cplusplus
 }
 #endif
