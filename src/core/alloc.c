@@ -5,12 +5,15 @@
 #include <weir/weir.h>
 
 #include "core/alloc.h"
+#include "core/evpool.h"
 
 static weir_allocator alloc_hook = { malloc, calloc, realloc, free };
 
 void
 weir_set_allocator(const weir_allocator *a)
 {
+	// Cached blocks belong to the old allocator: give them back first.
+	weir__evpool_flush();
 	if (a == NULL) {
 		alloc_hook = (weir_allocator){ malloc, calloc, realloc, free };
 		return;

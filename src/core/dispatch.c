@@ -1,12 +1,12 @@
 // Design notes. Offering and dispatching are the two halves of the hot
 // path. A producer pushes, notes the watermark, and schedules the
 // subscription only if it is not already scheduled (the edge). The loop
-// dispatches at most what was queued when the pass began (events
-// published by handlers wait for the next pass) and at most
-// DISPATCH_BUDGET, so one busy subscription cannot starve the others.
-// Unscheduling clears the flag first and looks at the depth after, and
-// a producer pushes first and looks at the flag after (both seq_cst),
-// so an event is never left queued with nobody scheduled to take it.
+// dispatches at most DISPATCH_BUDGET events of a subscription per pass,
+// so one busy subscription (or a handler publishing to its own topic)
+// cannot starve the others. Unscheduling clears the flag first and
+// looks at the depth after, and a producer pushes first and looks at
+// the flag after (both seq_cst), so an event is never left queued with
+// nobody scheduled to take it.
 #include "core/bus.h"
 #include "core/emit.h"
 #include "core/event.h"
@@ -15,11 +15,14 @@
 
 #define DISPATCH_BUDGET 1024
 
+// Watermarks need the depth, which costs a look at the consumer's
+// side of the queue: only subscriptions that set them pay for it.
 static void
-dispatch_note_push(weir_subscr *sub, size_t depth)
+dispatch_note_push(weir_subscr *sub)
 {
-	if (sub->cfg.high == 0 || depth < sub->cfg.high ||
-	    atomic_load_explicit(&sub->pressured, memory_order_relaxed)) {
+	if (sub->cfg.high == 0 ||
+	    atomic_load_explicit(&sub->pressured, memory_order_relaxed) ||
+	    weir__queue_depth(&sub->q) < sub->cfg.high) {
 		return;
 	}
 	if (!atomic_exchange(&sub->pressured, 1)) {
@@ -31,10 +34,11 @@ dispatch_note_push(weir_subscr *sub, size_t depth)
 }
 
 static void
-dispatch_note_pop(weir_subscr *sub, size_t depth)
+dispatch_note_pop(weir_subscr *sub)
 {
-	if (sub->cfg.high == 0 || depth > sub->cfg.low ||
-	    !atomic_load_explicit(&sub->pressured, memory_order_relaxed)) {
+	if (sub->cfg.high == 0 ||
+	    !atomic_load_explicit(&sub->pressured, memory_order_relaxed) ||
+	    weir__queue_depth(&sub->q) > sub->cfg.low) {
 		return;
 	}
 	if (atomic_exchange(&sub->pressured, 0)) {
@@ -58,13 +62,15 @@ static weir_err
 dispatch_offer(weir_subscr *sub, weir_event *ev)
 {
 	if (atomic_load_explicit(&sub->closed, memory_order_relaxed)) {
+		weir_event_release(ev);
 		return WEIR_OK;
 	}
-	size_t   depth;
-	int      may_block = !weir__loop_on_thread(sub->loop);
-	weir_err rv = weir__queue_push(&sub->q, ev, may_block, &depth);
-	if (depth > 0) {
-		dispatch_note_push(sub, depth);
+	int pushed;
+	int may_block = sub->q.policy == WEIR_POLICY_BLOCK &&
+	    !weir__loop_on_thread(sub->loop);
+	weir_err rv = weir__queue_push(&sub->q, ev, may_block, &pushed);
+	if (pushed) {
+		dispatch_note_push(sub);
 		dispatch_kick(sub);
 	}
 	return rv;
@@ -73,6 +79,16 @@ dispatch_offer(weir_subscr *sub, weir_event *ev)
 weir_err
 weir__subscr_offer_all(weir_subscr *const *subs, size_t n, weir_event *ev)
 {
+	// The caller's reference goes to the first queue: one atomic add
+	// for the others instead of one per queue plus a release.
+	if (n == 0) {
+		weir_event_release(ev);
+		return WEIR_OK;
+	}
+	if (n > 1) {
+		atomic_fetch_add_explicit(
+		    &ev->refs, (unsigned) (n - 1), memory_order_relaxed);
+	}
 	weir_err worst = WEIR_OK;
 	for (size_t i = 0; i < n; i++) {
 		weir_err rv = dispatch_offer(subs[i], ev);
@@ -96,9 +112,9 @@ static void
 dispatch_one(weir_subscr *sub, weir_event *ev)
 {
 	weir_err rv = sub->fn(sub->bus, ev, sub->arg);
-	dispatch_count(&sub->q.st.delivered);
+	dispatch_count(&sub->q.delivered);
 	if (rv != WEIR_OK && rv != WEIR_EPENDING) {
-		dispatch_count(&sub->q.st.failed);
+		dispatch_count(&sub->q.failed);
 		weir__report_error(sub->bus, ev, rv, sub->cfg.name);
 	}
 }
@@ -106,20 +122,15 @@ dispatch_one(weir_subscr *sub, weir_event *ev)
 static void
 dispatch_drain(weir_subscr *sub)
 {
-	size_t budget = weir__queue_depth(&sub->q);
-	if (budget > DISPATCH_BUDGET) {
-		budget = DISPATCH_BUDGET;
-	}
-	for (size_t i = 0; i < budget; i++) {
+	for (size_t i = 0; i < DISPATCH_BUDGET; i++) {
 		if (atomic_load_explicit(&sub->closed, memory_order_relaxed)) {
 			return;
 		}
-		size_t      depth;
-		weir_event *ev = weir__queue_pop(&sub->q, &depth);
+		weir_event *ev = weir__queue_pop(&sub->q);
 		if (ev == NULL) {
 			return;
 		}
-		dispatch_note_pop(sub, depth);
+		dispatch_note_pop(sub);
 		dispatch_one(sub, ev);
 		weir_event_release(ev);
 	}

@@ -154,7 +154,7 @@ weir__report_error(weir_bus *bus, const weir_event *ev, weir_err err,
 	}
 	weir_err rv = nl ? weir_emit_event(bus, eev) : WEIR_OK;
 	if (ns) {
-		weir_publish_event(bus, eev);
+		weir_publish_event(bus, eev); // takes its own references
 	}
 	weir_event_release(eev);
 	return rv;

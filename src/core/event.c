@@ -8,6 +8,7 @@
 
 #include "core/alloc.h"
 #include "core/event.h"
+#include "core/evpool.h"
 #include "core/topic.h"
 #include "core/uuid.h"
 
@@ -100,11 +101,14 @@ weir__event_make(weir_event **out, const weir_event_init *init,
     weir_free_fn take_free, const weir_event *cause)
 {
 	size_t      topic_len = strlen(init->topic);
-	weir_event *ev = weir__alloc(event_size(init, topic_len, !take_free));
+	int         cls;
+	weir_event *ev = weir__evpool_alloc(
+	    event_size(init, topic_len, !take_free), &cls);
 	if (ev == NULL) {
 		return WEIR_ENOMEM;
 	}
 	memset(ev, 0, sizeof(*ev));
+	ev->pool_cls = (int16_t) cls;
 	atomic_init(&ev->refs, 1);
 	ev->ts  = init->ts ? init->ts : weir__now_ns();
 	ev->seq = init->seq;
@@ -116,6 +120,31 @@ weir__event_make(weir_event **out, const weir_event_init *init,
 	event_fill(ev, init, topic_len, take_free);
 	ev->cause = cause ? weir_event_hold(cause) : NULL;
 	*out      = ev;
+	return WEIR_OK;
+}
+
+weir_err
+weir__event_make_plain(weir_event **out, const char *topic, size_t topic_len,
+    const void *data, size_t len)
+{
+	int         cls;
+	weir_event *ev =
+	    weir__evpool_alloc(sizeof(*ev) + topic_len + 1 + len, &cls);
+	if (ev == NULL) {
+		return WEIR_ENOMEM;
+	}
+	char *p = (char *) (ev + 1);
+	*ev     = (weir_event) { .pool_cls = (int16_t) cls, .topic = p,
+		    .topic_len = topic_len, .payload_len = len };
+	atomic_init(&ev->refs, 1);
+	ev->ts = weir__now_ns();
+	weir__uuid_v7_at(ev->id, ev->ts);
+	memcpy(p, topic, topic_len + 1);
+	if (len) {
+		ev->payload = p + topic_len + 1;
+		memcpy(p + topic_len + 1, data, len);
+	}
+	*out = ev;
 	return WEIR_OK;
 }
 
@@ -154,7 +183,7 @@ event_make_lazy(const weir_event *cev)
 	if (ev->flags & EVENT_LAZY) {
 		ev->ts = weir__now_ns();
 		weir__uuid_v7_at(ev->id, ev->ts);
-		ev->flags &= ~(uint32_t) EVENT_LAZY;
+		ev->flags &= (uint16_t) ~EVENT_LAZY;
 	}
 }
 
@@ -200,15 +229,18 @@ weir_event_release(const weir_event *cev)
 	if (ev == NULL || (ev->flags & EVENT_STACK)) {
 		return;
 	}
-	if (atomic_fetch_sub_explicit(&ev->refs, 1, memory_order_acq_rel) !=
-	    1) {
+	// A count of 1 means nobody else holds the event and nobody can
+	// take a new reference: skip the read-modify-write.
+	if (atomic_load_explicit(&ev->refs, memory_order_acquire) != 1 &&
+	    atomic_fetch_sub_explicit(&ev->refs, 1, memory_order_acq_rel) !=
+	        1) {
 		return;
 	}
 	if (ev->payload_free != NULL) {
 		ev->payload_free((void *) ev->payload);
 	}
 	weir_event_release(ev->cause);
-	weir__free(ev);
+	weir__evpool_free(ev, ev->pool_cls);
 }
 
 const uint8_t *

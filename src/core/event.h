@@ -14,7 +14,8 @@ enum {
 
 struct weir_event {
 	atomic_uint       refs;
-	uint32_t          flags;
+	uint16_t          flags;
+	int16_t           pool_cls; // size class of the block, see pool.h
 	uint8_t           id[16];
 	int64_t           ts;
 	uint64_t          seq;
@@ -34,6 +35,11 @@ struct weir_event {
 // adopted (freed by take_free when the event dies) instead of copied.
 weir_err weir__event_make(weir_event **out, const weir_event_init *init,
     weir_free_fn take_free, const weir_event *cause);
+
+// The common case of publish: a topic (already valid) and a payload
+// copied, nothing else.
+weir_err weir__event_make_plain(weir_event **out, const char *topic,
+    size_t topic_len, const void *data, size_t len);
 
 // Fills a stack event for a synchronous emit (nothing is copied).
 void weir__event_on_stack(weir_event *ev, const char *topic,

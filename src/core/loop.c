@@ -19,6 +19,8 @@
 
 static char loop_wake_tag; // user data of the wake fd in the poller
 
+#define LOOP_POLL_EVERY 16
+
 weir_err
 weir_loop_create(weir_loop **out)
 {
@@ -171,23 +173,30 @@ loop_on_ready_fd(void *ud, int events, void *arg)
 static int
 loop_timeout(weir_loop *loop, weir_run_mode mode)
 {
-	if (mode == WEIR_RUN_NOWAIT || atomic_load(&loop->stop)) {
-		return 0;
+	if (mode == WEIR_RUN_NOWAIT || atomic_load(&loop->stop) ||
+	    loop_has_ready(loop)) {
+		return 0; // busy: need_wake stays 0, producers stay quiet
 	}
 	int t = weir__timers_timeout(&loop->timers, weir__mono_ns());
 	atomic_store(&loop->need_wake, 1);
-	if (loop_has_ready(loop)) {
-		return 0;
-	}
-	return t;
+	return loop_has_ready(loop) ? 0 : t; // look again after the store
 }
 
 static void
 loop_pass(weir_loop *loop, weir_run_mode mode)
 {
-	weir__poller_wait(loop->poller, loop_timeout(loop, mode),
-	    loop_on_ready_fd, loop);
-	atomic_store(&loop->need_wake, 0);
+	// While queued events keep coming, descriptors are still polled
+	// every LOOP_POLL_EVERY passes so watchers are not starved; the
+	// wake fd may then stay readable a while, which costs nothing.
+	int t = loop_timeout(loop, mode);
+	if (t != 0 || mode == WEIR_RUN_NOWAIT ||
+	    ++loop->polls_skipped >= LOOP_POLL_EVERY) {
+		weir__poller_wait(loop->poller, t, loop_on_ready_fd, loop);
+		loop->polls_skipped = 0;
+	}
+	if (atomic_load_explicit(&loop->need_wake, memory_order_relaxed)) {
+		atomic_store(&loop->need_wake, 0);
+	}
 	weir__timers_run(&loop->timers, weir__mono_ns());
 	loop_run_ready(loop);
 	if (loop->dead_watches) {

@@ -3,6 +3,7 @@
 #define WEIR_CORE_LOOP_H
 
 #include <pthread.h>
+#include <stdalign.h>
 #include <stdatomic.h>
 #include <stdint.h>
 
@@ -26,15 +27,17 @@ struct weir_loop {
 	int             wake_fd;
 	atomic_int      need_wake; // 1: the loop may sleep without seeing work
 	atomic_int      stop;
-	atomic_int      running;
-	pthread_t       thread; // valid while running
 	pthread_mutex_t ready_mx;
 	weir_subscr    *ready_head; // subscriptions with queued events
 	weir_subscr    *ready_tail;
 	weir__timers    timers;
 	weir_watch     *watches;
 	int             dead_watches; // freed after the current pass
+	int             polls_skipped; // passes run without polling
 	atomic_size_t   nsubs;
+	// Read by every BLOCK publish; kept apart from what the loop writes.
+	alignas(64) atomic_int running;
+	pthread_t thread; // valid while running
 };
 
 // Queues @p sub for dispatch on its loop (takes a reference); wakes the

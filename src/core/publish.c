@@ -66,7 +66,6 @@ weir_publish(weir_bus *bus, const char *topic, const void *data, size_t len,
 	                take ? (free_fn ? free_fn : weir_free) : NULL,
 	                NULL)) == WEIR_OK) {
 		rv = weir__subscr_offer_all(s->s, s->n, ev);
-		weir_event_release(ev);
 	}
 	weir__ssnap_free(s);
 	return rv;
@@ -86,12 +85,10 @@ weir_publish_topic(weir_topic *t, const void *data, size_t len)
 	if (rv != WEIR_OK || t->ss->n == 0) {
 		return rv;
 	}
-	weir_event_init init = { .topic = t->name, .payload = data,
-		.payload_len = len };
 	weir_event *ev;
-	if ((rv = weir__event_make(&ev, &init, NULL, NULL)) == WEIR_OK) {
+	rv = weir__event_make_plain(&ev, t->name, t->len, data, len);
+	if (rv == WEIR_OK) {
 		rv = weir__subscr_offer_all(t->ss->s, t->ss->n, ev);
-		weir_event_release(ev);
 	}
 	return rv;
 }
@@ -116,7 +113,6 @@ weir_publish_event(weir_bus *bus, const weir_event *cev)
 		rv = WEIR_ENOMEM;
 	} else if (ev != NULL) {
 		rv = weir__subscr_offer_all(s->s, s->n, ev);
-		weir_event_release(ev);
 	}
 	weir__ssnap_free(s);
 	return rv;

@@ -1,16 +1,19 @@
-// Design notes. The queue is a bounded array of cells with sequence
-// numbers (Vyukov's bounded MPMC queue): a producer claims a position
-// with one CAS on `tail` and publishes the cell with a release store; the
-// consumer claims with a CAS on `head`. It is MPMC rather than MPSC so
-// that a DROP_OLDEST producer can take the oldest event itself.
-// `depth` is a separate reservation counter that enforces the exact
-// capacity (the array is rounded up to a power of two) and drives the
-// watermarks: a producer reserves before claiming a position, and the
-// consumer gives the reservation back only after freeing its cell, so a
-// reserved producer always finds a free cell (it may spin for the
-// moment a slower dequeuer takes to finish). BLOCKed producers sleep on
-// a condition variable; the consumer signals it only when `waiters` is
-// non-zero, which both sides read after their seq_cst updates.
+// Design notes. The ring is a bounded MPMC array queue with per-cell
+// stamps (Vyukov's design, in the lap-and-index form of crossbeam's
+// ArrayQueue): a stamp is `lap | index`, with one lap a power of two
+// larger than the capacity, so the ring holds exactly `cap` events
+// without a division per operation. A producer claims a cell with one
+// CAS on `tail` and publishes it with a release store of the stamp; the
+// consumer claims with a CAS on `head`. A producer reads `head` only
+// when the ring looks full, so producers and the consumer share no
+// counter on the common path: that shared counter was the largest cost
+// of an earlier version. It is MPMC, not MPSC, so that a DROP_OLDEST
+// producer can take the oldest event itself.
+// The depth is computed from head and tail when asked (watermarks,
+// stats); the high-water mark is sampled every HW_SAMPLE pushes and at
+// the bound. BLOCKed producers sleep on a condition variable; a popper
+// wakes them once an eighth of the ring is free, and only when
+// `waiters` is non-zero, which both sides read after seq_cst updates.
 #include <errno.h>
 #include <sched.h>
 #include <time.h>
@@ -19,13 +22,28 @@
 #include "core/event.h"
 #include "core/queue.h"
 
+#define HW_SAMPLE 32
+
+static void
+queue_sync_init(weir__queue *q)
+{
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_mutex_init(&q->wait_mx, NULL);
+	pthread_cond_init(&q->not_full, &ca);
+	pthread_condattr_destroy(&ca);
+}
+
 weir_err
 weir__queue_init(
     weir__queue *q, size_t cap, weir_policy policy, int64_t timeout_ms)
 {
-	size_t size = 2;
-	while (size < cap) {
-		size *= 2;
+	q->one_lap   = 1;
+	q->lap_shift = 0;
+	while (q->one_lap <= cap) {
+		q->one_lap *= 2;
+		q->lap_shift++;
 	}
 	q->cells = NULL;
 	q->co    = NULL;
@@ -33,80 +51,125 @@ weir__queue_init(
 		if (weir__coalesce_create(&q->co, cap) != WEIR_OK) {
 			return WEIR_ENOMEM;
 		}
-	} else if ((q->cells = weir__alloc(size * sizeof(weir__qcell))) ==
+	} else if ((q->cells = weir__alloc(cap * sizeof(weir__qcell))) ==
 	    NULL) {
 		return WEIR_ENOMEM;
 	}
-	for (size_t i = 0; q->cells != NULL && i < size; i++) {
-		atomic_init(&q->cells[i].seq, i);
+	for (size_t i = 0; q->cells != NULL && i < cap; i++) {
+		atomic_init(&q->cells[i].stamp, i);
 		q->cells[i].ev = NULL;
 	}
 	atomic_init(&q->tail, 0);
 	atomic_init(&q->head, 0);
-	atomic_init(&q->depth, 0);
+	atomic_init(&q->co_depth, 0);
 	atomic_init(&q->closed, 0);
 	atomic_init(&q->waiters, 0);
-	q->mask       = size - 1;
 	q->cap        = cap;
 	q->policy     = policy;
 	q->timeout_ms = timeout_ms;
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_mutex_init(&q->wait_mx, NULL);
-	pthread_cond_init(&q->not_full, &ca);
-	pthread_condattr_destroy(&ca);
+	queue_sync_init(q);
 	return WEIR_OK;
+}
+
+// The stamp that follows @p s: the next index, or index 0 of next lap.
+static size_t
+ring_next(const weir__queue *q, size_t s)
+{
+	size_t idx = s & (q->one_lap - 1);
+	return idx + 1 < q->cap ? s + 1 : (s & ~(q->one_lap - 1)) + q->one_lap;
+}
+
+// Returns 1 if pushed, 0 if the ring is full.
+static int
+ring_push(weir__queue *q, weir_event *ev)
+{
+	size_t tail = atomic_load_explicit(&q->tail, memory_order_relaxed);
+	for (;;) {
+		weir__qcell *c = &q->cells[tail & (q->one_lap - 1)];
+		size_t stamp = atomic_load_explicit(&c->stamp, memory_order_acquire);
+		if (stamp == tail) {
+			if (atomic_compare_exchange_weak_explicit(&q->tail, &tail,
+			        ring_next(q, tail), memory_order_seq_cst,
+			        memory_order_relaxed)) {
+				c->ev = ev;
+				atomic_store_explicit(
+				    &c->stamp, tail + 1, memory_order_release);
+				return 1;
+			}
+		} else if (stamp + q->one_lap == tail + 1) {
+			atomic_thread_fence(memory_order_seq_cst);
+			size_t head = atomic_load_explicit(
+			    &q->head, memory_order_relaxed);
+			if (head + q->one_lap == tail) {
+				return 0;
+			}
+			tail = atomic_load_explicit(&q->tail, memory_order_relaxed);
+		} else {
+			sched_yield(); // another producer is mid-claim
+			tail = atomic_load_explicit(&q->tail, memory_order_relaxed);
+		}
+	}
 }
 
 static weir_event *
 ring_pop(weir__queue *q)
 {
-	size_t pos = atomic_load_explicit(&q->head, memory_order_relaxed);
+	size_t head = atomic_load_explicit(&q->head, memory_order_relaxed);
 	for (;;) {
-		weir__qcell *c = &q->cells[pos & q->mask];
-		size_t seq = atomic_load_explicit(&c->seq, memory_order_acquire);
-		intptr_t dif = (intptr_t) seq - (intptr_t) (pos + 1);
-		if (dif < 0) {
+		weir__qcell *c = &q->cells[head & (q->one_lap - 1)];
+		size_t stamp = atomic_load_explicit(&c->stamp, memory_order_acquire);
+		if (stamp == head + 1) {
+			if (atomic_compare_exchange_weak_explicit(&q->head, &head,
+			        ring_next(q, head), memory_order_seq_cst,
+			        memory_order_relaxed)) {
+				weir_event *ev = c->ev;
+				atomic_store_explicit(&c->stamp,
+				    head + q->one_lap, memory_order_release);
+				return ev;
+			}
+		} else if (stamp == head) {
 			return NULL; // empty, or the producer is mid-write
-		}
-		if (dif == 0 &&
-		    atomic_compare_exchange_weak_explicit(&q->head, &pos,
-		        pos + 1, memory_order_relaxed, memory_order_relaxed)) {
-			weir_event *ev = c->ev;
-			atomic_store_explicit(
-			    &c->seq, pos + q->mask + 1, memory_order_release);
-			return ev;
-		}
-		if (dif > 0) {
-			pos = atomic_load_explicit(&q->head, memory_order_relaxed);
+		} else {
+			head = atomic_load_explicit(&q->head, memory_order_relaxed);
 		}
 	}
 }
 
-static void
-ring_push(weir__queue *q, weir_event *ev)
+// Events that ever entered the ring, from a stamp.
+static uint64_t
+ring_count(const weir__queue *q, size_t s)
 {
-	size_t pos = atomic_load_explicit(&q->tail, memory_order_relaxed);
+	return (uint64_t) (s >> q->lap_shift) * q->cap +
+	    (s & (q->one_lap - 1));
+}
+
+size_t
+weir__queue_depth(weir__queue *q)
+{
+	if (q->co != NULL) {
+		return atomic_load(&q->co_depth);
+	}
 	for (;;) {
-		weir__qcell *c = &q->cells[pos & q->mask];
-		size_t seq = atomic_load_explicit(&c->seq, memory_order_acquire);
-		intptr_t dif = (intptr_t) seq - (intptr_t) pos;
-		if (dif == 0 &&
-		    atomic_compare_exchange_weak_explicit(&q->tail, &pos,
-		        pos + 1, memory_order_relaxed, memory_order_relaxed)) {
-			c->ev = ev;
-			atomic_store_explicit(
-			    &c->seq, pos + 1, memory_order_release);
-			return;
-		}
-		if (dif < 0) {
-			sched_yield(); // a slow dequeuer still owns the cell
-			pos = atomic_load_explicit(&q->tail, memory_order_relaxed);
-		} else if (dif > 0) {
-			pos = atomic_load_explicit(&q->tail, memory_order_relaxed);
+		size_t tail = atomic_load(&q->tail);
+		size_t head = atomic_load(&q->head);
+		if (atomic_load(&q->tail) == tail) {
+			return (size_t) (ring_count(q, tail) - ring_count(q, head));
 		}
 	}
+}
+
+uint64_t
+weir__queue_published(weir__queue *q)
+{
+	if (q->co != NULL) {
+		return atomic_load(&q->st.offered);
+	}
+	uint64_t refused = atomic_load(&q->st.rejected) +
+	    atomic_load(&q->st.timed_out);
+	if (q->policy == WEIR_POLICY_DROP_NEWEST) {
+		refused += atomic_load(&q->st.dropped);
+	}
+	return ring_count(q, atomic_load(&q->tail)) + refused;
 }
 
 void
@@ -123,19 +186,6 @@ weir__queue_fini(weir__queue *q)
 	weir__free(q->cells);
 	pthread_mutex_destroy(&q->wait_mx);
 	pthread_cond_destroy(&q->not_full);
-}
-
-// Reserves one slot; returns the depth after, or 0 when full.
-static size_t
-queue_reserve(weir__queue *q)
-{
-	size_t d = atomic_load(&q->depth);
-	while (d < q->cap) {
-		if (atomic_compare_exchange_weak(&q->depth, &d, d + 1)) {
-			return d + 1;
-		}
-	}
-	return 0;
 }
 
 static void
@@ -155,17 +205,18 @@ queue_count(atomic_uint_least64_t *c)
 	atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
 }
 
-// Gives a reservation back and wakes a BLOCKed producer if any.
-static size_t
-queue_unreserve(weir__queue *q)
+// After a pop: wakes BLOCKed producers once an eighth of the ring is
+// free. Waking them on every pop of a full ring would cost a system
+// call per event.
+static void
+queue_wake_blocked(weir__queue *q)
 {
-	size_t d = atomic_fetch_sub(&q->depth, 1) - 1;
-	if (atomic_load(&q->waiters) > 0) {
+	if (atomic_load(&q->waiters) > 0 &&
+	    weir__queue_depth(q) <= q->cap - (q->cap + 7) / 8) {
 		pthread_mutex_lock(&q->wait_mx);
-		pthread_cond_signal(&q->not_full);
+		pthread_cond_broadcast(&q->not_full);
 		pthread_mutex_unlock(&q->wait_mx);
 	}
-	return d;
 }
 
 static void
@@ -180,20 +231,20 @@ queue_deadline(struct timespec *ts, int64_t ms)
 	}
 }
 
-// Waits until a slot is free; returns 0 on timeout.
+// Waits until a cell may be free; returns 0 on timeout.
 static int
 queue_wait(weir__queue *q, const struct timespec *deadline)
 {
 	int ok = 1;
 	pthread_mutex_lock(&q->wait_mx);
 	atomic_fetch_add(&q->waiters, 1);
-	while (ok && atomic_load(&q->depth) >= q->cap &&
+	while (ok && weir__queue_depth(q) >= q->cap &&
 	    !atomic_load(&q->closed)) {
 		if (deadline == NULL) {
 			pthread_cond_wait(&q->not_full, &q->wait_mx);
 		} else if (pthread_cond_timedwait(&q->not_full, &q->wait_mx,
 		               deadline) == ETIMEDOUT) {
-			ok = atomic_load(&q->depth) < q->cap;
+			ok = weir__queue_depth(q) < q->cap;
 		}
 	}
 	atomic_fetch_sub(&q->waiters, 1);
@@ -201,13 +252,27 @@ queue_wait(weir__queue *q, const struct timespec *deadline)
 	return ok;
 }
 
-// The ring is full: applies the policy. Returns WEIR_OK to retry the
-// reservation, WEIR_EAGAIN when the event was dropped (counted), or the
-// error to return.
+static weir_err
+queue_block(weir__queue *q, struct timespec *deadline, int *have_deadline)
+{
+	if (q->timeout_ms > 0 && !*have_deadline) {
+		queue_deadline(deadline, q->timeout_ms);
+		*have_deadline = 1;
+	}
+	if (queue_wait(q, q->timeout_ms > 0 ? deadline : NULL)) {
+		return WEIR_OK;
+	}
+	queue_count(&q->st.timed_out);
+	return WEIR_ETIMEDOUT;
+}
+
+// The ring is full: applies the policy. Returns WEIR_OK to try again,
+// WEIR_EAGAIN when the event was dropped (counted), or the error.
 static weir_err
 queue_full(weir__queue *q, int may_block, struct timespec *deadline,
     int *have_deadline)
 {
+	queue_note_depth(q, q->cap);
 	switch (q->policy) {
 	case WEIR_POLICY_DROP_NEWEST:
 		queue_count(&q->st.dropped);
@@ -217,21 +282,12 @@ queue_full(weir__queue *q, int may_block, struct timespec *deadline,
 		if (old != NULL) {
 			queue_count(&q->st.dropped);
 			weir_event_release(old);
-			queue_unreserve(q);
 		}
 		return WEIR_OK;
 	}
 	case WEIR_POLICY_BLOCK:
 		if (may_block && q->timeout_ms != 0) {
-			if (q->timeout_ms > 0 && !*have_deadline) {
-				queue_deadline(deadline, q->timeout_ms);
-				*have_deadline = 1;
-			}
-			if (queue_wait(q, q->timeout_ms > 0 ? deadline : NULL)) {
-				return WEIR_OK;
-			}
-			queue_count(&q->st.timed_out);
-			return WEIR_ETIMEDOUT;
+			return queue_block(q, deadline, have_deadline);
 		}
 		break;
 	default:
@@ -242,55 +298,58 @@ queue_full(weir__queue *q, int may_block, struct timespec *deadline,
 }
 
 static weir_err
-queue_push_coalesce(weir__queue *q, weir_event *ev, size_t *depth)
+queue_push_coalesce(weir__queue *q, weir_event *ev, int *pushed)
 {
-	weir_event     *old = NULL;
+	weir_event *old = NULL;
+	size_t      depth;
+	queue_count(&q->st.offered);
 	weir__co_result res =
-	    weir__coalesce_put(q->co, ev, &old, &q->depth, depth);
+	    weir__coalesce_put(q->co, ev, &old, &q->co_depth, &depth);
 	if (res == CO_REPLACED) {
 		queue_count(&q->st.coalesced);
 	} else if (res == CO_EVICTED) {
 		queue_count(&q->st.dropped);
 	}
-	queue_note_depth(q, *depth);
+	queue_note_depth(q, depth);
 	weir_event_release(old);
+	*pushed = 1;
 	return WEIR_OK;
 }
 
 weir_err
-weir__queue_push(weir__queue *q, weir_event *ev, int may_block, size_t *depth)
+weir__queue_push(weir__queue *q, weir_event *ev, int may_block, int *pushed)
 {
 	struct timespec deadline;
 	int             have_deadline = 0;
-	*depth                        = 0;
-	queue_count(&q->st.published);
-	atomic_fetch_add_explicit(&ev->refs, 1, memory_order_relaxed);
+	*pushed                       = 0;
 	if (q->co != NULL) {
-		return queue_push_coalesce(q, ev, depth);
+		return queue_push_coalesce(q, ev, pushed);
 	}
-	size_t d;
-	while ((d = queue_reserve(q)) == 0) {
+	while (!ring_push(q, ev)) {
 		weir_err rv = queue_full(q, may_block, &deadline, &have_deadline);
 		if (rv != WEIR_OK || atomic_load(&q->closed)) {
 			weir_event_release(ev);
 			return rv == WEIR_EAGAIN ? WEIR_OK : rv;
 		}
 	}
-	ring_push(q, ev);
-	queue_note_depth(q, d);
-	*depth = d;
+	*pushed = 1;
+	size_t t = atomic_load_explicit(&q->tail, memory_order_relaxed);
+	if ((t & (HW_SAMPLE - 1)) == 0) {
+		queue_note_depth(q, weir__queue_depth(q));
+	}
 	return WEIR_OK;
 }
 
 weir_event *
-weir__queue_pop(weir__queue *q, size_t *depth)
+weir__queue_pop(weir__queue *q)
 {
 	if (q->co != NULL) {
-		return weir__coalesce_take(q->co, &q->depth, depth);
+		size_t depth;
+		return weir__coalesce_take(q->co, &q->co_depth, &depth);
 	}
 	weir_event *ev = ring_pop(q);
 	if (ev != NULL) {
-		*depth = queue_unreserve(q);
+		queue_wake_blocked(q);
 	}
 	return ev;
 }
@@ -302,10 +361,4 @@ weir__queue_close(weir__queue *q)
 	pthread_mutex_lock(&q->wait_mx);
 	pthread_cond_broadcast(&q->not_full);
 	pthread_mutex_unlock(&q->wait_mx);
-}
-
-size_t
-weir__queue_depth(weir__queue *q)
-{
-	return atomic_load(&q->depth);
 }

@@ -14,31 +14,29 @@
 #include "core/coalesce.h"
 
 typedef struct weir__qcell {
-	atomic_size_t seq;
+	atomic_size_t stamp;
 	weir_event   *ev;
 } weir__qcell;
 
-// Exact counters; the consumer-only ones are written by one thread.
+// Exact counters written by producers. Events that entered the ring
+// are counted by the ring's position, not here.
 typedef struct weir__qstats {
-	atomic_uint_least64_t published;
+	atomic_uint_least64_t offered; // COALESCE only: every offer
 	atomic_uint_least64_t dropped;
 	atomic_uint_least64_t rejected;
 	atomic_uint_least64_t timed_out;
 	atomic_uint_least64_t coalesced;
 	atomic_uint_least64_t high_water;
-	atomic_uint_least64_t delivered; // consumer only
-	atomic_uint_least64_t failed;    // consumer only
 	atomic_uint_least64_t pressure;
 	atomic_uint_least64_t drain;
 } weir__qstats;
 
+// The layout keeps what producers write, what the consumer writes and
+// what both only read on separate cache lines.
 typedef struct weir__queue {
-	alignas(64) atomic_size_t tail; // producers claim positions here
-	alignas(64) atomic_size_t head; // the consumer (and droppers) here
-	alignas(64) atomic_size_t depth; // reserved slots, <= cap
-	weir__qstats    st;
 	weir__qcell    *cells;
-	size_t          mask;
+	size_t          one_lap; // power of two > cap: stamp = lap | index
+	int             lap_shift;
 	size_t          cap;
 	weir_policy     policy;
 	int64_t         timeout_ms;
@@ -47,23 +45,31 @@ typedef struct weir__queue {
 	atomic_int      waiters; // BLOCKed producers
 	pthread_mutex_t wait_mx;
 	pthread_cond_t  not_full;
+	alignas(64) atomic_size_t tail; // producers claim positions here
+	alignas(64) atomic_size_t head; // the consumer (and droppers) here
+	atomic_uint_least64_t delivered; // written by the consumer only
+	atomic_uint_least64_t failed;    // written by the consumer only
+	atomic_size_t co_depth; // COALESCE only
+	alignas(64) weir__qstats st;
 } weir__queue;
 
 weir_err weir__queue_init(weir__queue *q, size_t cap, weir_policy policy,
     int64_t timeout_ms);
 // Releases the events still queued.
 void weir__queue_fini(weir__queue *q);
-// Offers @p ev (a reference is taken if it is queued). @p may_block is 0
+// Offers @p ev, consuming one reference the caller gives. @p may_block is 0
 // on the consumer's own thread, where waiting would never end.
-// @p depth receives the depth after a push (0 if nothing was queued).
-// Returns WEIR_OK (queued, or dropped by policy), WEIR_EFULL or
-// WEIR_ETIMEDOUT; counts the outcome.
+// @p pushed is set to 1 if the event entered the queue. Returns WEIR_OK
+// (queued, or dropped by policy), WEIR_EFULL or WEIR_ETIMEDOUT; counts
+// the outcome.
 weir_err weir__queue_push(
-    weir__queue *q, weir_event *ev, int may_block, size_t *depth);
-// Takes the oldest event, or NULL; @p depth receives the depth after.
-weir_event *weir__queue_pop(weir__queue *q, size_t *depth);
+    weir__queue *q, weir_event *ev, int may_block, int *pushed);
+// Takes the oldest event, or NULL (empty, or a producer mid-write).
+weir_event *weir__queue_pop(weir__queue *q);
 // Wakes blocked producers; later pushes are discarded.
 void weir__queue_close(weir__queue *q);
 size_t weir__queue_depth(weir__queue *q);
+// Events offered so far (pushed, dropped, refused or coalesced).
+uint64_t weir__queue_published(weir__queue *q);
 
 #endif

@@ -349,9 +349,9 @@ weir_subscr_stats_get(const weir_subscr *csub, weir_subscr_stats *out)
 	}
 	weir__qstats *st = &((weir_subscr *) csub)->q.st;
 	*out = (weir_subscr_stats) {
-		.published  = atomic_load(&st->published),
-		.delivered  = atomic_load(&st->delivered),
-		.failed     = atomic_load(&st->failed),
+		.published  = weir__queue_published(&((weir_subscr *) csub)->q),
+		.delivered  = atomic_load(&((weir_subscr *) csub)->q.delivered),
+		.failed     = atomic_load(&((weir_subscr *) csub)->q.failed),
 		.dropped    = atomic_load(&st->dropped),
 		.rejected   = atomic_load(&st->rejected),
 		.timed_out  = atomic_load(&st->timed_out),

@@ -53,7 +53,8 @@ weir_subscr *weir__subscr_next(weir_subscr *sub);
 void         weir__subscr_set_next(weir_subscr *sub, weir_subscr *next);
 // Runs queued events through the handler on the loop's thread.
 void weir__subscr_dispatch(weir_subscr *sub);
-// Offers @p ev to every subscription of a snapshot; returns the worst
+// Offers @p ev to every subscription of a snapshot, consuming the
+// caller's reference; returns the worst
 // outcome (WEIR_ETIMEDOUT, then WEIR_EFULL, else WEIR_OK).
 weir_err weir__subscr_offer_all(
     weir_subscr *const *subs, size_t n, weir_event *ev);

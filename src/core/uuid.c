@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
-#include <time.h>
 
 #include <weir/weir.h>
 
@@ -18,22 +17,6 @@ typedef struct uuid_state {
 } uuid_state;
 
 static _Thread_local uuid_state uuid_tls;
-
-int64_t
-weir__now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-int64_t
-weir__mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 static void
 uuid_seed(uuid_state *s)
@@ -80,21 +63,23 @@ uuid_next_stamp(int64_t now_ns)
 	return ((uint64_t) s->last_ms << 12) | s->counter;
 }
 
+static void
+uuid_put64(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++) {
+		p[i] = (uint8_t) (v >> (56 - 8 * i)); // compiles to one bswap
+	}
+}
+
 void
 weir__uuid_v7_at(uint8_t id[16], int64_t now_ns)
 {
+	// 48 bits of ms, version 7, 12 bits of counter; variant 10, random.
 	uint64_t stamp = uuid_next_stamp(now_ns);
-	uint64_t ms    = stamp >> 12;
-	uint64_t rnd   = weir__rand64();
-	for (int i = 0; i < 6; i++) {
-		id[i] = (uint8_t) (ms >> (40 - 8 * i));
-	}
-	id[6] = (uint8_t) (0x70 | ((stamp >> 8) & 0x0f));
-	id[7] = (uint8_t) (stamp & 0xff);
-	id[8] = (uint8_t) (0x80 | ((rnd >> 56) & 0x3f));
-	for (int i = 9; i < 16; i++) {
-		id[i] = (uint8_t) (rnd >> (8 * (15 - i)));
-	}
+	uint64_t hi    = ((stamp >> 12) << 16) | 0x7000 | (stamp & 0xfff);
+	uint64_t lo    = (weir__rand64() >> 2) | 0x8000000000000000ull;
+	uuid_put64(id, hi);
+	uuid_put64(id + 8, lo);
 }
 
 void

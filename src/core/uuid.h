@@ -4,10 +4,7 @@
 
 #include <stdint.h>
 
-// Unix time in nanoseconds (CLOCK_REALTIME).
-int64_t weir__now_ns(void);
-// Monotonic time in nanoseconds, for timers and latencies.
-int64_t weir__mono_ns(void);
+#include "core/clock.h"
 // A per-thread pseudo-random 64-bit number (not for secrets).
 uint64_t weir__rand64(void);
 // A UUIDv7 for the given unix time in ns.

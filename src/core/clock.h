@@ -1,0 +1,13 @@
+// Clocks. weir__now_ns() stamps every published event, so it sits on
+// the hot path: see clock_tsc.c.
+#ifndef WEIR_CORE_CLOCK_H
+#define WEIR_CORE_CLOCK_H
+
+#include <stdint.h>
+
+// Unix time in nanoseconds; never goes backwards within a thread.
+int64_t weir__now_ns(void);
+// Monotonic time in nanoseconds, for timers and latencies.
+int64_t weir__mono_ns(void);
+
+#endif
