@@ -20,10 +20,11 @@ emit_failed(weir_bus *bus, const weir_event *ev, weir_err err)
 	return weir__report_error(bus, ev, err, NULL);
 }
 
+// Calls the listeners of @p s from index @p i on.
 static weir_err
-emit_run(weir_bus *bus, weir__lsnap *s, const weir_event *ev)
+emit_run(weir_bus *bus, weir__lsnap *s, const weir_event *ev, size_t i)
 {
-	for (size_t i = 0; i < s->n; i++) {
+	for (; i < s->n; i++) {
 		weir__listener *l = s->l[i];
 		if (l->flags & WEIR_ON_ONCE) {
 			if (atomic_exchange(&l->fired, 1)) {
@@ -50,7 +51,7 @@ weir_emit_event(weir_bus *bus, const weir_event *ev)
 	weir_err rv = weir__lsnap_take(bus, ev->topic, &s);
 	pthread_mutex_unlock(&bus->lock);
 	if (rv == WEIR_OK) {
-		rv = emit_run(bus, s, ev);
+		rv = emit_run(bus, s, ev, 0);
 		weir__lsnap_free(s);
 	}
 	return rv;
@@ -81,6 +82,22 @@ emit_retire_done(weir_topic *t)
 	}
 }
 
+// The common case: listeners without `once`, none failing.
+static inline weir_err
+emit_run_plain(weir_bus *bus, weir__lsnap *s, const weir_event *ev)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		weir_err rv = s->calls[i].fn(bus, ev, s->calls[i].arg);
+		if (rv != WEIR_OK) {
+			if ((rv = emit_failed(bus, ev, rv)) != WEIR_OK) {
+				return rv;
+			}
+			return emit_run(bus, s, ev, i + 1);
+		}
+	}
+	return WEIR_OK;
+}
+
 weir_err
 weir_emit_topic(weir_topic *t, const void *data, size_t len)
 {
@@ -101,7 +118,9 @@ weir_emit_topic(weir_topic *t, const void *data, size_t len)
 	weir_event ev;
 	weir__event_on_stack(&ev, t->name, t->len, data, len);
 	t->depth++;
-	weir_err rv = emit_run(bus, t->ls, &ev);
+	weir__lsnap *s  = t->ls;
+	weir_err     rv = s->plain ? emit_run_plain(bus, s, &ev)
+	                           : emit_run(bus, s, &ev, 0);
 	if (--t->depth == 0 && t->retired != NULL) {
 		emit_retire_done(t);
 	}

@@ -162,18 +162,6 @@ weir_event_new(weir_event **out, const weir_event_init *init)
 	return weir__event_make(out, init, NULL, NULL);
 }
 
-void
-weir__event_on_stack(weir_event *ev, const char *topic, size_t topic_len,
-    const void *data, size_t len)
-{
-	memset(ev, 0, sizeof(*ev));
-	ev->flags       = EVENT_STACK | EVENT_LAZY;
-	ev->topic       = topic;
-	ev->topic_len   = topic_len;
-	ev->payload     = len ? data : NULL;
-	ev->payload_len = len;
-}
-
 static void
 event_make_lazy(const weir_event *cev)
 {

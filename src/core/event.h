@@ -41,8 +41,26 @@ weir_err weir__event_make(weir_event **out, const weir_event_init *init,
 weir_err weir__event_make_plain(weir_event **out, const char *topic,
     size_t topic_len, const void *data, size_t len);
 
-// Fills a stack event for a synchronous emit (nothing is copied).
-void weir__event_on_stack(weir_event *ev, const char *topic,
-    size_t topic_len, const void *data, size_t len);
+// Fills a stack event for a synchronous emit (nothing is copied). Inline
+// and field by field: it runs on every emit, where a memset of the
+// whole struct was a measurable part of the cost.
+static inline void
+weir__event_on_stack(weir_event *ev, const char *topic, size_t topic_len,
+    const void *data, size_t len)
+{
+	ev->flags        = EVENT_STACK | EVENT_LAZY;
+	ev->pool_cls     = -1;
+	ev->seq          = 0;
+	ev->topic        = topic;
+	ev->topic_len    = topic_len;
+	ev->key          = NULL;
+	ev->key_len      = 0;
+	ev->payload      = len ? data : NULL;
+	ev->payload_len  = len;
+	ev->headers      = NULL;
+	ev->header_count = 0;
+	ev->cause        = NULL;
+	ev->payload_free = NULL;
+}
 
 #endif

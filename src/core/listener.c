@@ -239,22 +239,30 @@ weir__lsnap_take(weir_bus *bus, const char *topic, weir__lsnap **out)
 {
 	listener_list ll = { 0 };
 	weir__tree_match(&bus->listeners, topic, listener_list_visit, &ll);
-	weir__lsnap *s = ll.failed
-	    ? NULL
-	    : weir__alloc(sizeof(*s) + ll.n * sizeof(weir__listener *));
+	size_t       size = sizeof(weir__lsnap) +
+	    ll.n * (sizeof(weir__listener *) + sizeof(weir__lcall));
+	weir__lsnap *s = ll.failed ? NULL : weir__alloc(size);
 	if (s == NULL) {
 		weir__free(ll.l);
 		return WEIR_ENOMEM;
 	}
-	s->next = NULL;
-	s->n    = ll.n;
+	s->next  = NULL;
+	s->plain = 1;
+	s->n     = ll.n;
 	for (size_t i = 0; i < ll.n; i++) {
 		s->l[i] = ll.l[i];
+		if (ll.l[i]->flags & WEIR_ON_ONCE) {
+			s->plain = 0;
+		}
 		atomic_fetch_add_explicit(
 		    &ll.l[i]->refs, 1, memory_order_relaxed);
 	}
 	weir__free(ll.l);
 	lsnap_sort(s);
+	s->calls = (weir__lcall *) &s->l[ll.n];
+	for (size_t i = 0; i < ll.n; i++) {
+		s->calls[i] = (weir__lcall) { s->l[i]->fn, s->l[i]->arg };
+	}
 	*out = s;
 	return WEIR_OK;
 }

@@ -21,9 +21,16 @@ typedef struct weir__listener {
 } weir__listener;
 
 // An ordered array of held listeners, taken when an emit starts.
+typedef struct weir__lcall {
+	weir_handler fn;
+	void        *arg;
+} weir__lcall;
+
 typedef struct weir__lsnap {
 	struct weir__lsnap *next; // retired list of a topic handle
+	int                 plain; // no once-listener: the fast loop applies
 	size_t              n;
+	weir__lcall        *calls; // fn and arg of l[i], inline for emit
 	weir__listener     *l[];
 } weir__lsnap;
 
