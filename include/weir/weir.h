@@ -415,8 +415,10 @@ WEIR_API void weir_unsubscribe(weir_subscr *sub);
 /**
  * @brief Queues an event on every matching subscription.
  * @param data copied, unless flags has WEIR_PUBLISH_TAKE: then @p data
- *        (from the weir allocator or @p free_fn) belongs to the bus
- *        only when the call returns WEIR_OK.
+ *        (freed with @p free_fn, or weir_free() if NULL) belongs to the
+ *        bus once the event is made, whatever the queues answered
+ *        (WEIR_OK, WEIR_EFULL, WEIR_ETIMEDOUT); on WEIR_EINVAL,
+ *        WEIR_EBADTOPIC, WEIR_ETOOBIG or WEIR_ENOMEM the caller keeps it.
  * @returns WEIR_OK (also when nothing matches); WEIR_EFULL if a REJECT
  *          subscription was full; WEIR_ETIMEDOUT if a BLOCK wait
  *          expired (other subscriptions still got the event);
