@@ -1,0 +1,544 @@
+// The loop: run modes, stop, timers, fd watchers, the wake-up fd.
+// Built twice, against the epoll and the poll backend (LOOP_BACKEND).
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "weir_test.h"
+
+#include "core/loop.h" // wake_fd: to count wake-up writes
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	nanosleep(&ts, NULL);
+}
+
+static void
+test_backend_name(void **state)
+{
+	(void) state;
+	assert_string_equal(weir_loop_backend(), LOOP_BACKEND);
+}
+
+static void
+test_create_destroy_bad(void **state)
+{
+	(void) state;
+	weir_loop *loop;
+	assert_weir_err(weir_loop_create(NULL), WEIR_EINVAL);
+	assert_weir_ok(weir_loop_create(&loop));
+	assert_true(weir_loop_fd(loop) >= 0);
+	assert_int_equal(weir_loop_fd(NULL), -1);
+	assert_weir_err(weir_loop_run(NULL, WEIR_RUN_NOWAIT), WEIR_EINVAL);
+	assert_weir_err(weir_loop_run(loop, (weir_run_mode) 7), WEIR_EINVAL);
+	assert_weir_ok(weir_loop_run(loop, WEIR_RUN_NOWAIT)); // nothing to do
+	weir_loop_stop(NULL);
+	assert_weir_ok(weir_loop_destroy(loop));
+	assert_weir_ok(weir_loop_destroy(NULL));
+}
+
+static void
+count_timer(weir_timer *t, void *arg)
+{
+	(void) t;
+	(*(int *) arg)++;
+}
+
+static void
+test_run_once_waits(void **state)
+{
+	(void) state;
+	weir_loop  *loop;
+	weir_timer *t;
+	int         fired = 0;
+	assert_weir_ok(weir_loop_create(&loop));
+	assert_weir_ok(weir_timer_start(loop, 30, 0, count_timer, &fired, &t));
+	int64_t t0 = now_ms();
+	assert_weir_ok(weir_loop_run(loop, WEIR_RUN_NOWAIT)); // not due
+	assert_int_equal(fired, 0);
+	// ONCE waits for the timer, runs it, returns.
+	while (fired == 0) {
+		assert_weir_ok(weir_loop_run(loop, WEIR_RUN_ONCE));
+		assert_true(now_ms() - t0 < 5000);
+	}
+	assert_int_equal(fired, 1);
+	assert_true(now_ms() - t0 >= 25);
+	weir_timer_stop(t);
+	assert_weir_ok(weir_loop_destroy(loop));
+}
+
+typedef struct stopper {
+	weir_loop *loop;
+	long       delay_ms;
+} stopper;
+
+static void *
+stop_later(void *arg)
+{
+	stopper *s = arg;
+	sleep_ms(s->delay_ms);
+	weir_loop_stop(s->loop);
+	return NULL;
+}
+
+static void
+test_stop_from_other_thread(void **state)
+{
+	(void) state;
+	weir_loop *loop;
+	assert_weir_ok(weir_loop_create(&loop));
+	for (int i = 0; i < 3; i++) {
+		stopper   s = { loop, 20 };
+		pthread_t th;
+		assert_int_equal(pthread_create(&th, NULL, stop_later, &s), 0);
+		int64_t t0 = now_ms();
+		assert_weir_ok(weir_loop_run(loop, WEIR_RUN_DEFAULT));
+		assert_true(now_ms() - t0 < 10000);
+		pthread_join(th, NULL);
+	}
+	assert_weir_ok(weir_loop_destroy(loop));
+}
+
+typedef struct tstate {
+	weir_loop *loop;
+	int        calls;
+	int        stop_at;
+	char      *order;
+	char       tag;
+} tstate;
+
+static void
+tick(weir_timer *t, void *arg)
+{
+	tstate *s = arg;
+	s->calls++;
+	if (s->order != NULL) {
+		size_t n        = strlen(s->order);
+		s->order[n]     = s->tag;
+		s->order[n + 1] = '\0';
+	}
+	if (s->stop_at && s->calls == s->stop_at) {
+		weir_timer_stop(t); // from its own callback
+	}
+}
+
+static void
+stop_loop_timer(weir_timer *t, void *arg)
+{
+	(void) t;
+	weir_loop_stop(arg);
+}
+
+static void
+test_timers(void **state)
+{
+	(void) state;
+	weir_loop  *loop;
+	weir_timer *one, *rep, *never, *stop, *fired_once;
+	assert_weir_ok(weir_loop_create(&loop));
+	tstate a = { .loop = loop }, r = { .loop = loop, .stop_at = 5 },
+	       n = { .loop = loop }, f = { .loop = loop };
+	assert_weir_ok(weir_timer_start(loop, 5, 0, tick, &a, &one));
+	assert_weir_ok(weir_timer_start(loop, 1, 3, tick, &r, &rep));
+	assert_weir_ok(weir_timer_start(loop, 10, 0, tick, &n, &never));
+	assert_weir_ok(weir_timer_start(loop, 0, 0, tick, &f, &fired_once));
+	weir_timer_stop(never); // stopped before it was due
+	assert_weir_ok(weir_timer_start(loop, 80, 0, stop_loop_timer, loop,
+	    &stop)); // stop from a callback
+	assert_weir_ok(weir_loop_run(loop, WEIR_RUN_DEFAULT));
+	assert_int_equal(a.calls, 1);
+	assert_int_equal(r.calls, 5); // it stopped itself
+	assert_int_equal(n.calls, 0);
+	assert_int_equal(f.calls, 1);
+	weir_timer_stop(one); // a fired one-shot may still be stopped
+	weir_timer_stop(stop);
+	weir_timer_stop(NULL);
+	assert_weir_err(
+	    weir_timer_start(NULL, 1, 0, tick, &a, &one), WEIR_EINVAL);
+	assert_weir_err(
+	    weir_timer_start(loop, 1, 0, NULL, &a, &one), WEIR_EINVAL);
+	assert_weir_err(
+	    weir_timer_start(loop, 1, 0, tick, &a, NULL), WEIR_EINVAL);
+	// fired_once is left armed-and-fired: freed with the loop.
+	assert_weir_ok(weir_loop_destroy(loop));
+}
+
+static void
+test_timer_order(void **state)
+{
+	(void) state;
+	weir_loop  *loop;
+	weir_timer *t[6];
+	char        order[16] = "";
+	assert_weir_ok(weir_loop_create(&loop));
+	tstate s[5] = {
+		{ .order = order, .tag = 'D' },
+		{ .order = order, .tag = 'B' },
+		{ .order = order, .tag = 'C' },
+		{ .order = order, .tag = 'A' },
+		{ .order = order, .tag = 'b' },
+	};
+	const uint64_t due[5] = { 40, 10, 25, 0, 10 };
+	for (int i = 0; i < 5; i++) {
+		assert_weir_ok(
+		    weir_timer_start(loop, due[i], 0, tick, &s[i], &t[i]));
+	}
+	assert_weir_ok(
+	    weir_timer_start(loop, 60, 0, stop_loop_timer, loop, &t[5]));
+	assert_weir_ok(weir_loop_run(loop, WEIR_RUN_DEFAULT));
+	// By due time; ties in start order.
+	assert_string_equal(order, "ABbCD");
+	assert_weir_ok(weir_loop_destroy(loop));
+}
+
+typedef struct wstate {
+	int         calls;
+	int         events;
+	int         stop_in_cb;
+	weir_watch *w;
+} wstate;
+
+static void
+on_readable(weir_watch *w, int fd, int events, void *arg)
+{
+	wstate *s = arg;
+	char    buf[16];
+	s->calls++;
+	s->events = events;
+	ssize_t n = read(fd, buf, sizeof(buf));
+	(void) n;
+	if (s->stop_in_cb) {
+		weir_watch_stop(w);
+		s->w = NULL;
+	}
+}
+
+static void
+test_fd_watcher(void **state)
+{
+	(void) state;
+	weir_loop *loop;
+	int        p[2];
+	assert_int_equal(pipe(p), 0);
+	assert_weir_ok(weir_loop_create(&loop));
+	wstate s = { 0 };
+	assert_weir_err(
+	    weir_watch_start(loop, -1, WEIR_WATCH_READ, on_readable, &s, &s.w),
+	    WEIR_EINVAL);
+	assert_weir_err(weir_watch_start(loop, p[0], 0, on_readable, &s, &s.w),
+	    WEIR_EINVAL);
+	assert_weir_err(weir_watch_start(loop, p[0], 8, on_readable, &s, &s.w),
+	    WEIR_EINVAL);
+	assert_weir_err(
+	    weir_watch_start(loop, p[0], WEIR_WATCH_READ, NULL, &s, &s.w),
+	    WEIR_EINVAL);
+	assert_weir_ok(weir_watch_start(
+	    loop, p[0], WEIR_WATCH_READ, on_readable, &s, &s.w));
+	assert_weir_ok(weir_loop_run(loop, WEIR_RUN_NOWAIT));
+	assert_int_equal(s.calls, 0); // nothing to read yet
+	assert_int_equal(write(p[1], "x", 1), 1);
+	assert_weir_ok(weir_loop_run(loop, WEIR_RUN_ONCE));
+	assert_int_equal(s.calls, 1);
+	assert_true(s.events & WEIR_WATCH_READ);
+	assert_weir_ok(weir_loop_run(loop, WEIR_RUN_NOWAIT));
+	assert_int_equal(s.calls, 1); // drained: not readable
+	// Stop from its own callback: no call afterwards.
+	s.stop_in_cb = 1;
+	assert_int_equal(write(p[1], "y", 1), 1);
+	assert_weir_ok(weir_loop_run(loop, WEIR_RUN_ONCE));
+	assert_int_equal(s.calls, 2);
+	assert_null(s.w);
+	assert_int_equal(write(p[1], "z", 1), 1);
+	assert_weir_ok(weir_loop_run(loop, WEIR_RUN_NOWAIT));
+	assert_int_equal(s.calls, 2);
+	// Stop from outside, while data is pending.
+	wstate s2 = { 0 };
+	assert_weir_ok(weir_watch_start(
+	    loop, p[0], WEIR_WATCH_READ, on_readable, &s2, &s2.w));
+	weir_watch_stop(s2.w);
+	weir_watch_stop(NULL);
+	assert_weir_ok(weir_loop_run(loop, WEIR_RUN_NOWAIT));
+	assert_int_equal(s2.calls, 0);
+	// A write watcher on the other end is ready at once.
+	wstate s3 = { 0 };
+	assert_weir_ok(weir_watch_start(
+	    loop, p[1], WEIR_WATCH_WRITE, on_readable, &s3, &s3.w));
+	assert_weir_ok(weir_loop_run(loop, WEIR_RUN_ONCE));
+	assert_true(s3.calls >= 1);
+	assert_true(s3.events & WEIR_WATCH_WRITE);
+	weir_watch_stop(s3.w);
+	assert_weir_ok(weir_loop_destroy(loop));
+	close(p[0]);
+	close(p[1]);
+}
+
+// Subscriptions on a loop.
+static atomic_int handler_calls;
+
+static weir_err
+count_fn(weir_bus *bus, const weir_event *ev, void *arg)
+{
+	(void) bus;
+	(void) ev;
+	(void) arg;
+	atomic_fetch_add(&handler_calls, 1);
+	return WEIR_OK;
+}
+
+static weir_err
+stop_fn(weir_bus *bus, const weir_event *ev, void *arg)
+{
+	(void) ev;
+	(void) arg;
+	atomic_fetch_add(&handler_calls, 1);
+	weir_bus_stop(bus);
+	return WEIR_OK;
+}
+
+static int
+fd_readable(int fd)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	return poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLIN);
+}
+
+static void
+test_stop_from_handler(void **state)
+{
+	(void) state;
+	weir_bus    *bus;
+	weir_subscr *sub;
+	assert_weir_ok(weir_bus_create(&bus, NULL));
+	assert_weir_ok(
+	    weir_subscribe(bus, "s", stop_fn, NULL, NULL, NULL, &sub));
+	atomic_store(&handler_calls, 0);
+	assert_weir_ok(weir_publish(bus, "s", NULL, 0, 0, NULL));
+	assert_weir_ok(weir_bus_run(bus, WEIR_RUN_DEFAULT)); // returns
+	assert_int_equal(atomic_load(&handler_calls), 1);
+	weir_unsubscribe(sub);
+	weir_bus_destroy(bus);
+}
+
+static void
+test_fd_readable_on_publish(void **state)
+{
+	(void) state;
+	weir_bus    *bus;
+	weir_subscr *sub;
+	assert_weir_ok(weir_bus_create(&bus, NULL));
+	assert_weir_ok(
+	    weir_subscribe(bus, "f", count_fn, NULL, NULL, NULL, &sub));
+	int fd = weir_bus_fd(bus);
+	assert_true(fd >= 0);
+	assert_int_equal(fd, weir_loop_fd(weir_bus_loop(bus)));
+	atomic_store(&handler_calls, 0);
+	for (int round = 0; round < 3; round++) {
+		assert_false(fd_readable(fd)); // idle
+		assert_weir_ok(weir_publish(bus, "f", "x", 1, 0, NULL));
+		assert_true(fd_readable(fd)); // work is pending
+		assert_weir_ok(weir_bus_run(bus, WEIR_RUN_NOWAIT));
+		assert_int_equal(atomic_load(&handler_calls), round + 1);
+	}
+	assert_false(fd_readable(fd));
+	weir_unsubscribe(sub);
+	weir_bus_destroy(bus);
+}
+
+// Reads (and so resets) the wake-up eventfd: the number of writes since
+// the last read.
+static uint64_t
+wake_writes(weir_loop *loop)
+{
+	uint64_t v = 0;
+	if (read(loop->wake_fd, &v, sizeof(v)) != (ssize_t) sizeof(v)) {
+		assert_int_equal(errno, EAGAIN);
+		return 0;
+	}
+	return v;
+}
+
+static void
+test_wake_once_per_edge_idle(void **state)
+{
+	(void) state;
+	// The loop is not running: 10,000 events on 3 subscriptions write
+	// the wake-up fd once, not once per event.
+	weir_bus           *bus;
+	weir_subscr        *sub[3];
+	weir_subscr_config *sc;
+	assert_weir_ok(weir_bus_create(&bus, NULL));
+	assert_weir_ok(weir_subscr_config_create(&sc));
+	assert_weir_ok(weir_subscr_config_set_capacity(sc, 20000));
+	for (int i = 0; i < 3; i++) {
+		assert_weir_ok(weir_subscribe(
+		    bus, "w.*", count_fn, NULL, NULL, sc, &sub[i]));
+	}
+	weir_subscr_config_destroy(sc);
+	weir_loop *loop = weir_bus_loop(bus);
+	atomic_store(&handler_calls, 0);
+	for (int round = 0; round < 3; round++) {
+		assert_int_equal(wake_writes(loop), 0);
+		for (int i = 0; i < 10000; i++) {
+			assert_weir_ok(
+			    weir_publish(bus, "w.x", &i, sizeof(i), 0, NULL));
+		}
+		uint64_t w = wake_writes(loop);
+		assert_true(w >= 1); // somebody told the loop
+		assert_true(w <= 3); // but not per event
+		for (int i = 0; i < 200 &&
+		     atomic_load(&handler_calls) < 30000 * (round + 1);
+		     i++) {
+			assert_weir_ok(weir_bus_run(bus, WEIR_RUN_NOWAIT));
+		}
+		assert_int_equal(
+		    atomic_load(&handler_calls), 30000 * (round + 1));
+		wake_writes(loop); // whatever the passes themselves wrote
+	}
+	for (int i = 0; i < 3; i++) {
+		weir_unsubscribe(sub[i]);
+	}
+	weir_bus_destroy(bus);
+}
+
+// A handler that blocks until released, so that the loop is busy.
+static pthread_mutex_t gate_mx = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t  gate_cv = PTHREAD_COND_INITIALIZER;
+static int             gate_open;
+static atomic_int      gate_entered;
+
+static weir_err
+gated_fn(weir_bus *bus, const weir_event *ev, void *arg)
+{
+	(void) bus;
+	(void) ev;
+	(void) arg;
+	atomic_store(&gate_entered, 1);
+	pthread_mutex_lock(&gate_mx);
+	while (!gate_open) {
+		pthread_cond_wait(&gate_cv, &gate_mx);
+	}
+	pthread_mutex_unlock(&gate_mx);
+	atomic_fetch_add(&handler_calls, 1);
+	return WEIR_OK;
+}
+
+static void *
+run_loop(void *arg)
+{
+	weir_bus_run(arg, WEIR_RUN_DEFAULT);
+	return NULL;
+}
+
+static void
+test_no_wake_while_busy(void **state)
+{
+	(void) state;
+	// While the loop is busy dispatching, 10,000 more events write the
+	// wake-up fd not at all: the subscription is already scheduled.
+	weir_bus           *bus;
+	weir_subscr        *sub;
+	weir_subscr_config *sc;
+	assert_weir_ok(weir_bus_create(&bus, NULL));
+	assert_weir_ok(weir_subscr_config_create(&sc));
+	assert_weir_ok(weir_subscr_config_set_capacity(sc, 20000));
+	assert_weir_ok(
+	    weir_subscribe(bus, "b", gated_fn, NULL, NULL, sc, &sub));
+	weir_subscr_config_destroy(sc);
+	weir_loop *loop = weir_bus_loop(bus);
+	atomic_store(&handler_calls, 0);
+	atomic_store(&gate_entered, 0);
+	gate_open = 0;
+	pthread_t th;
+	assert_int_equal(pthread_create(&th, NULL, run_loop, bus), 0);
+	assert_weir_ok(weir_publish(bus, "b", NULL, 0, 0, NULL));
+	while (!atomic_load(&gate_entered)) {
+		sched_yield();
+	}
+	wake_writes(loop); // reset
+	for (int i = 0; i < 10000; i++) {
+		assert_weir_ok(weir_publish(bus, "b", NULL, 0, 0, NULL));
+	}
+	assert_int_equal(wake_writes(loop), 0);
+	// Run while it runs elsewhere: EBUSY; destroy while running: EBUSY.
+	assert_weir_err(weir_bus_run(bus, WEIR_RUN_NOWAIT), WEIR_EBUSY);
+	assert_weir_err(weir_loop_run(loop, WEIR_RUN_DEFAULT), WEIR_EBUSY);
+	pthread_mutex_lock(&gate_mx);
+	gate_open = 1;
+	pthread_cond_broadcast(&gate_cv);
+	pthread_mutex_unlock(&gate_mx);
+	int64_t t0 = now_ms();
+	while (atomic_load(&handler_calls) < 10001) {
+		assert_true(now_ms() - t0 < 20000);
+		sleep_ms(1);
+	}
+	weir_bus_stop(bus);
+	pthread_join(th, NULL);
+	weir_unsubscribe(sub);
+	weir_bus_destroy(bus);
+}
+
+static void
+test_destroy_with_subscriptions_busy(void **state)
+{
+	(void) state;
+	weir_bus           *bus;
+	weir_loop          *loop;
+	weir_subscr        *sub;
+	weir_subscr_config *sc;
+	assert_weir_ok(weir_bus_create(&bus, NULL));
+	assert_weir_ok(weir_loop_create(&loop));
+	assert_weir_ok(weir_subscr_config_create(&sc));
+	assert_weir_ok(weir_subscr_config_set_loop(sc, loop));
+	assert_weir_ok(
+	    weir_subscribe(bus, "d", count_fn, NULL, NULL, sc, &sub));
+	weir_subscr_config_destroy(sc);
+	assert_weir_err(weir_loop_destroy(loop), WEIR_EBUSY);
+	// The subscription runs on its own loop, not the bus's.
+	atomic_store(&handler_calls, 0);
+	assert_weir_ok(weir_publish(bus, "d", NULL, 0, 0, NULL));
+	assert_weir_ok(weir_bus_run(bus, WEIR_RUN_NOWAIT));
+	assert_int_equal(atomic_load(&handler_calls), 0);
+	assert_weir_ok(weir_loop_run(loop, WEIR_RUN_NOWAIT));
+	assert_int_equal(atomic_load(&handler_calls), 1);
+	// Queued but not dispatched, then closed: the loop can go.
+	assert_weir_ok(weir_publish(bus, "d", NULL, 0, 0, NULL));
+	weir_unsubscribe(sub);
+	assert_weir_ok(weir_loop_destroy(loop));
+	assert_int_equal(atomic_load(&handler_calls), 1);
+	weir_bus_destroy(bus);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_backend_name),
+		cmocka_unit_test(test_create_destroy_bad),
+		cmocka_unit_test(test_run_once_waits),
+		cmocka_unit_test(test_stop_from_other_thread),
+		cmocka_unit_test(test_timers),
+		cmocka_unit_test(test_timer_order),
+		cmocka_unit_test(test_fd_watcher),
+		cmocka_unit_test(test_stop_from_handler),
+		cmocka_unit_test(test_fd_readable_on_publish),
+		cmocka_unit_test(test_wake_once_per_edge_idle),
+		cmocka_unit_test(test_no_wake_while_busy),
+		cmocka_unit_test(test_destroy_with_subscriptions_busy),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
