@@ -4,6 +4,7 @@
 #include "core/alloc.h"
 #include "core/bus.h"
 #include "core/loop.h"
+#include "core/pool.h"
 
 weir_err
 weir_bus_config_create(weir_bus_config **out)
@@ -48,6 +49,10 @@ weir_bus_create(weir_bus **out, const weir_bus_config *cfg)
 		return WEIR_ENOMEM;
 	}
 	weir_err rv = weir_loop_create(&bus->loop);
+	if (rv == WEIR_OK && cfg != NULL && cfg->has_loops &&
+	    (rv = weir__pool_create(&bus->pool, cfg->loops)) != WEIR_OK) {
+		weir_loop_destroy(bus->loop);
+	}
 	if (rv != WEIR_OK) {
 		weir__free(bus);
 		return rv;
@@ -67,8 +72,10 @@ weir_bus_destroy(weir_bus *bus)
 	if (bus == NULL) {
 		return;
 	}
+	(void) weir_bus_join(bus); // the bus's loop threads, if started
 	weir__subscr_close_all(bus);
 	weir_off_all(bus, NULL, NULL);
+	weir__pool_destroy(bus->pool);
 	weir_loop_destroy(bus->loop);
 	weir__tree_fini(&bus->listeners);
 	weir__tree_fini(&bus->subs);

@@ -14,6 +14,8 @@
 
 struct weir_bus_config {
 	size_t max_payload;
+	size_t loops;     // weir_bus_config_set_loops() (0: one per core)
+	int    has_loops; // set_loops was called
 };
 
 struct weir_bus {
@@ -26,6 +28,7 @@ struct weir_bus {
 	int64_t          next_prepend; // prepended ones count down
 	size_t           max_payload;
 	weir_loop       *loop; // the default loop
+	struct weir__pool *pool; // the bus's loop threads, or NULL (pool.c)
 };
 
 struct weir_topic {

@@ -10,6 +10,7 @@
 #include "core/bus.h"
 #include "core/emit.h"
 #include "core/event.h"
+#include "core/flow.h"
 #include "core/loop.h"
 #include "core/subscr.h"
 
@@ -99,31 +100,29 @@ weir__subscr_offer_all(weir_subscr *const *subs, size_t n, weir_event *ev)
 	return worst;
 }
 
-static void
-dispatch_count(atomic_uint_least64_t *c)
+void
+weir__subscr_kick(weir_subscr *sub)
 {
-	// Only the loop's thread writes this counter: no read-modify-write.
-	atomic_store_explicit(c,
-	    atomic_load_explicit(c, memory_order_relaxed) + 1,
-	    memory_order_relaxed);
+	dispatch_kick(sub);
 }
 
-static void
-dispatch_one(weir_subscr *sub, weir_event *ev)
+weir_event *
+weir__subscr_pop(weir_subscr *sub)
 {
-	weir_err rv = sub->fn(sub->bus, ev, sub->arg);
-	dispatch_count(&sub->q.delivered);
-	if (rv != WEIR_OK && rv != WEIR_EPENDING) {
-		dispatch_count(&sub->q.failed);
-		weir__report_error(sub->bus, ev, rv, sub->cfg.name);
+	weir_event *ev = weir__queue_pop(&sub->q);
+	if (ev != NULL) {
+		dispatch_note_pop(sub);
 	}
+	return ev;
 }
 
 static void
 dispatch_drain(weir_subscr *sub)
 {
+	weir_loop *loop = sub->loop;
 	for (size_t i = 0; i < DISPATCH_BUDGET; i++) {
-		if (atomic_load_explicit(&sub->closed, memory_order_relaxed)) {
+		if (atomic_load_explicit(&sub->closed, memory_order_relaxed) ||
+		    !weir__loop_budget_left(loop)) {
 			return;
 		}
 		weir_event *ev = weir__queue_pop(&sub->q);
@@ -131,7 +130,10 @@ dispatch_drain(weir_subscr *sub)
 			return;
 		}
 		dispatch_note_pop(sub);
-		dispatch_one(sub, ev);
+		weir__loop_spend(loop);
+		// Counts the call, records its latency, takes failures to
+		// $weir.error (or retry / dead letter, see flow.c).
+		weir__flow_call(sub, ev, 1);
 		weir_event_release(ev);
 	}
 }
@@ -140,7 +142,16 @@ void
 weir__subscr_dispatch(weir_subscr *sub)
 {
 	pthread_mutex_lock(&sub->dispatch_mx);
-	dispatch_drain(sub);
+	if (weir__flow_slow(sub)) {
+		if (weir__flow_drain(sub, DISPATCH_BUDGET)) {
+			// Paused: it stays marked scheduled, and whoever ends the
+			// pause puts it back on the ready list (flow.c).
+			pthread_mutex_unlock(&sub->dispatch_mx);
+			return;
+		}
+	} else {
+		dispatch_drain(sub);
+	}
 	pthread_mutex_unlock(&sub->dispatch_mx);
 	atomic_store(&sub->scheduled, 0);
 	if (!atomic_load(&sub->closed) && weir__queue_depth(&sub->q) > 0) {

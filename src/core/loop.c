@@ -49,6 +49,7 @@ weir_loop_create(weir_loop **out)
 		return rv != WEIR_OK ? rv : WEIR_EIO;
 	}
 	atomic_init(&loop->need_wake, 1);
+	loop->budget = SIZE_MAX;
 	pthread_mutex_init(&loop->ready_mx, NULL);
 	weir__timers_init(&loop->timers);
 	*out = loop;
@@ -139,6 +140,23 @@ loop_has_ready(weir_loop *loop)
 	return ready;
 }
 
+// Puts back, in front, the subscriptions a step had no budget for.
+static void
+loop_requeue(weir_loop *loop, weir_subscr *first)
+{
+	weir_subscr *last = first;
+	while (weir__subscr_next(last) != NULL) {
+		last = weir__subscr_next(last);
+	}
+	pthread_mutex_lock(&loop->ready_mx);
+	weir__subscr_set_next(last, loop->ready_head);
+	if (loop->ready_head == NULL) {
+		loop->ready_tail = last;
+	}
+	loop->ready_head = first;
+	pthread_mutex_unlock(&loop->ready_mx);
+}
+
 static void
 loop_run_ready(weir_loop *loop)
 {
@@ -146,11 +164,14 @@ loop_run_ready(weir_loop *loop)
 	weir_subscr *sub = loop->ready_head;
 	loop->ready_head = loop->ready_tail = NULL;
 	pthread_mutex_unlock(&loop->ready_mx);
-	while (sub != NULL) {
+	while (sub != NULL && weir__loop_budget_left(loop)) {
 		weir_subscr *next = weir__subscr_next(sub);
 		weir__subscr_dispatch(sub);
 		weir__subscr_release(sub); // the ready list's reference
 		sub = next;
+	}
+	if (sub != NULL) {
+		loop_requeue(loop, sub); // a step's budget ran out
 	}
 }
 
@@ -159,6 +180,7 @@ loop_on_ready_fd(void *ud, int events, void *arg)
 {
 	weir_loop *loop = arg;
 	if (ud == &loop_wake_tag) {
+		weir__loop_bump(&loop->st.wakeups);
 		uint64_t v;
 		ssize_t  n = read(loop->wake_fd, &v, sizeof(v));
 		(void) n;
@@ -170,6 +192,32 @@ loop_on_ready_fd(void *ud, int events, void *arg)
 	}
 }
 
+// Spin-then-sleep: look at the ready list for up to spin_us (less if
+// a timer is due sooner) before sleeping. need_wake is still 0, so
+// producers append without writing the wake fd.
+static int
+loop_spin(weir_loop *loop, int timeout_ms)
+{
+	int64_t spin = (int64_t) atomic_load_explicit(
+	                   &loop->spin_us, memory_order_relaxed) *
+	    1000;
+	if (spin == 0) {
+		return 0;
+	}
+	if (timeout_ms > 0 && spin > (int64_t) timeout_ms * 1000000) {
+		spin = (int64_t) timeout_ms * 1000000;
+	}
+	weir__loop_bump(&loop->st.spins);
+	int64_t end = weir__mono_ns() + spin;
+	do {
+		if (loop_has_ready(loop) || atomic_load(&loop->stop)) {
+			weir__loop_bump(&loop->st.spin_hits);
+			return 1;
+		}
+	} while (weir__mono_ns() < end);
+	return 0;
+}
+
 static int
 loop_timeout(weir_loop *loop, weir_run_mode mode)
 {
@@ -178,13 +226,17 @@ loop_timeout(weir_loop *loop, weir_run_mode mode)
 		return 0; // busy: need_wake stays 0, producers stay quiet
 	}
 	int t = weir__timers_timeout(&loop->timers, weir__mono_ns());
+	if (t != 0 && loop_spin(loop, t)) {
+		return 0; // work came while spinning, producers stayed quiet
+	}
 	atomic_store(&loop->need_wake, 1);
 	return loop_has_ready(loop) ? 0 : t; // look again after the store
 }
 
-static void
-loop_pass(weir_loop *loop, weir_run_mode mode)
+void
+weir__loop_pass(weir_loop *loop, weir_run_mode mode)
 {
+	weir__loop_bump(&loop->st.passes);
 	// While queued events keep coming, descriptors are still polled
 	// every LOOP_POLL_EVERY passes so watchers are not starved; the
 	// wake fd may then stay readable a while, which costs nothing.
@@ -210,15 +262,35 @@ weir_loop_run(weir_loop *loop, weir_run_mode mode)
 	if (loop == NULL || (unsigned) mode > WEIR_RUN_NOWAIT) {
 		return WEIR_EINVAL;
 	}
+	if (atomic_load(&loop->host) != NULL) {
+		return WEIR_EBUSY; // a host loop drives it (weir_loop_step)
+	}
+	weir_err rv = weir__loop_enter(loop);
+	if (rv != WEIR_OK) {
+		return rv;
+	}
+	do {
+		weir__loop_pass(loop, mode);
+	} while (mode == WEIR_RUN_DEFAULT && !atomic_load(&loop->stop));
+	weir__loop_leave(loop);
+	return WEIR_OK;
+}
+
+weir_err
+weir__loop_enter(weir_loop *loop)
+{
 	int expected = 0;
 	if (!atomic_compare_exchange_strong(&loop->running, &expected, 1)) {
 		return WEIR_EBUSY;
 	}
 	loop->thread = pthread_self();
 	atomic_store(&loop->need_wake, 0);
-	do {
-		loop_pass(loop, mode);
-	} while (mode == WEIR_RUN_DEFAULT && !atomic_load(&loop->stop));
+	return WEIR_OK;
+}
+
+int
+weir__loop_leave(weir_loop *loop)
+{
 	atomic_store(&loop->stop, 0);
 	// Nobody looks at the ready list until the next run: producers
 	// must signal the fd from now on (a host loop may be polling it).
@@ -228,7 +300,7 @@ weir_loop_run(weir_loop *loop, weir_run_mode mode)
 	if (more) {
 		loop_wake(loop);
 	}
-	return WEIR_OK;
+	return more;
 }
 
 void

@@ -22,6 +22,17 @@ struct weir_watch {
 	struct weir_watch *next; // the loop's list of all watchers
 };
 
+// Counters written by the loop's thread only (plain stores).
+typedef struct weir__loop_stats {
+	atomic_uint_least64_t passes;
+	atomic_uint_least64_t wakeups;
+	atomic_uint_least64_t dispatched;
+	atomic_uint_least64_t spins;
+	atomic_uint_least64_t spin_hits;
+	atomic_uint_least64_t steps;
+	atomic_uint_least64_t budget_out;
+} weir__loop_stats;
+
 struct weir_loop {
 	weir__poller   *poller;
 	int             wake_fd;
@@ -35,6 +46,11 @@ struct weir_loop {
 	int             dead_watches; // freed after the current pass
 	int             polls_skipped; // passes run without polling
 	atomic_size_t   nsubs;
+	size_t          budget;      // handler calls left in this pass
+	int64_t         deadline_ns; // of a step, 0: none (loop thread)
+	atomic_uint     spin_us;     // weir_loop_set_spin()
+	_Atomic(const char *) host;  // weir_loop_attach_host()
+	weir__loop_stats      st;
 	// Read by every BLOCK publish; kept apart from what the loop writes.
 	alignas(64) atomic_int running;
 	pthread_t thread; // valid while running
@@ -45,5 +61,18 @@ struct weir_loop {
 void weir__loop_schedule(weir_loop *loop, weir_subscr *sub);
 // 1 if the calling thread is running @p loop.
 int weir__loop_on_thread(weir_loop *loop);
+// 1 if the current pass may call one more handler (a step's budget of
+// events and time); loop thread only.
+int weir__loop_budget_left(weir_loop *loop);
+// Counts one handler call against the pass's budget.
+void weir__loop_spend(weir_loop *loop);
+// Adds one to a counter written by one thread only.
+void weir__loop_bump(atomic_uint_least64_t *c);
+// Claims the loop for the calling thread (WEIR_EBUSY if taken), runs
+// one pass, and gives it back; leave() returns 1 if work is left (and
+// then wakes the fd for whoever polls it).
+weir_err weir__loop_enter(weir_loop *loop);
+void     weir__loop_pass(weir_loop *loop, weir_run_mode mode);
+int      weir__loop_leave(weir_loop *loop);
 
 #endif

@@ -11,6 +11,7 @@
 #include "core/alloc.h"
 #include "core/bus.h"
 #include "core/loop.h"
+#include "core/pool.h"
 #include "core/subscr.h"
 
 weir_err
@@ -120,6 +121,7 @@ weir__subscr_release(weir_subscr *sub)
 		sub->arg_free(sub->arg);
 	}
 	weir__queue_fini(&sub->q);
+	weir__flow_destroy(sub->flow);
 	pthread_mutex_destroy(&sub->dispatch_mx);
 	weir__free(sub->cfg.name);
 	weir__free(sub->pattern);
@@ -148,7 +150,8 @@ subscr_check(weir_bus *bus, const char *pattern, weir_handler fn,
 	if (weir_pattern_validate(pattern) != WEIR_OK) {
 		return WEIR_EBADPATTERN;
 	}
-	if (sc != NULL && sc->high > sc->capacity) {
+	if (sc != NULL && (sc->high > sc->capacity ||
+	                      sc->flow.loop_index > weir_bus_loop_count(bus))) {
 		return WEIR_EINVAL;
 	}
 	return WEIR_OK;
@@ -172,6 +175,13 @@ subscr_new(weir_bus *bus, const char *pattern, const weir_subscr_config *sc)
 		weir__free(sub);
 		return NULL;
 	}
+	if (weir__flow_create(&sub->flow, &sc->flow) != WEIR_OK) {
+		weir__queue_fini(&sub->q);
+		weir__free(sub->cfg.name);
+		weir__free(sub->pattern);
+		weir__free(sub);
+		return NULL;
+	}
 	pthread_mutexattr_t ma;
 	pthread_mutexattr_init(&ma);
 	pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_RECURSIVE);
@@ -179,7 +189,8 @@ subscr_new(weir_bus *bus, const char *pattern, const weir_subscr_config *sc)
 	pthread_mutexattr_destroy(&ma);
 	atomic_init(&sub->refs, 1);
 	sub->bus  = bus;
-	sub->loop = sc->loop ? sc->loop : bus->loop;
+	// Explicit loop, bus loop by index, round-robin or default loop.
+	sub->loop = weir__pool_pick(bus, sc->loop, sc->flow.loop_index);
 	return sub;
 }
 

@@ -8,6 +8,7 @@
 
 #include <weir/weir.h>
 
+#include "core/flow.h"
 #include "core/queue.h"
 
 struct weir_subscr_config {
@@ -21,6 +22,7 @@ struct weir_subscr_config {
 	void            *wm_arg;
 	weir_loop       *loop;
 	char            *name;
+	weir__flow_config flow; // defences and loop index (flow.c)
 };
 
 struct weir_subscr {
@@ -38,6 +40,7 @@ struct weir_subscr {
 	weir_free_fn       arg_free;
 	weir_subscr_config cfg; // cfg.name is always set
 	pthread_mutex_t    dispatch_mx; // recursive: held while dispatching
+	weir__flow        *flow; // async deliveries, defences, latency
 	struct weir_subscr *ready_next;
 };
 
@@ -53,6 +56,10 @@ weir_subscr *weir__subscr_next(weir_subscr *sub);
 void         weir__subscr_set_next(weir_subscr *sub, weir_subscr *next);
 // Runs queued events through the handler on the loop's thread.
 void weir__subscr_dispatch(weir_subscr *sub);
+// Schedules the subscription on its loop unless already scheduled.
+void weir__subscr_kick(weir_subscr *sub);
+// Takes the oldest queued event (noting the low watermark), or NULL.
+weir_event *weir__subscr_pop(weir_subscr *sub);
 // Offers @p ev to every subscription of a snapshot, consuming the
 // caller's reference; returns the worst
 // outcome (WEIR_ETIMEDOUT, then WEIR_EFULL, else WEIR_OK).

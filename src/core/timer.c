@@ -18,6 +18,7 @@ struct weir_timer {
 	int                stopped;
 	weir_timer_fn      cb;
 	void              *arg;
+	void (*fin)(void *arg); // see weir__timer_set_fin()
 	struct weir_timer *next;
 	struct weir_timer *prev;
 };
@@ -114,6 +115,9 @@ weir__timers_fini(weir__timers *ts)
 	while (ts->all != NULL) {
 		weir_timer *t = ts->all;
 		ts->all       = t->next;
+		if (t->fin != NULL) {
+			t->fin(t->arg);
+		}
 		weir__free(t);
 	}
 	weir__free(ts->heap);
@@ -212,4 +216,10 @@ weir_timer_stop(weir_timer *t)
 	if (!t->running) {
 		timer_unlink(ts, t);
 	}
+}
+
+void
+weir__timer_set_fin(weir_timer *t, void (*fin)(void *arg))
+{
+	t->fin = fin;
 }

@@ -21,5 +21,8 @@ void weir__timers_fini(weir__timers *ts);
 int weir__timers_timeout(weir__timers *ts, int64_t now_ns);
 // Runs every due timer.
 void weir__timers_run(weir__timers *ts, int64_t now_ns);
+// @p fin is called with the timer's arg if the loop is destroyed
+// before the timer is stopped (internal timers that hold references).
+void weir__timer_set_fin(weir_timer *t, void (*fin)(void *arg));
 
 #endif

@@ -1,0 +1,141 @@
+// Design notes. A handler call runs with a delivery context on the
+// loop thread's stack, reachable through a thread-local pointer (the
+// contexts nest when a handler drives another loop). defer() turns the
+// context into a heap token that holds the event and the subscription;
+// the token counts in flight until it is completed, on any thread. A
+// failed completion cannot run the failure path there (it may call
+// listeners, which run on loops only), so it is posted to the
+// subscription's `done` list and the loop takes it on its next pass.
+#include "core/alloc.h"
+#include "core/event.h"
+#include "core/flow.h"
+#include "core/loop.h"
+#include "core/subscr.h"
+#include "core/uuid.h"
+
+struct weir_delivery {
+	weir_subscr *sub; // held
+	weir_event  *ev;  // held
+	uint32_t     attempts;
+};
+
+typedef struct delivery_ctx {
+	weir_subscr         *sub;
+	weir_event          *ev;
+	uint32_t             attempts;
+	int                  deferred;
+	struct delivery_ctx *prev;
+} delivery_ctx;
+
+static _Thread_local delivery_ctx *delivery_cur;
+
+static void
+delivery_bump(atomic_uint_least64_t *c)
+{
+	// Only the loop's thread writes this counter: no read-modify-write.
+	atomic_store_explicit(c,
+	    atomic_load_explicit(c, memory_order_relaxed) + 1,
+	    memory_order_relaxed);
+}
+
+void
+weir__flow_call(weir_subscr *sub, weir_event *ev, uint32_t attempts)
+{
+	weir__flow *fl  = sub->flow;
+	int64_t     lat = weir__now_ns() - ev->ts;
+	weir__hist_record(&fl->lat, lat > 0 ? (uint64_t) lat : 0);
+	delivery_ctx ctx = { sub, ev, attempts, 0, delivery_cur };
+	delivery_cur     = &ctx;
+	weir_err rv      = sub->fn(sub->bus, ev, sub->arg);
+	delivery_cur     = ctx.prev;
+	delivery_bump(&sub->q.delivered);
+	if (attempts > 1) {
+		delivery_bump(&fl->retried);
+	}
+	if (!ctx.deferred && rv != WEIR_OK && rv != WEIR_EPENDING) {
+		weir__flow_failed(sub, ev, attempts, rv);
+	}
+}
+
+weir_subscr *
+weir_subscr_current(void)
+{
+	return delivery_cur ? delivery_cur->sub : NULL;
+}
+
+weir_err
+weir_delivery_defer(weir_delivery **out)
+{
+	if (out == NULL) {
+		return WEIR_EINVAL;
+	}
+	*out            = NULL;
+	delivery_ctx *c = delivery_cur;
+	if (c == NULL || c->deferred) {
+		return WEIR_EINVAL;
+	}
+	weir_delivery *d = weir__zalloc(sizeof(*d));
+	if (d == NULL ||
+	    (d->ev = (weir_event *) weir_event_hold(c->ev)) == NULL) {
+		weir__free(d);
+		return WEIR_ENOMEM;
+	}
+	d->sub      = c->sub;
+	d->attempts = c->attempts;
+	weir__subscr_hold(d->sub);
+	c->deferred = 1;
+	atomic_fetch_add(&d->sub->flow->in_flight, 1);
+	atomic_fetch_add(&d->sub->flow->deferred, 1);
+	*out = d;
+	return WEIR_OK;
+}
+
+const weir_event *
+weir_delivery_event(const weir_delivery *d)
+{
+	return d ? d->ev : NULL;
+}
+
+weir_subscr *
+weir_delivery_subscr(const weir_delivery *d)
+{
+	return d ? d->sub : NULL;
+}
+
+static void
+delivery_post_failure(weir_delivery *d, weir_err result)
+{
+	weir__flow  *fl = d->sub->flow;
+	weir__retry *r  = weir__zalloc(sizeof(*r));
+	if (WEIR_NEVER(r == NULL)) {
+		return; // out of memory: the failure goes uncounted
+	}
+	*r = (weir__retry) { .ev = d->ev, .attempts = d->attempts,
+		.err = result };
+	d->ev = NULL;
+	pthread_mutex_lock(&fl->done_mx);
+	r->next  = fl->done;
+	fl->done = r;
+	atomic_store(&fl->has_done, 1);
+	pthread_mutex_unlock(&fl->done_mx);
+}
+
+void
+weir_delivery_complete(weir_delivery *d, weir_err result)
+{
+	if (d == NULL) {
+		return;
+	}
+	weir_subscr *sub    = d->sub;
+	int          closed = atomic_load(&sub->closed);
+	if (result != WEIR_OK && result != WEIR_EPENDING && !closed) {
+		delivery_post_failure(d, result);
+	}
+	weir_event_release(d->ev);
+	atomic_fetch_sub(&sub->flow->in_flight, 1);
+	if (!closed) {
+		weir__flow_resume(sub);
+	}
+	weir__subscr_release(sub);
+	weir__free(d);
+}

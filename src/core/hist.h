@@ -1,0 +1,28 @@
+// A log-linear latency histogram: written by one thread (the loop),
+// read by any.
+#ifndef WEIR_CORE_HIST_H
+#define WEIR_CORE_HIST_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include <weir/weir.h>
+
+// Eight sub-buckets per power of two up to 2^47 ns (about 39 hours).
+#define WEIR__HIST_SUB 8
+#define WEIR__HIST_BUCKETS (48 * WEIR__HIST_SUB)
+
+typedef struct weir__hist {
+	atomic_uint_least64_t b[WEIR__HIST_BUCKETS];
+	atomic_uint_least64_t max;
+} weir__hist;
+
+// Records @p ns; only one thread may record into a histogram.
+void weir__hist_record(weir__hist *h, uint64_t ns);
+// Count and percentiles (each bucket's upper bound).
+void weir__hist_read(const weir__hist *h, weir_latency *out);
+// The bucket of @p ns and the largest value it holds (for tests).
+unsigned weir__hist_bucket(uint64_t ns);
+uint64_t weir__hist_upper(unsigned bucket);
+
+#endif

@@ -1,0 +1,239 @@
+// Design notes. Every counter is an atomic written either by many
+// threads with read-modify-writes (publish outcomes) or by one loop
+// thread with plain stores, so a reader sees each one exact and whole;
+// a snapshot is a series of such reads, not one instant. The JSON is
+// written by hand (core has no dependencies): a growable buffer, names
+// escaped, numbers as unsigned integers.
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/bus.h"
+#include "core/flow.h"
+#include "core/loop.h"
+#include "core/pool.h"
+#include "core/subscr.h"
+
+#define LD(x) atomic_load_explicit(&(x), memory_order_relaxed)
+
+weir_err
+weir_subscr_stats_ex_get(const weir_subscr *csub, weir_subscr_stats_ex *out)
+{
+	if (csub == NULL || out == NULL) {
+		return WEIR_EINVAL;
+	}
+	weir__flow *fl = csub->flow;
+	*out = (weir_subscr_stats_ex) {
+		.in_flight    = LD(fl->in_flight),
+		.deferred     = LD(fl->deferred),
+		.retried      = LD(fl->retried),
+		.dead         = LD(fl->dead),
+		.rate_delayed = LD(fl->rate_delayed),
+		.debounced    = LD(fl->debounced),
+	};
+	weir__hist_read(&fl->lat, &out->latency);
+	return WEIR_OK;
+}
+
+weir_err
+weir_loop_stats_get(weir_loop *loop, weir_loop_stats *out)
+{
+	if (loop == NULL || out == NULL) {
+		return WEIR_EINVAL;
+	}
+	*out = (weir_loop_stats) {
+		.passes        = LD(loop->st.passes),
+		.wakeups       = LD(loop->st.wakeups),
+		.dispatched    = LD(loop->st.dispatched),
+		.spins         = LD(loop->st.spins),
+		.spin_hits     = LD(loop->st.spin_hits),
+		.steps         = LD(loop->st.steps),
+		.budget_out    = LD(loop->st.budget_out),
+		.subscriptions = LD(loop->nsubs),
+	};
+	return WEIR_OK;
+}
+
+typedef struct json_buf {
+	char  *p;
+	size_t len;
+	size_t cap;
+	int    failed;
+} json_buf;
+
+static void
+json_add(json_buf *b, const char *fmt, ...)
+{
+	for (int tries = 0; tries < 2 && !b->failed; tries++) {
+		va_list ap;
+		va_start(ap, fmt);
+		int n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+		va_end(ap);
+		if (n >= 0 && (size_t) n < b->cap - b->len) {
+			b->len += (size_t) n;
+			return;
+		}
+		size_t ncap = (b->cap + (size_t) n + 1) * 2;
+		char  *np   = weir__realloc(b->p, ncap);
+		if (n < 0 || np == NULL) {
+			b->failed = 1;
+			return;
+		}
+		b->p   = np;
+		b->cap = ncap;
+	}
+}
+
+static void
+json_str(json_buf *b, const char *s)
+{
+	json_add(b, "\"");
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char) *s;
+		if (c == '"' || c == '\\') {
+			json_add(b, "\\%c", c);
+		} else if (c < 0x20) {
+			json_add(b, "\\u%04x", c);
+		} else {
+			json_add(b, "%c", c);
+		}
+	}
+	json_add(b, "\"");
+}
+
+static void
+json_loop(json_buf *b, weir_loop *loop, long index)
+{
+	weir_loop_stats st;
+	weir_loop_stats_get(loop, &st);
+	json_add(b,
+	    "{\"index\":%ld,\"passes\":%llu,\"wakeups\":%llu,"
+	    "\"dispatched\":%llu,\"spins\":%llu,\"spin_hits\":%llu,"
+	    "\"steps\":%llu,\"budget_out\":%llu,\"subscriptions\":%llu}",
+	    index, (unsigned long long) st.passes,
+	    (unsigned long long) st.wakeups,
+	    (unsigned long long) st.dispatched, (unsigned long long) st.spins,
+	    (unsigned long long) st.spin_hits, (unsigned long long) st.steps,
+	    (unsigned long long) st.budget_out,
+	    (unsigned long long) st.subscriptions);
+}
+
+static long
+json_loop_index(weir_bus *bus, weir_loop *loop)
+{
+	size_t n = weir_bus_loop_count(bus);
+	for (size_t i = 0; i < n; i++) {
+		if (weir_bus_loop_at(bus, i) == loop) {
+			return (long) i;
+		}
+	}
+	return loop == bus->loop ? -1 : -2; // default, or the user's own
+}
+
+#define U(x) ((unsigned long long) (x))
+
+static void
+json_subscr(json_buf *b, weir_bus *bus, weir_subscr *sub)
+{
+	weir_subscr_stats    s;
+	weir_subscr_stats_ex x;
+	weir_subscr_stats_get(sub, &s);
+	weir_subscr_stats_ex_get(sub, &x);
+	json_add(b, "{\"name\":");
+	json_str(b, sub->cfg.name);
+	json_add(b, ",\"pattern\":");
+	json_str(b, sub->pattern);
+	json_add(b,
+	    ",\"loop\":%ld,\"published\":%llu,\"delivered\":%llu,"
+	    "\"failed\":%llu,\"dropped\":%llu,\"rejected\":%llu,"
+	    "\"timed_out\":%llu,\"coalesced\":%llu,\"queued\":%llu,"
+	    "\"high_water\":%llu,\"pressure\":%llu,\"drain\":%llu,",
+	    json_loop_index(bus, sub->loop), U(s.published), U(s.delivered),
+	    U(s.failed), U(s.dropped), U(s.rejected), U(s.timed_out),
+	    U(s.coalesced), U(s.queued), U(s.high_water), U(s.pressure),
+	    U(s.drain));
+	json_add(b,
+	    "\"in_flight\":%llu,\"deferred\":%llu,\"retried\":%llu,"
+	    "\"dead\":%llu,\"rate_delayed\":%llu,\"debounced\":%llu,"
+	    "\"latency_ns\":{\"count\":%llu,\"p50\":%llu,\"p99\":%llu,"
+	    "\"p999\":%llu,\"max\":%llu}}",
+	    U(x.in_flight), U(x.deferred), U(x.retried), U(x.dead),
+	    U(x.rate_delayed), U(x.debounced), U(x.latency.count),
+	    U(x.latency.p50_ns), U(x.latency.p99_ns), U(x.latency.p999_ns),
+	    U(x.latency.max_ns));
+}
+
+static void
+json_loops(json_buf *b, weir_bus *bus)
+{
+	json_add(b, "{\"loops\":[");
+	json_loop(b, bus->loop, -1);
+	for (size_t i = 0; i < weir_bus_loop_count(bus); i++) {
+		json_add(b, ",");
+		json_loop(b, weir_bus_loop_at(bus, i), (long) i);
+	}
+	json_add(b, "],\"subscriptions\":[");
+}
+
+typedef struct json_subs {
+	weir_subscr **s;
+	size_t        n;
+	size_t        cap;
+	int           failed;
+} json_subs;
+
+static void
+json_subs_visit(void *item, void *arg)
+{
+	json_subs *js = arg;
+	if (js->n == js->cap) {
+		size_t        ncap = js->cap ? js->cap * 2 : 16;
+		weir_subscr **ns   = weir__realloc(js->s, ncap * sizeof(*ns));
+		if (ns == NULL) {
+			js->failed = 1;
+			return;
+		}
+		js->s   = ns;
+		js->cap = ncap;
+	}
+	weir__subscr_hold(item);
+	js->s[js->n++] = item;
+}
+
+static void
+json_subs_release(json_subs *js)
+{
+	for (size_t i = 0; i < js->n; i++) {
+		weir__subscr_release(js->s[i]);
+	}
+	weir__free(js->s);
+}
+
+char *
+weir_bus_stats_json(weir_bus *bus)
+{
+	if (bus == NULL) {
+		return NULL;
+	}
+	json_subs js = { 0 };
+	pthread_mutex_lock(&bus->lock);
+	weir__tree_each(&bus->subs, json_subs_visit, &js);
+	pthread_mutex_unlock(&bus->lock);
+	json_buf b = { .p = weir__alloc(1024), .cap = 1024 };
+	b.failed   = js.failed || b.p == NULL;
+	json_loops(&b, bus);
+	for (size_t i = 0; i < js.n; i++) {
+		if (i > 0) {
+			json_add(&b, ",");
+		}
+		json_subscr(&b, bus, js.s[i]);
+	}
+	json_add(&b, "]}");
+	json_subs_release(&js);
+	if (b.failed) {
+		weir__free(b.p);
+		return NULL;
+	}
+	return b.p;
+}
