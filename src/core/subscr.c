@@ -250,13 +250,14 @@ subscr_unregister(weir_subscr *sub)
 void
 weir_unsubscribe(weir_subscr *sub)
 {
-	if (sub == NULL || atomic_load(&sub->closed)) {
+	if (sub == NULL || atomic_exchange(&sub->closed, 1)) {
 		return;
 	}
-	// Taking the dispatch mutex waits out a handler call running on
-	// another thread; on the loop's own thread it nests.
+	// Marked closed first, so a drain running on another thread stops
+	// after its current handler call instead of finishing its batch;
+	// taking the dispatch mutex then waits out that call (on the
+	// loop's own thread it nests).
 	pthread_mutex_lock(&sub->dispatch_mx);
-	atomic_store(&sub->closed, 1);
 	pthread_mutex_unlock(&sub->dispatch_mx);
 	weir__queue_close(&sub->q);
 	subscr_unregister(sub);
