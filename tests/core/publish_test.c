@@ -310,7 +310,8 @@ static owned take_bufs[8];
 static void
 take_free(void *p)
 {
-	for (int i = 0; i < 8; i++) {
+	// Newest first: malloc may hand out a freed buffer's address again.
+	for (int i = 7; i >= 0; i--) {
 		if (take_bufs[i].data == p) {
 			take_bufs[i].freed++;
 			if (take_bufs[i].freed == 1) {
@@ -325,6 +326,11 @@ take_free(void *p)
 static char *
 take_buf(int i)
 {
+	for (int j = 0; j < 8; j++) {
+		if (j != i && take_bufs[j].freed) {
+			take_bufs[j].data = NULL; // forget freed addresses
+		}
+	}
 	take_bufs[i].data  = malloc(16);
 	take_bufs[i].freed = 0;
 	memcpy(take_bufs[i].data, "owned", 6);
