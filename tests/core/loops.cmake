@@ -8,3 +8,7 @@ function(loops_test name)
 endfunction()
 
 loops_test(threads_test LIBS weir_testing LABELS core concurrency TIMEOUT 120)
+loops_test(embed_test LIBS weir_testing LABELS core concurrency TIMEOUT 120)
+loops_test(async_test LIBS weir_testing LABELS core concurrency TIMEOUT 120)
+loops_test(storm_test LIBS weir_testing LABELS core concurrency TIMEOUT 300)
+loops_test(retry_test LIBS weir_testing LABELS core TIMEOUT 60)
