@@ -591,8 +591,8 @@ usage(FILE *fp)
 	fprintf(fp,
 	    "usage: core_bench [--smoke] [--emit N] [--cross N] [--match N]\n"
 	    "                  [--subs N] [--reps R] [--no-node]\n"
-	    "  --emit N   synchronous emits per run (default 10000000)\n"
-	    "  --cross N  cross-thread events per run (default 1000000)\n"
+	    "  --emit N   synchronous emits per run (default 20000000)\n"
+	    "  --cross N  cross-thread events per run (default 2000000)\n"
 	    "  --match N  events per run of the matching cases "
 	    "(default 1000000)\n"
 	    "  --subs N   non-matching subscriptions, large case "
@@ -657,7 +657,7 @@ parse_args(int argc, char **argv, bench_opts *o)
 int
 main(int argc, char **argv)
 {
-	bench_opts o = { 10000000, 1000000, 1000000, 100000, 3, 1 };
+	bench_opts o = { 20000000, 2000000, 1000000, 100000, 3, 1 };
 
 	parse_args(argc, argv, &o);
 #ifndef __OPTIMIZE__

@@ -1,7 +1,7 @@
 // Peer of core_bench's emit cases: Node's EventEmitter emitting N times
 // to one listener with a 64-byte Buffer, as weir_emit does in C.
 //
-//   node node_emit.js [N] [REPS]
+//   node node_emit.js [N] [REPS]   (core_bench passes its --emit N and --reps)
 //
 // Prints one JSON line per repetition, after a warm-up that lets V8
 // optimise emit() and the listener (what a long-running server sees).
