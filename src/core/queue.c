@@ -10,8 +10,8 @@
 // of an earlier version. It is MPMC, not MPSC, so that a DROP_OLDEST
 // producer can take the oldest event itself.
 // The depth is computed from head and tail when asked (watermarks,
-// stats); the high-water mark is sampled every HW_SAMPLE pushes and at
-// the bound. BLOCKed producers sleep on a condition variable; a popper
+// stats); the high-water mark is kept with a stale copy of head that is
+// refreshed only when the depth might pass the mark (queue_note_push). BLOCKed producers sleep on a condition variable; a popper
 // wakes them once an eighth of the ring is free, and only when
 // `waiters` is non-zero, which both sides read after seq_cst updates.
 #include <errno.h>
@@ -21,8 +21,6 @@
 #include "core/alloc.h"
 #include "core/event.h"
 #include "core/queue.h"
-
-#define HW_SAMPLE 32
 
 static void
 queue_sync_init(weir__queue *q)
@@ -62,6 +60,7 @@ weir__queue_init(
 	atomic_init(&q->tail, 0);
 	atomic_init(&q->head, 0);
 	atomic_init(&q->co_depth, 0);
+	atomic_init(&q->head_seen, 0);
 	atomic_init(&q->closed, 0);
 	atomic_init(&q->waiters, 0);
 	q->cap        = cap;
@@ -79,9 +78,9 @@ ring_next(const weir__queue *q, size_t s)
 	return idx + 1 < q->cap ? s + 1 : (s & ~(q->one_lap - 1)) + q->one_lap;
 }
 
-// Returns 1 if pushed, 0 if the ring is full.
+// Returns 1 if pushed (its stamp in @p at), 0 if the ring is full.
 static int
-ring_push(weir__queue *q, weir_event *ev)
+ring_push(weir__queue *q, weir_event *ev, size_t *at)
 {
 	size_t tail = atomic_load_explicit(&q->tail, memory_order_relaxed);
 	for (;;) {
@@ -94,6 +93,7 @@ ring_push(weir__queue *q, weir_event *ev)
 				c->ev = ev;
 				atomic_store_explicit(
 				    &c->stamp, tail + 1, memory_order_release);
+				*at = tail;
 				return 1;
 			}
 		} else if (stamp + q->one_lap == tail + 1) {
@@ -173,15 +173,21 @@ weir__queue_published(weir__queue *q)
 }
 
 void
-weir__queue_fini(weir__queue *q)
+weir__queue_drain(weir__queue *q)
 {
 	weir_event *ev;
+	while ((ev = weir__queue_pop(q)) != NULL) {
+		weir_event_release(ev);
+	}
+}
+
+void
+weir__queue_fini(weir__queue *q)
+{
 	if (q->co != NULL) {
 		weir__coalesce_destroy(q->co);
 	} else if (q->cells != NULL) {
-		while ((ev = ring_pop(q)) != NULL) {
-			weir_event_release(ev);
-		}
+		weir__queue_drain(q);
 	}
 	weir__free(q->cells);
 	pthread_mutex_destroy(&q->wait_mx);
@@ -196,6 +202,26 @@ queue_note_depth(weir__queue *q, size_t d)
 	while (d > hw && !atomic_compare_exchange_weak_explicit(
 	                     &q->st.high_water, &hw, d, memory_order_relaxed,
 	                     memory_order_relaxed)) {
+	}
+}
+
+// Keeps the high-water mark exact without reading `head` per push:
+// with the last head seen, (pushed - seen) bounds the depth from above,
+// so head is read only when that bound passes the mark.
+static void
+queue_note_push(weir__queue *q, size_t at)
+{
+	uint64_t pushed = ring_count(q, at) + 1;
+	uint64_t seen = atomic_load_explicit(&q->head_seen, memory_order_relaxed);
+	uint64_t hw =
+	    atomic_load_explicit(&q->st.high_water, memory_order_relaxed);
+	if (pushed - seen <= hw) {
+		return;
+	}
+	seen = ring_count(q, atomic_load(&q->head));
+	atomic_store_explicit(&q->head_seen, seen, memory_order_relaxed);
+	if (pushed > seen) {
+		queue_note_depth(q, (size_t) (pushed - seen));
 	}
 }
 
@@ -325,7 +351,8 @@ weir__queue_push(weir__queue *q, weir_event *ev, int may_block, int *pushed)
 	if (q->co != NULL) {
 		return queue_push_coalesce(q, ev, pushed);
 	}
-	while (!ring_push(q, ev)) {
+	size_t at;
+	while (!ring_push(q, ev, &at)) {
 		weir_err rv = queue_full(q, may_block, &deadline, &have_deadline);
 		if (rv != WEIR_OK || atomic_load(&q->closed)) {
 			weir_event_release(ev);
@@ -333,10 +360,7 @@ weir__queue_push(weir__queue *q, weir_event *ev, int may_block, int *pushed)
 		}
 	}
 	*pushed = 1;
-	size_t t = atomic_load_explicit(&q->tail, memory_order_relaxed);
-	if ((t & (HW_SAMPLE - 1)) == 0) {
-		queue_note_depth(q, weir__queue_depth(q));
-	}
+	queue_note_push(q, at);
 	return WEIR_OK;
 }
 

@@ -49,14 +49,18 @@ typedef struct weir__queue {
 	alignas(64) atomic_size_t head; // the consumer (and droppers) here
 	atomic_uint_least64_t delivered; // written by the consumer only
 	atomic_uint_least64_t failed;    // written by the consumer only
-	atomic_size_t co_depth; // COALESCE only
 	alignas(64) weir__qstats st;
+	atomic_uint_least64_t head_seen; // producers' stale count of pops
+	atomic_size_t co_depth; // COALESCE only
 } weir__queue;
 
 weir_err weir__queue_init(weir__queue *q, size_t cap, weir_policy policy,
     int64_t timeout_ms);
 // Releases the events still queued.
 void weir__queue_fini(weir__queue *q);
+// Pops and releases every queued event (a producer mid-push may still
+// leave one, released by fini).
+void weir__queue_drain(weir__queue *q);
 // Offers @p ev, consuming one reference the caller gives. @p may_block is 0
 // on the consumer's own thread, where waiting would never end.
 // @p pushed is set to 1 if the event entered the queue. Returns WEIR_OK

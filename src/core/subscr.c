@@ -3,8 +3,8 @@
 // snapshots and by publishers while they offer to it. Closing marks it
 // closed under its dispatch mutex, so no handler call starts after
 // weir_unsubscribe() returns; the mutex is recursive because a handler
-// may unsubscribe its own subscription. The handler's arg is freed, and
-// the queued events released, with the last reference, on whichever
+// may unsubscribe its own subscription. Queued events are released at
+// once; the handler's arg is freed with the last reference, on whichever
 // thread drops it.
 #include <string.h>
 
@@ -260,6 +260,9 @@ weir_unsubscribe(weir_subscr *sub)
 	pthread_mutex_lock(&sub->dispatch_mx);
 	pthread_mutex_unlock(&sub->dispatch_mx);
 	weir__queue_close(&sub->q);
+	// Queued events go now, not when the loop next looks at the ready
+	// list (it may never run again).
+	weir__queue_drain(&sub->q);
 	subscr_unregister(sub);
 }
 
