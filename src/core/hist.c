@@ -82,7 +82,11 @@ weir__hist_read(const weir__hist *h, weir_latency *out)
 	out->p99_ns  = hist_rank(snap, count, 0.99);
 	out->p999_ns = hist_rank(snap, count, 0.999);
 	out->max_ns  = atomic_load_explicit(&h->max, memory_order_relaxed);
-	if (out->max_ns < out->p999_ns) {
-		out->p999_ns = out->max_ns; // the top bucket is wider than max
+	// A bucket's top may lie above the largest value recorded.
+	uint64_t *p[3] = { &out->p50_ns, &out->p99_ns, &out->p999_ns };
+	for (int i = 0; i < 3; i++) {
+		if (*p[i] > out->max_ns) {
+			*p[i] = out->max_ns;
+		}
 	}
 }

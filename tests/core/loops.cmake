@@ -12,3 +12,17 @@ loops_test(embed_test LIBS weir_testing LABELS core concurrency TIMEOUT 120)
 loops_test(async_test LIBS weir_testing LABELS core concurrency TIMEOUT 120)
 loops_test(storm_test LIBS weir_testing LABELS core concurrency TIMEOUT 300)
 loops_test(retry_test LIBS weir_testing LABELS core TIMEOUT 60)
+loops_test(stats_test LIBS weir_testing LABELS core TIMEOUT 60)
+
+# The adapters are header-only; only their tests link the host library.
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(LIBUV IMPORTED_TARGET libuv)
+if(LIBUV_FOUND)
+  loops_test(adapter_libuv_test LIBS weir_testing PkgConfig::LIBUV
+             LABELS core concurrency TIMEOUT 60)
+endif()
+pkg_check_modules(LIBEVENT IMPORTED_TARGET libevent)
+if(LIBEVENT_FOUND)
+  loops_test(adapter_libevent_test LIBS weir_testing PkgConfig::LIBEVENT
+             LABELS core concurrency TIMEOUT 60)
+endif()
