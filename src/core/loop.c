@@ -124,11 +124,15 @@ weir__loop_schedule(weir_loop *loop, weir_subscr *sub)
 	}
 }
 
+// The address of a thread-local variable names the calling thread, and
+// fits in an atomic word: `owner` can then be read without a race.
+static _Thread_local char loop_thread_token;
+
 int
 weir__loop_on_thread(weir_loop *loop)
 {
-	return atomic_load_explicit(&loop->running, memory_order_acquire) &&
-	    pthread_equal(loop->thread, pthread_self());
+	return atomic_load_explicit(&loop->owner, memory_order_relaxed) ==
+	    (uintptr_t) &loop_thread_token;
 }
 
 static int
@@ -283,7 +287,8 @@ weir__loop_enter(weir_loop *loop)
 	if (!atomic_compare_exchange_strong(&loop->running, &expected, 1)) {
 		return WEIR_EBUSY;
 	}
-	loop->thread = pthread_self();
+	atomic_store_explicit(
+	    &loop->owner, (uintptr_t) &loop_thread_token, memory_order_relaxed);
 	atomic_store(&loop->need_wake, 0);
 	return WEIR_OK;
 }
@@ -296,6 +301,7 @@ weir__loop_leave(weir_loop *loop)
 	// must signal the fd from now on (a host loop may be polling it).
 	atomic_store(&loop->need_wake, 1);
 	int more = loop_has_ready(loop);
+	atomic_store_explicit(&loop->owner, 0, memory_order_relaxed);
 	atomic_store_explicit(&loop->running, 0, memory_order_release);
 	if (more) {
 		loop_wake(loop);

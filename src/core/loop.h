@@ -53,7 +53,7 @@ struct weir_loop {
 	weir__loop_stats      st;
 	// Read by every BLOCK publish; kept apart from what the loop writes.
 	alignas(64) atomic_int running;
-	pthread_t thread; // valid while running
+	atomic_uintptr_t owner; // names the running thread, 0 when idle
 };
 
 // Queues @p sub for dispatch on its loop (takes a reference); wakes the
