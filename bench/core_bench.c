@@ -245,8 +245,7 @@ bench_emit(const bench_opts *o)
 	    "weir emit_topic", emit_topic_run, &ec, o->emit_n, o->reps);
 	string = bench_median(
 	    "weir emit (string)", emit_string_run, &ec, o->emit_n, o->reps);
-	fptr =
-	    bench_median("fnptr floor", floor_run, &ec, o->emit_n, o->reps);
+	fptr = bench_median("fnptr floor", floor_run, &ec, o->emit_n, o->reps);
 	if (o->node &&
 	    peer_node_run(o->emit_n, o->reps, &node.rate, node_version) == 0) {
 		node.ns = 1e9 / node.rate;
@@ -262,8 +261,8 @@ bench_emit(const bench_opts *o)
 	    "emit_topic", topic, "fnptr_floor", fptr, o->emit_n, o->reps, 0);
 	bench_print("emit_string", string, "node_eventemitter", node,
 	    o->emit_n, o->reps, 0);
-	bench_print("emit_string", string, "fnptr_floor", fptr, o->emit_n,
-	    o->reps, 0);
+	bench_print(
+	    "emit_string", string, "fnptr_floor", fptr, o->emit_n, o->reps, 0);
 }
 
 /* ------------------------------------------------------------------ */
