@@ -36,13 +36,14 @@ typedef struct lat_state {
 static weir_err
 probe_handler(weir_bus *bus, const weir_event *ev, void *arg)
 {
-	lat_state     *ls = arg;
-	size_t         len;
-	const int64_t *t0 = weir_event_payload(ev, &len);
+	lat_state *ls = arg;
+	size_t     len;
+	int64_t    t0;
 	(void) bus;
+	memcpy(&t0, weir_event_payload(ev, &len), sizeof(t0)); // unaligned
 	int i = atomic_load(&ls->n);
 	if (i < SAMPLES) {
-		ls->samples[i] = now_ns() - *t0;
+		ls->samples[i] = now_ns() - t0;
 	}
 	atomic_store(&ls->n, i + 1);
 	return WEIR_OK;

@@ -154,7 +154,11 @@ weir__subscr_dispatch(weir_subscr *sub)
 	}
 	pthread_mutex_unlock(&sub->dispatch_mx);
 	atomic_store(&sub->scheduled, 0);
-	if (!atomic_load(&sub->closed) && weir__queue_depth(&sub->q) > 0) {
+	// A failed completion posted during the drain kicked a subscription
+	// still marked scheduled: look for it after clearing the flag.
+	if (!atomic_load(&sub->closed) &&
+	    (weir__queue_depth(&sub->q) > 0 ||
+	        atomic_load(&sub->flow->has_done))) {
 		dispatch_kick(sub);
 	}
 }

@@ -83,13 +83,15 @@ storm_handler(weir_bus *bus, const weir_event *ev, void *arg)
 	storm_state *ss = arg;
 	size_t       klen, plen;
 	const char  *key = weir_event_key(ev, &klen);
-	const uint32_t *v = weir_event_payload(ev, &plen);
-	unsigned        k = (unsigned) strtoul(key + 1, NULL, 10);
-	if (plen != sizeof(*v) || k >= STORM_KEYS) {
+	const void *p    = weir_event_payload(ev, &plen);
+	unsigned    k    = (unsigned) strtoul(key + 1, NULL, 10);
+	uint32_t    v;
+	if (plen != sizeof(v) || k >= STORM_KEYS) {
 		atomic_store(&ss->bad, 1);
 		return WEIR_OK;
 	}
-	ss->last[k] = *v;
+	memcpy(&v, p, sizeof(v)); // payloads carry no alignment promise
+	ss->last[k] = v;
 	atomic_fetch_add(&ss->calls, 1);
 	return WEIR_OK;
 }

@@ -109,13 +109,15 @@ static weir_err
 order_handler(weir_bus *bus, const weir_event *ev, void *arg)
 {
 	(void) bus;
-	order_state     *os = arg;
-	size_t           len;
-	const order_msg *m = weir_event_payload(ev, &len);
-	if (len != sizeof(*m) || m->seq != os->last[m->thread][m->key] + 1) {
+	order_state *os = arg;
+	size_t       len;
+	order_msg    m;
+	// Payloads are bytes with no alignment promise: copy them out.
+	memcpy(&m, weir_event_payload(ev, &len), sizeof(m));
+	if (len != sizeof(m) || m.seq != os->last[m.thread][m.key] + 1) {
 		atomic_store(&os->bad, 1);
 	}
-	os->last[m->thread][m->key] = m->seq;
+	os->last[m.thread][m.key] = m.seq;
 	atomic_fetch_add(&os->seen, 1);
 	return WEIR_OK;
 }
