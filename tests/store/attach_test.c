@@ -37,7 +37,9 @@ test_logs_matching_events(void **state)
 	assert_weir_ok(weir_publish(bus, "x.y", "z", 1, 0, NULL));
 	for (int i = 0; i < 2000; i++) {
 		assert_weir_ok(weir_attach_stats_get(a, &s));
-		if (s.appended == 1) {
+		// The commit may be counted before the loop counts the
+		// handler call as delivered: wait for both.
+		if (s.appended == 1 && s.subscr.delivered == 1) {
 			break;
 		}
 		usleep(1000);
