@@ -214,10 +214,10 @@ test_cancel(void **state)
 	assert_weir_err(weir_store_replay(f->st, &rp, &n), WEIR_ECANCELED);
 	assert_int_equal(n, 3);
 	assert_non_null(strstr(weir_store_errmsg(f->st), "canceled"));
-	// A slow replay (one event a second) cancelled from another thread
-	// returns at once, not after ten seconds.
+	// A slow replay (one event every ten seconds) cancelled from another
+	// thread returns at once, not after a minute and a half.
 	rp.speed  = WEIR_REPLAY_RATE;
-	rp.rate   = 1.0;
+	rp.rate   = 0.1;
 	rp.fn     = fx_collect;
 	fx_got g  = { 0 };
 	rp.arg    = &g;
@@ -225,7 +225,7 @@ test_cancel(void **state)
 	assert_int_equal(pthread_create(&th, NULL, cancel_later, f->st), 0);
 	assert_weir_err(weir_store_replay(f->st, &rp, &n), WEIR_ECANCELED);
 	pthread_join(th, NULL);
-	assert_true(mono_ms() - t < 2000);
+	assert_true(mono_ms() - t < 5000);
 	assert_int_equal(n, 1);
 	// A cancel before a replay starts does not affect it.
 	rp.speed = WEIR_REPLAY_FAST;
