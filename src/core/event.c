@@ -12,6 +12,17 @@
 #include "core/topic.h"
 #include "core/uuid.h"
 
+// Copied payloads start on a 16-byte boundary, as malloc's blocks do,
+// so a handler may read a struct straight out of one.
+#define EVENT_ALIGN 16
+
+static char *
+event_align(char *p)
+{
+	return (char *) (((uintptr_t) p + EVENT_ALIGN - 1) &
+	    ~(uintptr_t) (EVENT_ALIGN - 1));
+}
+
 static size_t
 event_size(const weir_event_init *init, size_t topic_len, int copy_payload)
 {
@@ -21,7 +32,7 @@ event_size(const weir_event_init *init, size_t topic_len, int copy_payload)
 		n += strlen(init->headers[i].name) + 1 + init->headers[i].len;
 	}
 	if (copy_payload) {
-		n += init->payload_len;
+		n += EVENT_ALIGN + init->payload_len;
 	}
 	return n;
 }
@@ -91,6 +102,7 @@ event_fill(weir_event *ev, const weir_event_init *init, size_t topic_len,
 		ev->payload      = init->payload;
 		ev->payload_free = take_free;
 	} else {
+		p           = event_align(p);
 		ev->payload = init->payload_len ? p : NULL;
 		event_put(p, init->payload, init->payload_len);
 	}
@@ -129,7 +141,8 @@ weir__event_make_plain(weir_event **out, const char *topic, size_t topic_len,
 {
 	int         cls;
 	weir_event *ev =
-	    weir__evpool_alloc(sizeof(*ev) + topic_len + 1 + len, &cls);
+	    weir__evpool_alloc(sizeof(*ev) + topic_len + 1 + EVENT_ALIGN + len,
+	        &cls);
 	if (ev == NULL) {
 		return WEIR_ENOMEM;
 	}
@@ -141,8 +154,9 @@ weir__event_make_plain(weir_event **out, const char *topic, size_t topic_len,
 	weir__uuid_v7_at(ev->id, ev->ts);
 	memcpy(p, topic, topic_len + 1);
 	if (len) {
-		ev->payload = p + topic_len + 1;
-		memcpy(p + topic_len + 1, data, len);
+		char *dst   = event_align(p + topic_len + 1);
+		ev->payload = dst;
+		memcpy(dst, data, len);
 	}
 	*out = ev;
 	return WEIR_OK;

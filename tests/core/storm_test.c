@@ -91,8 +91,10 @@ storm_handler(weir_bus *bus, const weir_event *ev, void *arg)
 	size_t       klen, plen;
 	const char  *key = weir_event_key(ev, &klen);
 	const void *p    = weir_event_payload(ev, &plen);
-	unsigned    k    = (unsigned) strtoul(key + 1, NULL, 10);
+	char        kbuf[16] = { 0 }; // keys are bytes, not C strings
 	uint32_t    v;
+	memcpy(kbuf, key, klen < sizeof(kbuf) ? klen : sizeof(kbuf) - 1);
+	unsigned k = (unsigned) strtoul(kbuf + 1, NULL, 10);
 	if (plen != sizeof(v) || k >= STORM_KEYS) {
 		atomic_store(&ss->bad, 1);
 		return WEIR_OK;
