@@ -143,6 +143,7 @@ WEIR_API void weir_event_release(const weir_event *ev);
 WEIR_API const uint8_t *weir_event_id(const weir_event *ev);
 WEIR_API const char    *weir_event_topic(const weir_event *ev);
 WEIR_API const void    *weir_event_key(const weir_event *ev, size_t *len);
+/** @brief The payload; a copied payload starts 16-byte aligned. */
 WEIR_API const void    *weir_event_payload(const weir_event *ev, size_t *len);
 /** @brief Unix time in nanoseconds. */
 WEIR_API int64_t  weir_event_ts(const weir_event *ev);
