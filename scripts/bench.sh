@@ -23,4 +23,37 @@ cmake --build build/bench --parallel "${WEIR_JOBS:-2}" --target core_bench
 	echo "node:    $(node --version 2>/dev/null || echo none)"
 	echo "load:    $(cut -d' ' -f1-3 /proc/loadavg)"
 } >&2
-build/bench/bench/core_bench "$@" | tee build/bench/core_bench.jsonl
+
+# CPU seconds all processes have used so far (user+nice+system+irq+
+# softirq+steal from /proc/stat, in USER_HZ ticks).
+cpu_busy() {
+	awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat
+}
+# The children's CPU seconds, user + system, from bash's `times` (run in
+# this shell: a command substitution would see its own children only).
+times_file=build/bench/times.txt
+child_cpu() {
+	awk 'NR == 2 { split($1, u, /[ms]/); split($2, s, /[ms]/)
+		print u[1] * 60 + u[2] + s[1] * 60 + s[2] }' "$times_file"
+}
+
+hz=$(getconf CLK_TCK)
+busy0=$(cpu_busy)
+times >"$times_file"
+own0=$(child_cpu)
+start=$(date +%s.%N)
+build/bench/bench/core_bench "$@" >build/bench/core_bench.jsonl
+cat build/bench/core_bench.jsonl
+end=$(date +%s.%N)
+times >"$times_file"
+own1=$(child_cpu)
+busy1=$(cpu_busy)
+# Other processes competing for the 2 cores make the cross-thread figures
+# meaningless; say how much CPU they took during the run.
+awk -v b0="$busy0" -v b1="$busy1" -v o0="$own0" -v o1="$own1" \
+    -v t0="$start" -v t1="$end" -v hz="$hz" 'BEGIN {
+	wall = t1 - t0; all = (b1 - b0) / hz; own = o1 - o0
+	other = all - own; if (other < 0) other = 0
+	printf "run: %.1f s wall, core_bench %.1f CPU s, other processes " \
+	    "%.1f CPU s (%.2f cores on average)\n", wall, own, other,
+	    other / wall }' >&2
