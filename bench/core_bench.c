@@ -38,12 +38,13 @@
 #define MATCH_BATCH 1024
 
 typedef struct bench_opts {
-	uint64_t emit_n;  /* synchronous emits per run */
-	uint64_t cross_n; /* cross-thread events per run */
-	uint64_t match_n; /* events per run of the matching cases */
-	uint64_t subs;    /* non-matching subscriptions, large case */
-	int      reps;
-	int      node; /* run the Node.js peer */
+	uint64_t    emit_n;  /* synchronous emits per run */
+	uint64_t    cross_n; /* cross-thread events per run */
+	uint64_t    match_n; /* events per run of the matching cases */
+	uint64_t    subs;    /* non-matching subscriptions, large case */
+	int         reps;
+	int         node; /* run the Node.js peer */
+	const char *only; /* emit, cross or match; NULL: all */
 } bench_opts;
 
 /* One timed run of n events; returns 0 and the elapsed time in *ns. */
@@ -85,8 +86,10 @@ bench_median(
 	qsort(times, (size_t) reps, sizeof(uint64_t), bench_cmp_u64);
 	fig.ns   = (double) times[reps / 2] / (double) n;
 	fig.rate = 1e9 / fig.ns;
-	fprintf(stderr, "  %-28s %14.0f events/s %9.2f ns/event\n", what,
-	    fig.rate, fig.ns);
+	fprintf(stderr,
+	    "  %-28s %14.0f events/s %9.2f ns/event  (runs %.2f..%.2f)\n",
+	    what, fig.rate, fig.ns, (double) times[0] / (double) n,
+	    (double) times[reps - 1] / (double) n);
 	return (fig);
 }
 
@@ -598,6 +601,7 @@ usage(FILE *fp)
 	    "(default 100000)\n"
 	    "  --reps R   runs per case, median reported (default 3)\n"
 	    "  --no-node  skip the Node.js peer\n"
+	    "  --only G   run one group only: emit, cross or match\n"
 	    "  --smoke    tiny sizes, one run: checks that everything works\n"
 	    "Environment: WEIR_NODE (node binary), WEIR_NODE_SCRIPT.\n");
 }
@@ -634,6 +638,8 @@ parse_args(int argc, char **argv, bench_opts *o)
 		} else if (val == NULL) {
 			usage(stderr);
 			exit(2);
+		} else if (strcmp(a, "--only") == 0) {
+			o->only = argv[++i];
 		} else if (strcmp(a, "--emit") == 0) {
 			o->emit_n = parse_count(argv[++i]);
 		} else if (strcmp(a, "--cross") == 0) {
@@ -656,7 +662,7 @@ parse_args(int argc, char **argv, bench_opts *o)
 int
 main(int argc, char **argv)
 {
-	bench_opts o = { 20000000, 2000000, 1000000, 100000, 3, 1 };
+	bench_opts o = { 20000000, 2000000, 1000000, 100000, 3, 1, NULL };
 
 	parse_args(argc, argv, &o);
 #ifndef __OPTIMIZE__
@@ -669,8 +675,14 @@ main(int argc, char **argv)
 	    "libzmq %s, reps %d\n",
 	    WEIR_VERSION_MAJOR, WEIR_VERSION_MINOR, WEIR_VERSION_PATCH,
 	    weir_loop_backend(), peer_zmq_version(), o.reps);
-	bench_emit(&o);
-	bench_cross(&o);
-	bench_match(&o);
+	if (o.only == NULL || strcmp(o.only, "emit") == 0) {
+		bench_emit(&o);
+	}
+	if (o.only == NULL || strcmp(o.only, "cross") == 0) {
+		bench_cross(&o);
+	}
+	if (o.only == NULL || strcmp(o.only, "match") == 0) {
+		bench_match(&o);
+	}
 	return (0);
 }
