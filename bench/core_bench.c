@@ -45,6 +45,7 @@ typedef struct bench_opts {
 	int         reps;
 	int         node; /* run the Node.js peer */
 	const char *only; /* emit, cross or match; NULL: all */
+	uint32_t    spin; /* weir_loop_set_spin() of the cross cases, us */
 } bench_opts;
 
 /* One timed run of n events; returns 0 and the elapsed time in *ns. */
@@ -276,6 +277,7 @@ typedef struct cross_ctx {
 	weir_bus   *bus;
 	weir_topic *topic;
 	int         by_string;
+	uint32_t    spin; /* weir_loop_set_spin(), 0 by default */
 	uint64_t    n;
 	uint64_t    got; /* loop thread only */
 	uint64_t    sum;
@@ -419,8 +421,10 @@ bench_cross(const bench_opts *o)
 	uint64_t  n = o->cross_n;
 
 	memset(&cc, 0, sizeof(cc));
-	fprintf(stderr, "publish -> dispatch across threads (n=%llu):\n",
-	    (unsigned long long) n);
+	cc.spin = o->spin;
+	fprintf(stderr,
+	    "publish -> dispatch across threads (n=%llu, loop spin %u us):\n",
+	    (unsigned long long) n, o->spin);
 	cc.by_string = 0;
 	topic = bench_median("weir publish_topic", cross_run, &cc, n, o->reps);
 	cc.by_string = 1;
@@ -602,6 +606,8 @@ usage(FILE *fp)
 	    "  --reps R   runs per case, median reported (default 3)\n"
 	    "  --no-node  skip the Node.js peer\n"
 	    "  --only G   run one group only: emit, cross or match\n"
+	    "  --spin US  the cross cases' loop busy-polls US microseconds\n"
+	    "             before sleeping (weir_loop_set_spin; default 0)\n"
 	    "  --smoke    tiny sizes, one run: checks that everything works\n"
 	    "Environment: WEIR_NODE (node binary), WEIR_NODE_SCRIPT.\n");
 }
@@ -638,6 +644,8 @@ parse_args(int argc, char **argv, bench_opts *o)
 		} else if (val == NULL) {
 			usage(stderr);
 			exit(2);
+		} else if (strcmp(a, "--spin") == 0) {
+			o->spin = (uint32_t) parse_count(argv[++i]);
 		} else if (strcmp(a, "--only") == 0) {
 			o->only = argv[++i];
 		} else if (strcmp(a, "--emit") == 0) {
@@ -662,7 +670,7 @@ parse_args(int argc, char **argv, bench_opts *o)
 int
 main(int argc, char **argv)
 {
-	bench_opts o = { 20000000, 2000000, 1000000, 100000, 3, 1, NULL };
+	bench_opts o = { 20000000, 2000000, 1000000, 100000, 3, 1, NULL, 0 };
 
 	parse_args(argc, argv, &o);
 #ifndef __OPTIMIZE__
