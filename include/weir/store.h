@@ -120,7 +120,8 @@ WEIR_API weir_err weir_store_check(weir_store *st);
 /**
  * Called once an asynchronous append is committed (err WEIR_OK, with
  * its seq and stream version) or has failed. Runs on the writer
- * thread: keep it short, never call a waiting store function from it.
+ * thread: keep it short, and never call a store function that writes
+ * (append, flush, cursors, ...) from it: it would wait for itself.
  */
 typedef void (*weir_append_fn)(
     weir_store *st, weir_err err, uint64_t seq, int64_t version, void *arg);

@@ -1,6 +1,7 @@
 // Named cursors (the bridge keeps its positions here) and retention.
 // Retention runs on the writer, inside its transaction, so the lowest
 // cursor it reads is the one in force when the rows go.
+#include "store/read.h"
 #include "store/reader.h"
 #include "store/store.h"
 #include "store/writer.h"

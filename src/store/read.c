@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "store/query.h"
+#include "store/read.h"
 #include "store/reader.h"
 #include "store/store.h"
 

@@ -63,11 +63,6 @@ weir_err weir__store_check_open(weir_store *st);
 weir_err weir__store_check_name(
     weir_store *st, const char *name, const char *what);
 
-// Runs @p sql (one text parameter ?1) on a read connection and returns
-// its first integer; WEIR_ENOENT when there is no row.
-weir_err weir__store_read_int(
-    weir_store *st, const char *sql, const char *text, int64_t *out);
-
 // The current time in unix ns.
 int64_t weir__store_now(void);
 

@@ -170,6 +170,30 @@ test_writer_behind_block(void **state)
 	run_behind(*state, WEIR_POLICY_BLOCK, 5, WEIR_ETIMEDOUT);
 }
 
+// Replaying the log into a bus that the same store logs writes nothing
+// twice: appends are idempotent on the event id.
+static void
+test_replay_into_logged_bus(void **state)
+{
+	fx          *f = *state;
+	weir_bus    *bus;
+	weir_attach *a;
+	uint64_t     n, last;
+	for (int i = 0; i < 50; i++) {
+		fx_append(f->st, "orders.created", "x");
+	}
+	assert_weir_ok(weir_bus_create(&bus, NULL));
+	assert_weir_ok(
+	    weir_store_attach(f->st, bus, ">", 64, WEIR_POLICY_BLOCK, -1, &a));
+	weir_replay rp = { .target = WEIR_REPLAY_PUBLISH, .bus = bus };
+	assert_weir_ok(weir_store_replay(f->st, &rp, &n));
+	assert_int_equal(n, 50);
+	weir_attach_destroy(a);
+	assert_weir_ok(weir_store_last_seq(f->st, &last));
+	assert_int_equal(last, 50);
+	weir_bus_destroy(bus);
+}
+
 static void
 test_bad_attach(void **state)
 {
@@ -202,6 +226,8 @@ main(void)
 		    test_writer_behind_reject, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_writer_behind_block, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_replay_into_logged_bus, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_bad_attach, fx_setup, fx_teardown),
 	};
