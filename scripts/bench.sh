@@ -13,8 +13,8 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 
 cmake -S . -B build/bench -G Ninja -DCMAKE_BUILD_TYPE=Release \
-    -DWEIR_TESTS=OFF -DWEIR_EXAMPLES=OFF -DWEIR_BENCH=ON >/dev/null
-cmake --build build/bench --parallel "${WEIR_JOBS:-2}" --target core_bench
+    -DWEIR_TESTS=OFF -DWEIR_EXAMPLES=OFF -DWEIR_BENCH=ON >&2
+cmake --build build/bench --parallel "${WEIR_JOBS:-2}" --target core_bench >&2
 
 {
 	echo "machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p')"
