@@ -88,7 +88,11 @@ WEIR_API weir_err weir_store_open(weir_store **out, const char *path,
  *        destroyed first.
  */
 WEIR_API void weir_store_close(weir_store *st);
-/** @brief Closes (if needed) and frees the store. NULL is a no-op. */
+/**
+ * @brief Closes (if needed) and frees the store. NULL is a no-op.
+ * @remark No other call on @p st may be running or start meanwhile:
+ *         use weir_store_close() first to stop other threads cleanly.
+ */
 WEIR_API void weir_store_destroy(weir_store *st);
 /**
  * @brief The text of the most recent error on this handle (SQLite's
