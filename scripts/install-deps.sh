@@ -45,6 +45,9 @@ if ((EUID != 0)); then
 fi
 
 echo "install-deps: installing ${missing[*]}"
-apt-get update -q
-apt-get install -y -q --no-install-recommends "${missing[@]}"
+# Wait for a dpkg lock held by another apt (e.g. unattended upgrades on
+# a machine that just booted) instead of failing at once.
+apt_opts=(-q -o DPkg::Lock::Timeout=600)
+apt-get "${apt_opts[@]}" update
+apt-get "${apt_opts[@]}" install -y --no-install-recommends "${missing[@]}"
 echo "install-deps: done"
