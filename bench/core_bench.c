@@ -612,18 +612,25 @@ usage(FILE *fp)
 	    "Environment: WEIR_NODE (node binary), WEIR_NODE_SCRIPT.\n");
 }
 
+/* A count from argv: digits only, at least @min. */
 static uint64_t
-parse_count(const char *s)
+parse_count_min(const char *s, uint64_t min)
 {
 	char              *end;
 	unsigned long long v = strtoull(s, &end, 10);
 
-	if (*s == '\0' || *end != '\0' || v == 0) {
+	if (*s < '0' || *s > '9' || *end != '\0' || v < min) {
 		fprintf(stderr, "core_bench: bad count '%s'\n", s);
 		usage(stderr);
 		exit(2);
 	}
 	return ((uint64_t) v);
+}
+
+static uint64_t
+parse_count(const char *s)
+{
+	return (parse_count_min(s, 1));
 }
 
 static void
@@ -645,7 +652,7 @@ parse_args(int argc, char **argv, bench_opts *o)
 			usage(stderr);
 			exit(2);
 		} else if (strcmp(a, "--spin") == 0) {
-			o->spin = (uint32_t) parse_count(argv[++i]);
+			o->spin = (uint32_t) parse_count_min(argv[++i], 0);
 		} else if (strcmp(a, "--only") == 0) {
 			o->only = argv[++i];
 		} else if (strcmp(a, "--emit") == 0) {
