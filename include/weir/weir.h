@@ -119,6 +119,7 @@ typedef struct weir_event_init {
 
 #define WEIR_MAX_HEADERS 64
 #define WEIR_MAX_TOPIC 1024
+#define WEIR_MAX_KEY (64u * 1024u) /* bytes; longer keys get WEIR_EINVAL */
 
 /**
  * @brief Creates an immutable, reference-counted event (count 1),

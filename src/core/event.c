@@ -43,7 +43,7 @@ event_check(const weir_event_init *init)
 	if (init == NULL || init->topic == NULL) {
 		return WEIR_EINVAL;
 	}
-	if ((init->key_len && !init->key) ||
+	if ((init->key_len && !init->key) || init->key_len > WEIR_MAX_KEY ||
 	    (init->payload_len && !init->payload) ||
 	    (init->header_count && !init->headers) ||
 	    init->header_count > WEIR_MAX_HEADERS) {
@@ -92,10 +92,10 @@ event_fill(weir_event *ev, const weir_event_init *init, size_t topic_len,
 	char *p = (char *) (ev + 1);
 	p       = event_copy_headers(ev, init, p);
 	ev->topic     = p;
-	ev->topic_len = topic_len;
+	ev->topic_len = (uint32_t) topic_len;
 	p             = event_put(p, init->topic, topic_len + 1);
 	ev->key       = init->key_len ? p : NULL;
-	ev->key_len   = init->key_len;
+	ev->key_len   = (uint32_t) init->key_len;
 	p             = event_put(p, init->key, init->key_len);
 	ev->payload_len = init->payload_len;
 	if (take_free != NULL) {
@@ -148,7 +148,7 @@ weir__event_make_plain(weir_event **out, const char *topic, size_t topic_len,
 	}
 	char *p = (char *) (ev + 1);
 	*ev     = (weir_event) { .pool_cls = (int16_t) cls, .topic = p,
-		    .topic_len = topic_len, .payload_len = len };
+		    .topic_len = (uint32_t) topic_len, .payload_len = len };
 	atomic_init(&ev->refs, 1);
 	ev->ts = weir__now_ns();
 	weir__uuid_v7_at(ev->id, ev->ts);

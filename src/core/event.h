@@ -12,23 +12,28 @@ enum {
 	EVENT_LAZY  = 2, // id and ts are made when first read
 };
 
+// Field order matters: what a loop reads to dispatch and release an
+// event (count, payload, cause, free function) shares the first cache
+// line, and the struct is small enough that a 64-byte payload after a
+// short topic ends on the third line. Every line an event spans crosses
+// between the publisher's core and the loop's.
 struct weir_event {
 	atomic_uint       refs;
 	uint16_t          flags;
-	int16_t           pool_cls; // size class of the block, see pool.h
-	uint8_t           id[16];
-	int64_t           ts;
-	uint64_t          seq;
-	const char       *topic;
-	size_t            topic_len;
-	const void       *key;
-	size_t            key_len;
-	const void       *payload;
+	int16_t           pool_cls; // size class of the block, see evpool.h
+	uint32_t          topic_len;
+	uint32_t          key_len; // at most WEIR_MAX_KEY
 	size_t            payload_len;
-	weir_header      *headers;
-	size_t            header_count;
+	const char       *topic;
+	const void       *payload;
 	const weir_event *cause;        // held; error and dead events
 	weir_free_fn      payload_free; // payload taken from the caller
+	const void       *key;
+	int64_t           ts;
+	uint64_t          seq;
+	uint8_t           id[16];
+	weir_header      *headers;
+	size_t            header_count;
 };
 
 // Builds an event; when @p take_free is set the payload pointer is
@@ -52,7 +57,7 @@ weir__event_on_stack(weir_event *ev, const char *topic, size_t topic_len,
 	ev->pool_cls     = -1;
 	ev->seq          = 0;
 	ev->topic        = topic;
-	ev->topic_len    = topic_len;
+	ev->topic_len    = (uint32_t) topic_len;
 	ev->key          = NULL;
 	ev->key_len      = 0;
 	ev->payload      = len ? data : NULL;
