@@ -9,13 +9,76 @@
 #include "core/event.h"
 #include "core/subscr.h"
 
-static weir_err
-publish_snapshot(weir_bus *bus, const char *topic, weir__ssnap **out)
+// The subscriptions one publish by topic string reaches, held until the
+// offers are made; a short set lives on the stack (no allocation).
+#define PUBLISH_LOCAL 16
+
+typedef struct publish_set {
+	weir_subscr  *local[PUBLISH_LOCAL];
+	weir_subscr **s;
+	size_t        n;
+	size_t        cap;
+	int           failed;
+} publish_set;
+
+static void
+publish_set_visit(void *item, void *arg)
 {
+	publish_set *ps = arg;
+	if (ps->n == ps->cap && !ps->failed) {
+		size_t        ncap = ps->cap * 2;
+		weir_subscr **ns   = weir__alloc(ncap * sizeof(*ns));
+		if (ns == NULL) {
+			ps->failed = 1;
+			return;
+		}
+		memcpy(ns, ps->s, ps->n * sizeof(*ns));
+		if (ps->s != ps->local) {
+			weir__free(ps->s);
+		}
+		ps->s   = ns;
+		ps->cap = ncap;
+	}
+	if (!ps->failed) {
+		ps->s[ps->n++] = item;
+	}
+}
+
+static void
+publish_set_free(publish_set *ps)
+{
+	if (ps->s != ps->local) {
+		weir__free(ps->s);
+	}
+}
+
+static weir_err
+publish_collect(weir_bus *bus, const char *topic, publish_set *ps)
+{
+	ps->s      = ps->local;
+	ps->n      = 0;
+	ps->cap    = PUBLISH_LOCAL;
+	ps->failed = 0;
 	pthread_mutex_lock(&bus->lock);
-	weir_err rv = weir__ssnap_take(bus, topic, out);
+	weir__tree_match(&bus->subs, topic, publish_set_visit, ps);
+	for (size_t i = 0; !ps->failed && i < ps->n; i++) {
+		weir__subscr_hold(ps->s[i]);
+	}
 	pthread_mutex_unlock(&bus->lock);
-	return rv;
+	if (ps->failed) {
+		publish_set_free(ps);
+		return WEIR_ENOMEM;
+	}
+	return WEIR_OK;
+}
+
+static void
+publish_set_done(publish_set *ps)
+{
+	for (size_t i = 0; i < ps->n; i++) {
+		weir__subscr_release(ps->s[i]);
+	}
+	publish_set_free(ps);
 }
 
 static void
@@ -50,24 +113,24 @@ weir_publish(weir_bus *bus, const char *topic, const void *data, size_t len,
 	if (rv != WEIR_OK) {
 		return rv;
 	}
-	int          take = (flags & WEIR_PUBLISH_TAKE) != 0;
-	weir__ssnap *s;
-	if ((rv = publish_snapshot(bus, topic, &s)) != WEIR_OK) {
+	int         take = (flags & WEIR_PUBLISH_TAKE) != 0;
+	publish_set ps;
+	if ((rv = publish_collect(bus, topic, &ps)) != WEIR_OK) {
 		return rv;
 	}
 	weir_event_init init = { .topic = topic, .payload = data,
 		.payload_len = len };
 	weir_event *ev = NULL;
-	if (s->n == 0) {
+	if (ps.n == 0) {
 		if (take) {
 			publish_drop_taken(data, free_fn);
 		}
 	} else if ((rv = weir__event_make(&ev, &init,
 	                take ? (free_fn ? free_fn : weir_free) : NULL,
 	                NULL)) == WEIR_OK) {
-		rv = weir__subscr_offer_all(s->s, s->n, ev);
+		rv = weir__subscr_offer_all(ps.s, ps.n, ev);
 	}
-	weir__ssnap_free(s);
+	publish_set_done(&ps);
 	return rv;
 }
 
@@ -102,18 +165,18 @@ weir_publish_event(weir_bus *bus, const weir_event *cev)
 	if (cev->payload_len > bus->max_payload) {
 		return WEIR_ETOOBIG;
 	}
-	weir__ssnap *s;
-	weir_err     rv = publish_snapshot(bus, cev->topic, &s);
+	publish_set ps;
+	weir_err    rv = publish_collect(bus, cev->topic, &ps);
 	if (rv != WEIR_OK) {
 		return rv;
 	}
 	// A stack event (from an emit) is copied; others are shared.
-	weir_event *ev = s->n ? (weir_event *) weir_event_hold(cev) : NULL;
-	if (s->n && ev == NULL) {
+	weir_event *ev = ps.n ? (weir_event *) weir_event_hold(cev) : NULL;
+	if (ps.n && ev == NULL) {
 		rv = WEIR_ENOMEM;
 	} else if (ev != NULL) {
-		rv = weir__subscr_offer_all(s->s, s->n, ev);
+		rv = weir__subscr_offer_all(ps.s, ps.n, ev);
 	}
-	weir__ssnap_free(s);
+	publish_set_done(&ps);
 	return rv;
 }
