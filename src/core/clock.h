@@ -9,5 +9,8 @@
 int64_t weir__now_ns(void);
 // Monotonic time in nanoseconds, for timers and latencies.
 int64_t weir__mono_ns(void);
+// Tells the CPU the caller is spinning (x86 `pause`), so a busy-wait
+// leaves the pipeline to a sibling hyper-thread; a no-op elsewhere.
+void weir__cpu_relax(void);
 
 #endif

@@ -18,3 +18,9 @@ weir__mono_ns(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
+
+void
+weir__cpu_relax(void)
+{
+	// Nothing portable to say to the CPU.
+}

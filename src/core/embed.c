@@ -81,9 +81,7 @@ weir_loop_timeout(weir_loop *loop)
 	if (loop == NULL) {
 		return -1;
 	}
-	pthread_mutex_lock(&loop->ready_mx);
-	int ready = loop->ready_head != NULL;
-	pthread_mutex_unlock(&loop->ready_mx);
+	int ready = weir__loop_has_ready(loop);
 	return ready ? 0 : weir__timers_timeout(&loop->timers, weir__mono_ns());
 }
 

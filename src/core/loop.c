@@ -117,6 +117,7 @@ weir__loop_schedule(weir_loop *loop, weir_subscr *sub)
 		loop->ready_head = sub;
 	}
 	loop->ready_tail = sub;
+	atomic_store(&loop->ready_any, 1);
 	pthread_mutex_unlock(&loop->ready_mx);
 	if (atomic_load(&loop->need_wake) &&
 	    atomic_exchange(&loop->need_wake, 0)) {
@@ -135,13 +136,19 @@ weir__loop_on_thread(weir_loop *loop)
 	    (uintptr_t) &loop_thread_token;
 }
 
+// Without the lock: a spinning loop must not fight producers for the
+// ready list's mutex. `ready_any` changes under the mutex, and its
+// seq_cst store and load pair with those of `need_wake`.
+int
+weir__loop_has_ready(weir_loop *loop)
+{
+	return atomic_load(&loop->ready_any);
+}
+
 static int
 loop_has_ready(weir_loop *loop)
 {
-	pthread_mutex_lock(&loop->ready_mx);
-	int ready = loop->ready_head != NULL;
-	pthread_mutex_unlock(&loop->ready_mx);
-	return ready;
+	return weir__loop_has_ready(loop);
 }
 
 // Puts back, in front, the subscriptions a step had no budget for.
@@ -158,6 +165,7 @@ loop_requeue(weir_loop *loop, weir_subscr *first)
 		loop->ready_tail = last;
 	}
 	loop->ready_head = first;
+	atomic_store(&loop->ready_any, 1);
 	pthread_mutex_unlock(&loop->ready_mx);
 }
 
@@ -167,6 +175,7 @@ loop_run_ready(weir_loop *loop)
 	pthread_mutex_lock(&loop->ready_mx);
 	weir_subscr *sub = loop->ready_head;
 	loop->ready_head = loop->ready_tail = NULL;
+	atomic_store(&loop->ready_any, 0);
 	pthread_mutex_unlock(&loop->ready_mx);
 	while (sub != NULL && weir__loop_budget_left(loop)) {
 		weir_subscr *next = weir__subscr_next(sub);
@@ -212,14 +221,20 @@ loop_spin(weir_loop *loop, int timeout_ms)
 		spin = (int64_t) timeout_ms * 1000000;
 	}
 	weir__loop_bump(&loop->st.spins);
+	// Only loads of lines producers rarely write, a pause per look (the
+	// other vCPU may be a sibling hyper-thread running the producer),
+	// and the clock read once every 64 looks.
 	int64_t end = weir__mono_ns() + spin;
-	do {
+	for (unsigned i = 1;; i++) {
 		if (loop_has_ready(loop) || atomic_load(&loop->stop)) {
 			weir__loop_bump(&loop->st.spin_hits);
 			return 1;
 		}
-	} while (weir__mono_ns() < end);
-	return 0;
+		weir__cpu_relax();
+		if ((i & 63) == 0 && weir__mono_ns() >= end) {
+			return 0;
+		}
+	}
 }
 
 static int

@@ -41,6 +41,7 @@ struct weir_loop {
 	pthread_mutex_t ready_mx;
 	weir_subscr    *ready_head; // subscriptions with queued events
 	weir_subscr    *ready_tail;
+	atomic_int      ready_any; // ready_head != NULL, readable unlocked
 	weir__timers    timers;
 	weir_watch     *watches;
 	int             dead_watches; // freed after the current pass
@@ -59,6 +60,8 @@ struct weir_loop {
 // Queues @p sub for dispatch on its loop (takes a reference); wakes the
 // loop only if it may be asleep.
 void weir__loop_schedule(weir_loop *loop, weir_subscr *sub);
+// 1 if subscriptions wait on the ready list (no lock taken).
+int weir__loop_has_ready(weir_loop *loop);
 // 1 if the calling thread is running @p loop.
 int weir__loop_on_thread(weir_loop *loop);
 // 1 if the current pass may call one more handler (a step's budget of
