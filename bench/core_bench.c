@@ -465,16 +465,19 @@ bench_cross(const bench_opts *o)
 	uint64_t  n = o->cross_n;
 
 	memset(&cc_topic, 0, sizeof(cc_topic));
-	cc_topic.spin      = o->spin;
-	cc_string          = cc_topic;
+	cc_topic.spin       = o->spin;
+	cc_string           = cc_topic;
 	cc_string.by_string = 1;
 	fprintf(stderr,
 	    "publish -> dispatch across threads (n=%llu, loop spin %u us, "
 	    "cases run in turn):\n",
 	    (unsigned long long) n, o->spin);
 	bench_case cs[4] = {
-		{ .what = "weir publish_topic", .fn = cross_run, .ctx = &cc_topic },
-		{ .what = "weir publish (string)", .fn = cross_run,
+		{ .what  = "weir publish_topic",
+		    .fn  = cross_run,
+		    .ctx = &cc_topic },
+		{ .what  = "weir publish (string)",
+		    .fn  = cross_run,
 		    .ctx = &cc_string },
 		{ .what = "zmq inproc PUB/SUB", .fn = zmq_run },
 		{ .what = "mutex+condvar queue", .fn = mutexq_run },

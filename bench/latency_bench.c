@@ -27,10 +27,10 @@ now_ns(void)
 }
 
 typedef struct lat_state {
-	int64_t              samples[SAMPLES];
-	atomic_int           n;
-	atomic_int           stop_load;
-	weir_bus            *bus;
+	int64_t    samples[SAMPLES];
+	atomic_int n;
+	atomic_int stop_load;
+	weir_bus  *bus;
 } lat_state;
 
 static weir_err
@@ -93,7 +93,8 @@ run(int load, uint32_t spin_us)
 	weir_bus_create(&ls->bus, cfg);
 	weir_bus_config_destroy(cfg);
 	weir_loop_set_spin(weir_bus_loop_at(ls->bus, 0), spin_us);
-	weir_subscribe(ls->bus, "probe.x", probe_handler, ls, NULL, NULL, &probe);
+	weir_subscribe(
+	    ls->bus, "probe.x", probe_handler, ls, NULL, NULL, &probe);
 	weir_subscr_config *sc;
 	weir_subscr_config_create(&sc);
 	weir_subscr_config_set_policy(sc, WEIR_POLICY_DROP_OLDEST, 0);
@@ -107,8 +108,7 @@ run(int load, uint32_t spin_us)
 	for (int i = 0; i < SAMPLES; i++) {
 		int64_t t0 = now_ns();
 		weir_publish(ls->bus, "probe.x", &t0, sizeof(t0), 0, NULL);
-		while (atomic_load(&ls->n) <= i) {
-		}
+		while (atomic_load(&ls->n) <= i) { }
 		struct timespec ts = { 0, 200000 }; // let the loop go idle
 		nanosleep(&ts, NULL);
 	}

@@ -54,7 +54,7 @@ typedef struct pub_arg {
 static void *
 publisher(void *arg)
 {
-	pub_arg   *pa = arg;
+	pub_arg    *pa = arg;
 	weir_topic *t;
 	char        payload[32] = "0123456789abcdef0123456789abcde";
 	if (weir_topic_create(pa->bus, "bench.loops", &t) != WEIR_OK) {
@@ -82,7 +82,8 @@ run(size_t loops, long events)
 	weir_subscr_config_set_capacity(sc, 65536);
 	for (int i = 0; i < SUBS; i++) {
 		weir_subscr_config_set_loop_index(sc, (size_t) i % loops);
-		weir_subscribe(bus, "bench.>", work_handler, NULL, NULL, sc, &sub[i]);
+		weir_subscribe(
+		    bus, "bench.>", work_handler, NULL, NULL, sc, &sub[i]);
 	}
 	weir_subscr_config_destroy(sc);
 	atomic_store(&calls, 0);

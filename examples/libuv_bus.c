@@ -28,13 +28,15 @@ sensor_thread(void *arg)
 {
 	weir_bus *bus = arg;
 	for (int i = 0; i < 1000; i++) {
-		char            key[16], val[16];
-		int             kl = snprintf(key, sizeof(key), "sensor-%d", i % 3);
-		int             vl = snprintf(val, sizeof(val), "%d", i);
-		weir_event_init init = { .topic = "sensors.temp", .key = key,
-			.key_len = (size_t) kl, .payload = val,
-			.payload_len = (size_t) vl };
-		weir_event *ev;
+		char key[16], val[16];
+		int  kl = snprintf(key, sizeof(key), "sensor-%d", i % 3);
+		int  vl = snprintf(val, sizeof(val), "%d", i);
+		weir_event_init init = { .topic = "sensors.temp",
+			.key                    = key,
+			.key_len                = (size_t) kl,
+			.payload                = val,
+			.payload_len            = (size_t) vl };
+		weir_event     *ev;
 		if (weir_event_new(&ev, &init) == WEIR_OK) {
 			weir_publish_event(bus, ev); /* any thread */
 			weir_event_release(ev);
@@ -65,7 +67,8 @@ main(void)
 	weir_subscr_config_set_debounce(sc, 50);
 	weir_subscribe(bus, "sensors.>", on_reading, NULL, NULL, sc, &sub);
 	weir_subscr_config_destroy(sc);
-	weir_err rv = weir_uv_attach(uv_default_loop(), weir_bus_loop(bus), &glue);
+	weir_err rv =
+	    weir_uv_attach(uv_default_loop(), weir_bus_loop(bus), &glue);
 	if (rv != WEIR_OK) {
 		fprintf(stderr, "attach: %s\n", weir_strerror(rv));
 		return 1;

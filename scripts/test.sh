@@ -11,13 +11,13 @@
 #   shared  BUILD_SHARED_LIBS=ON build, runs the example (also under
 #           valgrind)
 #   format  clang-format --dry-run -Werror over src include tests bench
-#           examples (lists differences; fails only with
-#           WEIR_FORMAT=strict)
+#           examples (any difference fails; WEIR_FORMAT=warn only
+#           lists them)
 #
 # Build trees go to build/<stage> in the repository (gitignored); each
 # stage reconfigures its tree, so a stale cache cannot hide a failure.
 # Environment: WEIR_JOBS (default 2) for the build and ctest;
-# WEIR_FORMAT=strict|warn (default warn) for the format stage.
+# WEIR_FORMAT=strict|warn (default strict) for the format stage.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -136,9 +136,8 @@ stage_shared() {
 	footer shared
 }
 
-# Format: clang-format over the C sources. Informative by default (it
-# lists the files that differ and passes); WEIR_FORMAT=strict makes any
-# difference fail. docs/testing.md says why.
+# Format: clang-format over the C sources. Any difference fails;
+# WEIR_FORMAT=warn only lists the files. docs/testing.md says why.
 stage_format() {
 	header "format: clang-format --dry-run -Werror"
 	local files=() bad=() f n
@@ -165,7 +164,7 @@ stage_format() {
 	done
 	if ((${#bad[@]} == 0)); then
 		echo "-- all ${#files[@]} files formatted"
-	elif [[ "${WEIR_FORMAT:-warn}" == strict ]]; then
+	elif [[ "${WEIR_FORMAT:-strict}" == strict ]]; then
 		clang-format --dry-run -Werror "${bad[@]}" 2>&1 | head -100 ||
 		    true
 		echo "format: ${#bad[@]} files differ; run clang-format -i" \
@@ -173,7 +172,7 @@ stage_format() {
 		exit 1
 	else
 		echo "-- ${#bad[@]} of ${#files[@]} files differ from" \
-		    ".clang-format (informative; WEIR_FORMAT=strict fails)"
+		    .clang-format (WEIR_FORMAT=warn: not failing)"
 		echo "-- fix: clang-format -i ${bad[*]}"
 	fi
 	footer format

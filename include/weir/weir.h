@@ -31,41 +31,41 @@ extern "C" {
 /* Errors: one list generates the enum and both string tables.        */
 /* Codes are append-only.                                             */
 /* ------------------------------------------------------------------ */
-#define WEIR_ERRORS(X)                                                  \
-	X(OK, "success")                                                \
-	X(ENOMEM, "out of memory")                                      \
-	X(EINVAL, "invalid argument")                                   \
-	X(ECLOSED, "closed")                                            \
-	X(EAGAIN, "try again")                                          \
-	X(EBUSY, "busy")                                                \
-	X(ETIMEDOUT, "timed out")                                       \
-	X(ENOENT, "not found")                                          \
-	X(ECONFLICT, "version conflict")                                \
-	X(ENOTSUP, "not supported")                                     \
-	X(EBACKEND, "backend error")                                    \
-	X(ESTORE, "storage error")                                      \
-	X(ECORRUPT, "store corrupt")                                    \
-	X(EINTERNAL, "internal error")                                  \
-	X(EFULL, "queue full")                                          \
-	X(ETOOBIG, "too large")                                         \
-	X(EBADTOPIC, "invalid topic")                                   \
-	X(EBADPATTERN, "invalid topic pattern")                         \
-	X(EBADNAME, "invalid name")                                     \
-	X(EPENDING, "pending: completes later")                         \
-	X(EHANDLER, "handler failed")                                   \
-	X(ECANCELED, "canceled")                                        \
-	X(EREADONLY, "read-only")                                       \
-	X(ENOSPC, "no space left")                                      \
-	X(EIO, "I/O error")                                             \
-	X(EVERSION, "unsupported version")                              \
-	X(ENOTSTORE, "not a weir store")                                \
+#define WEIR_ERRORS(X)                          \
+	X(OK, "success")                        \
+	X(ENOMEM, "out of memory")              \
+	X(EINVAL, "invalid argument")           \
+	X(ECLOSED, "closed")                    \
+	X(EAGAIN, "try again")                  \
+	X(EBUSY, "busy")                        \
+	X(ETIMEDOUT, "timed out")               \
+	X(ENOENT, "not found")                  \
+	X(ECONFLICT, "version conflict")        \
+	X(ENOTSUP, "not supported")             \
+	X(EBACKEND, "backend error")            \
+	X(ESTORE, "storage error")              \
+	X(ECORRUPT, "store corrupt")            \
+	X(EINTERNAL, "internal error")          \
+	X(EFULL, "queue full")                  \
+	X(ETOOBIG, "too large")                 \
+	X(EBADTOPIC, "invalid topic")           \
+	X(EBADPATTERN, "invalid topic pattern") \
+	X(EBADNAME, "invalid name")             \
+	X(EPENDING, "pending: completes later") \
+	X(EHANDLER, "handler failed")           \
+	X(ECANCELED, "canceled")                \
+	X(EREADONLY, "read-only")               \
+	X(ENOSPC, "no space left")              \
+	X(EIO, "I/O error")                     \
+	X(EVERSION, "unsupported version")      \
+	X(ENOTSTORE, "not a weir store")        \
 	X(EEXIST, "already exists")
 
 typedef enum weir_err {
 #define WEIR_ERR_ENUM_(name, text) WEIR_##name,
 	WEIR_ERRORS(WEIR_ERR_ENUM_)
 #undef WEIR_ERR_ENUM_
-	WEIR_ERR_COUNT_
+	    WEIR_ERR_COUNT_
 } weir_err;
 
 /** @brief Static text for an error code; never NULL. */
@@ -105,8 +105,8 @@ typedef struct weir_header {
 
 /** Everything an event is made of; unset fields are zero. */
 typedef struct weir_event_init {
-	const char        *topic;   /* required, a valid topic */
-	const void        *key;     /* optional */
+	const char        *topic; /* required, a valid topic */
+	const void        *key;   /* optional */
 	size_t             key_len;
 	const void        *payload; /* optional */
 	size_t             payload_len;
@@ -128,7 +128,8 @@ typedef struct weir_event_init {
  *          arguments or too many headers, WEIR_ENOMEM.
  * @remark Release it with weir_event_release().
  */
-WEIR_API weir_err weir_event_new(weir_event **out, const weir_event_init *init);
+WEIR_API weir_err weir_event_new(
+    weir_event **out, const weir_event_init *init);
 
 /**
  * @brief Takes a reference. Returns the pointer to keep: for an event
@@ -145,7 +146,7 @@ WEIR_API const uint8_t *weir_event_id(const weir_event *ev);
 WEIR_API const char    *weir_event_topic(const weir_event *ev);
 WEIR_API const void    *weir_event_key(const weir_event *ev, size_t *len);
 /** @brief The payload; a copied payload starts 16-byte aligned. */
-WEIR_API const void    *weir_event_payload(const weir_event *ev, size_t *len);
+WEIR_API const void *weir_event_payload(const weir_event *ev, size_t *len);
 /** @brief Unix time in nanoseconds. */
 WEIR_API int64_t  weir_event_ts(const weir_event *ev);
 WEIR_API uint64_t weir_event_seq(const weir_event *ev);
@@ -236,7 +237,7 @@ WEIR_API const char *weir_loop_backend(void);
  */
 WEIR_API weir_err weir_timer_start(weir_loop *loop, uint64_t timeout_ms,
     uint64_t repeat_ms, weir_timer_fn cb, void *arg, weir_timer **out);
-WEIR_API void weir_timer_stop(weir_timer *t);
+WEIR_API void     weir_timer_stop(weir_timer *t);
 
 /**
  * @brief Watches @p fd for WEIR_WATCH_READ / WEIR_WATCH_WRITE.
@@ -244,7 +245,7 @@ WEIR_API void weir_timer_stop(weir_timer *t);
  */
 WEIR_API weir_err weir_watch_start(weir_loop *loop, int fd, int events,
     weir_watch_fn cb, void *arg, weir_watch **out);
-WEIR_API void weir_watch_stop(weir_watch *w);
+WEIR_API void     weir_watch_stop(weir_watch *w);
 
 /* ------------------------------------------------------------------ */
 /* The bus                                                            */
@@ -323,9 +324,8 @@ WEIR_API const char *weir_topic_name(const weir_topic *t);
  *          is registered and arg_free is not called.
  * @remark Thread-safe. Handlers run on the emitting thread.
  */
-WEIR_API weir_err weir_on(weir_bus *bus, const char *pattern,
-    weir_handler fn, void *arg, weir_free_fn arg_free, unsigned flags,
-    uint64_t *id);
+WEIR_API weir_err weir_on(weir_bus *bus, const char *pattern, weir_handler fn,
+    void *arg, weir_free_fn arg_free, unsigned flags, uint64_t *id);
 /** @brief Removes a listener by handle; WEIR_ENOENT if unknown. */
 WEIR_API weir_err weir_off(weir_bus *bus, uint64_t id);
 /**
@@ -351,8 +351,7 @@ WEIR_API size_t weir_listener_count(weir_bus *bus, const char *topic);
 WEIR_API weir_err weir_emit(
     weir_bus *bus, const char *topic, const void *data, size_t len);
 /** @brief weir_emit() on a resolved topic. */
-WEIR_API weir_err weir_emit_topic(
-    weir_topic *t, const void *data, size_t len);
+WEIR_API weir_err weir_emit_topic(weir_topic *t, const void *data, size_t len);
 /** @brief Emits an existing event (borrowed). */
 WEIR_API weir_err weir_emit_event(weir_bus *bus, const weir_event *ev);
 
@@ -453,7 +452,6 @@ typedef struct weir_subscr_stats {
 WEIR_API weir_err weir_subscr_stats_get(
     const weir_subscr *sub, weir_subscr_stats *out);
 WEIR_API const char *weir_subscr_name(const weir_subscr *sub);
-
 
 /* ------------------------------------------------------------------ */
 /* Loops at scale: loop threads, embedding, async handlers, storm     */
@@ -631,13 +629,13 @@ WEIR_API weir_err weir_subscr_stats_ex_get(
 
 /** Counters of a loop, written by its thread only. */
 typedef struct weir_loop_stats {
-	uint64_t passes;     /* run or step passes */
-	uint64_t wakeups;    /* wake-ups by the wake fd */
-	uint64_t dispatched; /* handler calls */
-	uint64_t spins;      /* waits that spun first */
-	uint64_t spin_hits;  /* ... and found work while spinning */
-	uint64_t steps;      /* weir_loop_step() calls */
-	uint64_t budget_out; /* steps that ran out of budget */
+	uint64_t passes;        /* run or step passes */
+	uint64_t wakeups;       /* wake-ups by the wake fd */
+	uint64_t dispatched;    /* handler calls */
+	uint64_t spins;         /* waits that spun first */
+	uint64_t spin_hits;     /* ... and found work while spinning */
+	uint64_t steps;         /* weir_loop_step() calls */
+	uint64_t budget_out;    /* steps that ran out of budget */
 	uint64_t subscriptions; /* assigned now */
 } weir_loop_stats;
 

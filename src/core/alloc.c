@@ -15,7 +15,8 @@ weir_set_allocator(const weir_allocator *a)
 	// Cached blocks belong to the old allocator: give them back first.
 	weir__evpool_flush();
 	if (a == NULL) {
-		alloc_hook = (weir_allocator){ malloc, calloc, realloc, free };
+		alloc_hook =
+		    (weir_allocator) { malloc, calloc, realloc, free };
 		return;
 	}
 	alloc_hook = *a;

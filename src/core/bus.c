@@ -179,8 +179,8 @@ weir_topic_name(const weir_topic *t)
 weir_err
 weir__topic_refresh(weir_topic *t)
 {
-	weir__lsnap *ls = NULL;
-	weir__ssnap *ss = NULL;
+	weir__lsnap *ls  = NULL;
+	weir__ssnap *ss  = NULL;
 	weir_bus    *bus = t->bus;
 	pthread_mutex_lock(&bus->lock);
 	uint64_t gen = atomic_load(&bus->gen);

@@ -19,27 +19,27 @@ struct weir_bus_config {
 };
 
 struct weir_bus {
-	pthread_mutex_t  lock;      // guards both trees and the counters
-	weir__tree       listeners; // items: weir__listener (one ref each)
-	weir__tree       subs;      // items: weir_subscr (one ref each)
-	atomic_uint_least64_t gen;  // bumped on every registry change
-	uint64_t         next_id;
-	int64_t          next_order;   // appended listeners count up
-	int64_t          next_prepend; // prepended ones count down
-	size_t           max_payload;
-	weir_loop       *loop; // the default loop
-	struct weir__pool *pool; // the bus's loop threads, or NULL (pool.c)
+	pthread_mutex_t lock;      // guards both trees and the counters
+	weir__tree      listeners; // items: weir__listener (one ref each)
+	weir__tree      subs;      // items: weir_subscr (one ref each)
+	atomic_uint_least64_t gen; // bumped on every registry change
+	uint64_t              next_id;
+	int64_t               next_order;   // appended listeners count up
+	int64_t               next_prepend; // prepended ones count down
+	size_t                max_payload;
+	weir_loop            *loop; // the default loop
+	struct weir__pool    *pool; // the bus's loop threads, or NULL (pool.c)
 };
 
 struct weir_topic {
-	weir_bus     *bus;
-	char         *name;
-	size_t        len;
-	uint64_t      gen; // registry generation of the snapshots
-	weir__lsnap  *ls;
-	weir__ssnap  *ss;
-	int           depth;   // emits in progress on this handle
-	weir__lsnap  *retired; // snapshots replaced during an emit
+	weir_bus    *bus;
+	char        *name;
+	size_t       len;
+	uint64_t     gen; // registry generation of the snapshots
+	weir__lsnap *ls;
+	weir__ssnap *ss;
+	int          depth;   // emits in progress on this handle
+	weir__lsnap *retired; // snapshots replaced during an emit
 };
 
 // Makes the handle's snapshots current (caller's thread owns @p t).

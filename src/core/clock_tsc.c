@@ -61,11 +61,12 @@ clock_slow(clock_state *s, uint64_t tsc)
 	} else if (s->phase > 0 && ns - s->ns_first >= CLOCK_CALIBRATE_NS &&
 	    tsc > s->tsc_first) {
 		clock_u128 span = (clock_u128) (uint64_t) (ns - s->ns_first);
-		s->mult         = (uint64_t) ((span << 32) / (tsc - s->tsc_first));
-		s->tsc_anchor   = tsc;
-		s->ns_anchor    = ns;
-		s->tsc_resync   = tsc +
-		    (uint64_t) (((clock_u128) CLOCK_RESYNC_NS << 32) / s->mult);
+		s->mult = (uint64_t) ((span << 32) / (tsc - s->tsc_first));
+		s->tsc_anchor = tsc;
+		s->ns_anchor  = ns;
+		s->tsc_resync = tsc +
+		    (uint64_t) (((clock_u128) CLOCK_RESYNC_NS << 32) /
+		        s->mult);
 		s->phase = 2;
 	}
 	return ns;
@@ -79,7 +80,8 @@ weir__now_ns(void)
 	int64_t      ns;
 	if (s->phase == 2 && tsc >= s->tsc_anchor && tsc < s->tsc_resync) {
 		ns = s->ns_anchor +
-		    (int64_t) (((clock_u128) (tsc - s->tsc_anchor) * s->mult) >>
+		    (int64_t) (((clock_u128) (tsc - s->tsc_anchor) *
+		                   s->mult) >>
 		        32);
 	} else {
 		ns = clock_slow(s, tsc);

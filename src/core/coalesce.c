@@ -20,7 +20,7 @@ struct weir__coalesce {
 	uint64_t        head; // oldest position
 	uint64_t        tail; // next free position
 	uint64_t       *slots;
-	size_t          mcap; // power of two, >= 2 * cap
+	size_t          mcap;  // power of two, >= 2 * cap
 	size_t          mused; // live slots plus tombstones
 };
 
@@ -178,8 +178,8 @@ weir__coalesce_put(weir__coalesce *co, weir_event *ev, weir_event **old,
 	size_t i = ev->key_len ? co_find(co, ev->key, ev->key_len) : SIZE_MAX;
 	weir__co_result res;
 	if (i != SIZE_MAX) {
-		uint64_t pos = co->slots[i] - 1;
-		*old = co->ring[pos % co->cap];
+		uint64_t pos            = co->slots[i] - 1;
+		*old                    = co->ring[pos % co->cap];
 		co->ring[pos % co->cap] = ev;
 		res                     = CO_REPLACED;
 	} else {

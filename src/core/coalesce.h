@@ -25,7 +25,7 @@ void weir__coalesce_destroy(weir__coalesce *co);
 // stores the depth after it in @p after.
 weir__co_result weir__coalesce_put(weir__coalesce *co, weir_event *ev,
     weir_event **old, atomic_size_t *depth, size_t *after);
-weir_event *weir__coalesce_take(
-    weir__coalesce *co, atomic_size_t *depth, size_t *after);
+weir_event     *weir__coalesce_take(
+        weir__coalesce *co, atomic_size_t *depth, size_t *after);
 
 #endif

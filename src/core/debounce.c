@@ -149,7 +149,7 @@ weir__debounce_put(weir__debounce *db, weir_event *ev, int64_t now_ns)
 	if ((e = weir__zalloc(sizeof(*e))) == NULL) {
 		return -1;
 	}
-	*e = (db_entry) { .ev = ev, .seen_ns = now_ns, .hash = h };
+	*e       = (db_entry) { .ev = ev, .seen_ns = now_ns, .hash = h };
 	e->chain = db->table[h & (db->nbuckets - 1)];
 	db->table[h & (db->nbuckets - 1)] = e;
 	db_append(db, e);

@@ -110,8 +110,9 @@ delivery_post_failure(weir_delivery *d, weir_err result)
 	if (WEIR_NEVER(r == NULL)) {
 		return; // out of memory: the failure goes uncounted
 	}
-	*r = (weir__retry) { .ev = d->ev, .attempts = d->attempts,
-		.err = result };
+	*r = (weir__retry) {
+		.ev = d->ev, .attempts = d->attempts, .err = result
+	};
 	d->ev = NULL;
 	pthread_mutex_lock(&fl->done_mx);
 	r->next  = fl->done;

@@ -144,8 +144,8 @@ weir__subscr_dispatch(weir_subscr *sub)
 	pthread_mutex_lock(&sub->dispatch_mx);
 	if (weir__flow_slow(sub)) {
 		if (weir__flow_drain(sub, DISPATCH_BUDGET)) {
-			// Paused: it stays marked scheduled, and whoever ends the
-			// pause puts it back on the ready list (flow.c).
+			// Paused: it stays marked scheduled, and whoever ends
+			// the pause puts it back on the ready list (flow.c).
 			pthread_mutex_unlock(&sub->dispatch_mx);
 			return;
 		}

@@ -118,9 +118,9 @@ weir_emit_topic(weir_topic *t, const void *data, size_t len)
 	weir_event ev;
 	weir__event_on_stack(&ev, t->name, t->len, data, len);
 	t->depth++;
-	weir__lsnap *s  = t->ls;
-	weir_err     rv = s->plain ? emit_run_plain(bus, s, &ev)
-	                           : emit_run(bus, s, &ev, 0);
+	weir__lsnap *s = t->ls;
+	weir_err     rv =
+            s->plain ? emit_run_plain(bus, s, &ev) : emit_run(bus, s, &ev, 0);
 	if (--t->depth == 0 && t->retired != NULL) {
 		emit_retire_done(t);
 	}
@@ -128,8 +128,8 @@ weir_emit_topic(weir_topic *t, const void *data, size_t len)
 }
 
 static weir_err
-error_event_make(const weir_event *ev, weir_err err, const char *origin,
-    weir_event **out)
+error_event_make(
+    const weir_event *ev, weir_err err, const char *origin, weir_event **out)
 {
 	char        code[16];
 	const char *name = weir_err_name(err);
@@ -154,8 +154,8 @@ error_event_make(const weir_event *ev, weir_err err, const char *origin,
 }
 
 weir_err
-weir__report_error(weir_bus *bus, const weir_event *ev, weir_err err,
-    const char *origin)
+weir__report_error(
+    weir_bus *bus, const weir_event *ev, weir_err err, const char *origin)
 {
 	if (strcmp(ev->topic, WEIR_TOPIC_ERROR) == 0) {
 		return err; // an error listener failed: do not loop

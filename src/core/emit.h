@@ -8,7 +8,7 @@
 // once) and subscriptions (queued). Returns WEIR_OK when somebody
 // listens, else @p err. @p origin names the failing subscription or is
 // NULL for an emit.
-weir_err weir__report_error(weir_bus *bus, const weir_event *ev,
-    weir_err err, const char *origin);
+weir_err weir__report_error(
+    weir_bus *bus, const weir_event *ev, weir_err err, const char *origin);
 
 #endif

@@ -89,14 +89,14 @@ static void
 event_fill(weir_event *ev, const weir_event_init *init, size_t topic_len,
     weir_free_fn take_free)
 {
-	char *p = (char *) (ev + 1);
-	p       = event_copy_headers(ev, init, p);
-	ev->topic     = p;
-	ev->topic_len = (uint32_t) topic_len;
-	p             = event_put(p, init->topic, topic_len + 1);
-	ev->key       = init->key_len ? p : NULL;
-	ev->key_len   = (uint32_t) init->key_len;
-	p             = event_put(p, init->key, init->key_len);
+	char *p         = (char *) (ev + 1);
+	p               = event_copy_headers(ev, init, p);
+	ev->topic       = p;
+	ev->topic_len   = (uint32_t) topic_len;
+	p               = event_put(p, init->topic, topic_len + 1);
+	ev->key         = init->key_len ? p : NULL;
+	ev->key_len     = (uint32_t) init->key_len;
+	p               = event_put(p, init->key, init->key_len);
 	ev->payload_len = init->payload_len;
 	if (take_free != NULL) {
 		ev->payload      = init->payload;
@@ -114,8 +114,8 @@ weir__event_make(weir_event **out, const weir_event_init *init,
 {
 	size_t      topic_len = strlen(init->topic);
 	int         cls;
-	weir_event *ev = weir__evpool_alloc(
-	    event_size(init, topic_len, !take_free), &cls);
+	weir_event *ev =
+	    weir__evpool_alloc(event_size(init, topic_len, !take_free), &cls);
 	if (ev == NULL) {
 		return WEIR_ENOMEM;
 	}
@@ -140,15 +140,16 @@ weir__event_make_plain(weir_event **out, const char *topic, size_t topic_len,
     const void *data, size_t len)
 {
 	int         cls;
-	weir_event *ev =
-	    weir__evpool_alloc(sizeof(*ev) + topic_len + 1 + EVENT_ALIGN + len,
-	        &cls);
+	weir_event *ev = weir__evpool_alloc(
+	    sizeof(*ev) + topic_len + 1 + EVENT_ALIGN + len, &cls);
 	if (ev == NULL) {
 		return WEIR_ENOMEM;
 	}
 	char *p = (char *) (ev + 1);
-	*ev     = (weir_event) { .pool_cls = (int16_t) cls, .topic = p,
-		    .topic_len = (uint32_t) topic_len, .payload_len = len };
+	*ev     = (weir_event) { .pool_cls = (int16_t) cls,
+		    .topic                 = p,
+		    .topic_len             = (uint32_t) topic_len,
+		    .payload_len           = len };
 	atomic_init(&ev->refs, 1);
 	ev->ts = weir__now_ns();
 	weir__uuid_v7_at(ev->id, ev->ts);
@@ -168,7 +169,7 @@ weir_event_new(weir_event **out, const weir_event_init *init)
 	if (out == NULL) {
 		return WEIR_EINVAL;
 	}
-	*out       = NULL;
+	*out        = NULL;
 	weir_err rv = event_check(init);
 	if (rv != WEIR_OK) {
 		return rv;

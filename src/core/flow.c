@@ -14,9 +14,9 @@
 // the loop so that events are absorbed as they come, and the timer
 // only delivers keys that fell quiet. The timer holds a reference to
 // the subscription while armed.
+#include "core/flow.h"
 #include "core/alloc.h"
 #include "core/event.h"
-#include "core/flow.h"
 #include "core/loop.h"
 #include "core/subscr.h"
 #include "core/uuid.h"
@@ -31,13 +31,13 @@ weir__flow_create(weir__flow **out, const weir__flow_config *cfg)
 		return WEIR_ENOMEM;
 	}
 	fl->cfg  = *cfg;
-	fl->slow = cfg->max_in_flight || cfg->rate > 0 ||
-	    cfg->debounce_ms || cfg->retry_max;
+	fl->slow = cfg->max_in_flight || cfg->rate > 0 || cfg->debounce_ms ||
+	    cfg->retry_max;
 	fl->tokens    = cfg->burst;
 	fl->refill_ns = weir__mono_ns();
 	if (cfg->debounce_ms &&
-	    weir__debounce_create(&fl->db,
-	        (int64_t) cfg->debounce_ms * 1000000) != WEIR_OK) {
+	    weir__debounce_create(
+	        &fl->db, (int64_t) cfg->debounce_ms * 1000000) != WEIR_OK) {
 		weir__free(fl);
 		return WEIR_ENOMEM;
 	}
@@ -120,8 +120,8 @@ weir__flow_arm(weir_subscr *sub, int64_t due_ns)
 		weir__subscr_release(sub);
 	}
 	int64_t  now = weir__mono_ns();
-	uint64_t ms  = due_ns > now ? (uint64_t) (due_ns - now + 999999) / 1000000
-	                            : 0;
+	uint64_t ms =
+	    due_ns > now ? (uint64_t) (due_ns - now + 999999) / 1000000 : 0;
 	if (WEIR_NEVER(weir_timer_start(sub->loop, ms, 0, flow_on_timer, sub,
 	                   &fl->timer) != WEIR_OK)) {
 		fl->timer = NULL; // out of memory: the next publish resumes
@@ -203,7 +203,7 @@ flow_debounced(weir_subscr *sub, int64_t now)
 			atomic_fetch_add(&fl->debounced, 1);
 		}
 	}
-	ev = weir__debounce_take(fl->db, now);
+	ev           = weir__debounce_take(fl->db, now);
 	int64_t next = weir__debounce_next(fl->db);
 	if (ev == NULL && next >= 0) {
 		weir__flow_arm(sub, next);
@@ -253,7 +253,8 @@ weir__flow_drain(weir_subscr *sub, size_t budget)
 			return 1;
 		}
 		if (!weir__loop_budget_left(sub->loop)) {
-			return flow_leftover(sub); // the step's budget is spent
+			return flow_leftover(
+			    sub); // the step's budget is spent
 		}
 		uint32_t    attempts;
 		weir_event *ev = flow_next(sub, now, &attempts);
@@ -279,8 +280,8 @@ weir_subscr_config_set_max_in_flight(weir_subscr_config *sc, size_t max)
 }
 
 weir_err
-weir_subscr_config_set_rate(weir_subscr_config *sc, double per_sec,
-    double burst)
+weir_subscr_config_set_rate(
+    weir_subscr_config *sc, double per_sec, double burst)
 {
 	// The negated tests also refuse NaN.
 	if (sc == NULL || !(per_sec >= 0 && per_sec <= 1e9) ||
@@ -303,8 +304,8 @@ weir_subscr_config_set_debounce(weir_subscr_config *sc, uint32_t quiet_ms)
 }
 
 weir_err
-weir_subscr_config_set_retry(weir_subscr_config *sc,
-    uint32_t max_attempts, uint32_t base_ms, uint32_t max_ms)
+weir_subscr_config_set_retry(weir_subscr_config *sc, uint32_t max_attempts,
+    uint32_t base_ms, uint32_t max_ms)
 {
 	if (sc == NULL || max_attempts == 0 || base_ms == 0 ||
 	    max_ms < base_ms || max_ms > 86400000u) {

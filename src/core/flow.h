@@ -30,7 +30,7 @@ typedef struct weir__flow_config {
 // A delivery that failed and waits for another attempt, or a failed
 // asynchronous completion waiting for the loop.
 typedef struct weir__retry {
-	weir_event         *ev; // held
+	weir_event         *ev;       // held
 	uint32_t            attempts; // calls made so far
 	weir_err            err;
 	int64_t             due_ns;

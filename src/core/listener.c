@@ -153,7 +153,7 @@ listener_list_visit(void *item, void *arg)
 	listener_list *ll = arg;
 	if (ll->n == ll->cap) {
 		size_t           ncap = ll->cap ? ll->cap * 2 : 8;
-		weir__listener **nl   = weir__realloc(ll->l, ncap * sizeof(*nl));
+		weir__listener **nl = weir__realloc(ll->l, ncap * sizeof(*nl));
 		if (nl == NULL) {
 			ll->failed = 1;
 			return;
@@ -173,8 +173,8 @@ weir_off_all(weir_bus *bus, const char *pattern, size_t *removed)
 	listener_list ll = { 0 };
 	pthread_mutex_lock(&bus->lock);
 	if (pattern != NULL) {
-		weir__tree_exact(&bus->listeners, pattern, listener_list_visit,
-		    &ll);
+		weir__tree_exact(
+		    &bus->listeners, pattern, listener_list_visit, &ll);
 	} else {
 		weir__tree_each(&bus->listeners, listener_list_visit, &ll);
 	}
@@ -239,7 +239,7 @@ weir__lsnap_take(weir_bus *bus, const char *topic, weir__lsnap **out)
 {
 	listener_list ll = { 0 };
 	weir__tree_match(&bus->listeners, topic, listener_list_visit, &ll);
-	size_t       size = sizeof(weir__lsnap) +
+	size_t size = sizeof(weir__lsnap) +
 	    ll.n * (sizeof(weir__listener *) + sizeof(weir__lcall));
 	weir__lsnap *s = ll.failed ? NULL : weir__alloc(size);
 	if (s == NULL) {

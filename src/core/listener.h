@@ -27,7 +27,7 @@ typedef struct weir__lcall {
 } weir__lcall;
 
 typedef struct weir__lsnap {
-	struct weir__lsnap *next; // retired list of a topic handle
+	struct weir__lsnap *next;  // retired list of a topic handle
 	int                 plain; // no once-listener: the fast loop applies
 	size_t              n;
 	weir__lcall        *calls; // fn and arg of l[i], inline for emit

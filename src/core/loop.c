@@ -38,9 +38,9 @@ weir_loop_create(weir_loop **out)
 		return rv;
 	}
 	loop->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (loop->wake_fd < 0 || (rv = weir__poller_set(loop->poller,
-	                              loop->wake_fd, WEIR_WATCH_READ,
-	                              &loop_wake_tag)) != WEIR_OK) {
+	if (loop->wake_fd < 0 ||
+	    (rv = weir__poller_set(loop->poller, loop->wake_fd,
+	         WEIR_WATCH_READ, &loop_wake_tag)) != WEIR_OK) {
 		if (loop->wake_fd >= 0) {
 			close(loop->wake_fd);
 		}
@@ -302,8 +302,8 @@ weir__loop_enter(weir_loop *loop)
 	if (!atomic_compare_exchange_strong(&loop->running, &expected, 1)) {
 		return WEIR_EBUSY;
 	}
-	atomic_store_explicit(
-	    &loop->owner, (uintptr_t) &loop_thread_token, memory_order_relaxed);
+	atomic_store_explicit(&loop->owner, (uintptr_t) &loop_thread_token,
+	    memory_order_relaxed);
 	atomic_store(&loop->need_wake, 0);
 	return WEIR_OK;
 }
@@ -379,7 +379,7 @@ weir_watch_stop(weir_watch *w)
 		return;
 	}
 	weir__poller_set(w->loop->poller, w->fd, 0, NULL);
-	w->dead                = 1; // freed after the pass: it may be pending
+	w->dead               = 1; // freed after the pass: it may be pending
 	w->loop->dead_watches = 1;
 	if (!atomic_load(&w->loop->running)) {
 		loop_free_watches(w->loop, 1);

@@ -44,7 +44,7 @@ struct weir_loop {
 	atomic_int      ready_any; // ready_head != NULL, readable unlocked
 	weir__timers    timers;
 	weir_watch     *watches;
-	int             dead_watches; // freed after the current pass
+	int             dead_watches;  // freed after the current pass
 	int             polls_skipped; // passes run without polling
 	atomic_size_t   nsubs;
 	size_t          budget;      // handler calls left in this pass

@@ -64,7 +64,8 @@ weir__poller_set(weir__poller *p, int fd, int events, void *ud)
 	if (epoll_ctl(p->epfd, EPOLL_CTL_MOD, fd, &ev) == 0) {
 		return WEIR_OK;
 	}
-	if (errno == ENOENT && epoll_ctl(p->epfd, EPOLL_CTL_ADD, fd, &ev) == 0) {
+	if (errno == ENOENT &&
+	    epoll_ctl(p->epfd, EPOLL_CTL_ADD, fd, &ev) == 0) {
 		return WEIR_OK;
 	}
 	return errno == ENOMEM || errno == ENOSPC ? WEIR_ENOMEM : WEIR_EINVAL;
@@ -75,7 +76,7 @@ weir__poller_wait(
     weir__poller *p, int timeout_ms, weir__poller_fn fn, void *arg)
 {
 	struct epoll_event evs[EPOLL_BATCH];
-	int                n = epoll_wait(p->epfd, evs, EPOLL_BATCH, timeout_ms);
+	int n = epoll_wait(p->epfd, evs, EPOLL_BATCH, timeout_ms);
 	for (int i = 0; i < n; i++) {
 		int events = 0;
 		if (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {

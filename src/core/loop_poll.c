@@ -49,7 +49,7 @@ poll_grow(struct pollfd **fds, void ***uds, size_t *cap, size_t need)
 	if (nf == NULL) {
 		return 0;
 	}
-	*fds     = nf;
+	*fds      = nf;
 	void **nu = weir__realloc(*uds, ncap * sizeof(*nu));
 	if (nu == NULL) {
 		return 0;
@@ -89,7 +89,8 @@ weir__poller_set(weir__poller *p, int fd, int events, void *ud)
 	if (!poll_grow(&p->fds, &p->uds, &p->cap, p->n + 1)) {
 		return WEIR_ENOMEM;
 	}
-	p->fds[p->n] = (struct pollfd) { .fd = fd, .events = poll_mask(events) };
+	p->fds[p->n] =
+	    (struct pollfd) { .fd = fd, .events = poll_mask(events) };
 	p->uds[p->n++] = ud;
 	return WEIR_OK;
 }

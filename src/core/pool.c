@@ -15,11 +15,11 @@
 #include "core/pool.h"
 
 struct weir__pool {
-	size_t        n;
-	weir_loop   **loops;
-	pthread_t    *threads;
-	int           started; // guarded by mx
-	atomic_size_t rr;
+	size_t          n;
+	weir_loop     **loops;
+	pthread_t      *threads;
+	int             started; // guarded by mx
+	atomic_size_t   rr;
 	pthread_mutex_t mx;
 };
 
@@ -82,7 +82,8 @@ weir__pool_pick(weir_bus *bus, weir_loop *explicit_loop, size_t index_plus1)
 	if (pool == NULL) {
 		return bus->loop;
 	}
-	size_t i = atomic_fetch_add_explicit(&pool->rr, 1, memory_order_relaxed);
+	size_t i =
+	    atomic_fetch_add_explicit(&pool->rr, 1, memory_order_relaxed);
 	return pool->loops[i % pool->n];
 }
 

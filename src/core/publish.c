@@ -92,8 +92,8 @@ publish_drop_taken(const void *data, weir_free_fn free_fn)
 }
 
 static weir_err
-publish_check(weir_bus *bus, const char *topic, const void *data,
-    size_t len, unsigned flags)
+publish_check(weir_bus *bus, const char *topic, const void *data, size_t len,
+    unsigned flags)
 {
 	if (flags & ~WEIR_PUBLISH_TAKE) {
 		return WEIR_EINVAL;
@@ -118,8 +118,9 @@ weir_publish(weir_bus *bus, const char *topic, const void *data, size_t len,
 	if ((rv = publish_collect(bus, topic, &ps)) != WEIR_OK) {
 		return rv;
 	}
-	weir_event_init init = { .topic = topic, .payload = data,
-		.payload_len = len };
+	weir_event_init init = {
+		.topic = topic, .payload = data, .payload_len = len
+	};
 	weir_event *ev = NULL;
 	if (ps.n == 0) {
 		if (take) {
@@ -143,8 +144,9 @@ weir_publish_topic(weir_topic *t, const void *data, size_t len)
 	if (len > t->bus->max_payload) {
 		return WEIR_ETOOBIG;
 	}
-	uint64_t gen = atomic_load_explicit(&t->bus->gen, memory_order_acquire);
-	weir_err rv  = t->gen != gen ? weir__topic_refresh(t) : WEIR_OK;
+	uint64_t gen =
+	    atomic_load_explicit(&t->bus->gen, memory_order_acquire);
+	weir_err rv = t->gen != gen ? weir__topic_refresh(t) : WEIR_OK;
 	if (rv != WEIR_OK || t->ss->n == 0) {
 		return rv;
 	}

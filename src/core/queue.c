@@ -11,9 +11,10 @@
 // producer can take the oldest event itself.
 // The depth is computed from head and tail when asked (watermarks,
 // stats); the high-water mark is kept with a stale copy of head that is
-// refreshed only when the depth might pass the mark (queue_note_push). BLOCKed producers sleep on a condition variable; a popper
-// wakes them once an eighth of the ring is free, and only when
-// `waiters` is non-zero, which both sides read after seq_cst updates.
+// refreshed only when the depth might pass the mark (queue_note_push). BLOCKed
+// producers sleep on a condition variable; a popper wakes them once an eighth
+// of the ring is free, and only when `waiters` is non-zero, which both sides
+// read after seq_cst updates.
 #include <errno.h>
 #include <sched.h>
 #include <time.h>
@@ -85,11 +86,12 @@ ring_push(weir__queue *q, weir_event *ev, size_t *at)
 	size_t tail = atomic_load_explicit(&q->tail, memory_order_relaxed);
 	for (;;) {
 		weir__qcell *c = &q->cells[tail & (q->one_lap - 1)];
-		size_t stamp = atomic_load_explicit(&c->stamp, memory_order_acquire);
+		size_t       stamp =
+		    atomic_load_explicit(&c->stamp, memory_order_acquire);
 		if (stamp == tail) {
-			if (atomic_compare_exchange_weak_explicit(&q->tail, &tail,
-			        ring_next(q, tail), memory_order_seq_cst,
-			        memory_order_relaxed)) {
+			if (atomic_compare_exchange_weak_explicit(&q->tail,
+			        &tail, ring_next(q, tail),
+			        memory_order_seq_cst, memory_order_relaxed)) {
 				c->ev = ev;
 				atomic_store_explicit(
 				    &c->stamp, tail + 1, memory_order_release);
@@ -103,10 +105,12 @@ ring_push(weir__queue *q, weir_event *ev, size_t *at)
 			if (head + q->one_lap == tail) {
 				return 0;
 			}
-			tail = atomic_load_explicit(&q->tail, memory_order_relaxed);
+			tail = atomic_load_explicit(
+			    &q->tail, memory_order_relaxed);
 		} else {
 			sched_yield(); // another producer is mid-claim
-			tail = atomic_load_explicit(&q->tail, memory_order_relaxed);
+			tail = atomic_load_explicit(
+			    &q->tail, memory_order_relaxed);
 		}
 	}
 }
@@ -117,11 +121,12 @@ ring_pop(weir__queue *q)
 	size_t head = atomic_load_explicit(&q->head, memory_order_relaxed);
 	for (;;) {
 		weir__qcell *c = &q->cells[head & (q->one_lap - 1)];
-		size_t stamp = atomic_load_explicit(&c->stamp, memory_order_acquire);
+		size_t       stamp =
+		    atomic_load_explicit(&c->stamp, memory_order_acquire);
 		if (stamp == head + 1) {
-			if (atomic_compare_exchange_weak_explicit(&q->head, &head,
-			        ring_next(q, head), memory_order_seq_cst,
-			        memory_order_relaxed)) {
+			if (atomic_compare_exchange_weak_explicit(&q->head,
+			        &head, ring_next(q, head),
+			        memory_order_seq_cst, memory_order_relaxed)) {
 				weir_event *ev = c->ev;
 				atomic_store_explicit(&c->stamp,
 				    head + q->one_lap, memory_order_release);
@@ -130,7 +135,8 @@ ring_pop(weir__queue *q)
 		} else if (stamp == head) {
 			return NULL; // empty, or the producer is mid-write
 		} else {
-			head = atomic_load_explicit(&q->head, memory_order_relaxed);
+			head = atomic_load_explicit(
+			    &q->head, memory_order_relaxed);
 		}
 	}
 }
@@ -153,7 +159,8 @@ weir__queue_depth(weir__queue *q)
 		size_t tail = atomic_load(&q->tail);
 		size_t head = atomic_load(&q->head);
 		if (atomic_load(&q->tail) == tail) {
-			return (size_t) (ring_count(q, tail) - ring_count(q, head));
+			return (size_t) (ring_count(q, tail) -
+			    ring_count(q, head));
 		}
 	}
 }
@@ -164,8 +171,8 @@ weir__queue_published(weir__queue *q)
 	if (q->co != NULL) {
 		return atomic_load(&q->st.offered);
 	}
-	uint64_t refused = atomic_load(&q->st.rejected) +
-	    atomic_load(&q->st.timed_out);
+	uint64_t refused =
+	    atomic_load(&q->st.rejected) + atomic_load(&q->st.timed_out);
 	if (q->policy == WEIR_POLICY_DROP_NEWEST) {
 		refused += atomic_load(&q->st.dropped);
 	}
@@ -197,12 +204,11 @@ weir__queue_fini(weir__queue *q)
 static void
 queue_note_depth(weir__queue *q, size_t d)
 {
-	uint64_t hw = atomic_load_explicit(&q->st.high_water,
-	    memory_order_relaxed);
-	while (d > hw && !atomic_compare_exchange_weak_explicit(
-	                     &q->st.high_water, &hw, d, memory_order_relaxed,
-	                     memory_order_relaxed)) {
-	}
+	uint64_t hw =
+	    atomic_load_explicit(&q->st.high_water, memory_order_relaxed);
+	while (d > hw &&
+	    !atomic_compare_exchange_weak_explicit(&q->st.high_water, &hw, d,
+	        memory_order_relaxed, memory_order_relaxed)) { }
 }
 
 // Keeps the high-water mark exact without reading `head` per push:
@@ -212,7 +218,8 @@ static void
 queue_note_push(weir__queue *q, size_t at)
 {
 	uint64_t pushed = ring_count(q, at) + 1;
-	uint64_t seen = atomic_load_explicit(&q->head_seen, memory_order_relaxed);
+	uint64_t seen =
+	    atomic_load_explicit(&q->head_seen, memory_order_relaxed);
 	uint64_t hw =
 	    atomic_load_explicit(&q->st.high_water, memory_order_relaxed);
 	if (pushed - seen <= hw) {
@@ -264,8 +271,8 @@ queue_wait(weir__queue *q, const struct timespec *deadline)
 	int ok = 1;
 	pthread_mutex_lock(&q->wait_mx);
 	atomic_fetch_add(&q->waiters, 1);
-	while (ok && weir__queue_depth(q) >= q->cap &&
-	    !atomic_load(&q->closed)) {
+	while (
+	    ok && weir__queue_depth(q) >= q->cap && !atomic_load(&q->closed)) {
 		if (deadline == NULL) {
 			pthread_cond_wait(&q->not_full, &q->wait_mx);
 		} else if (pthread_cond_timedwait(&q->not_full, &q->wait_mx,
@@ -353,7 +360,8 @@ weir__queue_push(weir__queue *q, weir_event *ev, int may_block, int *pushed)
 	}
 	size_t at;
 	while (!ring_push(q, ev, &at)) {
-		weir_err rv = queue_full(q, may_block, &deadline, &have_deadline);
+		weir_err rv =
+		    queue_full(q, may_block, &deadline, &have_deadline);
 		if (rv != WEIR_OK || atomic_load(&q->closed)) {
 			weir_event_release(ev);
 			return rv == WEIR_EAGAIN ? WEIR_OK : rv;

@@ -45,17 +45,17 @@ typedef struct weir__queue {
 	atomic_int      waiters; // BLOCKed producers
 	pthread_mutex_t wait_mx;
 	pthread_cond_t  not_full;
-	alignas(64) atomic_size_t tail; // producers claim positions here
-	alignas(64) atomic_size_t head; // the consumer (and droppers) here
+	alignas(64) atomic_size_t tail;  // producers claim positions here
+	alignas(64) atomic_size_t head;  // the consumer (and droppers) here
 	atomic_uint_least64_t delivered; // written by the consumer only
 	atomic_uint_least64_t failed;    // written by the consumer only
 	alignas(64) weir__qstats st;
 	atomic_uint_least64_t head_seen; // producers' stale count of pops
-	atomic_size_t co_depth; // COALESCE only
+	atomic_size_t         co_depth;  // COALESCE only
 } weir__queue;
 
-weir_err weir__queue_init(weir__queue *q, size_t cap, weir_policy policy,
-    int64_t timeout_ms);
+weir_err weir__queue_init(
+    weir__queue *q, size_t cap, weir_policy policy, int64_t timeout_ms);
 // Releases the events still queued.
 void weir__queue_fini(weir__queue *q);
 // Pops and releases every queued event (a producer mid-push may still
@@ -71,7 +71,7 @@ weir_err weir__queue_push(
 // Takes the oldest event, or NULL (empty, or a producer mid-write).
 weir_event *weir__queue_pop(weir__queue *q);
 // Wakes blocked producers; later pushes are discarded.
-void weir__queue_close(weir__queue *q);
+void   weir__queue_close(weir__queue *q);
 size_t weir__queue_depth(weir__queue *q);
 // Events offered so far (pushed, dropped, refused or coalesced).
 uint64_t weir__queue_published(weir__queue *q);

@@ -61,11 +61,14 @@ retry_dead(weir_subscr *sub, weir_event *ev, weir_err err, uint32_t n)
 		{ "weir-attempts", attempts, strlen(attempts) },
 		{ "weir-subscr", sub->cfg.name, strlen(sub->cfg.name) },
 	};
-	weir_event_init init = { .topic = WEIR_TOPIC_DEAD, .key = ev->key,
-		.key_len = ev->key_len, .payload = ev->payload,
-		.payload_len = ev->payload_len, .headers = hdr,
-		.header_count = 5 };
-	weir_event *dev;
+	weir_event_init init = { .topic = WEIR_TOPIC_DEAD,
+		.key                    = ev->key,
+		.key_len                = ev->key_len,
+		.payload                = ev->payload,
+		.payload_len            = ev->payload_len,
+		.headers                = hdr,
+		.header_count           = 5 };
+	weir_event     *dev;
 	if (weir__event_make(&dev, &init, NULL, ev) != WEIR_OK) {
 		return;
 	}
@@ -83,8 +86,10 @@ retry_later(weir_subscr *sub, weir_event *ev, uint32_t n, weir_err err)
 		weir__free(r);
 		return 0;
 	}
-	*r = (weir__retry) { .ev = ev, .attempts = n, .err = err,
-		.due_ns = weir__mono_ns() + retry_backoff_ns(&fl->cfg, n) };
+	*r               = (weir__retry) { .ev = ev,
+		              .attempts        = n,
+		              .err             = err,
+		              .due_ns = weir__mono_ns() + retry_backoff_ns(&fl->cfg, n) };
 	weir__retry **pp = &fl->retries;
 	while (*pp != NULL && (*pp)->due_ns <= r->due_ns) {
 		pp = &(*pp)->next;

@@ -24,13 +24,13 @@ weir_subscr_stats_ex_get(const weir_subscr *csub, weir_subscr_stats_ex *out)
 		return WEIR_EINVAL;
 	}
 	weir__flow *fl = csub->flow;
-	*out = (weir_subscr_stats_ex) {
-		.in_flight    = LD(fl->in_flight),
-		.deferred     = LD(fl->deferred),
-		.retried      = LD(fl->retried),
-		.dead         = LD(fl->dead),
-		.rate_delayed = LD(fl->rate_delayed),
-		.debounced    = LD(fl->debounced),
+	*out           = (weir_subscr_stats_ex) {
+		          .in_flight    = LD(fl->in_flight),
+		          .deferred     = LD(fl->deferred),
+		          .retried      = LD(fl->retried),
+		          .dead         = LD(fl->dead),
+		          .rate_delayed = LD(fl->rate_delayed),
+		          .debounced    = LD(fl->debounced),
 	};
 	weir__hist_read(&fl->lat, &out->latency);
 	return WEIR_OK;

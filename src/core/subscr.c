@@ -150,8 +150,9 @@ subscr_check(weir_bus *bus, const char *pattern, weir_handler fn,
 	if (weir_pattern_validate(pattern) != WEIR_OK) {
 		return WEIR_EBADPATTERN;
 	}
-	if (sc != NULL && (sc->high > sc->capacity ||
-	                      sc->flow.loop_index > weir_bus_loop_count(bus))) {
+	if (sc != NULL &&
+	    (sc->high > sc->capacity ||
+	        sc->flow.loop_index > weir_bus_loop_count(bus))) {
 		return WEIR_EINVAL;
 	}
 	return WEIR_OK;
@@ -188,23 +189,23 @@ subscr_new(weir_bus *bus, const char *pattern, const weir_subscr_config *sc)
 	pthread_mutex_init(&sub->dispatch_mx, &ma);
 	pthread_mutexattr_destroy(&ma);
 	atomic_init(&sub->refs, 1);
-	sub->bus  = bus;
+	sub->bus = bus;
 	// Explicit loop, bus loop by index, round-robin or default loop.
 	sub->loop = weir__pool_pick(bus, sc->loop, sc->flow.loop_index);
 	return sub;
 }
 
 weir_err
-weir_subscribe(weir_bus *bus, const char *pattern, weir_handler fn,
-    void *arg, weir_free_fn arg_free, const weir_subscr_config *sc,
-    weir_subscr **out)
+weir_subscribe(weir_bus *bus, const char *pattern, weir_handler fn, void *arg,
+    weir_free_fn arg_free, const weir_subscr_config *sc, weir_subscr **out)
 {
 	weir_err rv = subscr_check(bus, pattern, fn, sc);
 	if (rv != WEIR_OK || out == NULL) {
 		return rv != WEIR_OK ? rv : WEIR_EINVAL;
 	}
 	weir_subscr_config defaults = { .capacity = 1024,
-		.policy = WEIR_POLICY_BLOCK, .block_timeout_ms = -1 };
+		.policy                           = WEIR_POLICY_BLOCK,
+		.block_timeout_ms                 = -1 };
 	weir_subscr       *sub = subscr_new(bus, pattern, sc ? sc : &defaults);
 	if (sub == NULL) {
 		return WEIR_ENOMEM;
@@ -363,18 +364,18 @@ weir_subscr_stats_get(const weir_subscr *csub, weir_subscr_stats *out)
 		return WEIR_EINVAL;
 	}
 	weir__qstats *st = &((weir_subscr *) csub)->q.st;
-	*out = (weir_subscr_stats) {
-		.published  = weir__queue_published(&((weir_subscr *) csub)->q),
-		.delivered  = atomic_load(&((weir_subscr *) csub)->q.delivered),
-		.failed     = atomic_load(&((weir_subscr *) csub)->q.failed),
-		.dropped    = atomic_load(&st->dropped),
-		.rejected   = atomic_load(&st->rejected),
-		.timed_out  = atomic_load(&st->timed_out),
-		.coalesced  = atomic_load(&st->coalesced),
-		.queued     = weir__queue_depth(&((weir_subscr *) csub)->q),
-		.high_water = atomic_load(&st->high_water),
-		.pressure   = atomic_load(&st->pressure),
-		.drain      = atomic_load(&st->drain),
+	*out             = (weir_subscr_stats) {
+		            .published = weir__queue_published(&((weir_subscr *) csub)->q),
+		            .delivered = atomic_load(&((weir_subscr *) csub)->q.delivered),
+		            .failed    = atomic_load(&((weir_subscr *) csub)->q.failed),
+		            .dropped   = atomic_load(&st->dropped),
+		            .rejected  = atomic_load(&st->rejected),
+		            .timed_out = atomic_load(&st->timed_out),
+		            .coalesced = atomic_load(&st->coalesced),
+		            .queued    = weir__queue_depth(&((weir_subscr *) csub)->q),
+		            .high_water = atomic_load(&st->high_water),
+		            .pressure   = atomic_load(&st->pressure),
+		            .drain      = atomic_load(&st->drain),
 	};
 	return WEIR_OK;
 }

@@ -12,35 +12,35 @@
 #include "core/queue.h"
 
 struct weir_subscr_config {
-	size_t           capacity;
-	weir_policy      policy;
-	int64_t          block_timeout_ms;
-	size_t           high;
-	size_t           low;
-	weir_pressure_fn on_pressure;
-	weir_pressure_fn on_drain;
-	void            *wm_arg;
-	weir_loop       *loop;
-	char            *name;
+	size_t            capacity;
+	weir_policy       policy;
+	int64_t           block_timeout_ms;
+	size_t            high;
+	size_t            low;
+	weir_pressure_fn  on_pressure;
+	weir_pressure_fn  on_drain;
+	void             *wm_arg;
+	weir_loop        *loop;
+	char             *name;
 	weir__flow_config flow; // defences and loop index (flow.c)
 };
 
 struct weir_subscr {
-	weir__queue        q; // first: its hot fields are cache aligned
-	atomic_uint        refs;
-	atomic_int         scheduled; // on the loop's ready list
-	atomic_int         closed;
-	atomic_int         pressured; // between pressure and drain
-	int                registered; // in the bus tree (bus lock)
-	weir_bus          *bus;
-	weir_loop         *loop;
-	char              *pattern;
-	weir_handler       fn;
-	void              *arg;
-	weir_free_fn       arg_free;
-	weir_subscr_config cfg; // cfg.name is always set
-	pthread_mutex_t    dispatch_mx; // recursive: held while dispatching
-	weir__flow        *flow; // async deliveries, defences, latency
+	weir__queue         q; // first: its hot fields are cache aligned
+	atomic_uint         refs;
+	atomic_int          scheduled; // on the loop's ready list
+	atomic_int          closed;
+	atomic_int          pressured;  // between pressure and drain
+	int                 registered; // in the bus tree (bus lock)
+	weir_bus           *bus;
+	weir_loop          *loop;
+	char               *pattern;
+	weir_handler        fn;
+	void               *arg;
+	weir_free_fn        arg_free;
+	weir_subscr_config  cfg;         // cfg.name is always set
+	pthread_mutex_t     dispatch_mx; // recursive: held while dispatching
+	weir__flow         *flow;        // async deliveries, defences, latency
 	struct weir_subscr *ready_next;
 };
 

@@ -3,21 +3,21 @@
 // stopped (and is freed with the loop if never stopped). A timer stopped
 // from its own callback is freed when the callback returns. Ties on the
 // due time go by start order (the sequence number).
+#include "core/timer.h"
 #include "core/alloc.h"
 #include "core/loop.h"
-#include "core/timer.h"
 #include "core/uuid.h"
 
 struct weir_timer {
-	weir_loop         *loop;
-	int64_t            due_ns;
-	uint64_t           repeat_ns;
-	uint64_t           seq;
-	size_t             idx; // position in the heap, SIZE_MAX if not in
-	int                running;
-	int                stopped;
-	weir_timer_fn      cb;
-	void              *arg;
+	weir_loop    *loop;
+	int64_t       due_ns;
+	uint64_t      repeat_ns;
+	uint64_t      seq;
+	size_t        idx; // position in the heap, SIZE_MAX if not in
+	int           running;
+	int           stopped;
+	weir_timer_fn cb;
+	void         *arg;
 	void (*fin)(void *arg); // see weir__timer_set_fin()
 	struct weir_timer *next;
 	struct weir_timer *prev;
@@ -57,7 +57,8 @@ heap_down(weir__timers *ts, size_t i)
 		if (c >= ts->n) {
 			break;
 		}
-		if (c + 1 < ts->n && timer_before(ts->heap[c + 1], ts->heap[c])) {
+		if (c + 1 < ts->n &&
+		    timer_before(ts->heap[c + 1], ts->heap[c])) {
 			c++;
 		}
 		if (!timer_before(ts->heap[c], t)) {
@@ -74,7 +75,7 @@ heap_push(weir__timers *ts, weir_timer *t)
 {
 	if (ts->n == ts->cap) {
 		size_t       ncap = ts->cap ? ts->cap * 2 : 16;
-		weir_timer **nh   = weir__realloc(ts->heap, ncap * sizeof(*nh));
+		weir_timer **nh = weir__realloc(ts->heap, ncap * sizeof(*nh));
 		if (nh == NULL) {
 			return 0;
 		}
@@ -166,7 +167,8 @@ weir__timers_run(weir__timers *ts, int64_t now_ns)
 		} else if (t->repeat_ns > 0 && t->idx == SIZE_MAX) {
 			t->due_ns += (int64_t) t->repeat_ns;
 			if (t->due_ns < now_ns) {
-				t->due_ns = now_ns; // fell behind: do not burst
+				t->due_ns =
+				    now_ns; // fell behind: do not burst
 			}
 			heap_push(ts, t);
 		}

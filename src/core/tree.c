@@ -60,8 +60,8 @@ tree_node_new(weir__tree_node *parent, const char *tok, size_t n)
 }
 
 static weir__tree_node *
-tree_kid_find(const weir__tree_node *node, const char *tok, size_t n,
-    size_t *slot)
+tree_kid_find(
+    const weir__tree_node *node, const char *tok, size_t n, size_t *slot)
 {
 	if (node->kcap == 0) {
 		return NULL;
@@ -103,13 +103,13 @@ tree_kids_grow(weir__tree_node *node)
 	if ((node->nused + 1) * 4 < node->kcap * 3) {
 		return 1;
 	}
-	size_t            ncap = node->kcap ? node->kcap : 4;
+	size_t ncap = node->kcap ? node->kcap : 4;
 	while ((node->nkids + 1) * 4 >= ncap * 3) {
 		ncap *= 2;
 	}
 	weir__tree_node **old  = node->kids;
 	size_t            ocap = node->kcap;
-	node->kids = weir__zalloc(ncap * sizeof(*old));
+	node->kids             = weir__zalloc(ncap * sizeof(*old));
 	if (node->kids == NULL) {
 		node->kids = old;
 		return 0;
@@ -225,8 +225,8 @@ tree_walk(weir__tree *tree, const char *pattern, int make)
 	weir__tree_node *node = tree->root;
 	const char      *p    = pattern;
 	while (node != NULL) {
-		const char *dot = strchr(p, '.');
-		size_t      n   = dot ? (size_t) (dot - p) : strlen(p);
+		const char      *dot  = strchr(p, '.');
+		size_t           n    = dot ? (size_t) (dot - p) : strlen(p);
 		weir__tree_node *next = tree_child(node, p, n, make);
 		if (next == NULL && make) {
 			tree_prune(tree, node);
@@ -248,8 +248,9 @@ weir__tree_add(weir__tree *tree, const char *pattern, void *item)
 		return WEIR_ENOMEM;
 	}
 	if (node->nitems == node->icap) {
-		size_t ncap  = node->icap ? node->icap * 2 : 2;
-		void **items = weir__realloc(node->items, ncap * sizeof(void *));
+		size_t ncap = node->icap ? node->icap * 2 : 2;
+		void **items =
+		    weir__realloc(node->items, ncap * sizeof(void *));
 		if (items == NULL) {
 			tree_prune(tree, node);
 			return WEIR_ENOMEM;
@@ -309,9 +310,9 @@ tree_match_at(const weir__tree_node *node, size_t i, const tree_query *q)
 		tree_visit_items(node, q->fn, q->arg);
 		return;
 	}
-	int sys = i == 0 && q->tok[0][0] == '$';
-	const weir__tree_node *kid = tree_kid_find(node, q->tok[i], q->len[i],
-	    NULL);
+	int                    sys = i == 0 && q->tok[0][0] == '$';
+	const weir__tree_node *kid =
+	    tree_kid_find(node, q->tok[i], q->len[i], NULL);
 	if (kid != NULL) {
 		tree_match_at(kid, i + 1, q);
 	}
@@ -324,8 +325,8 @@ tree_match_at(const weir__tree_node *node, size_t i, const tree_query *q)
 }
 
 void
-weir__tree_match(const weir__tree *tree, const char *topic,
-    weir__tree_visit fn, void *arg)
+weir__tree_match(
+    const weir__tree *tree, const char *topic, weir__tree_visit fn, void *arg)
 {
 	if (tree->root == NULL) {
 		return;
@@ -333,7 +334,7 @@ weir__tree_match(const weir__tree *tree, const char *topic,
 	const char *tok[WEIR_MAX_TOKENS];
 	size_t      len[WEIR_MAX_TOKENS];
 	tree_query  q = { tok, len, 0, fn, arg };
-	q.n = weir__topic_split(topic, tok, len, WEIR_MAX_TOKENS);
+	q.n           = weir__topic_split(topic, tok, len, WEIR_MAX_TOKENS);
 	tree_match_at(tree->root, 0, &q);
 }
 

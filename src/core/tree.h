@@ -26,8 +26,8 @@ weir_err weir__tree_add(weir__tree *tree, const char *pattern, void *item);
 // Removes one @p item added under @p pattern; returns 1 if found.
 int weir__tree_remove(weir__tree *tree, const char *pattern, void *item);
 // Calls @p fn for every item whose pattern matches the valid @p topic.
-void weir__tree_match(const weir__tree *tree, const char *topic,
-    weir__tree_visit fn, void *arg);
+void weir__tree_match(
+    const weir__tree *tree, const char *topic, weir__tree_visit fn, void *arg);
 // Calls @p fn for every item added under exactly @p pattern.
 void weir__tree_exact(const weir__tree *tree, const char *pattern,
     weir__tree_visit fn, void *arg);

@@ -64,10 +64,11 @@ test_libevent_drives_weir(void **state)
 	assert_non_null(ls.base);
 	weir_subscr *sub;
 	assert_weir_ok(weir_bus_create(&ls.bus, NULL));
-	assert_weir_ok(weir_subscribe(
-	    ls.bus, "le.>", le_handler, &ls, NULL, NULL, &sub));
+	assert_weir_ok(
+	    weir_subscribe(ls.bus, "le.>", le_handler, &ls, NULL, NULL, &sub));
 	weir_event_base *a, *b;
-	assert_weir_ok(weir_libevent_attach(ls.base, weir_bus_loop(ls.bus), &a));
+	assert_weir_ok(
+	    weir_libevent_attach(ls.base, weir_bus_loop(ls.bus), &a));
 	assert_weir_err(
 	    weir_libevent_attach(ls.base, weir_bus_loop(ls.bus), &b),
 	    WEIR_EBUSY);

@@ -71,19 +71,19 @@ static void
 test_libuv_drives_weir(void **state)
 {
 	(void) state;
-	uv_state us     = { .on_loop_thread = 1 };
+	uv_state  us = { .on_loop_thread = 1 };
 	uv_loop_t loop;
 	uv_loop_init(&loop);
 	us.uv        = &loop;
 	us.uv_thread = pthread_self();
 	weir_subscr *sub;
 	assert_weir_ok(weir_bus_create(&us.bus, NULL));
-	assert_weir_ok(weir_subscribe(
-	    us.bus, "uv.>", uv_handler, &us, NULL, NULL, &sub));
+	assert_weir_ok(
+	    weir_subscribe(us.bus, "uv.>", uv_handler, &us, NULL, NULL, &sub));
 	weir_uv *a, *b;
 	assert_weir_ok(weir_uv_attach(&loop, weir_bus_loop(us.bus), &a));
-	assert_weir_err(weir_uv_attach(&loop, weir_bus_loop(us.bus), &b),
-	    WEIR_EBUSY);
+	assert_weir_err(
+	    weir_uv_attach(&loop, weir_bus_loop(us.bus), &b), WEIR_EBUSY);
 	assert_string_equal(weir_loop_host(weir_bus_loop(us.bus)), "libuv");
 	weir_timer *t;
 	assert_weir_ok(weir_timer_start(

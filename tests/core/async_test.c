@@ -21,8 +21,8 @@ typedef struct async_state {
 	atomic_int            open;     // deferred, not completed
 	atomic_int            max_open; // highest seen
 	atomic_uint_least64_t completed;
-	atomic_int            done;     // worker may stop
-	weir_err              result;   // what the worker completes with
+	atomic_int            done;   // worker may stop
+	weir_err              result; // what the worker completes with
 	weir_subscr          *sub;
 } async_state;
 
@@ -81,7 +81,8 @@ async_bus(async_state *as, size_t max_in_flight)
 	weir_bus_config_destroy(cfg);
 	weir_subscr_config *sc;
 	assert_weir_ok(weir_subscr_config_create(&sc));
-	assert_weir_ok(weir_subscr_config_set_max_in_flight(sc, max_in_flight));
+	assert_weir_ok(
+	    weir_subscr_config_set_max_in_flight(sc, max_in_flight));
 	assert_weir_ok(weir_subscr_config_set_capacity(sc, ASYNC_N));
 	pthread_mutex_init(&as->mx, NULL);
 	assert_weir_ok(weir_subscribe(
@@ -132,9 +133,9 @@ static void
 test_failed_completion_reported(void **state)
 {
 	(void) state;
-	async_state *as  = calloc(1, sizeof(*as));
-	weir_bus    *bus = async_bus(as, 0); // unbounded
-	as->result       = WEIR_EIO;
+	async_state *as              = calloc(1, sizeof(*as));
+	weir_bus    *bus             = async_bus(as, 0); // unbounded
+	as->result                   = WEIR_EIO;
 	atomic_uint_least64_t errors = 0;
 	assert_weir_ok(weir_on(
 	    bus, WEIR_TOPIC_ERROR, error_listener, &errors, NULL, 0, NULL));

@@ -125,7 +125,7 @@ test_host_attach(void **state)
 }
 
 typedef struct spin_pub {
-	weir_bus             *bus;
+	weir_bus              *bus;
 	atomic_uint_least64_t *n;
 } spin_pub;
 

@@ -10,13 +10,13 @@
 #include "loops_util.h"
 
 typedef struct retry_state {
-	int      fail_first; // calls that fail (per event "a"), then OK
-	int      calls_a;
-	char     order[64]; // payload first bytes, in call order
-	size_t   n;
-	int      dead;
-	char     dead_hdr[5][32];
-	char     cause_topic[32];
+	int       fail_first; // calls that fail (per event "a"), then OK
+	int       calls_a;
+	char      order[64]; // payload first bytes, in call order
+	size_t    n;
+	int       dead;
+	char      dead_hdr[5][32];
+	char      cause_topic[32];
 	weir_bus *bus;
 } retry_state;
 
@@ -71,12 +71,14 @@ retry_sub(weir_bus *bus, retry_state *rs, uint32_t attempts)
 	weir_subscr_config *sc;
 	weir_subscr        *sub;
 	assert_weir_ok(weir_subscr_config_create(&sc));
-	assert_weir_err(weir_subscr_config_set_retry(sc, 0, 1, 1), WEIR_EINVAL);
-	assert_weir_err(weir_subscr_config_set_retry(sc, 3, 5, 1), WEIR_EINVAL);
+	assert_weir_err(
+	    weir_subscr_config_set_retry(sc, 0, 1, 1), WEIR_EINVAL);
+	assert_weir_err(
+	    weir_subscr_config_set_retry(sc, 3, 5, 1), WEIR_EINVAL);
 	assert_weir_ok(weir_subscr_config_set_retry(sc, attempts, 2, 8));
 	assert_weir_ok(weir_subscr_config_set_name(sc, "billing"));
-	assert_weir_ok(weir_subscribe(
-	    bus, "pay.>", flaky_handler, rs, NULL, sc, &sub));
+	assert_weir_ok(
+	    weir_subscribe(bus, "pay.>", flaky_handler, rs, NULL, sc, &sub));
 	weir_subscr_config_destroy(sc);
 	return sub;
 }

@@ -6,8 +6,8 @@
 
 #include "weir_test.h"
 
-#include "core/hist.h"
 #include "core/alloc.h"
+#include "core/hist.h"
 
 static void
 test_hist_buckets(void **state)
@@ -58,8 +58,8 @@ test_stats_json(void **state)
 	assert_weir_ok(weir_subscr_config_create(&sc));
 	assert_weir_ok(weir_subscr_config_set_name(sc, "odd \"name\"\n"));
 	assert_weir_ok(weir_subscr_config_set_loop(sc, weir_bus_loop(bus)));
-	assert_weir_ok(weir_subscribe(bus, "a.>", ok_handler, NULL, NULL, sc,
-	    &sub));
+	assert_weir_ok(
+	    weir_subscribe(bus, "a.>", ok_handler, NULL, NULL, sc, &sub));
 	weir_subscr_config_destroy(sc);
 	for (int i = 0; i < 100; i++) {
 		assert_weir_ok(weir_publish(bus, "a.b", "x", 1, 0, NULL));

@@ -89,10 +89,10 @@ storm_handler(weir_bus *bus, const weir_event *ev, void *arg)
 	(void) bus;
 	storm_state *ss = arg;
 	size_t       klen, plen;
-	const char  *key = weir_event_key(ev, &klen);
-	const void *p    = weir_event_payload(ev, &plen);
-	char        kbuf[16] = { 0 }; // keys are bytes, not C strings
-	uint32_t    v;
+	const char  *key      = weir_event_key(ev, &klen);
+	const void  *p        = weir_event_payload(ev, &plen);
+	char         kbuf[16] = { 0 }; // keys are bytes, not C strings
+	uint32_t     v;
 	memcpy(kbuf, key, klen < sizeof(kbuf) ? klen : sizeof(kbuf) - 1);
 	unsigned k = (unsigned) strtoul(kbuf + 1, NULL, 10);
 	if (plen != sizeof(v) || k >= STORM_KEYS) {
@@ -122,9 +122,11 @@ storm_publisher(void *arg)
 			char key[8];
 			int  klen = snprintf(key, sizeof(key), "k%u", k);
 			weir_event_init init = { .topic = "dev.changed",
-				.key = key, .key_len = (size_t) klen,
-				.payload = &round, .payload_len = sizeof(round) };
-			weir_event *ev;
+				.key                    = key,
+				.key_len                = (size_t) klen,
+				.payload                = &round,
+				.payload_len            = sizeof(round) };
+			weir_event     *ev;
 			if (weir_event_new(&ev, &init) != WEIR_OK) {
 				abort();
 			}
@@ -168,7 +170,8 @@ test_debounce_storm(void **state)
 		assert_weir_ok(weir_subscr_stats_get(sub, &st));
 		weir_subscr_stats_ex x;
 		assert_weir_ok(weir_subscr_stats_ex_get(sub, &x));
-		all = st.queued == 0 && st.delivered + x.debounced == STORM_EVENTS;
+		all = st.queued == 0 &&
+		    st.delivered + x.debounced == STORM_EVENTS;
 	} while (!all && lu_now_ms() < end);
 	assert_true(all);
 	assert_weir_ok(weir_bus_join(bus));
@@ -203,10 +206,12 @@ test_debounce_quiet_keys(void **state)
 		for (unsigned k = 0; k < 3; k++) {
 			char key[8];
 			int  klen = snprintf(key, sizeof(key), "k%u", k);
-			weir_event_init init = { .topic = "dev.changed", .key = key,
-				.key_len = (size_t) klen, .payload = &v,
-				.payload_len = sizeof(v) };
-			weir_event *ev;
+			weir_event_init init = { .topic = "dev.changed",
+				.key                    = key,
+				.key_len                = (size_t) klen,
+				.payload                = &v,
+				.payload_len            = sizeof(v) };
+			weir_event     *ev;
 			assert_weir_ok(weir_event_new(&ev, &init));
 			assert_weir_ok(weir_publish_event(bus, ev));
 			weir_event_release(ev);

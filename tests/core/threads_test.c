@@ -57,11 +57,12 @@ test_assignment(void **state)
 	weir_subscr        *x;
 	assert_weir_ok(weir_subscr_config_create(&sc));
 	assert_weir_ok(weir_subscr_config_set_loop_index(sc, 1));
-	assert_weir_ok(weir_subscribe(bus, "a.b", count_handler, &n, NULL, sc, &x));
+	assert_weir_ok(
+	    weir_subscribe(bus, "a.b", count_handler, &n, NULL, sc, &x));
 	assert_ptr_equal(x->loop, weir_bus_loop_at(bus, 1));
 	assert_weir_ok(weir_subscr_config_set_loop_index(sc, 2));
-	assert_weir_err(weir_subscribe(bus, "a.b", count_handler, &n, NULL, sc,
-	                    &x),
+	assert_weir_err(
+	    weir_subscribe(bus, "a.b", count_handler, &n, NULL, sc, &x),
 	    WEIR_EINVAL);
 	weir_subscr_config_destroy(sc);
 	assert_weir_ok(weir_bus_start(bus));
@@ -130,17 +131,19 @@ typedef struct order_pub {
 static void *
 order_publisher(void *arg)
 {
-	order_pub *p                 = arg;
+	order_pub *p               = arg;
 	uint32_t   seq[ORDER_KEYS] = { 0 };
 	for (uint32_t i = 0; i < ORDER_EACH; i++) {
 		uint32_t  k = (i * 7u) % ORDER_KEYS;
 		order_msg m = { p->thread, k, ++seq[k] };
 		char      key[8];
 		snprintf(key, sizeof(key), "k%u", k);
-		weir_event_init init = { .topic = "orders.changed", .key = key,
-			.key_len = strlen(key), .payload = &m,
-			.payload_len = sizeof(m) };
-		weir_event *ev;
+		weir_event_init init = { .topic = "orders.changed",
+			.key                    = key,
+			.key_len                = strlen(key),
+			.payload                = &m,
+			.payload_len            = sizeof(m) };
+		weir_event     *ev;
 		if (weir_event_new(&ev, &init) != WEIR_OK) {
 			abort();
 		}
@@ -188,7 +191,8 @@ test_key_order_across_threads(void **state)
 		assert_int_equal(st.delivered, total);
 		assert_int_equal(st.queued, 0);
 		weir_loop_stats ls;
-		assert_weir_ok(weir_loop_stats_get(weir_bus_loop_at(bus, i), &ls));
+		assert_weir_ok(
+		    weir_loop_stats_get(weir_bus_loop_at(bus, i), &ls));
 		dispatched += ls.dispatched;
 		assert_int_equal(ls.subscriptions, 1);
 	}
@@ -220,8 +224,8 @@ static void
 test_stop_from_handler(void **state)
 {
 	(void) state;
-	weir_bus   *bus = bus_with_loops(1);
-	stop_state  ss  = { .bus = bus };
+	weir_bus    *bus = bus_with_loops(1);
+	stop_state   ss  = { .bus = bus };
 	weir_subscr *sub;
 	assert_weir_ok(
 	    weir_subscribe(bus, "s.t", stop_handler, &ss, NULL, NULL, &sub));
@@ -239,11 +243,11 @@ test_stop_from_handler(void **state)
 	// The default loop, run by the test, stopped by a handler.
 	assert_weir_ok(weir_bus_create(&bus, NULL));
 	stop_state ds = { .bus = bus };
-	assert_weir_ok(weir_subscribe(bus, "s.t", count_handler, &ds.calls,
-	    NULL, NULL, &sub));
+	assert_weir_ok(weir_subscribe(
+	    bus, "s.t", count_handler, &ds.calls, NULL, NULL, &sub));
 	weir_subscr *st;
-	assert_weir_ok(weir_subscribe(bus, "s.t", stop_handler, &ds, NULL,
-	    NULL, &st));
+	assert_weir_ok(
+	    weir_subscribe(bus, "s.t", stop_handler, &ds, NULL, NULL, &st));
 	weir_bus_destroy(bus);
 }
 
@@ -309,8 +313,8 @@ static void
 test_unsubscribe_while_dispatching(void **state)
 {
 	(void) state;
-	weir_bus   *bus = bus_with_loops(1);
-	slow_state  ss  = { 0 };
+	weir_bus    *bus = bus_with_loops(1);
+	slow_state   ss  = { 0 };
 	weir_subscr *sub;
 	assert_weir_ok(
 	    weir_subscribe(bus, "w.x", slow_handler, &ss, NULL, NULL, &sub));

@@ -69,8 +69,8 @@ weir_libevent_attach(
 	if (a != NULL) {
 		a->base = base;
 		a->loop = loop;
-		a->rd   = event_new(base, weir_loop_fd(loop), EV_READ | EV_PERSIST,
-		      weir_libevent_step_, a);
+		a->rd   = event_new(base, weir_loop_fd(loop),
+		      EV_READ | EV_PERSIST, weir_libevent_step_, a);
 		a->tm   = evtimer_new(base, weir_libevent_step_, a);
 	}
 	if (a == NULL || a->rd == NULL || a->tm == NULL) {

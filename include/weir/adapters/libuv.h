@@ -35,14 +35,13 @@ typedef struct weir_uv {
 	int        open_handles; /* freed when both are closed */
 } weir_uv;
 
-static void
-weir_uv_rearm_(weir_uv *a, weir_err step_rv);
+static void weir_uv_rearm_(weir_uv *a, weir_err step_rv);
 
 static void
 weir_uv_step_(weir_uv *a)
 {
-	weir_err rv = weir_loop_step(
-	    a->loop, WEIR_UV_MAX_EVENTS, WEIR_UV_MAX_NS, NULL);
+	weir_err rv =
+	    weir_loop_step(a->loop, WEIR_UV_MAX_EVENTS, WEIR_UV_MAX_NS, NULL);
 	weir_uv_rearm_(a, rv);
 }
 
