@@ -5,8 +5,11 @@
 
 #include <stdint.h>
 
-// Unix time in nanoseconds; never goes backwards within a thread.
+// Unix time in nanoseconds for event stamps (the TSC clock never goes
+// backwards within a thread; clock_gettime may, on a clock step).
 int64_t weir__now_ns(void);
+// Unix time in nanoseconds straight from clock_gettime().
+int64_t weir__realtime_ns(void);
 // Monotonic time in nanoseconds, for timers and latencies.
 int64_t weir__mono_ns(void);
 // Tells the CPU the caller is spinning (x86 `pause`), so a busy-wait

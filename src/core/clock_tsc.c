@@ -8,7 +8,6 @@
 // sample each time. Without an invariant TSC it always uses
 // clock_gettime. Per-thread state needs no locking.
 #include <cpuid.h>
-#include <time.h>
 #include <x86intrin.h>
 
 #include "core/clock.h"
@@ -31,14 +30,6 @@ typedef struct clock_state {
 
 static _Thread_local clock_state clock_tls;
 
-static int64_t
-clock_realtime(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static int
 clock_tsc_invariant(void)
 {
@@ -53,7 +44,7 @@ clock_tsc_invariant(void)
 static int64_t
 clock_slow(clock_state *s, uint64_t tsc)
 {
-	int64_t ns = clock_realtime();
+	int64_t ns = weir__realtime_ns();
 	if (s->phase == 0) {
 		s->phase     = clock_tsc_invariant() ? 1 : -1;
 		s->tsc_first = tsc;
@@ -91,14 +82,6 @@ weir__now_ns(void)
 	}
 	s->last = ns;
 	return ns;
-}
-
-int64_t
-weir__mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 void

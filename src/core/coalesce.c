@@ -10,6 +10,7 @@
 #include "core/alloc.h"
 #include "core/coalesce.h"
 #include "core/event.h"
+#include "core/hash.h"
 
 #define CO_TOMB UINT64_MAX
 
@@ -27,12 +28,7 @@ struct weir__coalesce {
 static uint64_t
 co_hash(const void *key, size_t n)
 {
-	const uint8_t *p = key;
-	uint64_t       h = 1469598103934665603ull;
-	for (size_t i = 0; i < n; i++) {
-		h = (h ^ p[i]) * 1099511628211ull;
-	}
-	return h;
+	return weir__hash_bytes(key, n);
 }
 
 weir_err

@@ -8,6 +8,7 @@
 #include "core/alloc.h"
 #include "core/debounce.h"
 #include "core/event.h"
+#include "core/hash.h"
 
 typedef struct db_entry {
 	weir_event      *ev;
@@ -30,12 +31,7 @@ struct weir__debounce {
 static uint64_t
 db_hash(const weir_event *ev)
 {
-	const uint8_t *p = ev->key;
-	uint64_t       h = 1469598103934665603ull;
-	for (size_t i = 0; i < ev->key_len; i++) {
-		h = (h ^ p[i]) * 1099511628211ull;
-	}
-	return h;
+	return weir__hash_bytes(ev->key, ev->key_len);
 }
 
 weir_err

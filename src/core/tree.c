@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "core/hash.h"
 #include "core/topic.h"
 #include "core/tree.h"
 
@@ -32,11 +33,7 @@ static weir__tree_node tree_tomb_; // marks a deleted table slot
 static uint32_t
 tree_hash(const char *s, size_t n)
 {
-	uint32_t h = 2166136261u; // FNV-1a
-	for (size_t i = 0; i < n; i++) {
-		h = (h ^ (uint8_t) s[i]) * 16777619u;
-	}
-	return h;
+	return (uint32_t) weir__hash_bytes(s, n);
 }
 
 static weir__tree_node *
