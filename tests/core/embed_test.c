@@ -10,15 +10,6 @@
 
 #include "loops_util.h"
 
-static weir_err
-count_handler(weir_bus *bus, const weir_event *ev, void *arg)
-{
-	(void) bus;
-	(void) ev;
-	atomic_fetch_add((atomic_uint_least64_t *) arg, 1);
-	return WEIR_OK;
-}
-
 static int
 fd_readable(int fd)
 {
@@ -35,8 +26,8 @@ test_step_budget(void **state)
 	atomic_uint_least64_t n = 0;
 	assert_weir_ok(weir_bus_create(&bus, NULL));
 	weir_loop *loop = weir_bus_loop(bus);
-	assert_weir_ok(
-	    weir_subscribe(bus, "a.b", count_handler, &n, NULL, NULL, &sub));
+	assert_weir_ok(weir_subscribe(
+	    bus, "a.b", lu_count_handler, &n, NULL, NULL, &sub));
 	assert_int_equal(weir_loop_timeout(loop), -1); // nothing pending
 	for (int i = 0; i < 100; i++) {
 		assert_weir_ok(weir_publish(bus, "a.b", "x", 1, 0, NULL));
@@ -153,8 +144,8 @@ test_spin(void **state)
 	assert_weir_ok(weir_bus_create(&bus, NULL));
 	assert_weir_err(weir_loop_set_spin(NULL, 1), WEIR_EINVAL);
 	assert_weir_ok(weir_loop_set_spin(weir_bus_loop(bus), 200));
-	assert_weir_ok(
-	    weir_subscribe(bus, "s.p", count_handler, &n, NULL, NULL, &sub));
+	assert_weir_ok(weir_subscribe(
+	    bus, "s.p", lu_count_handler, &n, NULL, NULL, &sub));
 	spin_pub  p = { bus, &n };
 	pthread_t th;
 	pthread_create(&th, NULL, spin_publisher, &p);

@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include <weir/weir.h>
+
 static inline int64_t
 lu_now_ms(void)
 {
@@ -36,6 +38,33 @@ lu_wait_u64(atomic_uint_least64_t *v, uint64_t want)
 		lu_sleep_ms(1);
 	}
 	return 1;
+}
+
+/* A handler that counts its calls in the atomic its arg points to. */
+static inline weir_err
+lu_count_handler(weir_bus *bus, const weir_event *ev, void *arg)
+{
+	(void) bus;
+	(void) ev;
+	atomic_fetch_add((atomic_uint_least64_t *) arg, 1);
+	return WEIR_OK;
+}
+
+/* A bus that owns @p n loop threads; NULL on failure. */
+static inline weir_bus *
+lu_bus_with_loops(size_t n)
+{
+	weir_bus_config *cfg;
+	weir_bus        *bus = NULL;
+	if (weir_bus_config_create(&cfg) != WEIR_OK) {
+		return NULL;
+	}
+	if (weir_bus_config_set_loops(cfg, n) != WEIR_OK ||
+	    weir_bus_create(&bus, cfg) != WEIR_OK) {
+		bus = NULL;
+	}
+	weir_bus_config_destroy(cfg);
+	return bus;
 }
 
 #endif

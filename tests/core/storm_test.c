@@ -12,32 +12,11 @@
 
 #include "loops_util.h"
 
-static weir_bus *
-storm_bus(void)
-{
-	weir_bus_config *cfg;
-	weir_bus        *bus;
-	assert_weir_ok(weir_bus_config_create(&cfg));
-	assert_weir_ok(weir_bus_config_set_loops(cfg, 1));
-	assert_weir_ok(weir_bus_create(&bus, cfg));
-	weir_bus_config_destroy(cfg);
-	return bus;
-}
-
-static weir_err
-count_handler(weir_bus *bus, const weir_event *ev, void *arg)
-{
-	(void) bus;
-	(void) ev;
-	atomic_fetch_add((atomic_uint_least64_t *) arg, 1);
-	return WEIR_OK;
-}
-
 static void
 test_rate_limit(void **state)
 {
 	(void) state;
-	weir_bus           *bus = storm_bus();
+	weir_bus           *bus = lu_bus_with_loops(1);
 	weir_subscr_config *sc;
 	weir_subscr        *sub;
 	assert_weir_ok(weir_subscr_config_create(&sc));
@@ -46,7 +25,7 @@ test_rate_limit(void **state)
 	assert_weir_ok(weir_subscr_config_set_rate(sc, 100, 5));
 	atomic_uint_least64_t n = 0;
 	assert_weir_ok(
-	    weir_subscribe(bus, "r.s", count_handler, &n, NULL, sc, &sub));
+	    weir_subscribe(bus, "r.s", lu_count_handler, &n, NULL, sc, &sub));
 	weir_subscr_config_destroy(sc);
 	for (int i = 0; i < 40; i++) {
 		assert_weir_ok(weir_publish(bus, "r.s", NULL, 0, 0, NULL));
@@ -141,7 +120,7 @@ static void
 test_debounce_storm(void **state)
 {
 	(void) state;
-	weir_bus           *bus = storm_bus();
+	weir_bus           *bus = lu_bus_with_loops(1);
 	weir_subscr_config *sc;
 	weir_subscr        *sub;
 	storm_state        *ss = calloc(1, sizeof(*ss));

@@ -15,39 +15,18 @@
 #include "core/subscr.h"
 #include "loops_util.h"
 
-static weir_bus *
-bus_with_loops(size_t n)
-{
-	weir_bus_config *cfg;
-	weir_bus        *bus;
-	assert_weir_ok(weir_bus_config_create(&cfg));
-	assert_weir_ok(weir_bus_config_set_loops(cfg, n));
-	assert_weir_ok(weir_bus_create(&bus, cfg));
-	weir_bus_config_destroy(cfg);
-	return bus;
-}
-
-static weir_err
-count_handler(weir_bus *bus, const weir_event *ev, void *arg)
-{
-	(void) bus;
-	(void) ev;
-	atomic_fetch_add((atomic_uint_least64_t *) arg, 1);
-	return WEIR_OK;
-}
-
 static void
 test_assignment(void **state)
 {
 	(void) state;
-	weir_bus *bus = bus_with_loops(2);
+	weir_bus *bus = lu_bus_with_loops(2);
 	assert_int_equal(weir_bus_loop_count(bus), 2);
 	assert_null(weir_bus_loop_at(bus, 2));
 	atomic_uint_least64_t n = 0;
 	weir_subscr          *s[4];
 	for (int i = 0; i < 4; i++) {
 		assert_weir_ok(weir_subscribe(
-		    bus, "a.b", count_handler, &n, NULL, NULL, &s[i]));
+		    bus, "a.b", lu_count_handler, &n, NULL, NULL, &s[i]));
 	}
 	// Round-robin: two per loop, never the default loop.
 	assert_ptr_not_equal(s[0]->loop, s[1]->loop);
@@ -58,11 +37,11 @@ test_assignment(void **state)
 	assert_weir_ok(weir_subscr_config_create(&sc));
 	assert_weir_ok(weir_subscr_config_set_loop_index(sc, 1));
 	assert_weir_ok(
-	    weir_subscribe(bus, "a.b", count_handler, &n, NULL, sc, &x));
+	    weir_subscribe(bus, "a.b", lu_count_handler, &n, NULL, sc, &x));
 	assert_ptr_equal(x->loop, weir_bus_loop_at(bus, 1));
 	assert_weir_ok(weir_subscr_config_set_loop_index(sc, 2));
 	assert_weir_err(
-	    weir_subscribe(bus, "a.b", count_handler, &n, NULL, sc, &x),
+	    weir_subscribe(bus, "a.b", lu_count_handler, &n, NULL, sc, &x),
 	    WEIR_EINVAL);
 	weir_subscr_config_destroy(sc);
 	assert_weir_ok(weir_bus_start(bus));
@@ -78,7 +57,7 @@ static void
 test_one_per_core(void **state)
 {
 	(void) state;
-	weir_bus *bus = bus_with_loops(0);
+	weir_bus *bus = lu_bus_with_loops(0);
 	long      n   = sysconf(_SC_NPROCESSORS_ONLN);
 	assert_int_equal(weir_bus_loop_count(bus), n > 0 ? (size_t) n : 1);
 	assert_weir_ok(weir_bus_start(bus));
@@ -157,7 +136,7 @@ static void
 test_key_order_across_threads(void **state)
 {
 	(void) state;
-	weir_bus   *bus = bus_with_loops(2);
+	weir_bus   *bus = lu_bus_with_loops(2);
 	order_state os[2];
 	memset(os, 0, sizeof(os));
 	weir_subscr *s[2];
@@ -224,7 +203,7 @@ static void
 test_stop_from_handler(void **state)
 {
 	(void) state;
-	weir_bus    *bus = bus_with_loops(1);
+	weir_bus    *bus = lu_bus_with_loops(1);
 	stop_state   ss  = { .bus = bus };
 	weir_subscr *sub;
 	assert_weir_ok(
@@ -244,7 +223,7 @@ test_stop_from_handler(void **state)
 	assert_weir_ok(weir_bus_create(&bus, NULL));
 	stop_state ds = { .bus = bus };
 	assert_weir_ok(weir_subscribe(
-	    bus, "s.t", count_handler, &ds.calls, NULL, NULL, &sub));
+	    bus, "s.t", lu_count_handler, &ds.calls, NULL, NULL, &sub));
 	weir_subscr *st;
 	assert_weir_ok(
 	    weir_subscribe(bus, "s.t", stop_handler, &ds, NULL, NULL, &st));
@@ -272,7 +251,7 @@ static void
 test_unsubscribe_from_own_handler(void **state)
 {
 	(void) state;
-	weir_bus  *bus = bus_with_loops(1);
+	weir_bus  *bus = lu_bus_with_loops(1);
 	self_state ss  = { 0 };
 	assert_weir_ok(weir_subscribe(
 	    bus, "u.v", self_handler, &ss, NULL, NULL, &ss.sub));
@@ -313,7 +292,7 @@ static void
 test_unsubscribe_while_dispatching(void **state)
 {
 	(void) state;
-	weir_bus    *bus = bus_with_loops(1);
+	weir_bus    *bus = lu_bus_with_loops(1);
 	slow_state   ss  = { 0 };
 	weir_subscr *sub;
 	assert_weir_ok(
