@@ -172,7 +172,7 @@ stage_format() {
 		exit 1
 	else
 		echo "-- ${#bad[@]} of ${#files[@]} files differ from" \
-		    .clang-format (WEIR_FORMAT=warn: not failing)"
+		    ".clang-format (WEIR_FORMAT=warn: not failing)"
 		echo "-- fix: clang-format -i ${bad[*]}"
 	fi
 	footer format
