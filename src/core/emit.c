@@ -6,6 +6,7 @@
 // handle is used by one thread at a time; a snapshot replaced while an
 // emit on the same handle is still running (a listener changed the
 // registry) is retired and freed when the outermost emit returns.
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -13,6 +14,8 @@
 #include "core/bus.h"
 #include "core/emit.h"
 #include "core/event.h"
+
+#define EMIT_LOCAL 8
 
 static weir_err
 emit_failed(weir_bus *bus, const weir_event *ev, weir_err err)
@@ -46,13 +49,17 @@ weir_emit_event(weir_bus *bus, const weir_event *ev)
 	if (bus == NULL || ev == NULL) {
 		return WEIR_EINVAL;
 	}
-	weir__lsnap *s;
+	// Room for a short snapshot on the stack: no allocation per emit.
+	_Alignas(max_align_t) char buf[sizeof(weir__lsnap) +
+	    EMIT_LOCAL * (sizeof(weir__listener *) + sizeof(weir__lcall))];
+	weir__lsnap               *s;
 	pthread_mutex_lock(&bus->lock);
-	weir_err rv = weir__lsnap_take(bus, ev->topic, &s);
+	weir_err rv =
+	    weir__lsnap_take_in(bus, ev->topic, buf, sizeof(buf), &s);
 	pthread_mutex_unlock(&bus->lock);
 	if (rv == WEIR_OK) {
 		rv = emit_run(bus, s, ev, 0);
-		weir__lsnap_free(s);
+		weir__lsnap_drop(s, buf);
 	}
 	return rv;
 }

@@ -140,7 +140,11 @@ weir_off(weir_bus *bus, uint64_t id)
 	return WEIR_OK;
 }
 
+// Listeners collected from the tree; a short list stays on the stack.
+#define LISTENER_LOCAL 16
+
 typedef struct listener_list {
+	weir__listener  *local[LISTENER_LOCAL];
 	weir__listener **l;
 	size_t           n;
 	size_t           cap;
@@ -148,16 +152,38 @@ typedef struct listener_list {
 } listener_list;
 
 static void
+listener_list_init(listener_list *ll)
+{
+	ll->l      = ll->local;
+	ll->n      = 0;
+	ll->cap    = LISTENER_LOCAL;
+	ll->failed = 0;
+}
+
+static void
+listener_list_fini(listener_list *ll)
+{
+	if (ll->l != ll->local) {
+		weir__free(ll->l);
+	}
+}
+
+static void
 listener_list_visit(void *item, void *arg)
 {
 	listener_list *ll = arg;
+	if (ll->failed) {
+		return;
+	}
 	if (ll->n == ll->cap) {
-		size_t           ncap = ll->cap ? ll->cap * 2 : 8;
-		weir__listener **nl = weir__realloc(ll->l, ncap * sizeof(*nl));
+		size_t           ncap = ll->cap * 2;
+		weir__listener **nl   = weir__alloc(ncap * sizeof(*nl));
 		if (nl == NULL) {
 			ll->failed = 1;
 			return;
 		}
+		memcpy(nl, ll->l, ll->n * sizeof(*nl));
+		listener_list_fini(ll);
 		ll->l   = nl;
 		ll->cap = ncap;
 	}
@@ -170,7 +196,8 @@ weir_off_all(weir_bus *bus, const char *pattern, size_t *removed)
 	if (bus == NULL || (pattern && weir_pattern_validate(pattern))) {
 		return bus ? WEIR_EBADPATTERN : WEIR_EINVAL;
 	}
-	listener_list ll = { 0 };
+	listener_list ll;
+	listener_list_init(&ll);
 	pthread_mutex_lock(&bus->lock);
 	if (pattern != NULL) {
 		weir__tree_exact(
@@ -185,7 +212,7 @@ weir_off_all(weir_bus *bus, const char *pattern, size_t *removed)
 	for (size_t i = 0; !ll.failed && i < ll.n; i++) {
 		weir__listener_release(ll.l[i]);
 	}
-	weir__free(ll.l);
+	listener_list_fini(&ll);
 	if (removed != NULL) {
 		*removed = ll.failed ? 0 : ll.n;
 	}
@@ -235,15 +262,20 @@ lsnap_sort(weir__lsnap *s)
 }
 
 weir_err
-weir__lsnap_take(weir_bus *bus, const char *topic, weir__lsnap **out)
+weir__lsnap_take_in(weir_bus *bus, const char *topic, void *buf,
+    size_t bufsize, weir__lsnap **out)
 {
-	listener_list ll = { 0 };
+	listener_list ll;
+	listener_list_init(&ll);
 	weir__tree_match(&bus->listeners, topic, listener_list_visit, &ll);
 	size_t size = sizeof(weir__lsnap) +
 	    ll.n * (sizeof(weir__listener *) + sizeof(weir__lcall));
-	weir__lsnap *s = ll.failed ? NULL : weir__alloc(size);
+	weir__lsnap *s = NULL;
+	if (!ll.failed) {
+		s = size <= bufsize ? buf : weir__alloc(size);
+	}
 	if (s == NULL) {
-		weir__free(ll.l);
+		listener_list_fini(&ll);
 		return WEIR_ENOMEM;
 	}
 	s->next  = NULL;
@@ -257,7 +289,7 @@ weir__lsnap_take(weir_bus *bus, const char *topic, weir__lsnap **out)
 		atomic_fetch_add_explicit(
 		    &ll.l[i]->refs, 1, memory_order_relaxed);
 	}
-	weir__free(ll.l);
+	listener_list_fini(&ll);
 	lsnap_sort(s);
 	s->calls = (weir__lcall *) &s->l[ll.n];
 	for (size_t i = 0; i < ll.n; i++) {
@@ -265,6 +297,23 @@ weir__lsnap_take(weir_bus *bus, const char *topic, weir__lsnap **out)
 	}
 	*out = s;
 	return WEIR_OK;
+}
+
+weir_err
+weir__lsnap_take(weir_bus *bus, const char *topic, weir__lsnap **out)
+{
+	return weir__lsnap_take_in(bus, topic, NULL, 0, out);
+}
+
+void
+weir__lsnap_drop(weir__lsnap *s, void *buf)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		weir__listener_release(s->l[i]);
+	}
+	if (s != buf) {
+		weir__free(s);
+	}
 }
 
 void

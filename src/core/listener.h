@@ -39,6 +39,11 @@ void weir__listener_release(weir__listener *l);
 void weir__listener_unregister(weir_bus *bus, weir__listener *l);
 // Snapshot of the listeners matching @p topic; caller holds bus->lock.
 weir_err weir__lsnap_take(weir_bus *bus, const char *topic, weir__lsnap **out);
+// The same, built in @p buf when it fits in @p bufsize bytes (an emit's
+// stack); release it with weir__lsnap_drop() and the same @p buf.
+weir_err weir__lsnap_take_in(weir_bus *bus, const char *topic, void *buf,
+    size_t bufsize, weir__lsnap **out);
+void     weir__lsnap_drop(weir__lsnap *s, void *buf);
 void     weir__lsnap_free(weir__lsnap *s);
 // Listeners matching @p topic; caller holds bus->lock.
 size_t weir__listener_count_locked(weir_bus *bus, const char *topic);
