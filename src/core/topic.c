@@ -37,27 +37,31 @@ topic_token_ok(const char *s, size_t n, int is_pattern, int is_last)
 	return 1;
 }
 
+// One pass over the string: topics are short and checked on every
+// publish by string, where strlen and strchr per token cost more than
+// the walk itself.
 static int
 topic_check(const char *s, int is_pattern)
 {
 	if (s == NULL) {
 		return 0;
 	}
-	size_t total = strlen(s);
-	if (total == 0 || total > WEIR_MAX_TOPIC) {
-		return 0;
-	}
-	const char *p = s;
-	for (;;) {
-		const char *dot = strchr(p, '.');
-		size_t      n   = dot ? (size_t) (dot - p) : strlen(p);
-		if (!topic_token_ok(p, n, is_pattern, dot == NULL)) {
+	const char *tok = s;
+	for (const char *p = s;; p++) {
+		if (*p != '.' && *p != '\0') {
+			if ((size_t) (p - s) >= WEIR_MAX_TOPIC) {
+				return 0;
+			}
+			continue;
+		}
+		if (!topic_token_ok(
+		        tok, (size_t) (p - tok), is_pattern, *p == '\0')) {
 			return 0;
 		}
-		if (dot == NULL) {
+		if (*p == '\0') {
 			return 1;
 		}
-		p = dot + 1;
+		tok = p + 1;
 	}
 }
 
@@ -76,19 +80,21 @@ weir_pattern_validate(const char *pattern)
 size_t
 weir__topic_split(const char *s, const char **tok, size_t *len, size_t max)
 {
-	size_t n = 0;
-	for (;;) {
-		const char *dot = strchr(s, '.');
-		size_t      l   = dot ? (size_t) (dot - s) : strlen(s);
+	size_t      n     = 0;
+	const char *start = s;
+	for (const char *p = s;; p++) {
+		if (*p != '.' && *p != '\0') {
+			continue;
+		}
 		if (n < max) {
-			tok[n] = s;
-			len[n] = l;
+			tok[n] = start;
+			len[n] = (size_t) (p - start);
 		}
 		n++;
-		if (dot == NULL) {
+		if (*p == '\0') {
 			return n;
 		}
-		s = dot + 1;
+		start = p + 1;
 	}
 }
 
