@@ -141,9 +141,12 @@ dispatch_drain(weir_subscr *sub)
 void
 weir__subscr_dispatch(weir_subscr *sub)
 {
+	int again = 0;
 	pthread_mutex_lock(&sub->dispatch_mx);
 	if (weir__flow_slow(sub)) {
-		if (weir__flow_drain(sub, DISPATCH_BUDGET)) {
+		int paused = weir__flow_drain(sub, DISPATCH_BUDGET);
+		again      = weir__flow_take_rearm(sub);
+		if (paused && !again) {
 			// Paused: it stays marked scheduled, and whoever ends
 			// the pause puts it back on the ready list (flow.c).
 			pthread_mutex_unlock(&sub->dispatch_mx);
@@ -155,9 +158,10 @@ weir__subscr_dispatch(weir_subscr *sub)
 	pthread_mutex_unlock(&sub->dispatch_mx);
 	atomic_store(&sub->scheduled, 0);
 	// A failed completion posted during the drain kicked a subscription
-	// still marked scheduled: look for it after clearing the flag.
+	// still marked scheduled: look for it after clearing the flag. A
+	// drain that could not arm its timer comes back on the next pass.
 	if (!atomic_load(&sub->closed) &&
-	    (weir__queue_depth(&sub->q) > 0 ||
+	    (again || weir__queue_depth(&sub->q) > 0 ||
 	        atomic_load(&sub->flow->has_done))) {
 		dispatch_kick(sub);
 	}

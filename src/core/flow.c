@@ -124,7 +124,10 @@ weir__flow_arm(weir_subscr *sub, int64_t due_ns)
 	    due_ns > now ? (uint64_t) (due_ns - now + 999999) / 1000000 : 0;
 	if (WEIR_NEVER(weir_timer_start(sub->loop, ms, 0, flow_on_timer, sub,
 	                   &fl->timer) != WEIR_OK)) {
-		fl->timer = NULL; // out of memory: the next publish resumes
+		// Out of memory: come back on the next pass instead, so a
+		// quiet key, a retry or a rate pause is never stranded.
+		fl->timer = NULL;
+		fl->rearm = 1;
 		atomic_store(&fl->paused, 0);
 		return;
 	}
@@ -237,6 +240,14 @@ flow_leftover(weir_subscr *sub)
 		weir__flow_arm(sub, weir__debounce_next(fl->db));
 	}
 	return 0;
+}
+
+int
+weir__flow_take_rearm(weir_subscr *sub)
+{
+	int again        = sub->flow->rearm;
+	sub->flow->rearm = 0;
+	return again;
 }
 
 int

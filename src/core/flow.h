@@ -51,6 +51,7 @@ typedef struct weir__flow {
 	weir__debounce       *db;
 	weir_timer           *timer; // holds a subscription reference
 	int64_t               timer_due;
+	int                   rearm; // no timer could be armed; loop thread
 	weir__hist            lat;
 	atomic_uint_least64_t deferred;
 	atomic_uint_least64_t retried;
@@ -68,6 +69,9 @@ void weir__flow_destroy(weir__flow *fl);
 // the subscription paused: it stays marked scheduled and whoever ends
 // the pause (a timer, a completion) puts it back on the ready list.
 int weir__flow_drain(weir_subscr *sub, size_t budget);
+// 1 (once) if the last drain needed a timer it could not get (out of
+// memory): the subscription must then come back on the next pass.
+int weir__flow_take_rearm(weir_subscr *sub);
 // 1 if dispatch must go through weir__flow_drain().
 int weir__flow_slow(weir_subscr *sub);
 
