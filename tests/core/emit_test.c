@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fault_alloc.h"
 #include "weir_test.h"
 
 // A log of listener calls: each listener appends its tag.
@@ -691,61 +692,6 @@ test_arg_free(void **state)
 	weir_bus_destroy(fx.bus); // the rest with the bus
 	fx.bus = NULL;
 	assert_int_equal(freed_args, 3);
-}
-
-// Allocation failure injection: fail the Nth allocation, N = 1, 2, ...
-static long alloc_calls;
-static long fail_at;
-static long live_allocs;
-
-static int
-alloc_fail_now(void)
-{
-	return fail_at > 0 && ++alloc_calls == fail_at;
-}
-
-static void *
-fi_malloc(size_t n)
-{
-	void *p = alloc_fail_now() ? NULL : malloc(n);
-	live_allocs += p != NULL;
-	return p;
-}
-
-static void *
-fi_calloc(size_t n, size_t size)
-{
-	void *p = alloc_fail_now() ? NULL : calloc(n, size);
-	live_allocs += p != NULL;
-	return p;
-}
-
-static void *
-fi_realloc(void *p, size_t n)
-{
-	if (alloc_fail_now()) {
-		return NULL;
-	}
-	void *q = realloc(p, n);
-	live_allocs += p == NULL && q != NULL;
-	return q;
-}
-
-static void
-fi_free(void *p)
-{
-	live_allocs -= p != NULL;
-	free(p);
-}
-
-static const weir_allocator fi_alloc = { fi_malloc, fi_calloc, fi_realloc,
-	fi_free };
-
-static void
-fi_arm(long n)
-{
-	alloc_calls = 0;
-	fail_at     = n;
 }
 
 static void

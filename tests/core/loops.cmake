@@ -13,6 +13,7 @@ loops_test(async_test LIBS weir_testing LABELS core concurrency TIMEOUT 120)
 loops_test(storm_test LIBS weir_testing LABELS core concurrency TIMEOUT 300)
 loops_test(retry_test LIBS weir_testing LABELS core TIMEOUT 60)
 loops_test(stats_test LIBS weir_testing LABELS core TIMEOUT 60)
+loops_test(oom_flow_test LIBS weir_testing LABELS core TIMEOUT 300)
 
 # The adapters are header-only; only their tests link the host library.
 find_package(PkgConfig REQUIRED)

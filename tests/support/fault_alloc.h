@@ -1,0 +1,68 @@
+/*
+ * Allocation failure injection for tests (SQLite's test_malloc idea):
+ * install fi_alloc with weir_set_allocator(), then fi_arm(n) makes the
+ * n-th allocation from then on fail; fail_at = 0 disarms. live_allocs
+ * counts blocks not yet freed. Each test file gets its own copy.
+ */
+#ifndef WEIR_FAULT_ALLOC_H
+#define WEIR_FAULT_ALLOC_H
+
+#include <stdlib.h>
+
+#include <weir/weir.h>
+
+static long alloc_calls;
+static long fail_at;
+static long live_allocs;
+
+static inline int
+alloc_fail_now(void)
+{
+	return fail_at > 0 && ++alloc_calls == fail_at;
+}
+
+static inline void *
+fi_malloc(size_t n)
+{
+	void *p = alloc_fail_now() ? NULL : malloc(n);
+	live_allocs += p != NULL;
+	return p;
+}
+
+static inline void *
+fi_calloc(size_t n, size_t size)
+{
+	void *p = alloc_fail_now() ? NULL : calloc(n, size);
+	live_allocs += p != NULL;
+	return p;
+}
+
+static inline void *
+fi_realloc(void *p, size_t n)
+{
+	if (alloc_fail_now()) {
+		return NULL;
+	}
+	void *q = realloc(p, n);
+	live_allocs += p == NULL && q != NULL;
+	return q;
+}
+
+static inline void
+fi_free(void *p)
+{
+	live_allocs -= p != NULL;
+	free(p);
+}
+
+__attribute__((unused)) static const weir_allocator fi_alloc = { fi_malloc,
+	fi_calloc, fi_realloc, fi_free };
+
+static inline void
+fi_arm(long n)
+{
+	alloc_calls = 0;
+	fail_at     = n;
+}
+
+#endif /* WEIR_FAULT_ALLOC_H */
