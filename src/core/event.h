@@ -13,7 +13,7 @@ enum {
 };
 
 // Field order matters: what a loop reads to dispatch and release an
-// event (count, payload, cause, free function) shares the first cache
+// event (count, payload, ts, cause, free function) is the first cache
 // line, and the struct is small enough that a 64-byte payload after a
 // short topic ends on the third line. Every line an event spans crosses
 // between the publisher's core and the loop's.
@@ -28,8 +28,8 @@ struct weir_event {
 	const void       *payload;
 	const weir_event *cause;        // held; error and dead events
 	weir_free_fn      payload_free; // payload taken from the caller
+	int64_t           ts;           // read by dispatch (latency)
 	const void       *key;
-	int64_t           ts;
 	uint64_t          seq;
 	uint8_t           id[16];
 	weir_header      *headers;
