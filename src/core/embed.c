@@ -82,8 +82,7 @@ weir_loop_timeout(weir_loop *loop)
 		return -1;
 	}
 	int ready = weir__loop_has_ready(loop);
-	return ready ? 0
-	             : weir__timers_timeout(&loop->timers, weir__mono_ns());
+	return ready ? 0 : weir__timers_timeout(&loop->timers);
 }
 
 weir_err

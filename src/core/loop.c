@@ -244,7 +244,7 @@ loop_timeout(weir_loop *loop, weir_run_mode mode)
 	    loop_has_ready(loop)) {
 		return 0; // busy: need_wake stays 0, producers stay quiet
 	}
-	int t = weir__timers_timeout(&loop->timers, weir__mono_ns());
+	int t = weir__timers_timeout(&loop->timers);
 	if (t != 0 && loop_spin(loop, t)) {
 		return 0; // work came while spinning, producers stayed quiet
 	}
@@ -268,7 +268,7 @@ weir__loop_pass(weir_loop *loop, weir_run_mode mode)
 	if (atomic_load_explicit(&loop->need_wake, memory_order_relaxed)) {
 		atomic_store(&loop->need_wake, 0);
 	}
-	weir__timers_run(&loop->timers, weir__mono_ns());
+	weir__timers_run(&loop->timers);
 	loop_run_ready(loop);
 	if (loop->dead_watches) {
 		loop_free_watches(loop, 1);

@@ -126,12 +126,13 @@ weir__timers_fini(weir__timers *ts)
 }
 
 int
-weir__timers_timeout(weir__timers *ts, int64_t now_ns)
+weir__timers_timeout(weir__timers *ts)
 {
 	if (ts->n == 0) {
 		return -1;
 	}
-	int64_t d = ts->heap[0]->due_ns - now_ns;
+	int64_t now_ns = weir__mono_ns();
+	int64_t d      = ts->heap[0]->due_ns - now_ns;
 	if (d <= 0) {
 		return 0;
 	}
@@ -154,8 +155,12 @@ timer_unlink(weir__timers *ts, weir_timer *t)
 }
 
 void
-weir__timers_run(weir__timers *ts, int64_t now_ns)
+weir__timers_run(weir__timers *ts)
 {
+	if (ts->n == 0) {
+		return;
+	}
+	int64_t now_ns = weir__mono_ns();
 	while (ts->n > 0 && ts->heap[0]->due_ns <= now_ns) {
 		weir_timer *t = ts->heap[0];
 		heap_remove(ts, t);

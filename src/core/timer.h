@@ -18,9 +18,11 @@ typedef struct weir__timers {
 void weir__timers_init(weir__timers *ts);
 void weir__timers_fini(weir__timers *ts);
 // Milliseconds until the next timer is due (0 if due), -1 if none.
-int weir__timers_timeout(weir__timers *ts, int64_t now_ns);
+// The clock is read only when a timer is armed: a busy loop runs a pass
+// per handful of events, and clock_gettime is not free.
+int weir__timers_timeout(weir__timers *ts);
 // Runs every due timer.
-void weir__timers_run(weir__timers *ts, int64_t now_ns);
+void weir__timers_run(weir__timers *ts);
 // @p fin is called with the timer's arg if the loop is destroyed
 // before the timer is stopped (internal timers that hold references).
 void weir__timer_set_fin(weir_timer *t, void (*fin)(void *arg));
