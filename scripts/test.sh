@@ -76,10 +76,11 @@ stage_werror() {
 	run_ctest werror
 	# The benchmark is a program, not a test; a tiny run checks that it
 	# and its peers still work end to end (it fails on a lost event).
-	if [[ -x build/werror/bench/core_bench ]]; then
-		echo "-- bench smoke run (tiny N, timings meaningless)"
-		build/werror/bench/core_bench --smoke >/dev/null
-	fi
+	# The same for the store's and the loops' benchmarks.
+	echo "-- bench smoke runs (tiny N, timings meaningless)"
+	build/werror/bench/core_bench --smoke >/dev/null
+	build/werror/bench/store_bench --smoke >/dev/null
+	build/werror/bench/loops_bench 20000 1 >/dev/null
 	footer werror
 }
 
