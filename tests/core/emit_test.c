@@ -569,15 +569,6 @@ arg_free_fn(void *arg)
 	freed_args++;
 }
 
-static weir_err
-nop_fn(weir_bus *bus, const weir_event *ev, void *arg)
-{
-	(void) bus;
-	(void) ev;
-	(void) arg;
-	return WEIR_OK;
-}
-
 static void
 test_bad_input(void **state)
 {
@@ -585,21 +576,24 @@ test_bad_input(void **state)
 	uint64_t id = 0;
 	freed_args  = 0;
 	assert_weir_err(
-	    weir_on(fx.bus, "a..b", nop_fn, NULL, arg_free_fn, 0, &id),
+	    weir_on(fx.bus, "a..b", wt_nop_handler, NULL, arg_free_fn, 0, &id),
+	    WEIR_EBADPATTERN);
+	assert_weir_err(weir_on(fx.bus, "a.>.b", wt_nop_handler, NULL,
+	                    arg_free_fn, 0, &id),
 	    WEIR_EBADPATTERN);
 	assert_weir_err(
-	    weir_on(fx.bus, "a.>.b", nop_fn, NULL, arg_free_fn, 0, &id),
+	    weir_on(fx.bus, "", wt_nop_handler, NULL, arg_free_fn, 0, &id),
 	    WEIR_EBADPATTERN);
-	assert_weir_err(weir_on(fx.bus, "", nop_fn, NULL, arg_free_fn, 0, &id),
-	    WEIR_EBADPATTERN);
-	weir_err rv = weir_on(fx.bus, NULL, nop_fn, NULL, arg_free_fn, 0, &id);
+	weir_err rv =
+	    weir_on(fx.bus, NULL, wt_nop_handler, NULL, arg_free_fn, 0, &id);
 	assert_true(rv == WEIR_EINVAL || rv == WEIR_EBADPATTERN);
-	assert_weir_err(weir_on(NULL, "a", nop_fn, NULL, arg_free_fn, 0, &id),
+	assert_weir_err(
+	    weir_on(NULL, "a", wt_nop_handler, NULL, arg_free_fn, 0, &id),
 	    WEIR_EINVAL);
 	assert_weir_err(weir_on(fx.bus, "a", NULL, NULL, arg_free_fn, 0, &id),
 	    WEIR_EINVAL);
 	assert_weir_err(
-	    weir_on(fx.bus, "a", nop_fn, NULL, arg_free_fn, 0x80, &id),
+	    weir_on(fx.bus, "a", wt_nop_handler, NULL, arg_free_fn, 0x80, &id),
 	    WEIR_EINVAL);
 	assert_int_equal(id, 0);
 	assert_int_equal(freed_args, 0); // the caller keeps arg on error
@@ -629,7 +623,8 @@ test_bad_input(void **state)
 	    WEIR_ETOOBIG);
 	assert_weir_ok(weir_off_all(fx.bus, NULL, NULL));
 	int exact = 0;
-	assert_weir_ok(weir_on(fx.bus, "big", nop_fn, &exact, NULL, 0, NULL));
+	assert_weir_ok(
+	    weir_on(fx.bus, "big", wt_nop_handler, &exact, NULL, 0, NULL));
 	assert_weir_ok(
 	    weir_emit(fx.bus, "big", big, WEIR_DEFAULT_MAX_PAYLOAD));
 	free(big);
@@ -650,7 +645,7 @@ test_configured_max_payload(void **state)
 	weir_bus_config_destroy(cfg); // the bus keeps its own copy
 	char buf[101] = { 0 };
 	int  n        = 0;
-	assert_weir_ok(weir_on(bus, "m", nop_fn, &n, NULL, 0, NULL));
+	assert_weir_ok(weir_on(bus, "m", wt_nop_handler, &n, NULL, 0, NULL));
 	assert_weir_ok(weir_emit(bus, "m", buf, 100));
 	assert_weir_err(weir_emit(bus, "m", buf, 101), WEIR_ETOOBIG);
 	assert_weir_err(
@@ -680,11 +675,11 @@ test_arg_free(void **state)
 	freed_args = 0;
 	uint64_t id;
 	assert_weir_ok(
-	    weir_on(fx.bus, "f", nop_fn, NULL, arg_free_fn, 0, &id));
-	assert_weir_ok(weir_on(
-	    fx.bus, "f", nop_fn, NULL, arg_free_fn, WEIR_ON_ONCE, NULL));
+	    weir_on(fx.bus, "f", wt_nop_handler, NULL, arg_free_fn, 0, &id));
+	assert_weir_ok(weir_on(fx.bus, "f", wt_nop_handler, NULL, arg_free_fn,
+	    WEIR_ON_ONCE, NULL));
 	assert_weir_ok(
-	    weir_on(fx.bus, "g", nop_fn, NULL, arg_free_fn, 0, NULL));
+	    weir_on(fx.bus, "g", wt_nop_handler, NULL, arg_free_fn, 0, NULL));
 	assert_weir_ok(weir_off(fx.bus, id));
 	assert_int_equal(freed_args, 1);
 	assert_weir_ok(weir_emit(fx.bus, "f", NULL, 0)); // the once one goes
@@ -706,12 +701,12 @@ test_enomem_on(void **state)
 		fail_at = 0;
 		assert_weir_ok(weir_bus_create(&bus, NULL));
 		assert_weir_ok(
-		    weir_on(bus, "x.y", nop_fn, NULL, NULL, 0, NULL));
+		    weir_on(bus, "x.y", wt_nop_handler, NULL, NULL, 0, NULL));
 		freed_args  = 0;
 		uint64_t id = 0;
 		fi_arm(n);
-		weir_err rv =
-		    weir_on(bus, "a.*.c", nop_fn, NULL, arg_free_fn, 0, &id);
+		weir_err rv = weir_on(
+		    bus, "a.*.c", wt_nop_handler, NULL, arg_free_fn, 0, &id);
 		fail_at = 0;
 		if (rv == WEIR_OK) {
 			assert_true(alloc_calls < n);
@@ -728,7 +723,7 @@ test_enomem_on(void **state)
 		assert_int_equal(weir_listener_count(bus, "x.y"), 1);
 		// The bus still works after the failure.
 		assert_weir_ok(
-		    weir_on(bus, "a.*.c", nop_fn, NULL, NULL, 0, &id));
+		    weir_on(bus, "a.*.c", wt_nop_handler, NULL, NULL, 0, &id));
 		assert_int_equal(weir_listener_count(bus, "a.b.c"), 1);
 		weir_bus_destroy(bus);
 	}
@@ -757,9 +752,9 @@ test_enomem_subscribe(void **state)
 			freed_args       = 0;
 			weir_subscr *sub = NULL;
 			fi_arm(n);
-			weir_err rv = weir_subscribe(
-			    bus, "s.>", nop_fn, NULL, arg_free_fn, sc, &sub);
-			fail_at = 0;
+			weir_err rv = weir_subscribe(bus, "s.>",
+			    wt_nop_handler, NULL, arg_free_fn, sc, &sub);
+			fail_at     = 0;
 			if (rv == WEIR_OK) {
 				assert_true(alloc_calls < n);
 				assert_non_null(sub);

@@ -437,13 +437,6 @@ gated_fn(weir_bus *bus, const weir_event *ev, void *arg)
 	return WEIR_OK;
 }
 
-static void *
-run_loop(void *arg)
-{
-	weir_bus_run(arg, WEIR_RUN_DEFAULT);
-	return NULL;
-}
-
 static void
 test_no_wake_while_busy(void **state)
 {
@@ -464,7 +457,7 @@ test_no_wake_while_busy(void **state)
 	atomic_store(&gate_entered, 0);
 	gate_open = 0;
 	pthread_t th;
-	assert_int_equal(pthread_create(&th, NULL, run_loop, bus), 0);
+	assert_int_equal(pthread_create(&th, NULL, wt_run_bus, bus), 0);
 	assert_weir_ok(weir_publish(bus, "b", NULL, 0, 0, NULL));
 	while (!atomic_load(&gate_entered)) {
 		sched_yield();

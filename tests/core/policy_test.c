@@ -499,15 +499,6 @@ test_high_water_exact(void **state)
 	assert_int_equal(stats().high_water, 9);
 }
 
-static weir_err
-nop_fn(weir_bus *bus, const weir_event *ev, void *arg)
-{
-	(void) bus;
-	(void) ev;
-	(void) arg;
-	return WEIR_OK;
-}
-
 static void
 test_config_errors(void **state)
 {
@@ -537,15 +528,15 @@ test_config_errors(void **state)
 	assert_weir_ok(
 	    weir_subscr_config_set_watermarks(sc, 5, 1, NULL, NULL, NULL));
 	weir_subscr *sub = NULL;
-	assert_weir_err(
-	    weir_subscribe(fx.bus, "q.>", nop_fn, NULL, NULL, sc, &sub),
+	assert_weir_err(weir_subscribe(fx.bus, "q.>", wt_nop_handler, NULL,
+	                    NULL, sc, &sub),
 	    WEIR_EINVAL);
 	assert_null(sub);
 	assert_weir_ok(
 	    weir_subscr_config_set_watermarks(sc, 4, 1, NULL, NULL, NULL));
 	assert_weir_ok(weir_subscr_config_set_name(sc, "named"));
-	assert_weir_ok(
-	    weir_subscribe(fx.bus, "q.>", nop_fn, NULL, NULL, sc, &fx.sub));
+	assert_weir_ok(weir_subscribe(
+	    fx.bus, "q.>", wt_nop_handler, NULL, NULL, sc, &fx.sub));
 	assert_string_equal(weir_subscr_name(fx.sub), "named");
 	weir_subscr_config_destroy(sc);
 	weir_subscr_config_destroy(NULL);
@@ -619,13 +610,6 @@ mt_count_fn(weir_bus *bus, const weir_event *ev, void *arg)
 	return WEIR_OK;
 }
 
-static void *
-mt_loop(void *arg)
-{
-	weir_bus_run(arg, WEIR_RUN_DEFAULT);
-	return NULL;
-}
-
 static void
 mt_case(weir_policy pol, int64_t timeout_ms, int keyed)
 {
@@ -642,7 +626,7 @@ mt_case(weir_policy pol, int64_t timeout_ms, int keyed)
 	weir_subscr_config_destroy(sc);
 	pthread_t loop, th[MT_PRODUCERS];
 	mt_prod   p[MT_PRODUCERS];
-	assert_int_equal(pthread_create(&loop, NULL, mt_loop, bus), 0);
+	assert_int_equal(pthread_create(&loop, NULL, wt_run_bus, bus), 0);
 	for (int i = 0; i < MT_PRODUCERS; i++) {
 		p[i] = (mt_prod) { .bus = bus, .id = i, .keyed = keyed };
 		assert_int_equal(

@@ -242,13 +242,6 @@ slow_fn(weir_bus *b, const weir_event *ev, void *arg)
 	return WEIR_OK;
 }
 
-static void *
-loop_thread(void *arg)
-{
-	weir_bus_run(arg, WEIR_RUN_DEFAULT);
-	return NULL;
-}
-
 static atomic_int stop_producing;
 
 static void *
@@ -281,7 +274,7 @@ test_unsubscribe_other_thread(void **state)
 		weir_subscr_config_destroy(sc);
 		pthread_t lt, pt;
 		assert_int_equal(
-		    pthread_create(&lt, NULL, loop_thread, bus), 0);
+		    pthread_create(&lt, NULL, wt_run_bus, bus), 0);
 		assert_int_equal(
 		    pthread_create(&pt, NULL, producer_thread, NULL), 0);
 		while (atomic_load(&xcalls) < 5 + round) {

@@ -100,17 +100,8 @@ storm_publisher(void *arg)
 		     k += STORM_THREADS) {
 			char key[8];
 			int  klen = snprintf(key, sizeof(key), "k%u", k);
-			weir_event_init init = { .topic = "dev.changed",
-				.key                    = key,
-				.key_len                = (size_t) klen,
-				.payload                = &round,
-				.payload_len            = sizeof(round) };
-			weir_event     *ev;
-			if (weir_event_new(&ev, &init) != WEIR_OK) {
-				abort();
-			}
-			weir_publish_event(p->bus, ev);
-			weir_event_release(ev);
+			wt_publish_keyed(p->bus, "dev.changed", key,
+			    (size_t) klen, &round, sizeof(round));
 		}
 	}
 	return NULL;

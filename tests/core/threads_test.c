@@ -117,17 +117,8 @@ order_publisher(void *arg)
 		order_msg m = { p->thread, k, ++seq[k] };
 		char      key[8];
 		snprintf(key, sizeof(key), "k%u", k);
-		weir_event_init init = { .topic = "orders.changed",
-			.key                    = key,
-			.key_len                = strlen(key),
-			.payload                = &m,
-			.payload_len            = sizeof(m) };
-		weir_event     *ev;
-		if (weir_event_new(&ev, &init) != WEIR_OK) {
-			abort();
-		}
-		weir_publish_event(p->bus, ev);
-		weir_event_release(ev);
+		wt_publish_keyed(
+		    p->bus, "orders.changed", key, strlen(key), &m, sizeof(m));
 	}
 	return NULL;
 }

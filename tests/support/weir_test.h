@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include <cmocka.h>
 
@@ -36,5 +37,42 @@
 			fail();                                            \
 		}                                                          \
 	} while (0)
+
+/* A handler that does nothing. */
+static inline weir_err
+wt_nop_handler(weir_bus *bus, const weir_event *ev, void *arg)
+{
+	(void) bus;
+	(void) ev;
+	(void) arg;
+	return WEIR_OK;
+}
+
+/* A thread body that runs a bus's default loop until it is stopped. */
+static inline void *
+wt_run_bus(void *bus)
+{
+	weir_bus_run(bus, WEIR_RUN_DEFAULT);
+	return NULL;
+}
+
+/* Publishes one event with a key and a payload; aborts if it cannot
+ * even be made (a thread cannot fail a cmocka test). */
+static inline void
+wt_publish_keyed(weir_bus *bus, const char *topic, const char *key,
+    size_t key_len, const void *payload, size_t len)
+{
+	weir_event_init init = { .topic = topic,
+		.key                    = key,
+		.key_len                = key_len,
+		.payload                = payload,
+		.payload_len            = len };
+	weir_event     *ev;
+	if (weir_event_new(&ev, &init) != WEIR_OK) {
+		abort();
+	}
+	weir_publish_event(bus, ev);
+	weir_event_release(ev);
+}
 
 #endif /* WEIR_TEST_H */
