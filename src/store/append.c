@@ -91,12 +91,7 @@ append_stream_set(weir_store *st, const char *stream, int64_t version)
 	sqlite3_stmt *s = st->writer.stream_set;
 	sqlite3_bind_text(s, 1, stream, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 2, version);
-	int rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE) {
-		return weir__store_sqlerr(st, st->writer.db, rc, "stream");
-	}
-	return WEIR_OK;
+	return weir__store_step_done(st, st->writer.db, s, "stream");
 }
 
 // A stream append: the id check comes first, so that retrying an

@@ -66,6 +66,16 @@ weir__store_map_rc(int rc)
 }
 
 weir_err
+weir__store_step_done(
+    weir_store *st, sqlite3 *db, sqlite3_stmt *s, const char *what)
+{
+	int rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? WEIR_OK
+	                         : weir__store_sqlerr(st, db, rc, what);
+}
+
+weir_err
 weir__store_sqlerr(weir_store *st, sqlite3 *db, int rc, const char *what)
 {
 	const char *text =

@@ -51,6 +51,10 @@ weir_err weir__store_fail(weir_store *st, weir_err rv, const char *fmt, ...)
 weir_err weir__store_sqlerr(
     weir_store *st, sqlite3 *db, int rc, const char *what);
 
+// Steps a prepared statement that returns no row, and resets it.
+weir_err weir__store_step_done(
+    weir_store *st, sqlite3 *db, sqlite3_stmt *s, const char *what);
+
 // Maps a primary SQLite result code onto weir_err.
 weir_err weir__store_map_rc(int rc);
 

@@ -134,12 +134,7 @@ writer_save_seq(weir_store *st)
 {
 	sqlite3_stmt *s = st->writer.meta_set;
 	sqlite3_bind_int64(s, 1, (sqlite3_int64) (st->writer.next_seq - 1));
-	int rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE) {
-		return weir__store_sqlerr(st, st->writer.db, rc, "save seq");
-	}
-	return WEIR_OK;
+	return weir__store_step_done(st, st->writer.db, s, "save seq");
 }
 
 // Runs one batch in one transaction; sets every request's rv.
