@@ -560,15 +560,6 @@ test_hold_keeps_id(void **state)
 	weir_event_release(held);
 }
 
-static int freed_args;
-
-static void
-arg_free_fn(void *arg)
-{
-	(void) arg;
-	freed_args++;
-}
-
 static void
 test_bad_input(void **state)
 {

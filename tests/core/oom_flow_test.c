@@ -21,15 +21,6 @@ typedef enum flow_kind {
 	FLOW_KINDS
 } flow_kind;
 
-static int freed_args;
-
-static void
-arg_free_fn(void *arg)
-{
-	(void) arg;
-	freed_args++;
-}
-
 static weir_err
 ok_fn(weir_bus *bus, const weir_event *ev, void *arg)
 {

@@ -65,4 +65,15 @@ fi_arm(long n)
 	fail_at     = n;
 }
 
+/* An arg_free that counts its calls: a call that fails must leave arg
+ * with the caller (freed_args unchanged). */
+static int freed_args;
+
+static inline void
+arg_free_fn(void *arg)
+{
+	(void) arg;
+	freed_args++;
+}
+
 #endif /* WEIR_FAULT_ALLOC_H */
