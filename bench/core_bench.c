@@ -19,12 +19,13 @@
  *       non-matching subscriptions (`other.<i>.x`): the ratio shows
  *       whether matching cost depends on them.
  */
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE /* CPU_SET, pthread_setaffinity_np */
 
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <weir/weir.h>
 
@@ -43,10 +44,13 @@ typedef struct bench_opts {
 	uint64_t    match_n; /* events per run of the matching cases */
 	uint64_t    subs;    /* non-matching subscriptions, large case */
 	int         reps;
-	int         node; /* run the Node.js peer */
-	const char *only; /* emit, cross or match; NULL: all */
-	uint32_t    spin; /* weir_loop_set_spin() of the cross cases, us */
+	int         node;   /* run the Node.js peer */
+	const char *only;   /* emit, cross or match; NULL: all */
+	uint32_t    spin;   /* weir_loop_set_spin() of the cross cases, us */
+	int64_t     gather; /* weir_loop_set_gather(), us; -1: default */
 } bench_opts;
+
+int bench_pin_cpus = 1; /* see peer_util.h */
 
 /* One timed run of n events; returns 0 and the elapsed time in *ns. */
 typedef int (*bench_run_fn)(void *ctx, uint64_t n, uint64_t *ns);
@@ -321,7 +325,8 @@ typedef struct cross_ctx {
 	weir_bus   *bus;
 	weir_topic *topic;
 	int         by_string;
-	uint32_t    spin; /* weir_loop_set_spin(), 0 by default */
+	uint32_t    spin;   /* weir_loop_set_spin(), 0 by default */
+	int64_t     gather; /* weir_loop_set_gather(), -1: default */
 	uint64_t    n;
 	uint64_t    got; /* loop thread only */
 	uint64_t    sum;
@@ -425,16 +430,26 @@ cross_run(void *arg, uint64_t n, uint64_t *ns)
 	cc->n   = n;
 	cc->got = cc->sum = cc->t_end = 0;
 	bench_check(weir_bus_create(&cc->bus, NULL), "bus_create");
+	bench_check(weir_loop_set_spin(weir_bus_loop(cc->bus), cc->spin),
+	    "loop_set_spin");
+	if (cc->gather >= 0) {
+		bench_check(weir_loop_set_gather(
+		                weir_bus_loop(cc->bus), (uint32_t) cc->gather),
+		    "loop_set_gather");
+	}
 	sub =
 	    cross_subscribe(cc, "bench.cross", cross_handler, CROSS_CAPACITY);
 	bench_check(weir_topic_create(cc->bus, "bench.cross", &cc->topic),
 	    "topic_create");
 	pthread_create(&loop_thr, NULL, cross_loop, cc);
+	bench_pin(loop_thr, 1);
+	bench_pin(pthread_self(), 0);
 
 	t0 = bench_now_ns();
 	cross_publish_all(cc, payload);
 	pthread_join(loop_thr, NULL);
 	*ns = cc->t_end - t0;
+	bench_unpin(pthread_self());
 
 	rv = cross_verify(cc, sub);
 	weir_topic_destroy(cc->topic);
@@ -466,12 +481,15 @@ bench_cross(const bench_opts *o)
 
 	memset(&cc_topic, 0, sizeof(cc_topic));
 	cc_topic.spin       = o->spin;
+	cc_topic.gather     = o->gather;
 	cc_string           = cc_topic;
 	cc_string.by_string = 1;
 	fprintf(stderr,
 	    "publish -> dispatch across threads (n=%llu, loop spin %u us, "
-	    "cases run in turn):\n",
-	    (unsigned long long) n, o->spin);
+	    "gather %s, %s, cases run in turn):\n",
+	    (unsigned long long) n, o->spin, o->gather < 0 ? "default" : "set",
+	    bench_pin_cpus ? "producer on CPU 0, consumer on CPU 1"
+	                   : "threads not pinned");
 	bench_case cs[4] = {
 		{ .what  = "weir publish_topic",
 		    .fn  = cross_run,
@@ -662,6 +680,12 @@ usage(FILE *fp)
 	    "  --only G   run one group only: emit, cross or match\n"
 	    "  --spin US  the cross cases' loop busy-polls US microseconds\n"
 	    "             before sleeping (weir_loop_set_spin; default 0)\n"
+	    "  --gather US  the cross cases' loop waits US microseconds for "
+	    "a\n"
+	    "             batch (weir_loop_set_gather; default: the "
+	    "library's)\n"
+	    "  --no-pin   leave the cross cases' threads to the scheduler\n"
+	    "             (default: producer on CPU 0, consumer on CPU 1)\n"
 	    "  --smoke    tiny sizes, one run: checks that everything works\n"
 	    "Environment: WEIR_NODE (node binary), WEIR_NODE_SCRIPT.\n");
 }
@@ -699,6 +723,8 @@ parse_args(int argc, char **argv, bench_opts *o)
 			o->reps                             = 1;
 		} else if (strcmp(a, "--no-node") == 0) {
 			o->node = 0;
+		} else if (strcmp(a, "--no-pin") == 0) {
+			bench_pin_cpus = 0;
 		} else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
 			usage(stdout);
 			exit(0);
@@ -707,6 +733,8 @@ parse_args(int argc, char **argv, bench_opts *o)
 			exit(2);
 		} else if (strcmp(a, "--spin") == 0) {
 			o->spin = (uint32_t) parse_count_min(argv[++i], 0);
+		} else if (strcmp(a, "--gather") == 0) {
+			o->gather = (int64_t) parse_count_min(argv[++i], 0);
 		} else if (strcmp(a, "--only") == 0) {
 			o->only = argv[++i];
 		} else if (strcmp(a, "--emit") == 0) {
@@ -731,9 +759,13 @@ parse_args(int argc, char **argv, bench_opts *o)
 int
 main(int argc, char **argv)
 {
-	bench_opts o = { 20000000, 2000000, 1000000, 100000, 3, 1, NULL, 0 };
+	bench_opts o = { 20000000, 2000000, 1000000, 100000, 3, 1, NULL, 0,
+		-1 };
 
 	parse_args(argc, argv, &o);
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2) {
+		bench_pin_cpus = 0;
+	}
 #ifndef __OPTIMIZE__
 	fprintf(stderr,
 	    "core_bench: WARNING: built without optimisation; "

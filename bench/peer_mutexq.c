@@ -5,7 +5,7 @@
  * message into its slot and signals not-empty; each pop locks, waits
  * while empty, copies one message out and signals not-full.
  */
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE /* CPU_SET, pthread_setaffinity_np */
 
 #include "peer_mutexq.h"
 
@@ -97,6 +97,8 @@ peer_mutexq_run(uint64_t n, size_t capacity, uint64_t *ns)
 	pthread_cond_init(&q.not_empty, NULL);
 	pthread_cond_init(&q.not_full, NULL);
 	pthread_create(&thr, NULL, mutexq_consumer, &q);
+	bench_pin(thr, 1);
+	bench_pin(pthread_self(), 0);
 
 	t0 = bench_now_ns();
 	for (uint64_t i = 0; i < n; i++) {
@@ -104,6 +106,7 @@ peer_mutexq_run(uint64_t n, size_t capacity, uint64_t *ns)
 	}
 	pthread_join(thr, NULL);
 	*ns = q.t_end - t0;
+	bench_unpin(pthread_self());
 
 	pthread_cond_destroy(&q.not_full);
 	pthread_cond_destroy(&q.not_empty);

@@ -2,7 +2,7 @@
  * Peer: Node.js's EventEmitter. Runs bench/node_emit.js with node in a
  * child process during the same run and reads its JSON lines.
  */
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE /* peer_util.h: CPU_SET */
 
 #include "peer_node.h"
 

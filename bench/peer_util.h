@@ -5,6 +5,8 @@
 #ifndef WEIR_BENCH_PEER_UTIL_H
 #define WEIR_BENCH_PEER_UTIL_H
 
+#include <pthread.h>
+#include <sched.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -19,6 +21,46 @@ bench_now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ((uint64_t) ts.tv_sec * 1000000000u + (uint64_t) ts.tv_nsec);
+}
+
+/*
+ * The cross-thread cases put the producer on CPU 0 and the consumer on
+ * CPU 1 (core_bench --no-pin turns it off): the case is a hand-off
+ * between two cores, and left to the scheduler the two threads sometimes
+ * share one vCPU and take turns, which measures something else (the
+ * mutex queue then ran at 31-44 ns/event instead of 80-190). Set by
+ * core_bench; 0 on a machine with fewer than 2 CPUs.
+ */
+extern int bench_pin_cpus;
+
+/* Pins @p t to CPU @p cpu (when pinning is on). */
+static inline void
+bench_pin(pthread_t t, int cpu)
+{
+	cpu_set_t set;
+
+	if (!bench_pin_cpus) {
+		return;
+	}
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	pthread_setaffinity_np(t, sizeof(set), &set);
+}
+
+/* Lets @p t run on every CPU again. */
+static inline void
+bench_unpin(pthread_t t)
+{
+	cpu_set_t set;
+
+	if (!bench_pin_cpus) {
+		return;
+	}
+	CPU_ZERO(&set);
+	for (int i = 0; i < CPU_SETSIZE; i++) {
+		CPU_SET(i, &set);
+	}
+	pthread_setaffinity_np(t, sizeof(set), &set);
 }
 
 #endif /* WEIR_BENCH_PEER_UTIL_H */

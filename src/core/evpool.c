@@ -1,24 +1,40 @@
 // Design notes. Events are allocated by publishers and freed by loop
 // threads; with malloc that is a cross-thread free per event, which
 // takes the arena lock and was the largest cost of publish-to-dispatch.
-// Here each thread keeps a small free list per size class and trades
-// whole batches with a shared depot under a mutex: one lock per
-// EVPOOL_BATCH blocks on either side. The depot holds at most 16 MiB per
-// size class, so cached memory stays bounded; the rest goes back to the
-// allocator. Batches leave the depot oldest first: a block freed long ago
-// has left the freeing thread's cache, and writing it then costs the
-// allocating thread far less than writing one still hot over there
-// (measured: 150 -> 70..130 ns per cross-thread event). A thread's cache
-// returns to the depot when the thread exits. Under AddressSanitizer the pool
-// is bypassed so that use after free of events is still caught.
+// Here each thread caches free blocks per size class in an array (not a
+// list threaded through the blocks) and trades whole magazines of
+// EVPOOL_BATCH pointers with a shared depot under a mutex: one lock per
+// EVPOOL_BATCH blocks on either side.
+//
+// Why an array: a freed block was last touched by the loop's core, so
+// the publisher that takes it waits for its lines to come back. Knowing
+// the next blocks without reading them lets alloc prefetch (for writing)
+// the block EVPOOL_AHEAD allocations ahead, so those transfers overlap
+// the work of the events in between instead of stalling each one; an
+// intrusive list can only look one block ahead, as reading the link is
+// itself the miss. The freeing thread never writes a block either, so a
+// line the loop only read needs an invalidation, not a transfer back.
+//
+// The depot holds at most 16 MiB per size class, so cached memory stays
+// bounded; the rest goes back to the allocator. Magazines leave the
+// depot oldest first: their blocks have had time to leave the freeing
+// thread's cache. A thread's cache returns to the depot when the thread
+// exits. Under AddressSanitizer the pool is bypassed so that use after
+// free of events is still caught.
 #include <pthread.h>
 #include <string.h>
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <cpuid.h>
+#endif
 
 #include "core/alloc.h"
 #include "core/evpool.h"
 
 #define EVPOOL_CLASSES 2
 #define EVPOOL_BATCH 256
+#define EVPOOL_AHEAD 6      // allocations a prefetch runs ahead
+#define EVPOOL_PREFETCH 256 // bytes of a block prefetched
 
 #if defined(__SANITIZE_ADDRESS__)
 #define EVPOOL_ENABLED 0
@@ -31,64 +47,120 @@
 #define EVPOOL_ENABLED 1
 #endif
 
+// A prefetch for writing takes the line exclusive at once; a plain one
+// fetches it shared, and the store then waits for the other core to drop
+// its copy. x86-64 has it where CPUID lists PREFETCHW (GCC emits the
+// plain one unless built for such a CPU).
+#if defined(__x86_64__) && defined(__GNUC__)
+static int
+evpool_cpu_prefetchw(void)
+{
+	unsigned a, b, c, d;
+	return __get_cpuid(0x80000001, &a, &b, &c, &d) && ((c >> 8) & 1);
+}
+#define EVPOOL_PREFETCHW(p) \
+	__asm__ volatile("prefetchw %0" : : "m"(*(const char *) (p)))
+#else
+static int
+evpool_cpu_prefetchw(void)
+{
+	return 0;
+}
+#define EVPOOL_PREFETCHW(p) __builtin_prefetch((p), 1, 3)
+#endif
+
 static const size_t evpool_sizes[EVPOOL_CLASSES] = { 256, 2048 };
-// Batches the depot keeps per class: 16 MiB of blocks in each.
+// Magazines the depot keeps per class: 16 MiB of blocks in each.
 static const size_t evpool_depot_max[EVPOOL_CLASSES] = { 256, 32 };
 #define EVPOOL_DEPOT_SLOTS 256
 
-typedef struct evpool_block {
-	struct evpool_block *next;
-} evpool_block;
+typedef struct evpool_mag {
+	void *blk[EVPOOL_BATCH];
+} evpool_mag;
 
-typedef struct evpool_list {
-	evpool_block *head;
-	size_t        n;
-} evpool_list;
+// A thread's free blocks of one class, oldest at [0]; it holds up to two
+// magazines' worth so that alloc and free at a boundary do not trade a
+// magazine back and forth.
+typedef struct evpool_cache {
+	int    prefetchw; // the CPU has PREFETCHW
+	size_t n[EVPOOL_CLASSES];
+	void  *blk[EVPOOL_CLASSES][2 * EVPOOL_BATCH];
+} evpool_cache;
 
+// The depot: per class, a FIFO ring of full magazines.
 static pthread_mutex_t evpool_mx = PTHREAD_MUTEX_INITIALIZER;
-static evpool_list     evpool_depot[EVPOOL_CLASSES][EVPOOL_DEPOT_SLOTS];
+static evpool_mag     *evpool_depot[EVPOOL_CLASSES][EVPOOL_DEPOT_SLOTS];
+static size_t          evpool_first[EVPOOL_CLASSES];
 static size_t          evpool_ndepot[EVPOOL_CLASSES];
 static pthread_key_t   evpool_key;
 static pthread_once_t  evpool_once = PTHREAD_ONCE_INIT;
 
-static _Thread_local evpool_list evpool_tls[EVPOOL_CLASSES];
-static _Thread_local int         evpool_registered;
+static _Thread_local evpool_cache *evpool_tc;
 
 static void
-evpool_free_list(evpool_block *b)
+evpool_free_blocks(void **blk, size_t n)
 {
-	while (b != NULL) {
-		evpool_block *next = b->next;
-		weir__free(b);
-		b = next;
+	for (size_t i = 0; i < n; i++) {
+		weir__free(blk[i]);
 	}
 }
 
-// Hands a list to the depot, or frees it when the depot is full.
+// Hands @p n (at most EVPOOL_BATCH) blocks to the depot, or frees them
+// when the depot is full or no magazine can be allocated.
 static void
-evpool_give(int cls, evpool_list l)
+evpool_give(int cls, void **blk, size_t n)
 {
+	evpool_mag *m    = n == EVPOOL_BATCH ? weir__alloc(sizeof(*m)) : NULL;
+	int         kept = 0;
+	if (m != NULL) {
+		memcpy(m->blk, blk, sizeof(m->blk));
+		pthread_mutex_lock(&evpool_mx);
+		kept = evpool_ndepot[cls] < evpool_depot_max[cls];
+		if (kept) {
+			size_t at =
+			    (evpool_first[cls] + evpool_ndepot[cls]++) %
+			    EVPOOL_DEPOT_SLOTS;
+			evpool_depot[cls][at] = m;
+		}
+		pthread_mutex_unlock(&evpool_mx);
+	}
+	if (!kept) {
+		weir__free(m);
+		evpool_free_blocks(blk, n);
+	}
+}
+
+static evpool_mag *
+evpool_take_mag(int cls)
+{
+	evpool_mag *m = NULL;
 	pthread_mutex_lock(&evpool_mx);
-	int kept = evpool_ndepot[cls] < evpool_depot_max[cls];
-	if (kept) {
-		evpool_depot[cls][evpool_ndepot[cls]++] = l;
+	if (evpool_ndepot[cls] > 0) {
+		m = evpool_depot[cls][evpool_first[cls]];
+		evpool_first[cls] =
+		    (evpool_first[cls] + 1) % EVPOOL_DEPOT_SLOTS;
+		evpool_ndepot[cls]--;
 	}
 	pthread_mutex_unlock(&evpool_mx);
-	if (!kept) {
-		evpool_free_list(l.head);
-	}
+	return m;
 }
 
 static void
-evpool_thread_exit(void *unused)
+evpool_thread_exit(void *arg)
 {
-	(void) unused;
+	evpool_cache *tc = arg;
 	for (int c = 0; c < EVPOOL_CLASSES; c++) {
-		if (evpool_tls[c].head != NULL) {
-			evpool_give(c, evpool_tls[c]);
-			evpool_tls[c] = (evpool_list) { 0 };
+		size_t n = tc->n[c];
+		if (n >= EVPOOL_BATCH) {
+			evpool_give(c, tc->blk[c], EVPOOL_BATCH);
+			memmove(tc->blk[c], tc->blk[c] + EVPOOL_BATCH,
+			    (n - EVPOOL_BATCH) * sizeof(void *));
+			n -= EVPOOL_BATCH;
 		}
+		evpool_free_blocks(tc->blk[c], n);
 	}
+	weir__free(tc);
+	evpool_tc = NULL;
 }
 
 static void
@@ -97,29 +169,54 @@ evpool_key_make(void)
 	pthread_key_create(&evpool_key, evpool_thread_exit);
 }
 
-static void
-evpool_register(void)
+// The calling thread's cache, made on first use (NULL if out of memory:
+// the pool is then bypassed).
+static evpool_cache *
+evpool_cache_get(void)
 {
-	// The key's value only has to be non-NULL for the destructor to run.
-	pthread_once(&evpool_once, evpool_key_make);
-	pthread_setspecific(evpool_key, &evpool_registered);
-	evpool_registered = 1;
+	if (evpool_tc == NULL) {
+		pthread_once(&evpool_once, evpool_key_make);
+		evpool_cache *tc = weir__alloc(sizeof(*tc));
+		if (tc == NULL) {
+			return NULL;
+		}
+		memset(tc->n, 0, sizeof(tc->n));
+		tc->prefetchw = evpool_cpu_prefetchw();
+		pthread_setspecific(evpool_key, tc);
+		evpool_tc = tc;
+	}
+	return evpool_tc;
 }
 
-static int
-evpool_take(int cls)
+static void
+evpool_prefetch(const evpool_cache *tc, const char *b, size_t size)
 {
-	pthread_mutex_lock(&evpool_mx);
-	int got = evpool_ndepot[cls] > 0;
-	if (got) {
-		// Oldest batch first: its blocks have had time to leave the
-		// freeing thread's cache, so writing them costs less.
-		evpool_tls[cls] = evpool_depot[cls][0];
-		memmove(&evpool_depot[cls][0], &evpool_depot[cls][1],
-		    --evpool_ndepot[cls] * sizeof(evpool_list));
+	for (size_t off = 0; off < size && off < EVPOOL_PREFETCH; off += 64) {
+		if (tc->prefetchw) {
+			EVPOOL_PREFETCHW(b + off);
+		} else {
+			__builtin_prefetch(b + off, 1, 3);
+		}
 	}
-	pthread_mutex_unlock(&evpool_mx);
-	return got;
+}
+
+// Refills an empty cache with a magazine from the depot; returns 0 if
+// the depot has none.
+static int
+evpool_refill(evpool_cache *tc, int c)
+{
+	evpool_mag *m = evpool_take_mag(c);
+	if (m == NULL) {
+		return 0;
+	}
+	memcpy(tc->blk[c], m->blk, sizeof(m->blk));
+	tc->n[c] = EVPOOL_BATCH;
+	weir__free(m);
+	for (size_t i = 1; i <= EVPOOL_AHEAD; i++) {
+		evpool_prefetch(
+		    tc, tc->blk[c][EVPOOL_BATCH - i], evpool_sizes[c]);
+	}
+	return 1;
 }
 
 void *
@@ -129,76 +226,71 @@ weir__evpool_alloc(size_t size, int *cls)
 	while (c < EVPOOL_CLASSES && size > evpool_sizes[c]) {
 		c++;
 	}
-	if (!EVPOOL_ENABLED || c == EVPOOL_CLASSES) {
+	evpool_cache *tc = NULL;
+	if (EVPOOL_ENABLED && c < EVPOOL_CLASSES) {
+		tc = evpool_cache_get();
+	}
+	if (tc == NULL) {
 		*cls = -1;
 		return weir__alloc(size);
 	}
-	*cls           = c;
-	evpool_list *l = &evpool_tls[c];
-	if (l->head == NULL && !evpool_take(c)) {
+	*cls = c;
+	if (tc->n[c] == 0 && !evpool_refill(tc, c)) {
 		return weir__alloc(evpool_sizes[c]);
 	}
-	evpool_block *b = l->head;
-	l->head         = b->next;
-	l->n--;
-	if (l->head != NULL) {
-		// The next block was last written by another thread (the one
-		// that freed it): start taking its lines over now, so the next
-		// event does not wait for them.
-		for (size_t off = 0; off < evpool_sizes[c] && off < 256;
-		     off += 64) {
-			__builtin_prefetch((char *) l->head + off, 1, 3);
-		}
+	size_t n = --tc->n[c];
+	if (n >= EVPOOL_AHEAD) {
+		evpool_prefetch(
+		    tc, tc->blk[c][n - EVPOOL_AHEAD], evpool_sizes[c]);
 	}
-	return b;
-}
-
-// Splits the first EVPOOL_BATCH blocks off the thread's list.
-static evpool_list
-evpool_cut(evpool_list *l)
-{
-	evpool_list   give = { l->head, EVPOOL_BATCH };
-	evpool_block *cut  = l->head;
-	for (size_t i = 1; i < EVPOOL_BATCH; i++) {
-		cut = cut->next;
-	}
-	l->head = cut->next;
-	l->n -= EVPOOL_BATCH;
-	cut->next = NULL;
-	return give;
+	return tc->blk[c][n];
 }
 
 void
 weir__evpool_free(void *p, int cls)
 {
-	if (cls < 0) {
+	evpool_cache *tc = cls >= 0 ? evpool_cache_get() : NULL;
+	if (tc == NULL) {
 		weir__free(p);
 		return;
 	}
-	if (!evpool_registered) {
-		evpool_register();
+	size_t n = tc->n[cls];
+	if (n == 2 * EVPOOL_BATCH) {
+		// Full: the oldest magazine goes to the depot, the newest
+		// blocks stay for this thread's own allocations.
+		evpool_give(cls, tc->blk[cls], EVPOOL_BATCH);
+		memmove(tc->blk[cls], tc->blk[cls] + EVPOOL_BATCH,
+		    EVPOOL_BATCH * sizeof(void *));
+		n = EVPOOL_BATCH;
 	}
-	evpool_list  *l = &evpool_tls[cls];
-	evpool_block *b = p;
-	b->next         = l->head;
-	l->head         = b;
-	if (++l->n == 2 * EVPOOL_BATCH) {
-		// Keep one batch for this thread's own allocations.
-		evpool_give(cls, evpool_cut(l));
-	}
+	tc->blk[cls][n] = p;
+	tc->n[cls]      = n + 1;
 }
 
 void
 weir__evpool_flush(void)
 {
+	evpool_cache *tc = evpool_tc;
 	for (int c = 0; c < EVPOOL_CLASSES; c++) {
-		evpool_free_list(evpool_tls[c].head);
-		evpool_tls[c] = (evpool_list) { 0 };
+		if (tc != NULL) {
+			evpool_free_blocks(tc->blk[c], tc->n[c]);
+			tc->n[c] = 0;
+		}
 		pthread_mutex_lock(&evpool_mx);
 		while (evpool_ndepot[c] > 0) {
-			evpool_free_list(
-			    evpool_depot[c][--evpool_ndepot[c]].head);
+			evpool_mag *m = evpool_depot[c][evpool_first[c]];
+			evpool_first[c] =
+			    (evpool_first[c] + 1) % EVPOOL_DEPOT_SLOTS;
+			evpool_ndepot[c]--;
+			evpool_free_blocks(m->blk, EVPOOL_BATCH);
+			weir__free(m);
 		}
 		pthread_mutex_unlock(&evpool_mx);
+	}
+	if (tc != NULL) {
+		// Made with the allocator being replaced: it goes too.
+		pthread_setspecific(evpool_key, NULL);
+		weir__free(tc);
+		evpool_tc = NULL;
 	}
 }

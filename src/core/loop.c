@@ -49,6 +49,7 @@ weir_loop_create(weir_loop **out)
 		return rv != WEIR_OK ? rv : WEIR_EIO;
 	}
 	atomic_init(&loop->need_wake, 1);
+	atomic_init(&loop->gather_us, WEIR_LOOP_GATHER_US);
 	loop->budget = SIZE_MAX;
 	pthread_mutex_init(&loop->ready_mx, NULL);
 	weir__timers_init(&loop->timers);
@@ -117,6 +118,9 @@ weir__loop_schedule(weir_loop *loop, weir_subscr *sub)
 		loop->ready_head = sub;
 	}
 	loop->ready_tail = sub;
+	if (!loop->ready_remote && !weir__loop_on_thread(loop)) {
+		loop->ready_remote = 1;
+	}
 	atomic_store(&loop->ready_any, 1);
 	pthread_mutex_unlock(&loop->ready_mx);
 	if (atomic_load(&loop->need_wake) &&
@@ -175,6 +179,8 @@ loop_run_ready(weir_loop *loop)
 	pthread_mutex_lock(&loop->ready_mx);
 	weir_subscr *sub = loop->ready_head;
 	loop->ready_head = loop->ready_tail = NULL;
+	loop->pass_remote                   = loop->ready_remote;
+	loop->ready_remote                  = 0;
 	atomic_store(&loop->ready_any, 0);
 	pthread_mutex_unlock(&loop->ready_mx);
 	while (sub != NULL && weir__loop_budget_left(loop)) {
@@ -256,6 +262,9 @@ void
 weir__loop_pass(weir_loop *loop, weir_run_mode mode)
 {
 	weir__loop_bump(&loop->st.passes);
+	weir__gather_wait(loop, mode);
+	uint64_t before =
+	    atomic_load_explicit(&loop->st.dispatched, memory_order_relaxed);
 	// While queued events keep coming, descriptors are still polled
 	// every LOOP_POLL_EVERY passes so watchers are not starved; the
 	// wake fd may then stay readable a while, which costs nothing.
@@ -273,6 +282,10 @@ weir__loop_pass(weir_loop *loop, weir_run_mode mode)
 	if (loop->dead_watches) {
 		loop_free_watches(loop, 1);
 	}
+	weir__gather_note(loop,
+	    atomic_load_explicit(&loop->st.dispatched, memory_order_relaxed) -
+	        before,
+	    t != 0);
 }
 
 weir_err

@@ -12,6 +12,9 @@
 #include "core/poller.h"
 #include "core/timer.h"
 
+// Default of weir_loop_set_gather(), microseconds (see gather.c).
+#define WEIR_LOOP_GATHER_US 3
+
 struct weir_watch {
 	weir_loop         *loop;
 	int                fd;
@@ -31,6 +34,7 @@ typedef struct weir__loop_stats {
 	atomic_uint_least64_t spin_hits;
 	atomic_uint_least64_t steps;
 	atomic_uint_least64_t budget_out;
+	atomic_uint_least64_t gathers;
 } weir__loop_stats;
 
 struct weir_loop {
@@ -41,7 +45,8 @@ struct weir_loop {
 	pthread_mutex_t ready_mx;
 	weir_subscr    *ready_head; // subscriptions with queued events
 	weir_subscr    *ready_tail;
-	atomic_int      ready_any; // ready_head != NULL, readable unlocked
+	atomic_int      ready_any;    // ready_head != NULL, readable unlocked
+	int             ready_remote; // another thread scheduled (ready_mx)
 	weir__timers    timers;
 	weir_watch     *watches;
 	int             dead_watches;  // freed after the current pass
@@ -50,6 +55,9 @@ struct weir_loop {
 	size_t          budget;      // handler calls left in this pass
 	int64_t         deadline_ns; // of a step, 0: none (loop thread)
 	atomic_uint     spin_us;     // weir_loop_set_spin()
+	atomic_uint     gather_us;   // weir_loop_set_gather()
+	int             gather_next; // the next pass waits first (gather.c)
+	int             pass_remote; // this pass runs work of other threads
 	_Atomic(const char *) host;  // weir_loop_attach_host()
 	weir__loop_stats      st;
 	// Read by every BLOCK publish; kept apart from what the loop writes.
@@ -76,6 +84,10 @@ void weir__loop_bump(atomic_uint_least64_t *c);
 // then wakes the fd for whoever polls it).
 weir_err weir__loop_enter(weir_loop *loop);
 void     weir__loop_pass(weir_loop *loop, weir_run_mode mode);
-int      weir__loop_leave(weir_loop *loop);
+// Batch gathering (gather.c): waits before a pass when the last one
+// took a small batch of a stream from other threads; notes each pass.
+void weir__gather_wait(weir_loop *loop, weir_run_mode mode);
+void weir__gather_note(weir_loop *loop, uint64_t dispatched, int slept);
+int  weir__loop_leave(weir_loop *loop);
 
 #endif

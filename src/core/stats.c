@@ -50,6 +50,7 @@ weir_loop_stats_get(weir_loop *loop, weir_loop_stats *out)
 		.spin_hits     = LD(loop->st.spin_hits),
 		.steps         = LD(loop->st.steps),
 		.budget_out    = LD(loop->st.budget_out),
+		.gathers       = LD(loop->st.gathers),
 		.subscriptions = LD(loop->nsubs),
 	};
 	return WEIR_OK;
@@ -110,12 +111,14 @@ json_loop(json_buf *b, weir_loop *loop, long index)
 	json_add(b,
 	    "{\"index\":%ld,\"passes\":%llu,\"wakeups\":%llu,"
 	    "\"dispatched\":%llu,\"spins\":%llu,\"spin_hits\":%llu,"
-	    "\"steps\":%llu,\"budget_out\":%llu,\"subscriptions\":%llu}",
+	    "\"steps\":%llu,\"budget_out\":%llu,\"gathers\":%llu,"
+	    "\"subscriptions\":%llu}",
 	    index, (unsigned long long) st.passes,
 	    (unsigned long long) st.wakeups,
 	    (unsigned long long) st.dispatched, (unsigned long long) st.spins,
 	    (unsigned long long) st.spin_hits, (unsigned long long) st.steps,
 	    (unsigned long long) st.budget_out,
+	    (unsigned long long) st.gathers,
 	    (unsigned long long) st.subscriptions);
 }
 

@@ -66,9 +66,15 @@ uuid_next_stamp(int64_t now_ns)
 static void
 uuid_put64(uint8_t *p, uint64_t v)
 {
+	// Big-endian, as RFC 9562 lays it out.
+#if defined(__GNUC__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	v = __builtin_bswap64(v);
+	memcpy(p, &v, 8);
+#else
 	for (int i = 0; i < 8; i++) {
-		p[i] = (uint8_t) (v >> (56 - 8 * i)); // compiles to one bswap
+		p[i] = (uint8_t) (v >> (56 - 8 * i));
 	}
+#endif
 }
 
 void

@@ -1,0 +1,179 @@
+/*
+ * Batch gathering (weir_loop_set_gather): a pass that took a small batch
+ * published from another thread makes the next pass wait; work a
+ * handler publishes to its own loop, a gather of 0 and steps do not.
+ * Each case drives the loop on the test's own thread so that which
+ * passes gather is exact, not a matter of timing.
+ */
+#include <string.h>
+
+#include "weir_test.h"
+
+#include "loops_util.h"
+
+static void
+stop_timer(weir_timer *t, void *arg)
+{
+	(void) t;
+	weir_loop_stop(arg);
+}
+
+/* Publishes @p n events to "g.a" while the loop is not running (so from
+ * "another thread" as far as the loop knows), then runs the loop until a
+ * 30 ms timer stops it; returns the loop's counters. */
+static weir_loop_stats
+run_batch(uint32_t gather_us, int n, atomic_uint_least64_t *got)
+{
+	weir_bus    *bus;
+	weir_subscr *sub;
+	weir_timer  *t;
+	assert_weir_ok(weir_bus_create(&bus, NULL));
+	weir_loop *loop = weir_bus_loop(bus);
+	assert_weir_ok(weir_loop_set_gather(loop, gather_us));
+	assert_weir_ok(weir_subscribe(
+	    bus, "g.a", lu_count_handler, got, NULL, NULL, &sub));
+	for (int i = 0; i < n; i++) {
+		assert_weir_ok(weir_publish(bus, "g.a", "x", 1, 0, NULL));
+	}
+	assert_weir_ok(weir_timer_start(loop, 30, 0, stop_timer, loop, &t));
+	assert_weir_ok(weir_loop_run(loop, WEIR_RUN_DEFAULT));
+	weir_timer_stop(t);
+	weir_loop_stats ls;
+	assert_weir_ok(weir_loop_stats_get(loop, &ls));
+	weir_bus_destroy(bus);
+	return ls;
+}
+
+static void
+test_small_batch_gathers_once(void **state)
+{
+	(void) state;
+	atomic_uint_least64_t got = 0;
+	// Pass 1 takes the 10 events without sleeping; pass 2 waits for
+	// more before it looks, then sleeps until the timer.
+	weir_loop_stats ls = run_batch(50, 10, &got);
+	assert_int_equal(atomic_load(&got), 10);
+	assert_int_equal(ls.gathers, 1);
+}
+
+static void
+test_gather_off(void **state)
+{
+	(void) state;
+	atomic_uint_least64_t got = 0;
+	weir_loop_stats       ls  = run_batch(0, 10, &got);
+	assert_int_equal(atomic_load(&got), 10);
+	assert_int_equal(ls.gathers, 0);
+}
+
+static void
+test_large_batch_does_not_gather(void **state)
+{
+	(void) state;
+	atomic_uint_least64_t got = 0;
+	// 300 events: a batch of 256 or more needs no help.
+	weir_loop_stats ls = run_batch(50, 300, &got);
+	assert_int_equal(atomic_load(&got), 300);
+	assert_int_equal(ls.gathers, 0);
+}
+
+typedef struct hop_ctx {
+	int hops;
+	int limit;
+} hop_ctx;
+
+/* Publishes the next hop, on the loop's thread, to the other of two
+ * subscriptions: it lands on the ready list for the next pass, so every
+ * pass takes a batch of one. */
+static weir_err
+hop_handler(weir_bus *bus, const weir_event *ev, void *arg)
+{
+	hop_ctx *h = arg;
+	if (++h->hops == h->limit) {
+		weir_bus_stop(bus);
+		return WEIR_OK;
+	}
+	const char *next =
+	    strcmp(weir_event_topic(ev), "g.ping") == 0 ? "g.pong" : "g.ping";
+	return weir_publish(bus, next, NULL, 0, 0, NULL);
+}
+
+static void
+test_own_loop_publishing_does_not_gather(void **state)
+{
+	(void) state;
+	weir_bus    *bus;
+	weir_subscr *ping, *pong;
+	hop_ctx      h = { 0, 20 };
+	assert_weir_ok(weir_bus_create(&bus, NULL));
+	assert_weir_ok(
+	    weir_subscribe(bus, "g.ping", hop_handler, &h, NULL, NULL, &ping));
+	assert_weir_ok(
+	    weir_subscribe(bus, "g.pong", hop_handler, &h, NULL, NULL, &pong));
+	assert_weir_ok(weir_publish(bus, "g.ping", NULL, 0, 0, NULL));
+	assert_weir_ok(weir_bus_run(bus, WEIR_RUN_DEFAULT));
+	weir_loop_stats ls;
+	assert_weir_ok(weir_loop_stats_get(weir_bus_loop(bus), &ls));
+	assert_int_equal(h.hops, 20);
+	assert_int_equal(ls.dispatched, 20);
+	assert_true(ls.passes >= 20);
+	// Only the pass after the first hop, the one event published from
+	// outside the loop, waits; the 19 hops published by the handler on
+	// the loop's own thread do not.
+	assert_int_equal(ls.gathers, 1);
+	weir_bus_destroy(bus);
+}
+
+static void
+test_step_does_not_gather(void **state)
+{
+	(void) state;
+	weir_bus             *bus;
+	weir_subscr          *sub;
+	atomic_uint_least64_t got = 0;
+	assert_weir_ok(weir_bus_create(&bus, NULL));
+	weir_loop *loop = weir_bus_loop(bus);
+	assert_weir_ok(weir_subscribe(
+	    bus, "g.a", lu_count_handler, &got, NULL, NULL, &sub));
+	for (int round = 0; round < 3; round++) {
+		assert_weir_ok(weir_publish(bus, "g.a", "x", 1, 0, NULL));
+		assert_weir_ok(weir_loop_step(loop, 0, 0, NULL));
+	}
+	assert_weir_ok(weir_loop_run(loop, WEIR_RUN_NOWAIT));
+	weir_loop_stats ls;
+	assert_weir_ok(weir_loop_stats_get(loop, &ls));
+	assert_int_equal(atomic_load(&got), 3);
+	assert_int_equal(ls.gathers, 0);
+	weir_bus_destroy(bus);
+}
+
+static void
+test_bad_input(void **state)
+{
+	(void) state;
+	weir_bus *bus;
+	assert_weir_ok(weir_bus_create(&bus, NULL));
+	assert_weir_err(weir_loop_set_gather(NULL, 1), WEIR_EINVAL);
+	assert_weir_err(
+	    weir_loop_set_gather(weir_bus_loop(bus), 1000001), WEIR_EINVAL);
+	assert_weir_ok(weir_loop_set_gather(weir_bus_loop(bus), 1000000));
+	char *json = weir_bus_stats_json(bus);
+	assert_non_null(json);
+	assert_non_null(strstr(json, "\"gathers\":0"));
+	weir_free(json);
+	weir_bus_destroy(bus);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_small_batch_gathers_once),
+		cmocka_unit_test(test_gather_off),
+		cmocka_unit_test(test_large_batch_does_not_gather),
+		cmocka_unit_test(test_own_loop_publishing_does_not_gather),
+		cmocka_unit_test(test_step_does_not_gather),
+		cmocka_unit_test(test_bad_input),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
