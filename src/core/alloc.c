@@ -1,4 +1,5 @@
 // The one allocator hook of weir (hiredis alloc.h, nng init params).
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -51,6 +52,31 @@ weir__free(void *p)
 {
 	if (p != NULL) {
 		alloc_hook.free_fn(p);
+	}
+}
+
+#define ALLOC_LINE 64
+
+void *
+weir__zalloc_aligned(size_t size)
+{
+	char *raw = weir__zalloc(size + ALLOC_LINE + sizeof(void *));
+	if (raw == NULL) {
+		return NULL;
+	}
+	uintptr_t at = ((uintptr_t) (raw + sizeof(void *)) + ALLOC_LINE - 1) &
+	    ~(uintptr_t) (ALLOC_LINE - 1);
+	memcpy((char *) at - sizeof(void *), &raw, sizeof(raw));
+	return (void *) at;
+}
+
+void
+weir__free_aligned(void *p)
+{
+	if (p != NULL) {
+		void *raw;
+		memcpy(&raw, (char *) p - sizeof(void *), sizeof(raw));
+		weir__free(raw);
 	}
 }
 

@@ -10,6 +10,11 @@ void *weir__zalloc(size_t size);
 void *weir__realloc(void *p, size_t size);
 void  weir__free(void *p);
 char *weir__strdup(const char *s);
+// Zeroed and aligned to a cache line, for structs whose fields are laid
+// out on separate lines (alignas(64)); freed by weir__free_aligned().
+// The hook has no aligned allocation, so this over-allocates.
+void *weir__zalloc_aligned(size_t size);
+void  weir__free_aligned(void *p);
 
 // WEIR_ALWAYS / WEIR_NEVER mark defensive branches (SQLite's idiom).
 #define WEIR_ALWAYS(x) (__builtin_expect(!!(x), 1))

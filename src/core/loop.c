@@ -28,13 +28,13 @@ weir_loop_create(weir_loop **out)
 		return WEIR_EINVAL;
 	}
 	*out            = NULL;
-	weir_loop *loop = weir__zalloc(sizeof(*loop));
+	weir_loop *loop = weir__zalloc_aligned(sizeof(*loop));
 	if (loop == NULL) {
 		return WEIR_ENOMEM;
 	}
 	weir_err rv = weir__poller_create(&loop->poller);
 	if (rv != WEIR_OK) {
-		weir__free(loop);
+		weir__free_aligned(loop);
 		return rv;
 	}
 	loop->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -45,7 +45,7 @@ weir_loop_create(weir_loop **out)
 			close(loop->wake_fd);
 		}
 		weir__poller_destroy(loop->poller);
-		weir__free(loop);
+		weir__free_aligned(loop);
 		return rv != WEIR_OK ? rv : WEIR_EIO;
 	}
 	atomic_init(&loop->need_wake, 1);
@@ -93,7 +93,7 @@ weir_loop_destroy(weir_loop *loop)
 	close(loop->wake_fd);
 	weir__poller_destroy(loop->poller);
 	pthread_mutex_destroy(&loop->ready_mx);
-	weir__free(loop);
+	weir__free_aligned(loop);
 	return WEIR_OK;
 }
 

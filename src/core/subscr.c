@@ -125,7 +125,7 @@ weir__subscr_release(weir_subscr *sub)
 	pthread_mutex_destroy(&sub->dispatch_mx);
 	weir__free(sub->cfg.name);
 	weir__free(sub->pattern);
-	weir__free(sub);
+	weir__free_aligned(sub);
 }
 
 weir_subscr *
@@ -161,7 +161,7 @@ subscr_check(weir_bus *bus, const char *pattern, weir_handler fn,
 static weir_subscr *
 subscr_new(weir_bus *bus, const char *pattern, const weir_subscr_config *sc)
 {
-	weir_subscr *sub = weir__zalloc(sizeof(*sub));
+	weir_subscr *sub = weir__zalloc_aligned(sizeof(*sub));
 	if (sub == NULL) {
 		return NULL;
 	}
@@ -173,14 +173,14 @@ subscr_new(weir_bus *bus, const char *pattern, const weir_subscr_config *sc)
 	        sc->block_timeout_ms) != WEIR_OK) {
 		weir__free(sub->cfg.name);
 		weir__free(sub->pattern);
-		weir__free(sub);
+		weir__free_aligned(sub);
 		return NULL;
 	}
 	if (weir__flow_create(&sub->flow, &sc->flow) != WEIR_OK) {
 		weir__queue_fini(&sub->q);
 		weir__free(sub->cfg.name);
 		weir__free(sub->pattern);
-		weir__free(sub);
+		weir__free_aligned(sub);
 		return NULL;
 	}
 	pthread_mutexattr_t ma;

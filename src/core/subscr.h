@@ -3,6 +3,7 @@
 #define WEIR_CORE_SUBSCR_H
 
 #include <pthread.h>
+#include <stdalign.h>
 #include <stdatomic.h>
 #include <stddef.h>
 
@@ -25,23 +26,29 @@ struct weir_subscr_config {
 	weir__flow_config flow; // defences and loop index (flow.c)
 };
 
+// Three groups on their own cache lines: what the loop reads for every
+// event, what publishers write when they take a reference or schedule
+// it (by-string publish holds it per event), and what the loop writes
+// per pass. Mixed, each by-string publish pulled the line the loop reads
+// per event away from it.
 struct weir_subscr {
-	weir__queue         q; // first: its hot fields are cache aligned
-	atomic_uint         refs;
+	weir__queue q; // first: its hot fields are cache aligned
+	alignas(64) atomic_int closed;
+	int                registered; // in the bus tree (bus lock)
+	weir_bus          *bus;
+	weir_loop         *loop;
+	char              *pattern;
+	weir_handler       fn;
+	void              *arg;
+	weir_free_fn       arg_free;
+	weir__flow        *flow; // async deliveries, defences, latency
+	weir_subscr_config cfg;  // cfg.name is always set
+	alignas(64) atomic_uint refs;
 	atomic_int          scheduled; // on the loop's ready list
-	atomic_int          closed;
-	atomic_int          pressured;  // between pressure and drain
-	int                 registered; // in the bus tree (bus lock)
-	weir_bus           *bus;
-	weir_loop          *loop;
-	char               *pattern;
-	weir_handler        fn;
-	void               *arg;
-	weir_free_fn        arg_free;
-	weir_subscr_config  cfg;         // cfg.name is always set
-	pthread_mutex_t     dispatch_mx; // recursive: held while dispatching
-	weir__flow         *flow;        // async deliveries, defences, latency
+	atomic_int          pressured; // between pressure and drain
 	struct weir_subscr *ready_next;
+	alignas(64) pthread_mutex_t dispatch_mx; // recursive: held while
+	                                         // dispatching
 };
 
 // An array of held subscriptions matching one topic.
