@@ -8,11 +8,13 @@
 // microseconds without touching anything the publishers write, so the
 // next pass finds a batch: 70-80 ns per event, steady.
 //
-// It waits only after a pass that ran work scheduled from another thread,
-// found it without sleeping (a stream, not a lone event), and took fewer
-// than GATHER_BATCH events (a larger batch needs no help). A handler that
-// publishes to its own loop does not make it wait, and neither do steps
-// of a host loop or NOWAIT/ONCE runs. The price is up to gather_us of
+// It waits only after a pass that ran work scheduled from another thread
+// and took a stream, not a lone event: more than one event, or any found
+// without sleeping. After a small batch (under GATHER_BATCH) it waits
+// before its next look; after a large one only if nothing is ready (the
+// loop was behind; sleeping now would cost a wake-up soon). A handler
+// that publishes to its own loop does not make it wait, and neither do
+// steps of a host loop or NOWAIT/ONCE runs. The price is up to gather_us of
 // extra latency for events of a steady stream; weir_loop_set_gather(0)
 // turns it off.
 #include "core/clock.h"
@@ -20,15 +22,22 @@
 
 #define GATHER_BATCH 256
 
+enum { GATHER_NONE, GATHER_SMALL, GATHER_LARGE };
+
 void
 weir__gather_wait(weir_loop *loop, weir_run_mode mode)
 {
-	if (!loop->gather_next || mode != WEIR_RUN_DEFAULT) {
+	int next          = loop->gather_next;
+	loop->gather_next = GATHER_NONE;
+	// After a large batch the loop was behind: with work ready it goes
+	// on at once; with none it waits before sleeping, as the stream is
+	// likely still running and a wake-up costs the publisher more.
+	if (next == GATHER_NONE || mode != WEIR_RUN_DEFAULT ||
+	    (next == GATHER_LARGE && weir__loop_has_ready(loop))) {
 		return;
 	}
-	loop->gather_next = 0;
-	int64_t us        = (int64_t) atomic_load_explicit(
-	           &loop->gather_us, memory_order_relaxed);
+	int64_t us = (int64_t) atomic_load_explicit(
+	    &loop->gather_us, memory_order_relaxed);
 	if (us == 0) {
 		return;
 	}
@@ -48,8 +57,16 @@ weir__gather_wait(weir_loop *loop, weir_run_mode mode)
 void
 weir__gather_note(weir_loop *loop, uint64_t dispatched, int slept)
 {
-	loop->gather_next = loop->pass_remote && !slept && dispatched > 0 &&
-	    dispatched < GATHER_BATCH;
+	// A pass that woke from sleep for a single event saw a lone event:
+	// waiting after it would only burn the core. Several events, or
+	// events found without sleeping, are a stream.
+	uint64_t stream = slept ? 2 : 1;
+	if (!loop->pass_remote || dispatched < stream) {
+		loop->gather_next = GATHER_NONE;
+	} else {
+		loop->gather_next =
+		    dispatched < GATHER_BATCH ? GATHER_SMALL : GATHER_LARGE;
+	}
 }
 
 weir_err

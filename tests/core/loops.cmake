@@ -9,7 +9,7 @@ endfunction()
 
 loops_test(threads_test LIBS weir_testing LABELS core concurrency TIMEOUT 120)
 loops_test(embed_test LIBS weir_testing LABELS core concurrency TIMEOUT 120)
-loops_test(gather_test LIBS weir_testing LABELS core TIMEOUT 60)
+loops_test(gather_test LIBS weir_testing LABELS core concurrency TIMEOUT 60)
 loops_test(async_test LIBS weir_testing LABELS core concurrency TIMEOUT 120)
 loops_test(storm_test LIBS weir_testing LABELS core concurrency TIMEOUT 300)
 loops_test(retry_test LIBS weir_testing LABELS core TIMEOUT 60)
