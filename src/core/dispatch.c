@@ -51,11 +51,11 @@ dispatch_note_pop(weir_subscr *sub)
 }
 
 static void
-dispatch_kick(weir_subscr *sub)
+dispatch_kick(weir_subscr *sub, int carry)
 {
 	if (!atomic_load(&sub->scheduled) &&
 	    !atomic_exchange(&sub->scheduled, 1)) {
-		weir__loop_schedule(sub->loop, sub);
+		weir__loop_schedule(sub->loop, sub, carry);
 	}
 }
 
@@ -72,7 +72,7 @@ dispatch_offer(weir_subscr *sub, weir_event *ev)
 	weir_err rv = weir__queue_push(&sub->q, ev, may_block, &pushed);
 	if (pushed) {
 		dispatch_note_push(sub);
-		dispatch_kick(sub);
+		dispatch_kick(sub, 0);
 	}
 	return rv;
 }
@@ -103,7 +103,7 @@ weir__subscr_offer_all(weir_subscr *const *subs, size_t n, weir_event *ev)
 void
 weir__subscr_kick(weir_subscr *sub)
 {
-	dispatch_kick(sub);
+	dispatch_kick(sub, 0);
 }
 
 weir_event *
@@ -163,6 +163,9 @@ weir__subscr_dispatch(weir_subscr *sub)
 	if (!atomic_load(&sub->closed) &&
 	    (again || weir__queue_depth(&sub->q) > 0 ||
 	        atomic_load(&sub->flow->has_done))) {
-		dispatch_kick(sub);
+		// Events left (or pushed while the flag was still set) are
+		// the same stream: a publisher that lost the race to
+		// schedule it leaves the kick to this thread.
+		dispatch_kick(sub, 1);
 	}
 }

@@ -81,7 +81,8 @@ void
 weir__flow_resume(weir_subscr *sub)
 {
 	if (atomic_exchange(&sub->flow->paused, 0)) {
-		weir__loop_schedule(sub->loop, sub); // still marked scheduled
+		weir__loop_schedule(
+		    sub->loop, sub, 0); // still marked scheduled
 	} else {
 		weir__subscr_kick(sub);
 	}

@@ -22,6 +22,10 @@
 
 #define GATHER_BATCH 256
 
+// After a stream, the loop looks for work (the ready flag only) this
+// many gather times before it sleeps.
+#define GATHER_SPIN 10
+
 enum { GATHER_NONE, GATHER_SMALL, GATHER_LARGE };
 
 void
@@ -29,6 +33,7 @@ weir__gather_wait(weir_loop *loop, weir_run_mode mode)
 {
 	int next          = loop->gather_next;
 	loop->gather_next = GATHER_NONE;
+	loop->in_stream   = next != GATHER_NONE;
 	// After a large batch the loop was behind: with work ready it goes
 	// on at once; with none it waits before sleeping, as the stream is
 	// likely still running and a wake-up costs the publisher more.
@@ -67,6 +72,17 @@ weir__gather_note(weir_loop *loop, uint64_t dispatched, int slept)
 		loop->gather_next =
 		    dispatched < GATHER_BATCH ? GATHER_SMALL : GATHER_LARGE;
 	}
+}
+
+int64_t
+weir__gather_spin_ns(weir_loop *loop)
+{
+	if (!loop->in_stream) {
+		return 0;
+	}
+	return (int64_t) atomic_load_explicit(
+	           &loop->gather_us, memory_order_relaxed) *
+	    1000 * GATHER_SPIN;
 }
 
 weir_err

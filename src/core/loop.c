@@ -107,8 +107,10 @@ loop_wake(weir_loop *loop)
 }
 
 void
-weir__loop_schedule(weir_loop *loop, weir_subscr *sub)
+weir__loop_schedule(weir_loop *loop, weir_subscr *sub, int carry)
 {
+	int remote =
+	    !weir__loop_on_thread(loop) || (carry && loop->pass_remote);
 	weir__subscr_hold(sub);
 	pthread_mutex_lock(&loop->ready_mx);
 	weir__subscr_set_next(sub, NULL);
@@ -118,7 +120,7 @@ weir__loop_schedule(weir_loop *loop, weir_subscr *sub)
 		loop->ready_head = sub;
 	}
 	loop->ready_tail = sub;
-	if (!loop->ready_remote && !weir__loop_on_thread(loop)) {
+	if (remote) {
 		loop->ready_remote = 1;
 	}
 	atomic_store(&loop->ready_any, 1);
@@ -220,6 +222,10 @@ loop_spin(weir_loop *loop, int timeout_ms)
 	int64_t spin = (int64_t) atomic_load_explicit(
 	                   &loop->spin_us, memory_order_relaxed) *
 	    1000;
+	int64_t stream = weir__gather_spin_ns(loop);
+	if (stream > spin) {
+		spin = stream;
+	}
 	if (spin == 0) {
 		return 0;
 	}

@@ -57,6 +57,7 @@ struct weir_loop {
 	atomic_uint     spin_us;     // weir_loop_set_spin()
 	atomic_uint     gather_us;   // weir_loop_set_gather()
 	int             gather_next; // the next pass waits first (gather.c)
+	int             in_stream;   // the last pass took a stream (gather.c)
 	int             pass_remote; // this pass runs work of other threads
 	_Atomic(const char *) host;  // weir_loop_attach_host()
 	weir__loop_stats      st;
@@ -66,8 +67,10 @@ struct weir_loop {
 };
 
 // Queues @p sub for dispatch on its loop (takes a reference); wakes the
-// loop only if it may be asleep.
-void weir__loop_schedule(weir_loop *loop, weir_subscr *sub);
+// loop only if it may be asleep. @p carry is set when the loop itself
+// re-schedules work it was running, so that work published from other
+// threads stays marked as such (gather.c).
+void weir__loop_schedule(weir_loop *loop, weir_subscr *sub, int carry);
 // 1 if subscriptions wait on the ready list (no lock taken).
 int weir__loop_has_ready(weir_loop *loop);
 // 1 if the calling thread is running @p loop.
@@ -88,6 +91,8 @@ void     weir__loop_pass(weir_loop *loop, weir_run_mode mode);
 // took a small batch of a stream from other threads; notes each pass.
 void weir__gather_wait(weir_loop *loop, weir_run_mode mode);
 void weir__gather_note(weir_loop *loop, uint64_t dispatched, int slept);
-int  weir__loop_leave(weir_loop *loop);
+// Nanoseconds to look for work before sleeping after a stream (0: none).
+int64_t weir__gather_spin_ns(weir_loop *loop);
+int     weir__loop_leave(weir_loop *loop);
 
 #endif
