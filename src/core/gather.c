@@ -47,16 +47,8 @@ weir__gather_wait(weir_loop *loop, weir_run_mode mode)
 		return;
 	}
 	weir__loop_bump(&loop->st.gathers);
-	// The clock once every 16 pauses; only `stop` is looked at, a
-	// line publishers never write.
-	int64_t end = weir__mono_ns() + us * 1000;
-	for (unsigned i = 1;
-	     !atomic_load_explicit(&loop->stop, memory_order_relaxed); i++) {
-		weir__cpu_relax();
-		if ((i & 15) == 0 && weir__mono_ns() >= end) {
-			return;
-		}
-	}
+	// Only `stop` is looked at, a line publishers never write.
+	weir__loop_busy_wait(loop, us * 1000, 0);
 }
 
 void

@@ -233,17 +233,27 @@ loop_spin(weir_loop *loop, int timeout_ms)
 		spin = (int64_t) timeout_ms * 1000000;
 	}
 	weir__loop_bump(&loop->st.spins);
-	// Only loads of lines producers rarely write, a pause per look (the
-	// other vCPU may be a sibling hyper-thread running the producer),
-	// and the clock read once every 64 looks.
-	int64_t end = weir__mono_ns() + spin;
+	if (weir__loop_busy_wait(loop, spin, 1)) {
+		weir__loop_bump(&loop->st.spin_hits);
+		return 1;
+	}
+	return 0;
+}
+
+// Only loads of lines producers rarely write, a pause per look (the
+// other vCPU may be a sibling hyper-thread running the producer; a pause
+// costs ~25 ns here) and the clock once every 16 looks.
+int
+weir__loop_busy_wait(weir_loop *loop, int64_t ns, int for_ready)
+{
+	int64_t end = weir__mono_ns() + ns;
 	for (unsigned i = 1;; i++) {
-		if (loop_has_ready(loop) || atomic_load(&loop->stop)) {
-			weir__loop_bump(&loop->st.spin_hits);
+		if (atomic_load_explicit(&loop->stop, memory_order_relaxed) ||
+		    (for_ready && loop_has_ready(loop))) {
 			return 1;
 		}
 		weir__cpu_relax();
-		if ((i & 63) == 0 && weir__mono_ns() >= end) {
+		if ((i & 15) == 0 && weir__mono_ns() >= end) {
 			return 0;
 		}
 	}

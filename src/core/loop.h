@@ -91,6 +91,9 @@ void     weir__loop_pass(weir_loop *loop, weir_run_mode mode);
 // took a small batch of a stream from other threads; notes each pass.
 void weir__gather_wait(weir_loop *loop, weir_run_mode mode);
 void weir__gather_note(weir_loop *loop, uint64_t dispatched, int slept);
+// Busy-waits up to @p ns for a stop or (with @p for_ready) ready work;
+// returns 1 if one came.
+int weir__loop_busy_wait(weir_loop *loop, int64_t ns, int for_ready);
 // Nanoseconds to look for work before sleeping after a stream (0: none).
 int64_t weir__gather_spin_ns(weir_loop *loop);
 int     weir__loop_leave(weir_loop *loop);
