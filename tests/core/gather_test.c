@@ -21,23 +21,44 @@ stop_timer(weir_timer *t, void *arg)
 	weir_loop_stop(arg);
 }
 
-/* Publishes @p n events to "g.a" while the loop is not running (so from
- * "another thread" as far as the loop knows), then runs the loop until a
- * 30 ms timer stops it; returns the loop's counters. */
-static weir_loop_stats
-run_batch(uint32_t gather_us, int n, atomic_uint_least64_t *got)
+/* A bus whose default loop gathers for @p gather_us. */
+static weir_bus *
+gather_bus(uint32_t gather_us)
 {
-	weir_bus    *bus;
-	weir_subscr *sub;
-	weir_timer  *t;
+	weir_bus *bus;
 	assert_weir_ok(weir_bus_create(&bus, NULL));
-	weir_loop *loop = weir_bus_loop(bus);
-	assert_weir_ok(weir_loop_set_gather(loop, gather_us));
+	assert_weir_ok(weir_loop_set_gather(weir_bus_loop(bus), gather_us));
+	return bus;
+}
+
+/* A gathering bus with one subscription on "g.a" counting into @p got. */
+static weir_bus *
+counting_bus(uint32_t gather_us, atomic_uint_least64_t *got)
+{
+	weir_subscr *sub;
+	weir_bus    *bus = gather_bus(gather_us);
 	assert_weir_ok(weir_subscribe(
 	    bus, "g.a", lu_count_handler, got, NULL, NULL, &sub));
+	return bus;
+}
+
+/* Publishes @p n events to @p topic while the loop is not running (so
+ * from "another thread" as far as the loop knows). */
+static void
+publish_n(weir_bus *bus, const char *topic, int n)
+{
 	for (int i = 0; i < n; i++) {
-		assert_weir_ok(weir_publish(bus, "g.a", "x", 1, 0, NULL));
+		assert_weir_ok(weir_publish(bus, topic, "x", 1, 0, NULL));
 	}
+}
+
+/* Runs the bus's loop until a 30 ms timer stops it, then destroys the
+ * bus; returns the loop's counters. */
+static weir_loop_stats
+run_and_destroy(weir_bus *bus)
+{
+	weir_loop  *loop = weir_bus_loop(bus);
+	weir_timer *t;
 	assert_weir_ok(weir_timer_start(loop, 30, 0, stop_timer, loop, &t));
 	assert_weir_ok(weir_loop_run(loop, WEIR_RUN_DEFAULT));
 	weir_timer_stop(t);
@@ -47,42 +68,38 @@ run_batch(uint32_t gather_us, int n, atomic_uint_least64_t *got)
 	return ls;
 }
 
+/* @p n events to one counting subscription; returns the gathers. */
+static uint64_t
+gathers_after(uint32_t gather_us, int n)
+{
+	atomic_uint_least64_t got = 0;
+	weir_bus             *bus = counting_bus(gather_us, &got);
+	publish_n(bus, "g.a", n);
+	weir_loop_stats ls = run_and_destroy(bus);
+	assert_int_equal(atomic_load(&got), n);
+	return ls.gathers;
+}
+
 static void
 test_small_batch_gathers_once(void **state)
 {
 	(void) state;
-	atomic_uint_least64_t got = 0;
 	// Pass 1 takes the 10 events without sleeping; pass 2 waits for
 	// more before it looks, then sleeps until the timer.
-	weir_loop_stats ls = run_batch(50, 10, &got);
-	assert_int_equal(atomic_load(&got), 10);
-	assert_int_equal(ls.gathers, 1);
-}
-
-static void
-test_gather_off(void **state)
-{
-	(void) state;
-	atomic_uint_least64_t got = 0;
-	weir_loop_stats       ls  = run_batch(0, 10, &got);
-	assert_int_equal(atomic_load(&got), 10);
-	assert_int_equal(ls.gathers, 0);
+	assert_int_equal(gathers_after(50, 10), 1);
+	assert_int_equal(gathers_after(0, 10), 0); // turned off
 }
 
 static void
 test_large_batch_gathers_only_before_sleep(void **state)
 {
 	(void) state;
-	atomic_uint_least64_t got = 0;
 	// 300 events: a batch of 256 or more. Nothing is ready after it,
 	// so the loop waits once before it would sleep.
-	weir_loop_stats ls = run_batch(50, 300, &got);
-	assert_int_equal(atomic_load(&got), 300);
-	assert_int_equal(ls.gathers, 1);
+	assert_int_equal(gathers_after(50, 300), 1);
 }
 
 typedef struct chain_ctx {
-	weir_bus             *bus;
 	atomic_uint_least64_t got;
 } chain_ctx;
 
@@ -102,66 +119,44 @@ static void
 test_large_batch_with_work_ready_goes_on(void **state)
 {
 	(void) state;
-	weir_bus             *bus;
 	weir_subscr          *a, *b;
-	weir_timer           *t;
 	chain_ctx             c    = { 0 };
 	atomic_uint_least64_t bgot = 0;
-	assert_weir_ok(weir_bus_create(&bus, NULL));
-	weir_loop *loop = weir_bus_loop(bus);
-	assert_weir_ok(weir_loop_set_gather(loop, 50));
+	weir_bus             *bus  = gather_bus(50);
 	assert_weir_ok(
 	    weir_subscribe(bus, "g.a", chain_handler, &c, NULL, NULL, &a));
 	assert_weir_ok(weir_subscribe(
 	    bus, "g.b", lu_count_handler, &bgot, NULL, NULL, &b));
-	for (int i = 0; i < 300; i++) {
-		assert_weir_ok(weir_publish(bus, "g.a", "x", 1, 0, NULL));
-	}
-	assert_weir_ok(weir_timer_start(loop, 30, 0, stop_timer, loop, &t));
-	assert_weir_ok(weir_loop_run(loop, WEIR_RUN_DEFAULT));
-	weir_timer_stop(t);
-	weir_loop_stats ls;
-	assert_weir_ok(weir_loop_stats_get(loop, &ls));
+	publish_n(bus, "g.a", 300);
+	weir_loop_stats ls = run_and_destroy(bus);
 	assert_int_equal(atomic_load(&c.got), 300);
 	assert_int_equal(atomic_load(&bgot), 1);
 	// Pass 2 finds g.b ready after the large batch and runs it at once;
 	// g.b's event came from the loop's own thread, so no wait follows.
 	assert_int_equal(ls.gathers, 0);
-	weir_bus_destroy(bus);
 }
 
 static void
 test_budget_leftover_stays_a_stream(void **state)
 {
 	(void) state;
-	weir_bus             *bus;
 	weir_subscr_config   *sc;
 	weir_subscr          *sub;
-	weir_timer           *t;
 	atomic_uint_least64_t got = 0;
-	assert_weir_ok(weir_bus_create(&bus, NULL));
-	weir_loop *loop = weir_bus_loop(bus);
-	assert_weir_ok(weir_loop_set_gather(loop, 50));
+	weir_bus             *bus = gather_bus(50);
 	assert_weir_ok(weir_subscr_config_create(&sc));
 	assert_weir_ok(weir_subscr_config_set_capacity(sc, 2048));
 	assert_weir_ok(weir_subscribe(
 	    bus, "g.a", lu_count_handler, &got, NULL, sc, &sub));
 	weir_subscr_config_destroy(sc);
-	for (int i = 0; i < 1100; i++) {
-		assert_weir_ok(weir_publish(bus, "g.a", "x", 1, 0, NULL));
-	}
-	assert_weir_ok(weir_timer_start(loop, 30, 0, stop_timer, loop, &t));
-	assert_weir_ok(weir_loop_run(loop, WEIR_RUN_DEFAULT));
-	weir_timer_stop(t);
-	weir_loop_stats ls;
-	assert_weir_ok(weir_loop_stats_get(loop, &ls));
+	publish_n(bus, "g.a", 1100);
+	weir_loop_stats ls = run_and_destroy(bus);
 	assert_int_equal(atomic_load(&got), 1100);
 	// Pass 1 stops at the dispatch budget (1024) and the loop schedules
 	// the rest itself; those 76 events still came from another thread,
 	// so the small batch of pass 2 makes pass 3 wait. (After pass 1's
 	// large batch, pass 2 had work ready and did not wait.)
 	assert_int_equal(ls.gathers, 1);
-	weir_bus_destroy(bus);
 }
 
 typedef struct hop_ctx {
@@ -215,13 +210,9 @@ static void
 test_step_does_not_gather(void **state)
 {
 	(void) state;
-	weir_bus             *bus;
-	weir_subscr          *sub;
-	atomic_uint_least64_t got = 0;
-	assert_weir_ok(weir_bus_create(&bus, NULL));
-	weir_loop *loop = weir_bus_loop(bus);
-	assert_weir_ok(weir_subscribe(
-	    bus, "g.a", lu_count_handler, &got, NULL, NULL, &sub));
+	atomic_uint_least64_t got  = 0;
+	weir_bus             *bus  = counting_bus(50, &got);
+	weir_loop            *loop = weir_bus_loop(bus);
 	for (int round = 0; round < 3; round++) {
 		assert_weir_ok(weir_publish(bus, "g.a", "x", 1, 0, NULL));
 		assert_weir_ok(weir_loop_step(loop, 0, 0, NULL));
@@ -245,15 +236,10 @@ static void
 test_lone_events_do_not_gather(void **state)
 {
 	(void) state;
-	weir_bus             *bus;
-	weir_subscr          *sub;
-	atomic_uint_least64_t got = 0;
-	assert_weir_ok(weir_bus_create(&bus, NULL));
-	weir_loop *loop = weir_bus_loop(bus);
-	assert_weir_ok(weir_loop_set_gather(loop, 50));
-	assert_weir_ok(weir_subscribe(
-	    bus, "g.a", lu_count_handler, &got, NULL, NULL, &sub));
-	pthread_t th;
+	atomic_uint_least64_t got  = 0;
+	weir_bus             *bus  = counting_bus(50, &got);
+	weir_loop            *loop = weir_bus_loop(bus);
+	pthread_t             th;
 	pthread_create(&th, NULL, run_loop_thread, loop);
 	// Each event finds the loop asleep (it had 50 ms to get there):
 	// a pass woken for one event is not a stream.
@@ -295,7 +281,6 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_small_batch_gathers_once),
-		cmocka_unit_test(test_gather_off),
 		cmocka_unit_test(test_large_batch_gathers_only_before_sleep),
 		cmocka_unit_test(test_large_batch_with_work_ready_goes_on),
 		cmocka_unit_test(test_budget_leftover_stays_a_stream),
