@@ -10,7 +10,10 @@
 #include <cpuid.h>
 #include <x86intrin.h>
 
+#include <stdatomic.h>
+
 #include "core/clock.h"
+#include "core/prefetch.h"
 
 #define CLOCK_CALIBRATE_NS 20000000
 #define CLOCK_RESYNC_NS 100000000
@@ -88,4 +91,18 @@ void
 weir__cpu_relax(void)
 {
 	_mm_pause();
+}
+
+int
+weir__cpu_prefetchw(void)
+{
+	// CPUID is slow under a hypervisor (it exits): ask once.
+	static atomic_int known = -1;
+	int v = atomic_load_explicit(&known, memory_order_relaxed);
+	if (v < 0) {
+		unsigned a, b, c, d;
+		v = __get_cpuid(0x80000001, &a, &b, &c, &d) && ((c >> 8) & 1);
+		atomic_store_explicit(&known, v, memory_order_relaxed);
+	}
+	return v;
 }

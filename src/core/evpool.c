@@ -8,7 +8,8 @@
 //
 // Why an array: a freed block was last touched by the loop's core, so
 // the publisher that takes it waits for its lines to come back. Knowing
-// the next blocks without reading them lets alloc prefetch (for writing)
+// the next blocks without reading them lets alloc prefetch (for writing,
+// see prefetch.h)
 // the block EVPOOL_AHEAD allocations ahead, so those transfers overlap
 // the work of the events in between instead of stalling each one; an
 // intrusive list can only look one block ahead, as reading the link is
@@ -24,12 +25,9 @@
 #include <pthread.h>
 #include <string.h>
 
-#if defined(__x86_64__) && defined(__GNUC__)
-#include <cpuid.h>
-#endif
-
 #include "core/alloc.h"
 #include "core/evpool.h"
+#include "core/prefetch.h"
 
 #define EVPOOL_CLASSES 2
 #define EVPOOL_BATCH 256
@@ -45,28 +43,6 @@
 #endif
 #ifndef EVPOOL_ENABLED
 #define EVPOOL_ENABLED 1
-#endif
-
-// A prefetch for writing takes the line exclusive at once; a plain one
-// fetches it shared, and the store then waits for the other core to drop
-// its copy. x86-64 has it where CPUID lists PREFETCHW (GCC emits the
-// plain one unless built for such a CPU).
-#if defined(__x86_64__) && defined(__GNUC__)
-static int
-evpool_cpu_prefetchw(void)
-{
-	unsigned a, b, c, d;
-	return __get_cpuid(0x80000001, &a, &b, &c, &d) && ((c >> 8) & 1);
-}
-#define EVPOOL_PREFETCHW(p) \
-	__asm__ volatile("prefetchw %0" : : "m"(*(const char *) (p)))
-#else
-static int
-evpool_cpu_prefetchw(void)
-{
-	return 0;
-}
-#define EVPOOL_PREFETCHW(p) __builtin_prefetch((p), 1, 3)
 #endif
 
 static const size_t evpool_sizes[EVPOOL_CLASSES] = { 256, 2048 };
@@ -181,7 +157,7 @@ evpool_cache_get(void)
 			return NULL;
 		}
 		memset(tc->n, 0, sizeof(tc->n));
-		tc->prefetchw = evpool_cpu_prefetchw();
+		tc->prefetchw = weir__cpu_prefetchw();
 		pthread_setspecific(evpool_key, tc);
 		evpool_tc = tc;
 	}
@@ -192,11 +168,7 @@ static void
 evpool_prefetch(const evpool_cache *tc, const char *b, size_t size)
 {
 	for (size_t off = 0; off < size && off < EVPOOL_PREFETCH; off += 64) {
-		if (tc->prefetchw) {
-			EVPOOL_PREFETCHW(b + off);
-		} else {
-			__builtin_prefetch(b + off, 1, 3);
-		}
+		weir__prefetch_write(b + off, tc->prefetchw);
 	}
 }
 

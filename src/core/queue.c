@@ -21,6 +21,7 @@
 
 #include "core/alloc.h"
 #include "core/event.h"
+#include "core/prefetch.h"
 #include "core/queue.h"
 
 static void
@@ -56,7 +57,7 @@ weir__queue_init(
 	}
 	for (size_t i = 0; q->cells != NULL && i < cap; i++) {
 		atomic_init(&q->cells[i].stamp, i);
-		q->cells[i].ev = NULL;
+		atomic_init(&q->cells[i].ev, NULL);
 	}
 	atomic_init(&q->tail, 0);
 	atomic_init(&q->head, 0);
@@ -65,6 +66,7 @@ weir__queue_init(
 	atomic_init(&q->closed, 0);
 	atomic_init(&q->waiters, 0);
 	q->cap        = cap;
+	q->prefetchw  = weir__cpu_prefetchw();
 	q->policy     = policy;
 	q->timeout_ms = timeout_ms;
 	queue_sync_init(q);
@@ -77,6 +79,16 @@ ring_next(const weir__queue *q, size_t s)
 {
 	size_t idx = s & (q->one_lap - 1);
 	return idx + 1 < q->cap ? s + 1 : (s & ~(q->one_lap - 1)) + q->one_lap;
+}
+
+// Cells a push or pop looks ahead: two lines of 16-byte cells.
+#define RING_AHEAD 8
+
+// The cell @p ahead of index @p idx, wrapping (the ring may be small).
+static weir__qcell *
+ring_cell_ahead(const weir__queue *q, size_t idx, size_t ahead)
+{
+	return &q->cells[(idx + ahead) % q->cap];
 }
 
 // Returns 1 if pushed (its stamp in @p at), 0 if the ring is full.
@@ -92,10 +104,17 @@ ring_push(weir__queue *q, weir_event *ev, size_t *at)
 			if (atomic_compare_exchange_weak_explicit(&q->tail,
 			        &tail, ring_next(q, tail),
 			        memory_order_seq_cst, memory_order_relaxed)) {
-				c->ev = ev;
+				atomic_store_explicit(
+				    &c->ev, ev, memory_order_relaxed);
 				atomic_store_explicit(
 				    &c->stamp, tail + 1, memory_order_release);
 				*at = tail;
+				// The cell line pushes reach next was last
+				// written by the popper: start taking it.
+				weir__prefetch_write(
+				    ring_cell_ahead(q, tail & (q->one_lap - 1),
+				        RING_AHEAD),
+				    q->prefetchw);
 				return 1;
 			}
 		} else if (stamp + q->one_lap == tail + 1) {
@@ -115,6 +134,28 @@ ring_push(weir__queue *q, weir_event *ev, size_t *at)
 	}
 }
 
+// After a pop at @p idx: fetches the next event's lines (if it is
+// there already) and the cell line pops reach next, so the loop does not
+// stall on each as it comes to them; they were written on the
+// publisher's core.
+static void
+ring_pop_ahead(const weir__queue *q, size_t head)
+{
+	size_t             next = ring_next(q, head);
+	const weir__qcell *c    = &q->cells[next & (q->one_lap - 1)];
+	if (atomic_load_explicit(&c->stamp, memory_order_relaxed) ==
+	    next + 1) {
+		const char *ev = (const char *) atomic_load_explicit(
+		    &c->ev, memory_order_relaxed);
+		// An event's header, topic and a short payload: 3 lines.
+		for (size_t off = 0; off < 192; off += 64) {
+			weir__prefetch_read(ev + off);
+		}
+	}
+	weir__prefetch_read(
+	    ring_cell_ahead(q, next & (q->one_lap - 1), RING_AHEAD));
+}
+
 static weir_event *
 ring_pop(weir__queue *q)
 {
@@ -127,9 +168,11 @@ ring_pop(weir__queue *q)
 			if (atomic_compare_exchange_weak_explicit(&q->head,
 			        &head, ring_next(q, head),
 			        memory_order_seq_cst, memory_order_relaxed)) {
-				weir_event *ev = c->ev;
+				weir_event *ev = atomic_load_explicit(
+				    &c->ev, memory_order_relaxed);
 				atomic_store_explicit(&c->stamp,
 				    head + q->one_lap, memory_order_release);
+				ring_pop_ahead(q, head);
 				return ev;
 			}
 		} else if (stamp == head) {

@@ -15,7 +15,9 @@
 
 typedef struct weir__qcell {
 	atomic_size_t stamp;
-	weir_event   *ev;
+	// Ordered by the stamp; atomic (relaxed: a plain move) only so that
+	// the popper's look-ahead may read it while a pusher writes it.
+	_Atomic(weir_event *) ev;
 } weir__qcell;
 
 // Exact counters written by producers. Events that entered the ring
@@ -40,7 +42,8 @@ typedef struct weir__queue {
 	size_t          cap;
 	weir_policy     policy;
 	int64_t         timeout_ms;
-	weir__coalesce *co; // COALESCE only
+	weir__coalesce *co;        // COALESCE only
+	int             prefetchw; // weir__cpu_prefetchw()
 	atomic_int      closed;
 	atomic_int      waiters; // BLOCKed producers
 	pthread_mutex_t wait_mx;
