@@ -81,42 +81,53 @@ evpool_free_blocks(void **blk, size_t n)
 	}
 }
 
-// Hands @p n (at most EVPOOL_BATCH) blocks to the depot, or frees them
-// when the depot is full or no magazine can be allocated.
-static void
-evpool_give(int cls, void **blk, size_t n)
+// Takes the depot's oldest magazine of class @p cls, or NULL; the
+// caller holds evpool_mx.
+static evpool_mag *
+evpool_depot_pop(int cls)
 {
-	evpool_mag *m    = n == EVPOOL_BATCH ? weir__alloc(sizeof(*m)) : NULL;
+	if (evpool_ndepot[cls] == 0) {
+		return NULL;
+	}
+	evpool_mag *m     = evpool_depot[cls][evpool_first[cls]];
+	evpool_first[cls] = (evpool_first[cls] + 1) % EVPOOL_DEPOT_SLOTS;
+	evpool_ndepot[cls]--;
+	return m;
+}
+
+// Hands the cache's oldest EVPOOL_BATCH blocks of class @p c to the
+// depot (or frees them when the depot is full or no magazine can be
+// allocated) and moves the rest down.
+static void
+evpool_give_oldest(evpool_cache *tc, int c)
+{
+	void      **blk  = tc->blk[c];
+	evpool_mag *m    = weir__alloc(sizeof(*m));
 	int         kept = 0;
 	if (m != NULL) {
 		memcpy(m->blk, blk, sizeof(m->blk));
 		pthread_mutex_lock(&evpool_mx);
-		kept = evpool_ndepot[cls] < evpool_depot_max[cls];
+		kept = evpool_ndepot[c] < evpool_depot_max[c];
 		if (kept) {
-			size_t at =
-			    (evpool_first[cls] + evpool_ndepot[cls]++) %
+			size_t at = (evpool_first[c] + evpool_ndepot[c]++) %
 			    EVPOOL_DEPOT_SLOTS;
-			evpool_depot[cls][at] = m;
+			evpool_depot[c][at] = m;
 		}
 		pthread_mutex_unlock(&evpool_mx);
 	}
 	if (!kept) {
 		weir__free(m);
-		evpool_free_blocks(blk, n);
+		evpool_free_blocks(blk, EVPOOL_BATCH);
 	}
+	tc->n[c] -= EVPOOL_BATCH;
+	memmove(blk, blk + EVPOOL_BATCH, tc->n[c] * sizeof(void *));
 }
 
 static evpool_mag *
 evpool_take_mag(int cls)
 {
-	evpool_mag *m = NULL;
 	pthread_mutex_lock(&evpool_mx);
-	if (evpool_ndepot[cls] > 0) {
-		m = evpool_depot[cls][evpool_first[cls]];
-		evpool_first[cls] =
-		    (evpool_first[cls] + 1) % EVPOOL_DEPOT_SLOTS;
-		evpool_ndepot[cls]--;
-	}
+	evpool_mag *m = evpool_depot_pop(cls);
 	pthread_mutex_unlock(&evpool_mx);
 	return m;
 }
@@ -126,14 +137,10 @@ evpool_thread_exit(void *arg)
 {
 	evpool_cache *tc = arg;
 	for (int c = 0; c < EVPOOL_CLASSES; c++) {
-		size_t n = tc->n[c];
-		if (n >= EVPOOL_BATCH) {
-			evpool_give(c, tc->blk[c], EVPOOL_BATCH);
-			memmove(tc->blk[c], tc->blk[c] + EVPOOL_BATCH,
-			    (n - EVPOOL_BATCH) * sizeof(void *));
-			n -= EVPOOL_BATCH;
+		if (tc->n[c] >= EVPOOL_BATCH) {
+			evpool_give_oldest(tc, c);
 		}
-		evpool_free_blocks(tc->blk[c], n);
+		evpool_free_blocks(tc->blk[c], tc->n[c]);
 	}
 	weir__free(tc);
 	evpool_tc = NULL;
@@ -226,17 +233,12 @@ weir__evpool_free(void *p, int cls)
 		weir__free(p);
 		return;
 	}
-	size_t n = tc->n[cls];
-	if (n == 2 * EVPOOL_BATCH) {
+	if (tc->n[cls] == 2 * EVPOOL_BATCH) {
 		// Full: the oldest magazine goes to the depot, the newest
 		// blocks stay for this thread's own allocations.
-		evpool_give(cls, tc->blk[cls], EVPOOL_BATCH);
-		memmove(tc->blk[cls], tc->blk[cls] + EVPOOL_BATCH,
-		    EVPOOL_BATCH * sizeof(void *));
-		n = EVPOOL_BATCH;
+		evpool_give_oldest(tc, cls);
 	}
-	tc->blk[cls][n] = p;
-	tc->n[cls]      = n + 1;
+	tc->blk[cls][tc->n[cls]++] = p;
 }
 
 void
@@ -249,11 +251,8 @@ weir__evpool_flush(void)
 			tc->n[c] = 0;
 		}
 		pthread_mutex_lock(&evpool_mx);
-		while (evpool_ndepot[c] > 0) {
-			evpool_mag *m = evpool_depot[c][evpool_first[c]];
-			evpool_first[c] =
-			    (evpool_first[c] + 1) % EVPOOL_DEPOT_SLOTS;
-			evpool_ndepot[c]--;
+		evpool_mag *m;
+		while ((m = evpool_depot_pop(c)) != NULL) {
 			evpool_free_blocks(m->blk, EVPOOL_BATCH);
 			weir__free(m);
 		}
