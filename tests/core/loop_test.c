@@ -13,14 +13,6 @@
 
 #include "core/loop.h" // wake_fd: to count wake-up writes
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void
 sleep_ms(long ms)
 {
@@ -68,16 +60,16 @@ test_run_once_waits(void **state)
 	int         fired = 0;
 	assert_weir_ok(weir_loop_create(&loop));
 	assert_weir_ok(weir_timer_start(loop, 30, 0, count_timer, &fired, &t));
-	int64_t t0 = now_ms();
+	int64_t t0 = wt_now_ms();
 	assert_weir_ok(weir_loop_run(loop, WEIR_RUN_NOWAIT)); // not due
 	assert_int_equal(fired, 0);
 	// ONCE waits for the timer, runs it, returns.
 	while (fired == 0) {
 		assert_weir_ok(weir_loop_run(loop, WEIR_RUN_ONCE));
-		assert_true(now_ms() - t0 < 5000);
+		assert_true(wt_now_ms() - t0 < 5000);
 	}
 	assert_int_equal(fired, 1);
-	assert_true(now_ms() - t0 >= 25);
+	assert_true(wt_now_ms() - t0 >= 25);
 	weir_timer_stop(t);
 	assert_weir_ok(weir_loop_destroy(loop));
 }
@@ -106,9 +98,9 @@ test_stop_from_other_thread(void **state)
 		stopper   s = { loop, 20 };
 		pthread_t th;
 		assert_int_equal(pthread_create(&th, NULL, stop_later, &s), 0);
-		int64_t t0 = now_ms();
+		int64_t t0 = wt_now_ms();
 		assert_weir_ok(weir_loop_run(loop, WEIR_RUN_DEFAULT));
-		assert_true(now_ms() - t0 < 10000);
+		assert_true(wt_now_ms() - t0 < 10000);
 		pthread_join(th, NULL);
 	}
 	assert_weir_ok(weir_loop_destroy(loop));
@@ -474,9 +466,9 @@ test_no_wake_while_busy(void **state)
 	gate_open = 1;
 	pthread_cond_broadcast(&gate_cv);
 	pthread_mutex_unlock(&gate_mx);
-	int64_t t0 = now_ms();
+	int64_t t0 = wt_now_ms();
 	while (atomic_load(&handler_calls) < 10001) {
-		assert_true(now_ms() - t0 < 20000);
+		assert_true(wt_now_ms() - t0 < 20000);
 		sleep_ms(1);
 	}
 	weir_bus_stop(bus);

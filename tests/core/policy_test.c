@@ -161,14 +161,6 @@ assert_got(const int *want, int n)
 	}
 }
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void
 test_block_timeout(void **state)
 {
@@ -176,9 +168,9 @@ test_block_timeout(void **state)
 	subscribe(2, WEIR_POLICY_BLOCK, 50);
 	assert_weir_ok(pub(0));
 	assert_weir_ok(pub(1));
-	int64_t t0 = now_ms();
+	int64_t t0 = wt_now_ms();
 	assert_weir_err(pub(2), WEIR_ETIMEDOUT); // nobody drains
-	int64_t waited = now_ms() - t0;
+	int64_t waited = wt_now_ms() - t0;
 	assert_true(waited >= 40);
 	assert_true(waited < 5000);
 	weir_subscr_stats st = stats();
@@ -203,9 +195,9 @@ test_block_zero_timeout(void **state)
 	subscribe(2, WEIR_POLICY_BLOCK, 0);
 	assert_weir_ok(pub(0));
 	assert_weir_ok(pub(1));
-	int64_t t0 = now_ms();
+	int64_t t0 = wt_now_ms();
 	assert_weir_err(pub(2), WEIR_EFULL); // fails at once
-	assert_true(now_ms() - t0 < 1000);
+	assert_true(wt_now_ms() - t0 < 1000);
 	weir_subscr_stats st = stats();
 	assert_int_equal(st.rejected, 1);
 	assert_int_equal(st.timed_out, 0);

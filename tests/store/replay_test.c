@@ -10,14 +10,6 @@
 
 #define MS 1000000LL
 
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void
 add(weir_store *st, const char *topic, int64_t ts, const char *stream)
 {
@@ -121,18 +113,18 @@ test_pacing(void **state)
 		.speed             = WEIR_REPLAY_FACTOR,
 		.factor            = 4.0,
 		.filter            = { .to_seq = 5 } };
-	int64_t     t  = mono_ms();
+	int64_t     t  = wt_now_ms();
 	assert_weir_ok(weir_store_replay(f->st, &rp, &n));
-	int64_t el = mono_ms() - t;
+	int64_t el = wt_now_ms() - t;
 	assert_int_equal(n, 5); // 400 ms of history at 4x: about 100 ms
 	assert_true(el >= 95 && el < 1000);
 	memset(&g, 0, sizeof(g));
 	rp.speed  = WEIR_REPLAY_RATE;
 	rp.rate   = 100.0; // ten events: about 90 ms
 	rp.filter = (weir_store_filter) { 0 };
-	t         = mono_ms();
+	t         = wt_now_ms();
 	assert_weir_ok(weir_store_replay(f->st, &rp, &n));
-	el = mono_ms() - t;
+	el = wt_now_ms() - t;
 	assert_int_equal(n, 10);
 	assert_true(el >= 85 && el < 1000);
 	rp.rate = 0;
@@ -221,11 +213,11 @@ test_cancel(void **state)
 	rp.fn     = fx_collect;
 	fx_got g  = { 0 };
 	rp.arg    = &g;
-	int64_t t = mono_ms();
+	int64_t t = wt_now_ms();
 	assert_int_equal(pthread_create(&th, NULL, cancel_later, f->st), 0);
 	assert_weir_err(weir_store_replay(f->st, &rp, &n), WEIR_ECANCELED);
 	pthread_join(th, NULL);
-	assert_true(mono_ms() - t < 5000);
+	assert_true(wt_now_ms() - t < 5000);
 	assert_int_equal(n, 1);
 	// A cancel before a replay starts does not affect it.
 	rp.speed = WEIR_REPLAY_FAST;

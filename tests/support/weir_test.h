@@ -10,10 +10,20 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include <cmocka.h>
 
 #include <weir/weir.h>
+
+/* Monotonic milliseconds, for tests that bound or measure a wait. */
+static inline int64_t
+wt_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 /* assert_weir_ok(expr): fails with the error's name and text. */
 #define assert_weir_ok(expr)                                  \
