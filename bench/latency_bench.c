@@ -16,15 +16,9 @@
 
 #include <weir/weir.h>
 
-#define SAMPLES 5000
+#include "peer_util.h"
 
-static int64_t
-now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
+#define SAMPLES 5000
 
 typedef struct lat_state {
 	int64_t    samples[SAMPLES];
@@ -43,7 +37,7 @@ probe_handler(weir_bus *bus, const weir_event *ev, void *arg)
 	memcpy(&t0, weir_event_payload(ev, &len), sizeof(t0)); // unaligned
 	int i = atomic_load(&ls->n);
 	if (i < SAMPLES) {
-		ls->samples[i] = now_ns() - t0;
+		ls->samples[i] = (int64_t) bench_now_ns() - t0;
 	}
 	atomic_store(&ls->n, i + 1);
 	return WEIR_OK;
@@ -106,7 +100,7 @@ run(int load, uint32_t spin_us)
 		pthread_create(&th, NULL, load_thread, ls);
 	}
 	for (int i = 0; i < SAMPLES; i++) {
-		int64_t t0 = now_ns();
+		int64_t t0 = (int64_t) bench_now_ns();
 		weir_publish(ls->bus, "probe.x", &t0, sizeof(t0), 0, NULL);
 		while (atomic_load(&ls->n) <= i) { }
 		struct timespec ts = { 0, 200000 }; // let the loop go idle

@@ -14,19 +14,13 @@
 
 #include <weir/weir.h>
 
+#include "peer_util.h"
+
 #define SUBS 4
 #define PUBLISHERS 2
 
 static atomic_uint_least64_t calls;
 static atomic_uint_least64_t sink;
-
-static int64_t
-now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 static weir_err
 work_handler(weir_bus *bus, const weir_event *ev, void *arg)
@@ -91,7 +85,7 @@ run(size_t loops, long events)
 	pthread_t th[PUBLISHERS];
 	pub_arg   pa   = { bus, events / PUBLISHERS };
 	uint64_t  want = (uint64_t) pa.n * PUBLISHERS * SUBS;
-	int64_t   t0   = now_ns();
+	int64_t   t0   = (int64_t) bench_now_ns();
 	for (int i = 0; i < PUBLISHERS; i++) {
 		pthread_create(&th[i], NULL, publisher, &pa);
 	}
@@ -102,7 +96,7 @@ run(size_t loops, long events)
 		struct timespec ts = { 0, 100000 };
 		nanosleep(&ts, NULL);
 	}
-	double secs = (double) (now_ns() - t0) / 1e9;
+	double secs = (double) ((int64_t) bench_now_ns() - t0) / 1e9;
 	weir_bus_join(bus);
 	printf("{\"bench\":\"loops\",\"loops\":%zu,\"subscriptions\":%d,"
 	       "\"publishers\":%d,\"events\":%ld,\"handler_calls\":%llu,"
