@@ -5,21 +5,6 @@
 
 #include "store/codec.h"
 
-size_t
-weir__codec_headers_size(const weir_event *ev)
-{
-	size_t n     = 0;
-	size_t count = weir_event_header_count(ev);
-	for (size_t i = 0; i < count; i++) {
-		const char *name;
-		const void *value;
-		size_t      len;
-		(void) weir_event_header(ev, i, &name, &value, &len);
-		n += 2 + strlen(name) + 1 + 4 + len;
-	}
-	return n;
-}
-
 static uint8_t *
 codec_put_le(uint8_t *p, uint32_t v, int bytes)
 {
@@ -29,9 +14,12 @@ codec_put_le(uint8_t *p, uint32_t v, int bytes)
 	return p;
 }
 
-void
-weir__codec_headers_encode(const weir_event *ev, uint8_t *buf)
+// The one walk over the headers: counts the bytes, and writes them too
+// when @p buf is set, so that size and encoding cannot disagree.
+static size_t
+codec_headers_walk(const weir_event *ev, uint8_t *buf)
 {
+	size_t n     = 0;
 	size_t count = weir_event_header_count(ev);
 	for (size_t i = 0; i < count; i++) {
 		const char *name;
@@ -39,14 +27,30 @@ weir__codec_headers_encode(const weir_event *ev, uint8_t *buf)
 		size_t      len;
 		(void) weir_event_header(ev, i, &name, &value, &len);
 		size_t nlen = strlen(name) + 1;
-		buf         = codec_put_le(buf, (uint32_t) nlen, 2);
-		memcpy(buf, name, nlen);
-		buf = codec_put_le(buf + nlen, (uint32_t) len, 4);
-		if (len) {
-			memcpy(buf, value, len);
+		n += 2 + nlen + 4 + len;
+		if (buf != NULL) {
+			buf = codec_put_le(buf, (uint32_t) nlen, 2);
+			memcpy(buf, name, nlen);
+			buf = codec_put_le(buf + nlen, (uint32_t) len, 4);
+			if (len) {
+				memcpy(buf, value, len);
+			}
+			buf += len;
 		}
-		buf += len;
 	}
+	return n;
+}
+
+size_t
+weir__codec_headers_size(const weir_event *ev)
+{
+	return codec_headers_walk(ev, NULL);
+}
+
+void
+weir__codec_headers_encode(const weir_event *ev, uint8_t *buf)
+{
+	(void) codec_headers_walk(ev, buf);
 }
 
 size_t
