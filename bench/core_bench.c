@@ -258,21 +258,29 @@ emit_topic_run(void *arg, uint64_t n, uint64_t *ns)
 	return (emit_finish(n, t0, ns));
 }
 
+/* @p n emits by string to @p topic: emit_string and match_emit. */
 static int
-emit_string_run(void *arg, uint64_t n, uint64_t *ns)
+emit_by_string(weir_bus *bus, const char *topic, const unsigned char *payload,
+    uint64_t n, uint64_t *ns)
 {
-	emit_ctx *ec = arg;
-	uint64_t  t0;
+	uint64_t t0;
 
 	bench_calls = 0;
 	t0          = bench_now_ns();
 	for (uint64_t i = 0; i < n; i++) {
-		if (weir_emit(ec->bus, "bench.emit", ec->payload,
-		        BENCH_PAYLOAD) != WEIR_OK) {
+		if (weir_emit(bus, topic, payload, BENCH_PAYLOAD) != WEIR_OK) {
 			return (-1);
 		}
 	}
 	return (emit_finish(n, t0, ns));
+}
+
+static int
+emit_string_run(void *arg, uint64_t n, uint64_t *ns)
+{
+	emit_ctx *ec = arg;
+
+	return (emit_by_string(ec->bus, "bench.emit", ec->payload, n, ns));
 }
 
 static int
@@ -599,17 +607,8 @@ static int
 match_emit_run(void *arg, uint64_t n, uint64_t *ns)
 {
 	match_ctx *mc = arg;
-	uint64_t   t0;
 
-	bench_calls = 0;
-	t0          = bench_now_ns();
-	for (uint64_t i = 0; i < n; i++) {
-		if (weir_emit(mc->bus, "bench.match", mc->payload,
-		        BENCH_PAYLOAD) != WEIR_OK) {
-			return (-1);
-		}
-	}
-	return (emit_finish(n, t0, ns));
+	return (emit_by_string(mc->bus, "bench.match", mc->payload, n, ns));
 }
 
 /* Publishes by string in batches and drains each batch on this thread
