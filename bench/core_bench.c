@@ -311,7 +311,7 @@ bench_emit(const bench_opts *o)
 	bench_check(
 	    weir_on(ec.bus, "bench.emit", bench_count, NULL, NULL, 0, NULL),
 	    "on");
-	bench_check(weir_topic_create(ec.bus, "bench.emit", &ec.topic),
+	bench_check(weir_topic_create(&ec.topic, ec.bus, "bench.emit"),
 	    "topic_create");
 
 	/* Warm caches and branch predictors, as node_emit.js warms V8. */
@@ -400,7 +400,7 @@ cross_subscribe(
 	    weir_subscr_config_set_capacity(sc, capacity), "set_capacity");
 	bench_check(weir_subscr_config_set_policy(sc, WEIR_POLICY_BLOCK, -1),
 	    "set_policy");
-	bench_check(weir_subscribe(cc->bus, pattern, fn, cc, NULL, sc, &sub),
+	bench_check(weir_subscribe(&sub, cc->bus, pattern, fn, cc, NULL, sc),
 	    "subscribe");
 	weir_subscr_config_destroy(sc);
 	return (sub);
@@ -411,7 +411,7 @@ cross_subscribe(
 static int
 cross_verify(cross_ctx *cc, weir_subscr *sub)
 {
-	weir_subscr_stats st;
+	weir_subscr_stats st = WEIR_STRUCT_INIT(weir_subscr_stats);
 
 	bench_check(weir_subscr_stats_get(sub, &st), "stats");
 	if (cc->run_rv != WEIR_OK || cc->got != cc->n ||
@@ -467,7 +467,7 @@ cross_run(void *arg, uint64_t n, uint64_t *ns)
 	}
 	sub =
 	    cross_subscribe(cc, "bench.cross", cross_handler, CROSS_CAPACITY);
-	bench_check(weir_topic_create(cc->bus, "bench.cross", &cc->topic),
+	bench_check(weir_topic_create(&cc->topic, cc->bus, "bench.cross"),
 	    "topic_create");
 	pthread_create(&loop_thr, NULL, cross_loop, cc);
 	bench_pin(loop_thr, 1);
@@ -584,8 +584,8 @@ match_setup(match_ctx *mc, uint64_t subs)
 		bench_check(weir_on(mc->bus, pattern, match_handler, mc, NULL,
 		                0, NULL),
 		    "on");
-		bench_check(weir_subscribe(mc->bus, pattern, match_handler, mc,
-		                NULL, sc, &sub),
+		bench_check(weir_subscribe(&sub, mc->bus, pattern,
+		                match_handler, mc, NULL, sc),
 		    "subscribe");
 	}
 	bench_check(weir_subscr_config_set_capacity(sc, 2 * MATCH_BATCH),
@@ -593,8 +593,8 @@ match_setup(match_ctx *mc, uint64_t subs)
 	bench_check(
 	    weir_on(mc->bus, "bench.match", bench_count, NULL, NULL, 0, NULL),
 	    "on");
-	bench_check(weir_subscribe(mc->bus, "bench.match", match_handler, mc,
-	                NULL, sc, &sub),
+	bench_check(weir_subscribe(&sub, mc->bus, "bench.match", match_handler,
+	                mc, NULL, sc),
 	    "subscribe");
 	weir_subscr_config_destroy(sc);
 	fprintf(stderr,

@@ -57,7 +57,7 @@ load_thread(void *arg)
 {
 	lat_state  *ls = arg;
 	weir_topic *t;
-	weir_topic_create(ls->bus, "load.x", &t);
+	weir_topic_create(&t, ls->bus, "load.x");
 	while (!atomic_load(&ls->stop_load)) {
 		for (int i = 0; i < 64; i++) {
 			weir_publish_topic(t, "x", 1);
@@ -88,11 +88,11 @@ run(int load, uint32_t spin_us)
 	weir_bus_config_destroy(cfg);
 	weir_loop_set_spin(weir_bus_loop_at(ls->bus, 0), spin_us);
 	weir_subscribe(
-	    ls->bus, "probe.x", probe_handler, ls, NULL, NULL, &probe);
+	    &probe, ls->bus, "probe.x", probe_handler, ls, NULL, NULL);
 	weir_subscr_config *sc;
 	weir_subscr_config_create(&sc);
 	weir_subscr_config_set_policy(sc, WEIR_POLICY_DROP_OLDEST, 0);
-	weir_subscribe(ls->bus, "load.x", load_handler, NULL, NULL, sc, &busy);
+	weir_subscribe(&busy, ls->bus, "load.x", load_handler, NULL, NULL, sc);
 	weir_subscr_config_destroy(sc);
 	weir_bus_start(ls->bus);
 	pthread_t th;
@@ -110,6 +110,7 @@ run(int load, uint32_t spin_us)
 		atomic_store(&ls->stop_load, 1);
 		pthread_join(th, NULL);
 	}
+	weir_bus_stop(ls->bus);
 	weir_bus_join(ls->bus);
 	qsort(ls->samples, SAMPLES, sizeof(int64_t), cmp_i64);
 	printf("{\"bench\":\"latency\",\"load\":%s,\"spin_us\":%u,"

@@ -51,7 +51,7 @@ publisher(void *arg)
 	pub_arg    *pa = arg;
 	weir_topic *t;
 	char        payload[32] = "0123456789abcdef0123456789abcde";
-	if (weir_topic_create(pa->bus, "bench.loops", &t) != WEIR_OK) {
+	if (weir_topic_create(&t, pa->bus, "bench.loops") != WEIR_OK) {
 		abort();
 	}
 	for (long i = 0; i < pa->n; i++) {
@@ -77,7 +77,7 @@ run(size_t loops, long events)
 	for (int i = 0; i < SUBS; i++) {
 		weir_subscr_config_set_loop_index(sc, (size_t) i % loops);
 		weir_subscribe(
-		    bus, "bench.>", work_handler, NULL, NULL, sc, &sub[i]);
+		    &sub[i], bus, "bench.>", work_handler, NULL, NULL, sc);
 	}
 	weir_subscr_config_destroy(sc);
 	atomic_store(&calls, 0);
@@ -97,6 +97,7 @@ run(size_t loops, long events)
 		nanosleep(&ts, NULL);
 	}
 	double secs = (double) ((int64_t) bench_now_ns() - t0) / 1e9;
+	weir_bus_stop(bus);
 	weir_bus_join(bus);
 	printf("{\"bench\":\"loops\",\"loops\":%zu,\"subscriptions\":%d,"
 	       "\"publishers\":%d,\"events\":%ld,\"handler_calls\":%llu,"

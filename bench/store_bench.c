@@ -87,9 +87,10 @@ make_events(bench *b)
 	memset(payload, 'p', sizeof(payload));
 	b->evs = calloc(b->n, sizeof(*b->evs));
 	for (size_t i = 0; i < b->n; i++) {
-		weir_event_init init = { .topic = "bench.orders.created",
-			.payload                = payload,
-			.payload_len            = sizeof(payload) };
+		weir_event_init init = { .size = sizeof(weir_event_init),
+			.topic                 = "bench.orders.created",
+			.payload               = payload,
+			.payload_len           = sizeof(payload) };
 		if (weir_event_new(&b->evs[i], &init) != WEIR_OK) {
 			die("event", "out of memory");
 		}
@@ -253,7 +254,7 @@ run_replay_publish(const bench *b)
 	weir_bus_create(&c.bus, NULL);
 	weir_subscr_config_create(&sc);
 	weir_subscr_config_set_capacity(sc, 4096);
-	weir_subscribe(c.bus, ">", count_handler, &c, NULL, sc, &sub);
+	weir_subscribe(&sub, c.bus, ">", count_handler, &c, NULL, sc);
 	weir_subscr_config_destroy(sc);
 	pthread_create(&th, NULL, loop_main, &c);
 	weir_replay rp = { .target = WEIR_REPLAY_PUBLISH, .bus = c.bus };

@@ -31,11 +31,12 @@ sensor_thread(void *arg)
 		char key[16], val[16];
 		int  kl = snprintf(key, sizeof(key), "sensor-%d", i % 3);
 		int  vl = snprintf(val, sizeof(val), "%d", i);
-		weir_event_init init = { .topic = "sensors.temp",
-			.key                    = key,
-			.key_len                = (size_t) kl,
-			.payload                = val,
-			.payload_len            = (size_t) vl };
+		weir_event_init init = { .size = sizeof(weir_event_init),
+			.topic                 = "sensors.temp",
+			.key                   = key,
+			.key_len               = (size_t) kl,
+			.payload               = val,
+			.payload_len           = (size_t) vl };
 		weir_event     *ev;
 		if (weir_event_new(&ev, &init) == WEIR_OK) {
 			weir_publish_event(bus, ev); /* any thread */
@@ -57,7 +58,7 @@ main(void)
 	weir_bus           *bus;
 	weir_subscr_config *sc;
 	weir_subscr        *sub;
-	weir_uv            *glue;
+	weir_libuv         *glue;
 	uv_timer_t          done;
 	pthread_t           th;
 	if (weir_bus_create(&bus, NULL) != WEIR_OK ||
@@ -65,10 +66,10 @@ main(void)
 		return 1;
 	}
 	weir_subscr_config_set_debounce(sc, 50);
-	weir_subscribe(bus, "sensors.>", on_reading, NULL, NULL, sc, &sub);
+	weir_subscribe(&sub, bus, "sensors.>", on_reading, NULL, NULL, sc);
 	weir_subscr_config_destroy(sc);
 	weir_err rv =
-	    weir_uv_attach(uv_default_loop(), weir_bus_loop(bus), &glue);
+	    weir_libuv_attach(&glue, uv_default_loop(), weir_bus_loop(bus));
 	if (rv != WEIR_OK) {
 		fprintf(stderr, "attach: %s\n", weir_strerror(rv));
 		return 1;
@@ -78,7 +79,7 @@ main(void)
 	pthread_create(&th, NULL, sensor_thread, bus);
 	uv_run(uv_default_loop(), UV_RUN_DEFAULT); /* weir handlers run here */
 	pthread_join(th, NULL);
-	weir_uv_detach(glue);
+	weir_libuv_detach(glue);
 	uv_close((uv_handle_t *) &done, NULL);
 	uv_run(uv_default_loop(), UV_RUN_DEFAULT);
 	uv_loop_close(uv_default_loop());

@@ -1,9 +1,33 @@
 /*
- * weir: an embeddable event bus (consumer API of weir::core).
+ * weir: an embeddable event bus (the consumer API of weir::core).
  *
- * What is not declared in this header is not API. Every function returns a
- * weir_err (WEIR_OK == 0) unless it is an accessor. Handles are opaque.
- * Passing NULL to a _destroy/_close function is a harmless no-op.
+ * What is not declared in this header is not API. The sections follow
+ * the objects: errors, structs that grow, the allocator, events, topic
+ * names, loops, the bus, listeners and emit, topic handles,
+ * subscriptions and publish, asynchronous delivery, stats.
+ *
+ * Conventions (docs/api.md says why):
+ * - Every function returns a weir_err (WEIR_OK == 0) unless it is an
+ *   accessor. Handles are opaque. Passing NULL to a _destroy, _close,
+ *   _stop or _release function is a harmless no-op.
+ * - Constructors take their out-parameter first (`weir_x **out`); on
+ *   failure *out is NULL and there is nothing to free. Optional results
+ *   that are not objects (counts, ids) come last and may be NULL.
+ * - Config objects are opaque, set with typed setters and copied by the
+ *   function that takes them: the caller always destroys its own.
+ * - Every public struct starts with `size_t size` (see "Structs that
+ *   grow"), so it can gain fields without breaking the ABI.
+ *
+ * Threads, in one statement: every function may be called from any
+ * thread, except those marked "Loop-thread API" (timers, fd watchers,
+ * weir_loop_step, weir_loop_timeout), which belong to the thread that
+ * runs the loop, or to any thread while no thread runs it. Listeners
+ * run on the emitting thread, inside weir_emit*(). Subscription
+ * handlers, timers and fd watchers run only inside weir_loop_run() /
+ * weir_loop_step() of their loop, on the thread that calls it; weir's
+ * own loop threads (weir_bus_start) are such callers. weir_publish*()
+ * never calls a handler. Callback arguments are borrowed for the
+ * duration of the call.
  */
 #ifndef WEIR_WEIR_H
 #define WEIR_WEIR_H
@@ -27,10 +51,10 @@ extern "C" {
 #define WEIR_API
 #endif
 
-/* ------------------------------------------------------------------ */
+/* ================================================================== */
 /* Errors: one list generates the enum and both string tables.        */
 /* Codes are append-only.                                             */
-/* ------------------------------------------------------------------ */
+/* ================================================================== */
 #define WEIR_ERRORS(X)                          \
 	X(OK, "success")                        \
 	X(ENOMEM, "out of memory")              \
@@ -68,35 +92,67 @@ typedef enum weir_err {
 	    WEIR_ERR_COUNT_
 } weir_err;
 
-/** @brief Static text for an error code; never NULL. */
+/** @brief Static text for an error code; never NULL. Any thread. */
 WEIR_API const char *weir_strerror(weir_err e);
-/** @brief The code's name, e.g. "WEIR_ENOMEM"; never NULL. */
+/** @brief The code's name, e.g. "WEIR_ENOMEM"; never NULL. Any thread. */
 WEIR_API const char *weir_err_name(weir_err e);
 
-/* ------------------------------------------------------------------ */
-/* Allocator hook (tests use it to inject out-of-memory failures).    */
-/* ------------------------------------------------------------------ */
+/* ================================================================== */
+/* Structs that grow                                                  */
+/* ================================================================== */
+/*
+ * Every public struct starts with `size_t size`, which the side that
+ * allocates the struct sets to sizeof(the struct) as it knows it:
+ *
+ *     weir_subscr_stats st = WEIR_STRUCT_INIT(weir_subscr_stats);
+ *
+ * weir reads or writes at most `size` bytes of it. A size below the
+ * struct's 1.0 size is WEIR_EINVAL. An input struct from a newer header
+ * whose extra fields are all zero is accepted; one that sets fields this
+ * build does not know is WEIR_ENOTSUP. Structs that weir hands to a
+ * callback carry weir's own size. weir_header, an array element, is
+ * frozen for 1.x.
+ */
+#define WEIR_STRUCT_INIT(T)       \
+	{                         \
+		.size = sizeof(T) \
+	}
+
+/* ================================================================== */
+/* Allocator                                                          */
+/* ================================================================== */
+
+/** The allocation functions weir uses (all of them, core and store). */
 typedef struct weir_allocator {
+	size_t size; /* sizeof(weir_allocator) */
 	void *(*malloc_fn)(size_t size);
 	void *(*calloc_fn)(size_t n, size_t size);
 	void *(*realloc_fn)(void *p, size_t size);
 	void (*free_fn)(void *p);
+	/* @p align bytes (a power of two), freed with free_fn, like C11
+	 * aligned_alloc. May be NULL: weir then over-allocates. */
+	void *(*aligned_fn)(size_t align, size_t size);
 } weir_allocator;
 
 /**
- * @brief Replaces the allocator used by weir. NULL restores libc's.
- * @remark Call before creating any object; not thread-safe.
+ * @brief Replaces the allocator used by weir; NULL restores libc's.
+ * @returns WEIR_EINVAL if a mandatory function is NULL or the size is
+ *          wrong (the allocator is then unchanged).
+ * @remark Call before creating any object, with no other weir call
+ *         running: not thread-safe. Memory allocated before the call
+ *         must not be outstanding (blocks cached by weir are returned
+ *         to the old allocator first).
  */
-WEIR_API void weir_set_allocator(const weir_allocator *a);
+WEIR_API weir_err weir_set_allocator(const weir_allocator *a);
 /** @brief Frees a `char *` returned by weir (e.g. stats JSON). */
 WEIR_API void weir_free(void *p);
 
-/* ------------------------------------------------------------------ */
+/* ================================================================== */
 /* Events                                                             */
-/* ------------------------------------------------------------------ */
+/* ================================================================== */
 typedef struct weir_event weir_event;
 
-/** A header: a name and a byte value. */
+/** A header: a name and a byte value. Frozen for 1.x (an array item). */
 typedef struct weir_header {
 	const char *name;
 	const void *value;
@@ -105,6 +161,7 @@ typedef struct weir_header {
 
 /** Everything an event is made of; unset fields are zero. */
 typedef struct weir_event_init {
+	size_t             size;  /* sizeof(weir_event_init) */
 	const char        *topic; /* required, a valid topic */
 	const void        *key;   /* optional */
 	size_t             key_len;
@@ -125,8 +182,10 @@ typedef struct weir_event_init {
  * @brief Creates an immutable, reference-counted event (count 1),
  *        copying every field of @p init in one allocation.
  * @returns WEIR_EBADTOPIC for an invalid topic, WEIR_EINVAL for NULL
- *          arguments or too many headers, WEIR_ENOMEM.
- * @remark Release it with weir_event_release().
+ *          arguments, a bad size or too many headers, WEIR_ENOTSUP,
+ *          WEIR_ENOMEM.
+ * @remark Nothing of @p init is kept. Release the event with
+ *         weir_event_release(). Any thread.
  */
 WEIR_API weir_err weir_event_new(
     weir_event **out, const weir_event_init *init);
@@ -135,11 +194,13 @@ WEIR_API weir_err weir_event_new(
  * @brief Takes a reference. Returns the pointer to keep: for an event
  *        that lives only for a synchronous emit this is a heap copy.
  * @returns NULL only when copying runs out of memory.
- * @remark Thread-safe (atomic count).
+ * @remark Any thread (atomic count).
  */
 WEIR_API const weir_event *weir_event_hold(const weir_event *ev);
 /** @brief Drops a reference taken by new or hold. NULL is a no-op. */
 WEIR_API void weir_event_release(const weir_event *ev);
+
+/* Accessors: the returned pointers are borrowed from the event. */
 
 /** @brief The 16-byte UUIDv7 id. */
 WEIR_API const uint8_t *weir_event_id(const weir_event *ev);
@@ -147,7 +208,7 @@ WEIR_API const char    *weir_event_topic(const weir_event *ev);
 WEIR_API const void    *weir_event_key(const weir_event *ev, size_t *len);
 /** @brief The payload; a copied payload starts 16-byte aligned. */
 WEIR_API const void *weir_event_payload(const weir_event *ev, size_t *len);
-/** @brief Unix time in nanoseconds. */
+/** @brief Unix time in nanoseconds (wall clock, CLOCK_REALTIME). */
 WEIR_API int64_t  weir_event_ts(const weir_event *ev);
 WEIR_API uint64_t weir_event_seq(const weir_event *ev);
 WEIR_API size_t   weir_event_header_count(const weir_event *ev);
@@ -170,9 +231,9 @@ WEIR_API weir_err weir_uuid_parse(const char *text, uint8_t id[16]);
 /** @brief A new UUIDv7 (time-ordered within a thread). */
 WEIR_API void weir_uuid_v7(uint8_t id[16]);
 
-/* ------------------------------------------------------------------ */
-/* Topics and patterns (NATS subject grammar)                         */
-/* ------------------------------------------------------------------ */
+/* ================================================================== */
+/* Topic names and patterns (the NATS subject grammar)                */
+/* ================================================================== */
 
 /**
  * @brief Checks a topic: dot-separated non-empty tokens, no white
@@ -189,9 +250,9 @@ WEIR_API weir_err weir_pattern_validate(const char *pattern);
 /** @brief 1 if @p topic matches @p pattern, 0 if not (or invalid). */
 WEIR_API int weir_pattern_match(const char *pattern, const char *topic);
 
-/* ------------------------------------------------------------------ */
+/* ================================================================== */
 /* Loops                                                              */
-/* ------------------------------------------------------------------ */
+/* ================================================================== */
 typedef struct weir_loop  weir_loop;
 typedef struct weir_timer weir_timer;
 typedef struct weir_watch weir_watch;
@@ -212,17 +273,34 @@ typedef void (*weir_watch_fn)(weir_watch *w, int fd, int events, void *arg);
 WEIR_API weir_err weir_loop_create(weir_loop **out);
 /**
  * @brief Destroys a loop that is not running. Subscriptions still
- *        assigned to it must be closed first (WEIR_EBUSY otherwise).
+ *        assigned to it must be closed first.
+ * @returns WEIR_EBUSY (nothing freed) while it runs or has
+ *          subscriptions.
  */
 WEIR_API weir_err weir_loop_destroy(weir_loop *loop);
 /**
  * @brief Runs the loop on the calling thread. All callbacks of the loop
  *        (timers, watchers, subscription handlers) run here.
- * @returns WEIR_OK, or WEIR_EBUSY if the loop already runs elsewhere.
+ * @returns WEIR_OK, or WEIR_EBUSY if the loop already runs elsewhere or
+ *          a host drives it.
+ * @remark A weir_loop_stop() made while the loop is not running makes
+ *         the next run return after one pass (as libuv's uv_stop).
  */
 WEIR_API weir_err weir_loop_run(weir_loop *loop, weir_run_mode mode);
-/** @brief Makes run() return soon. Safe from any thread and handler. */
+/**
+ * @brief Asks weir_loop_run() to return after the current pass; never
+ *        waits. Any thread, including the loop's own handlers.
+ */
 WEIR_API void weir_loop_stop(weir_loop *loop);
+/**
+ * @brief Waits until no thread runs the loop (after a weir_loop_stop(),
+ *        the runner returns and this wakes).
+ * @returns WEIR_OK, WEIR_EBUSY on the loop's own thread (it would wait
+ *          for itself), WEIR_EINVAL.
+ * @remark Any other thread. "stop" asks, "join" waits: the same pair as
+ *         weir_bus_stop() / weir_bus_join().
+ */
+WEIR_API weir_err weir_loop_join(weir_loop *loop);
 /** @brief A descriptor that polls readable when the loop has work. */
 WEIR_API int weir_loop_fd(weir_loop *loop);
 /** @brief The backend's name: "epoll" or "poll". */
@@ -231,269 +309,25 @@ WEIR_API const char *weir_loop_backend(void);
 /**
  * @brief Starts a timer firing after @p timeout_ms and then every
  *        @p repeat_ms (0: once).
- * @remark Loop-thread API: call from the loop's thread or while it is
- *         not running. The timer is freed by weir_timer_stop(), which
- *         may be called from its own callback.
+ * @remark Loop-thread API. The timer is freed by weir_timer_stop(),
+ *         which may be called from its own callback; a one-shot timer
+ *         must still be stopped.
  */
-WEIR_API weir_err weir_timer_start(weir_loop *loop, uint64_t timeout_ms,
-    uint64_t repeat_ms, weir_timer_fn cb, void *arg, weir_timer **out);
-WEIR_API void     weir_timer_stop(weir_timer *t);
+WEIR_API weir_err weir_timer_start(weir_timer **out, weir_loop *loop,
+    uint64_t timeout_ms, uint64_t repeat_ms, weir_timer_fn cb, void *arg);
+/** @brief Stops and frees a timer. Loop-thread API. */
+WEIR_API void weir_timer_stop(weir_timer *t);
 
 /**
  * @brief Watches @p fd for WEIR_WATCH_READ / WEIR_WATCH_WRITE.
- * @remark Loop-thread API, like timers. weir_watch_stop() frees it.
+ * @remark Loop-thread API, like timers. The fd stays the caller's.
  */
-WEIR_API weir_err weir_watch_start(weir_loop *loop, int fd, int events,
-    weir_watch_fn cb, void *arg, weir_watch **out);
-WEIR_API void     weir_watch_stop(weir_watch *w);
+WEIR_API weir_err weir_watch_start(weir_watch **out, weir_loop *loop, int fd,
+    int events, weir_watch_fn cb, void *arg);
+/** @brief Stops and frees a watcher. Loop-thread API. */
+WEIR_API void weir_watch_stop(weir_watch *w);
 
-/* ------------------------------------------------------------------ */
-/* The bus                                                            */
-/* ------------------------------------------------------------------ */
-typedef struct weir_bus           weir_bus;
-typedef struct weir_bus_config    weir_bus_config;
-typedef struct weir_topic         weir_topic;
-typedef struct weir_subscr        weir_subscr;
-typedef struct weir_subscr_config weir_subscr_config;
-
-#define WEIR_DEFAULT_MAX_PAYLOAD (1024u * 1024u)
-
-/** Topic of the events that report a handler's failure. */
-#define WEIR_TOPIC_ERROR "$weir.error"
-/** Topic of the local dead letters. */
-#define WEIR_TOPIC_DEAD "$weir.dead"
-
-/**
- * @brief A listener or subscription handler. Returns WEIR_OK, an error
- *        (reported on WEIR_TOPIC_ERROR), or, for subscriptions that
- *        allow it, WEIR_EPENDING.
- * @remark @p ev is borrowed for the call; weir_event_hold() keeps it.
- */
-typedef weir_err (*weir_handler)(
-    weir_bus *bus, const weir_event *ev, void *arg);
-typedef void (*weir_free_fn)(void *arg);
-
-WEIR_API weir_err weir_bus_config_create(weir_bus_config **out);
-WEIR_API void     weir_bus_config_destroy(weir_bus_config *cfg);
-/** @brief Largest payload accepted (default WEIR_DEFAULT_MAX_PAYLOAD). */
-WEIR_API weir_err weir_bus_config_set_max_payload(
-    weir_bus_config *cfg, size_t max);
-
-/**
- * @brief Creates a bus with its default loop.
- * @param cfg may be NULL for defaults; it is copied.
- */
-WEIR_API weir_err weir_bus_create(weir_bus **out, const weir_bus_config *cfg);
-/**
- * @brief Destroys the bus: closes every subscription, frees listeners,
- *        queued events and the default loop. No loop may be running.
- */
-WEIR_API void weir_bus_destroy(weir_bus *bus);
-/** @brief The bus's default loop (owned by the bus). */
-WEIR_API weir_loop *weir_bus_loop(weir_bus *bus);
-/** @brief weir_loop_run() on the default loop. */
-WEIR_API weir_err weir_bus_run(weir_bus *bus, weir_run_mode mode);
-/** @brief weir_loop_stop() on the default loop; any thread. */
-WEIR_API void weir_bus_stop(weir_bus *bus);
-/** @brief weir_loop_fd() of the default loop. */
-WEIR_API int weir_bus_fd(weir_bus *bus);
-
-/**
- * @brief Resolves a topic once, so that emit and publish skip parsing
- *        and matching while no listener or subscription changes.
- * @remark A topic handle is used by one thread at a time (like a
- *         prepared statement); make one per thread. Free it with
- *         weir_topic_destroy() before the bus.
- */
-WEIR_API weir_err weir_topic_create(
-    weir_bus *bus, const char *topic, weir_topic **out);
-WEIR_API void        weir_topic_destroy(weir_topic *t);
-WEIR_API const char *weir_topic_name(const weir_topic *t);
-
-/* ---- synchronous emit (EventEmitter semantics) -------------------- */
-
-#define WEIR_ON_ONCE 1u    /* removed before its first call */
-#define WEIR_ON_PREPEND 2u /* called before earlier listeners */
-
-/**
- * @brief Adds a listener for @p pattern. Listeners are called in
- *        registration order (prepended ones first, newest first).
- * @param id receives a handle for weir_off(); may be NULL.
- * @param arg_free called on @p arg when the listener is freed.
- * @returns WEIR_EBADPATTERN, WEIR_EINVAL, WEIR_ENOMEM; on error nothing
- *          is registered and arg_free is not called.
- * @remark Thread-safe. Handlers run on the emitting thread.
- */
-WEIR_API weir_err weir_on(weir_bus *bus, const char *pattern, weir_handler fn,
-    void *arg, weir_free_fn arg_free, unsigned flags, uint64_t *id);
-/** @brief Removes a listener by handle; WEIR_ENOENT if unknown. */
-WEIR_API weir_err weir_off(weir_bus *bus, uint64_t id);
-/**
- * @brief Removes every listener registered with exactly @p pattern,
- *        or every listener when @p pattern is NULL.
- * @param removed receives how many; may be NULL.
- */
-WEIR_API weir_err weir_off_all(
-    weir_bus *bus, const char *pattern, size_t *removed);
-/** @brief Number of listeners an emit on @p topic would call. */
-WEIR_API size_t weir_listener_count(weir_bus *bus, const char *topic);
-
-/**
- * @brief Calls every listener matching @p topic, synchronously, in
- *        order. The list is snapshotted when the emit starts.
- * @param data borrowed for the call (never kept: hold() copies).
- * @returns WEIR_OK; the first handler error when no listener of
- *          WEIR_TOPIC_ERROR exists (remaining listeners are not
- *          called, as when a Node listener throws); WEIR_EBADTOPIC,
- *          WEIR_ETOOBIG, WEIR_EINVAL for bad input.
- * @remark Thread-safe. The event's id and ts are taken when first read.
- */
-WEIR_API weir_err weir_emit(
-    weir_bus *bus, const char *topic, const void *data, size_t len);
-/** @brief weir_emit() on a resolved topic. */
-WEIR_API weir_err weir_emit_topic(weir_topic *t, const void *data, size_t len);
-/** @brief Emits an existing event (borrowed). */
-WEIR_API weir_err weir_emit_event(weir_bus *bus, const weir_event *ev);
-
-/* ---- queued publish and subscriptions ----------------------------- */
-
-typedef enum weir_policy {
-	WEIR_POLICY_BLOCK       = 0, /* publisher waits, up to a timeout */
-	WEIR_POLICY_REJECT      = 1, /* publish fails with WEIR_EFULL */
-	WEIR_POLICY_DROP_OLDEST = 2, /* the oldest queued event goes */
-	WEIR_POLICY_DROP_NEWEST = 3, /* the new event goes */
-	WEIR_POLICY_COALESCE    = 4  /* newest event per key replaces */
-} weir_policy;
-
-/** Called when a queue reaches its high watermark (on the publisher's
- *  thread) and when it falls back to its low one (on the loop). */
-typedef void (*weir_pressure_fn)(weir_subscr *sub, void *arg);
-
-WEIR_API weir_err weir_subscr_config_create(weir_subscr_config **out);
-WEIR_API void     weir_subscr_config_destroy(weir_subscr_config *sc);
-/** @brief Queue bound, > 0 (default 1024). */
-WEIR_API weir_err weir_subscr_config_set_capacity(
-    weir_subscr_config *sc, size_t capacity);
-/**
- * @brief Policy at the bound (default BLOCK). @p block_timeout_ms is
- *        the BLOCK wait (-1: forever; 0: fail at once).
- * @remark COALESCE keeps the newest event per key; an event without a
- *         key is never coalesced, and a queue full of distinct keys
- *         drops its oldest event.
- */
-WEIR_API weir_err weir_subscr_config_set_policy(
-    weir_subscr_config *sc, weir_policy policy, int64_t block_timeout_ms);
-/** @brief Watermarks (low < high <= capacity) and their callbacks. */
-WEIR_API weir_err weir_subscr_config_set_watermarks(weir_subscr_config *sc,
-    size_t high, size_t low, weir_pressure_fn on_pressure,
-    weir_pressure_fn on_drain, void *arg);
-/** @brief The loop that dispatches (default: the bus's default loop). */
-WEIR_API weir_err weir_subscr_config_set_loop(
-    weir_subscr_config *sc, weir_loop *loop);
-/** @brief A name for stats and dead letters (default: the pattern). */
-WEIR_API weir_err weir_subscr_config_set_name(
-    weir_subscr_config *sc, const char *name);
-
-/**
- * @brief Subscribes @p fn to @p pattern with a bounded queue.
- * @param sc may be NULL for defaults; it is copied.
- * @returns WEIR_EBADPATTERN, WEIR_EINVAL, WEIR_ENOMEM; on error nothing
- *          is registered and arg_free is not called.
- * @remark Thread-safe. The handler runs on the subscription's loop.
- */
-WEIR_API weir_err weir_subscribe(weir_bus *bus, const char *pattern,
-    weir_handler fn, void *arg, weir_free_fn arg_free,
-    const weir_subscr_config *sc, weir_subscr **out);
-/**
- * @brief Closes and frees a subscription: no handler call starts after
- *        it returns; queued events are released. Any thread, including
- *        the subscription's own handler.
- */
-WEIR_API void weir_unsubscribe(weir_subscr *sub);
-
-#define WEIR_PUBLISH_TAKE 1u /* the bus takes @p data (see below) */
-
-/**
- * @brief Queues an event on every matching subscription.
- * @param data copied, unless flags has WEIR_PUBLISH_TAKE: then @p data
- *        (freed with @p free_fn, or weir_free() if NULL) belongs to the
- *        bus once the event is made, whatever the queues answered
- *        (WEIR_OK, WEIR_EFULL, WEIR_ETIMEDOUT); on WEIR_EINVAL,
- *        WEIR_EBADTOPIC, WEIR_ETOOBIG or WEIR_ENOMEM the caller keeps it.
- * @returns WEIR_OK (also when nothing matches); WEIR_EFULL if a REJECT
- *          subscription was full; WEIR_ETIMEDOUT if a BLOCK wait
- *          expired (other subscriptions still got the event);
- *          WEIR_EBADTOPIC, WEIR_ETOOBIG, WEIR_EINVAL, WEIR_ENOMEM.
- * @remark Thread-safe; never calls a handler.
- */
-WEIR_API weir_err weir_publish(weir_bus *bus, const char *topic,
-    const void *data, size_t len, unsigned flags, weir_free_fn free_fn);
-/** @brief weir_publish() on a resolved topic (copies @p data). */
-WEIR_API weir_err weir_publish_topic(
-    weir_topic *t, const void *data, size_t len);
-/** @brief Queues an existing event (a reference is taken per queue). */
-WEIR_API weir_err weir_publish_event(weir_bus *bus, const weir_event *ev);
-
-/** Exact counters of one subscription. */
-typedef struct weir_subscr_stats {
-	uint64_t published;  /* offered to the queue */
-	uint64_t delivered;  /* handler calls finished */
-	uint64_t failed;     /* handler returned an error */
-	uint64_t dropped;    /* DROP_OLDEST / DROP_NEWEST */
-	uint64_t rejected;   /* REJECT, or BLOCK with a 0 timeout */
-	uint64_t timed_out;  /* BLOCK waits that expired */
-	uint64_t coalesced;  /* replaced by a newer event of its key */
-	uint64_t queued;     /* in the queue now */
-	uint64_t high_water; /* deepest the queue has been */
-	uint64_t pressure;   /* pressure callbacks */
-	uint64_t drain;      /* drain callbacks */
-} weir_subscr_stats;
-
-WEIR_API weir_err weir_subscr_stats_get(
-    const weir_subscr *sub, weir_subscr_stats *out);
-WEIR_API const char *weir_subscr_name(const weir_subscr *sub);
-
-/* ------------------------------------------------------------------ */
-/* Loops at scale: loop threads, embedding, async handlers, storm     */
-/* defences, observability (docs/loops.md).                           */
-/* ------------------------------------------------------------------ */
-
-/**
- * @brief Gives the bus @p n loops of its own, run by threads that
- *        weir_bus_start() creates (0: one per online core).
- * @remark Without this setting the bus has no loop threads and every
- *         subscription uses the default loop, run by the application.
- *         With it, subscriptions without an explicit loop are spread
- *         over the bus's loops round-robin.
- */
-WEIR_API weir_err weir_bus_config_set_loops(weir_bus_config *cfg, size_t n);
-/** @brief Number of loops owned by the bus (0 without set_loops). */
-WEIR_API size_t weir_bus_loop_count(weir_bus *bus);
-/** @brief Loop @p i of the bus, or NULL past the end. */
-WEIR_API weir_loop *weir_bus_loop_at(weir_bus *bus, size_t i);
-/**
- * @brief Starts one thread per bus loop, each running its loop.
- * @returns WEIR_EBUSY if already started, WEIR_EINVAL without loops,
- *          WEIR_ENOMEM / WEIR_EINTERNAL if a thread cannot be made
- *          (those started are stopped again).
- */
-WEIR_API weir_err weir_bus_start(weir_bus *bus);
-/**
- * @brief Stops the bus's loop threads and waits for them. Events still
- *        queued stay queued (a later start dispatches them).
- * @returns WEIR_EBUSY when called from one of those threads (it would
- *          wait for itself); WEIR_OK otherwise (also if not started).
- * @remark weir_bus_destroy() joins the threads itself.
- */
-WEIR_API weir_err weir_bus_join(weir_bus *bus);
-/**
- * @brief Assigns the subscription to the bus's loop @p index
- *        (checked at subscribe: WEIR_EINVAL past the end).
- */
-WEIR_API weir_err weir_subscr_config_set_loop_index(
-    weir_subscr_config *sc, size_t index);
-
-/* ---- embedding in a host loop -------------------------------------- */
+/* ---- embedding in a host loop (libuv, libevent, the host's epoll) --- */
 
 /**
  * @brief One non-blocking pass with a budget: due timers, ready fd
@@ -503,8 +337,8 @@ WEIR_API weir_err weir_subscr_config_set_loop_index(
  * @returns WEIR_OK when nothing ready is left, WEIR_EAGAIN when the
  *          budget ran out with work left (weir_loop_fd() stays
  *          readable), WEIR_EBUSY if the loop runs on another thread.
- * @remark Call on the host loop's thread when weir_loop_fd() polls
- *         readable or weir_loop_timeout() expires.
+ * @remark Loop-thread API: call on the host loop's thread when
+ *         weir_loop_fd() polls readable or weir_loop_timeout() expires.
  */
 WEIR_API weir_err weir_loop_step(
     weir_loop *loop, size_t max_events, uint64_t max_ns, size_t *done);
@@ -518,14 +352,17 @@ WEIR_API int weir_loop_timeout(weir_loop *loop);
 /**
  * @brief Marks the loop as driven by a host loop (adapters call it).
  * @param host a static name, e.g. "libuv".
- * @returns WEIR_EBUSY if another host is attached (the message names
- *          it: see weir_loop_host()), WEIR_EINVAL.
+ * @returns WEIR_EBUSY if another host is attached (weir_loop_host()
+ *          names it) or a thread runs the loop, WEIR_EINVAL.
  */
 WEIR_API weir_err weir_loop_attach_host(weir_loop *loop, const char *host);
 /** @brief Ends an attachment made by weir_loop_attach_host(). */
 WEIR_API void weir_loop_detach_host(weir_loop *loop);
 /** @brief The attached host's name, or NULL. */
 WEIR_API const char *weir_loop_host(weir_loop *loop);
+
+/* ---- tuning ---------------------------------------------------------- */
+
 /**
  * @brief Busy-polls for ready work up to @p usec microseconds before
  *        sleeping (0, the default, sleeps at once). Trades a core's
@@ -547,34 +384,217 @@ WEIR_API weir_err weir_loop_set_spin(weir_loop *loop, uint32_t usec);
  */
 WEIR_API weir_err weir_loop_set_gather(weir_loop *loop, uint32_t usec);
 
-/* ---- asynchronous handlers ----------------------------------------- */
-typedef struct weir_delivery weir_delivery;
+/* ================================================================== */
+/* The bus                                                            */
+/* ================================================================== */
+typedef struct weir_bus        weir_bus;
+typedef struct weir_bus_config weir_bus_config;
+
+#define WEIR_DEFAULT_MAX_PAYLOAD (1024u * 1024u)
+
+WEIR_API weir_err weir_bus_config_create(weir_bus_config **out);
+WEIR_API void     weir_bus_config_destroy(weir_bus_config *cfg);
+/** @brief Largest payload accepted (default WEIR_DEFAULT_MAX_PAYLOAD). */
+WEIR_API weir_err weir_bus_config_set_max_payload(
+    weir_bus_config *cfg, size_t max);
+/**
+ * @brief Gives the bus @p n loops of its own, run by threads that
+ *        weir_bus_start() creates (0: one per online core).
+ * @remark Without this setting the bus has no loop threads and every
+ *         subscription uses the default loop, run by the application.
+ *         With it, subscriptions without an explicit loop are spread
+ *         over the bus's loops round-robin.
+ */
+WEIR_API weir_err weir_bus_config_set_loops(weir_bus_config *cfg, size_t n);
 
 /**
- * @brief Inside a subscription handler: turns the current delivery
- *        into one that completes later. The handler then returns
- *        WEIR_EPENDING (its return value is otherwise ignored), and
- *        the token must be completed exactly once.
- * @returns WEIR_EINVAL outside a subscription handler, WEIR_ENOMEM.
- * @remark The token holds the event and the subscription until it is
- *         completed; max in-flight counts open tokens.
+ * @brief Creates a bus with its default loop.
+ * @param cfg may be NULL for defaults; it is copied.
  */
-WEIR_API weir_err weir_delivery_defer(weir_delivery **out);
-/** @brief The event of a deferred delivery (owned by the token). */
-WEIR_API const weir_event *weir_delivery_event(const weir_delivery *d);
-/** @brief The subscription of a deferred delivery. */
-WEIR_API weir_subscr *weir_delivery_subscr(const weir_delivery *d);
+WEIR_API weir_err weir_bus_create(weir_bus **out, const weir_bus_config *cfg);
 /**
- * @brief Completes a deferred delivery with the handler's outcome and
- *        frees the token. An error takes the subscription's failure
- *        path (retry, dead letter, WEIR_TOPIC_ERROR).
- * @remark Any thread. Completing after the subscription was closed
- *         only frees the token.
+ * @brief Destroys the bus: stops and joins its loop threads, closes
+ *        every subscription, frees listeners, queued events and the
+ *        default loop. Subscription and topic handles of the bus are
+ *        invalid afterwards (do not unsubscribe or destroy them after).
+ * @remark No application thread may be running the default loop, and
+ *         no other call on the bus may be running or start.
  */
-WEIR_API void weir_delivery_complete(weir_delivery *d, weir_err result);
-/** @brief The subscription whose handler runs on this thread, or NULL. */
-WEIR_API weir_subscr *weir_subscr_current(void);
+WEIR_API void weir_bus_destroy(weir_bus *bus);
+/** @brief The bus's default loop (owned by the bus). */
+WEIR_API weir_loop *weir_bus_loop(weir_bus *bus);
+/** @brief weir_loop_run() on the default loop. */
+WEIR_API weir_err weir_bus_run(weir_bus *bus, weir_run_mode mode);
+/** @brief weir_loop_fd() of the default loop. */
+WEIR_API int weir_bus_fd(weir_bus *bus);
+/** @brief Number of loops owned by the bus (0 without set_loops). */
+WEIR_API size_t weir_bus_loop_count(weir_bus *bus);
+/** @brief Loop @p i of the bus, or NULL past the end. */
+WEIR_API weir_loop *weir_bus_loop_at(weir_bus *bus, size_t i);
+/**
+ * @brief Starts one thread per bus loop, each running its loop.
+ * @returns WEIR_EBUSY if already started, WEIR_EINVAL without loops,
+ *          WEIR_EINTERNAL if a thread cannot be made (those started
+ *          are stopped and joined again).
+ */
+WEIR_API weir_err weir_bus_start(weir_bus *bus);
+/**
+ * @brief Asks every loop of the bus (the default loop and the loop
+ *        threads') to return from its run; never waits. Any thread,
+ *        including handlers. Events still queued stay queued.
+ */
+WEIR_API void weir_bus_stop(weir_bus *bus);
+/**
+ * @brief Waits until the loop threads started by weir_bus_start() have
+ *        returned (they do after weir_bus_stop()), so the bus can be
+ *        started again. WEIR_OK at once if they are not started.
+ * @returns WEIR_EBUSY from one of those threads (it would wait for
+ *          itself), WEIR_EINVAL.
+ */
+WEIR_API weir_err weir_bus_join(weir_bus *bus);
 
+/* ================================================================== */
+/* Listeners and emit (synchronous, EventEmitter semantics)           */
+/* ================================================================== */
+
+/** Topic of the events that report a handler's failure. */
+#define WEIR_TOPIC_ERROR "$weir.error"
+/** Topic of the local dead letters. */
+#define WEIR_TOPIC_DEAD "$weir.dead"
+
+/**
+ * @brief A listener or subscription handler. Returns WEIR_OK, an error
+ *        (reported on WEIR_TOPIC_ERROR), or, for subscriptions that
+ *        allow it, WEIR_EPENDING.
+ * @remark @p ev is borrowed for the call; weir_event_hold() keeps it.
+ */
+typedef weir_err (*weir_handler)(
+    weir_bus *bus, const weir_event *ev, void *arg);
+/** Frees a handler's @p arg when its listener or subscription goes. */
+typedef void (*weir_free_fn)(void *arg);
+
+#define WEIR_ON_ONCE 1u    /* removed before its first call */
+#define WEIR_ON_PREPEND 2u /* called before earlier listeners */
+
+/**
+ * @brief Adds a listener for @p pattern. Listeners are called in
+ *        registration order (prepended ones first, newest first).
+ * @param arg_free called on @p arg when the listener is freed.
+ * @param id receives a handle for weir_off(); may be NULL.
+ * @returns WEIR_EBADPATTERN, WEIR_EINVAL, WEIR_ENOMEM; on error nothing
+ *          is registered and arg_free is not called.
+ * @remark Any thread. An emit already running does not see the new
+ *         listener (its list was snapshotted).
+ */
+WEIR_API weir_err weir_on(weir_bus *bus, const char *pattern, weir_handler fn,
+    void *arg, weir_free_fn arg_free, unsigned flags, uint64_t *id);
+/**
+ * @brief Removes a listener by handle; WEIR_ENOENT if unknown.
+ * @remark Any thread. arg_free runs once no emit still uses the
+ *         listener (at once, or when the last such emit ends, on its
+ *         thread).
+ */
+WEIR_API weir_err weir_off(weir_bus *bus, uint64_t id);
+/**
+ * @brief Removes every listener registered with exactly @p pattern,
+ *        or every listener when @p pattern is NULL.
+ * @param removed receives how many; may be NULL.
+ */
+WEIR_API weir_err weir_off_all(
+    weir_bus *bus, const char *pattern, size_t *removed);
+/** @brief Number of listeners an emit on @p topic would call. */
+WEIR_API size_t weir_listener_count(weir_bus *bus, const char *topic);
+
+/**
+ * @brief Calls every listener matching @p topic, synchronously, in
+ *        order. The list is snapshotted when the emit starts.
+ * @param data borrowed for the call (never kept: hold() copies).
+ * @returns WEIR_OK; the first handler error when no listener of
+ *          WEIR_TOPIC_ERROR exists (remaining listeners are not
+ *          called, as when a Node listener throws); WEIR_EBADTOPIC,
+ *          WEIR_ETOOBIG, WEIR_EINVAL for bad input.
+ * @remark Any thread; listeners run on it. The event's id and ts are
+ *         taken when first read.
+ */
+WEIR_API weir_err weir_emit(
+    weir_bus *bus, const char *topic, const void *data, size_t len);
+/** @brief Emits an existing event (borrowed). */
+WEIR_API weir_err weir_emit_event(weir_bus *bus, const weir_event *ev);
+
+/* ================================================================== */
+/* Topic handles                                                      */
+/* ================================================================== */
+typedef struct weir_topic weir_topic;
+
+/**
+ * @brief Resolves a topic once, so that emit and publish skip parsing
+ *        and matching while no listener or subscription changes.
+ * @remark A topic handle is used by one thread at a time (like a
+ *         prepared statement); make one per thread. Free it with
+ *         weir_topic_destroy() before the bus.
+ */
+WEIR_API weir_err weir_topic_create(
+    weir_topic **out, weir_bus *bus, const char *topic);
+WEIR_API void        weir_topic_destroy(weir_topic *t);
+WEIR_API const char *weir_topic_name(const weir_topic *t);
+/** @brief weir_emit() on a resolved topic. */
+WEIR_API weir_err weir_emit_topic(weir_topic *t, const void *data, size_t len);
+/** @brief weir_publish() on a resolved topic (copies @p data). */
+WEIR_API weir_err weir_publish_topic(
+    weir_topic *t, const void *data, size_t len);
+
+/* ================================================================== */
+/* Subscriptions and publish (queued)                                 */
+/* ================================================================== */
+typedef struct weir_subscr        weir_subscr;
+typedef struct weir_subscr_config weir_subscr_config;
+
+typedef enum weir_policy {
+	WEIR_POLICY_BLOCK       = 0, /* publisher waits, up to a timeout */
+	WEIR_POLICY_REJECT      = 1, /* publish fails with WEIR_EFULL */
+	WEIR_POLICY_DROP_OLDEST = 2, /* the oldest queued event goes */
+	WEIR_POLICY_DROP_NEWEST = 3, /* the new event goes */
+	WEIR_POLICY_COALESCE    = 4  /* newest event per key replaces */
+} weir_policy;
+
+/** Called when a queue reaches its high watermark (on the publisher's
+ *  thread) and when it falls back to its low one (on the loop). */
+typedef void (*weir_pressure_fn)(weir_subscr *sub, void *arg);
+
+/* ---- the subscription config (copied by weir_subscribe) ------------- */
+
+WEIR_API weir_err weir_subscr_config_create(weir_subscr_config **out);
+WEIR_API void     weir_subscr_config_destroy(weir_subscr_config *sc);
+/** @brief Queue bound, > 0 (default 1024). */
+WEIR_API weir_err weir_subscr_config_set_capacity(
+    weir_subscr_config *sc, size_t capacity);
+/**
+ * @brief Policy at the bound (default BLOCK). @p block_timeout_ms is
+ *        the BLOCK wait (-1: forever; 0: fail at once).
+ * @remark COALESCE keeps the newest event per key; an event without a
+ *         key is never coalesced, and a queue full of distinct keys
+ *         drops its oldest event.
+ */
+WEIR_API weir_err weir_subscr_config_set_policy(
+    weir_subscr_config *sc, weir_policy policy, int64_t block_timeout_ms);
+/** @brief Watermarks (low < high <= capacity) and their callbacks. */
+WEIR_API weir_err weir_subscr_config_set_watermarks(weir_subscr_config *sc,
+    size_t high, size_t low, weir_pressure_fn on_pressure,
+    weir_pressure_fn on_drain, void *arg);
+/** @brief The loop that dispatches (default: see set_loop_index). */
+WEIR_API weir_err weir_subscr_config_set_loop(
+    weir_subscr_config *sc, weir_loop *loop);
+/**
+ * @brief Assigns the subscription to the bus's loop @p index
+ *        (checked at subscribe: WEIR_EINVAL past the end). Without
+ *        set_loop or this, a bus with loops spreads subscriptions over
+ *        them round-robin; a bus without uses its default loop.
+ */
+WEIR_API weir_err weir_subscr_config_set_loop_index(
+    weir_subscr_config *sc, size_t index);
+/** @brief A name for stats and dead letters (default: the pattern). */
+WEIR_API weir_err weir_subscr_config_set_name(
+    weir_subscr_config *sc, const char *name);
 /**
  * @brief At most @p max deferred deliveries open at once (0: no
  *        bound, the default); dispatch pauses while at the bound and
@@ -582,9 +602,6 @@ WEIR_API weir_subscr *weir_subscr_current(void);
  */
 WEIR_API weir_err weir_subscr_config_set_max_in_flight(
     weir_subscr_config *sc, size_t max);
-
-/* ---- storm defences ------------------------------------------------- */
-
 /**
  * @brief Token-bucket rate limit: at most @p per_sec handler calls per
  *        second on average, @p burst at once (>= 1). Events wait in the
@@ -615,7 +632,85 @@ WEIR_API weir_err weir_subscr_config_set_debounce(
 WEIR_API weir_err weir_subscr_config_set_retry(weir_subscr_config *sc,
     uint32_t max_attempts, uint32_t base_ms, uint32_t max_ms);
 
-/* ---- observability -------------------------------------------------- */
+/* ---- subscribe, unsubscribe ----------------------------------------- */
+
+/**
+ * @brief Subscribes @p fn to @p pattern with a bounded queue.
+ * @param sc may be NULL for defaults; it is copied.
+ * @returns WEIR_EBADPATTERN, WEIR_EINVAL, WEIR_ENOMEM; on error nothing
+ *          is registered and arg_free is not called.
+ * @remark Any thread. The handler runs on the subscription's loop.
+ */
+WEIR_API weir_err weir_subscribe(weir_subscr **out, weir_bus *bus,
+    const char *pattern, weir_handler fn, void *arg, weir_free_fn arg_free,
+    const weir_subscr_config *sc);
+/**
+ * @brief Closes and frees a subscription: no handler call starts after
+ *        it returns; queued events are released. Any thread, including
+ *        the subscription's own handler.
+ * @remark Not after weir_bus_destroy(), which closes and frees every
+ *         subscription of the bus itself.
+ */
+WEIR_API void weir_unsubscribe(weir_subscr *sub);
+/** @brief The subscription's name (owned by it). */
+WEIR_API const char *weir_subscr_name(const weir_subscr *sub);
+
+/* ---- publish --------------------------------------------------------- */
+
+#define WEIR_PUBLISH_TAKE 1u /* the bus takes @p data (see below) */
+
+/**
+ * @brief Queues an event on every matching subscription.
+ * @param data copied, unless flags has WEIR_PUBLISH_TAKE: then @p data
+ *        (freed with @p free_fn, or weir_free() if NULL) belongs to the
+ *        bus once the event is made, whatever the queues answered
+ *        (WEIR_OK, WEIR_EFULL, WEIR_ETIMEDOUT); on WEIR_EINVAL,
+ *        WEIR_EBADTOPIC, WEIR_ETOOBIG or WEIR_ENOMEM the caller keeps it.
+ * @returns WEIR_OK (also when nothing matches); WEIR_EFULL if a REJECT
+ *          subscription was full; WEIR_ETIMEDOUT if a BLOCK wait
+ *          expired (other subscriptions still got the event);
+ *          WEIR_EBADTOPIC, WEIR_ETOOBIG, WEIR_EINVAL, WEIR_ENOMEM.
+ * @remark Any thread; never calls a handler.
+ */
+WEIR_API weir_err weir_publish(weir_bus *bus, const char *topic,
+    const void *data, size_t len, unsigned flags, weir_free_fn free_fn);
+/** @brief Queues an existing event (a reference is taken per queue). */
+WEIR_API weir_err weir_publish_event(weir_bus *bus, const weir_event *ev);
+
+/* ================================================================== */
+/* Asynchronous delivery                                              */
+/* ================================================================== */
+typedef struct weir_delivery weir_delivery;
+
+/**
+ * @brief Inside a subscription handler: turns the current delivery
+ *        into one that completes later. The handler then returns
+ *        WEIR_EPENDING (its return value is otherwise ignored), and
+ *        the token must be completed exactly once.
+ * @returns WEIR_EINVAL outside a subscription handler, WEIR_ENOMEM.
+ * @remark The token holds the event and the subscription until it is
+ *         completed; max in-flight counts open tokens. Tokens must be
+ *         completed before weir_bus_destroy().
+ */
+WEIR_API weir_err weir_delivery_defer(weir_delivery **out);
+/** @brief The event of a deferred delivery (owned by the token). */
+WEIR_API const weir_event *weir_delivery_event(const weir_delivery *d);
+/** @brief The subscription of a deferred delivery. */
+WEIR_API weir_subscr *weir_delivery_subscr(const weir_delivery *d);
+/**
+ * @brief Completes a deferred delivery with the handler's outcome and
+ *        frees the token. An error takes the subscription's failure
+ *        path (retry, dead letter, WEIR_TOPIC_ERROR).
+ * @remark Any thread. Completing after the subscription was closed
+ *         only frees the token.
+ */
+WEIR_API void weir_delivery_complete(weir_delivery *d, weir_err result);
+/** @brief The subscription whose handler runs on this thread, or NULL. */
+WEIR_API weir_subscr *weir_subscr_current(void);
+
+/* ================================================================== */
+/* Stats                                                              */
+/* ================================================================== */
 
 /** Percentiles of a log-linear histogram (within 1/8 of the value). */
 typedef struct weir_latency {
@@ -626,8 +721,21 @@ typedef struct weir_latency {
 	uint64_t max_ns;
 } weir_latency;
 
-/** Counters of a subscription's defences and its dispatch latency. */
-typedef struct weir_subscr_stats_ex {
+/** Exact counters of one subscription. */
+typedef struct weir_subscr_stats {
+	size_t   size;       /* sizeof(weir_subscr_stats) */
+	uint64_t published;  /* offered to the queue */
+	uint64_t delivered;  /* handler calls finished */
+	uint64_t failed;     /* handler returned an error */
+	uint64_t dropped;    /* DROP_OLDEST / DROP_NEWEST */
+	uint64_t rejected;   /* REJECT, or BLOCK with a 0 timeout */
+	uint64_t timed_out;  /* BLOCK waits that expired */
+	uint64_t coalesced;  /* replaced by a newer event of its key */
+	uint64_t queued;     /* in the queue now */
+	uint64_t high_water; /* deepest the queue has been */
+	uint64_t pressure;   /* pressure callbacks */
+	uint64_t drain;      /* drain callbacks */
+	/* the defences and the dispatch latency */
 	uint64_t     in_flight;    /* deferred deliveries open now */
 	uint64_t     deferred;     /* deliveries deferred in all */
 	uint64_t     retried;      /* delivery attempts after a failure */
@@ -635,13 +743,19 @@ typedef struct weir_subscr_stats_ex {
 	uint64_t     rate_delayed; /* dispatch pauses for the rate limit */
 	uint64_t     debounced;    /* events replaced while debouncing */
 	weir_latency latency;      /* event ts to the handler's start */
-} weir_subscr_stats_ex;
+} weir_subscr_stats;
 
-WEIR_API weir_err weir_subscr_stats_ex_get(
-    const weir_subscr *sub, weir_subscr_stats_ex *out);
+/**
+ * @brief The subscription's counters; @p out->size must be set.
+ * @remark Any thread; counters are read one by one (each exact, the
+ *         set not a single instant).
+ */
+WEIR_API weir_err weir_subscr_stats_get(
+    const weir_subscr *sub, weir_subscr_stats *out);
 
 /** Counters of a loop, written by its thread only. */
 typedef struct weir_loop_stats {
+	size_t   size;          /* sizeof(weir_loop_stats) */
 	uint64_t passes;        /* run or step passes */
 	uint64_t wakeups;       /* wake-ups by the wake fd */
 	uint64_t dispatched;    /* handler calls */
@@ -653,14 +767,14 @@ typedef struct weir_loop_stats {
 	uint64_t subscriptions; /* assigned now */
 } weir_loop_stats;
 
+/** @brief The loop's counters; @p out->size must be set. Any thread. */
 WEIR_API weir_err weir_loop_stats_get(weir_loop *loop, weir_loop_stats *out);
 
 /**
  * @brief The bus's loops and subscriptions with all their counters as
  *        one JSON object. Free it with weir_free().
  * @returns NULL if out of memory.
- * @remark Any thread; counters are read one by one (each exact, the
- *         set not a single instant).
+ * @remark Any thread; counters are read one by one.
  */
 WEIR_API char *weir_bus_stats_json(weir_bus *bus);
 

@@ -5,22 +5,42 @@
 
 #include <weir/weir.h>
 
+#include "core/abi.h"
 #include "core/alloc.h"
 #include "core/evpool.h"
 
-static weir_allocator alloc_hook = { malloc, calloc, realloc, free };
+static const weir_allocator alloc_libc = {
+	.size       = sizeof(weir_allocator),
+	.malloc_fn  = malloc,
+	.calloc_fn  = calloc,
+	.realloc_fn = realloc,
+	.free_fn    = free,
+};
 
-void
+static weir_allocator alloc_hook = alloc_libc;
+
+// The size of the 1.0 struct: every field up to aligned_fn included.
+#define ALLOC_MIN_SIZE sizeof(weir_allocator)
+
+weir_err
 weir_set_allocator(const weir_allocator *a)
 {
+	weir_allocator next = alloc_libc;
+	if (a != NULL) {
+		weir_err rv =
+		    weir__struct_in(&next, sizeof(next), a, ALLOC_MIN_SIZE);
+		if (rv != WEIR_OK) {
+			return rv;
+		}
+		if (next.malloc_fn == NULL || next.calloc_fn == NULL ||
+		    next.realloc_fn == NULL || next.free_fn == NULL) {
+			return WEIR_EINVAL;
+		}
+	}
 	// Cached blocks belong to the old allocator: give them back first.
 	weir__evpool_flush();
-	if (a == NULL) {
-		alloc_hook =
-		    (weir_allocator) { malloc, calloc, realloc, free };
-		return;
-	}
-	alloc_hook = *a;
+	alloc_hook = next;
+	return WEIR_OK;
 }
 
 void
@@ -57,9 +77,21 @@ weir__free(void *p)
 
 #define ALLOC_LINE 64
 
+// With the hook's aligned_fn the block comes aligned and is freed as it
+// is; without one, weir over-allocates and keeps the raw pointer just
+// below the aligned one. free_aligned must know which: the hook may not
+// change while blocks are outstanding (weir_set_allocator's rule).
 void *
 weir__zalloc_aligned(size_t size)
 {
+	if (alloc_hook.aligned_fn != NULL) {
+		void *p = alloc_hook.aligned_fn(ALLOC_LINE,
+		    (size + ALLOC_LINE - 1) & ~(size_t) (ALLOC_LINE - 1));
+		if (p != NULL) {
+			memset(p, 0, size);
+		}
+		return p;
+	}
 	char *raw = weir__zalloc(size + ALLOC_LINE + sizeof(void *));
 	if (raw == NULL) {
 		return NULL;
@@ -73,7 +105,9 @@ weir__zalloc_aligned(size_t size)
 void
 weir__free_aligned(void *p)
 {
-	if (p != NULL) {
+	if (p != NULL && alloc_hook.aligned_fn != NULL) {
+		weir__free(p);
+	} else if (p != NULL) {
 		void *raw;
 		memcpy(&raw, (char *) p - sizeof(void *), sizeof(raw));
 		weir__free(raw);

@@ -12,7 +12,7 @@ void  weir__free(void *p);
 char *weir__strdup(const char *s);
 // Zeroed and aligned to a cache line, for structs whose fields are laid
 // out on separate lines (alignas(64)); freed by weir__free_aligned().
-// The hook has no aligned allocation, so this over-allocates.
+// Uses the hook's aligned_fn, or over-allocates when it has none.
 void *weir__zalloc_aligned(size_t size);
 void  weir__free_aligned(void *p);
 

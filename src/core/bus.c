@@ -72,7 +72,8 @@ weir_bus_destroy(weir_bus *bus)
 	if (bus == NULL) {
 		return;
 	}
-	(void) weir_bus_join(bus); // the bus's loop threads, if started
+	weir_bus_stop(bus);        // the bus's loop threads, if started,
+	(void) weir_bus_join(bus); // return and are joined
 	weir__subscr_close_all(bus);
 	weir_off_all(bus, NULL, NULL);
 	weir__pool_destroy(bus->pool);
@@ -100,6 +101,9 @@ weir_bus_stop(weir_bus *bus)
 {
 	if (bus != NULL) {
 		weir_loop_stop(bus->loop);
+		for (size_t i = 0; i < weir_bus_loop_count(bus); i++) {
+			weir_loop_stop(weir_bus_loop_at(bus, i));
+		}
 	}
 }
 
@@ -128,7 +132,7 @@ weir__bus_check(weir_bus *bus, const char *topic, size_t len)
 }
 
 weir_err
-weir_topic_create(weir_bus *bus, const char *topic, weir_topic **out)
+weir_topic_create(weir_topic **out, weir_bus *bus, const char *topic)
 {
 	if (out == NULL) {
 		return WEIR_EINVAL;

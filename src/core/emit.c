@@ -149,6 +149,7 @@ error_event_make(
 		    strlen(origin ? origin : "emit") },
 	};
 	weir_event_init init = {
+		.size         = sizeof(weir_event_init),
 		.topic        = WEIR_TOPIC_ERROR,
 		.key          = ev->key,
 		.key_len      = ev->key_len,

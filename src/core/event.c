@@ -6,6 +6,7 @@
 // into a heap copy, so nothing on the stack outlives the emit.
 #include <string.h>
 
+#include "core/abi.h"
 #include "core/alloc.h"
 #include "core/event.h"
 #include "core/evpool.h"
@@ -180,12 +181,16 @@ weir_event_new(weir_event **out, const weir_event_init *init)
 	if (out == NULL) {
 		return WEIR_EINVAL;
 	}
-	*out        = NULL;
-	weir_err rv = event_check(init);
-	if (rv != WEIR_OK) {
+	*out = NULL;
+	if (init == NULL) {
+		return WEIR_EINVAL;
+	}
+	weir_event_init in;
+	weir_err rv = weir__struct_in(&in, sizeof(in), init, sizeof(in));
+	if (rv != WEIR_OK || (rv = event_check(&in)) != WEIR_OK) {
 		return rv;
 	}
-	return weir__event_make(out, init, NULL, NULL);
+	return weir__event_make(out, &in, NULL, NULL);
 }
 
 static void
@@ -206,6 +211,7 @@ event_copy(const weir_event *src)
 {
 	event_make_lazy(src);
 	weir_event_init init = {
+		.size         = sizeof(weir_event_init),
 		.topic        = src->topic,
 		.key          = src->key,
 		.key_len      = src->key_len,

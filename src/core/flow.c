@@ -123,8 +123,8 @@ weir__flow_arm(weir_subscr *sub, int64_t due_ns)
 	int64_t  now = weir__mono_ns();
 	uint64_t ms =
 	    due_ns > now ? (uint64_t) (due_ns - now + 999999) / 1000000 : 0;
-	if (WEIR_NEVER(weir_timer_start(sub->loop, ms, 0, flow_on_timer, sub,
-	                   &fl->timer) != WEIR_OK)) {
+	if (WEIR_NEVER(weir_timer_start(&fl->timer, sub->loop, ms, 0,
+	                   flow_on_timer, sub) != WEIR_OK)) {
 		// Out of memory: come back on the next pass instead, so a
 		// quiet key, a retry or a rate pause is never stranded.
 		fl->timer = NULL;

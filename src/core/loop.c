@@ -52,6 +52,8 @@ weir_loop_create(weir_loop **out)
 	atomic_init(&loop->gather_us, WEIR_LOOP_GATHER_US);
 	loop->budget = SIZE_MAX;
 	pthread_mutex_init(&loop->ready_mx, NULL);
+	pthread_mutex_init(&loop->join_mx, NULL);
+	pthread_cond_init(&loop->join_cv, NULL);
 	weir__timers_init(&loop->timers);
 	*out = loop;
 	return WEIR_OK;
@@ -93,6 +95,8 @@ weir_loop_destroy(weir_loop *loop)
 	close(loop->wake_fd);
 	weir__poller_destroy(loop->poller);
 	pthread_mutex_destroy(&loop->ready_mx);
+	pthread_mutex_destroy(&loop->join_mx);
+	pthread_cond_destroy(&loop->join_cv);
 	weir__free_aligned(loop);
 	return WEIR_OK;
 }
@@ -346,11 +350,31 @@ weir__loop_leave(weir_loop *loop)
 	atomic_store(&loop->need_wake, 1);
 	int more = loop_has_ready(loop);
 	atomic_store_explicit(&loop->owner, 0, memory_order_relaxed);
+	pthread_mutex_lock(&loop->join_mx);
 	atomic_store_explicit(&loop->running, 0, memory_order_release);
+	pthread_cond_broadcast(&loop->join_cv);
+	pthread_mutex_unlock(&loop->join_mx);
 	if (more) {
 		loop_wake(loop);
 	}
 	return more;
+}
+
+weir_err
+weir_loop_join(weir_loop *loop)
+{
+	if (loop == NULL) {
+		return WEIR_EINVAL;
+	}
+	if (weir__loop_on_thread(loop)) {
+		return WEIR_EBUSY; // it would wait for itself
+	}
+	pthread_mutex_lock(&loop->join_mx);
+	while (atomic_load(&loop->running)) {
+		pthread_cond_wait(&loop->join_cv, &loop->join_mx);
+	}
+	pthread_mutex_unlock(&loop->join_mx);
+	return WEIR_OK;
 }
 
 void
@@ -379,8 +403,8 @@ weir_loop_backend(void)
 }
 
 weir_err
-weir_watch_start(weir_loop *loop, int fd, int events, weir_watch_fn cb,
-    void *arg, weir_watch **out)
+weir_watch_start(weir_watch **out, weir_loop *loop, int fd, int events,
+    weir_watch_fn cb, void *arg)
 {
 	if (loop == NULL || fd < 0 || cb == NULL || out == NULL ||
 	    events == 0 || (events & ~(WEIR_WATCH_READ | WEIR_WATCH_WRITE))) {

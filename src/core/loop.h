@@ -63,7 +63,9 @@ struct weir_loop {
 	weir__loop_stats      st;
 	// Read by every BLOCK publish; kept apart from what the loop writes.
 	alignas(64) atomic_int running;
-	atomic_uintptr_t owner; // names the running thread, 0 when idle
+	atomic_uintptr_t owner;   // names the running thread, 0 when idle
+	pthread_mutex_t  join_mx; // weir_loop_join() waits on join_cv
+	pthread_cond_t   join_cv; // broadcast when the runner leaves
 };
 
 // Queues @p sub for dispatch on its loop (takes a reference); wakes the

@@ -111,9 +111,6 @@ static void
 pool_join_locked(weir__pool *pool, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		weir_loop_stop(pool->loops[i]);
-	}
-	for (size_t i = 0; i < n; i++) {
 		pthread_join(pool->threads[i], NULL);
 	}
 	pool->started = 0;
@@ -134,6 +131,9 @@ weir_bus_start(weir_bus *bus)
 	for (size_t i = 0; rv == WEIR_OK && i < pool->n; i++) {
 		if (pthread_create(&pool->threads[i], NULL, pool_main,
 		        pool->loops[i]) != 0) {
+			for (size_t j = 0; j < i; j++) {
+				weir_loop_stop(pool->loops[j]);
+			}
 			pool_join_locked(pool, i);
 			rv = WEIR_EINTERNAL;
 		}

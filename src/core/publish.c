@@ -118,10 +118,11 @@ weir_publish(weir_bus *bus, const char *topic, const void *data, size_t len,
 	if ((rv = publish_collect(bus, topic, &ps)) != WEIR_OK) {
 		return rv;
 	}
-	weir_event_init init = {
-		.topic = topic, .payload = data, .payload_len = len
-	};
-	weir_event *ev = NULL;
+	weir_event_init init = { .size = sizeof(weir_event_init),
+		.topic                 = topic,
+		.payload               = data,
+		.payload_len           = len };
+	weir_event     *ev   = NULL;
 	if (ps.n == 0) {
 		if (take) {
 			publish_drop_taken(data, free_fn);

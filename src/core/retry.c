@@ -61,13 +61,14 @@ retry_dead(weir_subscr *sub, weir_event *ev, weir_err err, uint32_t n)
 		{ "weir-attempts", attempts, strlen(attempts) },
 		{ "weir-subscr", sub->cfg.name, strlen(sub->cfg.name) },
 	};
-	weir_event_init init = { .topic = WEIR_TOPIC_DEAD,
-		.key                    = ev->key,
-		.key_len                = ev->key_len,
-		.payload                = ev->payload,
-		.payload_len            = ev->payload_len,
-		.headers                = hdr,
-		.header_count           = 5 };
+	weir_event_init init = { .size = sizeof(weir_event_init),
+		.topic                 = WEIR_TOPIC_DEAD,
+		.key                   = ev->key,
+		.key_len               = ev->key_len,
+		.payload               = ev->payload,
+		.payload_len           = ev->payload_len,
+		.headers               = hdr,
+		.header_count          = 5 };
 	weir_event     *dev;
 	if (weir__event_make(&dev, &init, NULL, ev) != WEIR_OK) {
 		return;

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/abi.h"
 #include "core/alloc.h"
 #include "core/bus.h"
 #include "core/flow.h"
@@ -17,23 +18,50 @@
 
 #define LD(x) atomic_load_explicit(&(x), memory_order_relaxed)
 
+// The queue's outcome counters: written by publishers (atomic
+// read-modify-writes) and the loop.
+static void
+stats_queue(weir_subscr *sub, weir_subscr_stats *out)
+{
+	weir__qstats *st = &sub->q.st;
+	out->published   = weir__queue_published(&sub->q);
+	out->delivered   = atomic_load(&sub->q.delivered);
+	out->failed      = atomic_load(&sub->q.failed);
+	out->dropped     = atomic_load(&st->dropped);
+	out->rejected    = atomic_load(&st->rejected);
+	out->timed_out   = atomic_load(&st->timed_out);
+	out->coalesced   = atomic_load(&st->coalesced);
+	out->queued      = weir__queue_depth(&sub->q);
+	out->high_water  = atomic_load(&st->high_water);
+	out->pressure    = atomic_load(&st->pressure);
+	out->drain       = atomic_load(&st->drain);
+}
+
+// The defences' counters and the latency histogram (flow.c).
+static void
+stats_flow(weir_subscr *sub, weir_subscr_stats *out)
+{
+	weir__flow *fl    = sub->flow;
+	out->in_flight    = LD(fl->in_flight);
+	out->deferred     = LD(fl->deferred);
+	out->retried      = LD(fl->retried);
+	out->dead         = LD(fl->dead);
+	out->rate_delayed = LD(fl->rate_delayed);
+	out->debounced    = LD(fl->debounced);
+	weir__hist_read(&fl->lat, &out->latency);
+}
+
 weir_err
-weir_subscr_stats_ex_get(const weir_subscr *csub, weir_subscr_stats_ex *out)
+weir_subscr_stats_get(const weir_subscr *csub, weir_subscr_stats *out)
 {
 	if (csub == NULL || out == NULL) {
 		return WEIR_EINVAL;
 	}
-	weir__flow *fl = csub->flow;
-	*out           = (weir_subscr_stats_ex) {
-		          .in_flight    = LD(fl->in_flight),
-		          .deferred     = LD(fl->deferred),
-		          .retried      = LD(fl->retried),
-		          .dead         = LD(fl->dead),
-		          .rate_delayed = LD(fl->rate_delayed),
-		          .debounced    = LD(fl->debounced),
-	};
-	weir__hist_read(&fl->lat, &out->latency);
-	return WEIR_OK;
+	weir_subscr      *sub = (weir_subscr *) csub;
+	weir_subscr_stats all = WEIR_STRUCT_INIT(weir_subscr_stats);
+	stats_queue(sub, &all);
+	stats_flow(sub, &all);
+	return weir__struct_out(out, &all, sizeof(all));
 }
 
 weir_err
@@ -42,7 +70,8 @@ weir_loop_stats_get(weir_loop *loop, weir_loop_stats *out)
 	if (loop == NULL || out == NULL) {
 		return WEIR_EINVAL;
 	}
-	*out = (weir_loop_stats) {
+	weir_loop_stats st = {
+		.size          = sizeof(st),
 		.passes        = LD(loop->st.passes),
 		.wakeups       = LD(loop->st.wakeups),
 		.dispatched    = LD(loop->st.dispatched),
@@ -53,7 +82,7 @@ weir_loop_stats_get(weir_loop *loop, weir_loop_stats *out)
 		.gathers       = LD(loop->st.gathers),
 		.subscriptions = LD(loop->nsubs),
 	};
-	return WEIR_OK;
+	return weir__struct_out(out, &st, sizeof(st));
 }
 
 typedef struct json_buf {
@@ -106,7 +135,7 @@ json_str(json_buf *b, const char *s)
 static void
 json_loop(json_buf *b, weir_loop *loop, long index)
 {
-	weir_loop_stats st;
+	weir_loop_stats st = WEIR_STRUCT_INIT(weir_loop_stats);
 	weir_loop_stats_get(loop, &st);
 	json_add(b,
 	    "{\"index\":%ld,\"passes\":%llu,\"wakeups\":%llu,"
@@ -139,10 +168,9 @@ json_loop_index(weir_bus *bus, weir_loop *loop)
 static void
 json_subscr(json_buf *b, weir_bus *bus, weir_subscr *sub)
 {
-	weir_subscr_stats    s;
-	weir_subscr_stats_ex x;
+	weir_subscr_stats s = WEIR_STRUCT_INIT(weir_subscr_stats);
 	weir_subscr_stats_get(sub, &s);
-	weir_subscr_stats_ex_get(sub, &x);
+	const weir_subscr_stats *x = &s;
 	json_add(b, "{\"name\":");
 	json_str(b, sub->cfg.name);
 	json_add(b, ",\"pattern\":");
@@ -161,10 +189,10 @@ json_subscr(json_buf *b, weir_bus *bus, weir_subscr *sub)
 	    "\"dead\":%llu,\"rate_delayed\":%llu,\"debounced\":%llu,"
 	    "\"latency_ns\":{\"count\":%llu,\"p50\":%llu,\"p99\":%llu,"
 	    "\"p999\":%llu,\"max\":%llu}}",
-	    U(x.in_flight), U(x.deferred), U(x.retried), U(x.dead),
-	    U(x.rate_delayed), U(x.debounced), U(x.latency.count),
-	    U(x.latency.p50_ns), U(x.latency.p99_ns), U(x.latency.p999_ns),
-	    U(x.latency.max_ns));
+	    U(x->in_flight), U(x->deferred), U(x->retried), U(x->dead),
+	    U(x->rate_delayed), U(x->debounced), U(x->latency.count),
+	    U(x->latency.p50_ns), U(x->latency.p99_ns), U(x->latency.p999_ns),
+	    U(x->latency.max_ns));
 }
 
 static void

@@ -196,8 +196,9 @@ subscr_new(weir_bus *bus, const char *pattern, const weir_subscr_config *sc)
 }
 
 weir_err
-weir_subscribe(weir_bus *bus, const char *pattern, weir_handler fn, void *arg,
-    weir_free_fn arg_free, const weir_subscr_config *sc, weir_subscr **out)
+weir_subscribe(weir_subscr **out, weir_bus *bus, const char *pattern,
+    weir_handler fn, void *arg, weir_free_fn arg_free,
+    const weir_subscr_config *sc)
 {
 	weir_err rv = subscr_check(bus, pattern, fn, sc);
 	if (rv != WEIR_OK || out == NULL) {
@@ -355,29 +356,6 @@ weir__subscr_close_all(weir_bus *bus)
 		weir__subscr_release(sl.s[i]);
 	}
 	weir__free(sl.s);
-}
-
-weir_err
-weir_subscr_stats_get(const weir_subscr *csub, weir_subscr_stats *out)
-{
-	if (csub == NULL || out == NULL) {
-		return WEIR_EINVAL;
-	}
-	weir__qstats *st = &((weir_subscr *) csub)->q.st;
-	*out             = (weir_subscr_stats) {
-		            .published = weir__queue_published(&((weir_subscr *) csub)->q),
-		            .delivered = atomic_load(&((weir_subscr *) csub)->q.delivered),
-		            .failed    = atomic_load(&((weir_subscr *) csub)->q.failed),
-		            .dropped   = atomic_load(&st->dropped),
-		            .rejected  = atomic_load(&st->rejected),
-		            .timed_out = atomic_load(&st->timed_out),
-		            .coalesced = atomic_load(&st->coalesced),
-		            .queued    = weir__queue_depth(&((weir_subscr *) csub)->q),
-		            .high_water = atomic_load(&st->high_water),
-		            .pressure   = atomic_load(&st->pressure),
-		            .drain      = atomic_load(&st->drain),
-	};
-	return WEIR_OK;
 }
 
 const char *

@@ -181,8 +181,8 @@ weir__timers_run(weir__timers *ts)
 }
 
 weir_err
-weir_timer_start(weir_loop *loop, uint64_t timeout_ms, uint64_t repeat_ms,
-    weir_timer_fn cb, void *arg, weir_timer **out)
+weir_timer_start(weir_timer **out, weir_loop *loop, uint64_t timeout_ms,
+    uint64_t repeat_ms, weir_timer_fn cb, void *arg)
 {
 	if (loop == NULL || cb == NULL || out == NULL) {
 		return WEIR_EINVAL;

@@ -78,7 +78,7 @@ attach_subscribe(weir_attach *a, weir_bus *bus, const char *pattern,
 	    (rv = weir_subscr_config_set_loop(sc, a->loop)) == 0 &&
 	    (rv = weir_subscr_config_set_name(sc, name)) == 0) {
 		rv = weir_subscribe(
-		    bus, pattern, attach_handler, a, NULL, sc, &a->sub);
+		    &a->sub, bus, pattern, attach_handler, a, NULL, sc);
 	}
 	weir_subscr_config_destroy(sc);
 	return rv;
@@ -144,8 +144,9 @@ weir_attach_stats_get(weir_attach *a, weir_attach_stats *out)
 	if (a == NULL || out == NULL) {
 		return WEIR_EINVAL;
 	}
-	out->appended = atomic_load(&a->appended);
-	out->failed   = atomic_load(&a->failed);
+	out->appended    = atomic_load(&a->appended);
+	out->failed      = atomic_load(&a->failed);
+	out->subscr.size = sizeof(out->subscr); // weir_attach_stats is fixed
 	return weir_subscr_stats_get(a->sub, &out->subscr);
 }
 
@@ -155,7 +156,7 @@ static void
 attach_drain(weir_attach *a)
 {
 	struct timespec   tick = { 0, 1000000 };
-	weir_subscr_stats s;
+	weir_subscr_stats s    = WEIR_STRUCT_INIT(weir_subscr_stats);
 	for (int i = 0; i < 5000; i++) {
 		if (weir_subscr_stats_get(a->sub, &s) != WEIR_OK ||
 		    s.queued == 0) {

@@ -109,7 +109,7 @@ weir__codec_row_event(
     sqlite3_stmt *stmt, int col, uint64_t seq, weir_event **out)
 {
 	weir_header     hdrs[WEIR_MAX_HEADERS];
-	weir_event_init init = { .seq = seq };
+	weir_event_init init = { .size = sizeof(weir_event_init), .seq = seq };
 	*out                 = NULL;
 	if (sqlite3_column_bytes(stmt, col) != 16 ||
 	    sqlite3_column_type(stmt, col + 2) != SQLITE_TEXT) {

@@ -65,17 +65,17 @@ test_libevent_drives_weir(void **state)
 	weir_subscr *sub;
 	assert_weir_ok(weir_bus_create(&ls.bus, NULL));
 	assert_weir_ok(
-	    weir_subscribe(ls.bus, "le.>", le_handler, &ls, NULL, NULL, &sub));
-	weir_event_base *a, *b;
+	    weir_subscribe(&sub, ls.bus, "le.>", le_handler, &ls, NULL, NULL));
+	weir_libevent *a, *b;
 	assert_weir_ok(
-	    weir_libevent_attach(ls.base, weir_bus_loop(ls.bus), &a));
+	    weir_libevent_attach(&a, ls.base, weir_bus_loop(ls.bus)));
 	assert_weir_err(
-	    weir_libevent_attach(ls.base, weir_bus_loop(ls.bus), &b),
+	    weir_libevent_attach(&b, ls.base, weir_bus_loop(ls.bus)),
 	    WEIR_EBUSY);
 	assert_string_equal(weir_loop_host(weir_bus_loop(ls.bus)), "libevent");
 	weir_timer *t;
 	assert_weir_ok(weir_timer_start(
-	    weir_bus_loop(ls.bus), 30, 0, le_weir_timer, &ls, &t));
+	    &t, weir_bus_loop(ls.bus), 30, 0, le_weir_timer, &ls));
 	pthread_t th;
 	pthread_create(&th, NULL, le_publisher, &ls);
 	struct timeval guard = { 30, 0 };

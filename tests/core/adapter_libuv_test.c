@@ -79,15 +79,15 @@ test_libuv_drives_weir(void **state)
 	weir_subscr *sub;
 	assert_weir_ok(weir_bus_create(&us.bus, NULL));
 	assert_weir_ok(
-	    weir_subscribe(us.bus, "uv.>", uv_handler, &us, NULL, NULL, &sub));
-	weir_uv *a, *b;
-	assert_weir_ok(weir_uv_attach(&loop, weir_bus_loop(us.bus), &a));
+	    weir_subscribe(&sub, us.bus, "uv.>", uv_handler, &us, NULL, NULL));
+	weir_libuv *a, *b;
+	assert_weir_ok(weir_libuv_attach(&a, &loop, weir_bus_loop(us.bus)));
 	assert_weir_err(
-	    weir_uv_attach(&loop, weir_bus_loop(us.bus), &b), WEIR_EBUSY);
+	    weir_libuv_attach(&b, &loop, weir_bus_loop(us.bus)), WEIR_EBUSY);
 	assert_string_equal(weir_loop_host(weir_bus_loop(us.bus)), "libuv");
 	weir_timer *t;
 	assert_weir_ok(weir_timer_start(
-	    weir_bus_loop(us.bus), 30, 0, uv_weir_timer, &us, &t));
+	    &t, weir_bus_loop(us.bus), 30, 0, uv_weir_timer, &us));
 	uv_timer_init(&loop, &us.guard);
 	uv_timer_start(&us.guard, uv_on_guard, 30000, 0);
 	pthread_t th;
@@ -97,7 +97,7 @@ test_libuv_drives_weir(void **state)
 	assert_int_equal(atomic_load(&us.calls), UV_EVENTS);
 	assert_int_equal(atomic_load(&us.fired), 1);
 	assert_true(us.on_loop_thread);
-	weir_uv_detach(a);
+	weir_libuv_detach(a);
 	uv_close((uv_handle_t *) &us.guard, NULL);
 	uv_run(&loop, UV_RUN_DEFAULT); // close callbacks free the adapter
 	assert_int_equal(uv_loop_close(&loop), 0);

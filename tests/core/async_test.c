@@ -86,7 +86,7 @@ async_bus(async_state *as, size_t max_in_flight)
 	assert_weir_ok(weir_subscr_config_set_capacity(sc, ASYNC_N));
 	pthread_mutex_init(&as->mx, NULL);
 	assert_weir_ok(weir_subscribe(
-	    bus, "job.>", async_handler, as, NULL, sc, &as->sub));
+	    &as->sub, bus, "job.>", async_handler, as, NULL, sc));
 	weir_subscr_config_destroy(sc);
 	return bus;
 }
@@ -105,8 +105,8 @@ test_max_in_flight(void **state)
 	}
 	assert_true(lu_wait_u64(&as->completed, ASYNC_N));
 	assert_true(atomic_load(&as->max_open) <= ASYNC_MAX);
-	weir_subscr_stats_ex x;
-	assert_weir_ok(weir_subscr_stats_ex_get(as->sub, &x));
+	weir_subscr_stats x = WEIR_STRUCT_INIT(weir_subscr_stats);
+	assert_weir_ok(weir_subscr_stats_get(as->sub, &x));
 	assert_int_equal(x.deferred, ASYNC_N);
 	assert_int_equal(x.in_flight, 0);
 	atomic_store(&as->done, 1);
@@ -147,7 +147,7 @@ test_failed_completion_reported(void **state)
 	}
 	// The failure path runs on the loop, not on the worker.
 	assert_true(lu_wait_u64(&errors, 100));
-	weir_subscr_stats st;
+	weir_subscr_stats st = WEIR_STRUCT_INIT(weir_subscr_stats);
 	assert_weir_ok(weir_subscr_stats_get(as->sub, &st));
 	assert_int_equal(st.failed, 100);
 	atomic_store(&as->done, 1);

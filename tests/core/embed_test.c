@@ -27,7 +27,7 @@ test_step_budget(void **state)
 	assert_weir_ok(weir_bus_create(&bus, NULL));
 	weir_loop *loop = weir_bus_loop(bus);
 	assert_weir_ok(weir_subscribe(
-	    bus, "a.b", lu_count_handler, &n, NULL, NULL, &sub));
+	    &sub, bus, "a.b", lu_count_handler, &n, NULL, NULL));
 	assert_int_equal(weir_loop_timeout(loop), -1); // nothing pending
 	for (int i = 0; i < 100; i++) {
 		assert_weir_ok(weir_publish(bus, "a.b", "x", 1, 0, NULL));
@@ -56,7 +56,7 @@ test_step_budget(void **state)
 	assert_true(rv == WEIR_EAGAIN || rv == WEIR_OK);
 	assert_weir_ok(weir_loop_step(loop, 0, 0, NULL)); // no limit
 	assert_int_equal(atomic_load(&n), 150);
-	weir_loop_stats ls;
+	weir_loop_stats ls = WEIR_STRUCT_INIT(weir_loop_stats);
 	assert_weir_ok(weir_loop_stats_get(loop, &ls));
 	assert_true(ls.steps >= 10);
 	assert_true(ls.budget_out >= 9);
@@ -79,7 +79,7 @@ test_timeout_follows_timers(void **state)
 	weir_timer           *t;
 	atomic_uint_least64_t fired = 0;
 	assert_weir_ok(weir_loop_create(&loop));
-	assert_weir_ok(weir_timer_start(loop, 40, 0, fire_timer, &fired, &t));
+	assert_weir_ok(weir_timer_start(&t, loop, 40, 0, fire_timer, &fired));
 	int ms = weir_loop_timeout(loop);
 	assert_true(ms > 0 && ms <= 40);
 	// A host would poll the fd for ms: the timer is not on the fd.
@@ -145,14 +145,14 @@ test_spin(void **state)
 	assert_weir_err(weir_loop_set_spin(NULL, 1), WEIR_EINVAL);
 	assert_weir_ok(weir_loop_set_spin(weir_bus_loop(bus), 200));
 	assert_weir_ok(weir_subscribe(
-	    bus, "s.p", lu_count_handler, &n, NULL, NULL, &sub));
+	    &sub, bus, "s.p", lu_count_handler, &n, NULL, NULL));
 	spin_pub  p = { bus, &n };
 	pthread_t th;
 	pthread_create(&th, NULL, spin_publisher, &p);
 	assert_weir_ok(weir_bus_run(bus, WEIR_RUN_DEFAULT));
 	pthread_join(th, NULL);
 	assert_int_equal(atomic_load(&n), 200);
-	weir_loop_stats ls;
+	weir_loop_stats ls = WEIR_STRUCT_INIT(weir_loop_stats);
 	assert_weir_ok(weir_loop_stats_get(weir_bus_loop(bus), &ls));
 	assert_true(ls.spins > 0); // hits depend on the scheduler
 	weir_bus_destroy(bus);

@@ -405,7 +405,7 @@ test_handler_error_returned(void **state)
 	assert_int_equal(c.calls, 0);
 	// The same through a topic handle.
 	weir_topic *t;
-	assert_weir_ok(weir_topic_create(fx.bus, "j", &t));
+	assert_weir_ok(weir_topic_create(&t, fx.bus, "j"));
 	log_reset();
 	assert_weir_err(weir_emit_topic(t, NULL, 0), WEIR_EBACKEND);
 	assert_string_equal(fx.log, "ab");
@@ -438,7 +438,7 @@ test_topic_handle(void **state)
 {
 	(void) state;
 	weir_topic *t;
-	assert_weir_ok(weir_topic_create(fx.bus, "h.t", &t));
+	assert_weir_ok(weir_topic_create(&t, fx.bus, "h.t"));
 	assert_string_equal(weir_topic_name(t), "h.t");
 	assert_weir_ok(weir_emit_topic(t, "x", 1));
 	assert_string_equal(fx.log, "");
@@ -465,10 +465,10 @@ test_topic_handle(void **state)
 	weir_topic_destroy(NULL);
 	weir_topic *bad = (weir_topic *) 1;
 	assert_weir_err(
-	    weir_topic_create(fx.bus, "a.*", &bad), WEIR_EBADTOPIC);
+	    weir_topic_create(&bad, fx.bus, "a.*"), WEIR_EBADTOPIC);
 	assert_null(bad);
-	assert_weir_err(weir_topic_create(NULL, "a", &bad), WEIR_EINVAL);
-	assert_weir_err(weir_topic_create(fx.bus, "a", NULL), WEIR_EINVAL);
+	assert_weir_err(weir_topic_create(&bad, NULL, "a"), WEIR_EINVAL);
+	assert_weir_err(weir_topic_create(NULL, fx.bus, "a"), WEIR_EINVAL);
 }
 
 // A handler that changes the registry and re-emits on the same handle:
@@ -495,7 +495,7 @@ test_topic_handle_nested_refresh(void **state)
 	tag a = { .c = 'a', .also = nest_change_and_emit }, b = { .c = 'b' };
 	on("nest", &a, 0);
 	on("nest", &b, 0);
-	assert_weir_ok(weir_topic_create(fx.bus, "nest", &nest_t));
+	assert_weir_ok(weir_topic_create(&nest_t, fx.bus, "nest"));
 	assert_weir_ok(weir_emit_topic(nest_t, NULL, 0));
 	// Outer: a, (inner: a b N), b. The outer did not call N.
 	assert_string_equal(fx.log, "aabNb");
@@ -642,15 +642,16 @@ test_configured_max_payload(void **state)
 	assert_weir_err(
 	    weir_publish(bus, "m", buf, 101, 0, NULL), WEIR_ETOOBIG);
 	weir_topic *t;
-	assert_weir_ok(weir_topic_create(bus, "m", &t));
+	assert_weir_ok(weir_topic_create(&t, bus, "m"));
 	assert_weir_err(weir_emit_topic(t, buf, 101), WEIR_ETOOBIG);
 	assert_weir_err(weir_publish_topic(t, buf, 101), WEIR_ETOOBIG);
 	assert_weir_ok(weir_emit_topic(t, buf, 100));
 	weir_topic_destroy(t);
-	weir_event_init init = {
-		.topic = "m", .payload = buf, .payload_len = 101
-	};
-	weir_event *ev;
+	weir_event_init init = { .size = sizeof(weir_event_init),
+		.topic                 = "m",
+		.payload               = buf,
+		.payload_len           = 101 };
+	weir_event     *ev;
 	assert_weir_ok(weir_event_new(&ev, &init));
 	assert_weir_err(weir_publish_event(bus, ev), WEIR_ETOOBIG);
 	weir_event_release(ev);
@@ -743,15 +744,16 @@ test_enomem_subscribe(void **state)
 			freed_args       = 0;
 			weir_subscr *sub = NULL;
 			fi_arm(n);
-			weir_err rv = weir_subscribe(bus, "s.>",
-			    wt_nop_handler, NULL, arg_free_fn, sc, &sub);
+			weir_err rv = weir_subscribe(&sub, bus, "s.>",
+			    wt_nop_handler, NULL, arg_free_fn, sc);
 			fail_at     = 0;
 			if (rv == WEIR_OK) {
 				assert_true(alloc_calls < n);
 				assert_non_null(sub);
 				assert_weir_ok(
 				    weir_publish(bus, "s.t", "x", 1, 0, NULL));
-				weir_subscr_stats st;
+				weir_subscr_stats st =
+				    WEIR_STRUCT_INIT(weir_subscr_stats);
 				assert_weir_ok(
 				    weir_subscr_stats_get(sub, &st));
 				assert_int_equal(st.published, 1);

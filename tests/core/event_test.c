@@ -19,16 +19,17 @@ test_new_copies_everything(void **state)
 	}
 	weir_header     hdr[2] = { { hname[0], hval[0], 2 },
 		    { hname[1], hval[1], 6 } };
-	weir_event_init init   = { .topic = topic,
-		  .key                    = key,
-		  .key_len                = strlen(key),
-		  .payload                = payload,
-		  .payload_len            = strlen(payload),
-		  .headers                = hdr,
-		  .header_count           = 2,
-		  .id                     = id,
-		  .ts                     = 1234567890123,
-		  .seq                    = 77 };
+	weir_event_init init   = { .size = sizeof(weir_event_init),
+		  .topic                 = topic,
+		  .key                   = key,
+		  .key_len               = strlen(key),
+		  .payload               = payload,
+		  .payload_len           = strlen(payload),
+		  .headers               = hdr,
+		  .header_count          = 2,
+		  .id                    = id,
+		  .ts                    = 1234567890123,
+		  .seq                   = 77 };
 	weir_event     *ev;
 	assert_weir_ok(weir_event_new(&ev, &init));
 
@@ -73,7 +74,8 @@ static void
 test_minimal_event(void **state)
 {
 	(void) state;
-	weir_event_init init = { .topic = "a" };
+	weir_event_init init = { .size = sizeof(weir_event_init),
+		.topic                 = "a" };
 	weir_event     *ev;
 	assert_weir_ok(weir_event_new(&ev, &init));
 	size_t len = 99;
@@ -96,10 +98,11 @@ static void
 test_hold_release(void **state)
 {
 	(void) state;
-	weir_event_init init = {
-		.topic = "a.b", .payload = "xyz", .payload_len = 3
-	};
-	weir_event *ev;
+	weir_event_init init = { .size = sizeof(weir_event_init),
+		.topic                 = "a.b",
+		.payload               = "xyz",
+		.payload_len           = 3 };
+	weir_event     *ev;
 	assert_weir_ok(weir_event_new(&ev, &init));
 	// A heap event is shared, not copied, by hold().
 	const weir_event *h1 = weir_event_hold(ev);
@@ -123,10 +126,11 @@ test_headers_get(void **state)
 	(void) state;
 	weir_header     hdr[3] = { { "a", "1", 1 }, { "b", "", 0 },
 		    { "a", "22", 2 } };
-	weir_event_init init   = {
-		  .topic = "t", .headers = hdr, .header_count = 3
-	};
-	weir_event *ev;
+	weir_event_init init   = { .size = sizeof(weir_event_init),
+		  .topic                 = "t",
+		  .headers               = hdr,
+		  .header_count          = 3 };
+	weir_event     *ev;
 	assert_weir_ok(weir_event_new(&ev, &init));
 	size_t      len = 99;
 	const void *v   = weir_event_header_get(ev, "a", &len);
@@ -155,7 +159,10 @@ test_bad_init(void **state)
 	assert_weir_err(weir_event_new(&ev, NULL), WEIR_EINVAL);
 	assert_null(ev);
 	weir_event_init init = { 0 };
-	assert_weir_err(weir_event_new(&ev, &init), WEIR_EINVAL);
+	assert_weir_err(weir_event_new(&ev, &init), WEIR_EINVAL); // size 0
+	assert_null(ev);
+	init.size = sizeof(init);
+	assert_weir_err(weir_event_new(&ev, &init), WEIR_EINVAL); // no topic
 	assert_null(ev);
 	init.topic = "a.*";
 	assert_weir_err(weir_event_new(&ev, &init), WEIR_EBADTOPIC);
@@ -198,7 +205,8 @@ static void
 test_uuid_v7_bits(void **state)
 {
 	(void) state;
-	weir_event_init init = { .topic = "a" };
+	weir_event_init init = { .size = sizeof(weir_event_init),
+		.topic                 = "a" };
 	for (int i = 0; i < 1000; i++) {
 		weir_event *ev;
 		assert_weir_ok(weir_event_new(&ev, &init));
@@ -243,7 +251,8 @@ test_uuid_monotonic(void **state)
 		memcpy(prev, id, 16);
 	}
 	// Events made in a row, too.
-	weir_event_init init = { .topic = "a" };
+	weir_event_init init = { .size = sizeof(weir_event_init),
+		.topic                 = "a" };
 	weir_event     *a, *b;
 	assert_weir_ok(weir_event_new(&a, &init));
 	assert_weir_ok(weir_event_new(&b, &init));

@@ -56,8 +56,13 @@ counted_free(void *p)
 	free(p);
 }
 
-static const weir_allocator counted = { counted_malloc, counted_calloc,
-	counted_realloc, counted_free };
+static const weir_allocator counted = {
+	.size       = sizeof(weir_allocator),
+	.malloc_fn  = counted_malloc,
+	.calloc_fn  = counted_calloc,
+	.realloc_fn = counted_realloc,
+	.free_fn    = counted_free,
+};
 
 #define BURST 200000
 
@@ -76,7 +81,7 @@ publish_burst(uint64_t n)
 	assert_weir_ok(weir_subscr_config_create(&sc));
 	assert_weir_ok(weir_subscr_config_set_capacity(sc, BURST));
 	assert_weir_ok(
-	    weir_subscribe(bus, "p.q", count_handler, &got, NULL, sc, &sub));
+	    weir_subscribe(&sub, bus, "p.q", count_handler, &got, NULL, sc));
 	weir_subscr_config_destroy(sc);
 	// All of it queued first (the burst), then drained elsewhere.
 	for (uint64_t i = 0; i < n; i++) {

@@ -38,7 +38,7 @@ counting_bus(uint32_t gather_us, atomic_uint_least64_t *got)
 	weir_subscr *sub;
 	weir_bus    *bus = gather_bus(gather_us);
 	assert_weir_ok(weir_subscribe(
-	    bus, "g.a", lu_count_handler, got, NULL, NULL, &sub));
+	    &sub, bus, "g.a", lu_count_handler, got, NULL, NULL));
 	return bus;
 }
 
@@ -59,10 +59,10 @@ run_and_destroy(weir_bus *bus)
 {
 	weir_loop  *loop = weir_bus_loop(bus);
 	weir_timer *t;
-	assert_weir_ok(weir_timer_start(loop, 30, 0, stop_timer, loop, &t));
+	assert_weir_ok(weir_timer_start(&t, loop, 30, 0, stop_timer, loop));
 	assert_weir_ok(weir_loop_run(loop, WEIR_RUN_DEFAULT));
 	weir_timer_stop(t);
-	weir_loop_stats ls;
+	weir_loop_stats ls = WEIR_STRUCT_INIT(weir_loop_stats);
 	assert_weir_ok(weir_loop_stats_get(loop, &ls));
 	weir_bus_destroy(bus);
 	return ls;
@@ -124,9 +124,9 @@ test_large_batch_with_work_ready_goes_on(void **state)
 	atomic_uint_least64_t bgot = 0;
 	weir_bus             *bus  = gather_bus(50);
 	assert_weir_ok(
-	    weir_subscribe(bus, "g.a", chain_handler, &c, NULL, NULL, &a));
+	    weir_subscribe(&a, bus, "g.a", chain_handler, &c, NULL, NULL));
 	assert_weir_ok(weir_subscribe(
-	    bus, "g.b", lu_count_handler, &bgot, NULL, NULL, &b));
+	    &b, bus, "g.b", lu_count_handler, &bgot, NULL, NULL));
 	publish_n(bus, "g.a", 300);
 	weir_loop_stats ls = run_and_destroy(bus);
 	assert_int_equal(atomic_load(&c.got), 300);
@@ -147,7 +147,7 @@ test_budget_leftover_stays_a_stream(void **state)
 	assert_weir_ok(weir_subscr_config_create(&sc));
 	assert_weir_ok(weir_subscr_config_set_capacity(sc, 2048));
 	assert_weir_ok(weir_subscribe(
-	    bus, "g.a", lu_count_handler, &got, NULL, sc, &sub));
+	    &sub, bus, "g.a", lu_count_handler, &got, NULL, sc));
 	weir_subscr_config_destroy(sc);
 	publish_n(bus, "g.a", 1100);
 	weir_loop_stats ls = run_and_destroy(bus);
@@ -189,12 +189,12 @@ test_own_loop_publishing_does_not_gather(void **state)
 	hop_ctx      h = { 0, 20 };
 	assert_weir_ok(weir_bus_create(&bus, NULL));
 	assert_weir_ok(
-	    weir_subscribe(bus, "g.ping", hop_handler, &h, NULL, NULL, &ping));
+	    weir_subscribe(&ping, bus, "g.ping", hop_handler, &h, NULL, NULL));
 	assert_weir_ok(
-	    weir_subscribe(bus, "g.pong", hop_handler, &h, NULL, NULL, &pong));
+	    weir_subscribe(&pong, bus, "g.pong", hop_handler, &h, NULL, NULL));
 	assert_weir_ok(weir_publish(bus, "g.ping", NULL, 0, 0, NULL));
 	assert_weir_ok(weir_bus_run(bus, WEIR_RUN_DEFAULT));
-	weir_loop_stats ls;
+	weir_loop_stats ls = WEIR_STRUCT_INIT(weir_loop_stats);
 	assert_weir_ok(weir_loop_stats_get(weir_bus_loop(bus), &ls));
 	assert_int_equal(h.hops, 20);
 	assert_int_equal(ls.dispatched, 20);
@@ -218,7 +218,7 @@ test_step_does_not_gather(void **state)
 		assert_weir_ok(weir_loop_step(loop, 0, 0, NULL));
 	}
 	assert_weir_ok(weir_loop_run(loop, WEIR_RUN_NOWAIT));
-	weir_loop_stats ls;
+	weir_loop_stats ls = WEIR_STRUCT_INIT(weir_loop_stats);
 	assert_weir_ok(weir_loop_stats_get(loop, &ls));
 	assert_int_equal(atomic_load(&got), 3);
 	assert_int_equal(ls.gathers, 0);
@@ -252,7 +252,7 @@ test_lone_events_do_not_gather(void **state)
 	}
 	weir_loop_stop(loop);
 	pthread_join(th, NULL);
-	weir_loop_stats ls;
+	weir_loop_stats ls = WEIR_STRUCT_INIT(weir_loop_stats);
 	assert_weir_ok(weir_loop_stats_get(loop, &ls));
 	assert_int_equal(ls.dispatched, 3);
 	assert_int_equal(ls.gathers, 0);

@@ -59,7 +59,7 @@ test_run_once_waits(void **state)
 	weir_timer *t;
 	int         fired = 0;
 	assert_weir_ok(weir_loop_create(&loop));
-	assert_weir_ok(weir_timer_start(loop, 30, 0, count_timer, &fired, &t));
+	assert_weir_ok(weir_timer_start(&t, loop, 30, 0, count_timer, &fired));
 	int64_t t0 = wt_now_ms();
 	assert_weir_ok(weir_loop_run(loop, WEIR_RUN_NOWAIT)); // not due
 	assert_int_equal(fired, 0);
@@ -145,13 +145,13 @@ test_timers(void **state)
 	assert_weir_ok(weir_loop_create(&loop));
 	tstate a = { .loop = loop }, r = { .loop = loop, .stop_at = 5 },
 	       n = { .loop = loop }, f = { .loop = loop };
-	assert_weir_ok(weir_timer_start(loop, 5, 0, tick, &a, &one));
-	assert_weir_ok(weir_timer_start(loop, 1, 3, tick, &r, &rep));
-	assert_weir_ok(weir_timer_start(loop, 10, 0, tick, &n, &never));
-	assert_weir_ok(weir_timer_start(loop, 0, 0, tick, &f, &fired_once));
+	assert_weir_ok(weir_timer_start(&one, loop, 5, 0, tick, &a));
+	assert_weir_ok(weir_timer_start(&rep, loop, 1, 3, tick, &r));
+	assert_weir_ok(weir_timer_start(&never, loop, 10, 0, tick, &n));
+	assert_weir_ok(weir_timer_start(&fired_once, loop, 0, 0, tick, &f));
 	weir_timer_stop(never); // stopped before it was due
-	assert_weir_ok(weir_timer_start(loop, 80, 0, stop_loop_timer, loop,
-	    &stop)); // stop from a callback
+	assert_weir_ok(weir_timer_start(&stop, loop, 80, 0, stop_loop_timer,
+	    loop)); // stop from a callback
 	assert_weir_ok(weir_loop_run(loop, WEIR_RUN_DEFAULT));
 	assert_int_equal(a.calls, 1);
 	assert_int_equal(r.calls, 5); // it stopped itself
@@ -161,11 +161,11 @@ test_timers(void **state)
 	weir_timer_stop(stop);
 	weir_timer_stop(NULL);
 	assert_weir_err(
-	    weir_timer_start(NULL, 1, 0, tick, &a, &one), WEIR_EINVAL);
+	    weir_timer_start(&one, NULL, 1, 0, tick, &a), WEIR_EINVAL);
 	assert_weir_err(
-	    weir_timer_start(loop, 1, 0, NULL, &a, &one), WEIR_EINVAL);
+	    weir_timer_start(&one, loop, 1, 0, NULL, &a), WEIR_EINVAL);
 	assert_weir_err(
-	    weir_timer_start(loop, 1, 0, tick, &a, NULL), WEIR_EINVAL);
+	    weir_timer_start(NULL, loop, 1, 0, tick, &a), WEIR_EINVAL);
 	// fired_once is left armed-and-fired: freed with the loop.
 	assert_weir_ok(weir_loop_destroy(loop));
 }
@@ -188,10 +188,10 @@ test_timer_order(void **state)
 	const uint64_t due[5] = { 40, 10, 25, 0, 10 };
 	for (int i = 0; i < 5; i++) {
 		assert_weir_ok(
-		    weir_timer_start(loop, due[i], 0, tick, &s[i], &t[i]));
+		    weir_timer_start(&t[i], loop, due[i], 0, tick, &s[i]));
 	}
 	assert_weir_ok(
-	    weir_timer_start(loop, 60, 0, stop_loop_timer, loop, &t[5]));
+	    weir_timer_start(&t[5], loop, 60, 0, stop_loop_timer, loop));
 	assert_weir_ok(weir_loop_run(loop, WEIR_RUN_DEFAULT));
 	// By due time; ties in start order.
 	assert_string_equal(order, "ABbCD");
@@ -230,17 +230,17 @@ test_fd_watcher(void **state)
 	assert_weir_ok(weir_loop_create(&loop));
 	wstate s = { 0 };
 	assert_weir_err(
-	    weir_watch_start(loop, -1, WEIR_WATCH_READ, on_readable, &s, &s.w),
+	    weir_watch_start(&s.w, loop, -1, WEIR_WATCH_READ, on_readable, &s),
 	    WEIR_EINVAL);
-	assert_weir_err(weir_watch_start(loop, p[0], 0, on_readable, &s, &s.w),
+	assert_weir_err(weir_watch_start(&s.w, loop, p[0], 0, on_readable, &s),
 	    WEIR_EINVAL);
-	assert_weir_err(weir_watch_start(loop, p[0], 8, on_readable, &s, &s.w),
+	assert_weir_err(weir_watch_start(&s.w, loop, p[0], 8, on_readable, &s),
 	    WEIR_EINVAL);
 	assert_weir_err(
-	    weir_watch_start(loop, p[0], WEIR_WATCH_READ, NULL, &s, &s.w),
+	    weir_watch_start(&s.w, loop, p[0], WEIR_WATCH_READ, NULL, &s),
 	    WEIR_EINVAL);
 	assert_weir_ok(weir_watch_start(
-	    loop, p[0], WEIR_WATCH_READ, on_readable, &s, &s.w));
+	    &s.w, loop, p[0], WEIR_WATCH_READ, on_readable, &s));
 	assert_weir_ok(weir_loop_run(loop, WEIR_RUN_NOWAIT));
 	assert_int_equal(s.calls, 0); // nothing to read yet
 	assert_int_equal(write(p[1], "x", 1), 1);
@@ -261,7 +261,7 @@ test_fd_watcher(void **state)
 	// Stop from outside, while data is pending.
 	wstate s2 = { 0 };
 	assert_weir_ok(weir_watch_start(
-	    loop, p[0], WEIR_WATCH_READ, on_readable, &s2, &s2.w));
+	    &s2.w, loop, p[0], WEIR_WATCH_READ, on_readable, &s2));
 	weir_watch_stop(s2.w);
 	weir_watch_stop(NULL);
 	assert_weir_ok(weir_loop_run(loop, WEIR_RUN_NOWAIT));
@@ -269,7 +269,7 @@ test_fd_watcher(void **state)
 	// A write watcher on the other end is ready at once.
 	wstate s3 = { 0 };
 	assert_weir_ok(weir_watch_start(
-	    loop, p[1], WEIR_WATCH_WRITE, on_readable, &s3, &s3.w));
+	    &s3.w, loop, p[1], WEIR_WATCH_WRITE, on_readable, &s3));
 	assert_weir_ok(weir_loop_run(loop, WEIR_RUN_ONCE));
 	assert_true(s3.calls >= 1);
 	assert_true(s3.events & WEIR_WATCH_WRITE);
@@ -317,7 +317,7 @@ test_stop_from_handler(void **state)
 	weir_subscr *sub;
 	assert_weir_ok(weir_bus_create(&bus, NULL));
 	assert_weir_ok(
-	    weir_subscribe(bus, "s", stop_fn, NULL, NULL, NULL, &sub));
+	    weir_subscribe(&sub, bus, "s", stop_fn, NULL, NULL, NULL));
 	atomic_store(&handler_calls, 0);
 	assert_weir_ok(weir_publish(bus, "s", NULL, 0, 0, NULL));
 	assert_weir_ok(weir_bus_run(bus, WEIR_RUN_DEFAULT)); // returns
@@ -334,7 +334,7 @@ test_fd_readable_on_publish(void **state)
 	weir_subscr *sub;
 	assert_weir_ok(weir_bus_create(&bus, NULL));
 	assert_weir_ok(
-	    weir_subscribe(bus, "f", count_fn, NULL, NULL, NULL, &sub));
+	    weir_subscribe(&sub, bus, "f", count_fn, NULL, NULL, NULL));
 	int fd = weir_bus_fd(bus);
 	assert_true(fd >= 0);
 	assert_int_equal(fd, weir_loop_fd(weir_bus_loop(bus)));
@@ -378,7 +378,7 @@ test_wake_once_per_edge_idle(void **state)
 	assert_weir_ok(weir_subscr_config_set_capacity(sc, 20000));
 	for (int i = 0; i < 3; i++) {
 		assert_weir_ok(weir_subscribe(
-		    bus, "w.*", count_fn, NULL, NULL, sc, &sub[i]));
+		    &sub[i], bus, "w.*", count_fn, NULL, NULL, sc));
 	}
 	weir_subscr_config_destroy(sc);
 	weir_loop *loop = weir_bus_loop(bus);
@@ -442,7 +442,7 @@ test_no_wake_while_busy(void **state)
 	assert_weir_ok(weir_subscr_config_create(&sc));
 	assert_weir_ok(weir_subscr_config_set_capacity(sc, 20000));
 	assert_weir_ok(
-	    weir_subscribe(bus, "b", gated_fn, NULL, NULL, sc, &sub));
+	    weir_subscribe(&sub, bus, "b", gated_fn, NULL, NULL, sc));
 	weir_subscr_config_destroy(sc);
 	weir_loop *loop = weir_bus_loop(bus);
 	atomic_store(&handler_calls, 0);
@@ -490,7 +490,7 @@ test_destroy_with_subscriptions_busy(void **state)
 	assert_weir_ok(weir_subscr_config_create(&sc));
 	assert_weir_ok(weir_subscr_config_set_loop(sc, loop));
 	assert_weir_ok(
-	    weir_subscribe(bus, "d", count_fn, NULL, NULL, sc, &sub));
+	    weir_subscribe(&sub, bus, "d", count_fn, NULL, NULL, sc));
 	weir_subscr_config_destroy(sc);
 	assert_weir_err(weir_loop_destroy(loop), WEIR_EBUSY);
 	// The subscription runs on its own loop, not the bus's.

@@ -81,7 +81,7 @@ test_subscribe_enomem(void **state)
 			freed_args = 0;
 			fi_arm(n);
 			weir_err rv = weir_subscribe(
-			    bus, "f.>", ok_fn, &calls, arg_free_fn, sc, &sub);
+			    &sub, bus, "f.>", ok_fn, &calls, arg_free_fn, sc);
 			fail_at = 0;
 			if (rv != WEIR_OK) {
 				failures++;
@@ -121,10 +121,10 @@ test_subscribe_enomem(void **state)
 static int
 settled(flow_kind k, weir_subscr *sub, int accepted, int calls)
 {
-	weir_subscr_stats    st;
-	weir_subscr_stats_ex x;
+	weir_subscr_stats st = WEIR_STRUCT_INIT(weir_subscr_stats);
+	weir_subscr_stats x  = WEIR_STRUCT_INIT(weir_subscr_stats);
 	assert_weir_ok(weir_subscr_stats_get(sub, &st));
-	assert_weir_ok(weir_subscr_stats_ex_get(sub, &x));
+	assert_weir_ok(weir_subscr_stats_get(sub, &x));
 	uint64_t gone = st.dropped + st.rejected + st.timed_out + st.coalesced;
 	if (st.queued != 0 || x.in_flight != 0) {
 		return 0;
@@ -162,10 +162,10 @@ drain(flow_kind k, weir_bus *bus, weir_subscr *sub, int accepted,
 static void
 report(flow_kind k, long n, weir_subscr *sub, int accepted, int calls)
 {
-	weir_subscr_stats    st;
-	weir_subscr_stats_ex x;
+	weir_subscr_stats st = WEIR_STRUCT_INIT(weir_subscr_stats);
+	weir_subscr_stats x  = WEIR_STRUCT_INIT(weir_subscr_stats);
 	weir_subscr_stats_get(sub, &st);
-	weir_subscr_stats_ex_get(sub, &x);
+	weir_subscr_stats_get(sub, &x);
 	print_error("kind %d n %ld: accepted %d calls %d published %llu "
 	            "delivered %llu queued %llu debounced %llu dead %llu "
 	            "in flight %llu\n",
@@ -191,9 +191,9 @@ test_dispatch_enomem(void **state)
 			int          calls = 0;
 			fail_at            = 0;
 			assert_weir_ok(weir_bus_create(&bus, NULL));
-			assert_weir_ok(weir_subscribe(bus, "f.>",
+			assert_weir_ok(weir_subscribe(&sub, bus, "f.>",
 			    k == FLOW_RETRY ? fail_fn : ok_fn, &calls, NULL,
-			    sc, &sub));
+			    sc));
 			fi_arm(n);
 			int accepted = 0;
 			for (int i = 0; i < 4; i++) {
@@ -216,7 +216,8 @@ test_dispatch_enomem(void **state)
 				report(k, n, sub, accepted, calls);
 				fail();
 			}
-			weir_subscr_stats st;
+			weir_subscr_stats st =
+			    WEIR_STRUCT_INIT(weir_subscr_stats);
 			assert_weir_ok(weir_subscr_stats_get(sub, &st));
 			assert_int_equal(st.published, (uint64_t) accepted);
 			weir_unsubscribe(sub);

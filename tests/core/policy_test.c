@@ -83,7 +83,7 @@ subscribe(size_t cap, weir_policy pol, int64_t timeout_ms)
 	assert_weir_ok(weir_subscr_config_set_capacity(sc, cap));
 	assert_weir_ok(weir_subscr_config_set_policy(sc, pol, timeout_ms));
 	assert_weir_ok(
-	    weir_subscribe(fx.bus, "q.>", record_fn, NULL, NULL, sc, &fx.sub));
+	    weir_subscribe(&fx.sub, fx.bus, "q.>", record_fn, NULL, NULL, sc));
 	weir_subscr_config_destroy(sc);
 }
 
@@ -96,11 +96,12 @@ pub(int v)
 static weir_err
 pub_key(const char *key, int v)
 {
-	weir_event_init init = { .topic = "q.k",
-		.key                    = key,
-		.key_len                = key ? strlen(key) : 0,
-		.payload                = &v,
-		.payload_len            = sizeof(v) };
+	weir_event_init init = { .size = sizeof(weir_event_init),
+		.topic                 = "q.k",
+		.key                   = key,
+		.key_len               = key ? strlen(key) : 0,
+		.payload               = &v,
+		.payload_len           = sizeof(v) };
 	weir_event     *ev;
 	assert_weir_ok(weir_event_new(&ev, &init));
 	weir_err rv = weir_publish_event(fx.bus, ev);
@@ -111,7 +112,7 @@ pub_key(const char *key, int v)
 static weir_subscr_stats
 stats(void)
 {
-	weir_subscr_stats st;
+	weir_subscr_stats st = WEIR_STRUCT_INIT(weir_subscr_stats);
 	assert_weir_ok(weir_subscr_stats_get(fx.sub, &st));
 	return st;
 }
@@ -422,7 +423,7 @@ test_watermarks(void **state)
 	assert_weir_ok(weir_subscr_config_set_watermarks(
 	    sc, 8, 2, on_pressure, on_drain, &fx));
 	assert_weir_ok(
-	    weir_subscribe(fx.bus, "q.>", record_fn, NULL, NULL, sc, &fx.sub));
+	    weir_subscribe(&fx.sub, fx.bus, "q.>", record_fn, NULL, NULL, sc));
 	weir_subscr_config_destroy(sc);
 	for (int round = 1; round <= 3; round++) {
 		for (int i = 0; i < 7; i++) {
@@ -457,7 +458,7 @@ test_watermark_hysteresis(void **state)
 	assert_weir_ok(weir_subscr_config_set_watermarks(
 	    sc, 8, 2, on_pressure, on_drain, &fx));
 	assert_weir_ok(
-	    weir_subscribe(fx.bus, "q.>", record_fn, NULL, NULL, sc, &fx.sub));
+	    weir_subscribe(&fx.sub, fx.bus, "q.>", record_fn, NULL, NULL, sc));
 	weir_subscr_config_destroy(sc);
 	for (int i = 0; i < 8; i++) {
 		assert_weir_ok(pub(i));
@@ -520,15 +521,15 @@ test_config_errors(void **state)
 	assert_weir_ok(
 	    weir_subscr_config_set_watermarks(sc, 5, 1, NULL, NULL, NULL));
 	weir_subscr *sub = NULL;
-	assert_weir_err(weir_subscribe(fx.bus, "q.>", wt_nop_handler, NULL,
-	                    NULL, sc, &sub),
+	assert_weir_err(weir_subscribe(&sub, fx.bus, "q.>", wt_nop_handler,
+	                    NULL, NULL, sc),
 	    WEIR_EINVAL);
 	assert_null(sub);
 	assert_weir_ok(
 	    weir_subscr_config_set_watermarks(sc, 4, 1, NULL, NULL, NULL));
 	assert_weir_ok(weir_subscr_config_set_name(sc, "named"));
 	assert_weir_ok(weir_subscribe(
-	    fx.bus, "q.>", wt_nop_handler, NULL, NULL, sc, &fx.sub));
+	    &fx.sub, fx.bus, "q.>", wt_nop_handler, NULL, NULL, sc));
 	assert_string_equal(weir_subscr_name(fx.sub), "named");
 	weir_subscr_config_destroy(sc);
 	weir_subscr_config_destroy(NULL);
@@ -561,11 +562,13 @@ mt_producer(void *arg)
 		weir_err rv;
 		if (p->keyed && i % 5 != 0) {
 			snprintf(key, sizeof(key), "k%d", i % 13);
-			weir_event_init init = { .topic = "q.m",
-				.key                    = key,
-				.key_len                = strlen(key),
-				.payload                = &v,
-				.payload_len            = sizeof(v) };
+			weir_event_init init = { .size =
+				                     sizeof(weir_event_init),
+				.topic       = "q.m",
+				.key         = key,
+				.key_len     = strlen(key),
+				.payload     = &v,
+				.payload_len = sizeof(v) };
 			weir_event     *ev;
 			if (weir_event_new(&ev, &init) != WEIR_OK) {
 				p->other++;
@@ -614,7 +617,7 @@ mt_case(weir_policy pol, int64_t timeout_ms, int keyed)
 	assert_weir_ok(weir_subscr_config_set_capacity(sc, 7));
 	assert_weir_ok(weir_subscr_config_set_policy(sc, pol, timeout_ms));
 	assert_weir_ok(
-	    weir_subscribe(bus, "q.*", mt_count_fn, NULL, NULL, sc, &sub));
+	    weir_subscribe(&sub, bus, "q.*", mt_count_fn, NULL, NULL, sc));
 	weir_subscr_config_destroy(sc);
 	pthread_t loop, th[MT_PRODUCERS];
 	mt_prod   p[MT_PRODUCERS];
@@ -633,7 +636,7 @@ mt_case(weir_policy pol, int64_t timeout_ms, int keyed)
 	}
 	weir_bus_stop(bus);
 	pthread_join(loop, NULL);
-	weir_subscr_stats st;
+	weir_subscr_stats st = WEIR_STRUCT_INIT(weir_subscr_stats);
 	for (int i = 0; i < 100; i++) {
 		assert_weir_ok(weir_subscr_stats_get(sub, &st));
 		if (st.queued == 0) {

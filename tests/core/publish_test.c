@@ -60,7 +60,7 @@ sub_on(const char *pattern, rec *r)
 {
 	weir_subscr *sub;
 	assert_weir_ok(
-	    weir_subscribe(bus, pattern, rec_fn, r, NULL, NULL, &sub));
+	    weir_subscribe(&sub, bus, pattern, rec_fn, r, NULL, NULL));
 	r->self = sub;
 	return sub;
 }
@@ -85,7 +85,7 @@ test_publish_string_handle_event(void **state)
 	assert_string_equal(r.payload, "1");
 
 	weir_topic *t;
-	assert_weir_ok(weir_topic_create(bus, "p.two", &t));
+	assert_weir_ok(weir_topic_create(&t, bus, "p.two"));
 	char buf[2] = "2";
 	assert_weir_ok(weir_publish_topic(t, buf, 1));
 	buf[0] = 'X'; // copied at publish
@@ -94,11 +94,12 @@ test_publish_string_handle_event(void **state)
 	assert_string_equal(r.topic, "p.two");
 	assert_string_equal(r.payload, "2");
 
-	weir_event_init init = { .topic = "p.three",
-		.payload                = "3",
-		.payload_len            = 1,
-		.key                    = "k",
-		.key_len                = 1 };
+	weir_event_init init = { .size = sizeof(weir_event_init),
+		.topic                 = "p.three",
+		.payload               = "3",
+		.payload_len           = 1,
+		.key                   = "k",
+		.key_len               = 1 };
 	weir_event     *ev;
 	assert_weir_ok(weir_event_new(&ev, &init));
 	assert_weir_ok(weir_publish_event(bus, ev));
@@ -167,17 +168,17 @@ test_bad_input(void **state)
 	rec          r = { 0 };
 	weir_subscr *sub;
 	assert_weir_err(
-	    weir_subscribe(bus, "a..b", rec_fn, &r, NULL, NULL, &sub),
+	    weir_subscribe(&sub, bus, "a..b", rec_fn, &r, NULL, NULL),
 	    WEIR_EBADPATTERN);
 	assert_weir_err(
-	    weir_subscribe(bus, "a.>.b", rec_fn, &r, NULL, NULL, &sub),
+	    weir_subscribe(&sub, bus, "a.>.b", rec_fn, &r, NULL, NULL),
 	    WEIR_EBADPATTERN);
 	assert_weir_err(
-	    weir_subscribe(NULL, "a", rec_fn, &r, NULL, NULL, &sub),
+	    weir_subscribe(&sub, NULL, "a", rec_fn, &r, NULL, NULL),
 	    WEIR_EINVAL);
 	assert_weir_err(
-	    weir_subscribe(bus, "a", NULL, &r, NULL, NULL, &sub), WEIR_EINVAL);
-	assert_weir_err(weir_subscribe(bus, "a", rec_fn, &r, NULL, NULL, NULL),
+	    weir_subscribe(&sub, bus, "a", NULL, &r, NULL, NULL), WEIR_EINVAL);
+	assert_weir_err(weir_subscribe(NULL, bus, "a", rec_fn, &r, NULL, NULL),
 	    WEIR_EINVAL);
 	assert_weir_err(
 	    weir_publish(bus, "a.*", "x", 1, 0, NULL), WEIR_EBADTOPIC);
@@ -270,7 +271,7 @@ test_unsubscribe_other_thread(void **state)
 		assert_weir_ok(weir_subscr_config_set_policy(
 		    sc, WEIR_POLICY_DROP_OLDEST, 0));
 		assert_weir_ok(
-		    weir_subscribe(bus, "x.*", slow_fn, NULL, NULL, sc, &sub));
+		    weir_subscribe(&sub, bus, "x.*", slow_fn, NULL, NULL, sc));
 		weir_subscr_config_destroy(sc);
 		pthread_t lt, pt;
 		assert_int_equal(
@@ -414,12 +415,12 @@ test_take_full_bus_owns(void **state)
 	assert_weir_ok(weir_subscr_config_set_capacity(sc, 1));
 	assert_weir_ok(
 	    weir_subscr_config_set_policy(sc, WEIR_POLICY_REJECT, 0));
-	assert_weir_ok(weir_subscribe(bus, "t.f", rec_fn, &r, NULL, sc, &sub));
+	assert_weir_ok(weir_subscribe(&sub, bus, "t.f", rec_fn, &r, NULL, sc));
 	assert_weir_ok(
 	    weir_subscr_config_set_policy(sc, WEIR_POLICY_BLOCK, 10));
 	weir_subscr *sub2;
 	assert_weir_ok(
-	    weir_subscribe(bus, "t.g", rec_fn, &r, NULL, sc, &sub2));
+	    weir_subscribe(&sub2, bus, "t.g", rec_fn, &r, NULL, sc));
 	weir_subscr_config_destroy(sc);
 	assert_weir_ok(weir_publish(bus, "t.f", "x", 1, 0, NULL));
 	assert_weir_ok(weir_publish(bus, "t.g", "x", 1, 0, NULL));
@@ -479,13 +480,13 @@ test_handler_failure_to_error_topic(void **state)
 	assert_weir_ok(weir_subscr_config_create(&sc));
 	assert_weir_ok(weir_subscr_config_set_name(sc, "worker"));
 	assert_weir_ok(
-	    weir_subscribe(bus, "job.*", rec_fn, &r, NULL, sc, &sub));
+	    weir_subscribe(&sub, bus, "job.*", rec_fn, &r, NULL, sc));
 	weir_subscr_config_destroy(sc);
 	err_rec el = { 0 }, es = { 0 };
 	assert_weir_ok(
 	    weir_on(bus, WEIR_TOPIC_ERROR, err_fn, &el, NULL, 0, NULL));
 	assert_weir_ok(weir_subscribe(
-	    bus, WEIR_TOPIC_ERROR, err_fn, &es, NULL, NULL, &esub));
+	    &esub, bus, WEIR_TOPIC_ERROR, err_fn, &es, NULL, NULL));
 	assert_weir_ok(weir_publish(bus, "job.run", "x", 1, 0, NULL));
 	run_nowait();
 	assert_int_equal(r.calls, 1);
@@ -496,7 +497,7 @@ test_handler_failure_to_error_topic(void **state)
 	run_nowait(); // the error subscription: queued
 	assert_int_equal(es.calls, 1);
 	assert_string_equal(es.origin, "worker");
-	weir_subscr_stats st;
+	weir_subscr_stats st = WEIR_STRUCT_INIT(weir_subscr_stats);
 	assert_weir_ok(weir_subscr_stats_get(sub, &st));
 	assert_int_equal(st.delivered, 1);
 	assert_int_equal(st.failed, 1);

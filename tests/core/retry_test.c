@@ -78,7 +78,7 @@ retry_sub(weir_bus *bus, retry_state *rs, uint32_t attempts)
 	assert_weir_ok(weir_subscr_config_set_retry(sc, attempts, 2, 8));
 	assert_weir_ok(weir_subscr_config_set_name(sc, "billing"));
 	assert_weir_ok(
-	    weir_subscribe(bus, "pay.>", flaky_handler, rs, NULL, sc, &sub));
+	    weir_subscribe(&sub, bus, "pay.>", flaky_handler, rs, NULL, sc));
 	weir_subscr_config_destroy(sc);
 	return sub;
 }
@@ -109,10 +109,10 @@ test_retry_then_success_keeps_order(void **state)
 	}
 	// a fails twice, then succeeds; b waits behind it.
 	assert_string_equal(rs.order, "aaab");
-	weir_subscr_stats    st;
-	weir_subscr_stats_ex x;
+	weir_subscr_stats st = WEIR_STRUCT_INIT(weir_subscr_stats);
+	weir_subscr_stats x  = WEIR_STRUCT_INIT(weir_subscr_stats);
 	assert_weir_ok(weir_subscr_stats_get(sub, &st));
-	assert_weir_ok(weir_subscr_stats_ex_get(sub, &x));
+	assert_weir_ok(weir_subscr_stats_get(sub, &x));
 	assert_int_equal(st.failed, 2);
 	assert_int_equal(st.delivered, 4);
 	assert_int_equal(x.retried, 2);
@@ -139,8 +139,8 @@ test_dead_letter(void **state)
 	assert_string_equal(rs.dead_hdr[3], "3");
 	assert_string_equal(rs.dead_hdr[4], "billing");
 	assert_string_equal(rs.cause_topic, "pay.card");
-	weir_subscr_stats_ex x;
-	assert_weir_ok(weir_subscr_stats_ex_get(sub, &x));
+	weir_subscr_stats x = WEIR_STRUCT_INIT(weir_subscr_stats);
+	assert_weir_ok(weir_subscr_stats_get(sub, &x));
 	assert_int_equal(x.dead, 1);
 	assert_int_equal(x.retried, 2);
 	// max_attempts 1: straight to the dead letters.

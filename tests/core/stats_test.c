@@ -59,14 +59,14 @@ test_stats_json(void **state)
 	assert_weir_ok(weir_subscr_config_set_name(sc, "odd \"name\"\n"));
 	assert_weir_ok(weir_subscr_config_set_loop(sc, weir_bus_loop(bus)));
 	assert_weir_ok(
-	    weir_subscribe(bus, "a.>", ok_handler, NULL, NULL, sc, &sub));
+	    weir_subscribe(&sub, bus, "a.>", ok_handler, NULL, NULL, sc));
 	weir_subscr_config_destroy(sc);
 	for (int i = 0; i < 100; i++) {
 		assert_weir_ok(weir_publish(bus, "a.b", "x", 1, 0, NULL));
 	}
 	assert_weir_ok(weir_bus_run(bus, WEIR_RUN_NOWAIT));
-	weir_subscr_stats_ex x;
-	assert_weir_ok(weir_subscr_stats_ex_get(sub, &x));
+	weir_subscr_stats x = WEIR_STRUCT_INIT(weir_subscr_stats);
+	assert_weir_ok(weir_subscr_stats_get(sub, &x));
 	assert_int_equal(x.latency.count, 100);
 	assert_true(x.latency.p50_ns <= x.latency.p99_ns);
 	assert_true(x.latency.p99_ns <= x.latency.p999_ns);

@@ -56,7 +56,7 @@ producer(void *arg)
 	weir_topic *t;
 	// Half the producers use a topic handle, half the string path.
 	if (id % 2 == 0 &&
-	    weir_topic_create(bus, "stress.data", &t) != WEIR_OK) {
+	    weir_topic_create(&t, bus, "stress.data") != WEIR_OK) {
 		return (void *) 1;
 	}
 	for (long i = 0; i < count; i++) {
@@ -99,10 +99,10 @@ test_stress_block(void **state)
 	assert_weir_ok(
 	    weir_subscr_config_set_policy(sc, WEIR_POLICY_BLOCK, -1));
 	assert_weir_ok(weir_subscribe(
-	    bus, "stress.data", check_fn, &chk[0], NULL, sc, &sub[0]));
+	    &sub[0], bus, "stress.data", check_fn, &chk[0], NULL, sc));
 	assert_weir_ok(weir_subscr_config_set_capacity(sc, 61));
 	assert_weir_ok(weir_subscribe(
-	    bus, "stress.*", check_fn, &chk[1], NULL, sc, &sub[1]));
+	    &sub[1], bus, "stress.*", check_fn, &chk[1], NULL, sc));
 	weir_subscr_config_destroy(sc);
 	pthread_t loop, th[PRODUCERS];
 	assert_int_equal(pthread_create(&loop, NULL, loop_main, NULL), 0);
@@ -118,7 +118,8 @@ test_stress_block(void **state)
 	// Wait for the loop to deliver what is still queued.
 	uint64_t total = (uint64_t) PRODUCERS * (uint64_t) count;
 	for (;;) {
-		weir_subscr_stats a, b;
+		weir_subscr_stats a = WEIR_STRUCT_INIT(weir_subscr_stats);
+		weir_subscr_stats b = WEIR_STRUCT_INIT(weir_subscr_stats);
 		assert_weir_ok(weir_subscr_stats_get(sub[0], &a));
 		assert_weir_ok(weir_subscr_stats_get(sub[1], &b));
 		if (a.delivered == total && b.delivered == total) {
@@ -130,7 +131,7 @@ test_stress_block(void **state)
 	weir_bus_stop(bus);
 	pthread_join(loop, NULL);
 	for (int s = 0; s < SUBS; s++) {
-		weir_subscr_stats st;
+		weir_subscr_stats st = WEIR_STRUCT_INIT(weir_subscr_stats);
 		assert_weir_ok(weir_subscr_stats_get(sub[s], &st));
 		assert_int_equal(chk[s].bad, 0);
 		assert_int_equal(chk[s].got, total);

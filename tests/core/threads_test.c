@@ -26,7 +26,7 @@ test_assignment(void **state)
 	weir_subscr          *s[4];
 	for (int i = 0; i < 4; i++) {
 		assert_weir_ok(weir_subscribe(
-		    bus, "a.b", lu_count_handler, &n, NULL, NULL, &s[i]));
+		    &s[i], bus, "a.b", lu_count_handler, &n, NULL, NULL));
 	}
 	// Round-robin: two per loop, never the default loop.
 	assert_ptr_not_equal(s[0]->loop, s[1]->loop);
@@ -37,17 +37,18 @@ test_assignment(void **state)
 	assert_weir_ok(weir_subscr_config_create(&sc));
 	assert_weir_ok(weir_subscr_config_set_loop_index(sc, 1));
 	assert_weir_ok(
-	    weir_subscribe(bus, "a.b", lu_count_handler, &n, NULL, sc, &x));
+	    weir_subscribe(&x, bus, "a.b", lu_count_handler, &n, NULL, sc));
 	assert_ptr_equal(x->loop, weir_bus_loop_at(bus, 1));
 	assert_weir_ok(weir_subscr_config_set_loop_index(sc, 2));
 	assert_weir_err(
-	    weir_subscribe(bus, "a.b", lu_count_handler, &n, NULL, sc, &x),
+	    weir_subscribe(&x, bus, "a.b", lu_count_handler, &n, NULL, sc),
 	    WEIR_EINVAL);
 	weir_subscr_config_destroy(sc);
 	assert_weir_ok(weir_bus_start(bus));
 	assert_weir_err(weir_bus_start(bus), WEIR_EBUSY);
 	assert_weir_ok(weir_publish(bus, "a.b", "x", 1, 0, NULL));
 	assert_true(lu_wait_u64(&n, 5));
+	weir_bus_stop(bus);
 	assert_weir_ok(weir_bus_join(bus));
 	assert_weir_ok(weir_bus_join(bus)); // twice is fine
 	weir_bus_destroy(bus);              // destroy without join, too
@@ -132,8 +133,8 @@ test_key_order_across_threads(void **state)
 	memset(os, 0, sizeof(os));
 	weir_subscr *s[2];
 	for (int i = 0; i < 2; i++) {
-		assert_weir_ok(weir_subscribe(bus, "orders.>", order_handler,
-		    &os[i], NULL, NULL, &s[i]));
+		assert_weir_ok(weir_subscribe(&s[i], bus, "orders.>",
+		    order_handler, &os[i], NULL, NULL));
 	}
 	assert_ptr_not_equal(s[0]->loop, s[1]->loop); // in parallel
 	assert_weir_ok(weir_bus_start(bus));
@@ -151,16 +152,17 @@ test_key_order_across_threads(void **state)
 		assert_true(lu_wait_u64(&os[i].seen, total));
 		assert_int_equal(atomic_load(&os[i].bad), 0);
 	}
+	weir_bus_stop(bus);
 	assert_weir_ok(weir_bus_join(bus));
 	// Exact counters: every event offered, delivered, once per sub.
 	uint64_t dispatched = 0;
 	for (size_t i = 0; i < 2; i++) {
-		weir_subscr_stats st;
+		weir_subscr_stats st = WEIR_STRUCT_INIT(weir_subscr_stats);
 		assert_weir_ok(weir_subscr_stats_get(s[i], &st));
 		assert_int_equal(st.published, total);
 		assert_int_equal(st.delivered, total);
 		assert_int_equal(st.queued, 0);
-		weir_loop_stats ls;
+		weir_loop_stats ls = WEIR_STRUCT_INIT(weir_loop_stats);
 		assert_weir_ok(
 		    weir_loop_stats_get(weir_bus_loop_at(bus, i), &ls));
 		dispatched += ls.dispatched;
@@ -184,6 +186,7 @@ stop_handler(weir_bus *bus, const weir_event *ev, void *arg)
 	(void) ev;
 	stop_state *ss = arg;
 	// Joining from a loop thread would wait for itself: refused.
+	weir_bus_stop(bus);
 	atomic_store(&ss->join_rv, (int) weir_bus_join(bus));
 	weir_loop_stop(weir_bus_loop_at(bus, 0));
 	atomic_fetch_add(&ss->calls, 1);
@@ -198,11 +201,12 @@ test_stop_from_handler(void **state)
 	stop_state   ss  = { .bus = bus };
 	weir_subscr *sub;
 	assert_weir_ok(
-	    weir_subscribe(bus, "s.t", stop_handler, &ss, NULL, NULL, &sub));
+	    weir_subscribe(&sub, bus, "s.t", stop_handler, &ss, NULL, NULL));
 	assert_weir_ok(weir_bus_start(bus));
 	assert_weir_ok(weir_publish(bus, "s.t", NULL, 0, 0, NULL));
 	assert_true(lu_wait_u64(&ss.calls, 1));
 	assert_int_equal(atomic_load(&ss.join_rv), WEIR_EBUSY);
+	weir_bus_stop(bus);
 	assert_weir_ok(weir_bus_join(bus)); // the thread has returned
 	// Events published while stopped wait for the next start.
 	assert_weir_ok(weir_publish(bus, "s.t", NULL, 0, 0, NULL));
@@ -214,10 +218,10 @@ test_stop_from_handler(void **state)
 	assert_weir_ok(weir_bus_create(&bus, NULL));
 	stop_state ds = { .bus = bus };
 	assert_weir_ok(weir_subscribe(
-	    bus, "s.t", lu_count_handler, &ds.calls, NULL, NULL, &sub));
+	    &sub, bus, "s.t", lu_count_handler, &ds.calls, NULL, NULL));
 	weir_subscr *st;
 	assert_weir_ok(
-	    weir_subscribe(bus, "s.t", stop_handler, &ds, NULL, NULL, &st));
+	    weir_subscribe(&st, bus, "s.t", stop_handler, &ds, NULL, NULL));
 	weir_bus_destroy(bus);
 }
 
@@ -245,7 +249,7 @@ test_unsubscribe_from_own_handler(void **state)
 	weir_bus  *bus = lu_bus_with_loops(1);
 	self_state ss  = { 0 };
 	assert_weir_ok(weir_subscribe(
-	    bus, "u.v", self_handler, &ss, NULL, NULL, &ss.sub));
+	    &ss.sub, bus, "u.v", self_handler, &ss, NULL, NULL));
 	for (int i = 0; i < 10; i++) {
 		assert_weir_ok(weir_publish(bus, "u.v", NULL, 0, 0, NULL));
 	}
@@ -287,7 +291,7 @@ test_unsubscribe_while_dispatching(void **state)
 	slow_state   ss  = { 0 };
 	weir_subscr *sub;
 	assert_weir_ok(
-	    weir_subscribe(bus, "w.x", slow_handler, &ss, NULL, NULL, &sub));
+	    weir_subscribe(&sub, bus, "w.x", slow_handler, &ss, NULL, NULL));
 	assert_weir_ok(weir_bus_start(bus));
 	for (int i = 0; i < 20; i++) {
 		assert_weir_ok(weir_publish(bus, "w.x", NULL, 0, 0, NULL));

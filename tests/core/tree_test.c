@@ -86,8 +86,13 @@ count_free(void *p)
 	free(p);
 }
 
-static const weir_allocator count_alloc = { count_malloc, count_calloc,
-	count_realloc, count_free };
+static const weir_allocator count_alloc = {
+	.size       = sizeof(weir_allocator),
+	.malloc_fn  = count_malloc,
+	.calloc_fn  = count_calloc,
+	.realloc_fn = count_realloc,
+	.free_fn    = count_free,
+};
 
 static void
 test_add_match_remove(void **state)
@@ -362,8 +367,13 @@ fail_realloc(void *p, size_t n)
 	return alloc_should_fail() ? NULL : count_realloc(p, n);
 }
 
-static const weir_allocator fail_alloc = { fail_malloc, fail_calloc,
-	fail_realloc, count_free };
+static const weir_allocator fail_alloc = {
+	.size       = sizeof(weir_allocator),
+	.malloc_fn  = fail_malloc,
+	.calloc_fn  = fail_calloc,
+	.realloc_fn = fail_realloc,
+	.free_fn    = count_free,
+};
 
 static void
 test_add_enomem_leaves_tree(void **state)

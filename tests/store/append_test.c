@@ -63,14 +63,15 @@ test_roundtrip(void **state)
 	const weir_header hdrs[] = { { "trace", "abc", 3 },
 		{ "empty", "", 0 } };
 	uint8_t           bin[5] = { 0, 1, 2, 0, 255 };
-	weir_event_init   init   = { .topic = "orders.eu.created",
-		    .key                    = "k1",
-		    .key_len                = 2,
-		    .payload                = bin,
-		    .payload_len            = sizeof(bin),
-		    .headers                = hdrs,
-		    .header_count           = 2,
-		    .ts                     = 1234567890123 };
+	weir_event_init   init   = { .size = sizeof(weir_event_init),
+		    .topic                 = "orders.eu.created",
+		    .key                   = "k1",
+		    .key_len               = 2,
+		    .payload               = bin,
+		    .payload_len           = sizeof(bin),
+		    .headers               = hdrs,
+		    .header_count          = 2,
+		    .ts                    = 1234567890123 };
 	rt                r      = { 0 };
 	uint64_t          seq;
 	assert_weir_ok(weir_event_new(&r.want, &init));
@@ -199,7 +200,8 @@ test_invalid_topic(void **state)
 	weir_event *ev;
 	// Events are checked when made, so a bad topic never reaches the
 	// store through weir_event_new; the store checks again anyway.
-	weir_event_init init = { .topic = "bad..topic" };
+	weir_event_init init = { .size = sizeof(weir_event_init),
+		.topic                 = "bad..topic" };
 	assert_weir_err(weir_event_new(&ev, &init), WEIR_EBADTOPIC);
 	weir_store_filter flt = { .pattern = "a.>.b" };
 	fx_got            got = { 0 };

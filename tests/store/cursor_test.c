@@ -93,7 +93,8 @@ test_trim_by_age(void **state)
 	for (int i = 0; i < 10; i++) {
 		weir_event     *ev;
 		int64_t         age = (int64_t) (10 - i) * 3600 * 1000000000LL;
-		weir_event_init init  = { .topic = "t.aged" };
+		weir_event_init init  = { .size = sizeof(weir_event_init),
+			 .topic                 = "t.aged" };
 		weir_event     *probe = fx_event("t.probe", NULL);
 		now                   = weir_event_ts(probe);
 		weir_event_release(probe);

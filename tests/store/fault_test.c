@@ -168,9 +168,10 @@ append_text(weir_store *st, int i, uint64_t *seq)
 	char        text[1100];
 	weir_event *ev;
 	memset(text, 'a' + i % 26, sizeof(text));
-	weir_event_init init = { .topic = "fault.test",
-		.payload                = text,
-		.payload_len            = sizeof(text) };
+	weir_event_init init = { .size = sizeof(weir_event_init),
+		.topic                 = "fault.test",
+		.payload               = text,
+		.payload_len           = sizeof(text) };
 	assert_weir_ok(weir_event_new(&ev, &init));
 	weir_err rv = weir_store_append(st, ev, NULL, seq, NULL);
 	weir_event_release(ev);

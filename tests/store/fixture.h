@@ -100,9 +100,10 @@ static inline weir_event *
 fx_event(const char *topic, const char *text)
 {
 	weir_event     *ev;
-	weir_event_init init = { .topic = topic,
-		.payload                = text,
-		.payload_len            = text ? strlen(text) : 0 };
+	weir_event_init init = { .size = sizeof(weir_event_init),
+		.topic                 = topic,
+		.payload               = text,
+		.payload_len           = text ? strlen(text) : 0 };
 	assert_weir_ok(weir_event_new(&ev, &init));
 	return ev;
 }

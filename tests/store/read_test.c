@@ -7,10 +7,11 @@ static void
 add_at(weir_store *st, const char *topic, int64_t ts, const char *text)
 {
 	weir_event     *ev;
-	weir_event_init init = { .topic = topic,
-		.ts                     = ts,
-		.payload                = text,
-		.payload_len            = strlen(text) };
+	weir_event_init init = { .size = sizeof(weir_event_init),
+		.topic                 = topic,
+		.ts                    = ts,
+		.payload               = text,
+		.payload_len           = strlen(text) };
 	assert_weir_ok(weir_event_new(&ev, &init));
 	assert_weir_ok(weir_store_append(st, ev, NULL, NULL, NULL));
 	weir_event_release(ev);

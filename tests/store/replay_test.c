@@ -14,8 +14,10 @@ static void
 add(weir_store *st, const char *topic, int64_t ts, const char *stream)
 {
 	weir_event     *ev;
-	weir_event_init init = { .topic = topic, .ts = ts };
-	weir_append     opt  = { .stream = stream };
+	weir_event_init init = {
+		.size = sizeof(weir_event_init), .topic = topic, .ts = ts
+	};
+	weir_append opt = { .stream = stream };
 	assert_weir_ok(weir_event_new(&ev, &init));
 	assert_weir_ok(weir_store_append(st, ev, &opt, NULL, NULL));
 	weir_event_release(ev);
@@ -89,7 +91,7 @@ test_to_bus(void **state)
 	assert_int_equal(emitted[0], 10);
 	assert_weir_ok(weir_off_all(bus, NULL, NULL));
 	assert_weir_ok(
-	    weir_subscribe(bus, ">", on_event, published, NULL, NULL, &sub));
+	    weir_subscribe(&sub, bus, ">", on_event, published, NULL, NULL));
 	rp.target = WEIR_REPLAY_PUBLISH;
 	assert_weir_ok(weir_store_replay(f->st, &rp, &n));
 	assert_int_equal(n, 10);

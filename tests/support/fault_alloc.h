@@ -55,8 +55,13 @@ fi_free(void *p)
 	free(p);
 }
 
-__attribute__((unused)) static const weir_allocator fi_alloc = { fi_malloc,
-	fi_calloc, fi_realloc, fi_free };
+__attribute__((unused)) static const weir_allocator fi_alloc = {
+	.size       = sizeof(weir_allocator),
+	.malloc_fn  = fi_malloc,
+	.calloc_fn  = fi_calloc,
+	.realloc_fn = fi_realloc,
+	.free_fn    = fi_free,
+};
 
 static inline void
 fi_arm(long n)

@@ -72,11 +72,12 @@ static inline void
 wt_publish_keyed(weir_bus *bus, const char *topic, const char *key,
     size_t key_len, const void *payload, size_t len)
 {
-	weir_event_init init = { .topic = topic,
-		.key                    = key,
-		.key_len                = key_len,
-		.payload                = payload,
-		.payload_len            = len };
+	weir_event_init init = { .size = sizeof(weir_event_init),
+		.topic                 = topic,
+		.key                   = key,
+		.key_len               = key_len,
+		.payload               = payload,
+		.payload_len           = len };
 	weir_event     *ev;
 	if (weir_event_new(&ev, &init) != WEIR_OK) {
 		abort();

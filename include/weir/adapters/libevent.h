@@ -1,8 +1,8 @@
 /*
  * weir on a libevent base: header-only glue (hiredis adapters/ style).
  *
- *   weir_event_base *a;
- *   weir_libevent_attach(base, weir_bus_loop(bus), &a);
+ *   weir_libevent *a;
+ *   weir_libevent_attach(&a, base, weir_bus_loop(bus));
  *   event_base_dispatch(base);          // weir handlers run here
  *   weir_libevent_detach(a);
  *
@@ -23,17 +23,17 @@
 #define WEIR_LIBEVENT_MAX_EVENTS 1024
 #define WEIR_LIBEVENT_MAX_NS 2000000u
 
-typedef struct weir_event_base {
+typedef struct weir_libevent {
 	struct event_base *base;
 	struct event      *rd;
 	struct event      *tm;
 	weir_loop         *loop;
-} weir_event_base;
+} weir_libevent;
 
 static void
 weir_libevent_step_(evutil_socket_t fd, short what, void *arg)
 {
-	weir_event_base *a = (weir_event_base *) arg;
+	weir_libevent *a = (weir_libevent *) arg;
 	(void) fd;
 	(void) what;
 	weir_err rv = weir_loop_step(
@@ -55,7 +55,7 @@ weir_libevent_step_(evutil_socket_t fd, short what, void *arg)
  */
 static inline weir_err
 weir_libevent_attach(
-    struct event_base *base, weir_loop *loop, weir_event_base **out)
+    weir_libevent **out, struct event_base *base, weir_loop *loop)
 {
 	if (base == NULL || loop == NULL || out == NULL) {
 		return WEIR_EINVAL;
@@ -65,7 +65,7 @@ weir_libevent_attach(
 	if (rv != WEIR_OK) {
 		return rv;
 	}
-	weir_event_base *a = (weir_event_base *) calloc(1, sizeof(*a));
+	weir_libevent *a = (weir_libevent *) calloc(1, sizeof(*a));
 	if (a != NULL) {
 		a->base = base;
 		a->loop = loop;
@@ -93,7 +93,7 @@ weir_libevent_attach(
 
 /** @brief Stops driving the weir loop and frees; NULL is a no-op. */
 static inline void
-weir_libevent_detach(weir_event_base *a)
+weir_libevent_detach(weir_libevent *a)
 {
 	if (a == NULL) {
 		return;
