@@ -129,6 +129,8 @@ stage_shared() {
 		exit 1
 	fi
 	"$exe"
+	echo "-- a program built against the installed headers and library"
+	bash tests/install/check.sh build/shared
 	if command -v valgrind >/dev/null 2>&1; then
 		echo "-- the example under valgrind memcheck"
 		valgrind -q --error-exitcode=1 --leak-check=full \
