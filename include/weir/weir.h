@@ -26,8 +26,9 @@
  * handlers, timers and fd watchers run only inside weir_loop_run() /
  * weir_loop_step() of their loop, on the thread that calls it; weir's
  * own loop threads (weir_bus_start) are such callers. weir_publish*()
- * never calls a handler. Callback arguments are borrowed for the
- * duration of the call.
+ * never calls a handler. A pull subscription (no handler) is served by
+ * no loop: weir_subscr_next() takes its events on the caller's thread.
+ * Callback arguments are borrowed for the duration of the call.
  */
 #ifndef WEIR_WEIR_H
 #define WEIR_WEIR_H
@@ -558,7 +559,9 @@ typedef enum weir_policy {
 } weir_policy;
 
 /** Called when a queue reaches its high watermark (on the publisher's
- *  thread) and when it falls back to its low one (on the loop). */
+ *  thread) and when it falls back to its low one (on the loop, or for
+ *  a pull subscription on the weir_subscr_next() caller that took it
+ *  there). */
 typedef void (*weir_pressure_fn)(weir_subscr *sub, void *arg);
 
 /* ---- the subscription config (copied by weir_subscribe) ------------- */
@@ -636,9 +639,17 @@ WEIR_API weir_err weir_subscr_config_set_retry(weir_subscr_config *sc,
 
 /**
  * @brief Subscribes @p fn to @p pattern with a bounded queue.
+ * @param fn the handler, or NULL for a pull subscription: one that no
+ *        loop dispatches, whose events the application takes with
+ *        weir_subscr_next() on threads of its own.
+ * @param arg_free called on @p arg when the subscription is freed
+ *        (for a pull subscription too); may be NULL.
  * @param sc may be NULL for defaults; it is copied.
  * @returns WEIR_EBADPATTERN, WEIR_EINVAL, WEIR_ENOMEM; on error nothing
- *          is registered and arg_free is not called.
+ *          is registered and arg_free is not called. A pull subscription
+ *          whose config sets a loop, a loop index, max in-flight, a rate
+ *          limit, debounce or retry gets WEIR_EINVAL: they pace or
+ *          re-run handler calls, and a pull subscription has none.
  * @remark Any thread. The handler runs on the subscription's loop.
  */
 WEIR_API weir_err weir_subscribe(weir_subscr **out, weir_bus *bus,
@@ -652,6 +663,41 @@ WEIR_API weir_err weir_subscribe(weir_subscr **out, weir_bus *bus,
  *         subscription of the bus itself.
  */
 WEIR_API void weir_unsubscribe(weir_subscr *sub);
+
+/**
+ * @brief Takes the next event of a pull subscription (one created with
+ *        a NULL handler), waiting up to @p timeout_ms for one.
+ * @param sub a pull subscription.
+ * @param ev receives the event, oldest first; NULL unless WEIR_OK.
+ * @param timeout_ms -1 waits until an event comes or the subscription
+ *        closes; 0 only looks; > 0 waits at most that long.
+ * @returns WEIR_OK with @p *ev set; WEIR_ETIMEDOUT if no event came in
+ *          time (at once for 0); WEIR_ECLOSED once the subscription is
+ *          being unsubscribed (weir_unsubscribe(), weir_bus_destroy()),
+ *          also for calls blocked in the wait when that happens;
+ *          WEIR_EINVAL for NULL arguments, a timeout below -1, or a
+ *          subscription with a handler.
+ * @remark Ownership: the caller gets the queue's reference to the event
+ *         and releases it with weir_event_release(), on any thread.
+ * @remark Threads: any thread, and several at once: each event goes to
+ *         exactly one caller; one caller gets the events of one
+ *         publisher in publish order. The subscription's policy applies
+ *         as for a handler: BLOCK publishers wait until a caller takes
+ *         an event, REJECT / DROP / COALESCE act at the bound, and the
+ *         stats count each outcome; `delivered` counts events taken.
+ *         The drain watermark callback runs on the caller that brings
+ *         the depth down to the low mark. A thread that both publishes
+ *         to a full BLOCK pull subscription and is its only consumer
+ *         waits for itself: give it a block timeout.
+ * @remark Lifetime: weir_unsubscribe() may run on another thread while
+ *         callers wait here; they return WEIR_ECLOSED, and the last of
+ *         them to leave frees the subscription (and calls arg_free).
+ *         A call that starts after weir_unsubscribe() was called uses a
+ *         freed handle: stop the consumers first, or let the consumer
+ *         unsubscribe itself (e.g. on a stop event it takes).
+ */
+WEIR_API weir_err weir_subscr_next(
+    weir_subscr *sub, const weir_event **ev, int64_t timeout_ms);
 /** @brief The subscription's name (owned by it). */
 WEIR_API const char *weir_subscr_name(const weir_subscr *sub);
 
@@ -725,7 +771,7 @@ typedef struct weir_latency {
 typedef struct weir_subscr_stats {
 	size_t   size;       /* sizeof(weir_subscr_stats) */
 	uint64_t published;  /* offered to the queue */
-	uint64_t delivered;  /* handler calls finished */
+	uint64_t delivered;  /* handler calls finished (pull: taken) */
 	uint64_t failed;     /* handler returned an error */
 	uint64_t dropped;    /* DROP_OLDEST / DROP_NEWEST */
 	uint64_t rejected;   /* REJECT, or BLOCK with a 0 timeout */
@@ -742,7 +788,7 @@ typedef struct weir_subscr_stats {
 	uint64_t     dead;         /* dead letters published */
 	uint64_t     rate_delayed; /* dispatch pauses for the rate limit */
 	uint64_t     debounced;    /* events replaced while debouncing */
-	weir_latency latency;      /* event ts to the handler's start */
+	weir_latency latency;      /* ts to the handler's start (pull: take) */
 } weir_subscr_stats;
 
 /**

@@ -12,6 +12,7 @@
 #include "core/event.h"
 #include "core/flow.h"
 #include "core/loop.h"
+#include "core/pull.h"
 #include "core/subscr.h"
 
 #define DISPATCH_BUDGET 1024
@@ -67,12 +68,18 @@ dispatch_offer(weir_subscr *sub, weir_event *ev)
 		return WEIR_OK;
 	}
 	int pushed;
+	// A pull subscription has no loop thread that would wait for
+	// itself (pull.c): its BLOCK publishers always wait.
 	int may_block = sub->q.policy == WEIR_POLICY_BLOCK &&
-	    !weir__loop_on_thread(sub->loop);
+	    (sub->pull != NULL || !weir__loop_on_thread(sub->loop));
 	weir_err rv = weir__queue_push(&sub->q, ev, may_block, &pushed);
 	if (pushed) {
 		dispatch_note_push(sub);
-		dispatch_kick(sub, 0);
+		if (sub->pull != NULL) {
+			weir__pull_wake(sub);
+		} else {
+			dispatch_kick(sub, 0);
+		}
 	}
 	return rv;
 }

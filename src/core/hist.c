@@ -90,3 +90,14 @@ weir__hist_read(const weir__hist *h, weir_latency *out)
 		}
 	}
 }
+
+void
+weir__hist_record_shared(weir__hist *h, uint64_t ns)
+{
+	atomic_fetch_add_explicit(
+	    &h->b[weir__hist_bucket(ns)], 1, memory_order_relaxed);
+	uint64_t max = atomic_load_explicit(&h->max, memory_order_relaxed);
+	while (ns > max &&
+	    !atomic_compare_exchange_weak_explicit(&h->max, &max, ns,
+	        memory_order_relaxed, memory_order_relaxed)) { }
+}

@@ -19,6 +19,8 @@ typedef struct weir__hist {
 
 // Records @p ns; only one thread may record into a histogram.
 void weir__hist_record(weir__hist *h, uint64_t ns);
+// Records @p ns where several threads record (pull subscriptions).
+void weir__hist_record_shared(weir__hist *h, uint64_t ns);
 // Count and percentiles (each bucket's upper bound).
 void weir__hist_read(const weir__hist *h, weir_latency *out);
 // The bucket of @p ns and the largest value it holds (for tests).

@@ -175,15 +175,19 @@ json_subscr(json_buf *b, weir_bus *bus, weir_subscr *sub)
 	json_str(b, sub->cfg.name);
 	json_add(b, ",\"pattern\":");
 	json_str(b, sub->pattern);
+	if (sub->loop != NULL) {
+		json_add(b, ",\"loop\":%ld", json_loop_index(bus, sub->loop));
+	} else {
+		json_add(b, ",\"loop\":null"); // a pull subscription
+	}
 	json_add(b,
-	    ",\"loop\":%ld,\"published\":%llu,\"delivered\":%llu,"
+	    ",\"published\":%llu,\"delivered\":%llu,"
 	    "\"failed\":%llu,\"dropped\":%llu,\"rejected\":%llu,"
 	    "\"timed_out\":%llu,\"coalesced\":%llu,\"queued\":%llu,"
 	    "\"high_water\":%llu,\"pressure\":%llu,\"drain\":%llu,",
-	    json_loop_index(bus, sub->loop), U(s.published), U(s.delivered),
-	    U(s.failed), U(s.dropped), U(s.rejected), U(s.timed_out),
-	    U(s.coalesced), U(s.queued), U(s.high_water), U(s.pressure),
-	    U(s.drain));
+	    U(s.published), U(s.delivered), U(s.failed), U(s.dropped),
+	    U(s.rejected), U(s.timed_out), U(s.coalesced), U(s.queued),
+	    U(s.high_water), U(s.pressure), U(s.drain));
 	json_add(b,
 	    "\"in_flight\":%llu,\"deferred\":%llu,\"retried\":%llu,"
 	    "\"dead\":%llu,\"rate_delayed\":%llu,\"debounced\":%llu,"

@@ -12,6 +12,7 @@
 #include "core/bus.h"
 #include "core/loop.h"
 #include "core/pool.h"
+#include "core/pull.h"
 #include "core/subscr.h"
 
 weir_err
@@ -122,6 +123,7 @@ weir__subscr_release(weir_subscr *sub)
 	}
 	weir__queue_fini(&sub->q);
 	weir__flow_destroy(sub->flow);
+	weir__pull_destroy(sub->pull);
 	pthread_mutex_destroy(&sub->dispatch_mx);
 	weir__free(sub->cfg.name);
 	weir__free(sub->pattern);
@@ -144,7 +146,7 @@ static weir_err
 subscr_check(weir_bus *bus, const char *pattern, weir_handler fn,
     const weir_subscr_config *sc)
 {
-	if (bus == NULL || fn == NULL) {
+	if (bus == NULL) {
 		return WEIR_EINVAL;
 	}
 	if (weir_pattern_validate(pattern) != WEIR_OK) {
@@ -155,7 +157,16 @@ subscr_check(weir_bus *bus, const char *pattern, weir_handler fn,
 	        sc->flow.loop_index > weir_bus_loop_count(bus))) {
 		return WEIR_EINVAL;
 	}
-	return WEIR_OK;
+	// Without a handler it is a pull subscription (pull.c).
+	return fn == NULL && sc != NULL ? weir__pull_check(sc) : WEIR_OK;
+}
+
+// A pull subscription has no loop: it is never scheduled.
+static weir_err
+subscr_make_pull(weir_subscr *sub)
+{
+	sub->loop = NULL;
+	return weir__pull_create(&sub->pull);
 }
 
 static weir_subscr *
@@ -211,6 +222,10 @@ weir_subscribe(weir_subscr **out, weir_bus *bus, const char *pattern,
 	if (sub == NULL) {
 		return WEIR_ENOMEM;
 	}
+	if (fn == NULL && subscr_make_pull(sub) != WEIR_OK) {
+		weir__subscr_release(sub); // arg_free not set yet
+		return WEIR_ENOMEM;
+	}
 	sub->fn       = fn;
 	sub->arg      = arg;
 	sub->arg_free = arg_free;
@@ -218,7 +233,9 @@ weir_subscribe(weir_subscr **out, weir_bus *bus, const char *pattern,
 	rv = weir__tree_add(&bus->subs, pattern, sub);
 	if (rv == WEIR_OK) {
 		sub->registered = 1;
-		atomic_fetch_add(&sub->loop->nsubs, 1);
+		if (sub->loop != NULL) {
+			atomic_fetch_add(&sub->loop->nsubs, 1);
+		}
 		weir__bus_changed(bus);
 	}
 	pthread_mutex_unlock(&bus->lock);
@@ -244,7 +261,9 @@ subscr_unregister(weir_subscr *sub)
 	}
 	pthread_mutex_unlock(&bus->lock);
 	if (was) {
-		atomic_fetch_sub(&sub->loop->nsubs, 1);
+		if (sub->loop != NULL) {
+			atomic_fetch_sub(&sub->loop->nsubs, 1);
+		}
 		weir__subscr_release(sub); // the tree's reference
 	}
 }
@@ -261,6 +280,9 @@ weir_unsubscribe(weir_subscr *sub)
 	// loop's own thread it nests).
 	pthread_mutex_lock(&sub->dispatch_mx);
 	pthread_mutex_unlock(&sub->dispatch_mx);
+	if (sub->pull != NULL) {
+		weir__pull_close(sub); // callers waiting in next() leave
+	}
 	weir__queue_close(&sub->q);
 	// Queued events go now, not when the loop next looks at the ready
 	// list (it may never run again).

@@ -42,6 +42,7 @@ struct weir_subscr {
 	void              *arg;
 	weir_free_fn       arg_free;
 	weir__flow        *flow; // async deliveries, defences, latency
+	struct weir__pull *pull; // pull subscriptions only (pull.c)
 	weir_subscr_config cfg;  // cfg.name is always set
 	alignas(64) atomic_uint refs;
 	atomic_int          scheduled; // on the loop's ready list
