@@ -65,7 +65,7 @@ remove_store(const bench *b)
 }
 
 static weir_store *
-open_store(const bench *b, weir_durability d)
+open_store(const bench *b, weir_store_durability d)
 {
 	weir_store_config *cfg;
 	weir_store        *st;
@@ -100,12 +100,12 @@ make_events(bench *b)
 // ---- append ------------------------------------------------------------
 
 static double
-run_store_append(const bench *b, weir_durability d)
+run_store_append(const bench *b, weir_store_durability d)
 {
 	remove_store(b);
-	weir_store *st  = open_store(b, d);
-	weir_append opt = { .flags = WEIR_APPEND_NOWAIT };
-	double      t   = now_s();
+	weir_store            *st  = open_store(b, d);
+	weir_store_append_opts opt = { .flags = WEIR_STORE_APPEND_NOWAIT };
+	double                 t   = now_s();
 	for (size_t i = 0; i < b->n; i++) {
 		if (weir_store_append(st, b->evs[i], &opt, NULL, NULL) != 0) {
 			die("append", weir_store_errmsg(st));
@@ -146,7 +146,7 @@ bind_row(sqlite3_stmt *s, const weir_event *ev, uint64_t seq)
 // The peer: the same table (made by weir, then closed), the same
 // PRAGMAs, one prepared INSERT, a COMMIT every `batch` rows.
 static double
-run_bare_insert(const bench *b, weir_durability d)
+run_bare_insert(const bench *b, weir_store_durability d)
 {
 	sqlite3      *db;
 	sqlite3_stmt *s;
@@ -156,8 +156,8 @@ run_bare_insert(const bench *b, weir_durability d)
 		die("sqlite open", b->path);
 	}
 	sql_exec(db,
-	    d == WEIR_DURABILITY_FULL ? "PRAGMA synchronous=FULL"
-	                              : "PRAGMA synchronous=NORMAL");
+	    d == WEIR_STORE_DURABILITY_FULL ? "PRAGMA synchronous=FULL"
+	                                    : "PRAGMA synchronous=NORMAL");
 	sql_exec(db, "PRAGMA journal_mode=WAL");
 	sqlite3_prepare_v3(db,
 	    "INSERT INTO events(seq,id,ts,topic,key,headers,payload,stream,"
@@ -198,12 +198,13 @@ static double
 run_replay_emit(const bench *b)
 {
 	weir_bus   *bus;
-	weir_store *st = open_store(b, WEIR_DURABILITY_NORMAL);
+	weir_store *st = open_store(b, WEIR_STORE_DURABILITY_NORMAL);
 	uint64_t    n;
 	weir_bus_create(&bus, NULL);
 	weir_on(bus, ">", noop, NULL, NULL, 0, NULL);
-	weir_replay rp = { .target = WEIR_REPLAY_EMIT, .bus = bus };
-	double      t  = now_s();
+	weir_store_replay_opts rp = { .target = WEIR_STORE_REPLAY_EMIT,
+		.bus                          = bus };
+	double                 t  = now_s();
 	if (weir_store_replay(st, &rp, &n) != WEIR_OK || n != b->n) {
 		die("replay", weir_store_errmsg(st));
 	}
@@ -246,7 +247,7 @@ static double
 run_replay_publish(const bench *b)
 {
 	counter             c  = { .want = b->n };
-	weir_store         *st = open_store(b, WEIR_DURABILITY_NORMAL);
+	weir_store         *st = open_store(b, WEIR_STORE_DURABILITY_NORMAL);
 	weir_subscr        *sub;
 	weir_subscr_config *sc;
 	pthread_t           th;
@@ -257,8 +258,9 @@ run_replay_publish(const bench *b)
 	weir_subscribe(&sub, c.bus, ">", count_handler, &c, NULL, sc);
 	weir_subscr_config_destroy(sc);
 	pthread_create(&th, NULL, loop_main, &c);
-	weir_replay rp = { .target = WEIR_REPLAY_PUBLISH, .bus = c.bus };
-	double      t  = now_s();
+	weir_store_replay_opts rp = { .target = WEIR_STORE_REPLAY_PUBLISH,
+		.bus                          = c.bus };
+	double                 t  = now_s();
 	if (weir_store_replay(st, &rp, &n) != WEIR_OK || n != b->n) {
 		die("replay", weir_store_errmsg(st));
 	}
@@ -331,8 +333,8 @@ best_of(double a, double x)
 }
 
 static void
-compare_append(
-    const bench *b, weir_durability d, const char *name, const char *peer)
+compare_append(const bench *b, weir_store_durability d, const char *name,
+    const char *peer)
 {
 	double t = 1e30, pt = 1e30;
 	for (int r = 0; r < b->reps; r++) { // alternate, so drift hits both
@@ -401,12 +403,12 @@ main(int argc, char **argv)
 	    "best of %d, in %s (SQLite %s)\n",
 	    b.n, b.batch, b.reps, dir, sqlite3_libversion());
 	make_events(&b);
-	compare_append(&b, WEIR_DURABILITY_NORMAL, "store_append_normal",
+	compare_append(&b, WEIR_STORE_DURABILITY_NORMAL, "store_append_normal",
 	    "sqlite_insert_loop_normal");
-	compare_append(&b, WEIR_DURABILITY_FULL, "store_append_full",
+	compare_append(&b, WEIR_STORE_DURABILITY_FULL, "store_append_full",
 	    "sqlite_insert_loop_full");
 	// The log left by the last append run feeds the replays.
-	run_store_append(&b, WEIR_DURABILITY_NORMAL);
+	run_store_append(&b, WEIR_STORE_DURABILITY_NORMAL);
 	compare_replay(&b, run_replay_emit, "store_replay_emit");
 	compare_replay(&b, run_replay_publish, "store_replay_publish");
 	remove_store(&b);

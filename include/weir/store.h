@@ -10,7 +10,7 @@
  * writer thread owned by the store (group commit); reads use separate
  * read-only connections. Callbacks given to read functions run on the
  * caller's thread; `done` callbacks of asynchronous appends run on the
- * store's writer thread (see weir_append).
+ * store's writer thread (see weir_store_append).
  */
 #ifndef WEIR_STORE_H
 #define WEIR_STORE_H
@@ -21,18 +21,18 @@
 extern "C" {
 #endif
 
-typedef struct weir_store        weir_store;
-typedef struct weir_store_config weir_store_config;
-typedef struct weir_attach       weir_attach;
+typedef struct weir_store            weir_store;
+typedef struct weir_store_config     weir_store_config;
+typedef struct weir_store_attachment weir_store_attachment;
 
 /** What an acknowledged append survives. */
-typedef enum weir_durability {
+typedef enum weir_store_durability {
 	/* Survives power loss: every commit is fsynced. */
-	WEIR_DURABILITY_FULL = 0,
+	WEIR_STORE_DURABILITY_FULL = 0,
 	/* Survives a process crash only: a power loss can roll back
 	 * events that were already acknowledged. */
-	WEIR_DURABILITY_NORMAL = 1
-} weir_durability;
+	WEIR_STORE_DURABILITY_NORMAL = 1
+} weir_store_durability;
 
 /** Largest encoded event accepted by default (payload limit + 64 KiB). */
 #define WEIR_STORE_DEFAULT_MAX_EVENT (WEIR_DEFAULT_MAX_PAYLOAD + 65536u)
@@ -45,7 +45,7 @@ WEIR_API weir_err weir_store_config_create(weir_store_config **out);
 WEIR_API void     weir_store_config_destroy(weir_store_config *cfg);
 /** @brief FULL (default) or NORMAL. */
 WEIR_API weir_err weir_store_config_set_durability(
-    weir_store_config *cfg, weir_durability d);
+    weir_store_config *cfg, weir_store_durability d);
 /** @brief Largest encoded event (topic, key, headers, payload). */
 WEIR_API weir_err weir_store_config_set_max_event(
     weir_store_config *cfg, size_t bytes);
@@ -113,13 +113,13 @@ WEIR_API weir_err weir_store_check(weir_store *st);
 
 /* ---- append ------------------------------------------------------ */
 
-/** expected versions of weir_append */
-#define WEIR_EXPECT_ANY (0)        /* no check (the zero default) */
-#define WEIR_EXPECT_NO_STREAM (-1) /* the stream must not exist yet */
+/** weir_store_append_opts.expected */
+#define WEIR_STORE_EXPECT_ANY (0)        /* no check (the zero default) */
+#define WEIR_STORE_EXPECT_NO_STREAM (-1) /* the stream must not exist yet */
 /* any value > 0: the stream's current version must be exactly that */
 
-/** weir_append.flags */
-#define WEIR_APPEND_NOWAIT 1u /* return once queued; see done */
+/** weir_store_append_opts.flags */
+#define WEIR_STORE_APPEND_NOWAIT 1u /* return once queued; see done */
 
 /**
  * Called once an asynchronous append is committed (err WEIR_OK, with
@@ -127,17 +127,17 @@ WEIR_API weir_err weir_store_check(weir_store *st);
  * thread: keep it short, and never call a store function that writes
  * (append, flush, cursors, ...) from it: it would wait for itself.
  */
-typedef void (*weir_append_fn)(
+typedef void (*weir_store_append_fn)(
     weir_store *st, weir_err err, uint64_t seq, int64_t version, void *arg);
 
-/** Options of one append; a NULL weir_append means all zero. */
-typedef struct weir_append {
-	const char    *stream;   /* the event's stream, or NULL */
-	int64_t        expected; /* WEIR_EXPECT_*, or a version > 0 */
-	unsigned       flags;    /* WEIR_APPEND_NOWAIT */
-	weir_append_fn done;     /* NOWAIT only; may be NULL */
-	void          *arg;
-} weir_append;
+/** Options of one append; a NULL weir_store_append_opts means all zero. */
+typedef struct weir_store_append_opts {
+	const char *stream;        /* the event's stream, or NULL */
+	int64_t     expected;      /* WEIR_STORE_EXPECT_*, or a version > 0 */
+	unsigned    flags;         /* WEIR_STORE_APPEND_NOWAIT */
+	weir_store_append_fn done; /* NOWAIT only; may be NULL */
+	void                *arg;
+} weir_store_append_opts;
 
 /**
  * @brief Appends @p ev (a reference is held while it is queued).
@@ -156,7 +156,7 @@ typedef struct weir_append {
  * @remark Blocks while the writer's queue is full (backpressure).
  */
 WEIR_API weir_err weir_store_append(weir_store *st, const weir_event *ev,
-    const weir_append *opt, uint64_t *seq, int64_t *version);
+    const weir_store_append_opts *opt, uint64_t *seq, int64_t *version);
 /**
  * @brief Waits until every append queued so far has been committed or
  *        has failed (failures go to their own done callbacks).
@@ -213,7 +213,7 @@ WEIR_API weir_err weir_store_stream_version(
 /* ---- snapshots --------------------------------------------------- */
 
 /** Receives a snapshot; @p data is borrowed for the call. */
-typedef void (*weir_snapshot_fn)(weir_store *st, const char *stream,
+typedef void (*weir_store_snapshot_fn)(weir_store *st, const char *stream,
     int64_t version, const void *data, size_t len, void *arg);
 
 /** @brief Saves the state of @p stream as of @p version (> 0). */
@@ -224,7 +224,7 @@ WEIR_API weir_err weir_store_snapshot_save(weir_store *st, const char *stream,
  * @returns WEIR_ENOENT (fn not called) if there is none.
  */
 WEIR_API weir_err weir_store_snapshot_load(
-    weir_store *st, const char *stream, weir_snapshot_fn fn, void *arg);
+    weir_store *st, const char *stream, weir_store_snapshot_fn fn, void *arg);
 
 /* ---- cursors and retention --------------------------------------- */
 
@@ -237,11 +237,11 @@ WEIR_API weir_err weir_store_cursor_get(
 /** @brief Deletes a cursor; WEIR_ENOENT if it does not exist. */
 WEIR_API weir_err weir_store_cursor_delete(weir_store *st, const char *name);
 /** Receives one cursor; @p name is borrowed for the call. */
-typedef void (*weir_cursor_fn)(
+typedef void (*weir_store_cursor_fn)(
     weir_store *st, const char *name, uint64_t seq, void *arg);
 /** @brief Lists the cursors in name order. */
 WEIR_API weir_err weir_store_cursor_list(
-    weir_store *st, weir_cursor_fn fn, void *arg);
+    weir_store *st, weir_store_cursor_fn fn, void *arg);
 
 /**
  * @brief Deletes events with seq < @p before_seq (0: no seq bound) and,
@@ -256,39 +256,39 @@ WEIR_API weir_err weir_store_trim(weir_store *st, uint64_t before_seq,
 
 /* ---- replay ------------------------------------------------------ */
 
-typedef enum weir_replay_speed {
-	WEIR_REPLAY_FAST   = 0, /* as fast as possible */
-	WEIR_REPLAY_FACTOR = 1, /* original gaps divided by `factor` */
-	WEIR_REPLAY_RATE   = 2  /* `rate` events per second */
-} weir_replay_speed;
+typedef enum weir_store_replay_speed {
+	WEIR_STORE_REPLAY_FAST   = 0, /* as fast as possible */
+	WEIR_STORE_REPLAY_FACTOR = 1, /* original gaps divided by `factor` */
+	WEIR_STORE_REPLAY_RATE   = 2  /* `rate` events per second */
+} weir_store_replay_speed;
 
-typedef enum weir_replay_target {
-	WEIR_REPLAY_PUBLISH = 0, /* weir_publish_event() on `bus` */
-	WEIR_REPLAY_EMIT    = 1, /* weir_emit_event() on `bus` */
-	WEIR_REPLAY_CALL    = 2  /* `fn` */
-} weir_replay_target;
+typedef enum weir_store_replay_target {
+	WEIR_STORE_REPLAY_PUBLISH = 0, /* weir_publish_event() on `bus` */
+	WEIR_STORE_REPLAY_EMIT    = 1, /* weir_emit_event() on `bus` */
+	WEIR_STORE_REPLAY_CALL    = 2  /* `fn` */
+} weir_store_replay_target;
 
 /**
  * Progress: @p done events replayed out of @p total, the last @p seq.
  * Returning anything but WEIR_OK cancels the replay.
  */
-typedef weir_err (*weir_replay_progress_fn)(
+typedef weir_err (*weir_store_progress_fn)(
     weir_store *st, uint64_t done, uint64_t total, uint64_t seq, void *arg);
 
 /** What to replay, where to, and how fast. */
-typedef struct weir_replay {
-	weir_store_filter       filter;
-	weir_replay_target      target;
-	weir_bus               *bus; /* PUBLISH, EMIT */
-	weir_store_read_fn      fn;  /* CALL */
-	void                   *arg; /* for fn */
-	weir_replay_speed       speed;
-	double                  factor;   /* FACTOR: 2.0 is twice as fast */
-	double                  rate;     /* RATE: events per second */
-	weir_replay_progress_fn progress; /* may be NULL */
-	void                   *progress_arg;
-	uint64_t                progress_every; /* events; 0: 1000 */
-} weir_replay;
+typedef struct weir_store_replay_opts {
+	weir_store_filter        filter;
+	weir_store_replay_target target;
+	weir_bus                *bus; /* PUBLISH, EMIT */
+	weir_store_read_fn       fn;  /* CALL */
+	void                    *arg; /* for fn */
+	weir_store_replay_speed  speed;
+	double                   factor;   /* FACTOR: 2.0 is twice as fast */
+	double                   rate;     /* RATE: events per second */
+	weir_store_progress_fn   progress; /* may be NULL */
+	void                    *progress_arg;
+	uint64_t                 progress_every; /* events; 0: 1000 */
+} weir_store_replay_opts;
 
 /**
  * @brief Replays the events selected by rp->filter, in seq order, on
@@ -299,7 +299,7 @@ typedef struct weir_replay {
  *          which stops the replay; WEIR_EBADPATTERN, WEIR_EINVAL.
  */
 WEIR_API weir_err weir_store_replay(
-    weir_store *st, const weir_replay *rp, uint64_t *count);
+    weir_store *st, const weir_store_replay_opts *rp, uint64_t *count);
 /**
  * @brief Cancels every replay running on @p st now; they return
  *        WEIR_ECANCELED soon, also from a timed wait. Any thread,
@@ -310,7 +310,7 @@ WEIR_API void weir_store_replay_cancel(weir_store *st);
 /* ---- dead letters ------------------------------------------------ */
 
 /** One dead letter; every pointer is borrowed for the callback. */
-typedef struct weir_dead_letter {
+typedef struct weir_store_dead_letter {
 	uint64_t          id;            /* the dead letter's own id */
 	const weir_event *ev;            /* the event that failed */
 	const char       *origin;        /* route or subscription name */
@@ -319,11 +319,11 @@ typedef struct weir_dead_letter {
 	uint32_t          attempts;      /* failures so far */
 	int64_t           first_failure; /* unix ns */
 	int64_t           last_failure;  /* unix ns */
-} weir_dead_letter;
+} weir_store_dead_letter;
 
 /** Receives a dead letter. A non-OK return stops a list. */
-typedef weir_err (*weir_dead_fn)(
-    weir_store *st, const weir_dead_letter *dl, void *arg);
+typedef weir_err (*weir_store_dead_fn)(
+    weir_store *st, const weir_store_dead_letter *dl, void *arg);
 
 /**
  * @brief Records that @p ev failed at @p origin. A second failure of
@@ -336,7 +336,7 @@ WEIR_API weir_err weir_store_dead_add(weir_store *st, const weir_event *ev,
 /** @brief Lists dead letters (of @p origin, or all if NULL), oldest
  *         first, at most @p limit (0: all). */
 WEIR_API weir_err weir_store_dead_list(weir_store *st, const char *origin,
-    size_t limit, weir_dead_fn fn, void *arg);
+    size_t limit, weir_store_dead_fn fn, void *arg);
 /**
  * @brief Hands dead letters (of @p origin, or all) back through @p fn,
  *        e.g. to publish on a bus or resend on a route. WEIR_OK from fn
@@ -344,7 +344,7 @@ WEIR_API weir_err weir_store_dead_list(weir_store *st, const char *origin,
  * @param retried receives how many succeeded; may be NULL.
  */
 WEIR_API weir_err weir_store_dead_retry(weir_store *st, const char *origin,
-    weir_dead_fn fn, void *arg, size_t *retried);
+    weir_store_dead_fn fn, void *arg, size_t *retried);
 /** @brief Deletes one dead letter by id; WEIR_ENOENT if unknown. */
 WEIR_API weir_err weir_store_dead_delete(weir_store *st, uint64_t id);
 /** @brief Deletes the dead letters of @p origin (NULL: all). */
@@ -354,11 +354,11 @@ WEIR_API weir_err weir_store_dead_purge(
 /* ---- logging a bus ----------------------------------------------- */
 
 /** Counters of an attachment. */
-typedef struct weir_attach_stats {
+typedef struct weir_store_attach_stats {
 	weir_subscr_stats subscr;   /* the bus side: queue, drops, rejects */
 	uint64_t          appended; /* committed to the log */
 	uint64_t          failed;   /* appends that failed */
-} weir_attach_stats;
+} weir_store_attach_stats;
 
 /**
  * @brief Logs every event published on @p bus whose topic matches
@@ -372,15 +372,15 @@ typedef struct weir_attach_stats {
  */
 WEIR_API weir_err weir_store_attach(weir_store *st, weir_bus *bus,
     const char *pattern, size_t capacity, weir_policy policy,
-    int64_t block_timeout_ms, weir_attach **out);
+    int64_t block_timeout_ms, weir_store_attachment **out);
 /** @brief Counters of the attachment. */
-WEIR_API weir_err weir_attach_stats_get(
-    weir_attach *a, weir_attach_stats *out);
+WEIR_API weir_err weir_store_attach_stats_get(
+    weir_store_attachment *a, weir_store_attach_stats *out);
 /**
  * @brief Unsubscribes, logs what is still queued, stops the thread and
  *        frees the attachment. NULL is a no-op.
  */
-WEIR_API void weir_attach_destroy(weir_attach *a);
+WEIR_API void weir_store_detach(weir_store_attachment *a);
 
 #ifdef __cplusplus
 }

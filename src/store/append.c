@@ -108,8 +108,9 @@ append_stream(weir_store *st, weir__req *r)
 	if ((rv = append_stream_version(st, r->stream, &cur)) != WEIR_OK) {
 		return rv;
 	}
-	int64_t want = r->expected == WEIR_EXPECT_NO_STREAM ? 0 : r->expected;
-	if (r->expected != WEIR_EXPECT_ANY && want != cur) {
+	int64_t want =
+	    r->expected == WEIR_STORE_EXPECT_NO_STREAM ? 0 : r->expected;
+	if (r->expected != WEIR_STORE_EXPECT_ANY && want != cur) {
 		return weir__store_fail(st, WEIR_ECONFLICT,
 		    "stream '%s' is at version %lld, expected %lld", r->stream,
 		    (long long) cur, (long long) want);
@@ -143,15 +144,15 @@ weir__append_exec(weir_store *st, weir__req *r)
 // ---- caller side ------------------------------------------------------
 
 static weir_err
-append_check(weir_store *st, const weir_event *ev, const weir_append *opt,
-    size_t *hsize)
+append_check(weir_store *st, const weir_event *ev,
+    const weir_store_append_opts *opt, size_t *hsize)
 {
 	weir_err rv = weir__store_check_open(st);
 	if (rv != WEIR_OK) {
 		return rv;
 	}
-	if (opt->expected < WEIR_EXPECT_NO_STREAM ||
-	    (opt->stream == NULL && opt->expected != WEIR_EXPECT_ANY)) {
+	if (opt->expected < WEIR_STORE_EXPECT_NO_STREAM ||
+	    (opt->stream == NULL && opt->expected != WEIR_STORE_EXPECT_ANY)) {
 		return weir__store_fail(st, WEIR_EINVAL,
 		    "expected version %lld needs a stream and must be >= -1",
 		    (long long) opt->expected);
@@ -175,8 +176,8 @@ append_check(weir_store *st, const weir_event *ev, const weir_append *opt,
 }
 
 static weir_err
-append_async(
-    weir_store *st, const weir_event *ev, const weir_append *opt, size_t hsize)
+append_async(weir_store *st, const weir_event *ev,
+    const weir_store_append_opts *opt, size_t hsize)
 {
 	size_t     slen = opt->stream ? strlen(opt->stream) + 1 : 0;
 	weir__req *r    = calloc(1, sizeof(*r) + slen + hsize);
@@ -207,8 +208,8 @@ append_async(
 }
 
 static weir_err
-append_sync(weir_store *st, const weir_event *ev, const weir_append *opt,
-    size_t hsize, weir__req *r)
+append_sync(weir_store *st, const weir_event *ev,
+    const weir_store_append_opts *opt, size_t hsize, weir__req *r)
 {
 	uint8_t  small[512];
 	uint8_t *hdr = hsize <= sizeof(small) ? small : malloc(hsize);
@@ -229,12 +230,12 @@ append_sync(weir_store *st, const weir_event *ev, const weir_append *opt,
 }
 
 weir_err
-weir_store_append(weir_store *st, const weir_event *ev, const weir_append *opt,
-    uint64_t *seq, int64_t *version)
+weir_store_append(weir_store *st, const weir_event *ev,
+    const weir_store_append_opts *opt, uint64_t *seq, int64_t *version)
 {
-	static const weir_append none  = { 0 };
-	weir__req                r     = { .kind = WEIR__REQ_APPEND };
-	size_t                   hsize = 0;
+	static const weir_store_append_opts none = { 0 };
+	weir__req                           r = { .kind = WEIR__REQ_APPEND };
+	size_t                              hsize = 0;
 	if (seq != NULL) {
 		*seq = 0;
 	}
@@ -246,7 +247,7 @@ weir_store_append(weir_store *st, const weir_event *ev, const weir_append *opt,
 	}
 	weir_err rv = append_check(st, ev, opt ? opt : &none, &hsize);
 	if (rv == WEIR_OK && opt != NULL &&
-	    (opt->flags & WEIR_APPEND_NOWAIT)) {
+	    (opt->flags & WEIR_STORE_APPEND_NOWAIT)) {
 		return append_async(st, ev, opt, hsize);
 	}
 	if (rv == WEIR_OK) {

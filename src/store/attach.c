@@ -17,7 +17,7 @@
 
 #include "store/store.h"
 
-struct weir_attach {
+struct weir_store_attachment {
 	weir_store          *st;
 	weir_loop           *loop;
 	weir_subscr         *sub;
@@ -31,7 +31,7 @@ static void
 attach_done(
     weir_store *st, weir_err err, uint64_t seq, int64_t version, void *arg)
 {
-	weir_attach *a = arg;
+	weir_store_attachment *a = arg;
 	(void) st;
 	(void) seq;
 	(void) version;
@@ -41,10 +41,10 @@ attach_done(
 static weir_err
 attach_handler(weir_bus *bus, const weir_event *ev, void *arg)
 {
-	weir_attach *a   = arg;
-	weir_append  opt = {
-		 .flags = WEIR_APPEND_NOWAIT, .done = attach_done, .arg = a
-	};
+	weir_store_attachment *a   = arg;
+	weir_store_append_opts opt = { .flags = WEIR_STORE_APPEND_NOWAIT,
+		.done                         = attach_done,
+		.arg                          = a };
 	(void) bus;
 	weir_err rv = weir_store_append(a->st, ev, &opt, NULL, NULL);
 	if (rv != WEIR_OK) {
@@ -56,13 +56,13 @@ attach_handler(weir_bus *bus, const weir_event *ev, void *arg)
 static void *
 attach_main(void *arg)
 {
-	weir_attach *a = arg;
+	weir_store_attachment *a = arg;
 	(void) weir_loop_run(a->loop, WEIR_RUN_DEFAULT);
 	return NULL;
 }
 
 static weir_err
-attach_subscribe(weir_attach *a, weir_bus *bus, const char *pattern,
+attach_subscribe(weir_store_attachment *a, weir_bus *bus, const char *pattern,
     size_t capacity, weir_policy policy, int64_t timeout_ms)
 {
 	weir_subscr_config *sc;
@@ -85,7 +85,7 @@ attach_subscribe(weir_attach *a, weir_bus *bus, const char *pattern,
 }
 
 static void
-attach_free(weir_attach *a)
+attach_free(weir_store_attachment *a)
 {
 	if (a->running) {
 		weir_loop_stop(a->loop);
@@ -98,7 +98,7 @@ attach_free(weir_attach *a)
 weir_err
 weir_store_attach(weir_store *st, weir_bus *bus, const char *pattern,
     size_t capacity, weir_policy policy, int64_t block_timeout_ms,
-    weir_attach **out)
+    weir_store_attachment **out)
 {
 	if (out != NULL) {
 		*out = NULL;
@@ -112,7 +112,8 @@ weir_store_attach(weir_store *st, weir_bus *bus, const char *pattern,
 		rv = weir__store_fail(st, WEIR_EBADPATTERN,
 		    "invalid topic pattern '%.200s'", pattern);
 	}
-	weir_attach *a = rv == WEIR_OK ? calloc(1, sizeof(*a)) : NULL;
+	weir_store_attachment *a =
+	    rv == WEIR_OK ? calloc(1, sizeof(*a)) : NULL;
 	if (rv != WEIR_OK || a == NULL) {
 		return rv != WEIR_OK ? rv : WEIR_ENOMEM;
 	}
@@ -139,7 +140,8 @@ weir_store_attach(weir_store *st, weir_bus *bus, const char *pattern,
 }
 
 weir_err
-weir_attach_stats_get(weir_attach *a, weir_attach_stats *out)
+weir_store_attach_stats_get(
+    weir_store_attachment *a, weir_store_attach_stats *out)
 {
 	if (a == NULL || out == NULL) {
 		return WEIR_EINVAL;
@@ -153,7 +155,7 @@ weir_attach_stats_get(weir_attach *a, weir_attach_stats *out)
 // Gives the loop up to five seconds to hand what is queued to the
 // store, so that detaching does not silently drop logged events.
 static void
-attach_drain(weir_attach *a)
+attach_drain(weir_store_attachment *a)
 {
 	struct timespec   tick = { 0, 1000000 };
 	weir_subscr_stats s    = WEIR_STRUCT_INIT(weir_subscr_stats);
@@ -167,7 +169,7 @@ attach_drain(weir_attach *a)
 }
 
 void
-weir_attach_destroy(weir_attach *a)
+weir_store_detach(weir_store_attachment *a)
 {
 	if (a == NULL) {
 		return;

@@ -15,7 +15,7 @@ weir_store_config_create(weir_store_config **out)
 	if ((*out = cfg) == NULL) {
 		return WEIR_ENOMEM;
 	}
-	cfg->durability     = WEIR_DURABILITY_FULL;
+	cfg->durability     = WEIR_STORE_DURABILITY_FULL;
 	cfg->max_event      = WEIR_STORE_DEFAULT_MAX_EVENT;
 	cfg->max_batch      = 1024;
 	cfg->queue_capacity = 8192;
@@ -32,10 +32,12 @@ weir_store_config_destroy(weir_store_config *cfg)
 }
 
 weir_err
-weir_store_config_set_durability(weir_store_config *cfg, weir_durability d)
+weir_store_config_set_durability(
+    weir_store_config *cfg, weir_store_durability d)
 {
 	if (cfg == NULL ||
-	    (d != WEIR_DURABILITY_FULL && d != WEIR_DURABILITY_NORMAL)) {
+	    (d != WEIR_STORE_DURABILITY_FULL &&
+	        d != WEIR_STORE_DURABILITY_NORMAL)) {
 		return WEIR_EINVAL;
 	}
 	cfg->durability = d;

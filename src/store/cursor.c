@@ -118,7 +118,7 @@ weir_store_cursor_get(weir_store *st, const char *name, uint64_t *seq)
 }
 
 weir_err
-weir_store_cursor_list(weir_store *st, weir_cursor_fn fn, void *arg)
+weir_store_cursor_list(weir_store *st, weir_store_cursor_fn fn, void *arg)
 {
 	sqlite3 *db;
 	if (st == NULL || fn == NULL) {

@@ -112,7 +112,7 @@ weir_store_dead_add(weir_store *st, const weir_event *ev, const char *origin,
 
 // Decodes one row and calls @p fn with it.
 static weir_err
-dead_row(weir_store *st, sqlite3_stmt *s, weir_dead_fn fn, void *arg)
+dead_row(weir_store *st, sqlite3_stmt *s, weir_store_dead_fn fn, void *arg)
 {
 	weir_event *ev;
 	weir_err    rv = weir__codec_row_event(
@@ -122,7 +122,7 @@ dead_row(weir_store *st, sqlite3_stmt *s, weir_dead_fn fn, void *arg)
 		    "dead letter %lld is malformed",
 		    (long long) sqlite3_column_int64(s, 0));
 	}
-	weir_dead_letter dl = {
+	weir_store_dead_letter dl = {
 		.id            = (uint64_t) sqlite3_column_int64(s, 0),
 		.ev            = ev,
 		.origin        = (const char *) sqlite3_column_text(s, 1),
@@ -175,8 +175,8 @@ dead_scan(weir_store *st, const char *origin, size_t limit,
 }
 
 typedef struct dead_list_ctx {
-	weir_dead_fn fn;
-	void        *arg;
+	weir_store_dead_fn fn;
+	void              *arg;
 } dead_list_ctx;
 
 static weir_err
@@ -188,7 +188,7 @@ dead_list_visit(weir_store *st, sqlite3_stmt *s, void *arg)
 
 weir_err
 weir__dead_each(weir_store *st, const char *origin, size_t limit,
-    weir_dead_fn fn, void *arg)
+    weir_store_dead_fn fn, void *arg)
 {
 	dead_list_ctx c = { fn, arg };
 	return dead_scan(st, origin, limit, dead_list_visit, &c);
@@ -196,7 +196,7 @@ weir__dead_each(weir_store *st, const char *origin, size_t limit,
 
 weir_err
 weir_store_dead_list(weir_store *st, const char *origin, size_t limit,
-    weir_dead_fn fn, void *arg)
+    weir_store_dead_fn fn, void *arg)
 {
 	if (st == NULL || fn == NULL) {
 		return WEIR_EINVAL;

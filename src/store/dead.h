@@ -7,6 +7,6 @@
 // Calls @p fn for each dead letter (of @p origin, or all), oldest
 // first, from one read snapshot; stops at the first non-OK return.
 weir_err weir__dead_each(weir_store *st, const char *origin, size_t limit,
-    weir_dead_fn fn, void *arg);
+    weir_store_dead_fn fn, void *arg);
 
 #endif

@@ -15,19 +15,19 @@ typedef struct retry_outcome {
 } retry_outcome;
 
 typedef struct retry_ctx {
-	weir_dead_fn   fn;
-	void          *arg;
-	retry_outcome *out;
-	size_t         n;
-	size_t         cap;
-	size_t         ok;
-	const char    *origin;
-	uint64_t       id; // delete one
-	uint64_t       changes;
+	weir_store_dead_fn fn;
+	void              *arg;
+	retry_outcome     *out;
+	size_t             n;
+	size_t             cap;
+	size_t             ok;
+	const char        *origin;
+	uint64_t           id; // delete one
+	uint64_t           changes;
 } retry_ctx;
 
 static weir_err
-retry_visit(weir_store *st, const weir_dead_letter *dl, void *arg)
+retry_visit(weir_store *st, const weir_store_dead_letter *dl, void *arg)
 {
 	retry_ctx *c = arg;
 	if (c->n == c->cap) {
@@ -95,8 +95,8 @@ retry_apply(weir_store *st, sqlite3 *db, void *arg)
 }
 
 weir_err
-weir_store_dead_retry(weir_store *st, const char *origin, weir_dead_fn fn,
-    void *arg, size_t *retried)
+weir_store_dead_retry(weir_store *st, const char *origin,
+    weir_store_dead_fn fn, void *arg, size_t *retried)
 {
 	retry_ctx c = { .fn = fn, .arg = arg };
 	if (retried != NULL) {

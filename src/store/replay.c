@@ -13,14 +13,14 @@
 #include "store/store.h"
 
 typedef struct replay_run {
-	weir_store        *st;
-	const weir_replay *rp;
-	uint64_t           gen;
-	int64_t            start_ns; // monotonic
-	int64_t            first_ts; // event time of the first event
-	uint64_t           done;
-	uint64_t           total;
-	uint64_t           last_seq;
+	weir_store                   *st;
+	const weir_store_replay_opts *rp;
+	uint64_t                      gen;
+	int64_t                       start_ns; // monotonic
+	int64_t  first_ts; // event time of the first event
+	uint64_t done;
+	uint64_t total;
+	uint64_t last_seq;
 } replay_run;
 
 static int64_t
@@ -55,8 +55,8 @@ replay_wait(replay_run *run, int64_t due)
 static weir_err
 replay_pace(replay_run *run, const weir_event *ev)
 {
-	const weir_replay *rp = run->rp;
-	if (rp->speed == WEIR_REPLAY_FAST) {
+	const weir_store_replay_opts *rp = run->rp;
+	if (rp->speed == WEIR_STORE_REPLAY_FAST) {
 		return WEIR_OK;
 	}
 	if (run->done == 0) {
@@ -64,7 +64,7 @@ replay_pace(replay_run *run, const weir_event *ev)
 		run->first_ts = weir_event_ts(ev);
 		return WEIR_OK;
 	}
-	double gap = rp->speed == WEIR_REPLAY_RATE
+	double gap = rp->speed == WEIR_STORE_REPLAY_RATE
 	    ? (double) run->done * 1e9 / rp->rate
 	    : (double) (weir_event_ts(ev) - run->first_ts) / rp->factor;
 	return replay_wait(run, run->start_ns + (int64_t) (gap > 0 ? gap : 0));
@@ -74,13 +74,13 @@ static weir_err
 replay_deliver(
     replay_run *run, const weir_event *ev, const char *stream, int64_t version)
 {
-	const weir_replay *rp = run->rp;
-	weir_err           rv;
+	const weir_store_replay_opts *rp = run->rp;
+	weir_err                      rv;
 	switch (rp->target) {
-	case WEIR_REPLAY_PUBLISH:
+	case WEIR_STORE_REPLAY_PUBLISH:
 		rv = weir_publish_event(rp->bus, ev);
 		break;
-	case WEIR_REPLAY_EMIT:
+	case WEIR_STORE_REPLAY_EMIT:
 		rv = weir_emit_event(rp->bus, ev);
 		break;
 	default:
@@ -99,7 +99,7 @@ replay_deliver(
 static weir_err
 replay_progress(replay_run *run, uint64_t seq)
 {
-	const weir_replay *rp = run->rp;
+	const weir_store_replay_opts *rp = run->rp;
 	if (rp->progress == NULL) {
 		return WEIR_OK;
 	}
@@ -135,14 +135,14 @@ replay_one(replay_run *run, weir__query *q, uint64_t every)
 }
 
 static weir_err
-replay_check(weir_store *st, const weir_replay *rp)
+replay_check(weir_store *st, const weir_store_replay_opts *rp)
 {
-	int bad = rp->target > WEIR_REPLAY_CALL ||
-	    (rp->target != WEIR_REPLAY_CALL && rp->bus == NULL) ||
-	    (rp->target == WEIR_REPLAY_CALL && rp->fn == NULL) ||
-	    rp->speed > WEIR_REPLAY_RATE ||
-	    (rp->speed == WEIR_REPLAY_FACTOR && !(rp->factor > 0)) ||
-	    (rp->speed == WEIR_REPLAY_RATE && !(rp->rate > 0));
+	int bad = rp->target > WEIR_STORE_REPLAY_CALL ||
+	    (rp->target != WEIR_STORE_REPLAY_CALL && rp->bus == NULL) ||
+	    (rp->target == WEIR_STORE_REPLAY_CALL && rp->fn == NULL) ||
+	    rp->speed > WEIR_STORE_REPLAY_RATE ||
+	    (rp->speed == WEIR_STORE_REPLAY_FACTOR && !(rp->factor > 0)) ||
+	    (rp->speed == WEIR_STORE_REPLAY_RATE && !(rp->rate > 0));
 	if (bad) {
 		return weir__store_fail(st, WEIR_EINVAL,
 		    "replay: a target (bus or fn) and a positive factor or "
@@ -152,7 +152,8 @@ replay_check(weir_store *st, const weir_replay *rp)
 }
 
 weir_err
-weir_store_replay(weir_store *st, const weir_replay *rp, uint64_t *count)
+weir_store_replay(
+    weir_store *st, const weir_store_replay_opts *rp, uint64_t *count)
 {
 	weir__query q;
 	replay_run  run = { .st = st, .rp = rp };

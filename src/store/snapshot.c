@@ -55,7 +55,7 @@ weir_store_snapshot_save(weir_store *st, const char *stream, int64_t version,
 
 static weir_err
 snapshot_load(weir_store *st, sqlite3 *db, const char *stream,
-    weir_snapshot_fn fn, void *arg)
+    weir_store_snapshot_fn fn, void *arg)
 {
 	sqlite3_stmt *s;
 	int           rc = sqlite3_prepare_v2(db,
@@ -83,7 +83,7 @@ snapshot_load(weir_store *st, sqlite3 *db, const char *stream,
 
 weir_err
 weir_store_snapshot_load(
-    weir_store *st, const char *stream, weir_snapshot_fn fn, void *arg)
+    weir_store *st, const char *stream, weir_store_snapshot_fn fn, void *arg)
 {
 	sqlite3 *db;
 	if (st == NULL || fn == NULL) {

@@ -169,7 +169,8 @@ store_pragmas(weir_store *st, sqlite3 *db)
 	char sql[160];
 	snprintf(sql, sizeof(sql),
 	    "PRAGMA journal_mode=WAL; PRAGMA synchronous=%s;%s%llu",
-	    st->cfg.durability == WEIR_DURABILITY_FULL ? "FULL" : "NORMAL",
+	    st->cfg.durability == WEIR_STORE_DURABILITY_FULL ? "FULL"
+	                                                     : "NORMAL",
 	    st->cfg.max_pages ? " PRAGMA max_page_count=" : " -- ",
 	    (unsigned long long) st->cfg.max_pages);
 	int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);

@@ -14,12 +14,12 @@
 #include "store/writer.h"
 
 struct weir_store_config {
-	weir_durability durability;
-	size_t          max_event;
-	size_t          max_batch;
-	size_t          queue_capacity;
-	uint64_t        max_pages;
-	char           *vfs;
+	weir_store_durability durability;
+	size_t                max_event;
+	size_t                max_batch;
+	size_t                queue_capacity;
+	uint64_t              max_pages;
+	char                 *vfs;
 };
 
 struct weir_store {

@@ -26,15 +26,15 @@ struct weir__req {
 	int        finished; // sync requests: set under the writer's mutex
 	weir_err   rv;
 	// appends
-	const weir_event *ev; // held
-	const char       *stream;
-	const uint8_t    *hdr; // encoded headers
-	size_t            hdr_len;
-	int64_t           expected;
-	uint64_t          seq;
-	int64_t           version;
-	weir_append_fn    done;
-	void             *arg;
+	const weir_event    *ev; // held
+	const char          *stream;
+	const uint8_t       *hdr; // encoded headers
+	size_t               hdr_len;
+	int64_t              expected;
+	uint64_t             seq;
+	int64_t              version;
+	weir_store_append_fn done;
+	void                *arg;
 	// calls (NULL call: a flush marker)
 	weir__call_fn call;
 	void         *call_arg;

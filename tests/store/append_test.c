@@ -95,7 +95,7 @@ test_idempotent(void **state)
 	assert_weir_ok(weir_store_last_seq(f->st, &last));
 	assert_int_equal(last, 2);
 	// Also idempotent when the retry names a stream.
-	weir_append opt = { .stream = "s", .expected = 7 };
+	weir_store_append_opts opt = { .stream = "s", .expected = 7 };
 	assert_weir_ok(weir_store_append(f->st, ev, &opt, &s2, NULL));
 	assert_int_equal(s1, s2);
 	fx_got got = { 0 };
@@ -123,10 +123,10 @@ on_done(weir_store *st, weir_err err, uint64_t seq, int64_t version, void *arg)
 static void
 test_nowait(void **state)
 {
-	fx         *f   = *state;
-	acks        a   = { 0 };
-	weir_append opt = {
-		.flags = WEIR_APPEND_NOWAIT, .done = on_done, .arg = &a
+	fx                    *f   = *state;
+	acks                   a   = { 0 };
+	weir_store_append_opts opt = {
+		.flags = WEIR_STORE_APPEND_NOWAIT, .done = on_done, .arg = &a
 	};
 	for (int i = 0; i < 100; i++) {
 		weir_event *ev  = fx_event("fast.path", "x");
@@ -160,7 +160,7 @@ test_too_big(void **state)
 	assert_weir_err(
 	    weir_store_append(f->st, ev, NULL, NULL, NULL), WEIR_ETOOBIG);
 	assert_non_null(strstr(weir_store_errmsg(f->st), "exceeds the limit"));
-	weir_append opt = { .flags = WEIR_APPEND_NOWAIT };
+	weir_store_append_opts opt = { .flags = WEIR_STORE_APPEND_NOWAIT };
 	assert_weir_err(
 	    weir_store_append(f->st, ev, &opt, NULL, NULL), WEIR_ETOOBIG);
 	weir_event_release(ev);
@@ -177,12 +177,13 @@ test_bad_names(void **state)
 	long_name[sizeof(long_name) - 1] = 0;
 	const char *bad[]                = { "", "tab\there", long_name };
 	for (size_t i = 0; i < 3; i++) {
-		weir_append opt = { .stream = bad[i] };
+		weir_store_append_opts opt = { .stream = bad[i] };
 		assert_weir_err(weir_store_append(f->st, ev, &opt, NULL, NULL),
 		    WEIR_EBADNAME);
 		assert_non_null(strstr(weir_store_errmsg(f->st), "stream"));
 	}
-	weir_append opt = { .expected = 3 }; // a version needs a stream
+	weir_store_append_opts opt = { .expected =
+		                           3 }; // a version needs a stream
 	assert_weir_err(
 	    weir_store_append(f->st, ev, &opt, NULL, NULL), WEIR_EINVAL);
 	assert_weir_err(

@@ -10,9 +10,9 @@
 static void
 test_logs_matching_events(void **state)
 {
-	fx          *f = *state;
-	weir_bus    *bus;
-	weir_attach *a;
+	fx                    *f = *state;
+	weir_bus              *bus;
+	weir_store_attachment *a;
 	assert_weir_ok(weir_bus_create(&bus, NULL));
 	assert_weir_ok(weir_store_attach(
 	    f->st, bus, "orders.>", 1024, WEIR_POLICY_BLOCK, -1, &a));
@@ -23,8 +23,8 @@ test_logs_matching_events(void **state)
 		    i % 5 ? "orders.eu.created" : "users.signup", text,
 		    strlen(text), 0, NULL));
 	}
-	weir_attach_stats s;
-	weir_attach_destroy(a);
+	weir_store_attach_stats s;
+	weir_store_detach(a);
 	fx_got g = { 0 };
 	assert_weir_ok(weir_store_read_all(f->st, 0, 0, fx_collect, &g));
 	assert_int_equal(g.n, 400);
@@ -36,7 +36,7 @@ test_logs_matching_events(void **state)
 	    weir_store_attach(f->st, bus, ">", 16, WEIR_POLICY_BLOCK, -1, &a));
 	assert_weir_ok(weir_publish(bus, "x.y", "z", 1, 0, NULL));
 	for (int i = 0; i < 2000; i++) {
-		assert_weir_ok(weir_attach_stats_get(a, &s));
+		assert_weir_ok(weir_store_attach_stats_get(a, &s));
 		// The commit may be counted before the loop counts the
 		// handler call as delivered: wait for both.
 		if (s.appended == 1 && s.subscr.delivered == 1) {
@@ -47,7 +47,7 @@ test_logs_matching_events(void **state)
 	assert_int_equal(s.appended, 1);
 	assert_int_equal(s.subscr.delivered, 1);
 	assert_int_equal(s.failed, 0);
-	weir_attach_destroy(a);
+	weir_store_detach(a);
 	weir_bus_destroy(bus);
 }
 
@@ -116,8 +116,8 @@ reopen_small_queue(fx *f)
 	weir_store_destroy(f->st);
 	assert_weir_ok(weir_store_config_create(&cfg));
 	assert_weir_ok(weir_store_config_set_batch(cfg, 1, 1));
-	assert_weir_ok(
-	    weir_store_config_set_durability(cfg, WEIR_DURABILITY_NORMAL));
+	assert_weir_ok(weir_store_config_set_durability(
+	    cfg, WEIR_STORE_DURABILITY_NORMAL));
 	fx_open_cfg(f, cfg);
 	weir_store_config_destroy(cfg);
 }
@@ -125,11 +125,11 @@ reopen_small_queue(fx *f)
 static void
 run_behind(fx *f, weir_policy policy, int64_t timeout_ms, weir_err shed)
 {
-	weir_bus    *bus;
-	weir_attach *a;
-	gate         g = { 0 };
-	pthread_t    th;
-	int          ok = 0, refused = 0;
+	weir_bus              *bus;
+	weir_store_attachment *a;
+	gate                   g = { 0 };
+	pthread_t              th;
+	int                    ok = 0, refused = 0;
 	reopen_small_queue(f);
 	assert_weir_ok(weir_bus_create(&bus, NULL));
 	assert_weir_ok(
@@ -144,14 +144,14 @@ run_behind(fx *f, weir_policy policy, int64_t timeout_ms, weir_err shed)
 			refused++;
 		}
 	}
-	weir_attach_stats s;
-	assert_weir_ok(weir_attach_stats_get(a, &s));
+	weir_store_attach_stats s;
+	assert_weir_ok(weir_store_attach_stats_get(a, &s));
 	assert_true(refused > 0);
 	assert_int_equal(policy == WEIR_POLICY_REJECT ? s.subscr.rejected
 	                                              : s.subscr.timed_out,
 	    (uint64_t) refused);
 	gate_open(&g, th);
-	weir_attach_destroy(a);
+	weir_store_detach(a);
 	uint64_t last;
 	assert_weir_ok(weir_store_last_seq(f->st, &last));
 	assert_int_equal(last, (uint64_t) ok); // every accepted event logged
@@ -175,20 +175,21 @@ test_writer_behind_block(void **state)
 static void
 test_replay_into_logged_bus(void **state)
 {
-	fx          *f = *state;
-	weir_bus    *bus;
-	weir_attach *a;
-	uint64_t     n, last;
+	fx                    *f = *state;
+	weir_bus              *bus;
+	weir_store_attachment *a;
+	uint64_t               n, last;
 	for (int i = 0; i < 50; i++) {
 		fx_append(f->st, "orders.created", "x");
 	}
 	assert_weir_ok(weir_bus_create(&bus, NULL));
 	assert_weir_ok(
 	    weir_store_attach(f->st, bus, ">", 64, WEIR_POLICY_BLOCK, -1, &a));
-	weir_replay rp = { .target = WEIR_REPLAY_PUBLISH, .bus = bus };
+	weir_store_replay_opts rp = { .target = WEIR_STORE_REPLAY_PUBLISH,
+		.bus                          = bus };
 	assert_weir_ok(weir_store_replay(f->st, &rp, &n));
 	assert_int_equal(n, 50);
-	weir_attach_destroy(a);
+	weir_store_detach(a);
 	assert_weir_ok(weir_store_last_seq(f->st, &last));
 	assert_int_equal(last, 50);
 	weir_bus_destroy(bus);
@@ -197,9 +198,9 @@ test_replay_into_logged_bus(void **state)
 static void
 test_bad_attach(void **state)
 {
-	fx          *f = *state;
-	weir_bus    *bus;
-	weir_attach *a;
+	fx                    *f = *state;
+	weir_bus              *bus;
+	weir_store_attachment *a;
 	assert_weir_ok(weir_bus_create(&bus, NULL));
 	assert_weir_err(weir_store_attach(
 	                    f->st, bus, "a..b", 8, WEIR_POLICY_BLOCK, -1, &a),
@@ -212,7 +213,7 @@ test_bad_attach(void **state)
 	assert_weir_err(
 	    weir_store_attach(f->st, bus, ">", 8, WEIR_POLICY_BLOCK, -1, &a),
 	    WEIR_ECLOSED);
-	weir_attach_destroy(NULL);
+	weir_store_detach(NULL);
 	weir_bus_destroy(bus);
 }
 

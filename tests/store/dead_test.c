@@ -14,7 +14,7 @@ typedef struct seen {
 } seen;
 
 static weir_err
-on_dead(weir_store *st, const weir_dead_letter *dl, void *arg)
+on_dead(weir_store *st, const weir_store_dead_letter *dl, void *arg)
 {
 	seen *s = arg;
 	(void) st;
@@ -69,7 +69,7 @@ typedef struct retry {
 } retry;
 
 static weir_err
-to_bus(weir_store *st, const weir_dead_letter *dl, void *arg)
+to_bus(weir_store *st, const weir_store_dead_letter *dl, void *arg)
 {
 	retry *r = arg;
 	(void) st;

@@ -68,8 +68,8 @@ fx_open(fx *f)
 {
 	weir_store_config *cfg;
 	assert_weir_ok(weir_store_config_create(&cfg));
-	assert_weir_ok(
-	    weir_store_config_set_durability(cfg, WEIR_DURABILITY_NORMAL));
+	assert_weir_ok(weir_store_config_set_durability(
+	    cfg, WEIR_STORE_DURABILITY_NORMAL));
 	fx_open_cfg(f, cfg);
 	weir_store_config_destroy(cfg);
 	return f->st;

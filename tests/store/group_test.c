@@ -53,13 +53,15 @@ appender(void *arg)
 	worker *w = arg;
 	group  *g = w->g;
 	for (int i = 0; i < g->per_thread; i++) {
-		weir_event *ev  = fx_event("load.test", "payload");
-		weir_append opt = { 0 };
-		uint64_t    seq = 0;
+		weir_event            *ev  = fx_event("load.test", "payload");
+		weir_store_append_opts opt = { 0 };
+		uint64_t               seq = 0;
 		if (g->nowait && i % 2) {
-			opt = (weir_append) { .flags = WEIR_APPEND_NOWAIT,
-				.done                = on_done,
-				.arg                 = g };
+			opt = (weir_store_append_opts) {
+				.flags = WEIR_STORE_APPEND_NOWAIT,
+				.done  = on_done,
+				.arg   = g
+			};
 		}
 		weir_err rv = weir_store_append(g->st, ev, &opt, &seq, NULL);
 		weir_event_release(ev);
@@ -175,7 +177,7 @@ test_commits_are_shared(void **state)
 	weir_store_destroy(f->st);
 	assert_weir_ok(weir_store_config_create(&cfg));
 	assert_weir_ok(
-	    weir_store_config_set_durability(cfg, WEIR_DURABILITY_FULL));
+	    weir_store_config_set_durability(cfg, WEIR_STORE_DURABILITY_FULL));
 	fx_open_cfg(f, cfg);
 	weir_store_config_destroy(cfg);
 	uint64_t before = atomic_load(&f->st->writer.commits);
@@ -196,8 +198,8 @@ test_backpressure(void **state)
 	weir_store_destroy(f->st);
 	assert_weir_ok(weir_store_config_create(&cfg));
 	assert_weir_ok(weir_store_config_set_batch(cfg, 3, 2));
-	assert_weir_ok(
-	    weir_store_config_set_durability(cfg, WEIR_DURABILITY_NORMAL));
+	assert_weir_ok(weir_store_config_set_durability(
+	    cfg, WEIR_STORE_DURABILITY_NORMAL));
 	fx_open_cfg(f, cfg);
 	weir_store_config_destroy(cfg);
 	run_group(f, scale(300), 1);

@@ -17,7 +17,7 @@ add(weir_store *st, const char *topic, int64_t ts, const char *stream)
 	weir_event_init init = {
 		.size = sizeof(weir_event_init), .topic = topic, .ts = ts
 	};
-	weir_append opt = { .stream = stream };
+	weir_store_append_opts opt = { .stream = stream };
 	assert_weir_ok(weir_event_new(&ev, &init));
 	assert_weir_ok(weir_store_append(st, ev, &opt, NULL, NULL));
 	weir_event_release(ev);
@@ -40,13 +40,13 @@ fill(void **state)
 static void
 test_to_callback_filtered(void **state)
 {
-	fx         *f  = *state;
-	fx_got      g  = { 0 };
-	weir_replay rp = { .target = WEIR_REPLAY_CALL,
-		.fn                = fx_collect,
-		.arg               = &g,
+	fx                    *f  = *state;
+	fx_got                 g  = { 0 };
+	weir_store_replay_opts rp = { .target = WEIR_STORE_REPLAY_CALL,
+		.fn                           = fx_collect,
+		.arg                          = &g,
 		.filter = { .pattern = "orders.created", .from_seq = 3 } };
-	uint64_t    n;
+	uint64_t               n;
 	assert_weir_ok(weir_store_replay(f->st, &rp, &n));
 	assert_int_equal(n, 4); // 3, 5, 7, 9
 	assert_int_equal(g.seq[0], 3);
@@ -85,14 +85,15 @@ test_to_bus(void **state)
 	assert_weir_ok(weir_bus_create(&bus, NULL));
 	assert_weir_ok(
 	    weir_on(bus, "orders.>", on_event, emitted, NULL, 0, NULL));
-	weir_replay rp = { .target = WEIR_REPLAY_EMIT, .bus = bus };
+	weir_store_replay_opts rp = { .target = WEIR_STORE_REPLAY_EMIT,
+		.bus                          = bus };
 	assert_weir_ok(weir_store_replay(f->st, &rp, &n));
 	assert_int_equal(n, 10);
 	assert_int_equal(emitted[0], 10);
 	assert_weir_ok(weir_off_all(bus, NULL, NULL));
 	assert_weir_ok(
 	    weir_subscribe(&sub, bus, ">", on_event, published, NULL, NULL));
-	rp.target = WEIR_REPLAY_PUBLISH;
+	rp.target = WEIR_STORE_REPLAY_PUBLISH;
 	assert_weir_ok(weir_store_replay(f->st, &rp, &n));
 	assert_int_equal(n, 10);
 	for (int i = 0; i < 100 && published[0] < 10; i++) {
@@ -106,22 +107,22 @@ test_to_bus(void **state)
 static void
 test_pacing(void **state)
 {
-	fx         *f = *state;
-	fx_got      g = { 0 };
-	uint64_t    n;
-	weir_replay rp = { .target = WEIR_REPLAY_CALL,
-		.fn                = fx_collect,
-		.arg               = &g,
-		.speed             = WEIR_REPLAY_FACTOR,
-		.factor            = 4.0,
-		.filter            = { .to_seq = 5 } };
-	int64_t     t  = wt_now_ms();
+	fx                    *f = *state;
+	fx_got                 g = { 0 };
+	uint64_t               n;
+	weir_store_replay_opts rp = { .target = WEIR_STORE_REPLAY_CALL,
+		.fn                           = fx_collect,
+		.arg                          = &g,
+		.speed                        = WEIR_STORE_REPLAY_FACTOR,
+		.factor                       = 4.0,
+		.filter                       = { .to_seq = 5 } };
+	int64_t                t  = wt_now_ms();
 	assert_weir_ok(weir_store_replay(f->st, &rp, &n));
 	int64_t el = wt_now_ms() - t;
 	assert_int_equal(n, 5); // 400 ms of history at 4x: about 100 ms
 	assert_true(el >= 95 && el < 1000);
 	memset(&g, 0, sizeof(g));
-	rp.speed  = WEIR_REPLAY_RATE;
+	rp.speed  = WEIR_STORE_REPLAY_RATE;
 	rp.rate   = 100.0; // ten events: about 90 ms
 	rp.filter = (weir_store_filter) { 0 };
 	t         = wt_now_ms();
@@ -155,16 +156,16 @@ on_progress(
 static void
 test_progress(void **state)
 {
-	fx         *f = *state;
-	fx_got      g = { 0 };
-	prog        p = { 0 };
-	uint64_t    n;
-	weir_replay rp = { .target = WEIR_REPLAY_CALL,
-		.fn                = fx_collect,
-		.arg               = &g,
-		.progress          = on_progress,
-		.progress_arg      = &p,
-		.progress_every    = 3 };
+	fx                    *f = *state;
+	fx_got                 g = { 0 };
+	prog                   p = { 0 };
+	uint64_t               n;
+	weir_store_replay_opts rp = { .target = WEIR_STORE_REPLAY_CALL,
+		.fn                           = fx_collect,
+		.arg                          = &g,
+		.progress                     = on_progress,
+		.progress_arg                 = &p,
+		.progress_every               = 3 };
 	assert_weir_ok(weir_store_replay(f->st, &rp, &n));
 	assert_int_equal(p.calls, 4); // 3, 6, 9, and the end
 	assert_int_equal(p.done[0], 3);
@@ -201,16 +202,17 @@ cancel_later(void *arg)
 static void
 test_cancel(void **state)
 {
-	fx         *f = *state;
-	uint64_t    n;
-	pthread_t   th;
-	weir_replay rp = { .target = WEIR_REPLAY_CALL, .fn = cancel_at_three };
+	fx                    *f = *state;
+	uint64_t               n;
+	pthread_t              th;
+	weir_store_replay_opts rp = { .target = WEIR_STORE_REPLAY_CALL,
+		.fn                           = cancel_at_three };
 	assert_weir_err(weir_store_replay(f->st, &rp, &n), WEIR_ECANCELED);
 	assert_int_equal(n, 3);
 	assert_non_null(strstr(weir_store_errmsg(f->st), "canceled"));
 	// A slow replay (one event every ten seconds) cancelled from another
 	// thread returns at once, not after a minute and a half.
-	rp.speed  = WEIR_REPLAY_RATE;
+	rp.speed  = WEIR_STORE_REPLAY_RATE;
 	rp.rate   = 0.1;
 	rp.fn     = fx_collect;
 	fx_got g  = { 0 };
@@ -222,7 +224,7 @@ test_cancel(void **state)
 	assert_true(wt_now_ms() - t < 5000);
 	assert_int_equal(n, 1);
 	// A cancel before a replay starts does not affect it.
-	rp.speed = WEIR_REPLAY_FAST;
+	rp.speed = WEIR_STORE_REPLAY_FAST;
 	memset(&g, 0, sizeof(g));
 	assert_weir_ok(weir_store_replay(f->st, &rp, &n));
 	assert_int_equal(n, 10);
@@ -231,15 +233,16 @@ test_cancel(void **state)
 static void
 test_bad_replays(void **state)
 {
-	fx         *f  = *state;
-	weir_replay rp = { .target = WEIR_REPLAY_EMIT }; // no bus
+	fx                    *f  = *state;
+	weir_store_replay_opts rp = { .target =
+		                          WEIR_STORE_REPLAY_EMIT }; // no bus
 	assert_weir_err(weir_store_replay(f->st, &rp, NULL), WEIR_EINVAL);
-	rp = (weir_replay) { .target = WEIR_REPLAY_CALL,
-		.fn                  = fx_collect,
-		.speed               = WEIR_REPLAY_FACTOR,
-		.factor              = 0 };
+	rp = (weir_store_replay_opts) { .target = WEIR_STORE_REPLAY_CALL,
+		.fn                             = fx_collect,
+		.speed                          = WEIR_STORE_REPLAY_FACTOR,
+		.factor                         = 0 };
 	assert_weir_err(weir_store_replay(f->st, &rp, NULL), WEIR_EINVAL);
-	rp.speed          = WEIR_REPLAY_FAST;
+	rp.speed          = WEIR_STORE_REPLAY_FAST;
 	rp.filter.pattern = "orders..x";
 	assert_weir_err(weir_store_replay(f->st, &rp, NULL), WEIR_EBADPATTERN);
 	assert_weir_err(weir_store_replay(f->st, NULL, NULL), WEIR_EINVAL);

@@ -8,9 +8,10 @@ static weir_err
 append_to(weir_store *st, const char *stream, int64_t expected,
     const char *text, int64_t *version)
 {
-	weir_event *ev  = fx_event("account.changed", text);
-	weir_append opt = { .stream = stream, .expected = expected };
-	weir_err    rv  = weir_store_append(st, ev, &opt, NULL, version);
+	weir_event            *ev  = fx_event("account.changed", text);
+	weir_store_append_opts opt = { .stream = stream,
+		.expected                      = expected };
+	weir_err rv = weir_store_append(st, ev, &opt, NULL, version);
 	weir_event_release(ev);
 	return rv;
 }
@@ -21,10 +22,10 @@ test_expected_versions(void **state)
 	fx     *f = *state;
 	int64_t v;
 	assert_weir_ok(
-	    append_to(f->st, "acct-1", WEIR_EXPECT_NO_STREAM, "a", &v));
+	    append_to(f->st, "acct-1", WEIR_STORE_EXPECT_NO_STREAM, "a", &v));
 	assert_int_equal(v, 1);
 	assert_weir_err(
-	    append_to(f->st, "acct-1", WEIR_EXPECT_NO_STREAM, "x", &v),
+	    append_to(f->st, "acct-1", WEIR_STORE_EXPECT_NO_STREAM, "x", &v),
 	    WEIR_ECONFLICT);
 	assert_non_null(strstr(weir_store_errmsg(f->st), "acct-1"));
 	assert_non_null(strstr(weir_store_errmsg(f->st), "version 1"));
@@ -34,9 +35,11 @@ test_expected_versions(void **state)
 	    append_to(f->st, "acct-1", 1, "stale", &v), WEIR_ECONFLICT);
 	assert_weir_err(
 	    append_to(f->st, "acct-1", 5, "ahead", &v), WEIR_ECONFLICT);
-	assert_weir_ok(append_to(f->st, "acct-1", WEIR_EXPECT_ANY, "c", &v));
+	assert_weir_ok(
+	    append_to(f->st, "acct-1", WEIR_STORE_EXPECT_ANY, "c", &v));
 	assert_int_equal(v, 3);
-	assert_weir_ok(append_to(f->st, "acct-2", WEIR_EXPECT_ANY, "z", &v));
+	assert_weir_ok(
+	    append_to(f->st, "acct-2", WEIR_STORE_EXPECT_ANY, "z", &v));
 	assert_int_equal(v, 1);
 	assert_weir_ok(weir_store_stream_version(f->st, "acct-1", &v));
 	assert_int_equal(v, 3);
