@@ -104,7 +104,8 @@ run_store_append(const bench *b, weir_store_durability d)
 {
 	remove_store(b);
 	weir_store            *st  = open_store(b, d);
-	weir_store_append_opts opt = { .flags = WEIR_STORE_APPEND_NOWAIT };
+	weir_store_append_opts opt = { .size = sizeof(opt),
+		.flags                       = WEIR_STORE_APPEND_NOWAIT };
 	double                 t   = now_s();
 	for (size_t i = 0; i < b->n; i++) {
 		if (weir_store_append(st, b->evs[i], &opt, NULL, NULL) != 0) {
@@ -202,8 +203,9 @@ run_replay_emit(const bench *b)
 	uint64_t    n;
 	weir_bus_create(&bus, NULL);
 	weir_on(bus, ">", noop, NULL, NULL, 0, NULL);
-	weir_store_replay_opts rp = { .target = WEIR_STORE_REPLAY_EMIT,
-		.bus                          = bus };
+	weir_store_replay_opts rp = { .size = sizeof(rp),
+		.target                     = WEIR_STORE_REPLAY_EMIT,
+		.bus                        = bus };
 	double                 t  = now_s();
 	if (weir_store_replay(st, &rp, &n) != WEIR_OK || n != b->n) {
 		die("replay", weir_store_errmsg(st));
@@ -258,8 +260,9 @@ run_replay_publish(const bench *b)
 	weir_subscribe(&sub, c.bus, ">", count_handler, &c, NULL, sc);
 	weir_subscr_config_destroy(sc);
 	pthread_create(&th, NULL, loop_main, &c);
-	weir_store_replay_opts rp = { .target = WEIR_STORE_REPLAY_PUBLISH,
-		.bus                          = c.bus };
+	weir_store_replay_opts rp = { .size = sizeof(rp),
+		.target                     = WEIR_STORE_REPLAY_PUBLISH,
+		.bus                        = c.bus };
 	double                 t  = now_s();
 	if (weir_store_replay(st, &rp, &n) != WEIR_OK || n != b->n) {
 		die("replay", weir_store_errmsg(st));

@@ -21,9 +21,10 @@
 extern "C" {
 #endif
 
-typedef struct weir_store            weir_store;
-typedef struct weir_store_config     weir_store_config;
-typedef struct weir_store_attachment weir_store_attachment;
+typedef struct weir_store               weir_store;
+typedef struct weir_store_config        weir_store_config;
+typedef struct weir_store_attachment    weir_store_attachment;
+typedef struct weir_store_attach_config weir_store_attach_config;
 
 /** What an acknowledged append survives. */
 typedef enum weir_store_durability {
@@ -130,8 +131,13 @@ WEIR_API weir_err weir_store_check(weir_store *st);
 typedef void (*weir_store_append_fn)(
     weir_store *st, weir_err err, uint64_t seq, int64_t version, void *arg);
 
-/** Options of one append; a NULL weir_store_append_opts means all zero. */
+/**
+ * Options of one append. A NULL pointer means the defaults (all zero);
+ * otherwise set size = sizeof (WEIR_STRUCT_INIT) and zero what is not
+ * used.
+ */
 typedef struct weir_store_append_opts {
+	size_t      size;          /* set by the caller */
 	const char *stream;        /* the event's stream, or NULL */
 	int64_t     expected;      /* WEIR_STORE_EXPECT_*, or a version > 0 */
 	unsigned    flags;         /* WEIR_STORE_APPEND_NOWAIT */
@@ -150,7 +156,9 @@ typedef struct weir_store_append_opts {
  *          (expected version mismatch), WEIR_ENOSPC, WEIR_EIO,
  *          WEIR_ESTORE, WEIR_ECORRUPT. Either way, at once:
  *          WEIR_ETOOBIG, WEIR_EBADTOPIC, WEIR_EBADNAME (stream),
- *          WEIR_ECLOSED, WEIR_EINVAL, WEIR_ENOMEM. With NOWAIT the
+ *          WEIR_ECLOSED, WEIR_EINVAL (also opt->size below the 1.0
+ *          size), WEIR_ENOTSUP (opt sets fields this weir does not
+ *          know), WEIR_ENOMEM. With NOWAIT the
  *          outcome of the commit goes to opt->done, called exactly once
  *          if and only if this returns WEIR_OK.
  * @remark Blocks while the writer's queue is full (backpressure).
@@ -175,8 +183,12 @@ WEIR_API weir_err weir_store_last_seq(weir_store *st, uint64_t *seq);
 typedef weir_err (*weir_store_read_fn)(weir_store *st, const weir_event *ev,
     const char *stream, int64_t version, void *arg);
 
-/** A selection of the log; zero fields do not filter. */
+/**
+ * A selection of the log; zero fields do not filter. Set size = sizeof
+ * (WEIR_STRUCT_INIT); a NULL filter pointer selects everything.
+ */
 typedef struct weir_store_filter {
+	size_t      size;     /* set by the caller */
 	uint64_t    from_seq; /* first seq, inclusive */
 	uint64_t    to_seq;   /* last seq, inclusive (0: no bound) */
 	int64_t     from_ts;  /* unix ns, inclusive */
@@ -191,7 +203,9 @@ typedef struct weir_store_filter {
  * @brief Calls @p fn for every event selected by @p f, in seq order,
  *        from one consistent snapshot of the log.
  * @returns WEIR_OK, what @p fn returned, WEIR_EBADPATTERN,
- *          WEIR_EBADNAME, WEIR_ECORRUPT, WEIR_ESTORE, WEIR_ECLOSED.
+ *          WEIR_EBADNAME, WEIR_ECORRUPT, WEIR_ESTORE, WEIR_ECLOSED,
+ *          WEIR_ENOMEM, WEIR_EINVAL (f->size below the 1.0 size),
+ *          WEIR_ENOTSUP (f sets fields this weir does not know).
  */
 WEIR_API weir_err weir_store_read(weir_store *st, const weir_store_filter *f,
     weir_store_read_fn fn, void *arg);
@@ -275,9 +289,14 @@ typedef enum weir_store_replay_target {
 typedef weir_err (*weir_store_progress_fn)(
     weir_store *st, uint64_t done, uint64_t total, uint64_t seq, void *arg);
 
-/** What to replay, where to, and how fast. */
+/**
+ * What to replay, where to, and how fast. Set size = sizeof
+ * (WEIR_STRUCT_INIT). The filter is a pointer, not a member, so that
+ * either struct can grow without moving the other's fields.
+ */
 typedef struct weir_store_replay_opts {
-	weir_store_filter        filter;
+	size_t                   size;   /* set by the caller */
+	const weir_store_filter *filter; /* NULL: the whole log */
 	weir_store_replay_target target;
 	weir_bus                *bus; /* PUBLISH, EMIT */
 	weir_store_read_fn       fn;  /* CALL */
@@ -291,12 +310,14 @@ typedef struct weir_store_replay_opts {
 } weir_store_replay_opts;
 
 /**
- * @brief Replays the events selected by rp->filter, in seq order, on
- *        the calling thread.
+ * @brief Replays the events selected by rp->filter (NULL: all), in seq
+ *        order, on the calling thread.
  * @param count receives how many events were delivered; may be NULL.
  * @returns WEIR_OK; WEIR_ECANCELED (weir_store_replay_cancel(), or a
  *          callback returned an error); the bus's error (e.g. WEIR_EFULL)
- *          which stops the replay; WEIR_EBADPATTERN, WEIR_EINVAL.
+ *          which stops the replay; WEIR_EBADPATTERN, WEIR_EINVAL,
+ *          WEIR_ENOTSUP and WEIR_ENOMEM; size rules as for
+ *          weir_store_read(), for @p rp and its filter.
  */
 WEIR_API weir_err weir_store_replay(
     weir_store *st, const weir_store_replay_opts *rp, uint64_t *count);
@@ -309,8 +330,12 @@ WEIR_API void weir_store_replay_cancel(weir_store *st);
 
 /* ---- dead letters ------------------------------------------------ */
 
-/** One dead letter; every pointer is borrowed for the callback. */
+/**
+ * One dead letter; every pointer is borrowed for the callback. weir
+ * sets size to the sizeof it was built with: a field past it is absent.
+ */
 typedef struct weir_store_dead_letter {
+	size_t            size;          /* set by weir */
 	uint64_t          id;            /* the dead letter's own id */
 	const weir_event *ev;            /* the event that failed */
 	const char       *origin;        /* route or subscription name */
@@ -353,32 +378,80 @@ WEIR_API weir_err weir_store_dead_purge(
 
 /* ---- logging a bus ----------------------------------------------- */
 
-/** Counters of an attachment. */
+/* Options of weir_store_attach (opaque, cloned at attach). */
+
+/** @brief Creates an attach config with the defaults: a queue of 1024
+ *         events, WEIR_POLICY_BLOCK without a timeout (publishers wait
+ *         as long as it takes: nothing is shed), and the subscription
+ *         name "store:<pattern>".
+ * @returns WEIR_EINVAL (out NULL), WEIR_ENOMEM (*out NULL). */
+WEIR_API weir_err weir_store_attach_config_create(
+    weir_store_attach_config **out);
+/** @brief Frees @p cfg; NULL is a no-op. Attachments made with it are
+ *         not affected. */
+WEIR_API void weir_store_attach_config_destroy(weir_store_attach_config *cfg);
+/** @brief Capacity of the subscription's queue, 1 to 2^30 events. */
+WEIR_API weir_err weir_store_attach_config_set_capacity(
+    weir_store_attach_config *cfg, size_t capacity);
+/**
+ * @brief What a full queue does to publishers: @p policy as for
+ *        weir_subscr_config_set_policy(); @p block_timeout_ms (BLOCK
+ *        only) is -1 (no limit), 0 or a number of milliseconds.
+ */
+WEIR_API weir_err weir_store_attach_config_set_policy(
+    weir_store_attach_config *cfg, weir_policy policy,
+    int64_t block_timeout_ms);
+/**
+ * @brief The subscription's name, shown in the bus's stats (copied;
+ *        NULL restores "store:<pattern>").
+ * @returns WEIR_EINVAL (empty name), WEIR_ENOMEM.
+ */
+WEIR_API weir_err weir_store_attach_config_set_name(
+    weir_store_attach_config *cfg, const char *name);
+
+/**
+ * Counters of an attachment (Rule 4: set size = sizeof before the call;
+ * WEIR_STRUCT_INIT(weir_store_attach_stats) does it).
+ */
 typedef struct weir_store_attach_stats {
-	weir_subscr_stats subscr;   /* the bus side: queue, drops, rejects */
-	uint64_t          appended; /* committed to the log */
-	uint64_t          failed;   /* appends that failed */
+	size_t   size;     /* set by the caller */
+	uint64_t appended; /* committed to the log */
+	uint64_t failed;   /* appends that failed */
+	/* The bus side: queue, drops, rejects. It is the last field so
+	 * that it can grow with weir_subscr_stats: a caller's smaller size
+	 * gets a prefix of it. No field is ever added after it. */
+	weir_subscr_stats subscr;
 } weir_store_attach_stats;
 
 /**
  * @brief Logs every event published on @p bus whose topic matches
- *        @p pattern. The store subscribes with a queue of @p capacity
- *        events and @p policy (BLOCK with @p block_timeout_ms, REJECT,
- *        DROP_*); the subscription runs on a loop and thread of its own.
- *        When the writer falls behind, the queue fills and the policy
- *        applies to publishers, counted in the subscription's stats.
- * @returns WEIR_EBADPATTERN, WEIR_EINVAL, WEIR_ECLOSED, WEIR_ENOMEM.
- * @remark Destroy the attachment before the bus and the store.
+ *        @p pattern. The store subscribes with the queue capacity and
+ *        policy of @p cfg (NULL: the defaults of
+ *        weir_store_attach_config_create()); the subscription runs on a
+ *        loop and thread of its own. When the writer falls behind, the
+ *        queue fills and the policy applies to publishers, counted in
+ *        the subscription's stats.
+ * @param out receives the attachment; NULL on error.
+ * @param cfg is read during the call only: the caller keeps and
+ *        destroys it.
+ * @returns WEIR_EBADPATTERN, WEIR_EINVAL, WEIR_ECLOSED, WEIR_ENOMEM;
+ *          on error nothing is subscribed.
+ * @remark Any thread. Detach before destroying the bus or the store.
  */
-WEIR_API weir_err weir_store_attach(weir_store *st, weir_bus *bus,
-    const char *pattern, size_t capacity, weir_policy policy,
-    int64_t block_timeout_ms, weir_store_attachment **out);
-/** @brief Counters of the attachment. */
+WEIR_API weir_err weir_store_attach(weir_store_attachment **out,
+    weir_store *st, weir_bus *bus, const char *pattern,
+    const weir_store_attach_config *cfg);
+/**
+ * @brief Counters of the attachment, written into the first
+ *        out->size bytes of @p out.
+ * @returns WEIR_EINVAL (NULL, or out->size below the 1.0 size).
+ */
 WEIR_API weir_err weir_store_attach_stats_get(
     weir_store_attachment *a, weir_store_attach_stats *out);
 /**
  * @brief Unsubscribes, logs what is still queued, stops the thread and
  *        frees the attachment. NULL is a no-op.
+ * @remark Not from the attachment's own thread (a store callback).
  */
 WEIR_API void weir_store_detach(weir_store_attachment *a);
 

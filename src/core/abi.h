@@ -11,18 +11,22 @@
 
 #include <weir/weir.h>
 
+// WEIR_API exports these from a shared libweir for weir::store, a
+// library of its own; they are declared only here, so they are not API.
+
 // Copies the caller's input struct @p src into @p dst (weir's own
 // sizeof is @p dst_size), zero-filling what an older caller did not
 // have. WEIR_EINVAL if src's size is below @p min_size; WEIR_ENOTSUP if
 // src is larger than dst_size and any byte past dst_size is not zero (a
 // newer caller asking for something this build cannot do).
-weir_err weir__struct_in(
+WEIR_API weir_err weir__struct_in(
     void *dst, size_t dst_size, const void *src, size_t min_size);
 
 // Copies weir's filled struct @p src (whose own size field says its
 // sizeof) into the caller's @p dst, at most as many bytes as dst's size
 // field allows, keeping dst's size field. WEIR_EINVAL if dst's size is
 // below @p min_size.
-weir_err weir__struct_out(void *dst, const void *src, size_t min_size);
+WEIR_API weir_err weir__struct_out(
+    void *dst, const void *src, size_t min_size);
 
 #endif

@@ -5,11 +5,16 @@
 
 #include <stddef.h>
 
-void *weir__alloc(size_t size);
-void *weir__zalloc(size_t size);
-void *weir__realloc(void *p, size_t size);
-void  weir__free(void *p);
-char *weir__strdup(const char *s);
+#include <weir/weir.h>
+
+// WEIR_API here exports these from a shared libweir for weir::store,
+// which is a library of its own and must allocate through the same
+// hook. They stay out of the public headers, so they are not API.
+WEIR_API void *weir__alloc(size_t size);
+WEIR_API void *weir__zalloc(size_t size);
+WEIR_API void *weir__realloc(void *p, size_t size);
+WEIR_API void  weir__free(void *p);
+WEIR_API char *weir__strdup(const char *s);
 // Zeroed and aligned to a cache line, for structs whose fields are laid
 // out on separate lines (alignas(64)); freed by weir__free_aligned().
 // Uses the hook's aligned_fn, or over-allocates when it has none.

@@ -233,9 +233,9 @@ weir_err
 weir_store_append(weir_store *st, const weir_event *ev,
     const weir_store_append_opts *opt, uint64_t *seq, int64_t *version)
 {
-	static const weir_store_append_opts none = { 0 };
-	weir__req                           r = { .kind = WEIR__REQ_APPEND };
-	size_t                              hsize = 0;
+	weir_store_append_opts o     = { .size = sizeof(o) };
+	weir__req              r     = { .kind = WEIR__REQ_APPEND };
+	size_t                 hsize = 0;
 	if (seq != NULL) {
 		*seq = 0;
 	}
@@ -245,13 +245,17 @@ weir_store_append(weir_store *st, const weir_event *ev,
 	if (st == NULL || ev == NULL) {
 		return WEIR_EINVAL;
 	}
-	weir_err rv = append_check(st, ev, opt ? opt : &none, &hsize);
-	if (rv == WEIR_OK && opt != NULL &&
-	    (opt->flags & WEIR_STORE_APPEND_NOWAIT)) {
-		return append_async(st, ev, opt, hsize);
+	weir_err rv = opt == NULL ? WEIR_OK
+	                          : weir__store_struct_in(st, &o, sizeof(o),
+	                                opt, WEIR__STORE_APPEND_V1, "append");
+	if (rv == WEIR_OK) {
+		rv = append_check(st, ev, &o, &hsize);
+	}
+	if (rv == WEIR_OK && (o.flags & WEIR_STORE_APPEND_NOWAIT)) {
+		return append_async(st, ev, &o, hsize);
 	}
 	if (rv == WEIR_OK) {
-		rv = append_sync(st, ev, opt ? opt : &none, hsize, &r);
+		rv = append_sync(st, ev, &o, hsize, &r);
 	}
 	if (rv == WEIR_OK && seq != NULL) {
 		*seq = r.seq;

@@ -12,9 +12,11 @@
 // `done` callbacks refer to the attachment, so destroy flushes the
 // store before freeing it.
 #include <stdio.h>
-#include <stdlib.h>
 #include <time.h>
 
+#include "core/abi.h"
+#include "core/alloc.h"
+#include "store/attach_config.h"
 #include "store/store.h"
 
 struct weir_store_attachment {
@@ -42,9 +44,10 @@ static weir_err
 attach_handler(weir_bus *bus, const weir_event *ev, void *arg)
 {
 	weir_store_attachment *a   = arg;
-	weir_store_append_opts opt = { .flags = WEIR_STORE_APPEND_NOWAIT,
-		.done                         = attach_done,
-		.arg                          = a };
+	weir_store_append_opts opt = { .size = sizeof(opt),
+		.flags                       = WEIR_STORE_APPEND_NOWAIT,
+		.done                        = attach_done,
+		.arg                         = a };
 	(void) bus;
 	weir_err rv = weir_store_append(a->st, ev, &opt, NULL, NULL);
 	if (rv != WEIR_OK) {
@@ -61,9 +64,11 @@ attach_main(void *arg)
 	return NULL;
 }
 
+// The subscription's config from the attach config: the store's own
+// loop, the caller's queue and policy.
 static weir_err
 attach_subscribe(weir_store_attachment *a, weir_bus *bus, const char *pattern,
-    size_t capacity, weir_policy policy, int64_t timeout_ms)
+    const weir_store_attach_config *cfg)
 {
 	weir_subscr_config *sc;
 	char                name[300];
@@ -71,12 +76,15 @@ attach_subscribe(weir_store_attachment *a, weir_bus *bus, const char *pattern,
 	if (rv != WEIR_OK) {
 		return rv;
 	}
-	snprintf(name, sizeof(name), "store:%.280s", pattern);
-	if ((rv = weir_subscr_config_set_capacity(sc, capacity)) == 0 &&
-	    (rv = weir_subscr_config_set_policy(sc, policy, timeout_ms)) ==
-	        0 &&
+	if (cfg->name == NULL) {
+		snprintf(name, sizeof(name), "store:%.280s", pattern);
+	}
+	if ((rv = weir_subscr_config_set_capacity(sc, cfg->capacity)) == 0 &&
+	    (rv = weir_subscr_config_set_policy(
+	         sc, cfg->policy, cfg->block_timeout_ms)) == 0 &&
 	    (rv = weir_subscr_config_set_loop(sc, a->loop)) == 0 &&
-	    (rv = weir_subscr_config_set_name(sc, name)) == 0) {
+	    (rv = weir_subscr_config_set_name(
+	         sc, cfg->name ? cfg->name : name)) == 0) {
 		rv = weir_subscribe(
 		    &a->sub, bus, pattern, attach_handler, a, NULL, sc);
 	}
@@ -92,19 +100,13 @@ attach_free(weir_store_attachment *a)
 		pthread_join(a->thread, NULL);
 	}
 	(void) weir_loop_destroy(a->loop);
-	free(a);
+	weir__free(a);
 }
 
-weir_err
-weir_store_attach(weir_store *st, weir_bus *bus, const char *pattern,
-    size_t capacity, weir_policy policy, int64_t block_timeout_ms,
-    weir_store_attachment **out)
+static weir_err
+attach_check(weir_store *st, weir_bus *bus, const char *pattern)
 {
-	if (out != NULL) {
-		*out = NULL;
-	}
-	if (st == NULL || bus == NULL || pattern == NULL || out == NULL ||
-	    capacity == 0) {
+	if (st == NULL || bus == NULL || pattern == NULL) {
 		return WEIR_EINVAL;
 	}
 	weir_err rv = weir__store_check_open(st);
@@ -112,18 +114,33 @@ weir_store_attach(weir_store *st, weir_bus *bus, const char *pattern,
 		rv = weir__store_fail(st, WEIR_EBADPATTERN,
 		    "invalid topic pattern '%.200s'", pattern);
 	}
-	weir_store_attachment *a =
-	    rv == WEIR_OK ? calloc(1, sizeof(*a)) : NULL;
-	if (rv != WEIR_OK || a == NULL) {
-		return rv != WEIR_OK ? rv : WEIR_ENOMEM;
+	return rv;
+}
+
+weir_err
+weir_store_attach(weir_store_attachment **out, weir_store *st, weir_bus *bus,
+    const char *pattern, const weir_store_attach_config *cfg)
+{
+	weir_store_attach_config def;
+	weir__attach_config_defaults(&def);
+	if (out == NULL) {
+		return WEIR_EINVAL;
+	}
+	*out        = NULL;
+	weir_err rv = attach_check(st, bus, pattern);
+	if (rv != WEIR_OK) {
+		return rv;
+	}
+	weir_store_attachment *a = weir__zalloc(sizeof(*a));
+	if (a == NULL) {
+		return weir__store_fail(st, WEIR_ENOMEM, "out of memory");
 	}
 	a->st = st;
 	if ((rv = weir_loop_create(&a->loop)) != WEIR_OK) {
-		free(a);
+		weir__free(a);
 		return rv;
 	}
-	rv = attach_subscribe(
-	    a, bus, pattern, capacity, policy, block_timeout_ms);
+	rv = attach_subscribe(a, bus, pattern, cfg ? cfg : &def);
 	if (rv == WEIR_OK) {
 		rv         = pthread_create(&a->thread, NULL, attach_main, a)
 		            ? WEIR_ENOMEM
@@ -143,13 +160,24 @@ weir_err
 weir_store_attach_stats_get(
     weir_store_attachment *a, weir_store_attach_stats *out)
 {
+	weir_store_attach_stats s = { .size = sizeof(s) };
 	if (a == NULL || out == NULL) {
 		return WEIR_EINVAL;
 	}
-	out->appended    = atomic_load(&a->appended);
-	out->failed      = atomic_load(&a->failed);
-	out->subscr.size = sizeof(out->subscr); // weir_attach_stats is fixed
-	return weir_subscr_stats_get(a->sub, &out->subscr);
+	s.subscr.size = sizeof(s.subscr);
+	weir_err rv   = weir_subscr_stats_get(a->sub, &s.subscr);
+	if (rv != WEIR_OK) {
+		return rv;
+	}
+	s.appended = atomic_load(&a->appended);
+	s.failed   = atomic_load(&a->failed);
+	rv         = weir__struct_out(out, &s, WEIR__STORE_ATTACH_STATS_V1);
+	// subscr is last: its own size is what the caller has room for.
+	size_t inner = out->size - offsetof(weir_store_attach_stats, subscr);
+	if (rv == WEIR_OK && inner < sizeof(s.subscr)) {
+		out->subscr.size = inner;
+	}
+	return rv;
 }
 
 // Gives the loop up to five seconds to hand what is queued to the

@@ -123,6 +123,7 @@ dead_row(weir_store *st, sqlite3_stmt *s, weir_store_dead_fn fn, void *arg)
 		    (long long) sqlite3_column_int64(s, 0));
 	}
 	weir_store_dead_letter dl = {
+		.size          = sizeof(dl),
 		.id            = (uint64_t) sqlite3_column_int64(s, 0),
 		.ev            = ev,
 		.origin        = (const char *) sqlite3_column_text(s, 1),

@@ -34,18 +34,23 @@ weir_err
 weir_store_read(weir_store *st, const weir_store_filter *f,
     weir_store_read_fn fn, void *arg)
 {
-	static const weir_store_filter all = { 0 };
+	weir_store_filter own = { .size = sizeof(own) };
 	if (st == NULL || fn == NULL) {
 		return WEIR_EINVAL;
 	}
-	return read_run(st, f ? f : &all, 0, fn, arg);
+	weir_err rv = f == NULL ? WEIR_OK
+	                        : weir__store_struct_in(st, &own, sizeof(own),
+	                              f, WEIR__STORE_FILTER_V1, "filter");
+	return rv != WEIR_OK ? rv : read_run(st, &own, 0, fn, arg);
 }
 
 weir_err
 weir_store_read_all(weir_store *st, uint64_t from_seq, size_t limit,
     weir_store_read_fn fn, void *arg)
 {
-	weir_store_filter f = { .from_seq = from_seq, .limit = limit };
+	weir_store_filter f = {
+		.size = sizeof(f), .from_seq = from_seq, .limit = limit
+	};
 	if (st == NULL || fn == NULL) {
 		return WEIR_EINVAL;
 	}
@@ -57,9 +62,10 @@ weir_store_read_stream(weir_store *st, const char *stream,
     int64_t from_version, int backward, size_t limit, weir_store_read_fn fn,
     void *arg)
 {
-	weir_store_filter f = {
-		.stream = stream, .backward = backward, .limit = limit
-	};
+	weir_store_filter f = { .size = sizeof(f),
+		.stream               = stream,
+		.backward             = backward,
+		.limit                = limit };
 	if (st == NULL || fn == NULL || from_version < 0) {
 		return WEIR_EINVAL;
 	}

@@ -151,12 +151,30 @@ replay_check(weir_store *st, const weir_store_replay_opts *rp)
 	return weir__store_check_open(st);
 }
 
+// Copies the caller's options and filter (rule 4 sizes) and checks them.
+static weir_err
+replay_args(weir_store *st, const weir_store_replay_opts *rp,
+    weir_store_replay_opts *opts, weir_store_filter *filter)
+{
+	weir_err rv = weir__store_struct_in(
+	    st, opts, sizeof(*opts), rp, WEIR__STORE_REPLAY_V1, "replay");
+	*filter = (weir_store_filter) { .size = sizeof(*filter) };
+	if (rv == WEIR_OK && opts->filter != NULL) {
+		rv = weir__store_struct_in(st, filter, sizeof(*filter),
+		    opts->filter, WEIR__STORE_FILTER_V1, "replay filter");
+	}
+	opts->filter = filter;
+	return rv != WEIR_OK ? rv : replay_check(st, opts);
+}
+
 weir_err
 weir_store_replay(
     weir_store *st, const weir_store_replay_opts *rp, uint64_t *count)
 {
-	weir__query q;
-	replay_run  run = { .st = st, .rp = rp };
+	weir__query            q;
+	weir_store_replay_opts opts;
+	weir_store_filter      f;
+	replay_run             run = { .st = st, .rp = &opts };
 	if (count != NULL) {
 		*count = 0;
 	}
@@ -164,17 +182,17 @@ weir_store_replay(
 		return WEIR_EINVAL;
 	}
 	run.gen     = atomic_load(&st->cancel_gen);
-	weir_err rv = replay_check(st, rp);
+	weir_err rv = replay_args(st, rp, &opts, &f);
 	if (rv == WEIR_OK) {
-		rv = weir__query_open(st, &rp->filter, 0, &q);
+		rv = weir__query_open(st, &f, 0, &q);
 	}
 	if (rv != WEIR_OK) {
 		return rv;
 	}
-	if (rp->progress != NULL) {
-		rv = weir__query_count(st, &rp->filter, 0, &q, &run.total);
+	if (opts.progress != NULL) {
+		rv = weir__query_count(st, &f, 0, &q, &run.total);
 	}
-	uint64_t every = rp->progress_every ? rp->progress_every : 1000;
+	uint64_t every = opts.progress_every ? opts.progress_every : 1000;
 	while (rv == WEIR_OK) {
 		rv = replay_one(&run, &q, every);
 	}

@@ -19,6 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/abi.h"
+#include "core/alloc.h"
 #include "store/reader.h"
 #include "store/schema.h"
 #include "store/store.h"
@@ -113,6 +115,26 @@ weir__store_check_name(weir_store *st, const char *name, const char *what)
 		}
 	}
 	return WEIR_OK;
+}
+
+weir_err
+weir__store_struct_in(weir_store *st, void *dst, size_t dst_size,
+    const void *src, size_t min_size, const char *what)
+{
+	weir_err rv = weir__struct_in(dst, dst_size, src, min_size);
+	if (rv == WEIR_EINVAL) {
+		size_t size;
+		memcpy(&size, src, sizeof(size));
+		return weir__store_fail(st, rv,
+		    "%s: size %zu is below %zu (set size = sizeof)", what,
+		    size, min_size);
+	}
+	if (rv == WEIR_ENOTSUP) {
+		return weir__store_fail(st, rv,
+		    "%s: sets fields past the %zu bytes this weir knows", what,
+		    dst_size);
+	}
+	return rv;
 }
 
 int64_t

@@ -4,6 +4,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <sqlite3.h>
@@ -66,6 +67,24 @@ weir_err weir__store_check_open(weir_store *st);
 // @p what ("stream", "cursor").
 weir_err weir__store_check_name(
     weir_store *st, const char *name, const char *what);
+
+// The 1.0 sizes of the growable public structs (API 1.0, rule 4): a
+// caller's size below these is WEIR_EINVAL. Each runs through the last
+// field of 1.0 and must not change when a field is added.
+#define WEIR__THROUGH(T, f) (offsetof(T, f) + sizeof(((T *) 0)->f))
+#define WEIR__STORE_FILTER_V1 WEIR__THROUGH(weir_store_filter, limit)
+#define WEIR__STORE_APPEND_V1 WEIR__THROUGH(weir_store_append_opts, arg)
+#define WEIR__STORE_REPLAY_V1 \
+	WEIR__THROUGH(weir_store_replay_opts, progress_every)
+// subscr, the last field, grows with weir_subscr_stats: pin this to the
+// 1.0 size of that struct once it changes.
+#define WEIR__STORE_ATTACH_STATS_V1 \
+	WEIR__THROUGH(weir_store_attach_stats, subscr)
+
+// weir__struct_in() for a caller's struct named @p what, with the reason
+// of a failure in the store's errmsg.
+weir_err weir__store_struct_in(weir_store *st, void *dst, size_t dst_size,
+    const void *src, size_t min_size, const char *what);
 
 // The current time in unix ns.
 int64_t weir__store_now(void);

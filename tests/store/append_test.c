@@ -95,7 +95,9 @@ test_idempotent(void **state)
 	assert_weir_ok(weir_store_last_seq(f->st, &last));
 	assert_int_equal(last, 2);
 	// Also idempotent when the retry names a stream.
-	weir_store_append_opts opt = { .stream = "s", .expected = 7 };
+	weir_store_append_opts opt = {
+		.size = sizeof(opt), .stream = "s", .expected = 7
+	};
 	assert_weir_ok(weir_store_append(f->st, ev, &opt, &s2, NULL));
 	assert_int_equal(s1, s2);
 	fx_got got = { 0 };
@@ -125,9 +127,10 @@ test_nowait(void **state)
 {
 	fx                    *f   = *state;
 	acks                   a   = { 0 };
-	weir_store_append_opts opt = {
-		.flags = WEIR_STORE_APPEND_NOWAIT, .done = on_done, .arg = &a
-	};
+	weir_store_append_opts opt = { .size = sizeof(opt),
+		.flags                       = WEIR_STORE_APPEND_NOWAIT,
+		.done                        = on_done,
+		.arg                         = &a };
 	for (int i = 0; i < 100; i++) {
 		weir_event *ev  = fx_event("fast.path", "x");
 		uint64_t    seq = 99;
@@ -160,7 +163,8 @@ test_too_big(void **state)
 	assert_weir_err(
 	    weir_store_append(f->st, ev, NULL, NULL, NULL), WEIR_ETOOBIG);
 	assert_non_null(strstr(weir_store_errmsg(f->st), "exceeds the limit"));
-	weir_store_append_opts opt = { .flags = WEIR_STORE_APPEND_NOWAIT };
+	weir_store_append_opts opt = { .size = sizeof(opt),
+		.flags                       = WEIR_STORE_APPEND_NOWAIT };
 	assert_weir_err(
 	    weir_store_append(f->st, ev, &opt, NULL, NULL), WEIR_ETOOBIG);
 	weir_event_release(ev);
@@ -177,13 +181,14 @@ test_bad_names(void **state)
 	long_name[sizeof(long_name) - 1] = 0;
 	const char *bad[]                = { "", "tab\there", long_name };
 	for (size_t i = 0; i < 3; i++) {
-		weir_store_append_opts opt = { .stream = bad[i] };
+		weir_store_append_opts opt = { .size = sizeof(opt),
+			.stream                      = bad[i] };
 		assert_weir_err(weir_store_append(f->st, ev, &opt, NULL, NULL),
 		    WEIR_EBADNAME);
 		assert_non_null(strstr(weir_store_errmsg(f->st), "stream"));
 	}
-	weir_store_append_opts opt = { .expected =
-		                           3 }; // a version needs a stream
+	weir_store_append_opts opt = { .size = sizeof(opt),
+		.expected                    = 3 }; // a version needs a stream
 	assert_weir_err(
 	    weir_store_append(f->st, ev, &opt, NULL, NULL), WEIR_EINVAL);
 	assert_weir_err(
@@ -204,7 +209,8 @@ test_invalid_topic(void **state)
 	weir_event_init init = { .size = sizeof(weir_event_init),
 		.topic                 = "bad..topic" };
 	assert_weir_err(weir_event_new(&ev, &init), WEIR_EBADTOPIC);
-	weir_store_filter flt = { .pattern = "a.>.b" };
+	weir_store_filter flt = { .size = sizeof(weir_store_filter),
+		.pattern                = "a.>.b" };
 	fx_got            got = { 0 };
 	assert_weir_err(
 	    weir_store_read(f->st, &flt, fx_collect, &got), WEIR_EBADPATTERN);

@@ -7,6 +7,23 @@
 #include "fixture.h"
 #include "store/writer.h"
 
+// Attaches with a config of @p capacity and @p policy; the config is
+// destroyed at once (it is cloned at attach).
+static weir_err
+attach(weir_store_attachment **a, weir_store *st, weir_bus *bus,
+    const char *pattern, size_t capacity, weir_policy policy,
+    int64_t timeout_ms)
+{
+	weir_store_attach_config *cfg;
+	assert_weir_ok(weir_store_attach_config_create(&cfg));
+	assert_weir_ok(weir_store_attach_config_set_capacity(cfg, capacity));
+	assert_weir_ok(
+	    weir_store_attach_config_set_policy(cfg, policy, timeout_ms));
+	weir_err rv = weir_store_attach(a, st, bus, pattern, cfg);
+	weir_store_attach_config_destroy(cfg);
+	return rv;
+}
+
 static void
 test_logs_matching_events(void **state)
 {
@@ -14,8 +31,8 @@ test_logs_matching_events(void **state)
 	weir_bus              *bus;
 	weir_store_attachment *a;
 	assert_weir_ok(weir_bus_create(&bus, NULL));
-	assert_weir_ok(weir_store_attach(
-	    f->st, bus, "orders.>", 1024, WEIR_POLICY_BLOCK, -1, &a));
+	assert_weir_ok(
+	    attach(&a, f->st, bus, "orders.>", 1024, WEIR_POLICY_BLOCK, -1));
 	for (int i = 0; i < 500; i++) {
 		char text[16];
 		snprintf(text, sizeof(text), "%d", i);
@@ -23,7 +40,7 @@ test_logs_matching_events(void **state)
 		    i % 5 ? "orders.eu.created" : "users.signup", text,
 		    strlen(text), 0, NULL));
 	}
-	weir_store_attach_stats s;
+	weir_store_attach_stats s = WEIR_STRUCT_INIT(weir_store_attach_stats);
 	weir_store_detach(a);
 	fx_got g = { 0 };
 	assert_weir_ok(weir_store_read_all(f->st, 0, 0, fx_collect, &g));
@@ -32,8 +49,7 @@ test_logs_matching_events(void **state)
 	assert_string_equal(g.payload[3], "4");
 	assert_string_equal(g.payload[4], "6");
 	// Stats while attached.
-	assert_weir_ok(
-	    weir_store_attach(f->st, bus, ">", 16, WEIR_POLICY_BLOCK, -1, &a));
+	assert_weir_ok(attach(&a, f->st, bus, ">", 16, WEIR_POLICY_BLOCK, -1));
 	assert_weir_ok(weir_publish(bus, "x.y", "z", 1, 0, NULL));
 	for (int i = 0; i < 2000; i++) {
 		assert_weir_ok(weir_store_attach_stats_get(a, &s));
@@ -132,8 +148,7 @@ run_behind(fx *f, weir_policy policy, int64_t timeout_ms, weir_err shed)
 	int                    ok = 0, refused = 0;
 	reopen_small_queue(f);
 	assert_weir_ok(weir_bus_create(&bus, NULL));
-	assert_weir_ok(
-	    weir_store_attach(f->st, bus, ">", 4, policy, timeout_ms, &a));
+	assert_weir_ok(attach(&a, f->st, bus, ">", 4, policy, timeout_ms));
 	gate_close(&g, f->st, &th);
 	for (int i = 0; i < 50; i++) {
 		weir_err rv = weir_publish(bus, "load.shed", "x", 1, 0, NULL);
@@ -144,7 +159,7 @@ run_behind(fx *f, weir_policy policy, int64_t timeout_ms, weir_err shed)
 			refused++;
 		}
 	}
-	weir_store_attach_stats s;
+	weir_store_attach_stats s = WEIR_STRUCT_INIT(weir_store_attach_stats);
 	assert_weir_ok(weir_store_attach_stats_get(a, &s));
 	assert_true(refused > 0);
 	assert_int_equal(policy == WEIR_POLICY_REJECT ? s.subscr.rejected
@@ -183,10 +198,10 @@ test_replay_into_logged_bus(void **state)
 		fx_append(f->st, "orders.created", "x");
 	}
 	assert_weir_ok(weir_bus_create(&bus, NULL));
-	assert_weir_ok(
-	    weir_store_attach(f->st, bus, ">", 64, WEIR_POLICY_BLOCK, -1, &a));
-	weir_store_replay_opts rp = { .target = WEIR_STORE_REPLAY_PUBLISH,
-		.bus                          = bus };
+	assert_weir_ok(attach(&a, f->st, bus, ">", 64, WEIR_POLICY_BLOCK, -1));
+	weir_store_replay_opts rp = { .size = sizeof(rp),
+		.target                     = WEIR_STORE_REPLAY_PUBLISH,
+		.bus                        = bus };
 	assert_weir_ok(weir_store_replay(f->st, &rp, &n));
 	assert_int_equal(n, 50);
 	weir_store_detach(a);
@@ -202,18 +217,91 @@ test_bad_attach(void **state)
 	weir_bus              *bus;
 	weir_store_attachment *a;
 	assert_weir_ok(weir_bus_create(&bus, NULL));
-	assert_weir_err(weir_store_attach(
-	                    f->st, bus, "a..b", 8, WEIR_POLICY_BLOCK, -1, &a),
+	assert_weir_err(
+	    attach(&a, f->st, bus, "a..b", 8, WEIR_POLICY_BLOCK, -1),
 	    WEIR_EBADPATTERN);
 	assert_null(a);
+	weir_store_attach_config *cfg;
+	assert_weir_ok(weir_store_attach_config_create(&cfg));
 	assert_weir_err(
-	    weir_store_attach(f->st, bus, ">", 0, WEIR_POLICY_BLOCK, -1, &a),
+	    weir_store_attach_config_set_capacity(cfg, 0), WEIR_EINVAL);
+	assert_weir_err(weir_store_attach_config_set_policy(
+	                    cfg, WEIR_POLICY_COALESCE + 1, 0),
 	    WEIR_EINVAL);
-	weir_store_close(f->st);
 	assert_weir_err(
-	    weir_store_attach(f->st, bus, ">", 8, WEIR_POLICY_BLOCK, -1, &a),
+	    weir_store_attach_config_set_policy(cfg, WEIR_POLICY_BLOCK, -2),
+	    WEIR_EINVAL);
+	assert_weir_err(
+	    weir_store_attach_config_set_name(cfg, ""), WEIR_EINVAL);
+	weir_store_attach_config_destroy(cfg);
+	assert_weir_err(
+	    weir_store_attach(NULL, f->st, bus, ">", NULL), WEIR_EINVAL);
+	assert_weir_err(
+	    weir_store_attach(&a, NULL, bus, ">", NULL), WEIR_EINVAL);
+	assert_null(a);
+	weir_store_close(f->st);
+	assert_weir_err(attach(&a, f->st, bus, ">", 8, WEIR_POLICY_BLOCK, -1),
 	    WEIR_ECLOSED);
 	weir_store_detach(NULL);
+	weir_bus_destroy(bus);
+}
+
+// A NULL config means the defaults; a config's name names the
+// subscription in the bus's stats, and the config is not needed after
+// attach (it was cloned).
+static void
+test_config_defaults_and_name(void **state)
+{
+	fx                       *f = *state;
+	weir_bus                 *bus;
+	weir_store_attachment    *a, *b;
+	weir_store_attach_config *cfg;
+	assert_weir_ok(weir_bus_create(&bus, NULL));
+	assert_weir_ok(weir_store_attach(&a, f->st, bus, "x.>", NULL));
+	assert_weir_ok(weir_store_attach_config_create(&cfg));
+	assert_weir_ok(weir_store_attach_config_set_name(cfg, "audit-log"));
+	assert_weir_ok(weir_store_attach(&b, f->st, bus, "y.>", cfg));
+	weir_store_attach_config_destroy(cfg);
+	char *json = weir_bus_stats_json(bus);
+	assert_non_null(json);
+	assert_non_null(strstr(json, "\"store:x.>\""));
+	assert_non_null(strstr(json, "\"audit-log\""));
+	weir_free(json);
+	assert_weir_ok(weir_publish(bus, "x.1", "a", 1, 0, NULL));
+	assert_weir_ok(weir_publish(bus, "y.1", "b", 1, 0, NULL));
+	weir_store_detach(a);
+	weir_store_detach(b);
+	uint64_t last;
+	assert_weir_ok(weir_store_last_seq(f->st, &last));
+	assert_int_equal(last, 2);
+	weir_bus_destroy(bus);
+}
+
+// Stats sizes (API rule 4): below the 1.0 size is refused; of a larger
+// struct from a newer caller, only the bytes this weir knows are written.
+static void
+test_stats_size(void **state)
+{
+	fx                    *f = *state;
+	weir_bus              *bus;
+	weir_store_attachment *a;
+	assert_weir_ok(weir_bus_create(&bus, NULL));
+	assert_weir_ok(weir_store_attach(&a, f->st, bus, ">", NULL));
+	weir_store_attach_stats s = { 0 };
+	assert_weir_err(weir_store_attach_stats_get(a, &s), WEIR_EINVAL);
+	s.size = sizeof(s) - 1;
+	assert_weir_err(weir_store_attach_stats_get(a, &s), WEIR_EINVAL);
+	struct {
+		weir_store_attach_stats s;
+		uint64_t                later;
+	} big;
+	memset(&big, 0xff, sizeof(big));
+	big.s.size = sizeof(big);
+	assert_weir_ok(weir_store_attach_stats_get(a, &big.s));
+	assert_int_equal(big.s.size, sizeof(big));
+	assert_int_equal(big.s.appended, 0);
+	assert_int_equal(big.later, UINT64_MAX); // not this weir's to write
+	weir_store_detach(a);
 	weir_bus_destroy(bus);
 }
 
@@ -231,6 +319,10 @@ main(void)
 		    test_replay_into_logged_bus, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_bad_attach, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_config_defaults_and_name, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_stats_size, fx_setup, fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

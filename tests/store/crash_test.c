@@ -67,15 +67,16 @@ child_main(const char *path, uint32_t next, int fd)
 		weir_event *ev;
 		make_id(i, id);
 		snprintf(payload, sizeof(payload), "%u", i);
-		weir_event_init init       = { .size = sizeof(weir_event_init),
-			      .topic                 = "crash.test",
-			      .id                    = id,
-			      .payload               = payload,
-			      .payload_len           = strlen(payload) };
-		weir_store_append_opts opt = { .flags =
-			                           WEIR_STORE_APPEND_NOWAIT,
-			.done = child_ack,
-			.arg  = (void *) (uintptr_t) i };
+		weir_event_init        init = { .size = sizeof(init),
+			       .topic                 = "crash.test",
+			       .id                    = id,
+			       .payload               = payload,
+			       .payload_len           = strlen(payload) };
+		weir_store_append_opts opt  = { .size = sizeof(
+                                                   weir_store_append_opts),
+			 .flags = WEIR_STORE_APPEND_NOWAIT,
+			 .done  = child_ack,
+			 .arg   = (void *) (uintptr_t) i };
 		if (weir_event_new(&ev, &init) != WEIR_OK ||
 		    weir_store_append(st, ev, &opt, NULL, NULL) != WEIR_OK) {
 			_exit(4);

@@ -264,9 +264,10 @@ run_io_fault(fx *f, atomic_int *flag)
 	// An asynchronous append learns of it through its callback.
 	outcome                o   = { 0 };
 	weir_event            *ev  = fx_event("fault.async", "x");
-	weir_store_append_opts opt = {
-		.flags = WEIR_STORE_APPEND_NOWAIT, .done = on_done, .arg = &o
-	};
+	weir_store_append_opts opt = { .size = sizeof(opt),
+		.flags                       = WEIR_STORE_APPEND_NOWAIT,
+		.done                        = on_done,
+		.arg                         = &o };
 	assert_weir_ok(weir_store_append(f->st, ev, &opt, NULL, NULL));
 	assert_weir_err(weir_store_flush(f->st), WEIR_OK);
 	assert_int_equal(o.calls, 1);

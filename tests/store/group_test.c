@@ -54,10 +54,12 @@ appender(void *arg)
 	group  *g = w->g;
 	for (int i = 0; i < g->per_thread; i++) {
 		weir_event            *ev  = fx_event("load.test", "payload");
-		weir_store_append_opts opt = { 0 };
+		weir_store_append_opts opt = { .size = sizeof(
+			                           weir_store_append_opts) };
 		uint64_t               seq = 0;
 		if (g->nowait && i % 2) {
 			opt = (weir_store_append_opts) {
+				.size  = sizeof(weir_store_append_opts),
 				.flags = WEIR_STORE_APPEND_NOWAIT,
 				.done  = on_done,
 				.arg   = g

@@ -217,8 +217,8 @@ test_corrupt_file(void **state)
 	pad[sizeof(pad) - 1] = 0;
 	for (int i = 0; i < 2000; i++) {
 		weir_event            *ev  = fx_event("bulk.data", pad);
-		weir_store_append_opts opt = { .flags =
-			                           WEIR_STORE_APPEND_NOWAIT };
+		weir_store_append_opts opt = { .size = sizeof(opt),
+			.flags = WEIR_STORE_APPEND_NOWAIT };
 		assert_weir_ok(weir_store_append(f->st, ev, &opt, NULL, NULL));
 		weir_event_release(ev);
 	}

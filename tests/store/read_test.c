@@ -62,31 +62,55 @@ test_filters(void **state)
 	fx    *f = *state;
 	fx_got g;
 	assert_int_equal(
-	    run(f, (weir_store_filter) { .from_seq = 2, .to_seq = 4 }, &g), 3);
+	    run(f,
+	        (weir_store_filter) { .size = sizeof(weir_store_filter),
+	            .from_seq               = 2,
+	            .to_seq                 = 4 },
+	        &g),
+	    3);
 	assert_int_equal(
-	    run(f, (weir_store_filter) { .from_ts = 2000, .to_ts = 4000 }, &g),
+	    run(f,
+	        (weir_store_filter) { .size = sizeof(weir_store_filter),
+	            .from_ts                = 2000,
+	            .to_ts                  = 4000 },
+	        &g),
 	    3);
 	assert_int_equal(g.seq[0], 2);
 	assert_int_equal(
-	    run(f, (weir_store_filter) { .pattern = "orders.*.created" }, &g),
+	    run(f,
+	        (weir_store_filter) { .size = sizeof(weir_store_filter),
+	            .pattern                = "orders.*.created" },
+	        &g),
 	    3);
 	assert_int_equal(
-	    run(f, (weir_store_filter) { .pattern = "orders.eu.>" }, &g), 3);
-	assert_int_equal(run(f,
-	                     (weir_store_filter) {
-	                         .pattern = "orders.eu.>", .from_ts = 2500 },
-	                     &g),
+	    run(f,
+	        (weir_store_filter) { .size = sizeof(weir_store_filter),
+	            .pattern                = "orders.eu.>" },
+	        &g),
+	    3);
+	assert_int_equal(
+	    run(f,
+	        (weir_store_filter) { .size = sizeof(weir_store_filter),
+	            .pattern                = "orders.eu.>",
+	            .from_ts                = 2500 },
+	        &g),
 	    2);
 	assert_int_equal(
 	    run(f,
-	        (weir_store_filter) {
-	            .pattern = "orders.>", .backward = 1, .limit = 2 },
+	        (weir_store_filter) { .size = sizeof(weir_store_filter),
+	            .pattern                = "orders.>",
+	            .backward               = 1,
+	            .limit                  = 2 },
 	        &g),
 	    2);
 	assert_int_equal(g.seq[0], 5);
 	assert_int_equal(g.seq[1], 3);
 	assert_int_equal(
-	    run(f, (weir_store_filter) { .pattern = "nothing.here" }, &g), 0);
+	    run(f,
+	        (weir_store_filter) { .size = sizeof(weir_store_filter),
+	            .pattern                = "nothing.here" },
+	        &g),
+	    0);
 }
 
 static weir_err

@@ -15,9 +15,10 @@ add(weir_store *st, const char *topic, int64_t ts, const char *stream)
 {
 	weir_event     *ev;
 	weir_event_init init = {
-		.size = sizeof(weir_event_init), .topic = topic, .ts = ts
+		.size = sizeof(init), .topic = topic, .ts = ts
 	};
-	weir_store_append_opts opt = { .stream = stream };
+	weir_store_append_opts opt = { .size = sizeof(weir_store_append_opts),
+		.stream                      = stream };
 	assert_weir_ok(weir_event_new(&ev, &init));
 	assert_weir_ok(weir_store_append(st, ev, &opt, NULL, NULL));
 	weir_event_release(ev);
@@ -40,25 +41,32 @@ fill(void **state)
 static void
 test_to_callback_filtered(void **state)
 {
-	fx                    *f  = *state;
-	fx_got                 g  = { 0 };
-	weir_store_replay_opts rp = { .target = WEIR_STORE_REPLAY_CALL,
-		.fn                           = fx_collect,
-		.arg                          = &g,
-		.filter = { .pattern = "orders.created", .from_seq = 3 } };
+	fx               *f   = *state;
+	fx_got            g   = { 0 };
+	weir_store_filter flt = {
+		.size = sizeof(flt), .pattern = "orders.created", .from_seq = 3
+	};
+	weir_store_replay_opts rp = { .size = sizeof(rp),
+		.target                     = WEIR_STORE_REPLAY_CALL,
+		.fn                         = fx_collect,
+		.arg                        = &g,
+		.filter                     = &flt };
 	uint64_t               n;
 	assert_weir_ok(weir_store_replay(f->st, &rp, &n));
 	assert_int_equal(n, 4); // 3, 5, 7, 9
 	assert_int_equal(g.seq[0], 3);
 	memset(&g, 0, sizeof(g));
-	rp.filter = (weir_store_filter) { .stream = "s", .to_seq = 6 };
+	flt = (weir_store_filter) {
+		.size = sizeof(flt), .stream = "s", .to_seq = 6
+	};
 	assert_weir_ok(weir_store_replay(f->st, &rp, &n));
 	assert_int_equal(n, 3); // 2, 4, 6
 	assert_int_equal(g.version[2], 3);
 	memset(&g, 0, sizeof(g));
 	int64_t t0 = 1700000000000LL * MS;
-	rp.filter  = (weir_store_filter) { .from_ts = t0 + 250 * MS,
-		 .to_ts                             = t0 + 550 * MS };
+	flt        = (weir_store_filter) { .size = sizeof(flt),
+		       .from_ts                  = t0 + 250 * MS,
+		       .to_ts                    = t0 + 550 * MS };
 	assert_weir_ok(weir_store_replay(f->st, &rp, &n));
 	assert_int_equal(n, 3); // 4, 5, 6
 	assert_int_equal(g.seq[0], 4);
@@ -85,8 +93,9 @@ test_to_bus(void **state)
 	assert_weir_ok(weir_bus_create(&bus, NULL));
 	assert_weir_ok(
 	    weir_on(bus, "orders.>", on_event, emitted, NULL, 0, NULL));
-	weir_store_replay_opts rp = { .target = WEIR_STORE_REPLAY_EMIT,
-		.bus                          = bus };
+	weir_store_replay_opts rp = { .size = sizeof(rp),
+		.target                     = WEIR_STORE_REPLAY_EMIT,
+		.bus                        = bus };
 	assert_weir_ok(weir_store_replay(f->st, &rp, &n));
 	assert_int_equal(n, 10);
 	assert_int_equal(emitted[0], 10);
@@ -110,13 +119,15 @@ test_pacing(void **state)
 	fx                    *f = *state;
 	fx_got                 g = { 0 };
 	uint64_t               n;
-	weir_store_replay_opts rp = { .target = WEIR_STORE_REPLAY_CALL,
-		.fn                           = fx_collect,
-		.arg                          = &g,
-		.speed                        = WEIR_STORE_REPLAY_FACTOR,
-		.factor                       = 4.0,
-		.filter                       = { .to_seq = 5 } };
-	int64_t                t  = wt_now_ms();
+	weir_store_filter      flt = { .size = sizeof(flt), .to_seq = 5 };
+	weir_store_replay_opts rp  = { .size = sizeof(rp),
+		 .target                     = WEIR_STORE_REPLAY_CALL,
+		 .fn                         = fx_collect,
+		 .arg                        = &g,
+		 .speed                      = WEIR_STORE_REPLAY_FACTOR,
+		 .factor                     = 4.0,
+		 .filter                     = &flt };
+	int64_t                t   = wt_now_ms();
 	assert_weir_ok(weir_store_replay(f->st, &rp, &n));
 	int64_t el = wt_now_ms() - t;
 	assert_int_equal(n, 5); // 400 ms of history at 4x: about 100 ms
@@ -124,7 +135,7 @@ test_pacing(void **state)
 	memset(&g, 0, sizeof(g));
 	rp.speed  = WEIR_STORE_REPLAY_RATE;
 	rp.rate   = 100.0; // ten events: about 90 ms
-	rp.filter = (weir_store_filter) { 0 };
+	rp.filter = NULL;  // the whole log
 	t         = wt_now_ms();
 	assert_weir_ok(weir_store_replay(f->st, &rp, &n));
 	el = wt_now_ms() - t;
@@ -160,12 +171,13 @@ test_progress(void **state)
 	fx_got                 g = { 0 };
 	prog                   p = { 0 };
 	uint64_t               n;
-	weir_store_replay_opts rp = { .target = WEIR_STORE_REPLAY_CALL,
-		.fn                           = fx_collect,
-		.arg                          = &g,
-		.progress                     = on_progress,
-		.progress_arg                 = &p,
-		.progress_every               = 3 };
+	weir_store_replay_opts rp = { .size = sizeof(rp),
+		.target                     = WEIR_STORE_REPLAY_CALL,
+		.fn                         = fx_collect,
+		.arg                        = &g,
+		.progress                   = on_progress,
+		.progress_arg               = &p,
+		.progress_every             = 3 };
 	assert_weir_ok(weir_store_replay(f->st, &rp, &n));
 	assert_int_equal(p.calls, 4); // 3, 6, 9, and the end
 	assert_int_equal(p.done[0], 3);
@@ -205,8 +217,9 @@ test_cancel(void **state)
 	fx                    *f = *state;
 	uint64_t               n;
 	pthread_t              th;
-	weir_store_replay_opts rp = { .target = WEIR_STORE_REPLAY_CALL,
-		.fn                           = cancel_at_three };
+	weir_store_replay_opts rp = { .size = sizeof(rp),
+		.target                     = WEIR_STORE_REPLAY_CALL,
+		.fn                         = cancel_at_three };
 	assert_weir_err(weir_store_replay(f->st, &rp, &n), WEIR_ECANCELED);
 	assert_int_equal(n, 3);
 	assert_non_null(strstr(weir_store_errmsg(f->st), "canceled"));
@@ -234,16 +247,19 @@ static void
 test_bad_replays(void **state)
 {
 	fx                    *f  = *state;
-	weir_store_replay_opts rp = { .target =
-		                          WEIR_STORE_REPLAY_EMIT }; // no bus
+	weir_store_replay_opts rp = { .size = sizeof(rp),
+		.target = WEIR_STORE_REPLAY_EMIT }; // no bus
 	assert_weir_err(weir_store_replay(f->st, &rp, NULL), WEIR_EINVAL);
-	rp = (weir_store_replay_opts) { .target = WEIR_STORE_REPLAY_CALL,
-		.fn                             = fx_collect,
-		.speed                          = WEIR_STORE_REPLAY_FACTOR,
-		.factor                         = 0 };
+	rp = (weir_store_replay_opts) { .size = sizeof(weir_store_replay_opts),
+		.target                       = WEIR_STORE_REPLAY_CALL,
+		.fn                           = fx_collect,
+		.speed                        = WEIR_STORE_REPLAY_FACTOR,
+		.factor                       = 0 };
 	assert_weir_err(weir_store_replay(f->st, &rp, NULL), WEIR_EINVAL);
-	rp.speed          = WEIR_STORE_REPLAY_FAST;
-	rp.filter.pattern = "orders..x";
+	weir_store_filter bad = { .size = sizeof(bad),
+		.pattern                = "orders..x" };
+	rp.speed              = WEIR_STORE_REPLAY_FAST;
+	rp.filter             = &bad;
 	assert_weir_err(weir_store_replay(f->st, &rp, NULL), WEIR_EBADPATTERN);
 	assert_weir_err(weir_store_replay(f->st, NULL, NULL), WEIR_EINVAL);
 }

@@ -9,8 +9,9 @@ append_to(weir_store *st, const char *stream, int64_t expected,
     const char *text, int64_t *version)
 {
 	weir_event            *ev  = fx_event("account.changed", text);
-	weir_store_append_opts opt = { .stream = stream,
-		.expected                      = expected };
+	weir_store_append_opts opt = {
+		.size = sizeof(opt), .stream = stream, .expected = expected
+	};
 	weir_err rv = weir_store_append(st, ev, &opt, NULL, version);
 	weir_event_release(ev);
 	return rv;
