@@ -366,7 +366,10 @@ WEIR_API weir_err weir_store_dead_list(weir_store *st, const char *origin,
  * @brief Hands dead letters (of @p origin, or all) back through @p fn,
  *        e.g. to publish on a bus or resend on a route. WEIR_OK from fn
  *        deletes the dead letter; an error counts a new attempt.
- * @param retried receives how many succeeded; may be NULL.
+ * @param retried receives how many succeeded (and were deleted), also
+ *        when the retry stopped early with an error; may be NULL.
+ * @remark A retry that stops early (e.g. WEIR_ENOMEM) still deletes
+ *         the dead letters fn already took, so none is handed out twice.
  */
 WEIR_API weir_err weir_store_dead_retry(weir_store *st, const char *origin,
     weir_store_dead_fn fn, void *arg, size_t *retried);

@@ -1,9 +1,9 @@
 // Appends. The caller's thread checks and encodes the event, so that
 // the writer thread only binds and steps: the writer is the bottleneck
 // of the store, everything that can run in parallel runs before it.
-#include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "store/append.h"
 #include "store/codec.h"
 #include "store/store.h"
@@ -180,12 +180,12 @@ append_async(weir_store *st, const weir_event *ev,
     const weir_store_append_opts *opt, size_t hsize)
 {
 	size_t     slen = opt->stream ? strlen(opt->stream) + 1 : 0;
-	weir__req *r    = calloc(1, sizeof(*r) + slen + hsize);
+	weir__req *r    = weir__zalloc(sizeof(*r) + slen + hsize);
 	if (r == NULL) {
 		return weir__store_fail(st, WEIR_ENOMEM, "out of memory");
 	}
 	if ((r->ev = weir_event_hold(ev)) == NULL) {
-		free(r);
+		weir__free(r);
 		return weir__store_fail(st, WEIR_ENOMEM, "out of memory");
 	}
 	uint8_t *p = (uint8_t *) (r + 1);
@@ -202,7 +202,7 @@ append_async(weir_store *st, const weir_event *ev,
 	weir_err rv = weir__writer_submit(st, r);
 	if (rv != WEIR_OK) {
 		weir_event_release(r->ev);
-		free(r);
+		weir__free(r);
 	}
 	return rv;
 }
@@ -212,7 +212,7 @@ append_sync(weir_store *st, const weir_event *ev,
     const weir_store_append_opts *opt, size_t hsize, weir__req *r)
 {
 	uint8_t  small[512];
-	uint8_t *hdr = hsize <= sizeof(small) ? small : malloc(hsize);
+	uint8_t *hdr = hsize <= sizeof(small) ? small : weir__alloc(hsize);
 	if (hdr == NULL) {
 		return weir__store_fail(st, WEIR_ENOMEM, "out of memory");
 	}
@@ -224,7 +224,7 @@ append_sync(weir_store *st, const weir_event *ev,
 	r->expected = opt->expected;
 	weir_err rv = weir__writer_submit(st, r);
 	if (hdr != small) {
-		free(hdr);
+		weir__free(hdr);
 	}
 	return rv != WEIR_OK ? rv : r->rv;
 }

@@ -1,8 +1,8 @@
 // The store's configuration: plain values, copied into the store at
 // open, so the caller always destroys their own config.
-#include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "store/store.h"
 
 weir_err
@@ -11,7 +11,7 @@ weir_store_config_create(weir_store_config **out)
 	if (out == NULL) {
 		return WEIR_EINVAL;
 	}
-	weir_store_config *cfg = calloc(1, sizeof(*cfg));
+	weir_store_config *cfg = weir__zalloc(sizeof(*cfg));
 	if ((*out = cfg) == NULL) {
 		return WEIR_ENOMEM;
 	}
@@ -26,8 +26,8 @@ void
 weir_store_config_destroy(weir_store_config *cfg)
 {
 	if (cfg != NULL) {
-		free(cfg->vfs);
-		free(cfg);
+		weir__free(cfg->vfs);
+		weir__free(cfg);
 	}
 }
 
@@ -84,10 +84,10 @@ weir_store_config_set_vfs(weir_store_config *cfg, const char *vfs)
 		return WEIR_EINVAL;
 	}
 	char *copy = NULL;
-	if (vfs != NULL && (copy = strdup(vfs)) == NULL) {
+	if (vfs != NULL && (copy = weir__strdup(vfs)) == NULL) {
 		return WEIR_ENOMEM;
 	}
-	free(cfg->vfs);
+	weir__free(cfg->vfs);
 	cfg->vfs = copy;
 	return WEIR_OK;
 }

@@ -1,10 +1,10 @@
 // Dead letters: events that failed at a route or subscription, kept
 // with their last error until retried or purged. One row per (origin,
 // event id): a repeated failure counts an attempt instead of a new row.
-#include <stdlib.h>
 
-#include "store/codec.h"
 #include "store/dead.h"
+#include "core/alloc.h"
+#include "store/codec.h"
 #include "store/reader.h"
 #include "store/store.h"
 #include "store/writer.h"
@@ -98,12 +98,12 @@ weir_store_dead_add(weir_store *st, const weir_event *ev, const char *origin,
 		return rv;
 	}
 	r.hdr_len = weir__codec_headers_size(ev);
-	if (r.hdr_len && (r.hdr = malloc(r.hdr_len)) == NULL) {
+	if (r.hdr_len && (r.hdr = weir__alloc(r.hdr_len)) == NULL) {
 		return weir__store_fail(st, WEIR_ENOMEM, "out of memory");
 	}
 	weir__codec_headers_encode(ev, r.hdr);
 	rv = weir__writer_call(st, dead_add, &r);
-	free(r.hdr);
+	weir__free(r.hdr);
 	if (rv == WEIR_OK && id != NULL) {
 		*id = r.id;
 	}
@@ -118,9 +118,9 @@ dead_row(weir_store *st, sqlite3_stmt *s, weir_store_dead_fn fn, void *arg)
 	weir_err    rv = weir__codec_row_event(
 	       s, 3, (uint64_t) sqlite3_column_int64(s, 2), &ev);
 	if (rv != WEIR_OK) {
-		return weir__store_fail(st, rv,
-		    "dead letter %lld is malformed",
-		    (long long) sqlite3_column_int64(s, 0));
+		return weir__store_fail(st, rv, "dead letter %lld: %s",
+		    (long long) sqlite3_column_int64(s, 0),
+		    rv == WEIR_ECORRUPT ? "malformed" : weir_strerror(rv));
 	}
 	weir_store_dead_letter dl = {
 		.size          = sizeof(dl),

@@ -3,8 +3,8 @@
 // then records every outcome in one write: successes are deleted,
 // failures count an attempt with their new error.
 #include <stdio.h>
-#include <stdlib.h>
 
+#include "core/alloc.h"
 #include "store/dead.h"
 #include "store/store.h"
 #include "store/writer.h"
@@ -32,7 +32,7 @@ retry_visit(weir_store *st, const weir_store_dead_letter *dl, void *arg)
 	retry_ctx *c = arg;
 	if (c->n == c->cap) {
 		size_t         cap = c->cap ? 2 * c->cap : 64;
-		retry_outcome *out = realloc(c->out, cap * sizeof(*out));
+		retry_outcome *out = weir__realloc(c->out, cap * sizeof(*out));
 		if (out == NULL) {
 			return weir__store_fail(
 			    st, WEIR_ENOMEM, "out of memory");
@@ -112,13 +112,16 @@ weir_store_dead_retry(weir_store *st, const char *origin,
 	if (rv == WEIR_OK) {
 		rv = weir__dead_each(st, origin, 0, retry_visit, &c);
 	}
-	if (rv == WEIR_OK && c.n > 0) {
-		rv = weir__writer_call(st, retry_apply, &c);
-	}
-	if (rv == WEIR_OK && retried != NULL) {
+	// What fn has taken is recorded even when the scan stopped early
+	// (out of memory): a dead letter left behind after fn took it
+	// would be handed out, and delivered, again.
+	weir_err applied =
+	    c.n > 0 ? weir__writer_call(st, retry_apply, &c) : WEIR_OK;
+	if (applied == WEIR_OK && retried != NULL) {
 		*retried = c.ok;
 	}
-	free(c.out);
+	rv = rv != WEIR_OK ? rv : applied;
+	weir__free(c.out);
 	return rv;
 }
 

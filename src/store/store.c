@@ -13,7 +13,6 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -150,7 +149,7 @@ weir__store_now(void)
 static weir_err
 store_prepare_file(weir_store *st)
 {
-	char       *dir   = strdup(st->path);
+	char       *dir   = weir__strdup(st->path);
 	char       *slash = dir ? strrchr(dir, '/') : NULL;
 	struct stat sb;
 	if (dir == NULL) {
@@ -169,7 +168,7 @@ store_prepare_file(weir_store *st)
 		    "directory '%.200s' is not writable: %s", d,
 		    strerror(errno));
 	}
-	free(dir);
+	weir__free(dir);
 	if (rv != WEIR_OK) {
 		return rv;
 	}
@@ -233,7 +232,7 @@ store_open_db(weir_store *st)
 static weir_err
 store_alloc(weir_store **out, const char *path, const weir_store_config *cfg)
 {
-	weir_store *st = calloc(1, sizeof(*st));
+	weir_store *st = weir__zalloc(sizeof(*st));
 	if (st == NULL) {
 		return WEIR_ENOMEM;
 	}
@@ -256,10 +255,11 @@ store_alloc(weir_store **out, const char *path, const weir_store_config *cfg)
 		}
 	}
 	st->cfg.vfs = NULL;
-	st->path    = strdup(path);
+	st->path    = weir__strdup(path);
 	*out        = st;
 	if (st->path == NULL || st->cfg.max_batch == 0 ||
-	    (cfg && cfg->vfs && (st->cfg.vfs = strdup(cfg->vfs)) == NULL)) {
+	    (cfg && cfg->vfs &&
+	        (st->cfg.vfs = weir__strdup(cfg->vfs)) == NULL)) {
 		return WEIR_ENOMEM;
 	}
 	return WEIR_OK;
@@ -272,9 +272,9 @@ store_free(weir_store *st)
 	pthread_cond_destroy(&st->cancel_cv);
 	pthread_mutex_destroy(&st->cancel_mu);
 	pthread_mutex_destroy(&st->err_mu);
-	free(st->cfg.vfs);
-	free(st->path);
-	free(st);
+	weir__free(st->cfg.vfs);
+	weir__free(st->path);
+	weir__free(st);
 }
 
 weir_err

@@ -14,11 +14,11 @@
 //   only after its transaction committed or failed, in queue order.
 // - A storage error fails the whole batch after a rollback: nothing in
 //   it was acknowledged, so nothing acknowledged is lost.
-#include <stdlib.h>
 
+#include "store/writer.h"
+#include "core/alloc.h"
 #include "store/append.h"
 #include "store/store.h"
-#include "store/writer.h"
 
 static const char writer_sql_ins[] =
     "INSERT INTO events(seq,id,ts,topic,key,headers,payload,stream,version)"
@@ -195,7 +195,7 @@ writer_finish(weir_store *st, weir__req *batch)
 		next = r->next; // a woken waiter's request may vanish
 		if (r->async) {
 			weir_event_release(r->ev);
-			free(r);
+			weir__free(r);
 		} else {
 			r->finished = 1;
 		}

@@ -7,13 +7,15 @@
 #ifndef WEIR_FAULT_ALLOC_H
 #define WEIR_FAULT_ALLOC_H
 
+#include <stdatomic.h>
 #include <stdlib.h>
 
 #include <weir/weir.h>
 
-static long alloc_calls;
-static long fail_at;
-static long live_allocs;
+/* Atomic: the store's and the loops' threads allocate and free too. */
+static _Atomic long alloc_calls;
+static _Atomic long fail_at;
+static _Atomic long live_allocs;
 
 static inline int
 alloc_fail_now(void)
