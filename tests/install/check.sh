@@ -16,7 +16,7 @@ if [[ -z "$libdir" ]]; then
 	echo "install check: no libweir.so under $prefix" >&2
 	exit 1
 fi
-cc -std=c11 -Wall -Wextra -Werror -I"$prefix/include" \
-    "$here/size_rule.c" -L"$libdir" -lweir -lpthread \
+cc -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -I"$prefix/include" \
+    "$here/size_rule.c" -L"$libdir" -lweir_store -lweir -lsqlite3 -lpthread \
     -o "$prefix/size_rule"
 LD_LIBRARY_PATH="$libdir" "$prefix/size_rule"

@@ -8,7 +8,10 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
+#include <weir/store.h>
 #include <weir/weir.h>
 
 #define SIZE_FIRST(T)                                              \
@@ -20,6 +23,11 @@ SIZE_FIRST(weir_allocator);
 SIZE_FIRST(weir_event_init);
 SIZE_FIRST(weir_subscr_stats);
 SIZE_FIRST(weir_loop_stats);
+SIZE_FIRST(weir_store_filter);
+SIZE_FIRST(weir_store_append_opts);
+SIZE_FIRST(weir_store_replay_opts);
+SIZE_FIRST(weir_store_dead_letter);
+SIZE_FIRST(weir_store_attach_stats);
 
 static int failures;
 
@@ -93,12 +101,68 @@ check_stats(void)
 	weir_bus_destroy(bus);
 }
 
+static weir_err
+read_one(weir_store *st, const weir_event *ev, const char *stream,
+    int64_t version, void *arg)
+{
+	(void) st, (void) ev, (void) stream, (void) version, (void) arg;
+	return WEIR_OK;
+}
+
+// A scratch store file, and its -wal and -shm, removed afterwards.
+static void
+remove_store(const char *path)
+{
+	static const char *const sfx[] = { "", "-wal", "-shm" };
+	for (size_t i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
+		char p[128];
+		snprintf(p, sizeof(p), "%s%s", path, sfx[i]);
+		unlink(p);
+	}
+}
+
+static void
+check_store(void)
+{
+	weir_store     *st;
+	weir_event     *ev;
+	weir_event_init init = { .size = sizeof(init), .topic = "size.rule" };
+	char            msg[256] = "";
+	char            path[]   = "/tmp/weir-size-rule-XXXXXX";
+	int             fd       = mkstemp(path);
+	if (fd < 0 || close(fd) != 0 ||
+	    weir_store_open(&st, path, NULL, msg, sizeof(msg)) != WEIR_OK ||
+	    weir_event_new(&ev, &init) != WEIR_OK) {
+		fprintf(stderr, "size_rule: store set-up failed: %s\n", msg);
+		exit(1);
+	}
+	weir_store_append_opts ao = { .size = 0 };
+	expect("weir_store_append_opts size 0",
+	    weir_store_append(st, ev, &ao, NULL, NULL), WEIR_EINVAL);
+	ao.size = sizeof(ao);
+	expect("weir_store_append_opts sizeof",
+	    weir_store_append(st, ev, &ao, NULL, NULL), WEIR_OK);
+	weir_store_filter f = { .size = 0 };
+	expect("weir_store_filter size 0",
+	    weir_store_read(st, &f, read_one, NULL), WEIR_EINVAL);
+	f.size = sizeof(f);
+	expect("weir_store_filter sizeof",
+	    weir_store_read(st, &f, read_one, NULL), WEIR_OK);
+	weir_store_replay_opts rp = { .size = 0 };
+	expect("weir_store_replay_opts size 0",
+	    weir_store_replay(st, &rp, NULL), WEIR_EINVAL);
+	weir_event_release(ev);
+	weir_store_destroy(st);
+	remove_store(path);
+}
+
 int
 main(void)
 {
 	check_allocator();
 	check_event_init();
 	check_stats();
+	check_store();
 	if (failures == 0) {
 		printf(
 		    "size_rule: every public struct follows the size rule\n");
