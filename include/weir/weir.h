@@ -554,7 +554,7 @@ typedef enum weir_policy {
 	WEIR_POLICY_REJECT      = 1, /* publish fails with WEIR_EFULL */
 	WEIR_POLICY_DROP_OLDEST = 2, /* the oldest queued event goes */
 	WEIR_POLICY_DROP_NEWEST = 3, /* the new event goes */
-	WEIR_POLICY_COALESCE    = 4  /* newest event per key replaces */
+	WEIR_POLICY_COALESCE    = 4  /* newest event per key, in place */
 } weir_policy;
 
 /** Called when a queue reaches its high watermark (on the publisher's
@@ -571,9 +571,13 @@ WEIR_API weir_err weir_subscr_config_set_capacity(
 /**
  * @brief Policy at the bound (default BLOCK). @p block_timeout_ms is
  *        the BLOCK wait (-1: forever; 0: fail at once).
- * @remark COALESCE keeps the newest event per key; an event without a
- *         key is never coalesced, and a queue full of distinct keys
- *         drops its oldest event.
+ * @remark COALESCE keeps the newest event per key. A new event whose
+ *         key is already queued replaces the queued one in its place:
+ *         the key keeps its position in the queue (it does not move to
+ *         the tail), so after A1 B1 A2 the handler gets A2 then B1.
+ *         An event without a key is never coalesced. When the queue is
+ *         full of distinct keys, the event at the oldest position is
+ *         dropped, even if it was just replaced by a newer one.
  */
 WEIR_API weir_err weir_subscr_config_set_policy(
     weir_subscr_config *sc, weir_policy policy, int64_t block_timeout_ms);
