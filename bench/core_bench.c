@@ -250,8 +250,8 @@ emit_topic_run(void *arg, uint64_t n, uint64_t *ns)
 	bench_calls = 0;
 	t0          = bench_now_ns();
 	for (uint64_t i = 0; i < n; i++) {
-		if (weir_emit_topic(ec->topic, ec->payload, BENCH_PAYLOAD) !=
-		    WEIR_OK) {
+		if (weir_emit_topic(ec->topic, ec->payload, BENCH_PAYLOAD,
+		        NULL) != WEIR_OK) {
 			return (-1);
 		}
 	}
@@ -268,7 +268,8 @@ emit_by_string(weir_bus *bus, const char *topic, const unsigned char *payload,
 	bench_calls = 0;
 	t0          = bench_now_ns();
 	for (uint64_t i = 0; i < n; i++) {
-		if (weir_emit(bus, topic, payload, BENCH_PAYLOAD) != WEIR_OK) {
+		if (weir_emit(bus, topic, payload, BENCH_PAYLOAD, NULL) !=
+		    WEIR_OK) {
 			return (-1);
 		}
 	}

@@ -40,7 +40,7 @@ main(void)
 		return 1;
 	}
 	weir_on(bus, "greetings.*", on_greeting, NULL, NULL, 0, NULL);
-	weir_emit(bus, "greetings.world", "hello", 5);
+	weir_emit(bus, "greetings.world", "hello", 5, NULL);
 	weir_subscribe(&sub, bus, "orders.>", on_order, &seen, NULL, NULL);
 	weir_publish(bus, "orders.eu.created", "#1", 2, 0, NULL);
 	weir_publish(bus, "orders.us.created", "#2", 2, 0, NULL);

@@ -478,49 +478,157 @@ typedef void (*weir_free_fn)(void *arg);
 #define WEIR_ON_PREPEND 2u /* called before earlier listeners */
 
 /**
+ * Reserved topics on which the bus reports its own listener changes,
+ * like Node's 'newListener' and 'removeListener'. The payload is the
+ * listener's pattern (without a NUL). Both are emitted synchronously on
+ * the thread that adds or removes the listener, with no lock held, so
+ * their listeners may call weir_on() and weir_off(). While no listener
+ * matches one of them, adding and removing listeners does not emit it.
+ */
+#define WEIR_TOPIC_LISTENER_NEW "$weir.listener.new"
+#define WEIR_TOPIC_LISTENER_REMOVED "$weir.listener.removed"
+
+/** Default per-pattern listener limit (Node's defaultMaxListeners). */
+#define WEIR_DEFAULT_MAX_LISTENERS 10
+
+/**
  * @brief Adds a listener for @p pattern. Listeners are called in
  *        registration order (prepended ones first, newest first).
  * @param arg_free called on @p arg when the listener is freed.
  * @param id receives a handle for weir_off(); may be NULL.
- * @returns WEIR_EBADPATTERN, WEIR_EINVAL, WEIR_ENOMEM; on error nothing
- *          is registered and arg_free is not called.
+ * @returns WEIR_EBADPATTERN, WEIR_EINVAL, WEIR_ENOMEM; or the error of
+ *          a WEIR_TOPIC_LISTENER_NEW listener when nobody listens to
+ *          WEIR_TOPIC_ERROR (as when a Node 'newListener' listener
+ *          throws). On error nothing is registered and arg_free is not
+ *          called.
  * @remark Any thread. An emit already running does not see the new
- *         listener (its list was snapshotted).
+ *         listener (its list was snapshotted). Before the listener is
+ *         added, WEIR_TOPIC_LISTENER_NEW is emitted (so its own
+ *         listeners do not see themselves added). When the pattern then
+ *         has more listeners than the bus's limit for the first time
+ *         (weir_bus_set_max_listeners()), the warning hook is called
+ *         once; the listener is registered all the same.
  */
 WEIR_API weir_err weir_on(weir_bus *bus, const char *pattern, weir_handler fn,
     void *arg, weir_free_fn arg_free, unsigned flags, uint64_t *id);
 /**
- * @brief Removes a listener by handle; WEIR_ENOENT if unknown.
- * @remark Any thread. arg_free runs once no emit still uses the
- *         listener (at once, or when the last such emit ends, on its
- *         thread).
+ * @brief Removes a listener by handle.
+ * @returns WEIR_ENOENT if unknown (or already removed), WEIR_EINVAL.
+ * @remark Any thread. A listener removed during an emit is still called
+ *         by that emit (the list was snapshotted), as in Node. arg_free
+ *         runs once no emit still uses the listener (at once, or when
+ *         the last such emit ends, on its thread).
+ *         WEIR_TOPIC_LISTENER_REMOVED is emitted after the removal; a
+ *         failure of its listeners does not undo it and is not returned
+ *         (it goes to WEIR_TOPIC_ERROR when somebody listens there).
  */
 WEIR_API weir_err weir_off(weir_bus *bus, uint64_t id);
+/**
+ * @brief Removes one listener registered with exactly @p pattern and
+ *        the same @p fn and @p arg, as Node's removeListener(name, fn):
+ *        of several such registrations, the one an emit calls last
+ *        (without WEIR_ON_PREPEND, the most recently added).
+ * @returns WEIR_OK, WEIR_ENOENT if none matches, WEIR_EBADPATTERN,
+ *          WEIR_EINVAL.
+ * @remark Any thread; may be called from a handler, also for a
+ *         listener of the running emit (which still calls it). Emits
+ *         WEIR_TOPIC_LISTENER_REMOVED as weir_off() does; @p arg is
+ *         compared, never dereferenced, and freed by the listener's
+ *         arg_free if it had one.
+ */
+WEIR_API weir_err weir_off_fn(
+    weir_bus *bus, const char *pattern, weir_handler fn, void *arg);
 /**
  * @brief Removes every listener registered with exactly @p pattern,
  *        or every listener when @p pattern is NULL.
  * @param removed receives how many; may be NULL.
+ * @remark Any thread. The listeners go at once; then one
+ *         WEIR_TOPIC_LISTENER_REMOVED is emitted per removed listener,
+ *         to the listeners of that topic still registered (unlike
+ *         Node's removeAllListeners(), which removes its
+ *         'removeListener' listeners last and tells them first).
  */
 WEIR_API weir_err weir_off_all(
     weir_bus *bus, const char *pattern, size_t *removed);
 /** @brief Number of listeners an emit on @p topic would call. */
 WEIR_API size_t weir_listener_count(weir_bus *bus, const char *topic);
+/**
+ * @brief The patterns that have at least one listener, as Node's
+ *        eventNames(): each once, in the order in which they got their
+ *        first listener (a pattern left without listeners and given one
+ *        again moves to the end).
+ * @param out receives a NULL-terminated array of @p *count strings,
+ *        allocated as one block: free it with weir_free(*out). It is a
+ *        copy: later changes of the bus do not alter it.
+ * @param count receives the number of patterns; may be NULL.
+ * @returns WEIR_OK, WEIR_EINVAL, WEIR_ENOMEM (then *out is NULL).
+ * @remark Any thread; the list is taken under the bus's lock, so it is
+ *         one instant of the registry.
+ */
+WEIR_API weir_err weir_listener_patterns(
+    weir_bus *bus, char ***out, size_t *count);
+
+/**
+ * @brief A listener-leak warning: @p pattern (borrowed for the call)
+ *        has @p count listeners, more than the bus's limit.
+ */
+typedef void (*weir_warning_fn)(
+    weir_bus *bus, const char *pattern, size_t count, void *arg);
+/**
+ * @brief Sets the per-pattern listener limit, as Node's
+ *        setMaxListeners(): when weir_on() gives a pattern more than
+ *        @p max listeners, the warning hook (weir_bus_set_warning()) is
+ *        called once for that pattern. Default
+ *        WEIR_DEFAULT_MAX_LISTENERS; 0 means no limit.
+ * @returns WEIR_OK, WEIR_EINVAL for a NULL bus.
+ * @remark Any thread. The limit only warns: registration still
+ *         succeeds. A pattern warns once for as long as it has
+ *         listeners; left without any, it may warn again (as a Node
+ *         event name does). Changing the limit does not re-arm
+ *         patterns that warned already.
+ */
+WEIR_API weir_err weir_bus_set_max_listeners(weir_bus *bus, size_t max);
+/** @brief The per-pattern listener limit (0: none); 0 for NULL. */
+WEIR_API size_t weir_bus_max_listeners(weir_bus *bus);
+/**
+ * @brief Sets the hook called when a pattern exceeds the listener
+ *        limit. NULL restores the default, which writes one line to
+ *        stderr: "weir: MaxListenersExceededWarning: possible listener
+ *        leak: N listeners on pattern "P" (max M); raise the limit with
+ *        weir_bus_set_max_listeners()".
+ * @returns WEIR_OK, WEIR_EINVAL for a NULL bus.
+ * @remark Any thread. The hook runs on the thread whose weir_on()
+ *         crossed the limit, after the listener was added and with no
+ *         lock held (it may add or remove listeners). @p arg is
+ *         borrowed: it must outlive the bus or a later set_warning.
+ */
+WEIR_API weir_err weir_bus_set_warning(
+    weir_bus *bus, weir_warning_fn fn, void *arg);
 
 /**
  * @brief Calls every listener matching @p topic, synchronously, in
  *        order. The list is snapshotted when the emit starts.
  * @param data borrowed for the call (never kept: hold() copies).
+ * @param called receives the number of listeners this emit called
+ *        (one that failed included), so 0 means nobody listened, as
+ *        Node's emit() returning false; may be NULL. It is set on every
+ *        return (0 for bad input).
  * @returns WEIR_OK; the first handler error when no listener of
  *          WEIR_TOPIC_ERROR exists (remaining listeners are not
  *          called, as when a Node listener throws); WEIR_EBADTOPIC,
  *          WEIR_ETOOBIG, WEIR_EINVAL for bad input.
  * @remark Any thread; listeners run on it. The event's id and ts are
- *         taken when first read.
+ *         taken when first read. Listeners of WEIR_TOPIC_ERROR called
+ *         for a failure are not counted in @p called.
  */
-WEIR_API weir_err weir_emit(
-    weir_bus *bus, const char *topic, const void *data, size_t len);
-/** @brief Emits an existing event (borrowed). */
-WEIR_API weir_err weir_emit_event(weir_bus *bus, const weir_event *ev);
+WEIR_API weir_err weir_emit(weir_bus *bus, const char *topic, const void *data,
+    size_t len, size_t *called);
+/**
+ * @brief Emits an existing event (borrowed for the call).
+ * @param called as for weir_emit(); may be NULL.
+ */
+WEIR_API weir_err weir_emit_event(
+    weir_bus *bus, const weir_event *ev, size_t *called);
 
 /* ================================================================== */
 /* Topic handles                                                      */
@@ -538,8 +646,13 @@ WEIR_API weir_err weir_topic_create(
     weir_topic **out, weir_bus *bus, const char *topic);
 WEIR_API void        weir_topic_destroy(weir_topic *t);
 WEIR_API const char *weir_topic_name(const weir_topic *t);
-/** @brief weir_emit() on a resolved topic. */
-WEIR_API weir_err weir_emit_topic(weir_topic *t, const void *data, size_t len);
+/**
+ * @brief weir_emit() on a resolved topic.
+ * @param called as for weir_emit(); may be NULL.
+ * @remark The topic handle's thread only (see weir_topic_create()).
+ */
+WEIR_API weir_err weir_emit_topic(
+    weir_topic *t, const void *data, size_t len, size_t *called);
 /** @brief weir_publish() on a resolved topic (copies @p data). */
 WEIR_API weir_err weir_publish_topic(
     weir_topic *t, const void *data, size_t len);
@@ -555,7 +668,7 @@ typedef enum weir_policy {
 	WEIR_POLICY_REJECT      = 1, /* publish fails with WEIR_EFULL */
 	WEIR_POLICY_DROP_OLDEST = 2, /* the oldest queued event goes */
 	WEIR_POLICY_DROP_NEWEST = 3, /* the new event goes */
-	WEIR_POLICY_COALESCE    = 4  /* newest event per key replaces */
+	WEIR_POLICY_COALESCE    = 4  /* newest event per key, in place */
 } weir_policy;
 
 /** Called when a queue reaches its high watermark (on the publisher's
@@ -574,9 +687,13 @@ WEIR_API weir_err weir_subscr_config_set_capacity(
 /**
  * @brief Policy at the bound (default BLOCK). @p block_timeout_ms is
  *        the BLOCK wait (-1: forever; 0: fail at once).
- * @remark COALESCE keeps the newest event per key; an event without a
- *         key is never coalesced, and a queue full of distinct keys
- *         drops its oldest event.
+ * @remark COALESCE keeps the newest event per key. A new event whose
+ *         key is already queued replaces the queued one in its place:
+ *         the key keeps its position in the queue (it does not move to
+ *         the tail), so after A1 B1 A2 the handler gets A2 then B1.
+ *         An event without a key is never coalesced. When the queue is
+ *         full of distinct keys, the event at the oldest position is
+ *         dropped, even if it was just replaced by a newer one.
  */
 WEIR_API weir_err weir_subscr_config_set_policy(
     weir_subscr_config *sc, weir_policy policy, int64_t block_timeout_ms);

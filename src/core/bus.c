@@ -61,8 +61,11 @@ weir_bus_create(weir_bus **out, const weir_bus_config *cfg)
 	weir__tree_init(&bus->listeners);
 	weir__tree_init(&bus->subs);
 	atomic_init(&bus->gen, 1);
-	bus->max_payload = cfg ? cfg->max_payload : WEIR_DEFAULT_MAX_PAYLOAD;
-	*out             = bus;
+	atomic_init(&bus->meta_new, 0);
+	atomic_init(&bus->meta_removed, 0);
+	bus->max_listeners = WEIR_DEFAULT_MAX_LISTENERS;
+	bus->max_payload   = cfg ? cfg->max_payload : WEIR_DEFAULT_MAX_PAYLOAD;
+	*out               = bus;
 	return WEIR_OK;
 }
 

@@ -9,6 +9,7 @@
 #include <weir/weir.h>
 
 #include "core/listener.h"
+#include "core/lpat.h"
 #include "core/subscr.h"
 #include "core/tree.h"
 
@@ -29,6 +30,17 @@ struct weir_bus {
 	size_t                max_payload;
 	weir_loop            *loop; // the default loop
 	struct weir__pool    *pool; // the bus's loop threads, or NULL (pool.c)
+
+	// Listener limit and records of patterns with listeners (lpat.c).
+	size_t          max_listeners; // per pattern, 0: none
+	weir_warning_fn warn_fn;       // NULL: the stderr line
+	void           *warn_arg;
+	weir__lpat     *pat_head; // oldest first
+	weir__lpat     *pat_tail;
+	// Registered listeners matching WEIR_TOPIC_LISTENER_NEW / _REMOVED,
+	// read without the lock so that on and off skip the emit at once.
+	atomic_size_t meta_new;
+	atomic_size_t meta_removed;
 };
 
 struct weir_topic {

@@ -23,9 +23,11 @@ emit_failed(weir_bus *bus, const weir_event *ev, weir_err err)
 	return weir__report_error(bus, ev, err, NULL);
 }
 
-// Calls the listeners of @p s from index @p i on.
+// Calls the listeners of @p s from index @p i on, counting the calls
+// in @p called.
 static weir_err
-emit_run(weir_bus *bus, weir__lsnap *s, const weir_event *ev, size_t i)
+emit_run(weir_bus *bus, weir__lsnap *s, const weir_event *ev, size_t i,
+    size_t *called)
 {
 	for (; i < s->n; i++) {
 		weir__listener *l = s->l[i];
@@ -35,6 +37,7 @@ emit_run(weir_bus *bus, weir__lsnap *s, const weir_event *ev, size_t i)
 			}
 			weir__listener_unregister(bus, l);
 		}
+		++*called;
 		weir_err rv = l->fn(bus, ev, l->arg);
 		if (rv != WEIR_OK && (rv = emit_failed(bus, ev, rv))) {
 			return rv;
@@ -44,8 +47,12 @@ emit_run(weir_bus *bus, weir__lsnap *s, const weir_event *ev, size_t i)
 }
 
 weir_err
-weir_emit_event(weir_bus *bus, const weir_event *ev)
+weir_emit_event(weir_bus *bus, const weir_event *ev, size_t *called)
 {
+	size_t n = 0;
+	if (called != NULL) {
+		*called = 0;
+	}
 	if (bus == NULL || ev == NULL) {
 		return WEIR_EINVAL;
 	}
@@ -58,15 +65,22 @@ weir_emit_event(weir_bus *bus, const weir_event *ev)
 	    weir__lsnap_take_in(bus, ev->topic, buf, sizeof(buf), &s);
 	pthread_mutex_unlock(&bus->lock);
 	if (rv == WEIR_OK) {
-		rv = emit_run(bus, s, ev, 0);
+		rv = emit_run(bus, s, ev, 0, &n);
 		weir__lsnap_drop(s, buf);
+	}
+	if (called != NULL) {
+		*called = n;
 	}
 	return rv;
 }
 
 weir_err
-weir_emit(weir_bus *bus, const char *topic, const void *data, size_t len)
+weir_emit(weir_bus *bus, const char *topic, const void *data, size_t len,
+    size_t *called)
 {
+	if (called != NULL) {
+		*called = 0;
+	}
 	weir_err rv = weir__bus_check(bus, topic, len);
 	if (rv != WEIR_OK) {
 		return rv;
@@ -76,7 +90,7 @@ weir_emit(weir_bus *bus, const char *topic, const void *data, size_t len)
 	}
 	weir_event ev;
 	weir__event_on_stack(&ev, topic, strlen(topic), data, len);
-	return weir_emit_event(bus, &ev);
+	return weir_emit_event(bus, &ev, called);
 }
 
 static void
@@ -89,25 +103,33 @@ emit_retire_done(weir_topic *t)
 	}
 }
 
-// The common case: listeners without `once`, none failing.
+// The common case: listeners without `once`, none failing. Counts the
+// calls once at the end, not per call.
 static inline weir_err
-emit_run_plain(weir_bus *bus, weir__lsnap *s, const weir_event *ev)
+emit_run_plain(
+    weir_bus *bus, weir__lsnap *s, const weir_event *ev, size_t *called)
 {
 	for (size_t i = 0; i < s->n; i++) {
 		weir_err rv = s->calls[i].fn(bus, ev, s->calls[i].arg);
 		if (rv != WEIR_OK) {
+			*called = i + 1;
 			if ((rv = emit_failed(bus, ev, rv)) != WEIR_OK) {
 				return rv;
 			}
-			return emit_run(bus, s, ev, i + 1);
+			return emit_run(bus, s, ev, i + 1, called);
 		}
 	}
+	*called = s->n;
 	return WEIR_OK;
 }
 
 weir_err
-weir_emit_topic(weir_topic *t, const void *data, size_t len)
+weir_emit_topic(weir_topic *t, const void *data, size_t len, size_t *called)
 {
+	size_t n = 0;
+	if (called != NULL) {
+		*called = 0;
+	}
 	if (t == NULL || (len && data == NULL)) {
 		return WEIR_EINVAL;
 	}
@@ -125,11 +147,14 @@ weir_emit_topic(weir_topic *t, const void *data, size_t len)
 	weir_event ev;
 	weir__event_on_stack(&ev, t->name, t->len, data, len);
 	t->depth++;
-	weir__lsnap *s = t->ls;
-	weir_err     rv =
-            s->plain ? emit_run_plain(bus, s, &ev) : emit_run(bus, s, &ev, 0);
+	weir__lsnap *s  = t->ls;
+	weir_err     rv = s->plain ? emit_run_plain(bus, s, &ev, &n)
+	                           : emit_run(bus, s, &ev, 0, &n);
 	if (--t->depth == 0 && t->retired != NULL) {
 		emit_retire_done(t);
+	}
+	if (called != NULL) {
+		*called = n;
 	}
 	return rv;
 }
@@ -179,7 +204,7 @@ weir__report_error(
 	if (error_event_make(ev, err, origin, &eev) != WEIR_OK) {
 		return err;
 	}
-	weir_err rv = nl ? weir_emit_event(bus, eev) : WEIR_OK;
+	weir_err rv = nl ? weir_emit_event(bus, eev, NULL) : WEIR_OK;
 	if (ns) {
 		weir_publish_event(bus, eev); // takes its own references
 	}

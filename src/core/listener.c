@@ -5,12 +5,17 @@
 // a snapshot sorts by it, which gives registration order across
 // patterns. A once-listener is unregistered just before its first call;
 // its `fired` flag keeps concurrent or nested emits from calling it
-// twice.
+// twice. Adding and removing a listener is told on the reserved topics
+// WEIR_TOPIC_LISTENER_NEW (before the add) and _REMOVED (after the
+// removal), always outside the bus lock so that their listeners may
+// add and remove listeners; two counters of the listeners matching
+// them let on and off skip those emits with one load.
 #include <pthread.h>
 #include <string.h>
 
 #include "core/alloc.h"
 #include "core/bus.h"
+#include "core/event.h"
 #include "core/listener.h"
 
 void
@@ -27,11 +32,68 @@ weir__listener_release(weir__listener *l)
 	weir__free(l);
 }
 
+// Reserved topics a listener's pattern matches (weir__listener.meta).
+#define LISTENER_META_NEW 1u
+#define LISTENER_META_REMOVED 2u
+
+static unsigned
+listener_meta(const char *pattern)
+{
+	unsigned meta = 0;
+	if (weir_pattern_match(pattern, WEIR_TOPIC_LISTENER_NEW)) {
+		meta |= LISTENER_META_NEW;
+	}
+	if (weir_pattern_match(pattern, WEIR_TOPIC_LISTENER_REMOVED)) {
+		meta |= LISTENER_META_REMOVED;
+	}
+	return meta;
+}
+
+static void
+listener_meta_count(weir_bus *bus, const weir__listener *l, int delta)
+{
+	if (l->meta & LISTENER_META_NEW) {
+		atomic_fetch_add(&bus->meta_new, (size_t) delta);
+	}
+	if (l->meta & LISTENER_META_REMOVED) {
+		atomic_fetch_add(&bus->meta_removed, (size_t) delta);
+	}
+}
+
+// Emits a reserved topic with @p pattern as payload, unless nobody
+// listens (one load: what on and off pay when nobody does). The payload
+// bypasses the bus's max_payload: a pattern is at most WEIR_MAX_TOPIC.
+static weir_err
+listener_tell(weir_bus *bus, atomic_size_t *listening, const char *topic,
+    const char *pattern)
+{
+	if (atomic_load_explicit(listening, memory_order_relaxed) == 0) {
+		return WEIR_OK;
+	}
+	weir_event ev;
+	weir__event_on_stack(
+	    &ev, topic, strlen(topic), pattern, strlen(pattern));
+	return weir_emit_event(bus, &ev, NULL);
+}
+
+// After a removal, with no lock held: a failing listener of the topic
+// does not undo it (its error went to WEIR_TOPIC_ERROR if anyone
+// listens there).
+static void
+listener_tell_removed(weir_bus *bus, const weir__listener *l)
+{
+	(void) listener_tell(
+	    bus, &bus->meta_removed, WEIR_TOPIC_LISTENER_REMOVED, l->pattern);
+}
+
 static void
 listener_unlink_locked(weir_bus *bus, weir__listener *l)
 {
 	l->removed = 1;
 	weir__tree_remove(&bus->listeners, l->pattern, l);
+	weir__lpat_leave(bus, l->pat);
+	l->pat = NULL;
+	listener_meta_count(bus, l, -1);
 	weir__bus_changed(bus);
 }
 
@@ -45,6 +107,7 @@ weir__listener_unregister(weir_bus *bus, weir__listener *l)
 	}
 	pthread_mutex_unlock(&bus->lock);
 	if (!was) {
+		listener_tell_removed(bus, l);
 		weir__listener_release(l); // the tree's reference
 	}
 }
@@ -68,7 +131,52 @@ listener_new(const char *pattern, weir_handler fn, void *arg,
 	l->arg      = arg;
 	l->arg_free = arg_free;
 	l->flags    = flags;
+	l->meta     = listener_meta(pattern);
 	return l;
+}
+
+// Adds @p l to the registry (bus->lock held); fills @p w when the
+// pattern now passes the listener limit for the first time.
+static weir_err
+listener_link_locked(weir_bus *bus, weir__listener *l, weir__lwarn *w)
+{
+	weir__lpat *pat = weir__lpat_join(bus, l->pattern);
+	if (pat == NULL) {
+		return WEIR_ENOMEM;
+	}
+	weir_err rv = weir__tree_add(&bus->listeners, l->pattern, l);
+	if (rv != WEIR_OK) {
+		weir__lpat_leave(bus, pat);
+		return rv;
+	}
+	l->pat   = pat;
+	l->id    = ++bus->next_id;
+	l->order = (l->flags & WEIR_ON_PREPEND) ? --bus->next_prepend
+	                                        : bus->next_order++;
+	listener_meta_count(bus, l, 1);
+	weir__lpat_check(bus, pat, w);
+	if (w->count != 0) {
+		atomic_fetch_add(&l->refs, 1); // keeps l->pattern for the hook
+	}
+	weir__bus_changed(bus);
+	return WEIR_OK;
+}
+
+static weir_err
+listener_add(weir_bus *bus, weir__listener *l, uint64_t *id)
+{
+	weir__lwarn w;
+	pthread_mutex_lock(&bus->lock);
+	weir_err rv = listener_link_locked(bus, l, &w);
+	if (rv == WEIR_OK && id != NULL) {
+		*id = l->id;
+	}
+	pthread_mutex_unlock(&bus->lock);
+	if (rv == WEIR_OK && w.count != 0) {
+		weir__lpat_warn(bus, l->pattern, &w);
+		weir__listener_release(l);
+	}
+	return rv;
 }
 
 weir_err
@@ -86,18 +194,12 @@ weir_on(weir_bus *bus, const char *pattern, weir_handler fn, void *arg,
 	if (l == NULL) {
 		return WEIR_ENOMEM;
 	}
-	pthread_mutex_lock(&bus->lock);
-	weir_err rv = weir__tree_add(&bus->listeners, pattern, l);
+	// Node emits 'newListener' before adding, and a throw stops it.
+	weir_err rv = listener_tell(
+	    bus, &bus->meta_new, WEIR_TOPIC_LISTENER_NEW, pattern);
 	if (rv == WEIR_OK) {
-		l->id    = ++bus->next_id;
-		l->order = (flags & WEIR_ON_PREPEND) ? --bus->next_prepend
-		                                     : bus->next_order++;
-		weir__bus_changed(bus);
-		if (id != NULL) {
-			*id = l->id;
-		}
+		rv = listener_add(bus, l, id);
 	}
-	pthread_mutex_unlock(&bus->lock);
 	if (rv != WEIR_OK) {
 		l->arg_free = NULL; // on error the caller keeps arg
 		weir__listener_release(l);
@@ -107,6 +209,8 @@ weir_on(weir_bus *bus, const char *pattern, weir_handler fn, void *arg,
 
 typedef struct listener_find {
 	uint64_t        id;
+	weir_handler    fn;
+	void           *arg;
 	weir__listener *found;
 } listener_find;
 
@@ -120,24 +224,62 @@ listener_find_visit(void *item, void *arg)
 	}
 }
 
+// Called with f->found set to NULL: keeps the match an emit calls last.
+static void
+listener_find_fn_visit(void *item, void *arg)
+{
+	listener_find  *f = arg;
+	weir__listener *l = item;
+	if (l->fn == f->fn && l->arg == f->arg &&
+	    (f->found == NULL || l->order > f->found->order)) {
+		f->found = l;
+	}
+}
+
+// Removes what a find visit found, if anything (bus->lock not held).
+static weir_err
+listener_off_found(weir_bus *bus, const char *pattern, weir__tree_visit visit,
+    listener_find *f)
+{
+	pthread_mutex_lock(&bus->lock);
+	if (pattern != NULL) {
+		weir__tree_exact(&bus->listeners, pattern, visit, f);
+	} else {
+		weir__tree_each(&bus->listeners, visit, f);
+	}
+	if (f->found != NULL) {
+		listener_unlink_locked(bus, f->found);
+	}
+	pthread_mutex_unlock(&bus->lock);
+	if (f->found == NULL) {
+		return WEIR_ENOENT;
+	}
+	listener_tell_removed(bus, f->found);
+	weir__listener_release(f->found);
+	return WEIR_OK;
+}
+
 weir_err
 weir_off(weir_bus *bus, uint64_t id)
 {
 	if (bus == NULL) {
 		return WEIR_EINVAL;
 	}
-	listener_find f = { id, NULL };
-	pthread_mutex_lock(&bus->lock);
-	weir__tree_each(&bus->listeners, listener_find_visit, &f);
-	if (f.found != NULL) {
-		listener_unlink_locked(bus, f.found);
+	listener_find f = { .id = id };
+	return listener_off_found(bus, NULL, listener_find_visit, &f);
+}
+
+weir_err
+weir_off_fn(weir_bus *bus, const char *pattern, weir_handler fn, void *arg)
+{
+	if (bus == NULL || fn == NULL) {
+		return WEIR_EINVAL;
 	}
-	pthread_mutex_unlock(&bus->lock);
-	if (f.found == NULL) {
-		return WEIR_ENOENT;
+	if (weir_pattern_validate(pattern) != WEIR_OK) {
+		return WEIR_EBADPATTERN;
 	}
-	weir__listener_release(f.found);
-	return WEIR_OK;
+	listener_find f = { .fn = fn, .arg = arg };
+	return listener_off_found(bus, pattern, listener_find_fn_visit, &f);
 }
 
 // Listeners collected from the tree; a short list stays on the stack.
@@ -210,6 +352,7 @@ weir_off_all(weir_bus *bus, const char *pattern, size_t *removed)
 	}
 	pthread_mutex_unlock(&bus->lock);
 	for (size_t i = 0; !ll.failed && i < ll.n; i++) {
+		listener_tell_removed(bus, ll.l[i]);
 		weir__listener_release(ll.l[i]);
 	}
 	listener_list_fini(&ll);

@@ -18,6 +18,11 @@ typedef struct weir__listener {
 	void        *arg;
 	weir_free_fn arg_free;
 	char        *pattern;
+
+	// Reserved topics the pattern matches (LISTENER_META_* bits), and
+	// the pattern's record (lpat.h; bus lock; NULL once removed).
+	unsigned           meta;
+	struct weir__lpat *pat;
 } weir__listener;
 
 // An ordered array of held listeners, taken when an emit starts.

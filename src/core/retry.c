@@ -73,7 +73,7 @@ retry_dead(weir_subscr *sub, weir_event *ev, weir_err err, uint32_t n)
 	if (weir__event_make(&dev, &init, NULL, ev) != WEIR_OK) {
 		return;
 	}
-	(void) weir_emit_event(sub->bus, dev);
+	(void) weir_emit_event(sub->bus, dev, NULL);
 	(void) weir_publish_event(sub->bus, dev);
 	weir_event_release(dev);
 }

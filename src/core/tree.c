@@ -345,6 +345,13 @@ weir__tree_exact(const weir__tree *tree, const char *pattern,
 	}
 }
 
+void *
+weir__tree_first(const weir__tree *tree, const char *pattern)
+{
+	weir__tree_node *node = tree_walk((weir__tree *) tree, pattern, 0);
+	return node != NULL && node->nitems ? node->items[0] : NULL;
+}
+
 static void
 tree_each_at(const weir__tree_node *node, weir__tree_visit fn, void *arg)
 {

@@ -31,6 +31,9 @@ void weir__tree_match(
 // Calls @p fn for every item added under exactly @p pattern.
 void weir__tree_exact(const weir__tree *tree, const char *pattern,
     weir__tree_visit fn, void *arg);
+// The first item added under exactly @p pattern and still there, or
+// NULL; costs one walk of the pattern's tokens.
+void *weir__tree_first(const weir__tree *tree, const char *pattern);
 // Calls @p fn for every item.
 void weir__tree_each(const weir__tree *tree, weir__tree_visit fn, void *arg);
 

@@ -81,7 +81,7 @@ replay_deliver(
 		rv = weir_publish_event(rp->bus, ev);
 		break;
 	case WEIR_STORE_REPLAY_EMIT:
-		rv = weir_emit_event(rp->bus, ev);
+		rv = weir_emit_event(rp->bus, ev, NULL);
 		break;
 	default:
 		rv = rp->fn(run->st, ev, stream, version, rp->arg);

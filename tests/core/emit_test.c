@@ -100,11 +100,11 @@ test_order_across_patterns(void **state)
 	assert_int_equal(weir_listener_count(fx.bus, "zzz"), 1);
 	assert_int_equal(weir_listener_count(fx.bus, "a.*"), 0); // invalid
 	assert_int_equal(weir_listener_count(NULL, "a.b"), 0);
-	assert_weir_ok(weir_emit(fx.bus, "a.b", "hi", 2));
+	assert_weir_ok(weir_emit(fx.bus, "a.b", "hi", 2, NULL));
 	// Prepended first (newest first), then registration order.
 	assert_string_equal(fx.log, "QPabcd");
 	log_reset();
-	assert_weir_ok(weir_emit(fx.bus, "a.c", NULL, 0));
+	assert_weir_ok(weir_emit(fx.bus, "a.c", NULL, 0, NULL));
 	assert_string_equal(fx.log, "Pbc");
 	assert_int_equal(x.calls, 0);
 	assert_string_equal(a.topic, "a.b");
@@ -131,10 +131,10 @@ test_payload_and_no_match(void **state)
 	(void) state;
 	int n = 0;
 	assert_weir_ok(weir_on(fx.bus, "t", payload_fn, &n, NULL, 0, NULL));
-	assert_weir_ok(weir_emit(fx.bus, "t", "hello", 5));
+	assert_weir_ok(weir_emit(fx.bus, "t", "hello", 5, NULL));
 	assert_int_equal(n, 1);
 	// Nobody listens: OK, nothing called.
-	assert_weir_ok(weir_emit(fx.bus, "t.u", "hello", 5));
+	assert_weir_ok(weir_emit(fx.bus, "t.u", "hello", 5, NULL));
 	assert_int_equal(n, 1);
 }
 
@@ -153,7 +153,7 @@ test_once(void **state)
 	on("e", &a, 0);
 	assert_int_equal(weir_listener_count(fx.bus, "e"), 2);
 	for (int i = 0; i < 3; i++) {
-		assert_weir_ok(weir_emit(fx.bus, "e", NULL, 0));
+		assert_weir_ok(weir_emit(fx.bus, "e", NULL, 0, NULL));
 	}
 	assert_int_equal(o.calls, 1);
 	assert_int_equal(a.calls, 3);
@@ -166,8 +166,8 @@ test_once(void **state)
 	tag p = { .c = 'p' };
 	on("e", &p, WEIR_ON_ONCE | WEIR_ON_PREPEND);
 	log_reset();
-	assert_weir_ok(weir_emit(fx.bus, "e", NULL, 0));
-	assert_weir_ok(weir_emit(fx.bus, "e", NULL, 0));
+	assert_weir_ok(weir_emit(fx.bus, "e", NULL, 0, NULL));
+	assert_weir_ok(weir_emit(fx.bus, "e", NULL, 0, NULL));
 	assert_string_equal(fx.log, "paa");
 }
 
@@ -176,7 +176,7 @@ nested_emit_same(tag *t, const weir_event *ev)
 {
 	if (t->calls < 5) {
 		assert_weir_ok(
-		    weir_emit(fx.bus, weir_event_topic(ev), NULL, 0));
+		    weir_emit(fx.bus, weir_event_topic(ev), NULL, 0, NULL));
 	}
 }
 
@@ -189,7 +189,7 @@ test_once_nested(void **state)
 	tag o = { .c = 'o', .also = nested_emit_same }, a = { .c = 'a' };
 	on("n", &o, WEIR_ON_ONCE);
 	on("n", &a, 0);
-	assert_weir_ok(weir_emit(fx.bus, "n", NULL, 0));
+	assert_weir_ok(weir_emit(fx.bus, "n", NULL, 0, NULL));
 	assert_int_equal(o.calls, 1);
 	assert_int_equal(a.calls, 2);
 	assert_string_equal(fx.log, "oaa");
@@ -207,7 +207,7 @@ test_off(void **state)
 	assert_weir_err(weir_off(fx.bus, 987654321), WEIR_ENOENT);
 	assert_weir_err(weir_off(NULL, b.id), WEIR_EINVAL);
 	assert_int_equal(weir_listener_count(fx.bus, "k"), 1);
-	assert_weir_ok(weir_emit(fx.bus, "k", NULL, 0));
+	assert_weir_ok(weir_emit(fx.bus, "k", NULL, 0, NULL));
 	assert_string_equal(fx.log, "b");
 }
 
@@ -226,7 +226,7 @@ test_off_all(void **state)
 	assert_weir_ok(weir_off_all(fx.bus, "p.q", &removed));
 	assert_int_equal(removed, 2);
 	assert_int_equal(weir_listener_count(fx.bus, "p.q"), 2);
-	assert_weir_ok(weir_emit(fx.bus, "p.q", NULL, 0));
+	assert_weir_ok(weir_emit(fx.bus, "p.q", NULL, 0, NULL));
 	assert_string_equal(fx.log, "bd");
 	assert_weir_ok(weir_off_all(fx.bus, "no.such", &removed));
 	assert_int_equal(removed, 0);
@@ -238,7 +238,7 @@ test_off_all(void **state)
 	assert_int_equal(weir_listener_count(fx.bus, "p.q"), 0);
 	assert_weir_ok(weir_off_all(fx.bus, NULL, NULL));
 	log_reset();
-	assert_weir_ok(weir_emit(fx.bus, "p.q", NULL, 0));
+	assert_weir_ok(weir_emit(fx.bus, "p.q", NULL, 0, NULL));
 	assert_string_equal(fx.log, "");
 	assert_weir_err(weir_off(fx.bus, d.id), WEIR_ENOENT);
 }
@@ -274,11 +274,11 @@ test_snapshot_add_during_emit(void **state)
 	tag a = { .c = 'a', .also = snap_add }, b = { .c = 'b' };
 	on("s", &a, 0);
 	on("s", &b, 0);
-	assert_weir_ok(weir_emit(fx.bus, "s", NULL, 0));
+	assert_weir_ok(weir_emit(fx.bus, "s", NULL, 0, NULL));
 	assert_string_equal(fx.log, "ab"); // N was added, not called
 	assert_int_equal(snap_new.calls, 0);
 	log_reset();
-	assert_weir_ok(weir_emit(fx.bus, "s", NULL, 0));
+	assert_weir_ok(weir_emit(fx.bus, "s", NULL, 0, NULL));
 	assert_string_equal(fx.log, "abN");
 }
 
@@ -292,10 +292,10 @@ test_snapshot_remove_during_emit(void **state)
 	on("s", &b, 0);
 	on("s", &c, 0);
 	snap_victim = &c;
-	assert_weir_ok(weir_emit(fx.bus, "s", NULL, 0));
+	assert_weir_ok(weir_emit(fx.bus, "s", NULL, 0, NULL));
 	assert_string_equal(fx.log, "abc"); // c removed, still called (Node)
 	log_reset();
-	assert_weir_ok(weir_emit(fx.bus, "s", NULL, 0));
+	assert_weir_ok(weir_emit(fx.bus, "s", NULL, 0, NULL));
 	assert_string_equal(fx.log, "ab");
 	assert_int_equal(c.calls, 1);
 }
@@ -305,7 +305,7 @@ emit_inner(tag *t, const weir_event *ev)
 {
 	(void) t;
 	(void) ev;
-	assert_weir_ok(weir_emit(fx.bus, "inner", "x", 1));
+	assert_weir_ok(weir_emit(fx.bus, "inner", "x", 1, NULL));
 }
 
 static void
@@ -317,7 +317,7 @@ test_emit_from_handler(void **state)
 	on("outer", &a, 0);
 	on("outer", &b, 0);
 	on("inner", &i, 0);
-	assert_weir_ok(weir_emit(fx.bus, "outer", NULL, 0));
+	assert_weir_ok(weir_emit(fx.bus, "outer", NULL, 0, NULL));
 	// The inner emit runs at once, inside a's call.
 	assert_string_equal(fx.log, "aib");
 	assert_string_equal(i.topic, "inner");
@@ -378,7 +378,7 @@ test_handler_error_to_error_topic(void **state)
 	assert_weir_ok(
 	    weir_on(fx.bus, WEIR_TOPIC_ERROR, error_fn, &e, NULL, 0, NULL));
 	// Somebody listens to errors: the emit succeeds and goes on.
-	assert_weir_ok(weir_emit(fx.bus, "job.done", "pay", 3));
+	assert_weir_ok(weir_emit(fx.bus, "job.done", "pay", 3, NULL));
 	assert_string_equal(fx.log, "ab*");
 	assert_int_equal(e.calls, 1);
 	assert_string_equal(e.topic, WEIR_TOPIC_ERROR);
@@ -400,14 +400,14 @@ test_handler_error_returned(void **state)
 	on("j", &b, 0);
 	on("j", &c, 0);
 	// No error listener: the error comes back, c is not called.
-	assert_weir_err(weir_emit(fx.bus, "j", NULL, 0), WEIR_EBACKEND);
+	assert_weir_err(weir_emit(fx.bus, "j", NULL, 0, NULL), WEIR_EBACKEND);
 	assert_string_equal(fx.log, "ab");
 	assert_int_equal(c.calls, 0);
 	// The same through a topic handle.
 	weir_topic *t;
 	assert_weir_ok(weir_topic_create(&t, fx.bus, "j"));
 	log_reset();
-	assert_weir_err(weir_emit_topic(t, NULL, 0), WEIR_EBACKEND);
+	assert_weir_err(weir_emit_topic(t, NULL, 0, NULL), WEIR_EBACKEND);
 	assert_string_equal(fx.log, "ab");
 	weir_topic_destroy(t);
 }
@@ -422,14 +422,14 @@ test_error_listener_fails(void **state)
 	on("j", &b, 0);
 	assert_weir_ok(
 	    weir_on(fx.bus, WEIR_TOPIC_ERROR, error_fn, &e, NULL, 0, NULL));
-	weir_err rv = weir_emit(fx.bus, "j", NULL, 0);
+	weir_err rv = weir_emit(fx.bus, "j", NULL, 0, NULL);
 	// No recursion: the error listener ran once, and its own failure
 	// is not reported again as an error event.
 	assert_int_equal(e.calls, 1);
 	assert_true(rv != WEIR_OK);
 	// Emitting on the error topic directly does not loop either.
 	e.calls = 0;
-	weir_emit(fx.bus, WEIR_TOPIC_ERROR, NULL, 0);
+	weir_emit(fx.bus, WEIR_TOPIC_ERROR, NULL, 0, NULL);
 	assert_int_equal(e.calls, 1);
 }
 
@@ -440,26 +440,27 @@ test_topic_handle(void **state)
 	weir_topic *t;
 	assert_weir_ok(weir_topic_create(&t, fx.bus, "h.t"));
 	assert_string_equal(weir_topic_name(t), "h.t");
-	assert_weir_ok(weir_emit_topic(t, "x", 1));
+	assert_weir_ok(weir_emit_topic(t, "x", 1, NULL));
 	assert_string_equal(fx.log, "");
 	tag a = { .c = 'a' }, b = { .c = 'b' };
 	on("h.*", &a, 0);
-	assert_weir_ok(weir_emit_topic(t, "x", 1)); // refreshed
+	assert_weir_ok(weir_emit_topic(t, "x", 1, NULL)); // refreshed
 	assert_string_equal(fx.log, "a");
 	on("h.t", &b, WEIR_ON_PREPEND);
-	assert_weir_ok(weir_emit_topic(t, "x", 1));
+	assert_weir_ok(weir_emit_topic(t, "x", 1, NULL));
 	assert_string_equal(fx.log, "aba");
 	assert_weir_ok(weir_off(fx.bus, a.id));
-	assert_weir_ok(weir_emit_topic(t, "x", 1));
+	assert_weir_ok(weir_emit_topic(t, "x", 1, NULL));
 	assert_string_equal(fx.log, "abab");
 	assert_weir_ok(weir_off_all(fx.bus, NULL, NULL));
-	assert_weir_ok(weir_emit_topic(t, "x", 1));
+	assert_weir_ok(weir_emit_topic(t, "x", 1, NULL));
 	assert_string_equal(fx.log, "abab");
 	assert_string_equal(b.topic, "h.t");
 	// Bad input through handles.
-	assert_weir_err(weir_emit_topic(NULL, "x", 1), WEIR_EINVAL);
-	assert_weir_err(weir_emit_topic(t, NULL, 1), WEIR_EINVAL);
-	assert_weir_err(weir_emit_topic(t, "x", WEIR_DEFAULT_MAX_PAYLOAD + 1),
+	assert_weir_err(weir_emit_topic(NULL, "x", 1, NULL), WEIR_EINVAL);
+	assert_weir_err(weir_emit_topic(t, NULL, 1, NULL), WEIR_EINVAL);
+	assert_weir_err(
+	    weir_emit_topic(t, "x", WEIR_DEFAULT_MAX_PAYLOAD + 1, NULL),
 	    WEIR_ETOOBIG);
 	weir_topic_destroy(t);
 	weir_topic_destroy(NULL);
@@ -482,7 +483,7 @@ nest_change_and_emit(tag *t, const weir_event *ev)
 	(void) ev;
 	if (t->calls == 1) {
 		on("nest", &nest_added, 0);
-		assert_weir_ok(weir_emit_topic(nest_t, NULL, 0));
+		assert_weir_ok(weir_emit_topic(nest_t, NULL, 0, NULL));
 	}
 }
 
@@ -496,11 +497,11 @@ test_topic_handle_nested_refresh(void **state)
 	on("nest", &a, 0);
 	on("nest", &b, 0);
 	assert_weir_ok(weir_topic_create(&nest_t, fx.bus, "nest"));
-	assert_weir_ok(weir_emit_topic(nest_t, NULL, 0));
+	assert_weir_ok(weir_emit_topic(nest_t, NULL, 0, NULL));
 	// Outer: a, (inner: a b N), b. The outer did not call N.
 	assert_string_equal(fx.log, "aabNb");
 	log_reset();
-	assert_weir_ok(weir_emit_topic(nest_t, NULL, 0));
+	assert_weir_ok(weir_emit_topic(nest_t, NULL, 0, NULL));
 	assert_string_equal(fx.log, "abN");
 	weir_topic_destroy(nest_t);
 }
@@ -519,7 +520,7 @@ test_hold_outlives_emit(void **state)
 	char buf[8];
 	memcpy(buf, "payload", 8);
 	on("keep.me", &a, 0);
-	assert_weir_ok(weir_emit(fx.bus, "keep.me", buf, 8));
+	assert_weir_ok(weir_emit(fx.bus, "keep.me", buf, 8, NULL));
 	memset(buf, 0, sizeof(buf)); // the caller's buffer is not kept
 	assert_non_null(a.held);
 	assert_string_equal(weir_event_topic(a.held), "keep.me");
@@ -554,7 +555,7 @@ test_hold_keeps_id(void **state)
 	const weir_event *held = NULL;
 	assert_weir_ok(
 	    weir_on(fx.bus, "i", id_then_hold_fn, &held, NULL, 0, NULL));
-	assert_weir_ok(weir_emit(fx.bus, "i", NULL, 0));
+	assert_weir_ok(weir_emit(fx.bus, "i", NULL, 0, NULL));
 	assert_non_null(held);
 	assert_memory_equal(weir_event_id(held), seen_id, 16);
 	weir_event_release(held);
@@ -591,14 +592,16 @@ test_bad_input(void **state)
 	assert_int_equal(weir_listener_count(fx.bus, "a"), 0);
 	assert_int_equal(weir_listener_count(fx.bus, "a.b"), 0);
 
-	assert_weir_err(weir_emit(fx.bus, "a.*", NULL, 0), WEIR_EBADTOPIC);
-	assert_weir_err(weir_emit(fx.bus, "a..b", NULL, 0), WEIR_EBADTOPIC);
-	assert_weir_err(weir_emit(fx.bus, "", NULL, 0), WEIR_EBADTOPIC);
-	assert_weir_err(weir_emit(fx.bus, NULL, NULL, 0), WEIR_EINVAL);
-	assert_weir_err(weir_emit(NULL, "a", NULL, 0), WEIR_EINVAL);
-	assert_weir_err(weir_emit(fx.bus, "a", NULL, 3), WEIR_EINVAL);
-	assert_weir_err(weir_emit_event(NULL, NULL), WEIR_EINVAL);
-	assert_weir_err(weir_emit_event(fx.bus, NULL), WEIR_EINVAL);
+	assert_weir_err(
+	    weir_emit(fx.bus, "a.*", NULL, 0, NULL), WEIR_EBADTOPIC);
+	assert_weir_err(
+	    weir_emit(fx.bus, "a..b", NULL, 0, NULL), WEIR_EBADTOPIC);
+	assert_weir_err(weir_emit(fx.bus, "", NULL, 0, NULL), WEIR_EBADTOPIC);
+	assert_weir_err(weir_emit(fx.bus, NULL, NULL, 0, NULL), WEIR_EINVAL);
+	assert_weir_err(weir_emit(NULL, "a", NULL, 0, NULL), WEIR_EINVAL);
+	assert_weir_err(weir_emit(fx.bus, "a", NULL, 3, NULL), WEIR_EINVAL);
+	assert_weir_err(weir_emit_event(NULL, NULL, NULL), WEIR_EINVAL);
+	assert_weir_err(weir_emit_event(fx.bus, NULL, NULL), WEIR_EINVAL);
 
 	// The payload bound: the default is 1 MiB.
 	int   n   = 0;
@@ -606,7 +609,7 @@ test_bad_input(void **state)
 	assert_non_null(big);
 	assert_weir_ok(weir_on(fx.bus, "big", payload_fn, &n, NULL, 0, NULL));
 	assert_weir_err(
-	    weir_emit(fx.bus, "big", big, WEIR_DEFAULT_MAX_PAYLOAD + 1),
+	    weir_emit(fx.bus, "big", big, WEIR_DEFAULT_MAX_PAYLOAD + 1, NULL),
 	    WEIR_ETOOBIG);
 	assert_int_equal(n, 0);
 	assert_weir_err(weir_publish(fx.bus, "big", big,
@@ -617,7 +620,7 @@ test_bad_input(void **state)
 	assert_weir_ok(
 	    weir_on(fx.bus, "big", wt_nop_handler, &exact, NULL, 0, NULL));
 	assert_weir_ok(
-	    weir_emit(fx.bus, "big", big, WEIR_DEFAULT_MAX_PAYLOAD));
+	    weir_emit(fx.bus, "big", big, WEIR_DEFAULT_MAX_PAYLOAD, NULL));
 	free(big);
 	assert_int_equal(freed_args, 0);
 }
@@ -637,15 +640,15 @@ test_configured_max_payload(void **state)
 	char buf[101] = { 0 };
 	int  n        = 0;
 	assert_weir_ok(weir_on(bus, "m", wt_nop_handler, &n, NULL, 0, NULL));
-	assert_weir_ok(weir_emit(bus, "m", buf, 100));
-	assert_weir_err(weir_emit(bus, "m", buf, 101), WEIR_ETOOBIG);
+	assert_weir_ok(weir_emit(bus, "m", buf, 100, NULL));
+	assert_weir_err(weir_emit(bus, "m", buf, 101, NULL), WEIR_ETOOBIG);
 	assert_weir_err(
 	    weir_publish(bus, "m", buf, 101, 0, NULL), WEIR_ETOOBIG);
 	weir_topic *t;
 	assert_weir_ok(weir_topic_create(&t, bus, "m"));
-	assert_weir_err(weir_emit_topic(t, buf, 101), WEIR_ETOOBIG);
+	assert_weir_err(weir_emit_topic(t, buf, 101, NULL), WEIR_ETOOBIG);
 	assert_weir_err(weir_publish_topic(t, buf, 101), WEIR_ETOOBIG);
-	assert_weir_ok(weir_emit_topic(t, buf, 100));
+	assert_weir_ok(weir_emit_topic(t, buf, 100, NULL));
 	weir_topic_destroy(t);
 	weir_event_init init = { .size = sizeof(weir_event_init),
 		.topic                 = "m",
@@ -674,7 +677,8 @@ test_arg_free(void **state)
 	    weir_on(fx.bus, "g", wt_nop_handler, NULL, arg_free_fn, 0, NULL));
 	assert_weir_ok(weir_off(fx.bus, id));
 	assert_int_equal(freed_args, 1);
-	assert_weir_ok(weir_emit(fx.bus, "f", NULL, 0)); // the once one goes
+	assert_weir_ok(
+	    weir_emit(fx.bus, "f", NULL, 0, NULL)); // the once one goes
 	assert_int_equal(freed_args, 2);
 	weir_bus_destroy(fx.bus); // the rest with the bus
 	fx.bus = NULL;
@@ -835,7 +839,7 @@ test_enomem_emit(void **state)
 		}
 		calls = 0;
 		fi_arm(n);
-		weir_err rv = weir_emit(bus, "e.f", "x", 1);
+		weir_err rv = weir_emit(bus, "e.f", "x", 1, NULL);
 		fail_at     = 0;
 		weir_bus_destroy(bus);
 		if (rv == WEIR_OK) {

@@ -351,6 +351,38 @@ test_coalesce(void **state)
 }
 
 static void
+test_coalesce_keeps_position(void **state)
+{
+	(void) state;
+	// The order weir.h documents: a replaced event takes the queued
+	// one's place; it does not move to the tail. After A1 B1 A2 the
+	// handler gets A2 then B1 (to the tail, it would get B1 then A2).
+	subscribe(8, WEIR_POLICY_COALESCE, 0);
+	assert_weir_ok(pub_key("A", 1));
+	assert_weir_ok(pub_key("B", 2));
+	assert_weir_ok(pub_key("A", 3));
+	drain();
+	const int want[] = { 3, 2 };
+	assert_got(want, 2);
+	// The same once the queue has wrapped around its ring, and for a
+	// key replaced many times behind others.
+	for (int i = 0; i < 7; i++) {
+		assert_weir_ok(pub_key(NULL, 100 + i));
+	}
+	drain();
+	assert_weir_ok(pub_key("C", 10));
+	assert_weir_ok(pub_key(NULL, 11));
+	assert_weir_ok(pub_key("D", 12));
+	for (int v = 13; v < 20; v++) {
+		assert_weir_ok(pub_key("C", v));
+	}
+	fx.n = 0;
+	drain();
+	const int want2[] = { 19, 11, 12 };
+	assert_got(want2, 3);
+}
+
+static void
 test_coalesce_full(void **state)
 {
 	(void) state;
@@ -706,6 +738,7 @@ main(void)
 		T(test_drop_oldest),
 		T(test_drop_newest),
 		T(test_coalesce),
+		T(test_coalesce_keeps_position),
 		T(test_coalesce_full),
 		T(test_coalesce_many_keys),
 		T(test_watermarks),

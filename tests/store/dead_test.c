@@ -77,7 +77,7 @@ to_bus(weir_store *st, const weir_store_dead_letter *dl, void *arg)
 	    strcmp(weir_event_topic(dl->ev), "users.signup") == 0) {
 		return WEIR_EBACKEND;
 	}
-	return weir_emit_event(r->bus, dl->ev);
+	return weir_emit_event(r->bus, dl->ev, NULL);
 }
 
 static weir_err
