@@ -26,6 +26,27 @@ if ! command -v node >/dev/null 2>&1; then
 	pkgs+=(nodejs)
 fi
 
+# Real brokers for the bridge's tests (scripts/brokers.sh): Kafka runs
+# on a JVM from jars that Maven fetches; kcat drives it; curl reads
+# nats-server's monitoring port; Debian's nats-server is the fallback when the newest one
+# cannot be built with the Go on PATH; librdkafka and cnats are the
+# clients the bridge links; python3 draws free ports and checks
+# JetStream. A JDK, Maven, Go or Python from elsewhere will do: Debian's
+# packages only when there is none on PATH.
+pkgs+=(kcat nats-server librdkafka-dev libnats-dev curl)
+if ! command -v python3 >/dev/null 2>&1; then
+	pkgs+=(python3)
+fi
+if ! command -v java >/dev/null 2>&1; then
+	pkgs+=(openjdk-17-jre-headless)
+fi
+if ! command -v mvn >/dev/null 2>&1; then
+	pkgs+=(maven)
+fi
+if ! command -v go >/dev/null 2>&1; then
+	pkgs+=(golang-go)
+fi
+
 missing=()
 for p in "${pkgs[@]}"; do
 	status=$(dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null || true)
