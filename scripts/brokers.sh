@@ -45,7 +45,10 @@ since() { awk -v t0="$1" -v t1="$(now)" 'BEGIN { printf "%.1f", t1 - t0 }'; }
 need() {
 	local c
 	for c in "$@"; do
-		command -v "$c" >/dev/null || { say "no $c on PATH (scripts/install-deps.sh installs it)"; return 1; }
+		if ! command -v "$c" >/dev/null; then
+			say "no $c on PATH (scripts/install-deps.sh installs it)"
+			return 1
+		fi
 	done
 }
 
