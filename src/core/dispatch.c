@@ -14,8 +14,27 @@
 #include "core/loop.h"
 #include "core/pull.h"
 #include "core/subscr.h"
+#include "core/watermark.h"
 
 #define DISPATCH_BUDGET 1024
+
+#ifdef WEIR_TESTING
+_Atomic(weir__wm_hook_fn) weir__wm_hook;
+#endif
+
+static void
+dispatch_wm_hook(weir_subscr *sub, int point)
+{
+#ifdef WEIR_TESTING
+	weir__wm_hook_fn fn = atomic_load(&weir__wm_hook);
+	if (fn != NULL) {
+		fn(sub, point);
+	}
+#else
+	(void) sub;
+	(void) point;
+#endif
+}
 
 // Watermarks need the depth, which costs a look at the consumer's
 // side of the queue: only subscriptions that set them pay for it.
@@ -27,7 +46,9 @@ dispatch_note_push(weir_subscr *sub)
 	    weir__queue_depth(&sub->q) < sub->cfg.high) {
 		return;
 	}
+	dispatch_wm_hook(sub, WEIR__WM_SEEN);
 	if (!atomic_exchange(&sub->pressured, 1)) {
+		dispatch_wm_hook(sub, WEIR__WM_CLAIMED);
 		atomic_fetch_add(&sub->q.st.pressure, 1);
 		if (sub->cfg.on_pressure != NULL) {
 			sub->cfg.on_pressure(sub, sub->cfg.wm_arg);
