@@ -671,10 +671,30 @@ typedef enum weir_policy {
 	WEIR_POLICY_COALESCE    = 4  /* newest event per key, in place */
 } weir_policy;
 
-/** Called when a queue reaches its high watermark (on the publisher's
- *  thread) and when it falls back to its low one (on the loop, or for
- *  a pull subscription on the weir_subscr_next() caller that took it
- *  there). */
+/**
+ * Watermark callback: on_pressure when a queue reaches its high
+ * watermark, on_drain when, after a pressure, it falls back to its low
+ * one (Node's write() === false and 'drain').
+ *
+ * Order: for one subscription the two alternate, pressure first, and
+ * never run at the same time: every pressure is followed by exactly one
+ * drain once the depth is <= low, and no pressure comes before that
+ * drain (reaching high again in between fires nothing).
+ *
+ * Thread: each runs on the thread that makes its transition. Usually
+ * on_pressure runs on the publishing thread, inside weir_publish*(),
+ * and on_drain on the subscription's loop, during dispatch (for a pull
+ * subscription, on the weir_subscr_next() caller whose take brought
+ * the depth to low). But if the queue is emptied while on_pressure
+ * runs (or just before), the drain is delivered at once by the same
+ * publishing thread, after on_pressure returns; and if publishers fill
+ * the queue to high while on_drain runs (or on_drain publishes), the
+ * next pressure is delivered by the thread that ran on_drain, after it
+ * returns. So a callback must not take a lock its publisher holds
+ * around weir_publish*(), and must not wait for the other callback (it
+ * would wait for itself).
+ * A subscription closed while pressured gets no drain.
+ */
 typedef void (*weir_pressure_fn)(weir_subscr *sub, void *arg);
 
 /* ---- the subscription config (copied by weir_subscribe) ------------- */
@@ -697,7 +717,14 @@ WEIR_API weir_err weir_subscr_config_set_capacity(
  */
 WEIR_API weir_err weir_subscr_config_set_policy(
     weir_subscr_config *sc, weir_policy policy, int64_t block_timeout_ms);
-/** @brief Watermarks (low < high <= capacity) and their callbacks. */
+/**
+ * @brief Watermarks (low < high <= capacity) and their callbacks (see
+ *        weir_pressure_fn for their order and threads); either may be
+ *        NULL, and the stats count both transitions regardless.
+ * @returns WEIR_EINVAL if @p sc is NULL, @p high is 0 or low >= high.
+ * @remark weir_subscribe() refuses a high watermark above the capacity
+ *         (WEIR_EINVAL).
+ */
 WEIR_API weir_err weir_subscr_config_set_watermarks(weir_subscr_config *sc,
     size_t high, size_t low, weir_pressure_fn on_pressure,
     weir_pressure_fn on_drain, void *arg);

@@ -1,6 +1,7 @@
 // Design notes. Offering and dispatching are the two halves of the hot
-// path. A producer pushes, notes the watermark, and schedules the
-// subscription only if it is not already scheduled (the edge). The loop
+// path. A producer pushes, schedules the subscription only if it is
+// not already scheduled (the edge), then notes the watermark
+// (watermark.c, only when the subscription has watermarks). The loop
 // dispatches at most DISPATCH_BUDGET events of a subscription per pass,
 // so one busy subscription (or a handler publishing to its own topic)
 // cannot starve the others. Unscheduling clears the flag first and
@@ -18,57 +19,21 @@
 
 #define DISPATCH_BUDGET 1024
 
-#ifdef WEIR_TESTING
-_Atomic(weir__wm_hook_fn) weir__wm_hook;
-#endif
-
-static void
-dispatch_wm_hook(weir_subscr *sub, int point)
-{
-#ifdef WEIR_TESTING
-	weir__wm_hook_fn fn = atomic_load(&weir__wm_hook);
-	if (fn != NULL) {
-		fn(sub, point);
-	}
-#else
-	(void) sub;
-	(void) point;
-#endif
-}
-
 // Watermarks need the depth, which costs a look at the consumer's
 // side of the queue: only subscriptions that set them pay for it.
 static void
 dispatch_note_push(weir_subscr *sub)
 {
-	if (sub->cfg.high == 0 ||
-	    atomic_load_explicit(&sub->pressured, memory_order_relaxed) ||
-	    weir__queue_depth(&sub->q) < sub->cfg.high) {
-		return;
-	}
-	dispatch_wm_hook(sub, WEIR__WM_SEEN);
-	if (!atomic_exchange(&sub->pressured, 1)) {
-		dispatch_wm_hook(sub, WEIR__WM_CLAIMED);
-		atomic_fetch_add(&sub->q.st.pressure, 1);
-		if (sub->cfg.on_pressure != NULL) {
-			sub->cfg.on_pressure(sub, sub->cfg.wm_arg);
-		}
+	if (sub->cfg.high != 0) {
+		weir__watermark_pushed(sub);
 	}
 }
 
 static void
 dispatch_note_pop(weir_subscr *sub)
 {
-	if (sub->cfg.high == 0 ||
-	    !atomic_load_explicit(&sub->pressured, memory_order_relaxed) ||
-	    weir__queue_depth(&sub->q) > sub->cfg.low) {
-		return;
-	}
-	if (atomic_exchange(&sub->pressured, 0)) {
-		atomic_fetch_add(&sub->q.st.drain, 1);
-		if (sub->cfg.on_drain != NULL) {
-			sub->cfg.on_drain(sub, sub->cfg.wm_arg);
-		}
+	if (sub->cfg.high != 0) {
+		weir__watermark_popped(sub);
 	}
 }
 
@@ -95,12 +60,14 @@ dispatch_offer(weir_subscr *sub, weir_event *ev)
 	    (sub->pull != NULL || !weir__loop_on_thread(sub->loop));
 	weir_err rv = weir__queue_push(&sub->q, ev, may_block, &pushed);
 	if (pushed) {
-		dispatch_note_push(sub);
+		// Scheduled (or a puller woken) first: a slow on_pressure
+		// does not hold up the delivery of what is queued.
 		if (sub->pull != NULL) {
 			weir__pull_wake(sub);
 		} else {
 			dispatch_kick(sub, 0);
 		}
+		dispatch_note_push(sub);
 	}
 	return rv;
 }

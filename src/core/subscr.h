@@ -46,7 +46,7 @@ struct weir_subscr {
 	weir_subscr_config cfg;  // cfg.name is always set
 	alignas(64) atomic_uint refs;
 	atomic_int          scheduled; // on the loop's ready list
-	atomic_int          pressured; // between pressure and drain
+	atomic_int          wm;        // watermark state (watermark.c)
 	struct weir_subscr *ready_next;
 	alignas(64) pthread_mutex_t dispatch_mx; // recursive: held while
 	                                         // dispatching
