@@ -614,8 +614,9 @@ WEIR_API weir_err weir_bus_set_warning(
  *        Node's emit() returning false; may be NULL. It is set on every
  *        return (0 for bad input).
  * @returns WEIR_OK; the first handler error when no listener of
- *          WEIR_TOPIC_ERROR exists (remaining listeners are not
- *          called, as when a Node listener throws); WEIR_EBADTOPIC,
+ *          WEIR_TOPIC_ERROR exists, or when memory runs out making the
+ *          error event (remaining listeners are not called, as when a
+ *          Node listener throws); WEIR_EBADTOPIC,
  *          WEIR_ETOOBIG, WEIR_EINVAL for bad input.
  * @remark Any thread; listeners run on it. The event's id and ts are
  *         taken when first read. Listeners of WEIR_TOPIC_ERROR called

@@ -113,11 +113,18 @@ weir_err
 weir__event_make(weir_event **out, const weir_event_init *init,
     weir_free_fn take_free, const weir_event *cause)
 {
+	// Holding a stack cause copies it, which can run out of memory:
+	// that fails the event, which must not lose its cause silently.
+	const weir_event *held = cause ? weir_event_hold(cause) : NULL;
+	if (cause != NULL && held == NULL) {
+		return WEIR_ENOMEM;
+	}
 	size_t      topic_len = strlen(init->topic);
 	int         cls;
 	weir_event *ev =
 	    weir__evpool_alloc(event_size(init, topic_len, !take_free), &cls);
 	if (ev == NULL) {
+		weir_event_release(held);
 		return WEIR_ENOMEM;
 	}
 	memset(ev, 0, sizeof(*ev));
@@ -131,7 +138,7 @@ weir__event_make(weir_event **out, const weir_event_init *init,
 		weir__uuid_v7_at(ev->id, ev->ts);
 	}
 	event_fill(ev, init, topic_len, take_free);
-	ev->cause = cause ? weir_event_hold(cause) : NULL;
+	ev->cause = held;
 	*out      = ev;
 	return WEIR_OK;
 }

@@ -433,6 +433,43 @@ test_error_listener_fails(void **state)
 	assert_int_equal(e.calls, 1);
 }
 
+// Out of memory while copying the failed event into an error event's
+// cause: the error event is not delivered (the handler's error comes
+// back instead); it is never delivered with a NULL cause.
+static void
+test_enomem_error_cause(void **state)
+{
+	(void) state;
+	tag a        = { .c = 'a', .rv = WEIR_EIO };
+	int failures = 0;
+	on("job.done", &a, 0);
+	for (long n = 1;; n++) {
+		err_seen e = { 0 };
+		uint64_t id;
+		assert_weir_ok(weir_on(
+		    fx.bus, WEIR_TOPIC_ERROR, error_fn, &e, NULL, 0, &id));
+		weir_set_allocator(&fi_alloc); // empties the event pool
+		fi_arm(n);
+		weir_err rv = weir_emit(fx.bus, "job.done", "pay", 3, NULL);
+		fail_at     = 0;
+		weir_set_allocator(NULL);
+		assert_weir_ok(weir_off(fx.bus, id));
+		if (e.calls == 0) {
+			assert_weir_err(rv, WEIR_EIO);
+			failures++;
+			continue;
+		}
+		assert_weir_ok(rv);
+		assert_int_equal(e.calls, 1);
+		assert_int_equal(e.cause_ok, 1); // never a silent NULL cause
+		assert_string_equal(e.cause_topic, "job.done");
+		if (alloc_calls < n) {
+			break; // no allocation failed: done
+		}
+	}
+	assert_true(failures >= 2); // the error event and its cause
+}
+
 static void
 test_topic_handle(void **state)
 {
@@ -881,6 +918,7 @@ main(void)
 		T(test_enomem_subscribe),
 		T(test_enomem_bus_create),
 		T(test_enomem_emit),
+		T(test_enomem_error_cause),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
