@@ -104,9 +104,13 @@ json_add(json_buf *b, const char *fmt, ...)
 			b->len += (size_t) n;
 			return;
 		}
+		if (n < 0) { // a formatting error: no size to grow to
+			b->failed = 1;
+			return;
+		}
 		size_t ncap = (b->cap + (size_t) n + 1) * 2;
 		char  *np   = weir__realloc(b->p, ncap);
-		if (n < 0 || np == NULL) {
+		if (np == NULL) { // b->p is still ours, freed by the caller
 			b->failed = 1;
 			return;
 		}
