@@ -66,8 +66,10 @@ retry_step(sqlite3_stmt *s, const retry_outcome *o)
 static weir_err
 retry_apply(weir_store *st, sqlite3 *db, void *arg)
 {
-	retry_ctx    *c = arg;
-	sqlite3_stmt *del, *upd;
+	retry_ctx *c = arg;
+	// NULL until prepared (a failed prepare leaves NULL too), so the one
+	// exit below finalizes each statement at most once.
+	sqlite3_stmt *del = NULL, *upd = NULL;
 	int           rc = sqlite3_prepare_v2(
 	              db, "DELETE FROM dead_letters WHERE dlid=?1", -1, &del, NULL);
 	if (rc == SQLITE_OK) {
@@ -75,23 +77,18 @@ retry_apply(weir_store *st, sqlite3 *db, void *arg)
 		    "UPDATE dead_letters SET attempts=attempts+1, code=?2,"
 		    " message=?3, last_failure=?4 WHERE dlid=?1",
 		    -1, &upd, NULL);
-		if (rc != SQLITE_OK) {
-			sqlite3_finalize(del);
-		}
 	}
 	for (size_t i = 0; rc == SQLITE_OK && i < c->n; i++) {
 		rc = retry_step(c->out[i].err ? upd : del, &c->out[i]);
 		rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
 	}
-	if (rc != SQLITE_OK && rc != SQLITE_DONE) {
-		weir_err rv = weir__store_sqlerr(st, db, rc, "retry");
-		sqlite3_finalize(del);
-		sqlite3_finalize(upd);
-		return rv;
-	}
+	// The message is taken before finalizing, which may change it.
+	weir_err rv = rc == SQLITE_OK
+	    ? WEIR_OK
+	    : weir__store_sqlerr(st, db, rc, "retry");
 	sqlite3_finalize(del);
 	sqlite3_finalize(upd);
-	return WEIR_OK;
+	return rv;
 }
 
 weir_err

@@ -1,6 +1,11 @@
 /*
- * Dead letters: add (with attempts), list, retry to a bus, delete, purge.
+ * Dead letters: add (with attempts), list, retry to a bus, delete, purge;
+ * a retry whose statements cannot be prepared.
  */
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdatomic.h>
+
 #include "fixture.h"
 
 typedef struct seen {
@@ -151,6 +156,157 @@ test_delete_and_purge(void **state)
 	assert_int_equal(purged, 3);
 }
 
+// ---- SQLite memory that shows a statement finalized twice
+
+// While `sq_hold` is set, blocks SQLite frees are zeroed and kept, not
+// given back: a second sqlite3_finalize() of a statement then finds its
+// db pointer NULL and reports SQLITE_MISUSE to the log (counted in
+// sq_misuse) instead of freeing memory twice. Lookaside is off, so
+// every statement comes from these functions.
+static sqlite3_mem_methods sq_real;
+static atomic_int          sq_hold;
+static atomic_int          sq_misuse;
+static pthread_mutex_t     sq_mu = PTHREAD_MUTEX_INITIALIZER;
+static void               *sq_kept[1 << 14];
+static size_t              sq_nkept;
+
+static void
+sq_free(void *p)
+{
+	if (p != NULL && atomic_load(&sq_hold)) {
+		pthread_mutex_lock(&sq_mu);
+		if (sq_nkept < sizeof(sq_kept) / sizeof(sq_kept[0])) {
+			memset(p, 0, (size_t) sq_real.xSize(p));
+			sq_kept[sq_nkept++] = p;
+			p                   = NULL;
+		}
+		pthread_mutex_unlock(&sq_mu);
+	}
+	if (p != NULL) {
+		sq_real.xFree(p);
+	}
+}
+
+static void
+sq_release_kept(void)
+{
+	atomic_store(&sq_hold, 0);
+	pthread_mutex_lock(&sq_mu);
+	for (size_t i = 0; i < sq_nkept; i++) {
+		sq_real.xFree(sq_kept[i]);
+	}
+	sq_nkept = 0;
+	pthread_mutex_unlock(&sq_mu);
+}
+
+static void
+sq_log(void *arg, int code, const char *msg)
+{
+	(void) arg;
+	(void) msg;
+	if ((code & 0xff) == SQLITE_MISUSE) {
+		atomic_fetch_add(&sq_misuse, 1);
+	}
+}
+
+// Before SQLite initialises: main() calls it first.
+static void
+sq_install(void)
+{
+	static sqlite3_mem_methods m;
+	assert_int_equal(sqlite3_config(SQLITE_CONFIG_GETMALLOC, &sq_real), 0);
+	m       = sq_real;
+	m.xFree = sq_free;
+	assert_int_equal(sqlite3_config(SQLITE_CONFIG_MALLOC, &m), 0);
+	assert_int_equal(sqlite3_config(SQLITE_CONFIG_LOOKASIDE, 0, 0), 0);
+	assert_int_equal(sqlite3_config(SQLITE_CONFIG_LOG, sq_log, NULL), 0);
+}
+
+// ---- a retry whose statements do not prepare
+
+// Runs sql on a connection of its own, as another process would.
+static void
+exec_aside(const char *path, const char *sql)
+{
+	sqlite3 *db;
+	assert_int_equal(
+	    sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL),
+	    SQLITE_OK);
+	sqlite3_busy_timeout(db, 10000);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+static weir_err
+fail_fn(weir_store *st, const weir_store_dead_letter *dl, void *arg)
+{
+	(void) st;
+	(void) dl;
+	(void) arg;
+	return WEIR_EBACKEND; // the retry then updates the letter
+}
+
+static weir_err
+ok_fn(weir_store *st, const weir_store_dead_letter *dl, void *arg)
+{
+	(void) st;
+	(void) dl;
+	(void) arg;
+	return WEIR_OK; // the retry then deletes the letter
+}
+
+// A trigger calling an unknown function makes the retry's DELETE or
+// UPDATE fail in sqlite3_prepare_v2() (triggers are compiled into the
+// statement), while the read of the dead letters still works.
+static void
+run_unpreparable(fx *f, const char *op)
+{
+	char        sql[200];
+	uint64_t    seq;
+	size_t      retried = 99;
+	weir_event *ev      = fx_event("orders.created", "1");
+	assert_weir_ok(
+	    weir_store_dead_add(f->st, ev, "r", WEIR_EIO, "x", NULL));
+	snprintf(sql, sizeof(sql),
+	    "CREATE TRIGGER sabotage BEFORE %s ON dead_letters"
+	    " BEGIN SELECT weir_no_such_function(); END",
+	    op);
+	exec_aside(f->path, sql);
+	// The writer sees the new schema (and so the trigger) from here.
+	assert_weir_ok(weir_store_append(f->st, ev, NULL, &seq, NULL));
+	atomic_store(&sq_misuse, 0);
+	atomic_store(&sq_hold, 1);
+	weir_err rv = weir_store_dead_retry(f->st, NULL,
+	    strcmp(op, "UPDATE") == 0 ? fail_fn : ok_fn, NULL, &retried);
+	sq_release_kept();
+	assert_weir_err(rv, WEIR_ESTORE);
+	assert_non_null(
+	    strstr(weir_store_errmsg(f->st), "weir_no_such_function"));
+	assert_int_equal(retried, 0);
+	assert_int_equal(atomic_load(&sq_misuse), 0); // no double finalize
+	// The store goes on: without the trigger the retry works.
+	exec_aside(f->path, "DROP TRIGGER sabotage");
+	assert_weir_ok(weir_store_append(f->st, ev, NULL, &seq, NULL));
+	assert_weir_ok(
+	    weir_store_dead_retry(f->st, NULL, ok_fn, NULL, &retried));
+	assert_int_equal(retried, 1);
+	weir_event_release(ev);
+}
+
+// The UPDATE does not prepare; the DELETE before it did.
+static void
+test_retry_update_unpreparable(void **state)
+{
+	run_unpreparable(*state, "UPDATE");
+}
+
+// The DELETE, the first statement, does not prepare.
+static void
+test_retry_delete_unpreparable(void **state)
+{
+	run_unpreparable(*state, "DELETE");
+}
+
 int
 main(void)
 {
@@ -161,6 +317,11 @@ main(void)
 		    test_retry_to_bus, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_delete_and_purge, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_retry_update_unpreparable, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_retry_delete_unpreparable, fx_setup, fx_teardown),
 	};
+	sq_install();
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
