@@ -75,10 +75,13 @@ WEIR_API weir_err weir_store_config_set_vfs(
  * @param cfg may be NULL for defaults; it is copied.
  * @returns WEIR_ENOENT (missing directory), WEIR_EREADONLY (directory or
  *          file not writable), WEIR_ENOTSTORE (not a weir store),
- *          WEIR_EVERSION (made by a newer weir), WEIR_ECORRUPT,
- *          WEIR_EIO, WEIR_ESTORE, WEIR_EINVAL, WEIR_ENOMEM. On error
- *          *out is NULL; @p errmsg (may be NULL, @p errmsg_size bytes)
- *          receives the reason.
+ *          WEIR_EVERSION (made by a newer weir), WEIR_ENOTSUP (an
+ *          in-memory path, or a VFS on which SQLite refuses WAL, e.g.
+ *          one without shared memory: the store needs WAL and does not
+ *          fall back to a rollback journal), WEIR_ECORRUPT, WEIR_EIO,
+ *          WEIR_ESTORE, WEIR_EINVAL, WEIR_ENOMEM. On error *out is
+ *          NULL; @p errmsg (may be NULL, @p errmsg_size bytes) receives
+ *          the reason.
  */
 WEIR_API weir_err weir_store_open(weir_store **out, const char *path,
     const weir_store_config *cfg, char *errmsg, size_t errmsg_size);

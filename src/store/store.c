@@ -184,12 +184,45 @@ store_prepare_file(weir_store *st)
 	return WEIR_OK;
 }
 
+// One writer beside concurrent readers needs WAL. A VFS without shared
+// memory (or one that refuses WAL) keeps a rollback journal, and SQLite
+// says so only in the pragma's result row: that is an error here, not a
+// quiet fallback in which readers and the writer block each other.
+static weir_err
+store_wal(weir_store *st, sqlite3 *db)
+{
+	sqlite3_stmt *s        = NULL;
+	char          mode[16] = "";
+	int           rc =
+	    sqlite3_prepare_v2(db, "PRAGMA journal_mode=WAL", -1, &s, NULL);
+	if (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const unsigned char *m = sqlite3_column_text(s, 0);
+		snprintf(mode, sizeof(mode), "%s", m ? (const char *) m : "");
+		rc = SQLITE_OK;
+	}
+	weir_err rv = rc == SQLITE_OK
+	    ? WEIR_OK
+	    : weir__store_sqlerr(st, db, rc, "configure");
+	sqlite3_finalize(s);
+	if (rv == WEIR_OK && strcmp(mode, "wal") != 0) {
+		rv = weir__store_fail(st, WEIR_ENOTSUP,
+		    "the SQLite VFS '%.64s' does not support WAL (the "
+		    "journal stays '%s'); the store needs WAL",
+		    st->cfg.vfs ? st->cfg.vfs : sqlite3_vfs_find(NULL)->zName,
+		    mode);
+	}
+	return rv;
+}
+
 static weir_err
 store_pragmas(weir_store *st, sqlite3 *db)
 {
-	char sql[160];
-	snprintf(sql, sizeof(sql),
-	    "PRAGMA journal_mode=WAL; PRAGMA synchronous=%s;%s%llu",
+	char     sql[160];
+	weir_err rv = store_wal(st, db);
+	if (rv != WEIR_OK) {
+		return rv;
+	}
+	snprintf(sql, sizeof(sql), "PRAGMA synchronous=%s;%s%llu",
 	    st->cfg.durability == WEIR_STORE_DURABILITY_FULL ? "FULL"
 	                                                     : "NORMAL",
 	    st->cfg.max_pages ? " PRAGMA max_page_count=" : " -- ",

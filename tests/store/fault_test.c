@@ -113,20 +113,27 @@ static const sqlite3_io_methods ff_methods = { 2, ff_close, ff_read, ff_write,
 	ff_control, ff_sector, ff_caps, ff_shm_map, ff_shm_lock,
 	ff_shm_barrier, ff_shm_unmap, NULL, NULL };
 
+// Version 1 methods: no shared memory, as on a VFS that cannot do WAL.
+static const sqlite3_io_methods nowal_methods = { 1, ff_close, ff_read,
+	ff_write, ff_truncate, ff_sync, ff_size, ff_lock, ff_unlock, ff_check,
+	ff_control, ff_sector, ff_caps, NULL, NULL, NULL, NULL, NULL, NULL };
+
 static int
 ff_open(
     sqlite3_vfs *vfs, const char *name, sqlite3_file *f, int flags, int *out)
 {
 	faulty_file *ff = (faulty_file *) f;
-	(void) vfs;
-	ff->real = (sqlite3_file *) (ff + 1);
-	int rc   = real_vfs->xOpen(real_vfs, name, ff->real, flags, out);
+	ff->real        = (sqlite3_file *) (ff + 1);
+	int rc = real_vfs->xOpen(real_vfs, name, ff->real, flags, out);
 	// Version 2 methods: no memory-mapped I/O, so every write is seen.
-	ff->base.pMethods = ff->real->pMethods ? &ff_methods : NULL;
+	ff->base.pMethods = ff->real->pMethods == NULL ? NULL
+	    : vfs->pAppData != NULL                    ? &nowal_methods
+	                                               : &ff_methods;
 	return rc;
 }
 
 static sqlite3_vfs faulty_vfs;
+static sqlite3_vfs nowal_vfs; // "weir-nowal": pAppData marks it
 
 static void
 faulty_register(void)
@@ -141,9 +148,23 @@ faulty_register(void)
 	faulty_vfs.xOpen    = ff_open;
 	faulty_vfs.pAppData = NULL;
 	assert_int_equal(sqlite3_vfs_register(&faulty_vfs, 0), SQLITE_OK);
+	nowal_vfs          = faulty_vfs;
+	nowal_vfs.zName    = "weir-nowal";
+	nowal_vfs.pAppData = &nowal_vfs;
+	assert_int_equal(sqlite3_vfs_register(&nowal_vfs, 0), SQLITE_OK);
 }
 
 // ---- helpers
+
+// Only the directory: the test opens the store itself.
+static int
+setup_dir(void **state)
+{
+	fx *f = calloc(1, sizeof(*f));
+	fx_dir(f);
+	*state = f;
+	return 0;
+}
 
 static int
 setup_faulty(void **state)
@@ -293,6 +314,30 @@ test_sync_errors(void **state)
 	run_io_fault(*state, &fail_syncs);
 }
 
+// A VFS without shared memory cannot run WAL: SQLite keeps a rollback
+// journal and says so only in the pragma's result. The store refuses it.
+static void
+test_vfs_without_wal(void **state)
+{
+	fx                *f = *state;
+	weir_store_config *cfg;
+	weir_store        *st = (weir_store *) f; // must become NULL
+	char               msg[256];
+	faulty_register();
+	assert_weir_ok(weir_store_config_create(&cfg));
+	assert_weir_ok(weir_store_config_set_vfs(cfg, "weir-nowal"));
+	assert_weir_err(weir_store_open(&st, f->path, cfg, msg, sizeof(msg)),
+	    WEIR_ENOTSUP);
+	weir_store_config_destroy(cfg);
+	assert_null(st);
+	print_message("%s\n", msg);
+	assert_non_null(strstr(msg, "WAL"));
+	assert_non_null(strstr(msg, "weir-nowal"));
+	// The file itself is fine: the default VFS opens it.
+	fx_open(f);
+	assert_weir_ok(weir_store_check(f->st));
+}
+
 int
 main(void)
 {
@@ -303,6 +348,8 @@ main(void)
 		    test_write_errors, setup_faulty, fx_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_sync_errors, setup_faulty, fx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_vfs_without_wal, setup_dir, fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
