@@ -9,15 +9,17 @@
 #include "core/alloc.h"
 #include "core/evpool.h"
 
-static const weir_allocator alloc_libc = {
-	.size       = sizeof(weir_allocator),
-	.malloc_fn  = malloc,
-	.calloc_fn  = calloc,
-	.realloc_fn = realloc,
-	.free_fn    = free,
-};
+// Spelled once, used twice: ISO C does not let one static object
+// initialise another (GCC accepts it as an extension; clang refuses).
+#define ALLOC_LIBC                                                           \
+	{                                                                    \
+		.size = sizeof(weir_allocator), .malloc_fn = malloc,         \
+		.calloc_fn = calloc, .realloc_fn = realloc, .free_fn = free, \
+	}
 
-static weir_allocator alloc_hook = alloc_libc;
+static const weir_allocator alloc_libc = ALLOC_LIBC;
+
+static weir_allocator alloc_hook = ALLOC_LIBC;
 
 // The size of the 1.0 struct: every field up to aligned_fn included.
 #define ALLOC_MIN_SIZE sizeof(weir_allocator)
