@@ -17,6 +17,9 @@ pkgs=(
 # Tests: cmocka; the store's SQLite; valgrind; clang and clang-format for
 # the format check.
 pkgs+=(libcmocka-dev libsqlite3-dev sqlite3 valgrind clang clang-format)
+# Static analysis (the analyze stage): clang's analyzer comes with
+# clang; cppcheck; jq reads the build's compile_commands.json.
+pkgs+=(cppcheck jq)
 # Benchmark peers and loop adapters: ZeroMQ, libuv, libevent.
 pkgs+=(libzmq3-dev libuv1-dev libevent-dev)
 # Node.js runs bench/node_emit.js (EventEmitter). Any node on PATH will

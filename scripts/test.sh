@@ -13,6 +13,8 @@
 #   format  clang-format --dry-run -Werror over src include tests bench
 #           examples (any difference fails; WEIR_FORMAT=warn only
 #           lists them)
+#   analyze static analysis of every C file of src/: clang --analyze
+#           and cppcheck, with the build's flags; any finding fails
 #
 # Build trees go to build/<stage> in the repository (gitignored); each
 # stage reconfigures its tree, so a stale cache cannot hide a failure.
@@ -24,7 +26,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 
 jobs=${WEIR_JOBS:-2}
-all_stages=(werror asan tsan shared format)
+all_stages=(werror asan tsan shared format analyze)
 if (($# > 0)); then
 	stages=("$@")
 else
@@ -181,9 +183,93 @@ stage_format() {
 	footer format
 }
 
+# Static analysis: the clang static analyzer and cppcheck over every C
+# file of src/, each compiled with its build's own flags, taken from a
+# clang-configured tree's compile_commands.json (nothing is built).
+# Zero findings: any diagnostic fails. A false positive is silenced in
+# the source, next to a comment that says why (an assert the analyzer
+# can see, or `// cppcheck-suppress id` with the reason).
+stage_analyze() {
+	header "analyze: clang --analyze and cppcheck over src/"
+	local dir=build/analyze
+	# Debug: assertions stay in, so the analyzer learns the invariants
+	# they state.
+	configure analyze -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug \
+	    -DCMAKE_EXPORT_COMPILE_COMMANDS=ON -DWEIR_BENCH=OFF \
+	    -DWEIR_EXAMPLES=OFF >/dev/null
+	analyze_db "$dir"
+	echo "-- $(clang --version | head -1)"
+	echo "-- clang --analyze: $(jq length "$dir/analyze.json") files"
+	local logs=$root/$dir/analyzer-logs
+	rm -rf "$logs"
+	mkdir -p "$logs"
+	# One clang per compilation, in parallel, each into its own log.
+	jq -j '.[] | .directory, "\u0000", .command, "\u0000"' \
+	    "$dir/analyze.json" | xargs -0 -n2 -P "$jobs" bash -c '
+		log=$(mktemp "$0/XXXXXX")
+		cd "$1" && eval "$2 --analyze -Xanalyzer -analyzer-output=text \
+		    -o /dev/null" >"$log" 2>&1 ||
+		    echo "clang --analyze exited $?" >>"$log"' "$logs"
+	local found=0
+	if [[ -n "$(cat "$logs"/*)" ]]; then
+		cat "$logs"/*
+		echo "analyze: the clang static analyzer has findings" >&2
+		found=1
+	fi
+	echo "-- $(cppcheck --version)"
+	mkdir -p "$dir/cppcheck"
+	if ! cppcheck --project="$dir/analyze.json" \
+	    --enable=warning,performance,portability --inline-suppr \
+	    --library=posix --error-exitcode=1 -q -j "$jobs" \
+	    --cppcheck-build-dir="$dir/cppcheck" --template=gcc; then
+		echo "analyze: cppcheck has findings" >&2
+		found=1
+	fi
+	if ((found)); then
+		exit 1
+	fi
+	footer analyze
+}
+
+# analyze_db DIR: DIR/analyze.json, the compilations of src/ from
+# DIR/compile_commands.json, one per file: the library's own, or for a
+# file that only a test library builds (loop_poll.c) that one's. The
+# test libraries differ only by -DWEIR_TESTING, which adds a counter to
+# tree.c; analysing each file twice doubled the stage's time for it. A
+# file of src/ that this platform does not build (clock_posix.c on
+# x86-64) is added with the flags of another file of its directory.
+analyze_db() {
+	local dir=$1 f sib
+	local db=$dir/compile_commands.json
+	jq --arg src "$root/src/" '[.[] | select(.file | startswith($src))
+	    | .command |= sub(" -o [^ ]+"; "") | del(.output)]
+	    | group_by(.file)
+	    | map(sort_by(.command | test("-DWEIR_TESTING")) | .[0])' \
+	    "$db" >"$dir/analyze.json"
+	while IFS= read -r f; do
+		f=$root/$f
+		if jq -e --arg f "$f" 'any(.[]; .file == $f)' \
+		    "$dir/analyze.json" >/dev/null; then
+			continue
+		fi
+		sib=$(jq -c --arg d "$(dirname "$f")/" 'first(.[] |
+		    select(.file | startswith($d)))' "$dir/analyze.json")
+		if [[ -z "$sib" ]]; then
+			echo "analyze: no flags for $f" >&2
+			exit 1
+		fi
+		echo "-- $f is not built here: analysed with a sibling's flags"
+		jq --argjson e "$sib" --arg f "$f" '. + [$e
+		    | .command |= sub(" -c [^ ]+$"; " -c " + $f)
+		    | .file = $f]' "$dir/analyze.json" >"$dir/analyze.tmp"
+		mv "$dir/analyze.tmp" "$dir/analyze.json"
+	done < <(git ls-files -- 'src/*.c' 2>/dev/null ||
+	    find src -name '*.c' | sort)
+}
+
 for s in "${stages[@]}"; do
 	case "$s" in
-	werror | asan | tsan | shared | format) "stage_$s" ;;
+	werror | asan | tsan | shared | format | analyze) "stage_$s" ;;
 	*)
 		echo "test.sh: unknown stage '$s' (stages: ${all_stages[*]})" >&2
 		exit 2

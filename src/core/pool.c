@@ -5,6 +5,7 @@
 // subscriptions spread over the loops for parallelism. Round-robin is a
 // relaxed counter: an even spread, not a balanced one; busy
 // subscriptions can be placed by index instead.
+#include <assert.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <unistd.h>
@@ -56,6 +57,9 @@ weir__pool_destroy(weir__pool *pool)
 	if (pool == NULL) {
 		return;
 	}
+	// n counts the loops created, so it is 0 while loops is NULL (the
+	// pool is zeroed; the analyzer cannot see through the hook).
+	assert(pool->n == 0 || pool->loops != NULL);
 	for (size_t i = 0; i < pool->n; i++) {
 		weir_loop_destroy(pool->loops[i]);
 	}

@@ -39,6 +39,7 @@ schema_int(weir_store *st, sqlite3 *db, const char *sql, int64_t *out)
 {
 	sqlite3_stmt *s;
 	int           rc = sqlite3_prepare_v2(db, sql, -1, &s, NULL);
+	*out             = 0; // never garbage, whatever the caller checks
 	if (rc == SQLITE_OK) {
 		rc   = sqlite3_step(s);
 		*out = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
