@@ -66,11 +66,28 @@ clock_slow(clock_state *s, uint64_t tsc)
 	return ns;
 }
 
+#ifdef WEIR_TESTING
+void
+weir__clock_test_reset(void)
+{
+	clock_tls = (clock_state) { 0 };
+}
+
+static uint64_t
+clock_ticks(void)
+{
+	const weir__clock_fake *fake = weir__clock_test_get();
+	return fake != NULL ? fake->ticks : __rdtsc();
+}
+#else
+#define clock_ticks() __rdtsc()
+#endif
+
 int64_t
 weir__now_ns(void)
 {
 	clock_state *s   = &clock_tls;
-	uint64_t     tsc = __rdtsc();
+	uint64_t     tsc = clock_ticks();
 	int64_t      ns;
 	if (s->phase == 2 && tsc >= s->tsc_anchor && tsc < s->tsc_resync) {
 		ns = s->ns_anchor +
