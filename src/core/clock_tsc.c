@@ -177,10 +177,10 @@ clock_anchor(clock_state *s)
 			return smp.wall;
 		}
 		clock_calibrate(s, &smp);
-	} else if (s->phase == CLOCK_RUNNING && !clock_plausible(s, &smp)) {
-		clock_calibrate(s, &smp);
-	} else if (smp.tsc > s->base.tsc &&
-	    smp.mono - s->base.mono >= CLOCK_CALIBRATE_NS) {
+	} else if (s->phase == CLOCK_RUNNING ? !clock_plausible(s, &smp)
+	                                     : smp.tsc <= s->base.tsc) {
+		clock_calibrate(s, &smp); // the TSC jumped: start again
+	} else if (smp.mono - s->base.mono >= CLOCK_CALIBRATE_NS) {
 		clock_set_anchor(s, &smp);
 	}
 	return smp.wall;
