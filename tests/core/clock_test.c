@@ -74,8 +74,9 @@ sample_ts(clock_fixture *fx)
 		ts = emitted_ts;
 		check_id_order(fx, emitted_id);
 	} else {
-		weir_event_init init = { .topic = "clock.t" };
-		weir_event     *ev;
+		weir_event_init init = WEIR_STRUCT_INIT(weir_event_init);
+		init.topic           = "clock.t";
+		weir_event *ev;
 		assert_weir_ok(weir_event_new(&ev, &init));
 		ts = weir_event_ts(ev);
 		check_id_order(fx, weir_event_id(ev));
