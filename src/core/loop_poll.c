@@ -152,8 +152,10 @@ weir__poller_wait(
 	if (!poll_grow(&p->ready, &p->ready_uds, &p->ready_cap, n + 1)) {
 		return 0;
 	}
-	memcpy(p->ready, p->fds, n * sizeof(*p->fds));
-	memcpy(p->ready_uds, p->uds, n * sizeof(*p->uds));
+	if (n > 0) { // with no watcher, fds may still be NULL
+		memcpy(p->ready, p->fds, n * sizeof(*p->fds));
+		memcpy(p->ready_uds, p->uds, n * sizeof(*p->uds));
+	}
 	p->ready[n] = (struct pollfd) { .fd = p->wake[0], .events = POLLIN };
 	if (poll(p->ready, n + 1, timeout_ms) <= 0) {
 		return 0;
