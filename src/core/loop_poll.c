@@ -31,40 +31,6 @@ poll_set_flags(int fd)
 	    fcntl(fd, F_SETFD, FD_CLOEXEC) == 0;
 }
 
-weir_err
-weir__poller_create(weir__poller **out)
-{
-	weir__poller *p = weir__zalloc(sizeof(*p));
-	if (p == NULL) {
-		return WEIR_ENOMEM;
-	}
-	if (pipe(p->wake) != 0) {
-		weir__free(p);
-		return errno == EMFILE || errno == ENFILE ? WEIR_ENOMEM
-		                                          : WEIR_EIO;
-	}
-	if (!poll_set_flags(p->wake[0]) || !poll_set_flags(p->wake[1])) {
-		weir__poller_destroy(p);
-		return WEIR_EIO;
-	}
-	*out = p;
-	return WEIR_OK;
-}
-
-void
-weir__poller_destroy(weir__poller *p)
-{
-	if (p != NULL) {
-		close(p->wake[0]);
-		close(p->wake[1]);
-		weir__free(p->fds);
-		weir__free(p->uds);
-		weir__free(p->ready);
-		weir__free(p->ready_uds);
-		weir__free(p);
-	}
-}
-
 static int
 poll_grow(struct pollfd **fds, void ***uds, size_t *cap, size_t need)
 {
@@ -84,6 +50,44 @@ poll_grow(struct pollfd **fds, void ***uds, size_t *cap, size_t need)
 	*uds = nu;
 	*cap = ncap;
 	return 1;
+}
+
+weir_err
+weir__poller_create(weir__poller **out)
+{
+	weir__poller *p = weir__zalloc(sizeof(*p));
+	if (p == NULL) {
+		return WEIR_ENOMEM;
+	}
+	if (pipe(p->wake) != 0) {
+		weir__free(p);
+		return errno == EMFILE || errno == ENFILE ? WEIR_ENOMEM
+		                                          : WEIR_EIO;
+	}
+	if (!poll_set_flags(p->wake[0]) || !poll_set_flags(p->wake[1])) {
+		weir__poller_destroy(p);
+		return WEIR_EIO;
+	}
+	if (!poll_grow(&p->ready, &p->ready_uds, &p->ready_cap, 1)) {
+		weir__poller_destroy(p);
+		return WEIR_ENOMEM;
+	}
+	*out = p;
+	return WEIR_OK;
+}
+
+void
+weir__poller_destroy(weir__poller *p)
+{
+	if (p != NULL) {
+		close(p->wake[0]);
+		close(p->wake[1]);
+		weir__free(p->fds);
+		weir__free(p->uds);
+		weir__free(p->ready);
+		weir__free(p->ready_uds);
+		weir__free(p);
+	}
 }
 
 static short
@@ -113,7 +117,10 @@ weir__poller_set(weir__poller *p, int fd, int events, void *ud)
 	if (events == 0) {
 		return WEIR_ENOENT;
 	}
-	if (!poll_grow(&p->fds, &p->uds, &p->cap, p->n + 1)) {
+	// The wait's copy (with the wake-up pipe) grows here too, so that
+	// a wait never allocates: a loop thread has no one to tell.
+	if (!poll_grow(&p->ready, &p->ready_uds, &p->ready_cap, p->n + 2) ||
+	    !poll_grow(&p->fds, &p->uds, &p->cap, p->n + 1)) {
 		return WEIR_ENOMEM;
 	}
 	p->fds[p->n] =
@@ -146,12 +153,9 @@ int
 weir__poller_wait(
     weir__poller *p, int timeout_ms, weir__poller_fn fn, void *arg)
 {
-	// Callbacks may add or remove descriptors, so poll a copy; the
-	// wake-up pipe goes last.
+	// Callbacks may add or remove descriptors, so poll a copy (sized
+	// by create and set); the wake-up pipe goes last.
 	size_t n = p->n;
-	if (!poll_grow(&p->ready, &p->ready_uds, &p->ready_cap, n + 1)) {
-		return 0;
-	}
 	if (n > 0) { // with no watcher, fds may still be NULL
 		memcpy(p->ready, p->fds, n * sizeof(*p->fds));
 		memcpy(p->ready_uds, p->uds, n * sizeof(*p->uds));
