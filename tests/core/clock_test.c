@@ -70,7 +70,7 @@ sample_ts(clock_fixture *fx)
 {
 	int64_t ts;
 	if (fx->samples++ % 8 != 7) {
-		assert_weir_ok(weir_emit(fx->bus, "clock.t", "x", 1));
+		assert_weir_ok(weir_emit(fx->bus, "clock.t", "x", 1, NULL));
 		ts = emitted_ts;
 		check_id_order(fx, emitted_id);
 	} else {
