@@ -39,3 +39,32 @@ function(weir_test name)
   set_tests_properties(${name} PROPERTIES TIMEOUT ${T_TIMEOUT}
                        LABELS "${T_LABELS}")
 endfunction()
+
+# weir_resolve_loop_backend(): sets WEIR_LOOP_BACKEND_USED (the backend of
+# weir::core) from WEIR_LOOP_BACKEND (auto: epoll on Linux, poll
+# elsewhere), and WEIR_LOOP_BACKENDS, the backends the tests build: the
+# one used, plus poll, which every POSIX system has. A poll build thus
+# compiles nothing Linux-only, as it would on macOS or a BSD.
+macro(weir_resolve_loop_backend)
+  if(WEIR_LOOP_BACKEND STREQUAL "auto")
+    if(CMAKE_SYSTEM_NAME STREQUAL "Linux")
+      set(WEIR_LOOP_BACKEND_USED epoll)
+    else()
+      set(WEIR_LOOP_BACKEND_USED poll)
+    endif()
+  elseif(WEIR_LOOP_BACKEND MATCHES "^(epoll|poll)$")
+    set(WEIR_LOOP_BACKEND_USED ${WEIR_LOOP_BACKEND})
+  else()
+    message(FATAL_ERROR "WEIR_LOOP_BACKEND must be auto, epoll or poll")
+  endif()
+  if(WEIR_LOOP_BACKEND_USED STREQUAL "epoll"
+     AND NOT CMAKE_SYSTEM_NAME STREQUAL "Linux")
+    message(FATAL_ERROR "the epoll loop backend needs Linux")
+  endif()
+  set(WEIR_LOOP_BACKENDS ${WEIR_LOOP_BACKEND_USED})
+  if(NOT WEIR_LOOP_BACKEND_USED STREQUAL "poll")
+    list(APPEND WEIR_LOOP_BACKENDS poll)
+  endif()
+  message(STATUS "weir: loop backend ${WEIR_LOOP_BACKEND_USED}"
+                 " (tests: ${WEIR_LOOP_BACKENDS})")
+endmacro()

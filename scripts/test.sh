@@ -10,6 +10,8 @@
 #   tsan    TSan build, the tests labelled `concurrency`
 #   shared  BUILD_SHARED_LIBS=ON build, runs the example (also under
 #           valgrind)
+#   poll    the poll loop backend (a pipe for wake-ups), as macOS and the
+#           BSDs build it: no Linux-only header compiled, all tests
 #   format  clang-format --dry-run -Werror over src include tests bench
 #           examples (any difference fails; WEIR_FORMAT=warn only
 #           lists them)
@@ -26,7 +28,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 
 jobs=${WEIR_JOBS:-2}
-all_stages=(werror asan tsan shared format analyze)
+all_stages=(werror asan tsan shared poll format analyze)
 if (($# > 0)); then
 	stages=("$@")
 else
@@ -139,6 +141,38 @@ stage_shared() {
 		    --errors-for-leak-kinds=definite,indirect "$exe" >/dev/null
 	fi
 	footer shared
+}
+
+# Poll: the build macOS and the BSDs get (WEIR_LOOP_BACKEND=auto picks
+# poll off Linux), on Linux: the whole suite, and a check, from the
+# compiler's own dependency lists, that no compiled file included a
+# Linux-only header. The benchmarks pin threads with a GNU call and are
+# left out.
+stage_poll() {
+	header "poll: the poll loop backend, no Linux-only header, all tests"
+	configure poll "${opt_flags[@]}" -DWEIR_LOOP_BACKEND=poll \
+	    -DWEIR_BENCH=OFF
+	build poll
+	# The compiler's dependency lists: every header every object used.
+	# Linux-only APIs must not be among them, even indirectly; linux/*
+	# headers come in through glibc's own, so for them only the
+	# project's files are checked, for a direct include.
+	local deps hits
+	deps=$(ninja -C build/poll -t deps)
+	hits=$(grep -E '/sys/(epoll|eventfd|signalfd|timerfd|inotify)\.h' \
+	    <<<"$deps" | sort -u || true)
+	hits+=$(grep -oE "^ +$root/[^ ]+" <<<"$deps" | sort -u |
+	    xargs grep -lE '^[[:space:]]*#[[:space:]]*include[[:space:]]*<linux/' ||
+	    true)
+	if [[ -n "$hits" ]]; then
+		echo "poll: Linux-only headers in the poll build:" >&2
+		echo "$hits" >&2
+		exit 1
+	fi
+	echo "-- no Linux-only header in the $(grep -c ': #deps' <<<"$deps")" \
+	    "objects of the poll build"
+	run_ctest poll
+	footer poll
 }
 
 # Format: clang-format over the C sources. Any difference fails;
@@ -269,7 +303,7 @@ analyze_db() {
 
 for s in "${stages[@]}"; do
 	case "$s" in
-	werror | asan | tsan | shared | format | analyze) "stage_$s" ;;
+	werror | asan | tsan | shared | poll | format | analyze) "stage_$s" ;;
 	*)
 		echo "test.sh: unknown stage '$s' (stages: ${all_stages[*]})" >&2
 		exit 2

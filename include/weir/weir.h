@@ -209,7 +209,13 @@ WEIR_API const char    *weir_event_topic(const weir_event *ev);
 WEIR_API const void    *weir_event_key(const weir_event *ev, size_t *len);
 /** @brief The payload; a copied payload starts 16-byte aligned. */
 WEIR_API const void *weir_event_payload(const weir_event *ev, size_t *len);
-/** @brief Unix time in nanoseconds (wall clock, CLOCK_REALTIME). */
+/**
+ * @brief Unix time in nanoseconds: the ts given at creation, or
+ *        wall-clock time (CLOCK_REALTIME) when the event was made,
+ *        within 50 us (up to 1 ms late in following a clock step).
+ * @remark Follows steps of the wall clock, so two events of one thread
+ *         may have decreasing ts; ids stay ordered within a thread.
+ */
 WEIR_API int64_t  weir_event_ts(const weir_event *ev);
 WEIR_API uint64_t weir_event_seq(const weir_event *ev);
 WEIR_API size_t   weir_event_header_count(const weir_event *ev);

@@ -1,23 +1,19 @@
 // Design notes. One thread runs a loop at a time. Producers on any
 // thread put a subscription on the ready list only on its queue's
-// empty-to-scheduled edge, and write the wake-up eventfd only when
+// empty-to-scheduled edge, and write the wake-up (the backend's: an
+// eventfd with epoll, a pipe with poll) only when
 // `need_wake` says the loop may be about to sleep (or is not running,
 // for a host loop polling weir_loop_fd()). A busy loop therefore costs
 // producers no system call. The loop sets `need_wake` before its last
 // look at the ready list and clears it after waking; the ready list's
 // mutex orders that look against a producer's append. Work found in a
 // pass (events published by handlers) runs in the next pass.
-#include <errno.h>
 #include <stdint.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
 
 #include "core/alloc.h"
 #include "core/loop.h"
 #include "core/subscr.h"
 #include "core/uuid.h"
-
-static char loop_wake_tag; // user data of the wake fd in the poller
 
 #define LOOP_POLL_EVERY 16
 
@@ -36,17 +32,6 @@ weir_loop_create(weir_loop **out)
 	if (rv != WEIR_OK) {
 		weir__free_aligned(loop);
 		return rv;
-	}
-	loop->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (loop->wake_fd < 0 ||
-	    (rv = weir__poller_set(loop->poller, loop->wake_fd,
-	         WEIR_WATCH_READ, &loop_wake_tag)) != WEIR_OK) {
-		if (loop->wake_fd >= 0) {
-			close(loop->wake_fd);
-		}
-		weir__poller_destroy(loop->poller);
-		weir__free_aligned(loop);
-		return rv != WEIR_OK ? rv : WEIR_EIO;
 	}
 	atomic_init(&loop->need_wake, 1);
 	atomic_init(&loop->gather_us, WEIR_LOOP_GATHER_US);
@@ -92,7 +77,6 @@ weir_loop_destroy(weir_loop *loop)
 	}
 	loop_free_watches(loop, 0);
 	weir__timers_fini(&loop->timers);
-	close(loop->wake_fd);
 	weir__poller_destroy(loop->poller);
 	pthread_mutex_destroy(&loop->ready_mx);
 	pthread_mutex_destroy(&loop->join_mx);
@@ -104,10 +88,7 @@ weir_loop_destroy(weir_loop *loop)
 static void
 loop_wake(weir_loop *loop)
 {
-	uint64_t one = 1;
-	// EAGAIN means the counter is already non-zero: the loop will wake.
-	ssize_t n = write(loop->wake_fd, &one, sizeof(one));
-	(void) n;
+	weir__poller_wake(loop->poller);
 }
 
 void
@@ -203,14 +184,7 @@ loop_run_ready(weir_loop *loop)
 static void
 loop_on_ready_fd(void *ud, int events, void *arg)
 {
-	weir_loop *loop = arg;
-	if (ud == &loop_wake_tag) {
-		weir__loop_bump(&loop->st.wakeups);
-		uint64_t v;
-		ssize_t  n = read(loop->wake_fd, &v, sizeof(v));
-		(void) n;
-		return;
-	}
+	(void) arg;
 	weir_watch *w = ud;
 	if (!w->dead) {
 		w->cb(w, w->fd, events & w->events, w->arg);
@@ -291,7 +265,10 @@ weir__loop_pass(weir_loop *loop, weir_run_mode mode)
 	int t = loop_timeout(loop, mode);
 	if (t != 0 || mode == WEIR_RUN_NOWAIT ||
 	    ++loop->polls_skipped >= LOOP_POLL_EVERY) {
-		weir__poller_wait(loop->poller, t, loop_on_ready_fd, loop);
+		if (weir__poller_wait(
+		        loop->poller, t, loop_on_ready_fd, loop)) {
+			weir__loop_bump(&loop->st.wakeups);
+		}
 		loop->polls_skipped = 0;
 	}
 	if (atomic_load_explicit(&loop->need_wake, memory_order_relaxed)) {
@@ -392,8 +369,7 @@ weir_loop_fd(weir_loop *loop)
 	if (loop == NULL) {
 		return -1;
 	}
-	int fd = weir__poller_fd(loop->poller);
-	return fd >= 0 ? fd : loop->wake_fd;
+	return weir__poller_fd(loop->poller);
 }
 
 const char *

@@ -38,8 +38,7 @@ typedef struct weir__loop_stats {
 } weir__loop_stats;
 
 struct weir_loop {
-	weir__poller   *poller;
-	int             wake_fd;
+	weir__poller   *poller;    // owns the wake-up descriptor
 	atomic_int      need_wake; // 1: the loop may sleep without seeing work
 	atomic_int      stop;
 	pthread_mutex_t ready_mx;

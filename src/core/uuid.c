@@ -1,6 +1,10 @@
 // UUIDv7 (RFC 9562): 48-bit unix milliseconds, then 12 bits used as a
 // per-thread counter (method 1 of section 6.2) so that ids made by one
-// thread sort in creation order, then 62 random bits.
+// thread sort in creation order, then 62 random bits. The milliseconds
+// never go back within a thread: when the wall clock is stepped back,
+// ids keep the last millisecond and count on (borrowing the next one
+// when the counter runs out) until the clock catches up, so they may
+// run ahead of the event's ts for as long as the step.
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>

@@ -11,7 +11,7 @@
 
 #include "weir_test.h"
 
-#include "core/loop.h" // wake_fd: to count wake-up writes
+#include "core/loop.h" // the poller: to count wake-ups
 
 static void
 sleep_ms(long ms)
@@ -351,17 +351,12 @@ test_fd_readable_on_publish(void **state)
 	weir_bus_destroy(bus);
 }
 
-// Reads (and so resets) the wake-up eventfd: the number of writes since
-// the last read.
+// Drains the backend's wake-up (eventfd or pipe): the number of wakes
+// since the last drain.
 static uint64_t
 wake_writes(weir_loop *loop)
 {
-	uint64_t v = 0;
-	if (read(loop->wake_fd, &v, sizeof(v)) != (ssize_t) sizeof(v)) {
-		assert_int_equal(errno, EAGAIN);
-		return 0;
-	}
-	return v;
+	return weir__poller_drain(loop->poller);
 }
 
 static void
