@@ -599,7 +599,7 @@ kt_bootstrap(void)
 	buf[0] = '\0';
 	while (fgets(line, sizeof(line), f) != NULL) {
 		if (strncmp(line, "WEIR_KAFKA_BOOTSTRAP=", 21) == 0) {
-			snprintf(buf, sizeof(buf), "%s", line + 21);
+			snprintf(buf, sizeof(buf), "%.255s", line + 21);
 			buf[strcspn(buf, "\r\n")] = '\0';
 		}
 	}
