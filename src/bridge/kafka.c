@@ -1,0 +1,630 @@
+// The "kafka" backend of weir::bridge: one idempotent librdkafka
+// producer per backend instance. This is the only file of weir that
+// includes librdkafka.
+//
+// Design notes.
+// - Delivery reports are librdkafka's dr_msg_cb, which librdkafka calls
+//   only from inside rd_kafka_poll() or rd_kafka_flush(). Both run under
+//   poll_mu, so every weir_sink_ack happens with poll_mu held, and stop()
+//   ends by setting `silent` under poll_mu: after stop() returns, no sink
+//   call can happen (the bridge may free the sink).
+// - The token travels as librdkafka's per-message opaque pointer, so a
+//   publish allocates nothing of its own (the static assertion below
+//   keeps this honest on a platform with 32-bit pointers).
+// - A publish that librdkafka refuses at once is either WEIR_EAGAIN
+//   (local queue full: nothing was taken), WEIR_EBACKEND (the producer
+//   hit a fatal error: start it again), or is taken with WEIR_OK and its
+//   failure acknowledged on the next poll(), from a small list, so that
+//   the relay learns every other outcome through weir_sink_ack with the
+//   same classification as a broker's answer.
+// - The configuration is a template built in init(); each start() makes
+//   a fresh producer from a copy of it, so start after stop works and
+//   is the way out of a fatal producer error.
+// - Secrets: values are never formatted into errmsg; when librdkafka's
+//   own error text quotes the value it refused, the value is blanked.
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <librdkafka/rdkafka.h>
+
+#include <weir/kafka.h>
+
+#include "core/alloc.h"
+
+_Static_assert(sizeof(void *) >= sizeof(uint64_t),
+    "the kafka backend carries the 64-bit token in librdkafka's opaque");
+
+// Defaults of the backend's own settings, "kafka.weir.*".
+#define KAFKA_STOP_MS 10000    // stop(): how long to flush
+#define KAFKA_CONNECT_MS 10000 // start(): how long to wait for a broker
+#define KAFKA_PURGE_MS 5000    // stop(): serving purged messages' reports
+
+// One publish that librdkafka refused in producev; acknowledged later.
+typedef struct kafka_refusal {
+	struct kafka_refusal *next;
+	uint64_t              token;
+	rd_kafka_resp_err_t   err;
+} kafka_refusal;
+
+typedef struct kafka {
+	rd_kafka_conf_t *conf; // template, copied by each start()
+	rd_kafka_t      *rk;
+	weir_sink       *sink;
+	int              stop_ms;
+	int              connect_ms;
+	atomic_int       closing; // publish refuses from stop() on
+	int              silent;  // no sink call any more (under poll_mu)
+	pthread_mutex_t  poll_mu;
+	pthread_mutex_t  refused_mu;
+	kafka_refusal   *refused;
+	kafka_refusal  **refused_tail;
+	char             errmsg[512];
+} kafka;
+
+// How an error code ends up at the relay. The classification table of
+// docs/bridge.md (section Kafka) is this table; keep them in step.
+// R(code) and P(code) paste code onto RD_KAFKA_RESP_ERR: broker codes
+// read _NAME, librdkafka's local ones __NAME, as in rdkafka.h.
+// Codes not listed are retriable: a retry is never a loss, and the
+// relay's bounded retries still end in a dead letter.
+typedef struct kafka_class {
+	rd_kafka_resp_err_t err;
+	int                 retriable;
+	weir_err            result;
+} kafka_class;
+
+#define R(code, res)                                   \
+	{                                              \
+		RD_KAFKA_RESP_ERR##code, 1, WEIR_##res \
+	}
+#define P(code)                                           \
+	{                                                 \
+		RD_KAFKA_RESP_ERR##code, 0, WEIR_EBACKEND \
+	}
+static const kafka_class kafka_classes[] = {
+	// Retriable: the record may be accepted later as it is.
+	R(__MSG_TIMED_OUT, ETIMEDOUT),
+	R(__TIMED_OUT, ETIMEDOUT),
+	R(__TIMED_OUT_QUEUE, ETIMEDOUT),
+	R(_REQUEST_TIMED_OUT, ETIMEDOUT),
+	R(__TRANSPORT, EBACKEND),
+	R(__ALL_BROKERS_DOWN, EBACKEND),
+	R(__RESOLVE, EBACKEND),
+	R(__QUEUE_FULL, EAGAIN),
+	R(__PURGE_QUEUE, ECLOSED),
+	R(__PURGE_INFLIGHT, ECLOSED),
+	R(__FATAL, EBACKEND),
+	R(__RETRY, EBACKEND),
+	R(_NETWORK_EXCEPTION, EBACKEND),
+	R(_LEADER_NOT_AVAILABLE, EBACKEND),
+	R(_NOT_LEADER_FOR_PARTITION, EBACKEND),
+	R(_BROKER_NOT_AVAILABLE, EBACKEND),
+	R(_REPLICA_NOT_AVAILABLE, EBACKEND),
+	R(_NOT_ENOUGH_REPLICAS, EBACKEND),
+	R(_NOT_ENOUGH_REPLICAS_AFTER_APPEND, EBACKEND),
+	R(_KAFKA_STORAGE_ERROR, EBACKEND),
+	R(_FENCED_LEADER_EPOCH, EBACKEND),
+	R(_UNKNOWN_LEADER_EPOCH, EBACKEND),
+	R(_OUT_OF_ORDER_SEQUENCE_NUMBER, EBACKEND),
+	R(_UNKNOWN_PRODUCER_ID, EBACKEND),
+	R(_INVALID_PRODUCER_EPOCH, EBACKEND),
+	R(_COORDINATOR_LOAD_IN_PROGRESS, EBACKEND),
+	R(_THROTTLING_QUOTA_EXCEEDED, EBACKEND),
+	R(_INVALID_MSG, EBACKEND), // a CRC mismatch on the way: resend
+	// Permanent: the same record will be refused again.
+	P(_MSG_SIZE_TOO_LARGE),
+	P(_INVALID_MSG_SIZE),
+	P(_RECORD_LIST_TOO_LARGE),
+	P(_INVALID_RECORD),
+	P(_INVALID_TIMESTAMP),
+	P(_UNSUPPORTED_FOR_MESSAGE_FORMAT),
+	P(_POLICY_VIOLATION),
+	P(_UNKNOWN_TOPIC_OR_PART),
+	P(__UNKNOWN_TOPIC),
+	P(__UNKNOWN_PARTITION),
+	P(_TOPIC_EXCEPTION),
+	P(_TOPIC_AUTHORIZATION_FAILED),
+	P(_CLUSTER_AUTHORIZATION_FAILED),
+	P(_TRANSACTIONAL_ID_AUTHORIZATION_FAILED),
+	P(_SASL_AUTHENTICATION_FAILED),
+	P(__AUTHENTICATION),
+	P(_INVALID_REQUIRED_ACKS),
+	P(_UNSUPPORTED_VERSION),
+	P(__INVALID_ARG),
+	P(__BAD_MSG),
+	P(__KEY_SERIALIZATION),
+	P(__VALUE_SERIALIZATION),
+};
+#undef R
+#undef P
+
+static kafka_class
+kafka_classify(rd_kafka_resp_err_t err)
+{
+	size_t      n    = sizeof(kafka_classes) / sizeof(kafka_classes[0]);
+	kafka_class dflt = { err, 1, WEIR_EBACKEND };
+	for (size_t i = 0; i < n; i++) {
+		if (kafka_classes[i].err == err) {
+			return kafka_classes[i];
+		}
+	}
+	return dflt;
+}
+
+static void
+kafka_fail(kafka *k, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(k->errmsg, sizeof(k->errmsg), fmt, ap);
+	va_end(ap);
+}
+
+// Blanks every occurrence of @p value in @p text: librdkafka's message
+// for a refused value quotes it, and it may be a password.
+static void
+kafka_redact(char *text, const char *value)
+{
+	size_t n = strlen(value);
+	char  *p;
+	if (n == 0) {
+		return;
+	}
+	while ((p = strstr(text, value)) != NULL) {
+		static const char mark[] = "(redacted)";
+		size_t            tail   = strlen(p + n) + 1;
+		if (n >= sizeof(mark) - 1) {
+			memcpy(p, mark, sizeof(mark) - 1);
+			memmove(p + sizeof(mark) - 1, p + n, tail);
+		} else {
+			memset(p, '*', n);
+		}
+	}
+}
+
+static void
+kafka_ack(kafka *k, uint64_t token, rd_kafka_resp_err_t err, const char *text)
+{
+	char        reason[512];
+	kafka_class c;
+	if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+		weir_sink_ack(k->sink, token, WEIR_OK, 0, NULL);
+		return;
+	}
+	c = kafka_classify(err);
+	snprintf(reason, sizeof(reason), "%s (%s)",
+	    text ? text : rd_kafka_err2str(err), rd_kafka_err2name(err));
+	weir_sink_ack(k->sink, token, c.result, c.retriable, reason);
+}
+
+// dr_msg_cb: called by librdkafka inside rd_kafka_poll/flush, which this
+// file calls only with poll_mu held.
+static void
+kafka_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *arg)
+{
+	kafka *k = arg;
+	(void) rk;
+	if (k->silent) {
+		return;
+	}
+	// Not rd_kafka_message_errstr(): librdkafka says it is for the
+	// consumer; the produce path's text is err2str's.
+	kafka_ack(k, (uint64_t) (uintptr_t) m->_private, m->err, NULL);
+}
+
+// Acknowledges the refused publishes (poll_mu held).
+static void
+kafka_serve_refused(kafka *k)
+{
+	kafka_refusal *r;
+	pthread_mutex_lock(&k->refused_mu);
+	r               = k->refused;
+	k->refused      = NULL;
+	k->refused_tail = &k->refused;
+	pthread_mutex_unlock(&k->refused_mu);
+	while (r != NULL) {
+		kafka_refusal *next = r->next;
+		if (!k->silent) {
+			kafka_ack(k, r->token, r->err, NULL);
+		}
+		weir__free(r);
+		r = next;
+	}
+}
+
+// The backend's own settings, "kafka.weir.<name>".
+static weir_err
+kafka_conf_own(kafka *k, const char *name, const char *value)
+{
+	char *end;
+	long  ms = strtol(value, &end, 10);
+	int  *slot;
+	if (strcmp(name, "stop.timeout.ms") == 0) {
+		slot = &k->stop_ms;
+	} else if (strcmp(name, "connect.timeout.ms") == 0) {
+		slot = &k->connect_ms;
+	} else {
+		kafka_fail(k,
+		    "kafka.weir.%s: no such setting of the kafka "
+		    "backend (stop.timeout.ms, connect.timeout.ms)",
+		    name);
+		return WEIR_EINVAL;
+	}
+	if (end == value || *end != '\0' || ms < 0 || ms > 3600000) {
+		kafka_fail(k,
+		    "kafka.weir.%s: not a number of milliseconds "
+		    "in 0..3600000",
+		    name);
+		return WEIR_EINVAL;
+	}
+	*slot = (int) ms;
+	return WEIR_OK;
+}
+
+// weir_bridge_config_each callback: one "kafka.*" key.
+static weir_err
+kafka_conf_one(const char *key, const char *value, void *arg)
+{
+	kafka      *k    = arg;
+	const char *name = key;
+	char        errstr[512];
+	if (strncmp(name, "kafka.", 6) == 0) {
+		name += 6;
+	}
+	if (strncmp(name, "weir.", 5) == 0) {
+		return kafka_conf_own(k, name + 5, value);
+	}
+	if (rd_kafka_conf_set(k->conf, name, value, errstr, sizeof(errstr)) !=
+	    RD_KAFKA_CONF_OK) {
+		kafka_redact(errstr, value);
+		kafka_fail(k, "kafka.%s: %s", name, errstr);
+		return WEIR_EINVAL;
+	}
+	return WEIR_OK;
+}
+
+// True when property @p name of the template reads @p want.
+static int
+kafka_conf_is(kafka *k, const char *name, const char *want)
+{
+	char   buf[64];
+	size_t n = sizeof(buf);
+	return rd_kafka_conf_get(k->conf, name, buf, &n) == RD_KAFKA_CONF_OK &&
+	    strcmp(buf, want) == 0;
+}
+
+// True when property @p name of the template has a non-empty value.
+static int
+kafka_conf_set(kafka *k, const char *name)
+{
+	char                buf[8];
+	size_t              n = sizeof(buf);
+	rd_kafka_conf_res_t r = rd_kafka_conf_get(k->conf, name, buf, &n);
+	return (r == RD_KAFKA_CONF_OK || r == RD_KAFKA_CONF_INVALID) && n > 1;
+}
+
+// What the bridge's guarantees need, whatever the user passed through.
+static weir_err
+kafka_conf_check(kafka *k)
+{
+	if (!kafka_conf_is(k, "enable.idempotence", "true")) {
+		kafka_fail(k,
+		    "kafka.enable.idempotence: the kafka backend "
+		    "needs true (no loss, no duplicates)");
+		return WEIR_EINVAL;
+	}
+	if (!kafka_conf_is(k, "acks", "-1")) {
+		kafka_fail(k, "kafka.acks: the kafka backend needs all (-1)");
+		return WEIR_EINVAL;
+	}
+	if (!kafka_conf_set(k, "bootstrap.servers") &&
+	    kafka_conf_is(k, "test.mock.num.brokers", "0")) {
+		kafka_fail(k, "kafka.bootstrap.servers: not set");
+		return WEIR_EINVAL;
+	}
+	return WEIR_OK;
+}
+
+static weir_err
+kafka_conf_build(kafka *k, const weir_bridge_config *cfg)
+{
+	char     errstr[512];
+	weir_err e;
+	if (rd_kafka_conf_set(k->conf, "enable.idempotence", "true", errstr,
+	        sizeof(errstr)) != RD_KAFKA_CONF_OK ||
+	    rd_kafka_conf_set(k->conf, "acks", "all", errstr,
+	        sizeof(errstr)) != RD_KAFKA_CONF_OK) {
+		kafka_fail(
+		    k, "kafka: librdkafka refuses idempotence: %s", errstr);
+		return WEIR_ENOTSUP;
+	}
+	rd_kafka_conf_set_dr_msg_cb(k->conf, kafka_on_delivery);
+	rd_kafka_conf_set_opaque(k->conf, k);
+	e = weir_bridge_config_each(cfg, "kafka.", kafka_conf_one, k);
+	return e != WEIR_OK ? e : kafka_conf_check(k);
+}
+
+static weir_err
+kafka_init(void *state, const weir_bridge_config *cfg, weir_sink *sink)
+{
+	kafka   *k = state;
+	weir_err e;
+	if (k == NULL || cfg == NULL || sink == NULL) {
+		return WEIR_EINVAL;
+	}
+	k->sink         = sink;
+	k->stop_ms      = KAFKA_STOP_MS;
+	k->connect_ms   = KAFKA_CONNECT_MS;
+	k->refused_tail = &k->refused;
+	k->silent       = 1;
+	atomic_init(&k->closing, 1);
+	pthread_mutex_init(&k->poll_mu, NULL);
+	pthread_mutex_init(&k->refused_mu, NULL);
+	k->conf = rd_kafka_conf_new();
+	e       = kafka_conf_build(k, cfg);
+	if (e != WEIR_OK) {
+		rd_kafka_conf_destroy(k->conf);
+		k->conf = NULL;
+		pthread_mutex_destroy(&k->poll_mu);
+		pthread_mutex_destroy(&k->refused_mu);
+	}
+	return e;
+}
+
+// Makes a producer from the template and waits until a broker answers
+// a metadata request, so that an unreachable cluster is an error of
+// start() rather than a silent backlog.
+static weir_err
+kafka_connect(kafka *k)
+{
+	char             errstr[512], servers[256];
+	size_t           n = sizeof(servers);
+	rd_kafka_conf_t *c = rd_kafka_conf_dup(k->conf);
+	rd_kafka_t      *rk =
+	    rd_kafka_new(RD_KAFKA_PRODUCER, c, errstr, sizeof(errstr));
+	const struct rd_kafka_metadata *md;
+	rd_kafka_resp_err_t             err;
+	if (rk == NULL) {
+		rd_kafka_conf_destroy(c);
+		kafka_fail(k, "kafka: cannot make the producer: %s", errstr);
+		return WEIR_EINVAL;
+	}
+	err = rd_kafka_metadata(rk, 0, NULL, &md, k->connect_ms);
+	if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+		if (rd_kafka_conf_get(k->conf, "bootstrap.servers", servers,
+		        &n) != RD_KAFKA_CONF_OK) {
+			servers[0] = '\0';
+		}
+		kafka_fail(k,
+		    "kafka: no broker of kafka.bootstrap.servers=%s answered "
+		    "within %d ms: %s",
+		    servers, k->connect_ms, rd_kafka_err2str(err));
+		rd_kafka_destroy(rk);
+		return WEIR_EBACKEND;
+	}
+	rd_kafka_metadata_destroy(md);
+	k->rk = rk;
+	return WEIR_OK;
+}
+
+static weir_err
+kafka_start(void *state)
+{
+	kafka   *k = state;
+	weir_err e;
+	if (k->rk != NULL) {
+		if (!k->silent) {
+			return WEIR_EBUSY; // started and not stopped
+		}
+		rd_kafka_destroy(k->rk);
+		k->rk = NULL;
+	}
+	e = kafka_connect(k);
+	if (e == WEIR_OK) {
+		k->silent = 0;
+		atomic_store(&k->closing, 0);
+	}
+	return e;
+}
+
+static void
+kafka_stop(void *state)
+{
+	kafka *k = state;
+	if (k->rk == NULL) {
+		return;
+	}
+	atomic_store(&k->closing, 1);
+	rd_kafka_yield(k->rk); // a poll() in progress returns sooner
+	pthread_mutex_lock(&k->poll_mu);
+	if (!k->silent) {
+		kafka_serve_refused(k);
+		if (rd_kafka_flush(k->rk, k->stop_ms) !=
+		    RD_KAFKA_RESP_ERR_NO_ERROR) {
+			// Past the deadline: whatever is left fails with
+			// __PURGE_*, acknowledged as retriable right here.
+			rd_kafka_purge(k->rk,
+			    RD_KAFKA_PURGE_F_QUEUE |
+			        RD_KAFKA_PURGE_F_INFLIGHT);
+			rd_kafka_flush(k->rk, KAFKA_PURGE_MS);
+		}
+		k->silent = 1;
+	}
+	pthread_mutex_unlock(&k->poll_mu);
+}
+
+static void
+kafka_fini(void *state)
+{
+	kafka *k = state;
+	if (k->conf == NULL) {
+		return; // init failed or never ran
+	}
+	kafka_stop(k);
+	if (k->rk != NULL) {
+		rd_kafka_destroy(k->rk);
+		k->rk = NULL;
+	}
+	kafka_serve_refused(k); // frees; silent, so no ack
+	rd_kafka_conf_destroy(k->conf);
+	k->conf = NULL;
+	pthread_mutex_destroy(&k->poll_mu);
+	pthread_mutex_destroy(&k->refused_mu);
+}
+
+static void
+kafka_poll(void *state, int timeout_ms)
+{
+	kafka *k = state;
+	pthread_mutex_lock(&k->poll_mu);
+	if (!k->silent && k->rk != NULL) {
+		kafka_serve_refused(k);
+		rd_kafka_poll(k->rk, timeout_ms < 0 ? 0 : timeout_ms);
+	}
+	pthread_mutex_unlock(&k->poll_mu);
+}
+
+// RFC 3339 UTC with nanoseconds, e.g. 2025-01-31T12:00:00.123456789Z.
+static void
+kafka_rfc3339(int64_t ns, char out[40])
+{
+	int64_t   sec  = ns / 1000000000;
+	int64_t   frac = ns % 1000000000;
+	time_t    t;
+	struct tm tm;
+	if (frac < 0) {
+		frac += 1000000000;
+		sec -= 1;
+	}
+	t = (time_t) sec;
+	gmtime_r(&t, &tm);
+	strftime(out, 40, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out + 19, 21, ".%09" PRId64 "Z", frac);
+}
+
+// The CloudEvents 1.0 Kafka binding, binary content mode: ce_*
+// attributes, weir-seq, then the event's own headers unchanged.
+static rd_kafka_headers_t *
+kafka_headers(const weir_bridge_msg *msg)
+{
+	const weir_event   *ev = msg->ev;
+	size_t              n  = weir_event_header_count(ev);
+	rd_kafka_headers_t *h  = rd_kafka_headers_new(n + 6);
+	char                id[37], when[40], seq[24];
+	const char         *src = msg->source ? msg->source : "weir";
+	weir_uuid_format(weir_event_id(ev), id);
+	kafka_rfc3339(weir_event_ts(ev), when);
+	rd_kafka_header_add(h, "ce_specversion", -1, "1.0", 3);
+	rd_kafka_header_add(h, "ce_id", -1, id, 36);
+	rd_kafka_header_add(h, "ce_source", -1, src, -1);
+	rd_kafka_header_add(h, "ce_type", -1, weir_event_topic(ev), -1);
+	rd_kafka_header_add(h, "ce_time", -1, when, -1);
+	if (msg->seq != 0) {
+		snprintf(seq, sizeof(seq), "%" PRIu64, msg->seq);
+		rd_kafka_header_add(h, "weir-seq", -1, seq, -1);
+	}
+	for (size_t i = 0; i < n; i++) {
+		const char *name;
+		const void *value;
+		size_t      len;
+		if (weir_event_header(ev, i, &name, &value, &len) == WEIR_OK) {
+			rd_kafka_header_add(h, name, -1, value, (ssize_t) len);
+		}
+	}
+	return h;
+}
+
+// producev refused the record: decide what the relay hears.
+static weir_err
+kafka_refuse(kafka *k, uint64_t token, rd_kafka_resp_err_t err)
+{
+	kafka_refusal *r;
+	if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+		return WEIR_EAGAIN;
+	}
+	if (err == RD_KAFKA_RESP_ERR__FATAL) {
+		char why[256];
+		rd_kafka_fatal_error(k->rk, why, sizeof(why));
+		kafka_fail(k,
+		    "kafka: the producer failed for good (stop and "
+		    "start it again): %s",
+		    why);
+		return WEIR_EBACKEND;
+	}
+	if ((r = weir__alloc(sizeof(*r))) == NULL) {
+		return WEIR_ENOMEM;
+	}
+	r->next  = NULL;
+	r->token = token;
+	r->err   = err;
+	pthread_mutex_lock(&k->refused_mu);
+	*k->refused_tail = r;
+	k->refused_tail  = &r->next;
+	pthread_mutex_unlock(&k->refused_mu);
+	return WEIR_OK;
+}
+
+static weir_err
+kafka_publish(void *state, const weir_bridge_msg *msg)
+{
+	kafka              *k = state;
+	size_t              len;
+	const void         *payload;
+	rd_kafka_headers_t *h;
+	rd_kafka_resp_err_t err;
+	if (msg == NULL || msg->size < sizeof(*msg) || msg->ev == NULL ||
+	    msg->dest == NULL) {
+		return WEIR_EINVAL;
+	}
+	if (atomic_load_explicit(&k->closing, memory_order_acquire)) {
+		return WEIR_ECLOSED;
+	}
+	payload = weir_event_payload(msg->ev, &len);
+	h       = kafka_headers(msg);
+	err     = rd_kafka_producev(k->rk, RD_KAFKA_V_TOPIC(msg->dest),
+	        RD_KAFKA_V_KEY(msg->key, msg->key_len),
+	        RD_KAFKA_V_VALUE((void *) payload, len),
+	        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+	        RD_KAFKA_V_TIMESTAMP(weir_event_ts(msg->ev) / 1000000),
+	        RD_KAFKA_V_HEADERS(h),
+	        RD_KAFKA_V_OPAQUE((void *) (uintptr_t) msg->token),
+	        RD_KAFKA_V_END);
+	if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+		return WEIR_OK; // the headers belong to librdkafka now
+	}
+	rd_kafka_headers_destroy(h);
+	return kafka_refuse(k, msg->token, err);
+}
+
+static const char *
+kafka_errmsg(void *state)
+{
+	kafka *k = state;
+	return k->errmsg;
+}
+
+static const weir_backend_ops kafka_ops = {
+	.version    = WEIR_BACKEND_V1,
+	.scheme     = "kafka",
+	.state_size = sizeof(kafka),
+	.init       = kafka_init,
+	.fini       = kafka_fini,
+	.start      = kafka_start,
+	.stop       = kafka_stop,
+	.publish    = kafka_publish,
+	.poll       = kafka_poll,
+	.errmsg     = kafka_errmsg,
+};
+
+const weir_backend_ops *
+weir_backend_kafka(void)
+{
+	return &kafka_ops;
+}
