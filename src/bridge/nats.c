@@ -50,7 +50,7 @@
 
 #define NATS_ERRMSG 384
 #define NATS_REASON 192
-#define NATS_SECRETS 8
+#define NATS_SECRETS 32
 #define NATS_DENIED 8
 
 /* ------------------------------------------------------------------ */
@@ -183,23 +183,26 @@ typedef struct nats_state {
 /* Messages without secrets                                            */
 /* ------------------------------------------------------------------ */
 
-/* Replaces every occurrence of every secret in buf by "***". */
+/* Replaces every occurrence of every secret in buf by "***" (scanning
+ * forward, so a secret that looks like "***" cannot loop). */
 static void
 nats_scrub(const nats_state *st, char *buf, size_t cap)
 {
 	for (size_t i = 0; i < NATS_SECRETS && st->secrets[i] != NULL; i++) {
-		const char *sec = st->secrets[i];
-		size_t      n   = strlen(sec);
-		char       *p;
-		while (n > 0 && (p = strstr(buf, sec)) != NULL) {
-			size_t tail = strlen(p + n) + 1;
-			if (3 + tail > cap - (size_t) (p - buf)) {
-				tail            = cap - (size_t) (p - buf) - 3;
-				p[3 + tail - 1] = '\0';
+		const char *sec = st->secrets[i], *p = buf;
+		size_t      n = strlen(sec), o = 0;
+		char        out[NATS_ERRMSG];
+		while (*p != '\0' && o + 4 < sizeof out) {
+			if (strncmp(p, sec, n) == 0) {
+				memcpy(out + o, "***", 3);
+				o += 3;
+				p += n;
+			} else {
+				out[o++] = *p++;
 			}
-			memmove(p + 3, p + n, tail);
-			memcpy(p, "***", 3);
 		}
+		out[o] = '\0';
+		snprintf(buf, cap, "%s", out);
 	}
 }
 

@@ -107,7 +107,7 @@ cfg_set(weir_bridge_config *cfg, const char *key, const char *value)
 /* The broker                                                          */
 /* ------------------------------------------------------------------ */
 
-static char nats_url[256];
+static char nats_url[512];
 
 /* WEIR_NATS_URL from the environment, else from build/brokers/env. */
 static int
