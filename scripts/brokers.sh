@@ -8,6 +8,7 @@
 #   bash scripts/brokers.sh stop     [kafka|nats|all]
 #   bash scripts/brokers.sh status   [kafka|nats|all]
 #   bash scripts/brokers.sh selftest [kafka|nats|all]
+#   bash scripts/brokers.sh restart  nats   (same port, store kept)
 #
 # `start` prints each broker's address on stdout and keeps
 # build/brokers/env up to date for the tests to source:
@@ -148,7 +149,7 @@ source "$root/scripts/kafka/broker.sh"
 source "$root/scripts/nats/broker.sh"
 
 usage() {
-	sed -n '7,10s/^# *//p' "${BASH_SOURCE[0]}" >&2
+	sed -n '7,11s/^# *//p' "${BASH_SOURCE[0]}" >&2
 	exit 2
 }
 
@@ -162,13 +163,14 @@ main() {
 	esac
 	case $cmd in
 	start | stop | status | selftest) ;;
+	restart) [[ $which == nats ]] || usage ;;
 	*) usage ;;
 	esac
 	local rc=0
 	for b in "${names[@]}"; do
 		"${b}_${cmd}" || rc=1
 	done
-	if [[ $cmd == start || $cmd == stop ]]; then
+	if [[ $cmd == start || $cmd == stop || $cmd == restart ]]; then
 		write_env
 	fi
 	return "$rc"

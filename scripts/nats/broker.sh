@@ -73,9 +73,15 @@ nats_wait_ready() {
 # One try at starting the server on new ports. Returns 0 when it is
 # ready, 1 when it died (3 when because a port was taken), 2 on timeout.
 nats_try_start() {
-	local bin=$1 ports port mport pid rc=0 t0
+	local bin=$1 ports
 	mapfile -t ports < <(free_ports 2)
-	port=${ports[0]} mport=${ports[1]}
+	nats_launch "$bin" "${ports[0]}" "${ports[1]}"
+}
+
+# Starts the server on port $2 (monitoring on $3) with the JetStream
+# store in $nats_dir/jetstream, as it is; returns as nats_try_start.
+nats_launch() {
+	local bin=$1 port=$2 mport=$3 pid rc=0 t0
 	rm -f "$nats_dir/log"
 	t0=$(now)
 	"$bin" -a 127.0.0.1 -p "$port" -m "$mport" -js \
@@ -132,6 +138,28 @@ nats_start() {
 		    "$nats_dir/log" "$nats_dir/stdout"
 		;;
 	esac
+}
+
+# Stops the server (SIGTERM to its pid, as stop) and starts it again on
+# the same ports with the same JetStream store, so that clients
+# reconnect to the address they know and the streams keep what they
+# held: the "broker restarted" of the fault tests.
+nats_restart() {
+	local addr mon bin rc=0
+	if ! broker_pid nats "$nats_cmd" >/dev/null; then
+		say "nats restart: nats is not running"
+		return 1
+	fi
+	addr=$(<"$nats_dir/address") mon=$(<"$nats_dir/monitor")
+	bin=$(nats_binary) || return 1
+	nats_stop
+	nats_launch "$bin" "${addr##*:}" "${mon##*:}" || rc=$?
+	if ((rc != 0)); then
+		start_failed nats "restart on ${addr##*:} failed ($rc)" \
+		    "$nats_dir/log" "$nats_dir/stdout"
+		return 1
+	fi
+	cat "$nats_dir/address"
 }
 
 nats_stop() {
