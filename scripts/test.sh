@@ -301,6 +301,33 @@ analyze_db() {
 	    find src -name '*.c' | sort)
 }
 
+# Real brokers for the tests labelled `integration` (the Kafka and NATS
+# backends): started once for the stages that run them, on free ports,
+# and stopped by pid when the run ends, however it ends. With CI=true a
+# broker that does not start fails the run (scripts/brokers.sh); without
+# it the integration tests say they skip.
+brokers_up=0
+start_brokers() {
+	((brokers_up)) && return 0
+	header "brokers: Kafka (KRaft) and nats-server on 127.0.0.1"
+	trap 'bash scripts/brokers.sh stop all >/dev/null 2>&1 || true' EXIT
+	bash scripts/brokers.sh start all
+	if [[ -f build/brokers/env ]]; then
+		set -a
+		# shellcheck disable=SC1091
+		. build/brokers/env
+		set +a
+	fi
+	brokers_up=1
+	footer brokers
+}
+
+for s in "${stages[@]}"; do
+	case "$s" in
+	werror | asan | poll) start_brokers ;;
+	esac
+done
+
 for s in "${stages[@]}"; do
 	case "$s" in
 	werror | asan | tsan | shared | poll | format | analyze) "stage_$s" ;;
