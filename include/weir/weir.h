@@ -802,14 +802,33 @@ WEIR_API weir_err weir_subscr_config_set_retry(weir_subscr_config *sc,
  *          limit, debounce or retry gets WEIR_EINVAL: they pace or
  *          re-run handler calls, and a pull subscription has none.
  * @remark Any thread. The handler runs on the subscription's loop.
+ *         arg_free runs once the subscription is closed and its handler
+ *         no longer runs (weir_unsubscribe() says when and where).
  */
 WEIR_API weir_err weir_subscribe(weir_subscr **out, weir_bus *bus,
     const char *pattern, weir_handler fn, void *arg, weir_free_fn arg_free,
     const weir_subscr_config *sc);
 /**
- * @brief Closes and frees a subscription: no handler call starts after
- *        it returns; queued events are released. Any thread, including
- *        the subscription's own handler.
+ * @brief Closes a subscription: it no longer matches publishes, no
+ *        handler call starts after this returns, and it is freed once
+ *        no handler call runs. Do not use @p sub after this call.
+ * @remark Any thread, including a handler (of this subscription or any
+ *         other, on any loop). arg_free runs exactly once, when no
+ *         handler call of @p sub runs any more: at once, on the
+ *         caller's thread, if no loop is dispatching @p sub; otherwise
+ *         on the loop thread that is, as soon as its current call
+ *         returns (for a handler that closes its own subscription: on
+ *         its thread, after it returns). Queued events are released
+ *         at the same moment.
+ * @remark From a thread that runs no loop, this waits for that call:
+ *         arg_free has run when it returns, and the caller may free
+ *         what @p arg points to.
+ * @remark From a loop thread (a handler, a timer or watcher callback,
+ *         or a thread inside weir_loop_run() / weir_loop_step()) it
+ *         never waits for a call running on another thread, which could
+ *         be waiting for this one: that call may still be running when
+ *         this returns, and arg_free may not have run yet. Leave @p arg
+ *         to arg_free; never free it after this call returns.
  * @remark Not after weir_bus_destroy(), which closes and frees every
  *         subscription of the bus itself.
  */
@@ -899,7 +918,8 @@ WEIR_API weir_subscr *weir_delivery_subscr(const weir_delivery *d);
  *        frees the token. An error takes the subscription's failure
  *        path (retry, dead letter, WEIR_TOPIC_ERROR).
  * @remark Any thread. Completing after the subscription was closed
- *         only frees the token.
+ *         only frees the token. A token does not keep the handler's
+ *         arg: arg_free may have run when it is completed.
  */
 WEIR_API void weir_delivery_complete(weir_delivery *d, weir_err result);
 /** @brief The subscription whose handler runs on this thread, or NULL. */

@@ -133,24 +133,42 @@ dispatch_drain(weir_subscr *sub)
 	}
 }
 
+// The pass ends: a close that came while it ran was handed to it
+// (subscr.c), and is finished here, before the dispatch mutex is let go.
+static void
+dispatch_end(weir_subscr *sub, unsigned begun)
+{
+	unsigned st =
+	    atomic_fetch_and(&sub->dstate, ~WEIR__SUBSCR_DISPATCHING);
+	if ((st & WEIR__SUBSCR_CLOSING) && !(begun & WEIR__SUBSCR_CLOSING)) {
+		weir__subscr_finish(sub);
+	}
+}
+
 void
 weir__subscr_dispatch(weir_subscr *sub)
 {
-	int again = 0;
+	int again  = 0;
+	int paused = 0;
 	pthread_mutex_lock(&sub->dispatch_mx);
-	if (weir__flow_slow(sub)) {
-		int paused = weir__flow_drain(sub, DISPATCH_BUDGET);
-		again      = weir__flow_take_rearm(sub);
-		if (paused && !again) {
-			// Paused: it stays marked scheduled, and whoever ends
-			// the pause puts it back on the ready list (flow.c).
-			pthread_mutex_unlock(&sub->dispatch_mx);
-			return;
-		}
-	} else {
+	unsigned begun =
+	    atomic_fetch_or(&sub->dstate, WEIR__SUBSCR_DISPATCHING);
+	// Closed before the pass began: nothing to call, and the closer
+	// finishes the close itself.
+	int closed = (begun & WEIR__SUBSCR_CLOSING) != 0;
+	if (!closed && weir__flow_slow(sub)) {
+		paused = weir__flow_drain(sub, DISPATCH_BUDGET);
+		again  = weir__flow_take_rearm(sub);
+	} else if (!closed) {
 		dispatch_drain(sub);
 	}
+	dispatch_end(sub, begun);
 	pthread_mutex_unlock(&sub->dispatch_mx);
+	if (paused && !again) {
+		// Paused: it stays marked scheduled, and whoever ends the
+		// pause puts it back on the ready list (flow.c).
+		return;
+	}
 	atomic_store(&sub->scheduled, 0);
 	// A failed completion posted during the drain kicked a subscription
 	// still marked scheduled: look for it after clearing the flag. A
