@@ -714,6 +714,10 @@ WEIR_API weir_err weir_subscr_config_set_capacity(
 /**
  * @brief Policy at the bound (default BLOCK). @p block_timeout_ms is
  *        the BLOCK wait (-1: forever; 0: fail at once).
+ * @remark The BLOCK timeout bounds a publish call, not each queue: a
+ *         call that finds several BLOCK queues full waits until one
+ *         deadline, the time of its first wait plus the smallest
+ *         timeout among the full queues it has met (see weir_publish).
  * @remark COALESCE keeps the newest event per key. A new event whose
  *         key is already queued replaces the queued one in its place:
  *         the key keeps its position in the queue (it does not move to
@@ -810,8 +814,10 @@ WEIR_API weir_err weir_subscribe(weir_subscr **out, weir_bus *bus,
     const weir_subscr_config *sc);
 /**
  * @brief Closes a subscription: it no longer matches publishes, no
- *        handler call starts after this returns, and it is freed once
- *        no handler call runs. Do not use @p sub after this call.
+ *        handler call starts after this returns, publishers waiting
+ *        for room in its full BLOCK queue return WEIR_ECLOSED, and it
+ *        is freed once no handler call runs. Do not use @p sub after
+ *        this call.
  * @remark Any thread, including a handler (of this subscription or any
  *         other, on any loop). arg_free runs exactly once, when no
  *         handler call of @p sub runs any more: at once, on the
@@ -880,12 +886,30 @@ WEIR_API const char *weir_subscr_name(const weir_subscr *sub);
  * @param data copied, unless flags has WEIR_PUBLISH_TAKE: then @p data
  *        (freed with @p free_fn, or weir_free() if NULL) belongs to the
  *        bus once the event is made, whatever the queues answered
- *        (WEIR_OK, WEIR_EFULL, WEIR_ETIMEDOUT); on WEIR_EINVAL,
- *        WEIR_EBADTOPIC, WEIR_ETOOBIG or WEIR_ENOMEM the caller keeps it.
- * @returns WEIR_OK (also when nothing matches); WEIR_EFULL if a REJECT
- *          subscription was full; WEIR_ETIMEDOUT if a BLOCK wait
- *          expired (other subscriptions still got the event);
- *          WEIR_EBADTOPIC, WEIR_ETOOBIG, WEIR_EINVAL, WEIR_ENOMEM.
+ *        (WEIR_OK, WEIR_EFULL, WEIR_ETIMEDOUT, WEIR_ECLOSED); on
+ *        WEIR_EINVAL, WEIR_EBADTOPIC, WEIR_ETOOBIG or WEIR_ENOMEM the
+ *        caller keeps it.
+ * @returns WEIR_OK (also when nothing matches); when a subscription did
+ *          not get the event (the others still did), the first that
+ *          applies of: WEIR_ETIMEDOUT if a BLOCK wait expired;
+ *          WEIR_ECLOSED if a subscription was closed
+ *          (weir_unsubscribe()) while the call waited for room in its
+ *          full BLOCK queue; WEIR_EFULL if a REJECT subscription (or a
+ *          BLOCK one with a 0 timeout, or one of the caller's own loop)
+ *          was full. WEIR_EBADTOPIC, WEIR_ETOOBIG, WEIR_EINVAL,
+ *          WEIR_ENOMEM for bad input.
+ * @remark BLOCK waits: the queues are offered the event one after the
+ *         other, and the call has ONE deadline for all its waits. The
+ *         first full BLOCK queue starts the clock and sets the deadline
+ *         to start + its timeout; each later full BLOCK queue with a
+ *         shorter timeout brings it forward to start + that timeout
+ *         (possibly already past: that queue then times out without
+ *         waiting). Every wait of the call ends at the deadline, also
+ *         on a queue whose own timeout is -1; with no deadline set
+ *         (only -1 queues met so far) a wait lasts until there is room
+ *         or the subscription is closed. So a call never waits longer
+ *         than the smallest timeout among the full BLOCK queues it
+ *         meets, whatever their number.
  * @remark Any thread; never calls a handler.
  */
 WEIR_API weir_err weir_publish(weir_bus *bus, const char *topic,
@@ -960,6 +984,7 @@ typedef struct weir_subscr_stats {
 	uint64_t     rate_delayed; /* dispatch pauses for the rate limit */
 	uint64_t     debounced;    /* events replaced while debouncing */
 	weir_latency latency;      /* ts to the handler's start (pull: take) */
+	uint64_t     closed;       /* BLOCK waits ended by weir_unsubscribe */
 } weir_subscr_stats;
 
 /**

@@ -47,7 +47,7 @@ dispatch_kick(weir_subscr *sub, int carry)
 }
 
 static weir_err
-dispatch_offer(weir_subscr *sub, weir_event *ev)
+dispatch_offer(weir_subscr *sub, weir_event *ev, weir__qwait *w)
 {
 	if (atomic_load_explicit(&sub->closed, memory_order_relaxed)) {
 		weir_event_release(ev);
@@ -58,7 +58,7 @@ dispatch_offer(weir_subscr *sub, weir_event *ev)
 	// itself (pull.c): its BLOCK publishers always wait.
 	int may_block = sub->q.policy == WEIR_POLICY_BLOCK &&
 	    (sub->pull != NULL || !weir__loop_on_thread(sub->loop));
-	weir_err rv = weir__queue_push(&sub->q, ev, may_block, &pushed);
+	weir_err rv = weir__queue_push(&sub->q, ev, may_block, w, &pushed);
 	if (pushed) {
 		// Scheduled (or a puller woken) first: a slow on_pressure
 		// does not hold up the delivery of what is queued.
@@ -70,6 +70,23 @@ dispatch_offer(weir_subscr *sub, weir_event *ev)
 		dispatch_note_push(sub);
 	}
 	return rv;
+}
+
+// Which outcome of the offers a publish reports: a wait that ran out,
+// then a wait ended by a close, then a full queue.
+static int
+dispatch_rank(weir_err rv)
+{
+	switch (rv) {
+	case WEIR_ETIMEDOUT:
+		return 3;
+	case WEIR_ECLOSED:
+		return 2;
+	case WEIR_EFULL:
+		return 1;
+	default:
+		return 0;
+	}
 }
 
 weir_err
@@ -85,10 +102,12 @@ weir__subscr_offer_all(weir_subscr *const *subs, size_t n, weir_event *ev)
 		atomic_fetch_add_explicit(
 		    &ev->refs, (unsigned) (n - 1), memory_order_relaxed);
 	}
+	weir__qwait w;
+	w.started      = 0;
 	weir_err worst = WEIR_OK;
 	for (size_t i = 0; i < n; i++) {
-		weir_err rv = dispatch_offer(subs[i], ev);
-		if (rv == WEIR_ETIMEDOUT || (rv == WEIR_EFULL && !worst)) {
+		weir_err rv = dispatch_offer(subs[i], ev, &w);
+		if (dispatch_rank(rv) > dispatch_rank(worst)) {
 			worst = rv;
 		}
 	}
