@@ -153,7 +153,7 @@ dispatch_drain(weir_subscr *sub)
 }
 
 // The pass ends: a close that came while it ran was handed to it
-// (subscr.c), and is finished here, before the dispatch mutex is let go.
+// (subscr.c), and is finished here, on the loop thread.
 static void
 dispatch_end(weir_subscr *sub, unsigned begun)
 {
@@ -167,9 +167,8 @@ dispatch_end(weir_subscr *sub, unsigned begun)
 void
 weir__subscr_dispatch(weir_subscr *sub)
 {
-	int again  = 0;
-	int paused = 0;
-	pthread_mutex_lock(&sub->dispatch_mx);
+	int      again  = 0;
+	int      paused = 0;
 	unsigned begun =
 	    atomic_fetch_or(&sub->dstate, WEIR__SUBSCR_DISPATCHING);
 	// Closed before the pass began: nothing to call, and the closer
@@ -182,7 +181,6 @@ weir__subscr_dispatch(weir_subscr *sub)
 		dispatch_drain(sub);
 	}
 	dispatch_end(sub, begun);
-	pthread_mutex_unlock(&sub->dispatch_mx);
 	if (paused && !again) {
 		// Paused: it stays marked scheduled, and whoever ends the
 		// pause puts it back on the ready list (flow.c).

@@ -15,9 +15,10 @@
 // its loop thread, if CLOSING came after it began. A closer on a loop
 // thread never waits for a pass on another thread: that pass's handler
 // may be closing one of the closer's subscriptions, and both would wait
-// for ever. An application thread waits for the pass on the dispatch
-// mutex, which the pass holds until it has finished the close, so
-// arg_free has run when weir_unsubscribe() returns there.
+// for ever. An application thread waits on `close_cv` until the pass has
+// finished the close, so arg_free has run when weir_unsubscribe()
+// returns there. A pass takes no lock: its two read-modify-writes of
+// `dstate` replaced the dispatch mutex it used to hold.
 #include <string.h>
 
 #include "core/alloc.h"
@@ -133,7 +134,8 @@ weir__subscr_release(weir_subscr *sub)
 	weir__queue_fini(&sub->q);
 	weir__flow_destroy(sub->flow);
 	weir__pull_destroy(sub->pull);
-	pthread_mutex_destroy(&sub->dispatch_mx);
+	pthread_mutex_destroy(&sub->close_mx);
+	pthread_cond_destroy(&sub->close_cv);
 	weir__free(sub->cfg.name);
 	weir__free(sub->pattern);
 	weir__free_aligned(sub);
@@ -203,11 +205,8 @@ subscr_new(weir_bus *bus, const char *pattern, const weir_subscr_config *sc)
 		weir__free_aligned(sub);
 		return NULL;
 	}
-	pthread_mutexattr_t ma;
-	pthread_mutexattr_init(&ma);
-	pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_RECURSIVE);
-	pthread_mutex_init(&sub->dispatch_mx, &ma);
-	pthread_mutexattr_destroy(&ma);
+	pthread_mutex_init(&sub->close_mx, NULL);
+	pthread_cond_init(&sub->close_cv, NULL);
 	atomic_init(&sub->refs, 1);
 	atomic_init(&sub->dstate, 0);
 	sub->bus = bus;
@@ -286,6 +285,10 @@ weir__subscr_finish(weir_subscr *sub)
 	if (sub->arg_free != NULL) {
 		sub->arg_free(sub->arg);
 	}
+	pthread_mutex_lock(&sub->close_mx);
+	sub->finished = 1;
+	pthread_cond_broadcast(&sub->close_cv);
+	pthread_mutex_unlock(&sub->close_mx);
 }
 
 void
@@ -305,10 +308,12 @@ weir_unsubscribe(weir_subscr *sub)
 		weir__subscr_finish(sub);
 	} else if (!weir__loop_any_on_thread()) {
 		// Handed to the pass running on a loop thread: it stops
-		// after its current call and finishes the close before it
-		// lets go of the mutex.
-		pthread_mutex_lock(&sub->dispatch_mx);
-		pthread_mutex_unlock(&sub->dispatch_mx);
+		// after its current call and finishes the close.
+		pthread_mutex_lock(&sub->close_mx);
+		while (!sub->finished) {
+			pthread_cond_wait(&sub->close_cv, &sub->close_mx);
+		}
+		pthread_mutex_unlock(&sub->close_mx);
 	}
 	weir__subscr_release(sub);
 }

@@ -48,8 +48,12 @@ struct weir_subscr {
 	atomic_int          scheduled; // on the loop's ready list
 	atomic_int          wm;        // watermark state (watermark.c)
 	struct weir_subscr *ready_next;
-	alignas(64) pthread_mutex_t dispatch_mx; // held while dispatching
-	atomic_uint dstate; // WEIR__SUBSCR_* bits: who finishes a close
+	alignas(64) atomic_uint dstate; // WEIR__SUBSCR_*: who finishes a close
+	// Where a closer on an application thread waits for the pass it
+	// handed the close to; touched only by closing.
+	pthread_mutex_t close_mx;
+	pthread_cond_t  close_cv;
+	int             finished; // the close finished (close_mx)
 };
 
 // Bits of weir_subscr.dstate (see the design notes of subscr.c).
