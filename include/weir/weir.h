@@ -717,7 +717,8 @@ WEIR_API weir_err weir_subscr_config_set_capacity(
  * @remark The BLOCK timeout bounds a publish call, not each queue: a
  *         call that finds several BLOCK queues full waits until one
  *         deadline, the time of its first wait plus the smallest
- *         timeout among the full queues it has met (see weir_publish).
+ *         timeout among the full queues it has met so far (see
+ *         weir_publish).
  * @remark COALESCE keeps the newest event per key. A new event whose
  *         key is already queued replaces the queued one in its place:
  *         the key keeps its position in the queue (it does not move to
@@ -899,17 +900,16 @@ WEIR_API const char *weir_subscr_name(const weir_subscr *sub);
  *          was full. WEIR_EBADTOPIC, WEIR_ETOOBIG, WEIR_EINVAL,
  *          WEIR_ENOMEM for bad input.
  * @remark BLOCK waits: the queues are offered the event one after the
- *         other, and the call has ONE deadline for all its waits. The
- *         first full BLOCK queue starts the clock and sets the deadline
- *         to start + its timeout; each later full BLOCK queue with a
- *         shorter timeout brings it forward to start + that timeout
- *         (possibly already past: that queue then times out without
- *         waiting). Every wait of the call ends at the deadline, also
- *         on a queue whose own timeout is -1; with no deadline set
- *         (only -1 queues met so far) a wait lasts until there is room
- *         or the subscription is closed. So a call never waits longer
- *         than the smallest timeout among the full BLOCK queues it
- *         meets, whatever their number.
+ *         other, and all the waits of the call share ONE deadline,
+ *         counted from its first wait (the start). Each full BLOCK
+ *         queue with a timeout, as the call meets it, brings the
+ *         deadline to start + that timeout if that is sooner (possibly
+ *         already past: that queue then times out without waiting); a
+ *         wait under way is not cut short by a queue met later. Every
+ *         wait ends at the deadline, also on a queue whose own timeout
+ *         is -1; before any deadline is set (only -1 queues met) a wait
+ *         lasts until there is room or the subscription is closed. So
+ *         N stalled queues with timeout T cost the call one T, not N.
  * @remark Any thread; never calls a handler.
  */
 WEIR_API weir_err weir_publish(weir_bus *bus, const char *topic,
