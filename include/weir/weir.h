@@ -798,8 +798,9 @@ WEIR_API weir_err weir_subscr_config_set_retry(weir_subscr_config *sc,
  * @param fn the handler, or NULL for a pull subscription: one that no
  *        loop dispatches, whose events the application takes with
  *        weir_subscr_next() on threads of its own.
- * @param arg_free called on @p arg when the subscription is freed
- *        (for a pull subscription too); may be NULL.
+ * @param arg_free called on @p arg once the subscription is closed
+ *        and no handler call runs (for a pull subscription too: at once
+ *        in weir_unsubscribe()); may be NULL.
  * @param sc may be NULL for defaults; it is copied.
  * @returns WEIR_EBADPATTERN, WEIR_EINVAL, WEIR_ENOMEM; on error nothing
  *          is registered and arg_free is not called. A pull subscription
@@ -868,7 +869,9 @@ WEIR_API void weir_unsubscribe(weir_subscr *sub);
  *         waits for itself: give it a block timeout.
  * @remark Lifetime: weir_unsubscribe() may run on another thread while
  *         callers wait here; they return WEIR_ECLOSED, and the last of
- *         them to leave frees the subscription (and calls arg_free).
+ *         them to leave frees the subscription (arg_free has run in
+ *         weir_unsubscribe(): a pull subscription has no handler call
+ *         to wait for).
  *         A call that starts after weir_unsubscribe() was called uses a
  *         freed handle: stop the consumers first, or let the consumer
  *         unsubscribe itself (e.g. on a stop event it takes).
