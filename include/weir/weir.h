@@ -714,6 +714,11 @@ WEIR_API weir_err weir_subscr_config_set_capacity(
 /**
  * @brief Policy at the bound (default BLOCK). @p block_timeout_ms is
  *        the BLOCK wait (-1: forever; 0: fail at once).
+ * @remark The BLOCK timeout bounds a publish call, not each queue: a
+ *         call that finds several BLOCK queues full waits until one
+ *         deadline, the time of its first wait plus the smallest
+ *         timeout among the full queues it has met so far (see
+ *         weir_publish).
  * @remark COALESCE keeps the newest event per key. A new event whose
  *         key is already queued replaces the queued one in its place:
  *         the key keeps its position in the queue (it does not move to
@@ -793,8 +798,9 @@ WEIR_API weir_err weir_subscr_config_set_retry(weir_subscr_config *sc,
  * @param fn the handler, or NULL for a pull subscription: one that no
  *        loop dispatches, whose events the application takes with
  *        weir_subscr_next() on threads of its own.
- * @param arg_free called on @p arg when the subscription is freed
- *        (for a pull subscription too); may be NULL.
+ * @param arg_free called on @p arg once the subscription is closed
+ *        and no handler call runs (for a pull subscription too: at once
+ *        in weir_unsubscribe()); may be NULL.
  * @param sc may be NULL for defaults; it is copied.
  * @returns WEIR_EBADPATTERN, WEIR_EINVAL, WEIR_ENOMEM; on error nothing
  *          is registered and arg_free is not called. A pull subscription
@@ -802,14 +808,35 @@ WEIR_API weir_err weir_subscr_config_set_retry(weir_subscr_config *sc,
  *          limit, debounce or retry gets WEIR_EINVAL: they pace or
  *          re-run handler calls, and a pull subscription has none.
  * @remark Any thread. The handler runs on the subscription's loop.
+ *         arg_free runs once the subscription is closed and its handler
+ *         no longer runs (weir_unsubscribe() says when and where).
  */
 WEIR_API weir_err weir_subscribe(weir_subscr **out, weir_bus *bus,
     const char *pattern, weir_handler fn, void *arg, weir_free_fn arg_free,
     const weir_subscr_config *sc);
 /**
- * @brief Closes and frees a subscription: no handler call starts after
- *        it returns; queued events are released. Any thread, including
- *        the subscription's own handler.
+ * @brief Closes a subscription: it no longer matches publishes, no
+ *        handler call starts after this returns, publishers waiting
+ *        for room in its full BLOCK queue return WEIR_ECLOSED, and it
+ *        is freed once no handler call runs. Do not use @p sub after
+ *        this call.
+ * @remark Any thread, including a handler (of this subscription or any
+ *         other, on any loop). arg_free runs exactly once, when no
+ *         handler call of @p sub runs any more: at once, on the
+ *         caller's thread, if no loop is dispatching @p sub; otherwise
+ *         on the loop thread that is, as soon as its current call
+ *         returns (for a handler that closes its own subscription: on
+ *         its thread, after it returns). Queued events are released
+ *         at the same moment.
+ * @remark From a thread that runs no loop, this waits for that call:
+ *         arg_free has run when it returns, and the caller may free
+ *         what @p arg points to.
+ * @remark From a loop thread (a handler, a timer or watcher callback,
+ *         or a thread inside weir_loop_run() / weir_loop_step()) it
+ *         never waits for a call running on another thread, which could
+ *         be waiting for this one: that call may still be running when
+ *         this returns, and arg_free may not have run yet. Leave @p arg
+ *         to arg_free; never free it after this call returns.
  * @remark Not after weir_bus_destroy(), which closes and frees every
  *         subscription of the bus itself.
  */
@@ -842,7 +869,9 @@ WEIR_API void weir_unsubscribe(weir_subscr *sub);
  *         waits for itself: give it a block timeout.
  * @remark Lifetime: weir_unsubscribe() may run on another thread while
  *         callers wait here; they return WEIR_ECLOSED, and the last of
- *         them to leave frees the subscription (and calls arg_free).
+ *         them to leave frees the subscription (arg_free has run in
+ *         weir_unsubscribe(): a pull subscription has no handler call
+ *         to wait for).
  *         A call that starts after weir_unsubscribe() was called uses a
  *         freed handle: stop the consumers first, or let the consumer
  *         unsubscribe itself (e.g. on a stop event it takes).
@@ -861,12 +890,29 @@ WEIR_API const char *weir_subscr_name(const weir_subscr *sub);
  * @param data copied, unless flags has WEIR_PUBLISH_TAKE: then @p data
  *        (freed with @p free_fn, or weir_free() if NULL) belongs to the
  *        bus once the event is made, whatever the queues answered
- *        (WEIR_OK, WEIR_EFULL, WEIR_ETIMEDOUT); on WEIR_EINVAL,
- *        WEIR_EBADTOPIC, WEIR_ETOOBIG or WEIR_ENOMEM the caller keeps it.
- * @returns WEIR_OK (also when nothing matches); WEIR_EFULL if a REJECT
- *          subscription was full; WEIR_ETIMEDOUT if a BLOCK wait
- *          expired (other subscriptions still got the event);
- *          WEIR_EBADTOPIC, WEIR_ETOOBIG, WEIR_EINVAL, WEIR_ENOMEM.
+ *        (WEIR_OK, WEIR_EFULL, WEIR_ETIMEDOUT, WEIR_ECLOSED); on
+ *        WEIR_EINVAL, WEIR_EBADTOPIC, WEIR_ETOOBIG or WEIR_ENOMEM the
+ *        caller keeps it.
+ * @returns WEIR_OK (also when nothing matches); when a subscription did
+ *          not get the event (the others still did), the first that
+ *          applies of: WEIR_ETIMEDOUT if a BLOCK wait expired;
+ *          WEIR_ECLOSED if a subscription was closed
+ *          (weir_unsubscribe()) while the call waited for room in its
+ *          full BLOCK queue; WEIR_EFULL if a REJECT subscription (or a
+ *          BLOCK one with a 0 timeout, or one of the caller's own loop)
+ *          was full. WEIR_EBADTOPIC, WEIR_ETOOBIG, WEIR_EINVAL,
+ *          WEIR_ENOMEM for bad input.
+ * @remark BLOCK waits: the queues are offered the event one after the
+ *         other, and all the waits of the call share ONE deadline,
+ *         counted from its first wait (the start). Each full BLOCK
+ *         queue with a timeout, as the call meets it, brings the
+ *         deadline to start + that timeout if that is sooner (possibly
+ *         already past: that queue then times out without waiting); a
+ *         wait under way is not cut short by a queue met later. Every
+ *         wait ends at the deadline, also on a queue whose own timeout
+ *         is -1; before any deadline is set (only -1 queues met) a wait
+ *         lasts until there is room or the subscription is closed. So
+ *         N stalled queues with timeout T cost the call one T, not N.
  * @remark Any thread; never calls a handler.
  */
 WEIR_API weir_err weir_publish(weir_bus *bus, const char *topic,
@@ -899,7 +945,8 @@ WEIR_API weir_subscr *weir_delivery_subscr(const weir_delivery *d);
  *        frees the token. An error takes the subscription's failure
  *        path (retry, dead letter, WEIR_TOPIC_ERROR).
  * @remark Any thread. Completing after the subscription was closed
- *         only frees the token.
+ *         only frees the token. A token does not keep the handler's
+ *         arg: arg_free may have run when it is completed.
  */
 WEIR_API void weir_delivery_complete(weir_delivery *d, weir_err result);
 /** @brief The subscription whose handler runs on this thread, or NULL. */
@@ -940,6 +987,7 @@ typedef struct weir_subscr_stats {
 	uint64_t     rate_delayed; /* dispatch pauses for the rate limit */
 	uint64_t     debounced;    /* events replaced while debouncing */
 	weir_latency latency;      /* ts to the handler's start (pull: take) */
+	uint64_t     closed;       /* BLOCK waits ended by weir_unsubscribe */
 } weir_subscr_stats;
 
 /**

@@ -47,7 +47,7 @@ dispatch_kick(weir_subscr *sub, int carry)
 }
 
 static weir_err
-dispatch_offer(weir_subscr *sub, weir_event *ev)
+dispatch_offer(weir_subscr *sub, weir_event *ev, weir__qwait *w)
 {
 	if (atomic_load_explicit(&sub->closed, memory_order_relaxed)) {
 		weir_event_release(ev);
@@ -58,7 +58,7 @@ dispatch_offer(weir_subscr *sub, weir_event *ev)
 	// itself (pull.c): its BLOCK publishers always wait.
 	int may_block = sub->q.policy == WEIR_POLICY_BLOCK &&
 	    (sub->pull != NULL || !weir__loop_on_thread(sub->loop));
-	weir_err rv = weir__queue_push(&sub->q, ev, may_block, &pushed);
+	weir_err rv = weir__queue_push(&sub->q, ev, may_block, w, &pushed);
 	if (pushed) {
 		// Scheduled (or a puller woken) first: a slow on_pressure
 		// does not hold up the delivery of what is queued.
@@ -70,6 +70,23 @@ dispatch_offer(weir_subscr *sub, weir_event *ev)
 		dispatch_note_push(sub);
 	}
 	return rv;
+}
+
+// Which outcome of the offers a publish reports: a wait that ran out,
+// then a wait ended by a close, then a full queue.
+static int
+dispatch_rank(weir_err rv)
+{
+	switch (rv) {
+	case WEIR_ETIMEDOUT:
+		return 3;
+	case WEIR_ECLOSED:
+		return 2;
+	case WEIR_EFULL:
+		return 1;
+	default:
+		return 0;
+	}
 }
 
 weir_err
@@ -85,10 +102,12 @@ weir__subscr_offer_all(weir_subscr *const *subs, size_t n, weir_event *ev)
 		atomic_fetch_add_explicit(
 		    &ev->refs, (unsigned) (n - 1), memory_order_relaxed);
 	}
+	weir__qwait w;
+	w.started      = 0;
 	weir_err worst = WEIR_OK;
 	for (size_t i = 0; i < n; i++) {
-		weir_err rv = dispatch_offer(subs[i], ev);
-		if (rv == WEIR_ETIMEDOUT || (rv == WEIR_EFULL && !worst)) {
+		weir_err rv = dispatch_offer(subs[i], ev, &w);
+		if (dispatch_rank(rv) > dispatch_rank(worst)) {
 			worst = rv;
 		}
 	}
@@ -133,24 +152,40 @@ dispatch_drain(weir_subscr *sub)
 	}
 }
 
+// The pass ends: a close that came while it ran was handed to it
+// (subscr.c), and is finished here, on the loop thread.
+static void
+dispatch_end(weir_subscr *sub, unsigned begun)
+{
+	unsigned st =
+	    atomic_fetch_and(&sub->dstate, ~WEIR__SUBSCR_DISPATCHING);
+	if ((st & WEIR__SUBSCR_CLOSING) && !(begun & WEIR__SUBSCR_CLOSING)) {
+		weir__subscr_finish(sub);
+	}
+}
+
 void
 weir__subscr_dispatch(weir_subscr *sub)
 {
-	int again = 0;
-	pthread_mutex_lock(&sub->dispatch_mx);
-	if (weir__flow_slow(sub)) {
-		int paused = weir__flow_drain(sub, DISPATCH_BUDGET);
-		again      = weir__flow_take_rearm(sub);
-		if (paused && !again) {
-			// Paused: it stays marked scheduled, and whoever ends
-			// the pause puts it back on the ready list (flow.c).
-			pthread_mutex_unlock(&sub->dispatch_mx);
-			return;
-		}
-	} else {
+	int      again  = 0;
+	int      paused = 0;
+	unsigned begun =
+	    atomic_fetch_or(&sub->dstate, WEIR__SUBSCR_DISPATCHING);
+	// Closed before the pass began: nothing to call, and the closer
+	// finishes the close itself.
+	int closed = (begun & WEIR__SUBSCR_CLOSING) != 0;
+	if (!closed && weir__flow_slow(sub)) {
+		paused = weir__flow_drain(sub, DISPATCH_BUDGET);
+		again  = weir__flow_take_rearm(sub);
+	} else if (!closed) {
 		dispatch_drain(sub);
 	}
-	pthread_mutex_unlock(&sub->dispatch_mx);
+	dispatch_end(sub, begun);
+	if (paused && !again) {
+		// Paused: it stays marked scheduled, and whoever ends the
+		// pause puts it back on the ready list (flow.c).
+		return;
+	}
 	atomic_store(&sub->scheduled, 0);
 	// A failed completion posted during the drain kicked a subscription
 	// still marked scheduled: look for it after clearing the flag. A

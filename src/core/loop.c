@@ -120,11 +120,20 @@ weir__loop_schedule(weir_loop *loop, weir_subscr *sub, int carry)
 // fits in an atomic word: `owner` can then be read without a race.
 static _Thread_local char loop_thread_token;
 
+// Loops the calling thread runs now (a handler may drive another loop).
+static _Thread_local int loop_thread_depth;
+
 int
 weir__loop_on_thread(weir_loop *loop)
 {
 	return atomic_load_explicit(&loop->owner, memory_order_relaxed) ==
 	    (uintptr_t) &loop_thread_token;
+}
+
+int
+weir__loop_any_on_thread(void)
+{
+	return loop_thread_depth > 0;
 }
 
 // Without the lock: a spinning loop must not fight producers for the
@@ -315,6 +324,7 @@ weir__loop_enter(weir_loop *loop)
 	atomic_store_explicit(&loop->owner, (uintptr_t) &loop_thread_token,
 	    memory_order_relaxed);
 	atomic_store(&loop->need_wake, 0);
+	loop_thread_depth++;
 	return WEIR_OK;
 }
 
@@ -326,6 +336,7 @@ weir__loop_leave(weir_loop *loop)
 	// must signal the fd from now on (a host loop may be polling it).
 	atomic_store(&loop->need_wake, 1);
 	int more = loop_has_ready(loop);
+	loop_thread_depth--;
 	atomic_store_explicit(&loop->owner, 0, memory_order_relaxed);
 	pthread_mutex_lock(&loop->join_mx);
 	atomic_store_explicit(&loop->running, 0, memory_order_release);

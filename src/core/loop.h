@@ -76,6 +76,10 @@ void weir__loop_schedule(weir_loop *loop, weir_subscr *sub, int carry);
 int weir__loop_has_ready(weir_loop *loop);
 // 1 if the calling thread is running @p loop.
 int weir__loop_on_thread(weir_loop *loop);
+// 1 if the calling thread runs any loop now (weir_loop_run, a step, or
+// a handler or timer called from one): it must not wait for a handler
+// call on another loop, which may be waiting for it (weir_unsubscribe).
+int weir__loop_any_on_thread(void);
 // 1 if the current pass may call one more handler (a step's budget of
 // events and time); loop thread only.
 int weir__loop_budget_left(weir_loop *loop);

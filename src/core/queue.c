@@ -14,7 +14,9 @@
 // refreshed only when the depth might pass the mark (queue_note_push). BLOCKed
 // producers sleep on a condition variable; a popper wakes them once an eighth
 // of the ring is free, and only when `waiters` is non-zero, which both sides
-// read after seq_cst updates.
+// read after seq_cst updates. A close wakes them too, and they return
+// WEIR_ECLOSED. The deadline of a wait belongs to the publish call, not to
+// the queue (weir__qwait): a call stalled on several queues waits once.
 #include <errno.h>
 #include <sched.h>
 #include <time.h>
@@ -221,8 +223,8 @@ weir__queue_published(weir__queue *q)
 	if (q->co != NULL) {
 		return atomic_load(&q->st.offered);
 	}
-	uint64_t refused =
-	    atomic_load(&q->st.rejected) + atomic_load(&q->st.timed_out);
+	uint64_t refused = atomic_load(&q->st.rejected) +
+	    atomic_load(&q->st.timed_out) + atomic_load(&q->st.closed);
 	if (q->policy == WEIR_POLICY_DROP_NEWEST) {
 		refused += atomic_load(&q->st.dropped);
 	}
@@ -303,57 +305,89 @@ queue_wake_blocked(weir__queue *q)
 }
 
 static void
-queue_deadline(struct timespec *ts, int64_t ms)
+queue_add_ms(struct timespec *ts, const struct timespec *from, int64_t ms)
 {
-	clock_gettime(CLOCK_MONOTONIC, ts);
-	ts->tv_sec += ms / 1000;
-	ts->tv_nsec += (ms % 1000) * 1000000;
+	ts->tv_sec  = from->tv_sec + (time_t) (ms / 1000);
+	ts->tv_nsec = from->tv_nsec + (long) (ms % 1000) * 1000000;
 	if (ts->tv_nsec >= 1000000000) {
 		ts->tv_sec++;
 		ts->tv_nsec -= 1000000000;
 	}
 }
 
-// Waits until a cell may be free; returns 0 on timeout.
-static int
+// One deadline per publish call: the first wait sets the start, and
+// each stalled queue with a timeout may only bring the deadline nearer.
+static void
+queue_wait_bound(const weir__queue *q, weir__qwait *w)
+{
+	if (!w->started) {
+		clock_gettime(CLOCK_MONOTONIC, &w->start);
+		w->started = 1;
+		w->bounded = 0;
+	}
+	if (q->timeout_ms > 0) {
+		struct timespec d;
+		queue_add_ms(&d, &w->start, q->timeout_ms);
+		if (!w->bounded || d.tv_sec < w->deadline.tv_sec ||
+		    (d.tv_sec == w->deadline.tv_sec &&
+		        d.tv_nsec < w->deadline.tv_nsec)) {
+			w->deadline = d;
+			w->bounded  = 1;
+		}
+	}
+}
+
+typedef enum { WAIT_ROOM, WAIT_CLOSED, WAIT_TIMEOUT } queue_wait_end;
+
+// Waits until a cell may be free, the queue closes or the deadline
+// (none: NULL) passes.
+static queue_wait_end
 queue_wait(weir__queue *q, const struct timespec *deadline)
 {
-	int ok = 1;
+	int expired = 0;
 	pthread_mutex_lock(&q->wait_mx);
 	atomic_fetch_add(&q->waiters, 1);
-	while (
-	    ok && weir__queue_depth(q) >= q->cap && !atomic_load(&q->closed)) {
+	while (!expired && weir__queue_depth(q) >= q->cap &&
+	    !atomic_load(&q->closed)) {
 		if (deadline == NULL) {
 			pthread_cond_wait(&q->not_full, &q->wait_mx);
 		} else if (pthread_cond_timedwait(&q->not_full, &q->wait_mx,
 		               deadline) == ETIMEDOUT) {
-			ok = weir__queue_depth(q) < q->cap;
+			expired = 1;
 		}
 	}
 	atomic_fetch_sub(&q->waiters, 1);
 	pthread_mutex_unlock(&q->wait_mx);
-	return ok;
+	if (atomic_load(&q->closed)) {
+		return WAIT_CLOSED;
+	}
+	// Room seen before the deadline counts even if another producer
+	// took it since: the caller tries again.
+	return !expired || weir__queue_depth(q) < q->cap ? WAIT_ROOM
+	                                                 : WAIT_TIMEOUT;
 }
 
 static weir_err
-queue_block(weir__queue *q, struct timespec *deadline, int *have_deadline)
+queue_block(weir__queue *q, weir__qwait *w)
 {
-	if (q->timeout_ms > 0 && !*have_deadline) {
-		queue_deadline(deadline, q->timeout_ms);
-		*have_deadline = 1;
-	}
-	if (queue_wait(q, q->timeout_ms > 0 ? deadline : NULL)) {
+	queue_wait_bound(q, w);
+	switch (queue_wait(q, w->bounded ? &w->deadline : NULL)) {
+	case WAIT_ROOM:
 		return WEIR_OK;
+	case WAIT_CLOSED:
+		// The event never enters the queue: say so, and count it.
+		queue_count(&q->st.closed);
+		return WEIR_ECLOSED;
+	default:
+		queue_count(&q->st.timed_out);
+		return WEIR_ETIMEDOUT;
 	}
-	queue_count(&q->st.timed_out);
-	return WEIR_ETIMEDOUT;
 }
 
 // The ring is full: applies the policy. Returns WEIR_OK to try again,
 // WEIR_EAGAIN when the event was dropped (counted), or the error.
 static weir_err
-queue_full(weir__queue *q, int may_block, struct timespec *deadline,
-    int *have_deadline)
+queue_full(weir__queue *q, int may_block, weir__qwait *w)
 {
 	queue_note_depth(q, q->cap);
 	switch (q->policy) {
@@ -370,7 +404,7 @@ queue_full(weir__queue *q, int may_block, struct timespec *deadline,
 	}
 	case WEIR_POLICY_BLOCK:
 		if (may_block && q->timeout_ms != 0) {
-			return queue_block(q, deadline, have_deadline);
+			return queue_block(q, w);
 		}
 		break;
 	default:
@@ -400,18 +434,16 @@ queue_push_coalesce(weir__queue *q, weir_event *ev, int *pushed)
 }
 
 weir_err
-weir__queue_push(weir__queue *q, weir_event *ev, int may_block, int *pushed)
+weir__queue_push(
+    weir__queue *q, weir_event *ev, int may_block, weir__qwait *w, int *pushed)
 {
-	struct timespec deadline;
-	int             have_deadline = 0;
-	*pushed                       = 0;
+	*pushed = 0;
 	if (q->co != NULL) {
 		return queue_push_coalesce(q, ev, pushed);
 	}
 	size_t at;
 	while (!ring_push(q, ev, &at)) {
-		weir_err rv =
-		    queue_full(q, may_block, &deadline, &have_deadline);
+		weir_err rv = queue_full(q, may_block, w);
 		if (rv != WEIR_OK || atomic_load(&q->closed)) {
 			weir_event_release(ev);
 			return rv == WEIR_EAGAIN ? WEIR_OK : rv;

@@ -8,6 +8,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <weir/weir.h>
 
@@ -27,6 +28,7 @@ typedef struct weir__qstats {
 	atomic_uint_least64_t dropped;
 	atomic_uint_least64_t rejected;
 	atomic_uint_least64_t timed_out;
+	atomic_uint_least64_t closed; // BLOCK waits ended by a close
 	atomic_uint_least64_t coalesced;
 	atomic_uint_least64_t high_water;
 	atomic_uint_least64_t pressure;
@@ -57,6 +59,17 @@ typedef struct weir__queue {
 	atomic_size_t         co_depth;  // COALESCE only
 } weir__queue;
 
+// The BLOCK waits of one publish call, shared by its offers: the call
+// has one deadline, set at its first wait and brought forward by a
+// shorter timeout met later (see weir_publish). Only `started` needs
+// setting (to 0) before the first offer.
+typedef struct weir__qwait {
+	int             started;  // a wait began: `start` is set
+	int             bounded;  // `deadline` is set
+	struct timespec start;    // of the first wait (CLOCK_MONOTONIC)
+	struct timespec deadline; // start + the smallest timeout met
+} weir__qwait;
+
 weir_err weir__queue_init(
     weir__queue *q, size_t cap, weir_policy policy, int64_t timeout_ms);
 // Releases the events still queued.
@@ -65,12 +78,13 @@ void weir__queue_fini(weir__queue *q);
 // leave one, released by fini).
 void weir__queue_drain(weir__queue *q);
 // Offers @p ev, consuming one reference the caller gives. @p may_block is 0
-// on the consumer's own thread, where waiting would never end.
-// @p pushed is set to 1 if the event entered the queue. Returns WEIR_OK
-// (queued, or dropped by policy), WEIR_EFULL or WEIR_ETIMEDOUT; counts
-// the outcome.
-weir_err weir__queue_push(
-    weir__queue *q, weir_event *ev, int may_block, int *pushed);
+// on the consumer's own thread, where waiting would never end; a BLOCK
+// wait goes by the publish call's @p w. @p pushed is set to 1 if the
+// event entered the queue. Returns WEIR_OK (queued, or dropped by
+// policy), WEIR_EFULL, WEIR_ETIMEDOUT or WEIR_ECLOSED (closed while the
+// call waited for room); counts the outcome.
+weir_err weir__queue_push(weir__queue *q, weir_event *ev, int may_block,
+    weir__qwait *w, int *pushed);
 // Takes the oldest event, or NULL (empty, or a producer mid-write).
 weir_event *weir__queue_pop(weir__queue *q);
 // Wakes blocked producers; later pushes are discarded.

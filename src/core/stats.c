@@ -30,6 +30,7 @@ stats_queue(weir_subscr *sub, weir_subscr_stats *out)
 	out->dropped     = atomic_load(&st->dropped);
 	out->rejected    = atomic_load(&st->rejected);
 	out->timed_out   = atomic_load(&st->timed_out);
+	out->closed      = atomic_load(&st->closed);
 	out->coalesced   = atomic_load(&st->coalesced);
 	out->queued      = weir__queue_depth(&sub->q);
 	out->high_water  = atomic_load(&st->high_water);
@@ -188,10 +189,11 @@ json_subscr(json_buf *b, weir_bus *bus, weir_subscr *sub)
 	    ",\"published\":%llu,\"delivered\":%llu,"
 	    "\"failed\":%llu,\"dropped\":%llu,\"rejected\":%llu,"
 	    "\"timed_out\":%llu,\"coalesced\":%llu,\"queued\":%llu,"
-	    "\"high_water\":%llu,\"pressure\":%llu,\"drain\":%llu,",
+	    "\"high_water\":%llu,\"pressure\":%llu,\"drain\":%llu,"
+	    "\"closed\":%llu,",
 	    U(s.published), U(s.delivered), U(s.failed), U(s.dropped),
 	    U(s.rejected), U(s.timed_out), U(s.coalesced), U(s.queued),
-	    U(s.high_water), U(s.pressure), U(s.drain));
+	    U(s.high_water), U(s.pressure), U(s.drain), U(s.closed));
 	json_add(b,
 	    "\"in_flight\":%llu,\"deferred\":%llu,\"retried\":%llu,"
 	    "\"dead\":%llu,\"rate_delayed\":%llu,\"debounced\":%llu,"

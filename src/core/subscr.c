@@ -1,11 +1,24 @@
 // Design notes. A subscription is held by the bus tree while
 // registered, by the loop's ready list while scheduled, by topic-handle
-// snapshots and by publishers while they offer to it. Closing marks it
-// closed under its dispatch mutex, so no handler call starts after
-// weir_unsubscribe() returns; the mutex is recursive because a handler
-// may unsubscribe its own subscription. Queued events are released at
-// once; the handler's arg is freed with the last reference, on whichever
-// thread drops it.
+// snapshots and by publishers while they offer to it; its memory goes
+// with the last reference, on whichever thread drops it (no user code
+// runs then). Closing is separate from freeing: weir_unsubscribe() marks
+// it closed, wakes BLOCKed publishers and unregisters it at once, and
+// the close *finishes* (queued events released, arg_free run) exactly
+// once, when no handler call can be running. Who finishes is decided
+// by one word, `dstate`, changed only by read-modify-writes: a dispatch
+// pass sets DISPATCHING when it begins and clears it when it ends; the
+// closer sets CLOSING. A closer that finds no pass finishes the close
+// itself (a pass begun later sees CLOSING, or `closed`, and calls no
+// handler). A closer that finds a pass hands the close to it: the pass
+// stops after its current call and finishes the close when it ends, on
+// its loop thread, if CLOSING came after it began. A closer on a loop
+// thread never waits for a pass on another thread: that pass's handler
+// may be closing one of the closer's subscriptions, and both would wait
+// for ever. An application thread waits on `close_cv` until the pass has
+// finished the close, so arg_free has run when weir_unsubscribe()
+// returns there. A pass takes no lock: its two read-modify-writes of
+// `dstate` replaced the dispatch mutex it used to hold.
 #include <string.h>
 
 #include "core/alloc.h"
@@ -118,13 +131,11 @@ weir__subscr_release(weir_subscr *sub)
 	    1) {
 		return;
 	}
-	if (sub->arg_free != NULL) {
-		sub->arg_free(sub->arg);
-	}
 	weir__queue_fini(&sub->q);
 	weir__flow_destroy(sub->flow);
 	weir__pull_destroy(sub->pull);
-	pthread_mutex_destroy(&sub->dispatch_mx);
+	pthread_mutex_destroy(&sub->close_mx);
+	pthread_cond_destroy(&sub->close_cv);
 	weir__free(sub->cfg.name);
 	weir__free(sub->pattern);
 	weir__free_aligned(sub);
@@ -194,12 +205,10 @@ subscr_new(weir_bus *bus, const char *pattern, const weir_subscr_config *sc)
 		weir__free_aligned(sub);
 		return NULL;
 	}
-	pthread_mutexattr_t ma;
-	pthread_mutexattr_init(&ma);
-	pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_RECURSIVE);
-	pthread_mutex_init(&sub->dispatch_mx, &ma);
-	pthread_mutexattr_destroy(&ma);
+	pthread_mutex_init(&sub->close_mx, NULL);
+	pthread_cond_init(&sub->close_cv, NULL);
 	atomic_init(&sub->refs, 1);
+	atomic_init(&sub->dstate, 0);
 	sub->bus = bus;
 	// Explicit loop, bus loop by index, round-robin or default loop.
 	sub->loop = weir__pool_pick(bus, sc->loop, sc->flow.loop_index);
@@ -240,8 +249,7 @@ weir_subscribe(weir_subscr **out, weir_bus *bus, const char *pattern,
 	}
 	pthread_mutex_unlock(&bus->lock);
 	if (rv != WEIR_OK) {
-		sub->arg_free = NULL; // on error the caller keeps arg
-		weir__subscr_release(sub);
+		weir__subscr_release(sub); // on error the caller keeps arg
 		return rv;
 	}
 	*out = sub;
@@ -269,25 +277,45 @@ subscr_unregister(weir_subscr *sub)
 }
 
 void
+weir__subscr_finish(weir_subscr *sub)
+{
+	// Queued events go now, not when the loop next looks at the ready
+	// list (it may never run again).
+	weir__queue_drain(&sub->q);
+	if (sub->arg_free != NULL) {
+		sub->arg_free(sub->arg);
+	}
+	pthread_mutex_lock(&sub->close_mx);
+	sub->finished = 1;
+	pthread_cond_broadcast(&sub->close_cv);
+	pthread_mutex_unlock(&sub->close_mx);
+}
+
+void
 weir_unsubscribe(weir_subscr *sub)
 {
 	if (sub == NULL || atomic_exchange(&sub->closed, 1)) {
 		return;
 	}
-	// Marked closed first, so a drain running on another thread stops
-	// after its current handler call instead of finishing its batch;
-	// taking the dispatch mutex then waits out that call (on the
-	// loop's own thread it nests).
-	pthread_mutex_lock(&sub->dispatch_mx);
-	pthread_mutex_unlock(&sub->dispatch_mx);
+	weir__subscr_hold(sub); // the tree's reference goes below
 	if (sub->pull != NULL) {
 		weir__pull_close(sub); // callers waiting in next() leave
 	}
 	weir__queue_close(&sub->q);
-	// Queued events go now, not when the loop next looks at the ready
-	// list (it may never run again).
-	weir__queue_drain(&sub->q);
 	subscr_unregister(sub);
+	unsigned st = atomic_fetch_or(&sub->dstate, WEIR__SUBSCR_CLOSING);
+	if (!(st & WEIR__SUBSCR_DISPATCHING)) {
+		weir__subscr_finish(sub);
+	} else if (!weir__loop_any_on_thread()) {
+		// Handed to the pass running on a loop thread: it stops
+		// after its current call and finishes the close.
+		pthread_mutex_lock(&sub->close_mx);
+		while (!sub->finished) {
+			pthread_cond_wait(&sub->close_cv, &sub->close_mx);
+		}
+		pthread_mutex_unlock(&sub->close_mx);
+	}
+	weir__subscr_release(sub);
 }
 
 typedef struct subscr_list {

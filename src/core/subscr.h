@@ -48,9 +48,17 @@ struct weir_subscr {
 	atomic_int          scheduled; // on the loop's ready list
 	atomic_int          wm;        // watermark state (watermark.c)
 	struct weir_subscr *ready_next;
-	alignas(64) pthread_mutex_t dispatch_mx; // recursive: held while
-	                                         // dispatching
+	alignas(64) atomic_uint dstate; // WEIR__SUBSCR_*: who finishes a close
+	// Where a closer on an application thread waits for the pass it
+	// handed the close to; touched only by closing.
+	pthread_mutex_t close_mx;
+	pthread_cond_t  close_cv;
+	int             finished; // the close finished (close_mx)
 };
+
+// Bits of weir_subscr.dstate (see the design notes of subscr.c).
+#define WEIR__SUBSCR_DISPATCHING 1u // a dispatch pass runs
+#define WEIR__SUBSCR_CLOSING 2u     // weir_unsubscribe() was called
 
 // An array of held subscriptions matching one topic.
 typedef struct weir__ssnap {
@@ -64,13 +72,17 @@ weir_subscr *weir__subscr_next(weir_subscr *sub);
 void         weir__subscr_set_next(weir_subscr *sub, weir_subscr *next);
 // Runs queued events through the handler on the loop's thread.
 void weir__subscr_dispatch(weir_subscr *sub);
+// Finishes a close: releases the queued events and runs arg_free.
+// Called once, by the closer or by the pass the close handed it to.
+void weir__subscr_finish(weir_subscr *sub);
 // Schedules the subscription on its loop unless already scheduled.
 void weir__subscr_kick(weir_subscr *sub);
 // Takes the oldest queued event (noting the low watermark), or NULL.
 weir_event *weir__subscr_pop(weir_subscr *sub);
 // Offers @p ev to every subscription of a snapshot, consuming the
-// caller's reference; returns the worst
-// outcome (WEIR_ETIMEDOUT, then WEIR_EFULL, else WEIR_OK).
+// caller's reference; BLOCK waits share one deadline (weir__qwait).
+// Returns the worst outcome (WEIR_ETIMEDOUT, then WEIR_ECLOSED, then
+// WEIR_EFULL, else WEIR_OK).
 weir_err weir__subscr_offer_all(
     weir_subscr *const *subs, size_t n, weir_event *ev);
 // Snapshot of the subscriptions matching @p topic; caller holds the
