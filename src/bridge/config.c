@@ -34,7 +34,8 @@ static const char *const config_bridge_keys[] = { "bridge.source",
 static int
 config_known(const char *key)
 {
-	if (strncmp(key, "kafka.", 6) == 0 || strncmp(key, "nats.", 5) == 0)
+	if (strncmp(key, "kafka.", 6) == 0 || strncmp(key, "nats.", 5) == 0 ||
+	    strncmp(key, "mem.", 4) == 0)
 		return key[strlen(key) - 1] != '.';
 	for (size_t i = 0;
 	     i < sizeof config_bridge_keys / sizeof *config_bridge_keys; i++)
