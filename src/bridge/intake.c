@@ -111,7 +111,8 @@ weir__intake_start(weir__route *rt)
 {
 	weir_bridge        *br = rt->br;
 	weir_subscr_config *sc;
-	weir_err            e = weir_subscr_config_create(&sc);
+	weir_subscr        *sub = NULL;
+	weir_err            e   = weir_subscr_config_create(&sc);
 	if (e != WEIR_OK)
 		return e;
 	char name[96];
@@ -124,21 +125,27 @@ weir__intake_start(weir__route *rt)
 	    (e = weir_subscr_config_set_loop(sc, br->loop)) ||
 	    (e = weir_subscr_config_set_name(sc, name)) ||
 	    (e = weir_subscr_config_set_max_in_flight(sc, 1)) ||
-	    (e = weir_subscribe(&rt->sub, br->bus, rt->pattern, intake_handler,
-	         rt, NULL, sc)))
+	    (e = weir_subscribe(
+	         &sub, br->bus, rt->pattern, intake_handler, rt, NULL, sc)))
 		weir__bridge_fail(br, e, "route '%s': subscribe: %s", rt->name,
 		    weir_strerror(e));
 	weir_subscr_config_destroy(sc);
+	pthread_mutex_lock(&rt->lock);
+	rt->sub = e == WEIR_OK ? sub : NULL;
+	pthread_mutex_unlock(&rt->lock);
 	return e;
 }
 
 void
 weir__intake_stop(weir__route *rt)
 {
-	if (rt->sub == NULL)
+	pthread_mutex_lock(&rt->lock);
+	weir_subscr *sub = rt->sub;
+	rt->sub          = NULL;
+	pthread_mutex_unlock(&rt->lock);
+	if (sub == NULL)
 		return;
-	weir_unsubscribe(rt->sub);
-	rt->sub = NULL;
+	weir_unsubscribe(sub);
 	pthread_mutex_lock(&rt->lock);
 	weir_delivery *d = rt->parked;
 	rt->parked       = NULL;

@@ -11,20 +11,22 @@ static void
 stats_read(weir__route *rt, weir_bridge_route_stats *st)
 {
 	memset(st, 0, sizeof *st);
-	st->size         = sizeof *st;
-	st->sent         = atomic_load(&rt->sent);
-	st->acked        = atomic_load(&rt->acked);
-	st->retried      = atomic_load(&rt->retried);
-	st->dead         = atomic_load(&rt->dead);
-	int64_t b        = atomic_load(&rt->backlog);
-	st->backlog      = b > 0 ? (uint64_t) b : 0;
-	st->lag_events   = st->backlog;
-	weir_subscr *sub = rt->sub; /* set and cleared by the controller */
-	if (sub != NULL) {
+	st->size       = sizeof *st;
+	st->sent       = atomic_load(&rt->sent);
+	st->acked      = atomic_load(&rt->acked);
+	st->retried    = atomic_load(&rt->retried);
+	st->dead       = atomic_load(&rt->dead);
+	int64_t b      = atomic_load(&rt->backlog);
+	st->backlog    = b > 0 ? (uint64_t) b : 0;
+	st->lag_events = st->backlog;
+	/* under the lock: intake_stop clears sub before unsubscribing */
+	pthread_mutex_lock(&rt->lock);
+	if (rt->sub != NULL) {
 		weir_subscr_stats ss = WEIR_STRUCT_INIT(weir_subscr_stats);
-		if (weir_subscr_stats_get(sub, &ss) == WEIR_OK)
+		if (weir_subscr_stats_get(rt->sub, &ss) == WEIR_OK)
 			st->lag_events += ss.queued;
 	}
+	pthread_mutex_unlock(&rt->lock);
 	int64_t oldest = atomic_load(&rt->oldest_ts);
 	if (oldest > 0) {
 		struct timespec ts;
