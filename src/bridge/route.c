@@ -102,6 +102,7 @@ route_alloc(weir__route **out, weir_bridge *br, const char *name,
     const char *pattern, const weir_bridge_route_opts *o)
 {
 	weir__route *rt = weir__zalloc(sizeof *rt);
+	*out            = rt;
 	if (rt == NULL)
 		return WEIR_ENOMEM;
 	pthread_mutex_init(&rt->lock, NULL);
@@ -152,7 +153,7 @@ weir_bridge_route_add(weir_bridge *br, const char *name, const char *pattern,
 	weir_err e = route_check(br, name, pattern, scheme, &o);
 	if (e != WEIR_OK)
 		return e;
-	weir__route *rt;
+	weir__route *rt = NULL;
 	if ((e = route_alloc(&rt, br, name, pattern, &o)) == WEIR_OK &&
 	    (e = route_fields(rt, dest_template, key_choice)) == WEIR_OK) {
 		weir__route **nr =
