@@ -1023,6 +1023,37 @@ WEIR_API weir_err weir_loop_stats_get(weir_loop *loop, weir_loop_stats *out);
  */
 WEIR_API char *weir_bus_stats_json(weir_bus *bus);
 
+/**
+ * Returns one JSON value (object, array, number...) for a stats section,
+ * allocated with weir's allocator (the bus frees it with weir_free()),
+ * or NULL to leave the section out this time. It runs inside
+ * weir_bus_stats_json(), on its caller's thread, and must not call
+ * weir_bus_stats_json() or add or remove sections.
+ */
+typedef char *(*weir_stats_section_fn)(weir_bus *bus, void *arg);
+
+/**
+ * @brief Adds a section to weir_bus_stats_json(): the top-level member
+ *        @p name (copied; [a-z0-9_]+, not "loops" or "subscriptions")
+ *        with the value @p fn returns. For modules built over core
+ *        (the bridge), so that core needs to know nothing of them.
+ * @param arg borrowed: it must stay valid until the section is removed
+ *        or the bus destroyed.
+ * @returns WEIR_EINVAL (NULL argument), WEIR_EBADNAME, WEIR_EEXIST (the
+ *          name is taken), WEIR_ENOMEM.
+ * @remark Any thread.
+ */
+WEIR_API weir_err weir_bus_add_stats_section(
+    weir_bus *bus, const char *name, weir_stats_section_fn fn, void *arg);
+/**
+ * @brief Removes the section @p name. When it returns, its function is
+ *        not running and will not run again.
+ * @returns WEIR_EINVAL, WEIR_ENOENT.
+ * @remark Any thread, but not from the section's own function.
+ */
+WEIR_API weir_err weir_bus_remove_stats_section(
+    weir_bus *bus, const char *name);
+
 #ifdef __cplusplus
 }
 #endif

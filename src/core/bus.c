@@ -5,6 +5,7 @@
 #include "core/bus.h"
 #include "core/loop.h"
 #include "core/pool.h"
+#include "core/section.h"
 
 weir_err
 weir_bus_config_create(weir_bus_config **out)
@@ -60,6 +61,7 @@ weir_bus_create(weir_bus **out, const weir_bus_config *cfg)
 	pthread_mutex_init(&bus->lock, NULL);
 	weir__tree_init(&bus->listeners);
 	weir__tree_init(&bus->subs);
+	weir__sections_init(&bus->sections);
 	atomic_init(&bus->gen, 1);
 	atomic_init(&bus->meta_new, 0);
 	atomic_init(&bus->meta_removed, 0);
@@ -83,6 +85,7 @@ weir_bus_destroy(weir_bus *bus)
 	weir_loop_destroy(bus->loop);
 	weir__tree_fini(&bus->listeners);
 	weir__tree_fini(&bus->subs);
+	weir__sections_fini(&bus->sections);
 	pthread_mutex_destroy(&bus->lock);
 	weir__free(bus);
 }

@@ -10,6 +10,7 @@
 
 #include "core/listener.h"
 #include "core/lpat.h"
+#include "core/section.h"
 #include "core/subscr.h"
 #include "core/tree.h"
 
@@ -39,8 +40,9 @@ struct weir_bus {
 	weir__lpat     *pat_tail;
 	// Registered listeners matching WEIR_TOPIC_LISTENER_NEW / _REMOVED,
 	// read without the lock so that on and off skip the emit at once.
-	atomic_size_t meta_new;
-	atomic_size_t meta_removed;
+	atomic_size_t  meta_new;
+	atomic_size_t  meta_removed;
+	weir__sections sections; // stats sections of other modules (section.c)
 };
 
 struct weir_topic {

@@ -14,6 +14,7 @@
 #include "core/flow.h"
 #include "core/loop.h"
 #include "core/pool.h"
+#include "core/section.h"
 #include "core/subscr.h"
 
 #define LD(x) atomic_load_explicit(&(x), memory_order_relaxed)
@@ -118,6 +119,13 @@ json_add(json_buf *b, const char *fmt, ...)
 		b->p   = np;
 		b->cap = ncap;
 	}
+}
+
+// weir__sections_json's appender: @p s as it is.
+static void
+json_add_str(void *b, const char *s)
+{
+	json_add(b, "%s", s);
 }
 
 static void
@@ -270,8 +278,10 @@ weir_bus_stats_json(weir_bus *bus)
 		}
 		json_subscr(&b, bus, js.s[i]);
 	}
-	json_add(&b, "]}");
+	json_add(&b, "]");
 	json_subs_release(&js);
+	weir__sections_json(bus, &bus->sections, json_add_str, &b);
+	json_add(&b, "}");
 	if (b.failed) {
 		weir__free(b.p);
 		return NULL;

@@ -1,0 +1,435 @@
+/*
+ * The relay: one thread per route moving events from the store (or the
+ * direct-mode ring) to the backend.
+ *
+ * Design notes. The window is a ring of slots in seq order. A slot is
+ * sent when no earlier slot of the same key is still unfinished, so a
+ * key never has two messages in flight and its order survives a retry;
+ * different keys go out side by side, up to `window` at once. The
+ * cursor moves only past a contiguous run of finished slots at the head,
+ * so after a crash the relay re-sends from the first unfinished one: at
+ * least once, and the broker drops the duplicates by event id. A
+ * retriable failure stops all sending for a backoff delay and feeds the
+ * breaker; the failed slot (and any other not acknowledged) is re-sent,
+ * in seq order, once sending resumes.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "bridge/bridge.h"
+#include "core/alloc.h"
+
+#define RELAY_TOKEN_MASK ((UINT64_C(1) << 48) - 1)
+
+static weir__slot *
+relay_at(weir__route *rt, size_t i)
+{
+	return &rt->slots[(rt->head + i) % rt->window];
+}
+
+static void
+relay_slot_clear(weir__slot *s)
+{
+	weir_event_release(s->ev);
+	weir__free(s->dest);
+	weir__free(s->key);
+	memset(s, 0, sizeof *s);
+}
+
+/* Puts @p ev (held by the caller's reference) at the tail. */
+static weir_err
+relay_push(weir__route *rt, const weir_event *ev, uint64_t seq)
+{
+	weir__slot *s = relay_at(rt, rt->count);
+	memset(s, 0, sizeof *s);
+	s->ev   = ev;
+	s->seq  = seq;
+	s->dest = weir__template_render(&rt->dest, weir_event_topic(ev));
+	if (s->dest == NULL ||
+	    weir__keychoice_apply(&rt->key, ev, &s->key, &s->key_len) !=
+	        WEIR_OK) {
+		relay_slot_clear(s);
+		return WEIR_ENOMEM;
+	}
+	if (rt->count == 0)
+		atomic_store(&rt->oldest_ts, weir_event_ts(ev));
+	rt->count++;
+	return WEIR_OK;
+}
+
+static weir_err
+relay_read_fn(weir_store *st, const weir_event *ev, const char *stream,
+    int64_t version, void *arg)
+{
+	(void) st;
+	(void) stream;
+	(void) version;
+	weir__route *rt  = arg;
+	uint64_t     seq = weir_event_seq(ev);
+	weir_err     e   = relay_push(rt, weir_event_hold(ev), seq);
+	if (e != WEIR_OK) {
+		weir_event_release(ev);
+		return e;
+	}
+	rt->next_seq = seq + 1;
+	return WEIR_OK;
+}
+
+/* Fills free slots from the store (store mode) or the ring (direct). */
+static void
+relay_fill(weir__route *rt, int64_t now)
+{
+	size_t room = rt->window - rt->count;
+	if (room == 0)
+		return;
+	if (rt->direct) {
+		size_t cap = rt->br->direct_capacity;
+		pthread_mutex_lock(&rt->lock);
+		while (room > 0 && rt->ring_count > 0) {
+			const weir_event *ev = rt->ring[rt->ring_head];
+			rt->ring_head        = (rt->ring_head + 1) % cap;
+			rt->ring_count--;
+			room--;
+			if (relay_push(rt, ev, ++rt->local_seq) != WEIR_OK) {
+				weir_event_release(ev);
+				atomic_fetch_add(&rt->dead, 1);
+				atomic_fetch_sub(&rt->backlog, 1);
+			}
+		}
+		pthread_mutex_unlock(&rt->lock);
+		return;
+	}
+	pthread_mutex_lock(&rt->lock);
+	int fresh = rt->appended >= rt->next_seq;
+	pthread_mutex_unlock(&rt->lock);
+	/* New events come from the intake; a periodic read also finds
+	 * events other writers put in the log. */
+	if (!fresh && now - rt->last_read_ms < 100)
+		return;
+	rt->last_read_ms    = now;
+	weir_store_filter f = WEIR_STRUCT_INIT(weir_store_filter);
+	f.from_seq          = rt->next_seq;
+	f.pattern           = rt->pattern;
+	f.limit             = room;
+	weir_store_read(rt->br->store, &f, relay_read_fn, rt);
+}
+
+/* A finished event: dead-letter it (store mode) with @p why. */
+static void
+relay_dead(weir__route *rt, weir__slot *s, weir_err code, const char *why)
+{
+	if (!rt->direct)
+		weir_store_dead_add(rt->br->store, s->ev, rt->name, code,
+		    why != NULL ? why : weir_strerror(code), NULL);
+	atomic_fetch_add(&rt->dead, 1);
+	s->state = WEIR__SLOT_DONE;
+	s->token = 0;
+}
+
+/* A retriable failure of @p s: back off, feed the breaker, re-send
+ * later, or give up once the attempts are spent (and always in direct
+ * mode, which never sends twice). */
+static void
+relay_retriable(weir__route *rt, weir__slot *s, weir_err code, const char *why,
+    int64_t now)
+{
+	weir__breaker_failure(&rt->brk, now);
+	atomic_store(&rt->opens, rt->brk.opens);
+	uint64_t delay    = weir__backoff_ms(rt->br->retry_initial_ms,
+	       rt->br->retry_max_ms, rt->brk.failures, &rt->rng);
+	rt->backoff_until = now + (int64_t) delay;
+	if (rt->direct ||
+	    (rt->max_attempts > 0 && s->attempts >= rt->max_attempts)) {
+		char text[400];
+		snprintf(text, sizeof text, "%s after %u attempts: %s",
+		    rt->direct ? "dropped (direct mode)" : "retries exhausted",
+		    s->attempts, why != NULL ? why : weir_strerror(code));
+		relay_dead(rt, s, code, text);
+		return;
+	}
+	s->state = WEIR__SLOT_WAIT;
+	s->token = 0;
+}
+
+static weir__slot *
+relay_find(weir__route *rt, uint64_t token)
+{
+	for (size_t i = 0; i < rt->count; i++) {
+		weir__slot *s = relay_at(rt, i);
+		if (s->state == WEIR__SLOT_FLIGHT && s->token == token)
+			return s;
+	}
+	return NULL; /* stale: a send we gave up waiting for */
+}
+
+static void
+relay_outcome(weir__route *rt, const weir__ack *a, int64_t now)
+{
+	weir__slot *s = relay_find(rt, a->token);
+	if (s == NULL)
+		return;
+	if (a->result == WEIR_OK) {
+		s->state = WEIR__SLOT_DONE;
+		s->token = 0;
+		atomic_fetch_add(&rt->acked, 1);
+		weir__breaker_success(&rt->brk);
+	} else if (a->retriable) {
+		relay_retriable(rt, s, a->result, a->reason, now);
+	} else {
+		weir__breaker_success(&rt->brk); /* the broker answered */
+		relay_dead(rt, s, a->result, a->reason);
+	}
+}
+
+/* Takes the queued acknowledgements and applies them. */
+static void
+relay_acks(weir__route *rt, int64_t now)
+{
+	pthread_mutex_lock(&rt->lock);
+	weir__ack *acks = rt->acks;
+	size_t     n    = rt->nacks;
+	rt->acks        = NULL;
+	rt->nacks = rt->cap_acks = 0;
+	pthread_mutex_unlock(&rt->lock);
+	for (size_t i = 0; i < n; i++) {
+		relay_outcome(rt, &acks[i], now);
+		weir__free(acks[i].reason);
+	}
+	weir__free(acks);
+	for (size_t i = 0; i < rt->count; i++) { /* lost acknowledgements */
+		weir__slot *s = relay_at(rt, i);
+		if (s->state == WEIR__SLOT_FLIGHT &&
+		    now - s->sent_ms >= (int64_t) rt->br->ack_timeout_ms)
+			relay_retriable(rt, s, WEIR_ETIMEDOUT,
+			    "no acknowledgement in time", now);
+	}
+}
+
+/* Pops the finished run at the head and moves the cursor past it. */
+static void
+relay_advance(weir__route *rt)
+{
+	uint64_t last = 0;
+	size_t   n    = 0;
+	while (rt->count > 0 && relay_at(rt, 0)->state == WEIR__SLOT_DONE) {
+		last = relay_at(rt, 0)->seq;
+		relay_slot_clear(relay_at(rt, 0));
+		rt->head = (rt->head + 1) % rt->window;
+		rt->count--;
+		n++;
+	}
+	if (n == 0)
+		return;
+	atomic_store(&rt->oldest_ts,
+	    rt->count > 0 ? weir_event_ts(relay_at(rt, 0)->ev) : 0);
+	if (!rt->direct &&
+	    weir_store_cursor_set(rt->br->store, rt->cursor_name, last) ==
+	        WEIR_OK)
+		atomic_store(&rt->cursor, last);
+	atomic_fetch_sub(&rt->backlog, (int64_t) n);
+}
+
+/* An earlier unfinished slot with the same key holds @p i back. */
+static int
+relay_key_busy(weir__route *rt, size_t i)
+{
+	weir__slot *s = relay_at(rt, i);
+	if (s->key == NULL)
+		return 0;
+	for (size_t j = 0; j < i; j++) {
+		weir__slot *p = relay_at(rt, j);
+		if (p->state != WEIR__SLOT_DONE && p->key_len == s->key_len &&
+		    memcmp(p->key, s->key, s->key_len) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* Sends one slot; returns 0 to stop sending for now. */
+static int
+relay_send(weir__route *rt, weir__slot *s, int64_t now)
+{
+	weir__backend  *be  = rt->be;
+	weir_bridge_msg msg = { .size = sizeof msg,
+		.ev                   = s->ev,
+		.seq                  = rt->direct ? 0 : s->seq,
+		.dest                 = s->dest,
+		.key                  = s->key,
+		.key_len              = s->key_len,
+		.source               = rt->br->source,
+		.token                = ((uint64_t) (rt->index + 1) << 48) |
+		    (++rt->next_token & RELAY_TOKEN_MASK) };
+	weir_err        e   = be->ops->publish(be->state, &msg);
+	if (e == WEIR_EAGAIN)
+		return 0;
+	if (e == WEIR_OK) {
+		if (s->attempts > 0)
+			atomic_fetch_add(&rt->retried, 1);
+		s->attempts++;
+		s->state   = WEIR__SLOT_FLIGHT;
+		s->token   = msg.token;
+		s->sent_ms = now;
+		atomic_fetch_add(&rt->sent, 1);
+		weir__breaker_sent(&rt->brk);
+		return 1;
+	}
+	s->attempts++;
+	const char *why = be->ops->errmsg ? be->ops->errmsg(be->state) : NULL;
+	if (e == WEIR_EINVAL || e == WEIR_ETOOBIG || e == WEIR_EBADTOPIC ||
+	    e == WEIR_ENOTSUP)
+		relay_dead(rt, s, e, why);
+	else
+		relay_retriable(rt, s, e, why, now);
+	return 0;
+}
+
+static void
+relay_send_all(weir__route *rt, int64_t now)
+{
+	if (now < rt->backoff_until)
+		return;
+	uint32_t allow = weir__breaker_allow(&rt->brk, now);
+	for (size_t i = 0; i < rt->count && allow > 0; i++) {
+		weir__slot *s = relay_at(rt, i);
+		if (s->state != WEIR__SLOT_WAIT || relay_key_busy(rt, i))
+			continue;
+		if (!relay_send(rt, s, now))
+			break;
+		allow--;
+	}
+	atomic_store(&rt->breaker, (int) rt->brk.state);
+}
+
+/* Waits for an ack, new events or stop, at most poll_ms. */
+static int
+relay_wait(weir__route *rt)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_nsec += (long) rt->br->poll_ms * 1000000L;
+	ts.tv_sec += ts.tv_nsec / 1000000000L;
+	ts.tv_nsec %= 1000000000L;
+	pthread_mutex_lock(&rt->lock);
+	while (!rt->wake && !rt->stopping)
+		if (pthread_cond_timedwait(&rt->cond, &rt->lock, &ts) != 0)
+			break;
+	rt->wake     = 0;
+	int stopping = rt->stopping;
+	pthread_mutex_unlock(&rt->lock);
+	return !stopping;
+}
+
+static void *
+relay_main(void *arg)
+{
+	weir__route *rt = arg;
+	do {
+		int64_t now = weir__bridge_now_ms();
+		relay_acks(rt, now);
+		relay_advance(rt);
+		weir__intake_resume(rt);
+		relay_fill(rt, now);
+		relay_send_all(rt, now);
+		rt->be->ops->poll(rt->be->state, 0);
+	} while (relay_wait(rt));
+	return NULL;
+}
+
+static weir_err
+relay_count_fn(weir_store *st, const weir_event *ev, const char *stream,
+    int64_t version, void *arg)
+{
+	(void) st;
+	(void) ev;
+	(void) stream;
+	(void) version;
+	(*(int64_t *) arg)++;
+	return WEIR_OK;
+}
+
+/* Reads (or creates, at the log's end) the route's cursor and counts
+ * the route's events after it. */
+static weir_err
+relay_position(weir__route *rt)
+{
+	weir_store *st = rt->br->store;
+	uint64_t    cur, last;
+	weir_err    e = weir_store_last_seq(st, &last);
+	if (e == WEIR_OK &&
+	    (e = weir_store_cursor_get(st, rt->cursor_name, &cur)) ==
+	        WEIR_ENOENT) {
+		cur = last;
+		e   = weir_store_cursor_set(st, rt->cursor_name, cur);
+	}
+	if (e != WEIR_OK)
+		return weir__bridge_fail(rt->br, e,
+		    "route '%s': cursor '%s': %s", rt->name, rt->cursor_name,
+		    weir_strerror(e));
+	int64_t           n = 0;
+	weir_store_filter f = WEIR_STRUCT_INIT(weir_store_filter);
+	f.from_seq          = cur + 1;
+	f.pattern           = rt->pattern;
+	if ((e = weir_store_read(st, &f, relay_count_fn, &n)) != WEIR_OK)
+		return weir__bridge_fail(rt->br, e, "route '%s': reading: %s",
+		    rt->name, weir_strerror(e));
+	atomic_store(&rt->cursor, cur);
+	atomic_store(&rt->backlog, n);
+	rt->next_seq = cur + 1;
+	rt->appended = last;
+	return WEIR_OK;
+}
+
+weir_err
+weir__relay_start(weir__route *rt)
+{
+	if (!rt->direct) {
+		weir_err e = relay_position(rt);
+		if (e != WEIR_OK)
+			return e;
+	}
+	pthread_mutex_lock(&rt->lock);
+	for (size_t i = 0; i < rt->nacks; i++) /* from before a stop */
+		weir__free(rt->acks[i].reason);
+	rt->nacks    = 0;
+	rt->stopping = 0;
+	pthread_mutex_unlock(&rt->lock);
+	rt->brk.state     = WEIR_BRIDGE_BREAKER_CLOSED;
+	rt->brk.failures  = 0;
+	rt->backoff_until = 0;
+	if (pthread_create(&rt->thread, NULL, relay_main, rt) != 0)
+		return weir__bridge_fail(
+		    rt->br, WEIR_ENOMEM, "route '%s': no thread", rt->name);
+	rt->running = 1;
+	return WEIR_OK;
+}
+
+void
+weir__relay_stop(weir__route *rt)
+{
+	if (!rt->running)
+		return;
+	pthread_mutex_lock(&rt->lock);
+	rt->stopping = 1;
+	pthread_cond_signal(&rt->cond);
+	pthread_mutex_unlock(&rt->lock);
+	pthread_join(rt->thread, NULL);
+	rt->running = 0;
+	/* What is in the window stays in the store (after the cursor) and
+	 * goes out after the next start; direct mode's is gone. */
+	int64_t gone = (int64_t) rt->count;
+	while (rt->count > 0) {
+		relay_slot_clear(relay_at(rt, 0));
+		rt->head = (rt->head + 1) % rt->window;
+		rt->count--;
+	}
+	if (rt->direct) {
+		size_t cap = rt->br->direct_capacity;
+		for (; rt->ring_count > 0; rt->ring_count--, gone++) {
+			weir_event_release(rt->ring[rt->ring_head]);
+			rt->ring_head = (rt->ring_head + 1) % cap;
+		}
+		atomic_fetch_add(&rt->dead, (uint64_t) gone);
+		atomic_fetch_sub(&rt->backlog, gone);
+	}
+	atomic_store(&rt->oldest_ts, 0);
+}

@@ -1,0 +1,181 @@
+/*
+ * Helpers shared by the bridge tests: a store in a fresh directory, a
+ * bus, a bridge with the mem backend, and bounded waits on the route's
+ * counters (no sleeps standing in for a condition).
+ */
+#ifndef WEIR_BRIDGE_FIXTURE_H
+#define WEIR_BRIDGE_FIXTURE_H
+
+#include <dirent.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "weir_test.h"
+#include <weir/bridge.h>
+#include <weir/store.h>
+
+#include "bridge/bridge.h"
+#include "bridge/mem.h"
+
+#define BT_DEADLINE_MS 20000
+
+typedef struct bt {
+	char         dir[512];
+	char         path[600];
+	weir_store  *st;
+	weir_bus    *bus;
+	weir_bridge *br;
+	void        *mem;
+} bt;
+
+static inline void
+bt_dir(bt *t)
+{
+	const char *base = getenv("WEIR_TEST_DIR");
+	snprintf(t->dir, sizeof t->dir, "%s/weir-bridge-XXXXXX",
+	    base != NULL ? base : ".");
+	assert_non_null(mkdtemp(t->dir));
+	snprintf(t->path, sizeof t->path, "%s/log.db", t->dir);
+}
+
+static inline void
+bt_rmdir(const char *dir)
+{
+	DIR *d = opendir(dir);
+	if (d == NULL)
+		return;
+	struct dirent *e;
+	char           p[1200];
+	while ((e = readdir(d)) != NULL)
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+			snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+			unlink(p);
+		}
+	closedir(d);
+	rmdir(dir);
+}
+
+static inline void
+bt_open_store(bt *t)
+{
+	weir_store_config *cfg;
+	char               msg[256];
+	assert_weir_ok(weir_store_config_create(&cfg));
+	assert_weir_ok(weir_store_config_set_durability(
+	    cfg, WEIR_STORE_DURABILITY_NORMAL));
+	assert_weir_ok(weir_store_open(&t->st, t->path, cfg, msg, sizeof msg));
+	weir_store_config_destroy(cfg);
+}
+
+/* Bus and bridge (with the mem backend) over t->st (may be NULL). */
+static inline void
+bt_bridge(bt *t, const weir_bridge_config *cfg)
+{
+	if (t->bus == NULL)
+		assert_weir_ok(weir_bus_create(&t->bus, NULL));
+	assert_weir_ok(weir_bridge_create(&t->br, t->bus, t->st, cfg));
+	assert_weir_ok(weir_bridge_register(t->br, weir_backend_mem()));
+	t->mem = weir__bridge_backend_state(t->br, "mem");
+}
+
+/* A store, a bus and a bridge; @p kv: NULL-terminated key, value pairs. */
+static inline void
+bt_open(bt *t, const char *const *kv)
+{
+	memset(t, 0, sizeof *t);
+	bt_dir(t);
+	bt_open_store(t);
+	weir_bridge_config *cfg;
+	assert_weir_ok(weir_bridge_config_create(&cfg));
+	for (; kv != NULL && kv[0] != NULL; kv += 2)
+		assert_weir_ok(weir_bridge_config_set_str(cfg, kv[0], kv[1]));
+	bt_bridge(t, cfg);
+	weir_bridge_config_destroy(cfg);
+}
+
+static inline void
+bt_close(bt *t)
+{
+	weir_bridge_destroy(t->br);
+	weir_bus_destroy(t->bus);
+	weir_store_destroy(t->st);
+	if (t->dir[0] != '\0')
+		bt_rmdir(t->dir);
+	memset(t, 0, sizeof *t);
+}
+
+static inline weir_bridge_route_stats
+bt_stats(bt *t, const char *route)
+{
+	weir_bridge_route_stats s = WEIR_STRUCT_INIT(weir_bridge_route_stats);
+	assert_weir_ok(weir_bridge_route_stats_get(t->br, route, &s));
+	return s;
+}
+
+/* Waits until @p expr holds (s: the route's stats), at most
+ * BT_DEADLINE_MS; fails the test otherwise. */
+#define BT_WAIT(t, route, expr)                                                 \
+	do {                                                                    \
+		int64_t                 bt_end_ = wt_now_ms() + BT_DEADLINE_MS; \
+		weir_bridge_route_stats s       = bt_stats(t, route);           \
+		while (!(expr) && wt_now_ms() < bt_end_) {                      \
+			usleep(1000);                                           \
+			s = bt_stats(t, route);                                 \
+		}                                                               \
+		if (!(expr)) {                                                  \
+			print_error("timed out waiting for %s (acked %llu "     \
+			            "dead %llu backlog %llu)\n",                \
+			    #expr, (unsigned long long) s.acked,                \
+			    (unsigned long long) s.dead,                        \
+			    (unsigned long long) s.backlog);                    \
+			fail();                                                 \
+		}                                                               \
+	} while (0)
+
+/* Publishes "<topic>" with key @p key and a payload of @p i. */
+static inline void
+bt_publish(bt *t, const char *topic, const char *key, int i)
+{
+	wt_publish_keyed(
+	    t->bus, topic, key, key ? strlen(key) : 0, &i, sizeof i);
+}
+
+/* The mem backend's records, allocated (free()); *n gets the count. */
+static inline weir__mem_rec *
+bt_records(bt *t, size_t *n)
+{
+	*n                 = weir__mem_records(t->mem, NULL, 0);
+	weir__mem_rec *out = calloc(*n + 1, sizeof *out);
+	*n                 = weir__mem_records(t->mem, out, *n);
+	return out;
+}
+
+/* Per key, the seqs of first deliveries must rise (order per key). */
+static inline void
+bt_assert_key_order(const weir__mem_rec *r, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = i + 1; j < n; j++)
+			if (strcmp(r[i].key, r[j].key) == 0 &&
+			    r[j].seq < r[i].seq) {
+				int dup = 0; /* a re-send of an earlier one is
+				                fine */
+				for (size_t k = 0; k < i && !dup; k++)
+					dup =
+					    memcmp(r[k].id, r[j].id, 16) == 0;
+				for (size_t k = i; k < j && !dup; k++)
+					dup =
+					    memcmp(r[k].id, r[j].id, 16) == 0;
+				if (!dup) {
+					print_error(
+					    "key %s: seq %llu after %llu\n",
+					    r[i].key,
+					    (unsigned long long) r[j].seq,
+					    (unsigned long long) r[i].seq);
+					fail();
+				}
+			}
+}
+
+#endif
