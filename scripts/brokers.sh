@@ -82,7 +82,9 @@ broker_pid() {
 	[[ -r $pidfile ]] || return 1
 	pid=$(<"$pidfile")
 	[[ $pid =~ ^[0-9]+$ && -r /proc/$pid/cmdline ]] || return 1
-	tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$2" || return 1
+	local cmd
+	cmd=$(tr '\0' ' ' <"/proc/$pid/cmdline") # whole: no SIGPIPE race
+	[[ $cmd == *"$2"* ]] || return 1
 	echo "$pid"
 }
 

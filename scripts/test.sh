@@ -127,7 +127,11 @@ stage_shared() {
 	build shared
 	local exe=build/shared/examples/hello_bus
 	# The example must load weir from the shared library, not embed it.
-	if ! ldd "$exe" | grep -q 'libweir\.so'; then
+	# ldd's output is read whole first: `ldd | grep -q` under pipefail
+	# fails when grep exits early and ldd gets SIGPIPE.
+	local deps
+	deps=$(ldd "$exe")
+	if ! grep -q 'libweir\.so' <<<"$deps"; then
 		echo "shared: $exe is not linked against libweir.so" >&2
 		ldd "$exe" >&2
 		exit 1

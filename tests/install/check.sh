@@ -11,7 +11,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 prefix=$(mktemp -d /tmp/weir-install.XXXXXX)
 trap 'rm -rf "$prefix"' EXIT
 cmake --install "$build" --prefix "$prefix" >/dev/null
-libdir=$(find "$prefix" -name 'libweir.so' -printf '%h\n' | head -1)
+libdir=$(find "$prefix" -name 'libweir.so' -printf '%h\n' -quit)
 if [[ -z "$libdir" ]]; then
 	echo "install check: no libweir.so under $prefix" >&2
 	exit 1
