@@ -13,10 +13,6 @@
 #include "core/pull.h"
 #include "core/subscr.h"
 
-// Generous bound on any wait that should end at once: a lost wake-up
-// shows as a failure, not as a ctest timeout.
-#define LONG_WAIT_MS 30000
-
 typedef struct pull_fx {
 	weir_bus    *bus;
 	weir_subscr *sub;
@@ -50,20 +46,10 @@ count_free(void *arg)
 	atomic_fetch_add(&((pull_fx *) arg)->freed, 1);
 }
 
-static weir_subscr_config *
-config(size_t cap, weir_policy pol, int64_t timeout_ms)
-{
-	weir_subscr_config *sc;
-	assert_weir_ok(weir_subscr_config_create(&sc));
-	assert_weir_ok(weir_subscr_config_set_capacity(sc, cap));
-	assert_weir_ok(weir_subscr_config_set_policy(sc, pol, timeout_ms));
-	return sc;
-}
-
 static void
 subscribe(size_t cap, weir_policy pol, int64_t timeout_ms)
 {
-	weir_subscr_config *sc = config(cap, pol, timeout_ms);
+	weir_subscr_config *sc = wt_subscr_config(cap, pol, timeout_ms);
 	assert_weir_ok(
 	    weir_subscribe(&fx.sub, fx.bus, "p.>", NULL, &fx, count_free, sc));
 	weir_subscr_config_destroy(sc);
@@ -144,11 +130,7 @@ assert_adds_up(const weir_subscr_stats *st)
 static void
 wait_for_waiters(weir_subscr *sub, int n)
 {
-	int64_t deadline = wt_now_ms() + LONG_WAIT_MS;
-	while (weir__pull_waiters(sub) < n && wt_now_ms() < deadline) {
-		struct timespec ts = { 0, 1000000 };
-		nanosleep(&ts, NULL);
-	}
+	wt_wait_until(weir__pull_waiters(sub) >= n);
 	assert_int_equal(weir__pull_waiters(sub), n);
 }
 
@@ -470,7 +452,7 @@ static void
 test_watermarks(void **state)
 {
 	(void) state;
-	weir_subscr_config *sc = config(8, WEIR_POLICY_BLOCK, -1);
+	weir_subscr_config *sc = wt_subscr_config(8, WEIR_POLICY_BLOCK, -1);
 	assert_weir_ok(weir_subscr_config_set_watermarks(
 	    sc, 6, 2, on_pressure, on_drain, &fx));
 	assert_weir_ok(
@@ -568,7 +550,7 @@ spsc_consumer_main(void *arg)
 	consumer *c = arg;
 	while (c->got < c->want) {
 		const weir_event *ev;
-		weir_err rv = weir_subscr_next(c->sub, &ev, LONG_WAIT_MS);
+		weir_err rv = weir_subscr_next(c->sub, &ev, WT_WAIT_MS);
 		if (rv != WEIR_OK) {
 			c->err = rv;
 			return NULL;
@@ -618,7 +600,7 @@ static void *
 mpmc_consumer_main(void *arg)
 {
 	consumer *c        = arg;
-	int64_t   deadline = wt_now_ms() + LONG_WAIT_MS;
+	int64_t   deadline = wt_now_ms() + WT_WAIT_MS;
 	while (atomic_load(c->taken) < c->total) {
 		const weir_event *ev;
 		weir_err          rv = weir_subscr_next(c->sub, &ev, 20);
@@ -780,18 +762,14 @@ test_block_publisher_released(void **state)
 	producer  p = { .bus = fx.bus, .id = 0, .n = 3 }; // 0, 1, 2 again
 	pthread_t t;
 	assert_int_equal(pthread_create(&t, NULL, producer_main, &p), 0);
-	int64_t deadline = wt_now_ms() + LONG_WAIT_MS;
-	while (
-	    atomic_load(&fx.sub->q.waiters) == 0 && wt_now_ms() < deadline) {
-		sched_yield();
-	}
+	wt_wait_until(atomic_load(&fx.sub->q.waiters) > 0);
 	assert_int_equal(atomic_load(&fx.sub->q.waiters), 1);
 	for (uint64_t want = 0; want < 2; want++) {
 		take(want);
 	}
 	const weir_event *ev;
 	for (uint64_t want = 0; want < 3; want++) {
-		assert_weir_ok(weir_subscr_next(fx.sub, &ev, LONG_WAIT_MS));
+		assert_weir_ok(weir_subscr_next(fx.sub, &ev, WT_WAIT_MS));
 		assert_int_equal(value_of(ev), want);
 		weir_event_release(ev);
 	}

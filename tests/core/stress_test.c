@@ -49,6 +49,14 @@ check_fn(weir_bus *b, const weir_event *ev, void *arg)
 	return WEIR_OK;
 }
 
+static uint64_t
+delivered(weir_subscr *sub)
+{
+	weir_subscr_stats st = WEIR_STRUCT_INIT(weir_subscr_stats);
+	assert_weir_ok(weir_subscr_stats_get(sub, &st));
+	return st.delivered;
+}
+
 static void *
 producer(void *arg)
 {
@@ -117,17 +125,8 @@ test_stress_block(void **state)
 	}
 	// Wait for the loop to deliver what is still queued.
 	uint64_t total = (uint64_t) PRODUCERS * (uint64_t) count;
-	for (;;) {
-		weir_subscr_stats a = WEIR_STRUCT_INIT(weir_subscr_stats);
-		weir_subscr_stats b = WEIR_STRUCT_INIT(weir_subscr_stats);
-		assert_weir_ok(weir_subscr_stats_get(sub[0], &a));
-		assert_weir_ok(weir_subscr_stats_get(sub[1], &b));
-		if (a.delivered == total && b.delivered == total) {
-			break;
-		}
-		struct timespec ts = { 0, 1000000 };
-		nanosleep(&ts, NULL);
-	}
+	wt_wait_until(
+	    delivered(sub[0]) == total && delivered(sub[1]) == total);
 	weir_bus_stop(bus);
 	pthread_join(loop, NULL);
 	for (int s = 0; s < SUBS; s++) {
