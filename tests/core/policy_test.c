@@ -6,6 +6,8 @@
 
 #include "weir_test.h"
 
+#include "core/subscr.h" // q.waiters: a BLOCKed publisher is observable
+
 #define MAXREC 4096
 
 typedef struct pol_fx {
@@ -16,6 +18,7 @@ typedef struct pol_fx {
 	int          pressure_calls;
 	int          drain_calls;
 	int          republish_at; // handler call that publishes once more
+	atomic_int   saw_blocked;  // unblock_thread saw the publisher wait
 } pol_fx;
 
 static pol_fx fx;
@@ -78,10 +81,7 @@ on_drain(weir_subscr *sub, void *arg)
 static void
 subscribe(size_t cap, weir_policy pol, int64_t timeout_ms)
 {
-	weir_subscr_config *sc;
-	assert_weir_ok(weir_subscr_config_create(&sc));
-	assert_weir_ok(weir_subscr_config_set_capacity(sc, cap));
-	assert_weir_ok(weir_subscr_config_set_policy(sc, pol, timeout_ms));
+	weir_subscr_config *sc = wt_subscr_config(cap, pol, timeout_ms);
 	assert_weir_ok(
 	    weir_subscribe(&fx.sub, fx.bus, "q.>", record_fn, NULL, NULL, sc));
 	weir_subscr_config_destroy(sc);
@@ -198,7 +198,8 @@ test_block_zero_timeout(void **state)
 	assert_weir_ok(pub(1));
 	int64_t t0 = wt_now_ms();
 	assert_weir_err(pub(2), WEIR_EFULL); // fails at once
-	assert_true(wt_now_ms() - t0 < 1000);
+	// Only a wait without end would take this long on a loaded machine.
+	assert_true(wt_now_ms() - t0 < WT_WAIT_MS);
 	weir_subscr_stats st = stats();
 	assert_int_equal(st.rejected, 1);
 	assert_int_equal(st.timed_out, 0);
@@ -208,18 +209,20 @@ test_block_zero_timeout(void **state)
 	assert_got(want, 2);
 }
 
-typedef struct unblocker {
-	weir_bus *bus;
-	int       delay_ms;
-} unblocker;
-
+// Runs the loop once the test's publisher waits for room in fx.sub's
+// queue (its BLOCKed producers count themselves in q.waiters before they
+// wait). Not the test's thread: it cannot fail the test, so after
+// WT_WAIT_MS it runs the loop anyway and the test's checks fail.
 static void *
 unblock_thread(void *arg)
 {
-	unblocker      *u  = arg;
-	struct timespec ts = { 0, u->delay_ms * 1000000L };
-	nanosleep(&ts, NULL);
-	weir_bus_run(u->bus, WEIR_RUN_NOWAIT);
+	(void) arg;
+	int64_t end = wt_now_ms() + WT_WAIT_MS;
+	while (atomic_load(&fx.sub->q.waiters) == 0 && wt_now_ms() < end) {
+		wt_sleep_ms(1);
+	}
+	atomic_store(&fx.saw_blocked, atomic_load(&fx.sub->q.waiters) > 0);
+	weir_bus_run(fx.bus, WEIR_RUN_NOWAIT);
 	return NULL;
 }
 
@@ -231,11 +234,11 @@ test_block_waits_for_room(void **state)
 	subscribe(2, WEIR_POLICY_BLOCK, -1);
 	assert_weir_ok(pub(0));
 	assert_weir_ok(pub(1));
-	unblocker u = { fx.bus, 30 };
 	pthread_t th;
-	assert_int_equal(pthread_create(&th, NULL, unblock_thread, &u), 0);
+	assert_int_equal(pthread_create(&th, NULL, unblock_thread, NULL), 0);
 	assert_weir_ok(pub(2)); // waits until the other thread drains
 	pthread_join(th, NULL);
+	assert_true(atomic_load(&fx.saw_blocked));
 	assert_true(fx.n >= 1);
 	drain();
 	const int want[] = { 0, 1, 2 };
@@ -640,14 +643,11 @@ mt_count_fn(weir_bus *bus, const weir_event *ev, void *arg)
 static void
 mt_case(weir_policy pol, int64_t timeout_ms, int keyed)
 {
-	weir_bus           *bus;
-	weir_subscr        *sub;
-	weir_subscr_config *sc;
+	weir_bus    *bus;
+	weir_subscr *sub;
 	atomic_store(&mt_calls, 0);
 	assert_weir_ok(weir_bus_create(&bus, NULL));
-	assert_weir_ok(weir_subscr_config_create(&sc));
-	assert_weir_ok(weir_subscr_config_set_capacity(sc, 7));
-	assert_weir_ok(weir_subscr_config_set_policy(sc, pol, timeout_ms));
+	weir_subscr_config *sc = wt_subscr_config(7, pol, timeout_ms);
 	assert_weir_ok(
 	    weir_subscribe(&sub, bus, "q.*", mt_count_fn, NULL, NULL, sc));
 	weir_subscr_config_destroy(sc);
