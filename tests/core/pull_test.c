@@ -108,24 +108,6 @@ assert_empty(void)
 	assert_null(ev);
 }
 
-static weir_subscr_stats
-stats(void)
-{
-	weir_subscr_stats st = WEIR_STRUCT_INIT(weir_subscr_stats);
-	assert_weir_ok(weir_subscr_stats_get(fx.sub, &st));
-	return st;
-}
-
-// published = delivered + dropped + rejected + timed_out + coalesced
-// + queued, exactly.
-static void
-assert_adds_up(const weir_subscr_stats *st)
-{
-	assert_int_equal(st->published,
-	    st->delivered + st->dropped + st->rejected + st->timed_out +
-	        st->coalesced + st->queued);
-}
-
 // Waits (bounded) until @p n callers wait in weir_subscr_next().
 static void
 wait_for_waiters(weir_subscr *sub, int n)
@@ -152,7 +134,7 @@ test_einval(void **state)
 	subscribe(4, WEIR_POLICY_BLOCK, -1);
 	assert_weir_err(weir_subscr_next(fx.sub, NULL, 0), WEIR_EINVAL);
 	assert_weir_err(weir_subscr_next(fx.sub, &ev, -2), WEIR_EINVAL);
-	assert_int_equal(stats().delivered, 0);
+	assert_int_equal(wt_subscr_stats(fx.sub).delivered, 0);
 }
 
 typedef weir_err (*sc_setter)(weir_subscr_config *sc, weir_bus *bus);
@@ -281,7 +263,7 @@ test_poll_and_timeout(void **state)
 	assert_weir_ok(weir_loop_stats_get(weir_bus_loop(fx.bus), &ls));
 	assert_int_equal(ls.subscriptions, 0);
 	assert_int_equal(ls.dispatched, 0);
-	assert_int_equal(stats().queued, 3);
+	assert_int_equal(wt_subscr_stats(fx.sub).queued, 3);
 	take(0);
 	assert_weir_ok(weir_subscr_next(fx.sub, &ev, 20)); // one is there
 	assert_int_equal(value_of(ev), 1);
@@ -291,12 +273,12 @@ test_poll_and_timeout(void **state)
 	assert_string_equal(weir_event_topic(ev), "p.t");
 	weir_event_release(ev);
 	assert_empty();
-	weir_subscr_stats st = stats();
+	weir_subscr_stats st = wt_subscr_stats(fx.sub);
 	assert_int_equal(st.published, 3);
 	assert_int_equal(st.delivered, 3);
 	assert_int_equal(st.queued, 0);
 	assert_int_equal(st.high_water, 3);
-	assert_adds_up(&st);
+	wt_assert_adds_up(&st);
 	assert_int_equal(st.latency.count, 3);
 }
 
@@ -327,18 +309,18 @@ test_reject(void **state)
 	}
 	assert_weir_err(pub(4), WEIR_EFULL);
 	assert_weir_err(pub(5), WEIR_EFULL);
-	weir_subscr_stats st = stats();
+	weir_subscr_stats st = wt_subscr_stats(fx.sub);
 	assert_int_equal(st.published, 6);
 	assert_int_equal(st.rejected, 2);
 	assert_int_equal(st.queued, 4);
-	assert_adds_up(&st);
+	wt_assert_adds_up(&st);
 	for (uint64_t i = 0; i < 4; i++) {
 		take(i);
 	}
 	assert_empty();
-	st = stats();
+	st = wt_subscr_stats(fx.sub);
 	assert_int_equal(st.delivered, 4);
-	assert_adds_up(&st);
+	wt_assert_adds_up(&st);
 }
 
 static void
@@ -353,11 +335,11 @@ test_drop_newest(void **state)
 		take(i);
 	}
 	assert_empty();
-	weir_subscr_stats st = stats();
+	weir_subscr_stats st = wt_subscr_stats(fx.sub);
 	assert_int_equal(st.published, 6);
 	assert_int_equal(st.dropped, 2);
 	assert_int_equal(st.delivered, 4);
-	assert_adds_up(&st);
+	wt_assert_adds_up(&st);
 }
 
 static void
@@ -372,11 +354,11 @@ test_drop_oldest(void **state)
 		take(i);
 	}
 	assert_empty();
-	weir_subscr_stats st = stats();
+	weir_subscr_stats st = wt_subscr_stats(fx.sub);
 	assert_int_equal(st.published, 6);
 	assert_int_equal(st.dropped, 2);
 	assert_int_equal(st.delivered, 4);
-	assert_adds_up(&st);
+	wt_assert_adds_up(&st);
 }
 
 static void
@@ -395,12 +377,12 @@ test_coalesce(void **state)
 	take(4);
 	take(5);
 	assert_empty();
-	weir_subscr_stats st = stats();
+	weir_subscr_stats st = wt_subscr_stats(fx.sub);
 	assert_int_equal(st.published, 6);
 	assert_int_equal(st.coalesced, 1);
 	assert_int_equal(st.dropped, 1);
 	assert_int_equal(st.delivered, 4);
-	assert_adds_up(&st);
+	wt_assert_adds_up(&st);
 }
 
 static void
@@ -411,9 +393,9 @@ test_block_zero_and_timeout(void **state)
 	assert_weir_ok(pub(0));
 	assert_weir_ok(pub(1));
 	assert_weir_err(pub(2), WEIR_EFULL);
-	weir_subscr_stats st = stats();
+	weir_subscr_stats st = wt_subscr_stats(fx.sub);
 	assert_int_equal(st.rejected, 1);
-	assert_adds_up(&st);
+	wt_assert_adds_up(&st);
 	weir_unsubscribe(fx.sub);
 	assert_int_equal(atomic_load(&fx.freed), 1);
 	subscribe(2, WEIR_POLICY_BLOCK, 20);
@@ -424,11 +406,11 @@ test_block_zero_and_timeout(void **state)
 	assert_weir_ok(pub(3)); // room again
 	take(1);
 	take(3);
-	st = stats();
+	st = wt_subscr_stats(fx.sub);
 	assert_int_equal(st.published, 4);
 	assert_int_equal(st.timed_out, 1);
 	assert_int_equal(st.delivered, 3);
-	assert_adds_up(&st);
+	wt_assert_adds_up(&st);
 }
 
 static void
@@ -471,10 +453,10 @@ test_watermarks(void **state)
 	assert_true(pthread_equal(fx.drain_thread, pthread_self()));
 	take(4);
 	take(5);
-	weir_subscr_stats st = stats();
+	weir_subscr_stats st = wt_subscr_stats(fx.sub);
 	assert_int_equal(st.pressure, 1);
 	assert_int_equal(st.drain, 1);
-	assert_adds_up(&st);
+	wt_assert_adds_up(&st);
 }
 
 static void
@@ -584,12 +566,12 @@ test_producer_consumer(void **state)
 	assert_int_equal(c.disorder, 0);
 	assert_int_equal(next, SPSC_EVENTS);
 	assert_empty();
-	weir_subscr_stats st = stats();
+	weir_subscr_stats st = wt_subscr_stats(fx.sub);
 	assert_int_equal(st.published, SPSC_EVENTS);
 	assert_int_equal(st.delivered, SPSC_EVENTS);
 	assert_int_equal(st.dropped + st.rejected + st.timed_out, 0);
 	assert_true(st.high_water <= 64);
-	assert_adds_up(&st);
+	wt_assert_adds_up(&st);
 }
 
 #define MPMC_PRODUCERS 2
@@ -667,10 +649,10 @@ test_several_consumers(void **state)
 		assert_int_equal(seen[i], 1);
 	}
 	free(seen);
-	weir_subscr_stats st = stats();
+	weir_subscr_stats st = wt_subscr_stats(fx.sub);
 	assert_int_equal(st.published, total);
 	assert_int_equal(st.delivered, total);
-	assert_adds_up(&st);
+	wt_assert_adds_up(&st);
 }
 
 typedef struct waiter {
@@ -775,10 +757,10 @@ test_block_publisher_released(void **state)
 	}
 	pthread_join(t, NULL);
 	assert_int_equal(atomic_load(&p.failed), 0);
-	weir_subscr_stats st = stats();
+	weir_subscr_stats st = wt_subscr_stats(fx.sub);
 	assert_int_equal(st.published, 5);
 	assert_int_equal(st.delivered, 5);
-	assert_adds_up(&st);
+	wt_assert_adds_up(&st);
 }
 
 int

@@ -49,14 +49,6 @@ check_fn(weir_bus *b, const weir_event *ev, void *arg)
 	return WEIR_OK;
 }
 
-static uint64_t
-delivered(weir_subscr *sub)
-{
-	weir_subscr_stats st = WEIR_STRUCT_INIT(weir_subscr_stats);
-	assert_weir_ok(weir_subscr_stats_get(sub, &st));
-	return st.delivered;
-}
-
 static void *
 producer(void *arg)
 {
@@ -125,8 +117,8 @@ test_stress_block(void **state)
 	}
 	// Wait for the loop to deliver what is still queued.
 	uint64_t total = (uint64_t) PRODUCERS * (uint64_t) count;
-	wt_wait_until(
-	    delivered(sub[0]) == total && delivered(sub[1]) == total);
+	wt_wait_until(wt_subscr_stats(sub[0]).delivered == total &&
+	    wt_subscr_stats(sub[1]).delivered == total);
 	weir_bus_stop(bus);
 	pthread_join(loop, NULL);
 	for (int s = 0; s < SUBS; s++) {

@@ -176,6 +176,38 @@ wt_subscr_config(size_t cap, weir_policy pol, int64_t timeout_ms)
 	return sc;
 }
 
+/* @p sub's counters (weir_subscr_stats_get must succeed). */
+static inline weir_subscr_stats
+wt_subscr_stats(weir_subscr *sub)
+{
+	weir_subscr_stats st = WEIR_STRUCT_INIT(weir_subscr_stats);
+	assert_weir_ok(weir_subscr_stats_get(sub, &st));
+	return st;
+}
+
+/* A subscription's counters add up: published = delivered + dropped +
+ * rejected + timed_out + coalesced + queued, exactly. */
+static inline void
+wt_assert_adds_up(const weir_subscr_stats *st)
+{
+	uint64_t sum = st->delivered + st->dropped + st->rejected +
+	    st->timed_out + st->coalesced + st->queued;
+	if (st->published != sum) {
+		print_error(
+		    "published %llu != delivered %llu + dropped %llu + "
+		    "rejected %llu + timed_out %llu + coalesced %llu + "
+		    "queued %llu\n",
+		    (unsigned long long) st->published,
+		    (unsigned long long) st->delivered,
+		    (unsigned long long) st->dropped,
+		    (unsigned long long) st->rejected,
+		    (unsigned long long) st->timed_out,
+		    (unsigned long long) st->coalesced,
+		    (unsigned long long) st->queued);
+		fail();
+	}
+}
+
 /* 1 if @p fd is readable now (it does not wait). */
 static inline int
 wt_fd_readable(int fd)
