@@ -40,9 +40,10 @@ wt_sleep_ms(int ms)
 }
 
 /* How long a bounded wait waits before it calls the condition lost: far
- * longer than any condition needs on a loaded machine, far shorter than
- * the test's ctest TIMEOUT, so a regression fails instead of hanging. */
-#define WT_WAIT_MS 30000
+ * longer than any condition needs on a loaded machine (they take
+ * milliseconds), shorter than any test's ctest TIMEOUT (30 s at least),
+ * so a regression fails instead of timing out. */
+#define WT_WAIT_MS 10000
 
 /* Waits up to WT_WAIT_MS for *v >= want; returns 1 if reached. Any
  * thread (it asserts nothing). */
