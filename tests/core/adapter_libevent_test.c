@@ -9,8 +9,6 @@
 
 #include <weir/adapters/libevent.h>
 
-#include "loops_util.h"
-
 #define LE_EVENTS 5000
 
 typedef struct le_state {

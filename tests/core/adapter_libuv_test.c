@@ -9,8 +9,6 @@
 
 #include <weir/adapters/libuv.h>
 
-#include "loops_util.h"
-
 #define UV_EVENTS 5000
 
 typedef struct uv_state {

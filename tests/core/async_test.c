@@ -9,8 +9,6 @@
 
 #include "weir_test.h"
 
-#include "loops_util.h"
-
 #define ASYNC_N 2000
 #define ASYNC_MAX 8
 
@@ -60,7 +58,7 @@ async_worker(void *arg)
 		}
 		pthread_mutex_unlock(&as->mx);
 		if (d == NULL) {
-			lu_sleep_ms(1);
+			wt_sleep_ms(1);
 			continue;
 		}
 		atomic_fetch_sub(&as->open, 1);
@@ -103,7 +101,7 @@ test_max_in_flight(void **state)
 	for (int i = 0; i < ASYNC_N; i++) {
 		assert_weir_ok(weir_publish(bus, "job.run", "x", 1, 0, NULL));
 	}
-	assert_true(lu_wait_u64(&as->completed, ASYNC_N));
+	assert_true(wt_wait_u64(&as->completed, ASYNC_N));
 	assert_true(atomic_load(&as->max_open) <= ASYNC_MAX);
 	weir_subscr_stats x = WEIR_STRUCT_INIT(weir_subscr_stats);
 	assert_weir_ok(weir_subscr_stats_get(as->sub, &x));
@@ -146,7 +144,7 @@ test_failed_completion_reported(void **state)
 		assert_weir_ok(weir_publish(bus, "job.run", "x", 1, 0, NULL));
 	}
 	// The failure path runs on the loop, not on the worker.
-	assert_true(lu_wait_u64(&errors, 100));
+	assert_true(wt_wait_u64(&errors, 100));
 	weir_subscr_stats st = WEIR_STRUCT_INIT(weir_subscr_stats);
 	assert_weir_ok(weir_subscr_stats_get(as->sub, &st));
 	assert_int_equal(st.failed, 100);

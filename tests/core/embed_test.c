@@ -8,15 +8,6 @@
 
 #include "weir_test.h"
 
-#include "loops_util.h"
-
-static int
-fd_readable(int fd)
-{
-	struct pollfd p = { .fd = fd, .events = POLLIN };
-	return poll(&p, 1, 0) == 1;
-}
-
 static void
 test_step_budget(void **state)
 {
@@ -27,18 +18,18 @@ test_step_budget(void **state)
 	assert_weir_ok(weir_bus_create(&bus, NULL));
 	weir_loop *loop = weir_bus_loop(bus);
 	assert_weir_ok(weir_subscribe(
-	    &sub, bus, "a.b", lu_count_handler, &n, NULL, NULL));
+	    &sub, bus, "a.b", wt_count_handler, &n, NULL, NULL));
 	assert_int_equal(weir_loop_timeout(loop), -1); // nothing pending
 	for (int i = 0; i < 100; i++) {
 		assert_weir_ok(weir_publish(bus, "a.b", "x", 1, 0, NULL));
 	}
-	assert_true(fd_readable(weir_loop_fd(loop)));
+	assert_true(wt_fd_readable(weir_loop_fd(loop)));
 	size_t done;
 	assert_weir_err(weir_loop_step(loop, 10, 0, &done), WEIR_EAGAIN);
 	assert_int_equal(done, 10);
 	assert_int_equal(atomic_load(&n), 10);
 	// Work is left: the fd stays readable and the timeout is 0.
-	assert_true(fd_readable(weir_loop_fd(loop)));
+	assert_true(wt_fd_readable(weir_loop_fd(loop)));
 	assert_int_equal(weir_loop_timeout(loop), 0);
 	int      steps = 0;
 	weir_err rv;
@@ -86,7 +77,7 @@ test_timeout_follows_timers(void **state)
 	struct pollfd p = { .fd = weir_loop_fd(loop), .events = POLLIN };
 	poll(&p, 1, ms);
 	while (weir_loop_timeout(loop) > 0) {
-		lu_sleep_ms(1);
+		wt_sleep_ms(1);
 	}
 	assert_weir_ok(weir_loop_step(loop, 0, 0, NULL));
 	assert_int_equal(atomic_load(&fired), 1);
@@ -145,7 +136,7 @@ test_spin(void **state)
 	assert_weir_err(weir_loop_set_spin(NULL, 1), WEIR_EINVAL);
 	assert_weir_ok(weir_loop_set_spin(weir_bus_loop(bus), 200));
 	assert_weir_ok(weir_subscribe(
-	    &sub, bus, "s.p", lu_count_handler, &n, NULL, NULL));
+	    &sub, bus, "s.p", wt_count_handler, &n, NULL, NULL));
 	spin_pub  p = { bus, &n };
 	pthread_t th;
 	pthread_create(&th, NULL, spin_publisher, &p);

@@ -850,15 +850,6 @@ test_enomem_bus_create(void **state)
 	assert_true(failures >= 2);
 }
 
-static weir_err
-count_fn(weir_bus *bus, const weir_event *ev, void *arg)
-{
-	(void) bus;
-	(void) ev;
-	(*(int *) arg)++;
-	return WEIR_OK;
-}
-
 static void
 test_enomem_emit(void **state)
 {
@@ -872,7 +863,7 @@ test_enomem_emit(void **state)
 		assert_weir_ok(weir_bus_create(&bus, NULL));
 		for (int i = 0; i < 20; i++) {
 			assert_weir_ok(weir_on(bus, i % 2 ? "e.*" : "e.f",
-			    count_fn, &calls, NULL, 0, NULL));
+			    wt_count_int_handler, &calls, NULL, 0, NULL));
 		}
 		calls = 0;
 		fi_arm(n);

@@ -148,15 +148,6 @@ test_called_count_topic_handle(void **state)
 	weir_topic_destroy(t);
 }
 
-static weir_err
-count_fn(weir_bus *bus, const weir_event *ev, void *arg)
-{
-	(void) bus;
-	(void) ev;
-	(*(int *) arg)++;
-	return WEIR_OK;
-}
-
 static void
 test_called_count_with_failures(void **state)
 {
@@ -177,8 +168,8 @@ test_called_count_with_failures(void **state)
 	// With an error listener the emit goes on; the error listener is
 	// not counted.
 	int errors = 0;
-	assert_weir_ok(weir_on(
-	    fx.bus, WEIR_TOPIC_ERROR, count_fn, &errors, NULL, 0, NULL));
+	assert_weir_ok(weir_on(fx.bus, WEIR_TOPIC_ERROR, wt_count_int_handler,
+	    &errors, NULL, 0, NULL));
 	assert_weir_ok(weir_emit(fx.bus, "j", NULL, 0, &called));
 	assert_int_equal(called, 3);
 	assert_weir_ok(weir_emit_topic(t, NULL, 0, &called));
@@ -211,7 +202,8 @@ test_off_fn(void **state)
 	// None left: ENOENT; the arg must match too; other patterns
 	// (also wildcard ones that match "a") are untouched.
 	assert_weir_err(weir_off_fn(fx.bus, "a", tag_fn, &x), WEIR_ENOENT);
-	assert_weir_err(weir_off_fn(fx.bus, "a", count_fn, &y), WEIR_ENOENT);
+	assert_weir_err(
+	    weir_off_fn(fx.bus, "a", wt_count_int_handler, &y), WEIR_ENOENT);
 	assert_weir_err(weir_off_fn(fx.bus, "c", tag_fn, &y), WEIR_ENOENT);
 	assert_weir_ok(weir_off(fx.bus, y1));
 	assert_weir_ok(weir_off(fx.bus, xb));
@@ -545,8 +537,8 @@ test_new_listener_error_vetoes(void **state)
 	// With an error listener the failure is reported there instead.
 	int errors = 0;
 	s.rv       = WEIR_OK;
-	assert_weir_ok(weir_on(
-	    fx.bus, WEIR_TOPIC_ERROR, count_fn, &errors, NULL, 0, NULL));
+	assert_weir_ok(weir_on(fx.bus, WEIR_TOPIC_ERROR, wt_count_int_handler,
+	    &errors, NULL, 0, NULL));
 	s.rv = WEIR_EIO;
 	assert_weir_ok(
 	    weir_on(fx.bus, "v", wt_nop_handler, NULL, NULL, 0, NULL));

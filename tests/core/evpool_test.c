@@ -13,15 +13,6 @@
 
 #include "weir_test.h"
 
-static weir_err
-count_handler(weir_bus *bus, const weir_event *ev, void *arg)
-{
-	(void) bus;
-	(void) ev;
-	atomic_fetch_add((atomic_uint_least64_t *) arg, 1);
-	return WEIR_OK;
-}
-
 /* An allocator counting live blocks from any thread. */
 static atomic_long counted_live;
 
@@ -80,8 +71,8 @@ publish_burst(uint64_t n)
 	assert_weir_ok(weir_bus_create(&bus, NULL));
 	assert_weir_ok(weir_subscr_config_create(&sc));
 	assert_weir_ok(weir_subscr_config_set_capacity(sc, BURST));
-	assert_weir_ok(
-	    weir_subscribe(&sub, bus, "p.q", count_handler, &got, NULL, sc));
+	assert_weir_ok(weir_subscribe(
+	    &sub, bus, "p.q", wt_count_handler, &got, NULL, sc));
 	weir_subscr_config_destroy(sc);
 	// All of it queued first (the burst), then drained elsewhere.
 	for (uint64_t i = 0; i < n; i++) {

@@ -12,7 +12,7 @@
 
 #include "weir_test.h"
 
-#include "loops_util.h"
+#include "core/loop.h" // running, need_wake: the loop is asleep
 
 static void
 stop_timer(weir_timer *t, void *arg)
@@ -38,7 +38,7 @@ counting_bus(uint32_t gather_us, atomic_uint_least64_t *got)
 	weir_subscr *sub;
 	weir_bus    *bus = gather_bus(gather_us);
 	assert_weir_ok(weir_subscribe(
-	    &sub, bus, "g.a", lu_count_handler, got, NULL, NULL));
+	    &sub, bus, "g.a", wt_count_handler, got, NULL, NULL));
 	return bus;
 }
 
@@ -126,7 +126,7 @@ test_large_batch_with_work_ready_goes_on(void **state)
 	assert_weir_ok(
 	    weir_subscribe(&a, bus, "g.a", chain_handler, &c, NULL, NULL));
 	assert_weir_ok(weir_subscribe(
-	    &b, bus, "g.b", lu_count_handler, &bgot, NULL, NULL));
+	    &b, bus, "g.b", wt_count_handler, &bgot, NULL, NULL));
 	publish_n(bus, "g.a", 300);
 	weir_loop_stats ls = run_and_destroy(bus);
 	assert_int_equal(atomic_load(&c.got), 300);
@@ -136,26 +136,61 @@ test_large_batch_with_work_ready_goes_on(void **state)
 	assert_int_equal(ls.gathers, 0);
 }
 
+typedef struct last_ctx {
+	atomic_uint_least64_t got;
+	uint64_t              last;
+	weir_loop            *loop;
+	weir_timer           *stop;
+} last_ctx;
+
+/* Counts; the last event arms a timer that is due at once. It runs in
+ * the next pass, after that pass's gather wait (a pass waits first, then
+ * runs its timers), and stops the loop: the passes are the same however
+ * long each one takes. */
+static weir_err
+stop_after_last(weir_bus *bus, const weir_event *ev, void *arg)
+{
+	(void) bus;
+	(void) ev;
+	last_ctx *c = arg;
+	if (atomic_fetch_add(&c->got, 1) + 1 == c->last) {
+		return weir_timer_start(
+		    &c->stop, c->loop, 0, 0, stop_timer, c->loop);
+	}
+	return WEIR_OK;
+}
+
 static void
 test_budget_leftover_stays_a_stream(void **state)
 {
 	(void) state;
-	weir_subscr_config   *sc;
-	weir_subscr          *sub;
-	atomic_uint_least64_t got = 0;
-	weir_bus             *bus = gather_bus(50);
+	weir_subscr_config *sc;
+	weir_subscr        *sub;
+	weir_timer         *backstop;
+	weir_bus           *bus = gather_bus(50);
+	last_ctx            c   = { .last = 1100, .loop = weir_bus_loop(bus) };
 	assert_weir_ok(weir_subscr_config_create(&sc));
 	assert_weir_ok(weir_subscr_config_set_capacity(sc, 2048));
-	assert_weir_ok(weir_subscribe(
-	    &sub, bus, "g.a", lu_count_handler, &got, NULL, sc));
+	assert_weir_ok(
+	    weir_subscribe(&sub, bus, "g.a", stop_after_last, &c, NULL, sc));
 	weir_subscr_config_destroy(sc);
 	publish_n(bus, "g.a", 1100);
-	weir_loop_stats ls = run_and_destroy(bus);
-	assert_int_equal(atomic_load(&got), 1100);
+	// Ends the run should the last event never come.
+	assert_weir_ok(weir_timer_start(
+	    &backstop, c.loop, WT_WAIT_MS, 0, stop_timer, c.loop));
+	assert_weir_ok(weir_loop_run(c.loop, WEIR_RUN_DEFAULT));
+	weir_timer_stop(backstop);
+	weir_timer_stop(c.stop);
+	weir_loop_stats ls = WEIR_STRUCT_INIT(weir_loop_stats);
+	assert_weir_ok(weir_loop_stats_get(c.loop, &ls));
+	weir_bus_destroy(bus);
+	assert_int_equal(atomic_load(&c.got), 1100);
 	// Pass 1 stops at the dispatch budget (1024) and the loop schedules
 	// the rest itself; those 76 events still came from another thread,
 	// so the small batch of pass 2 makes pass 3 wait. (After pass 1's
-	// large batch, pass 2 had work ready and did not wait.)
+	// large batch, pass 2 had work ready and did not wait.) Pass 3
+	// stops the loop.
+	assert_int_equal(ls.passes, 3);
 	assert_int_equal(ls.gathers, 1);
 }
 
@@ -225,35 +260,70 @@ test_step_does_not_gather(void **state)
 	weir_bus_destroy(bus);
 }
 
+typedef struct lone_loop {
+	weir_loop *loop;
+	atomic_int tid; // the thread running it
+} lone_loop;
+
 static void *
-run_loop_thread(void *arg)
+lone_loop_main(void *arg)
 {
-	weir_loop_run(arg, WEIR_RUN_DEFAULT);
+	lone_loop *ll = arg;
+	atomic_store(&ll->tid, (int) gettid());
+	weir_loop_run(ll->loop, WEIR_RUN_DEFAULT);
 	return NULL;
+}
+
+/* 1 if the thread @p tid is blocked in a system call (state S). */
+static int
+thread_blocked(int tid)
+{
+	char  path[64], state = 0;
+	FILE *f;
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
+	if ((f = fopen(path, "r")) == NULL) {
+		return 0;
+	}
+	if (fscanf(f, "%*d (%*[^)]) %c", &state) != 1) {
+		state = 0;
+	}
+	fclose(f);
+	return state == 'S';
+}
+
+/* 1 once the loop sleeps in its poller: it set need_wake (the last
+ * thing before it polls, after its last look for work) and its thread
+ * blocks. need_wake alone would leave a window in which the loop still
+ * looks once more and would find the event without sleeping. */
+static int
+loop_asleep(lone_loop *ll)
+{
+	return atomic_load(&ll->loop->running) &&
+	    atomic_load(&ll->loop->need_wake) &&
+	    thread_blocked(atomic_load(&ll->tid));
 }
 
 static void
 test_lone_events_do_not_gather(void **state)
 {
 	(void) state;
-	atomic_uint_least64_t got  = 0;
-	weir_bus             *bus  = counting_bus(50, &got);
-	weir_loop            *loop = weir_bus_loop(bus);
+	atomic_uint_least64_t got = 0;
+	weir_bus             *bus = counting_bus(50, &got);
+	lone_loop             ll  = { .loop = weir_bus_loop(bus) };
 	pthread_t             th;
-	pthread_create(&th, NULL, run_loop_thread, loop);
-	// Each event finds the loop asleep (it had 50 ms to get there):
-	// a pass woken for one event is not a stream.
+	assert_int_equal(pthread_create(&th, NULL, lone_loop_main, &ll), 0);
+	wt_wait_until(atomic_load(&ll.tid) != 0);
+	// Each event finds the loop asleep: a pass woken for one event is
+	// not a stream.
 	for (uint64_t i = 1; i <= 3; i++) {
-		usleep(50000);
+		wt_wait_until(loop_asleep(&ll));
 		assert_weir_ok(weir_publish(bus, "g.a", "x", 1, 0, NULL));
-		while (atomic_load(&got) < i) {
-			usleep(100);
-		}
+		assert_true(wt_wait_u64(&got, i));
 	}
-	weir_loop_stop(loop);
+	weir_loop_stop(ll.loop);
 	pthread_join(th, NULL);
 	weir_loop_stats ls = WEIR_STRUCT_INIT(weir_loop_stats);
-	assert_weir_ok(weir_loop_stats_get(loop, &ls));
+	assert_weir_ok(weir_loop_stats_get(ll.loop, &ls));
 	assert_int_equal(ls.dispatched, 3);
 	assert_int_equal(ls.gathers, 0);
 	weir_bus_destroy(bus);

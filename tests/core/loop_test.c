@@ -11,14 +11,7 @@
 
 #include "weir_test.h"
 
-#include "core/loop.h" // the poller: to count wake-ups
-
-static void
-sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-	nanosleep(&ts, NULL);
-}
+#include "core/loop.h" // the poller, need_wake: wake-ups and sleep
 
 static void
 test_backend_name(void **state)
@@ -66,7 +59,7 @@ test_run_once_waits(void **state)
 	// ONCE waits for the timer, runs it, returns.
 	while (fired == 0) {
 		assert_weir_ok(weir_loop_run(loop, WEIR_RUN_ONCE));
-		assert_true(wt_now_ms() - t0 < 5000);
+		assert_true(wt_now_ms() - t0 < WT_WAIT_MS);
 	}
 	assert_int_equal(fired, 1);
 	assert_true(wt_now_ms() - t0 >= 25);
@@ -74,17 +67,20 @@ test_run_once_waits(void **state)
 	assert_weir_ok(weir_loop_destroy(loop));
 }
 
-typedef struct stopper {
-	weir_loop *loop;
-	long       delay_ms;
-} stopper;
-
+// Stops the loop once it runs and may sleep: it set need_wake, the
+// last thing it does before it waits in the poller. (Not the test's
+// thread: after WT_WAIT_MS it stops the loop anyway, so the test ends.)
 static void *
-stop_later(void *arg)
+stop_when_asleep(void *arg)
 {
-	stopper *s = arg;
-	sleep_ms(s->delay_ms);
-	weir_loop_stop(s->loop);
+	weir_loop *loop = arg;
+	int64_t    end  = wt_now_ms() + WT_WAIT_MS;
+	while (
+	    !(atomic_load(&loop->running) && atomic_load(&loop->need_wake)) &&
+	    wt_now_ms() < end) {
+		wt_sleep_ms(1);
+	}
+	weir_loop_stop(loop);
 	return NULL;
 }
 
@@ -95,12 +91,12 @@ test_stop_from_other_thread(void **state)
 	weir_loop *loop;
 	assert_weir_ok(weir_loop_create(&loop));
 	for (int i = 0; i < 3; i++) {
-		stopper   s = { loop, 20 };
 		pthread_t th;
-		assert_int_equal(pthread_create(&th, NULL, stop_later, &s), 0);
+		assert_int_equal(
+		    pthread_create(&th, NULL, stop_when_asleep, loop), 0);
 		int64_t t0 = wt_now_ms();
 		assert_weir_ok(weir_loop_run(loop, WEIR_RUN_DEFAULT));
-		assert_true(wt_now_ms() - t0 < 10000);
+		assert_true(wt_now_ms() - t0 < WT_WAIT_MS);
 		pthread_join(th, NULL);
 	}
 	assert_weir_ok(weir_loop_destroy(loop));
@@ -302,13 +298,6 @@ stop_fn(weir_bus *bus, const weir_event *ev, void *arg)
 	return WEIR_OK;
 }
 
-static int
-fd_readable(int fd)
-{
-	struct pollfd pfd = { .fd = fd, .events = POLLIN };
-	return poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLIN);
-}
-
 static void
 test_stop_from_handler(void **state)
 {
@@ -340,13 +329,13 @@ test_fd_readable_on_publish(void **state)
 	assert_int_equal(fd, weir_loop_fd(weir_bus_loop(bus)));
 	atomic_store(&handler_calls, 0);
 	for (int round = 0; round < 3; round++) {
-		assert_false(fd_readable(fd)); // idle
+		assert_false(wt_fd_readable(fd)); // idle
 		assert_weir_ok(weir_publish(bus, "f", "x", 1, 0, NULL));
-		assert_true(fd_readable(fd)); // work is pending
+		assert_true(wt_fd_readable(fd)); // work is pending
 		assert_weir_ok(weir_bus_run(bus, WEIR_RUN_NOWAIT));
 		assert_int_equal(atomic_load(&handler_calls), round + 1);
 	}
-	assert_false(fd_readable(fd));
+	assert_false(wt_fd_readable(fd));
 	weir_unsubscribe(sub);
 	weir_bus_destroy(bus);
 }
@@ -446,9 +435,7 @@ test_no_wake_while_busy(void **state)
 	pthread_t th;
 	assert_int_equal(pthread_create(&th, NULL, wt_run_bus, bus), 0);
 	assert_weir_ok(weir_publish(bus, "b", NULL, 0, 0, NULL));
-	while (!atomic_load(&gate_entered)) {
-		sched_yield();
-	}
+	wt_wait_until(atomic_load(&gate_entered));
 	wake_writes(loop); // reset
 	for (int i = 0; i < 10000; i++) {
 		assert_weir_ok(weir_publish(bus, "b", NULL, 0, 0, NULL));
@@ -461,11 +448,7 @@ test_no_wake_while_busy(void **state)
 	gate_open = 1;
 	pthread_cond_broadcast(&gate_cv);
 	pthread_mutex_unlock(&gate_mx);
-	int64_t t0 = wt_now_ms();
-	while (atomic_load(&handler_calls) < 10001) {
-		assert_true(wt_now_ms() - t0 < 20000);
-		sleep_ms(1);
-	}
+	wt_wait_until(atomic_load(&handler_calls) >= 10001);
 	weir_bus_stop(bus);
 	pthread_join(th, NULL);
 	weir_unsubscribe(sub);

@@ -21,15 +21,6 @@ typedef enum flow_kind {
 	FLOW_KINDS
 } flow_kind;
 
-static weir_err
-ok_fn(weir_bus *bus, const weir_event *ev, void *arg)
-{
-	(void) bus;
-	(void) ev;
-	(*(int *) arg)++;
-	return WEIR_OK;
-}
-
 // Fails every call: drives retries and then the dead-letter path.
 static weir_err
 fail_fn(weir_bus *bus, const weir_event *ev, void *arg)
@@ -80,9 +71,9 @@ test_subscribe_enomem(void **state)
 			assert_weir_ok(weir_bus_create(&bus, NULL));
 			freed_args = 0;
 			fi_arm(n);
-			weir_err rv = weir_subscribe(
-			    &sub, bus, "f.>", ok_fn, &calls, arg_free_fn, sc);
-			fail_at = 0;
+			weir_err rv = weir_subscribe(&sub, bus, "f.>",
+			    wt_count_int_handler, &calls, arg_free_fn, sc);
+			fail_at     = 0;
 			if (rv != WEIR_OK) {
 				failures++;
 				assert_weir_err(rv, WEIR_ENOMEM);
@@ -192,8 +183,8 @@ test_dispatch_enomem(void **state)
 			fail_at            = 0;
 			assert_weir_ok(weir_bus_create(&bus, NULL));
 			assert_weir_ok(weir_subscribe(&sub, bus, "f.>",
-			    k == FLOW_RETRY ? fail_fn : ok_fn, &calls, NULL,
-			    sc));
+			    k == FLOW_RETRY ? fail_fn : wt_count_int_handler,
+			    &calls, NULL, sc));
 			fi_arm(n);
 			int accepted = 0;
 			for (int i = 0; i < 4; i++) {

@@ -6,6 +6,8 @@
 
 #include "weir_test.h"
 
+#include "core/subscr.h" // q.waiters: a BLOCKed publisher is observable
+
 #define MAXREC 4096
 
 typedef struct pol_fx {
@@ -16,6 +18,7 @@ typedef struct pol_fx {
 	int          pressure_calls;
 	int          drain_calls;
 	int          republish_at; // handler call that publishes once more
+	atomic_int   saw_blocked;  // unblock_thread saw the publisher wait
 } pol_fx;
 
 static pol_fx fx;
@@ -78,10 +81,7 @@ on_drain(weir_subscr *sub, void *arg)
 static void
 subscribe(size_t cap, weir_policy pol, int64_t timeout_ms)
 {
-	weir_subscr_config *sc;
-	assert_weir_ok(weir_subscr_config_create(&sc));
-	assert_weir_ok(weir_subscr_config_set_capacity(sc, cap));
-	assert_weir_ok(weir_subscr_config_set_policy(sc, pol, timeout_ms));
+	weir_subscr_config *sc = wt_subscr_config(cap, pol, timeout_ms);
 	assert_weir_ok(
 	    weir_subscribe(&fx.sub, fx.bus, "q.>", record_fn, NULL, NULL, sc));
 	weir_subscr_config_destroy(sc);
@@ -109,44 +109,13 @@ pub_key(const char *key, int v)
 	return rv;
 }
 
-static weir_subscr_stats
-stats(void)
-{
-	weir_subscr_stats st = WEIR_STRUCT_INIT(weir_subscr_stats);
-	assert_weir_ok(weir_subscr_stats_get(fx.sub, &st));
-	return st;
-}
-
-// published = delivered + dropped + rejected + timed_out + coalesced
-// + queued, exactly.
-static void
-assert_adds_up(const weir_subscr_stats *st)
-{
-	uint64_t sum = st->delivered + st->dropped + st->rejected +
-	    st->timed_out + st->coalesced + st->queued;
-	if (st->published != sum) {
-		print_error(
-		    "published %llu != delivered %llu + dropped %llu + "
-		    "rejected %llu + timed_out %llu + coalesced %llu + "
-		    "queued %llu\n",
-		    (unsigned long long) st->published,
-		    (unsigned long long) st->delivered,
-		    (unsigned long long) st->dropped,
-		    (unsigned long long) st->rejected,
-		    (unsigned long long) st->timed_out,
-		    (unsigned long long) st->coalesced,
-		    (unsigned long long) st->queued);
-		fail();
-	}
-}
-
 static void
 drain(void)
 {
-	for (int i = 0; i < 100 && stats().queued > 0; i++) {
+	for (int i = 0; i < 100 && wt_subscr_stats(fx.sub).queued > 0; i++) {
 		assert_weir_ok(weir_bus_run(fx.bus, WEIR_RUN_NOWAIT));
 	}
-	assert_int_equal(stats().queued, 0);
+	assert_int_equal(wt_subscr_stats(fx.sub).queued, 0);
 }
 
 static void
@@ -174,19 +143,19 @@ test_block_timeout(void **state)
 	int64_t waited = wt_now_ms() - t0;
 	assert_true(waited >= 40);
 	assert_true(waited < 5000);
-	weir_subscr_stats st = stats();
+	weir_subscr_stats st = wt_subscr_stats(fx.sub);
 	assert_int_equal(st.published, 3);
 	assert_int_equal(st.timed_out, 1);
 	assert_int_equal(st.rejected, 0);
 	assert_int_equal(st.queued, 2);
 	assert_int_equal(st.high_water, 2);
-	assert_adds_up(&st);
+	wt_assert_adds_up(&st);
 	drain();
 	const int want[] = { 0, 1 };
 	assert_got(want, 2);
-	st = stats();
+	st = wt_subscr_stats(fx.sub);
 	assert_int_equal(st.delivered, 2);
-	assert_adds_up(&st);
+	wt_assert_adds_up(&st);
 }
 
 static void
@@ -198,28 +167,31 @@ test_block_zero_timeout(void **state)
 	assert_weir_ok(pub(1));
 	int64_t t0 = wt_now_ms();
 	assert_weir_err(pub(2), WEIR_EFULL); // fails at once
-	assert_true(wt_now_ms() - t0 < 1000);
-	weir_subscr_stats st = stats();
+	// Only a wait without end would take this long on a loaded machine.
+	assert_true(wt_now_ms() - t0 < WT_WAIT_MS);
+	weir_subscr_stats st = wt_subscr_stats(fx.sub);
 	assert_int_equal(st.rejected, 1);
 	assert_int_equal(st.timed_out, 0);
-	assert_adds_up(&st);
+	wt_assert_adds_up(&st);
 	drain();
 	const int want[] = { 0, 1 };
 	assert_got(want, 2);
 }
 
-typedef struct unblocker {
-	weir_bus *bus;
-	int       delay_ms;
-} unblocker;
-
+// Runs the loop once the test's publisher waits for room in fx.sub's
+// queue (its BLOCKed producers count themselves in q.waiters before they
+// wait). Not the test's thread: it cannot fail the test, so after
+// WT_WAIT_MS it runs the loop anyway and the test's checks fail.
 static void *
 unblock_thread(void *arg)
 {
-	unblocker      *u  = arg;
-	struct timespec ts = { 0, u->delay_ms * 1000000L };
-	nanosleep(&ts, NULL);
-	weir_bus_run(u->bus, WEIR_RUN_NOWAIT);
+	(void) arg;
+	int64_t end = wt_now_ms() + WT_WAIT_MS;
+	while (atomic_load(&fx.sub->q.waiters) == 0 && wt_now_ms() < end) {
+		wt_sleep_ms(1);
+	}
+	atomic_store(&fx.saw_blocked, atomic_load(&fx.sub->q.waiters) > 0);
+	weir_bus_run(fx.bus, WEIR_RUN_NOWAIT);
 	return NULL;
 }
 
@@ -231,19 +203,19 @@ test_block_waits_for_room(void **state)
 	subscribe(2, WEIR_POLICY_BLOCK, -1);
 	assert_weir_ok(pub(0));
 	assert_weir_ok(pub(1));
-	unblocker u = { fx.bus, 30 };
 	pthread_t th;
-	assert_int_equal(pthread_create(&th, NULL, unblock_thread, &u), 0);
+	assert_int_equal(pthread_create(&th, NULL, unblock_thread, NULL), 0);
 	assert_weir_ok(pub(2)); // waits until the other thread drains
 	pthread_join(th, NULL);
+	assert_true(atomic_load(&fx.saw_blocked));
 	assert_true(fx.n >= 1);
 	drain();
 	const int want[] = { 0, 1, 2 };
 	assert_got(want, 3);
-	weir_subscr_stats st = stats();
+	weir_subscr_stats st = wt_subscr_stats(fx.sub);
 	assert_int_equal(st.published, 3);
 	assert_int_equal(st.delivered, 3);
-	assert_adds_up(&st);
+	wt_assert_adds_up(&st);
 }
 
 static void
@@ -258,11 +230,11 @@ test_reject(void **state)
 			assert_weir_err(pub(i), WEIR_EFULL);
 		}
 	}
-	weir_subscr_stats st = stats();
+	weir_subscr_stats st = wt_subscr_stats(fx.sub);
 	assert_int_equal(st.published, 5);
 	assert_int_equal(st.rejected, 2);
 	assert_int_equal(st.queued, 3);
-	assert_adds_up(&st);
+	wt_assert_adds_up(&st);
 	drain();
 	const int want[] = { 0, 1, 2 };
 	assert_got(want, 3);
@@ -270,9 +242,9 @@ test_reject(void **state)
 	assert_weir_ok(pub(7));
 	drain();
 	assert_int_equal(fx.got[3], 7);
-	st = stats();
+	st = wt_subscr_stats(fx.sub);
 	assert_int_equal(st.delivered, 4);
-	assert_adds_up(&st);
+	wt_assert_adds_up(&st);
 }
 
 static void
@@ -283,16 +255,16 @@ test_drop_oldest(void **state)
 	for (int i = 0; i < 10; i++) {
 		assert_weir_ok(pub(i)); // dropping is not an error
 	}
-	weir_subscr_stats st = stats();
+	weir_subscr_stats st = wt_subscr_stats(fx.sub);
 	assert_int_equal(st.dropped, 7);
 	assert_int_equal(st.queued, 3);
 	assert_int_equal(st.high_water, 3);
-	assert_adds_up(&st);
+	wt_assert_adds_up(&st);
 	drain();
 	const int want[] = { 7, 8, 9 }; // the newest, in order
 	assert_got(want, 3);
-	st = stats();
-	assert_adds_up(&st);
+	st = wt_subscr_stats(fx.sub);
+	wt_assert_adds_up(&st);
 	assert_int_equal(st.delivered, 3);
 }
 
@@ -304,15 +276,15 @@ test_drop_newest(void **state)
 	for (int i = 0; i < 10; i++) {
 		assert_weir_ok(pub(i));
 	}
-	weir_subscr_stats st = stats();
+	weir_subscr_stats st = wt_subscr_stats(fx.sub);
 	assert_int_equal(st.dropped, 7);
 	assert_int_equal(st.queued, 3);
-	assert_adds_up(&st);
+	wt_assert_adds_up(&st);
 	drain();
 	const int want[] = { 0, 1, 2 }; // the first ones
 	assert_got(want, 3);
-	st = stats();
-	assert_adds_up(&st);
+	st = wt_subscr_stats(fx.sub);
+	wt_assert_adds_up(&st);
 }
 
 static void
@@ -327,27 +299,27 @@ test_coalesce(void **state)
 	assert_weir_ok(pub_key(NULL, 4));
 	assert_weir_ok(pub_key("B", 5)); // replaces 1
 	assert_weir_ok(pub_key("A", 6)); // replaces 2
-	weir_subscr_stats st = stats();
+	weir_subscr_stats st = wt_subscr_stats(fx.sub);
 	assert_int_equal(st.published, 7);
 	assert_int_equal(st.coalesced, 3);
 	assert_int_equal(st.dropped, 0);
 	assert_int_equal(st.queued, 4);
-	assert_adds_up(&st);
+	wt_assert_adds_up(&st);
 	drain();
 	const int want[] = { 6, 5, 3, 4 };
 	assert_got(want, 4);
-	st = stats();
+	st = wt_subscr_stats(fx.sub);
 	assert_int_equal(st.delivered, 4);
-	assert_adds_up(&st);
+	wt_assert_adds_up(&st);
 	// After draining, a key starts afresh (no stale slot).
 	assert_weir_ok(pub_key("A", 7));
 	assert_weir_ok(pub_key("A", 8));
 	drain();
 	assert_int_equal(fx.n, 5);
 	assert_int_equal(fx.got[4], 8);
-	st = stats();
+	st = wt_subscr_stats(fx.sub);
 	assert_int_equal(st.coalesced, 4);
-	assert_adds_up(&st);
+	wt_assert_adds_up(&st);
 }
 
 static void
@@ -395,17 +367,17 @@ test_coalesce_full(void **state)
 	assert_weir_ok(pub_key("B", 4));  // still coalesces B
 	assert_weir_ok(pub_key(NULL, 5)); // evicts B(4)
 	assert_weir_ok(pub_key("A", 6));  // A is gone: appended, evicts C
-	weir_subscr_stats st = stats();
+	weir_subscr_stats st = wt_subscr_stats(fx.sub);
 	assert_int_equal(st.published, 7);
 	assert_int_equal(st.dropped, 3);
 	assert_int_equal(st.coalesced, 1);
 	assert_int_equal(st.queued, 3);
-	assert_adds_up(&st);
+	wt_assert_adds_up(&st);
 	drain();
 	const int want[] = { 3, 5, 6 };
 	assert_got(want, 3);
-	st = stats();
-	assert_adds_up(&st);
+	st = wt_subscr_stats(fx.sub);
+	wt_assert_adds_up(&st);
 }
 
 static void
@@ -424,18 +396,18 @@ test_coalesce_many_keys(void **state)
 			    key, sizeof(key), "k%d", (k * 7 + round) % 97);
 			assert_weir_ok(pub_key(key, v++));
 		}
-		weir_subscr_stats st = stats();
+		weir_subscr_stats st = wt_subscr_stats(fx.sub);
 		assert_true(st.queued <= 64);
-		assert_adds_up(&st);
+		wt_assert_adds_up(&st);
 		if (round % 3 == 2) {
 			drain();
 		}
 	}
 	drain();
-	weir_subscr_stats st = stats();
+	weir_subscr_stats st = wt_subscr_stats(fx.sub);
 	assert_int_equal(st.published, (uint64_t) v);
 	assert_int_equal(st.delivered, (uint64_t) fx.n);
-	assert_adds_up(&st);
+	wt_assert_adds_up(&st);
 	// Delivery order never goes back in time for a key's newest value,
 	// and values are unique.
 	for (int i = 1; i < fx.n && i < MAXREC; i++) {
@@ -470,10 +442,10 @@ test_watermarks(void **state)
 		assert_int_equal(fx.drain_calls, round - 1);
 		drain();
 		assert_int_equal(fx.drain_calls, round); // once, at low
-		weir_subscr_stats st = stats();
+		weir_subscr_stats st = wt_subscr_stats(fx.sub);
 		assert_int_equal(st.pressure, (uint64_t) round);
 		assert_int_equal(st.drain, (uint64_t) round);
-		assert_adds_up(&st);
+		wt_assert_adds_up(&st);
 	}
 	assert_int_equal(fx.pressure_calls, 3);
 	assert_int_equal(fx.drain_calls, 3);
@@ -502,10 +474,10 @@ test_watermark_hysteresis(void **state)
 	assert_int_equal(fx.got[8], 1000);
 	assert_int_equal(fx.pressure_calls, 1);
 	assert_int_equal(fx.drain_calls, 1);
-	weir_subscr_stats st = stats();
+	weir_subscr_stats st = wt_subscr_stats(fx.sub);
 	assert_int_equal(st.pressure, 1);
 	assert_int_equal(st.drain, 1);
-	assert_adds_up(&st);
+	wt_assert_adds_up(&st);
 }
 
 static void
@@ -518,10 +490,10 @@ test_high_water_exact(void **state)
 	for (int i = 0; i < 9; i++) {
 		assert_weir_ok(pub(i));
 	}
-	assert_int_equal(stats().high_water, 9);
+	assert_int_equal(wt_subscr_stats(fx.sub).high_water, 9);
 	drain();
 	assert_weir_ok(pub(1));
-	assert_int_equal(stats().high_water, 9);
+	assert_int_equal(wt_subscr_stats(fx.sub).high_water, 9);
 }
 
 static void
@@ -567,7 +539,7 @@ test_config_errors(void **state)
 	weir_subscr_config_destroy(NULL);
 	// Only one subscription got registered.
 	assert_weir_ok(pub(1));
-	weir_subscr_stats st = stats();
+	weir_subscr_stats st = wt_subscr_stats(fx.sub);
 	assert_int_equal(st.published, 1);
 	assert_weir_err(weir_subscr_stats_get(NULL, &st), WEIR_EINVAL);
 	assert_weir_err(weir_subscr_stats_get(fx.sub, NULL), WEIR_EINVAL);
@@ -640,14 +612,11 @@ mt_count_fn(weir_bus *bus, const weir_event *ev, void *arg)
 static void
 mt_case(weir_policy pol, int64_t timeout_ms, int keyed)
 {
-	weir_bus           *bus;
-	weir_subscr        *sub;
-	weir_subscr_config *sc;
+	weir_bus    *bus;
+	weir_subscr *sub;
 	atomic_store(&mt_calls, 0);
 	assert_weir_ok(weir_bus_create(&bus, NULL));
-	assert_weir_ok(weir_subscr_config_create(&sc));
-	assert_weir_ok(weir_subscr_config_set_capacity(sc, 7));
-	assert_weir_ok(weir_subscr_config_set_policy(sc, pol, timeout_ms));
+	weir_subscr_config *sc = wt_subscr_config(7, pol, timeout_ms);
 	assert_weir_ok(
 	    weir_subscribe(&sub, bus, "q.*", mt_count_fn, NULL, NULL, sc));
 	weir_subscr_config_destroy(sc);
@@ -683,7 +652,7 @@ mt_case(weir_policy pol, int64_t timeout_ms, int keyed)
 	assert_int_equal(st.rejected, efull);
 	assert_int_equal(st.timed_out, etimedout);
 	assert_true(st.high_water <= 7);
-	assert_adds_up(&st);
+	wt_assert_adds_up(&st);
 	if (pol == WEIR_POLICY_BLOCK && timeout_ms < 0) {
 		assert_int_equal(st.delivered, MT_PRODUCERS * MT_EACH);
 	}

@@ -1,7 +1,6 @@
 // Queued publish: by string, handle and event; fan-out; unsubscribe;
 // WEIR_PUBLISH_TAKE ownership; handler failures.
 #include <pthread.h>
-#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -245,7 +244,8 @@ slow_fn(weir_bus *b, const weir_event *ev, void *arg)
 	return WEIR_OK;
 }
 
-static atomic_int stop_producing;
+static atomic_int            stop_producing;
+static atomic_uint_least64_t produced;
 
 static void *
 producer_thread(void *arg)
@@ -253,6 +253,7 @@ producer_thread(void *arg)
 	(void) arg;
 	while (!atomic_load(&stop_producing)) {
 		weir_publish(bus, "x.y", "z", 1, 0, NULL);
+		atomic_fetch_add(&produced, 1);
 	}
 	return NULL;
 }
@@ -266,12 +267,9 @@ test_unsubscribe_other_thread(void **state)
 		atomic_store(&late_calls, 0);
 		atomic_store(&xcalls, 0);
 		atomic_store(&stop_producing, 0);
-		weir_subscr_config *sc;
 		weir_subscr        *sub;
-		assert_weir_ok(weir_subscr_config_create(&sc));
-		assert_weir_ok(weir_subscr_config_set_capacity(sc, 64));
-		assert_weir_ok(weir_subscr_config_set_policy(
-		    sc, WEIR_POLICY_DROP_OLDEST, 0));
+		weir_subscr_config *sc =
+		    wt_subscr_config(64, WEIR_POLICY_DROP_OLDEST, 0);
 		assert_weir_ok(
 		    weir_subscribe(&sub, bus, "x.*", slow_fn, NULL, NULL, sc));
 		weir_subscr_config_destroy(sc);
@@ -280,13 +278,13 @@ test_unsubscribe_other_thread(void **state)
 		    pthread_create(&lt, NULL, wt_run_bus, bus), 0);
 		assert_int_equal(
 		    pthread_create(&pt, NULL, producer_thread, NULL), 0);
-		while (atomic_load(&xcalls) < 5 + round) {
-			sched_yield();
-		}
+		wt_wait_until(atomic_load(&xcalls) >= 5 + round);
 		weir_unsubscribe(sub);
 		atomic_store(&unsub_done, 1);
-		struct timespec ts = { 0, 2000000 };
-		nanosleep(&ts, NULL); // let more events be published
+		// More events published after the unsubscribe: none may
+		// reach the handler.
+		assert_true(
+		    wt_wait_u64(&produced, atomic_load(&produced) + 100));
 		atomic_store(&stop_producing, 1);
 		pthread_join(pt, NULL);
 		weir_bus_stop(bus);

@@ -13,10 +13,6 @@
 #include "core/pull.h"
 #include "core/subscr.h"
 
-// Generous bound on any wait that should end at once: a lost wake-up
-// shows as a failure, not as a ctest timeout.
-#define LONG_WAIT_MS 30000
-
 typedef struct pull_fx {
 	weir_bus    *bus;
 	weir_subscr *sub;
@@ -50,20 +46,10 @@ count_free(void *arg)
 	atomic_fetch_add(&((pull_fx *) arg)->freed, 1);
 }
 
-static weir_subscr_config *
-config(size_t cap, weir_policy pol, int64_t timeout_ms)
-{
-	weir_subscr_config *sc;
-	assert_weir_ok(weir_subscr_config_create(&sc));
-	assert_weir_ok(weir_subscr_config_set_capacity(sc, cap));
-	assert_weir_ok(weir_subscr_config_set_policy(sc, pol, timeout_ms));
-	return sc;
-}
-
 static void
 subscribe(size_t cap, weir_policy pol, int64_t timeout_ms)
 {
-	weir_subscr_config *sc = config(cap, pol, timeout_ms);
+	weir_subscr_config *sc = wt_subscr_config(cap, pol, timeout_ms);
 	assert_weir_ok(
 	    weir_subscribe(&fx.sub, fx.bus, "p.>", NULL, &fx, count_free, sc));
 	weir_subscr_config_destroy(sc);
@@ -122,33 +108,11 @@ assert_empty(void)
 	assert_null(ev);
 }
 
-static weir_subscr_stats
-stats(void)
-{
-	weir_subscr_stats st = WEIR_STRUCT_INIT(weir_subscr_stats);
-	assert_weir_ok(weir_subscr_stats_get(fx.sub, &st));
-	return st;
-}
-
-// published = delivered + dropped + rejected + timed_out + coalesced
-// + queued, exactly.
-static void
-assert_adds_up(const weir_subscr_stats *st)
-{
-	assert_int_equal(st->published,
-	    st->delivered + st->dropped + st->rejected + st->timed_out +
-	        st->coalesced + st->queued);
-}
-
 // Waits (bounded) until @p n callers wait in weir_subscr_next().
 static void
 wait_for_waiters(weir_subscr *sub, int n)
 {
-	int64_t deadline = wt_now_ms() + LONG_WAIT_MS;
-	while (weir__pull_waiters(sub) < n && wt_now_ms() < deadline) {
-		struct timespec ts = { 0, 1000000 };
-		nanosleep(&ts, NULL);
-	}
+	wt_wait_until(weir__pull_waiters(sub) >= n);
 	assert_int_equal(weir__pull_waiters(sub), n);
 }
 
@@ -170,7 +134,7 @@ test_einval(void **state)
 	subscribe(4, WEIR_POLICY_BLOCK, -1);
 	assert_weir_err(weir_subscr_next(fx.sub, NULL, 0), WEIR_EINVAL);
 	assert_weir_err(weir_subscr_next(fx.sub, &ev, -2), WEIR_EINVAL);
-	assert_int_equal(stats().delivered, 0);
+	assert_int_equal(wt_subscr_stats(fx.sub).delivered, 0);
 }
 
 typedef weir_err (*sc_setter)(weir_subscr_config *sc, weir_bus *bus);
@@ -299,7 +263,7 @@ test_poll_and_timeout(void **state)
 	assert_weir_ok(weir_loop_stats_get(weir_bus_loop(fx.bus), &ls));
 	assert_int_equal(ls.subscriptions, 0);
 	assert_int_equal(ls.dispatched, 0);
-	assert_int_equal(stats().queued, 3);
+	assert_int_equal(wt_subscr_stats(fx.sub).queued, 3);
 	take(0);
 	assert_weir_ok(weir_subscr_next(fx.sub, &ev, 20)); // one is there
 	assert_int_equal(value_of(ev), 1);
@@ -309,12 +273,12 @@ test_poll_and_timeout(void **state)
 	assert_string_equal(weir_event_topic(ev), "p.t");
 	weir_event_release(ev);
 	assert_empty();
-	weir_subscr_stats st = stats();
+	weir_subscr_stats st = wt_subscr_stats(fx.sub);
 	assert_int_equal(st.published, 3);
 	assert_int_equal(st.delivered, 3);
 	assert_int_equal(st.queued, 0);
 	assert_int_equal(st.high_water, 3);
-	assert_adds_up(&st);
+	wt_assert_adds_up(&st);
 	assert_int_equal(st.latency.count, 3);
 }
 
@@ -345,18 +309,18 @@ test_reject(void **state)
 	}
 	assert_weir_err(pub(4), WEIR_EFULL);
 	assert_weir_err(pub(5), WEIR_EFULL);
-	weir_subscr_stats st = stats();
+	weir_subscr_stats st = wt_subscr_stats(fx.sub);
 	assert_int_equal(st.published, 6);
 	assert_int_equal(st.rejected, 2);
 	assert_int_equal(st.queued, 4);
-	assert_adds_up(&st);
+	wt_assert_adds_up(&st);
 	for (uint64_t i = 0; i < 4; i++) {
 		take(i);
 	}
 	assert_empty();
-	st = stats();
+	st = wt_subscr_stats(fx.sub);
 	assert_int_equal(st.delivered, 4);
-	assert_adds_up(&st);
+	wt_assert_adds_up(&st);
 }
 
 static void
@@ -371,11 +335,11 @@ test_drop_newest(void **state)
 		take(i);
 	}
 	assert_empty();
-	weir_subscr_stats st = stats();
+	weir_subscr_stats st = wt_subscr_stats(fx.sub);
 	assert_int_equal(st.published, 6);
 	assert_int_equal(st.dropped, 2);
 	assert_int_equal(st.delivered, 4);
-	assert_adds_up(&st);
+	wt_assert_adds_up(&st);
 }
 
 static void
@@ -390,11 +354,11 @@ test_drop_oldest(void **state)
 		take(i);
 	}
 	assert_empty();
-	weir_subscr_stats st = stats();
+	weir_subscr_stats st = wt_subscr_stats(fx.sub);
 	assert_int_equal(st.published, 6);
 	assert_int_equal(st.dropped, 2);
 	assert_int_equal(st.delivered, 4);
-	assert_adds_up(&st);
+	wt_assert_adds_up(&st);
 }
 
 static void
@@ -413,12 +377,12 @@ test_coalesce(void **state)
 	take(4);
 	take(5);
 	assert_empty();
-	weir_subscr_stats st = stats();
+	weir_subscr_stats st = wt_subscr_stats(fx.sub);
 	assert_int_equal(st.published, 6);
 	assert_int_equal(st.coalesced, 1);
 	assert_int_equal(st.dropped, 1);
 	assert_int_equal(st.delivered, 4);
-	assert_adds_up(&st);
+	wt_assert_adds_up(&st);
 }
 
 static void
@@ -429,9 +393,9 @@ test_block_zero_and_timeout(void **state)
 	assert_weir_ok(pub(0));
 	assert_weir_ok(pub(1));
 	assert_weir_err(pub(2), WEIR_EFULL);
-	weir_subscr_stats st = stats();
+	weir_subscr_stats st = wt_subscr_stats(fx.sub);
 	assert_int_equal(st.rejected, 1);
-	assert_adds_up(&st);
+	wt_assert_adds_up(&st);
 	weir_unsubscribe(fx.sub);
 	assert_int_equal(atomic_load(&fx.freed), 1);
 	subscribe(2, WEIR_POLICY_BLOCK, 20);
@@ -442,11 +406,11 @@ test_block_zero_and_timeout(void **state)
 	assert_weir_ok(pub(3)); // room again
 	take(1);
 	take(3);
-	st = stats();
+	st = wt_subscr_stats(fx.sub);
 	assert_int_equal(st.published, 4);
 	assert_int_equal(st.timed_out, 1);
 	assert_int_equal(st.delivered, 3);
-	assert_adds_up(&st);
+	wt_assert_adds_up(&st);
 }
 
 static void
@@ -470,7 +434,7 @@ static void
 test_watermarks(void **state)
 {
 	(void) state;
-	weir_subscr_config *sc = config(8, WEIR_POLICY_BLOCK, -1);
+	weir_subscr_config *sc = wt_subscr_config(8, WEIR_POLICY_BLOCK, -1);
 	assert_weir_ok(weir_subscr_config_set_watermarks(
 	    sc, 6, 2, on_pressure, on_drain, &fx));
 	assert_weir_ok(
@@ -489,10 +453,10 @@ test_watermarks(void **state)
 	assert_true(pthread_equal(fx.drain_thread, pthread_self()));
 	take(4);
 	take(5);
-	weir_subscr_stats st = stats();
+	weir_subscr_stats st = wt_subscr_stats(fx.sub);
 	assert_int_equal(st.pressure, 1);
 	assert_int_equal(st.drain, 1);
-	assert_adds_up(&st);
+	wt_assert_adds_up(&st);
 }
 
 static void
@@ -568,7 +532,7 @@ spsc_consumer_main(void *arg)
 	consumer *c = arg;
 	while (c->got < c->want) {
 		const weir_event *ev;
-		weir_err rv = weir_subscr_next(c->sub, &ev, LONG_WAIT_MS);
+		weir_err rv = weir_subscr_next(c->sub, &ev, WT_WAIT_MS);
 		if (rv != WEIR_OK) {
 			c->err = rv;
 			return NULL;
@@ -602,12 +566,12 @@ test_producer_consumer(void **state)
 	assert_int_equal(c.disorder, 0);
 	assert_int_equal(next, SPSC_EVENTS);
 	assert_empty();
-	weir_subscr_stats st = stats();
+	weir_subscr_stats st = wt_subscr_stats(fx.sub);
 	assert_int_equal(st.published, SPSC_EVENTS);
 	assert_int_equal(st.delivered, SPSC_EVENTS);
 	assert_int_equal(st.dropped + st.rejected + st.timed_out, 0);
 	assert_true(st.high_water <= 64);
-	assert_adds_up(&st);
+	wt_assert_adds_up(&st);
 }
 
 #define MPMC_PRODUCERS 2
@@ -618,7 +582,7 @@ static void *
 mpmc_consumer_main(void *arg)
 {
 	consumer *c        = arg;
-	int64_t   deadline = wt_now_ms() + LONG_WAIT_MS;
+	int64_t   deadline = wt_now_ms() + WT_WAIT_MS;
 	while (atomic_load(c->taken) < c->total) {
 		const weir_event *ev;
 		weir_err          rv = weir_subscr_next(c->sub, &ev, 20);
@@ -685,10 +649,10 @@ test_several_consumers(void **state)
 		assert_int_equal(seen[i], 1);
 	}
 	free(seen);
-	weir_subscr_stats st = stats();
+	weir_subscr_stats st = wt_subscr_stats(fx.sub);
 	assert_int_equal(st.published, total);
 	assert_int_equal(st.delivered, total);
-	assert_adds_up(&st);
+	wt_assert_adds_up(&st);
 }
 
 typedef struct waiter {
@@ -780,27 +744,23 @@ test_block_publisher_released(void **state)
 	producer  p = { .bus = fx.bus, .id = 0, .n = 3 }; // 0, 1, 2 again
 	pthread_t t;
 	assert_int_equal(pthread_create(&t, NULL, producer_main, &p), 0);
-	int64_t deadline = wt_now_ms() + LONG_WAIT_MS;
-	while (
-	    atomic_load(&fx.sub->q.waiters) == 0 && wt_now_ms() < deadline) {
-		sched_yield();
-	}
+	wt_wait_until(atomic_load(&fx.sub->q.waiters) > 0);
 	assert_int_equal(atomic_load(&fx.sub->q.waiters), 1);
 	for (uint64_t want = 0; want < 2; want++) {
 		take(want);
 	}
 	const weir_event *ev;
 	for (uint64_t want = 0; want < 3; want++) {
-		assert_weir_ok(weir_subscr_next(fx.sub, &ev, LONG_WAIT_MS));
+		assert_weir_ok(weir_subscr_next(fx.sub, &ev, WT_WAIT_MS));
 		assert_int_equal(value_of(ev), want);
 		weir_event_release(ev);
 	}
 	pthread_join(t, NULL);
 	assert_int_equal(atomic_load(&p.failed), 0);
-	weir_subscr_stats st = stats();
+	weir_subscr_stats st = wt_subscr_stats(fx.sub);
 	assert_int_equal(st.published, 5);
 	assert_int_equal(st.delivered, 5);
-	assert_adds_up(&st);
+	wt_assert_adds_up(&st);
 }
 
 int

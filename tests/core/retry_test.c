@@ -7,8 +7,6 @@
 
 #include "weir_test.h"
 
-#include "loops_util.h"
-
 typedef struct retry_state {
 	int       fail_first; // calls that fail (per event "a"), then OK
 	int       calls_a;
@@ -86,8 +84,8 @@ retry_sub(weir_bus *bus, retry_state *rs, uint32_t attempts)
 static void
 run_until(weir_bus *bus, const int *v, int want)
 {
-	int64_t end = lu_now_ms() + 10000;
-	while (*v < want && lu_now_ms() < end) {
+	int64_t end = wt_now_ms() + WT_WAIT_MS;
+	while (*v < want && wt_now_ms() < end) {
 		assert_weir_ok(weir_bus_run(bus, WEIR_RUN_ONCE));
 	}
 }

@@ -38,15 +38,6 @@ test_hist_buckets(void **state)
 	weir__free(h);
 }
 
-static weir_err
-ok_handler(weir_bus *bus, const weir_event *ev, void *arg)
-{
-	(void) bus;
-	(void) ev;
-	(void) arg;
-	return WEIR_OK;
-}
-
 static void
 test_stats_json(void **state)
 {
@@ -63,7 +54,7 @@ test_stats_json(void **state)
 	assert_weir_ok(weir_subscr_config_set_name(sc, "odd \"name\"\n"));
 	assert_weir_ok(weir_subscr_config_set_loop(sc, weir_bus_loop(bus)));
 	assert_weir_ok(
-	    weir_subscribe(&sub, bus, "a.>", ok_handler, NULL, NULL, sc));
+	    weir_subscribe(&sub, bus, "a.>", wt_nop_handler, NULL, NULL, sc));
 	weir_subscr_config_destroy(sc);
 	for (int i = 0; i < 100; i++) {
 		assert_weir_ok(weir_publish(bus, "a.b", "x", 1, 0, NULL));
@@ -238,7 +229,7 @@ test_stats_json_format_error(void **state)
 	assert_weir_ok(weir_subscr_config_create(&sc));
 	assert_weir_ok(weir_subscr_config_set_name(sc, "a-rather-long-name"));
 	assert_weir_ok(
-	    weir_subscribe(&sub, bus, "a.>", ok_handler, NULL, NULL, sc));
+	    weir_subscribe(&sub, bus, "a.>", wt_nop_handler, NULL, NULL, sc));
 	weir_subscr_config_destroy(sc);
 	int failures = 0;
 	for (long k = 1;; k++) {

@@ -7,13 +7,6 @@
 
 #include "weir_test.h"
 
-static void *
-run_loop(void *loop)
-{
-	weir_loop_run(loop, WEIR_RUN_DEFAULT);
-	return NULL;
-}
-
 static void
 mark_running(weir_timer *t, void *arg)
 {
@@ -34,11 +27,8 @@ test_loop_stop_join(void **state)
 	assert_weir_err(weir_loop_join(NULL), WEIR_EINVAL);
 	assert_weir_ok(
 	    weir_timer_start(&t, loop, 0, 0, mark_running, &running));
-	assert_int_equal(pthread_create(&th, NULL, run_loop, loop), 0);
-	int64_t end = wt_now_ms() + 20000; // the timer says the thread runs it
-	while (!atomic_load(&running)) {
-		assert_true(wt_now_ms() < end);
-	}
+	assert_int_equal(pthread_create(&th, NULL, wt_run_loop, loop), 0);
+	wt_wait_until(atomic_load(&running)); // the timer: the thread runs it
 	assert_weir_err(weir_loop_step(loop, 0, 0, NULL), WEIR_EBUSY);
 	weir_loop_stop(loop);
 	assert_weir_ok(weir_loop_join(loop));

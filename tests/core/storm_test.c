@@ -10,13 +10,11 @@
 
 #include "weir_test.h"
 
-#include "loops_util.h"
-
 static void
 test_rate_limit(void **state)
 {
 	(void) state;
-	weir_bus           *bus = lu_bus_with_loops(1);
+	weir_bus           *bus = wt_bus_with_loops(1);
 	weir_subscr_config *sc;
 	weir_subscr        *sub;
 	assert_weir_ok(weir_subscr_config_create(&sc));
@@ -25,17 +23,17 @@ test_rate_limit(void **state)
 	assert_weir_ok(weir_subscr_config_set_rate(sc, 100, 5));
 	atomic_uint_least64_t n = 0;
 	assert_weir_ok(
-	    weir_subscribe(&sub, bus, "r.s", lu_count_handler, &n, NULL, sc));
+	    weir_subscribe(&sub, bus, "r.s", wt_count_handler, &n, NULL, sc));
 	weir_subscr_config_destroy(sc);
 	for (int i = 0; i < 40; i++) {
 		assert_weir_ok(weir_publish(bus, "r.s", NULL, 0, 0, NULL));
 	}
-	int64_t t0 = lu_now_ms();
+	int64_t t0 = wt_now_ms();
 	assert_weir_ok(weir_bus_start(bus));
-	assert_true(lu_wait_u64(&n, 40));
+	assert_true(wt_wait_u64(&n, 40));
 	// 5 at once, then 35 at 100/s: at least ~350 ms. Only the lower
 	// bound is asserted (a slow machine only makes it longer).
-	assert_true(lu_now_ms() - t0 >= 300);
+	assert_true(wt_now_ms() - t0 >= 300);
 	weir_subscr_stats x = WEIR_STRUCT_INIT(weir_subscr_stats);
 	assert_weir_ok(weir_subscr_stats_get(sub, &x));
 	assert_true(x.rate_delayed > 0);
@@ -111,7 +109,7 @@ static void
 test_debounce_storm(void **state)
 {
 	(void) state;
-	weir_bus           *bus = lu_bus_with_loops(1);
+	weir_bus           *bus = wt_bus_with_loops(1);
 	weir_subscr_config *sc;
 	weir_subscr        *sub;
 	storm_state        *ss = calloc(1, sizeof(*ss));
@@ -132,17 +130,17 @@ test_debounce_storm(void **state)
 		pthread_join(th[t], NULL);
 	}
 	// Every key falls quiet after the storm and delivers its last.
-	int64_t end = lu_now_ms() + 30000;
+	int64_t end = wt_now_ms() + 3 * WT_WAIT_MS; // slow under TSan
 	int     all;
 	do {
-		lu_sleep_ms(20);
+		wt_sleep_ms(20);
 		weir_subscr_stats st = WEIR_STRUCT_INIT(weir_subscr_stats);
 		assert_weir_ok(weir_subscr_stats_get(sub, &st));
 		weir_subscr_stats x = WEIR_STRUCT_INIT(weir_subscr_stats);
 		assert_weir_ok(weir_subscr_stats_get(sub, &x));
 		all = st.queued == 0 &&
 		    st.delivered + x.debounced == STORM_EVENTS;
-	} while (!all && lu_now_ms() < end);
+	} while (!all && wt_now_ms() < end);
 	assert_true(all);
 	weir_bus_stop(bus);
 	assert_weir_ok(weir_bus_join(bus));
@@ -192,8 +190,8 @@ test_debounce_quiet_keys(void **state)
 	}
 	assert_weir_ok(weir_bus_run(bus, WEIR_RUN_NOWAIT));
 	assert_int_equal(atomic_load(&ss->calls), 0); // not quiet yet
-	int64_t end = lu_now_ms() + 10000;
-	while (atomic_load(&ss->calls) < 3 && lu_now_ms() < end) {
+	int64_t end = wt_now_ms() + WT_WAIT_MS;
+	while (atomic_load(&ss->calls) < 3 && wt_now_ms() < end) {
 		assert_weir_ok(weir_bus_run(bus, WEIR_RUN_ONCE));
 	}
 	assert_int_equal(atomic_load(&ss->calls), 3);

@@ -117,17 +117,8 @@ test_stress_block(void **state)
 	}
 	// Wait for the loop to deliver what is still queued.
 	uint64_t total = (uint64_t) PRODUCERS * (uint64_t) count;
-	for (;;) {
-		weir_subscr_stats a = WEIR_STRUCT_INIT(weir_subscr_stats);
-		weir_subscr_stats b = WEIR_STRUCT_INIT(weir_subscr_stats);
-		assert_weir_ok(weir_subscr_stats_get(sub[0], &a));
-		assert_weir_ok(weir_subscr_stats_get(sub[1], &b));
-		if (a.delivered == total && b.delivered == total) {
-			break;
-		}
-		struct timespec ts = { 0, 1000000 };
-		nanosleep(&ts, NULL);
-	}
+	wt_wait_until(wt_subscr_stats(sub[0]).delivered == total &&
+	    wt_subscr_stats(sub[1]).delivered == total);
 	weir_bus_stop(bus);
 	pthread_join(loop, NULL);
 	for (int s = 0; s < SUBS; s++) {

@@ -13,8 +13,6 @@
 
 #include "weir_test.h"
 
-#include "loops_util.h"
-
 // Bound of one mutual-unsubscribe round: a deadlock shows as a failure
 // after it, not as a ctest timeout.
 #define DEADLOCK_MS 20000
@@ -147,7 +145,7 @@ test_mutual_unsubscribe_two_loops(void **state)
 	static mutual_pair pairs[MUTUAL_ROUNDS];
 	memset(pairs, 0, sizeof(pairs));
 	atomic_store(&mutual_frees, 0);
-	weir_bus *bus = lu_bus_with_loops(2);
+	weir_bus *bus = wt_bus_with_loops(2);
 	assert_non_null(bus);
 	assert_weir_ok(weir_bus_start(bus));
 	for (int r = 0; r < MUTUAL_ROUNDS; r++) {
@@ -317,7 +315,7 @@ test_application_thread_waits(void **state)
 	(void) state;
 	static wait_state ws;
 	memset(&ws, 0, sizeof(ws));
-	weir_bus *bus = lu_bus_with_loops(1);
+	weir_bus *bus = wt_bus_with_loops(1);
 	assert_non_null(bus);
 	assert_weir_ok(weir_subscribe(
 	    &ws.sub, bus, "wait.t", wait_handler, &ws, wait_free, NULL));

@@ -16,9 +16,6 @@
 #include "weir_test.h"
 
 #include "core/watermark.h"
-#include "loops_util.h"
-
-#define WM_WAIT_MS 20000
 
 typedef struct wm_fx {
 	weir_bus             *bus;
@@ -156,7 +153,7 @@ wm_now_us(void)
 	return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-// Waits until the application's drain came; 0 after WM_WAIT_MS. It
+// Waits until the application's drain came; 0 after WT_WAIT_MS. It
 // spins a little first: a producer that publishes again at once, while
 // the loop is still busy with the drain's pass, is the one that met the
 // race of the issue.
@@ -170,7 +167,7 @@ wm_wait_drained(wm_fx *f)
 			return 1;
 		}
 	}
-	end.tv_sec += WM_WAIT_MS / 1000;
+	end.tv_sec += WT_WAIT_MS / 1000;
 	pthread_mutex_lock(&f->mx);
 	int rv = 0;
 	while (atomic_load(&f->phase) != 0 && rv != ETIMEDOUT) {
@@ -178,19 +175,6 @@ wm_wait_drained(wm_fx *f)
 	}
 	pthread_mutex_unlock(&f->mx);
 	return atomic_load(&f->phase) == 0;
-}
-
-static int
-wm_wait_u64(atomic_uint_least64_t *v, uint64_t want)
-{
-	int64_t end = wt_now_ms() + WM_WAIT_MS;
-	while (atomic_load(v) < want) {
-		if (wt_now_ms() > end) {
-			return 0;
-		}
-		lu_sleep_ms(1);
-	}
-	return 1;
 }
 
 static void
@@ -235,7 +219,7 @@ wm_writer_cycles(
 	wm_fx_init(&f);
 	f.work = work;
 	wm_tid = 1;
-	f.bus  = lu_bus_with_loops(1);
+	f.bus  = wt_bus_with_loops(1);
 	assert_non_null(f.bus);
 	wm_subscribe(&f, 1024, high, low);
 	if (hooked) {
@@ -258,7 +242,7 @@ wm_writer_cycles(
 	}
 	assert_false(stalled);
 	assert_true(wm_wait_drained(&f)); // the last pressure's drain
-	assert_true(wm_wait_u64(&f.delivered, published));
+	assert_true(wt_wait_u64(&f.delivered, published));
 	wm_assert_balanced(&f);
 	assert_true(atomic_load(&f.pressures) >= cycles);
 	weir_bus_destroy(f.bus);
@@ -326,7 +310,7 @@ test_stopped_loop(void **state)
 		assert_int_equal(
 		    pthread_create(&th, NULL, wm_run_loop, f.bus), 0);
 		int drained = wm_wait_drained(&f);
-		assert_true(wm_wait_u64(&f.delivered, 12 * round));
+		assert_true(wt_wait_u64(&f.delivered, 12 * round));
 		weir_bus_stop(f.bus);
 		assert_int_equal(pthread_join(th, NULL), 0);
 		assert_true(drained);

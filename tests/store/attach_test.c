@@ -51,15 +51,10 @@ test_logs_matching_events(void **state)
 	// Stats while attached.
 	assert_weir_ok(attach(&a, f->st, bus, ">", 16, WEIR_POLICY_BLOCK, -1));
 	assert_weir_ok(weir_publish(bus, "x.y", "z", 1, 0, NULL));
-	for (int i = 0; i < 2000; i++) {
-		assert_weir_ok(weir_store_attach_stats_get(a, &s));
-		// The commit may be counted before the loop counts the
-		// handler call as delivered: wait for both.
-		if (s.appended == 1 && s.subscr.delivered == 1) {
-			break;
-		}
-		usleep(1000);
-	}
+	// The commit may be counted before the loop counts the handler call
+	// as delivered: wait for both.
+	wt_wait_until(weir_store_attach_stats_get(a, &s) == WEIR_OK &&
+	    s.appended == 1 && s.subscr.delivered == 1);
 	assert_int_equal(s.appended, 1);
 	assert_int_equal(s.subscr.delivered, 1);
 	assert_int_equal(s.failed, 0);

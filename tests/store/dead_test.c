@@ -85,15 +85,6 @@ to_bus(weir_store *st, const weir_store_dead_letter *dl, void *arg)
 	return weir_emit_event(r->bus, dl->ev, NULL);
 }
 
-static weir_err
-count_listener(weir_bus *bus, const weir_event *ev, void *arg)
-{
-	(void) bus;
-	(void) ev;
-	(*(int *) arg)++;
-	return WEIR_OK;
-}
-
 static void
 test_retry_to_bus(void **state)
 {
@@ -104,7 +95,7 @@ test_retry_to_bus(void **state)
 	size_t retried;
 	assert_weir_ok(weir_bus_create(&r.bus, NULL));
 	assert_weir_ok(
-	    weir_on(r.bus, ">", count_listener, &got, NULL, 0, NULL));
+	    weir_on(r.bus, ">", wt_count_int_handler, &got, NULL, 0, NULL));
 	weir_event *e1 = fx_event("orders.created", "1");
 	weir_event *e2 = fx_event("users.signup", "2");
 	assert_weir_ok(

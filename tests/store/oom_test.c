@@ -396,15 +396,6 @@ do_replay_call(fx *f, void *arg)
 }
 
 static weir_err
-count_handler(weir_bus *bus, const weir_event *ev, void *arg)
-{
-	(void) bus;
-	(void) ev;
-	(*(int *) arg)++;
-	return WEIR_OK;
-}
-
-static weir_err
 do_replay_publish(fx *f, void *arg)
 {
 	weir_bus              *bus = arg;
@@ -428,7 +419,7 @@ test_replay(void **state)
 	int          calls = 0;
 	assert_weir_ok(weir_bus_create(&bus, NULL));
 	assert_weir_ok(weir_subscribe(
-	    &sub, bus, "seed.>", count_handler, &calls, NULL, NULL));
+	    &sub, bus, "seed.>", wt_count_int_handler, &calls, NULL, NULL));
 	OOM_ALLOCATES(f, do_replay_publish, bus);
 	weir_bus_destroy(bus);
 }
