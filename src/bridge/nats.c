@@ -420,8 +420,8 @@ nats_apply_auth(nats_state *st, const nats_conf *c)
 static weir_err
 nats_apply_tls(nats_state *st, const nats_conf *c)
 {
-	natsOptions *o = st->opts;
-	int          on, skip;
+	natsOptions *o  = st->opts;
+	int          on = 0, skip = 0;
 	weir_err     rv = nats_bool(st, "nats.tls", c->tls, &on);
 	if (rv == WEIR_OK) {
 		rv = nats_bool(st, "nats.tls.skip_verify", c->tls_skip, &skip);
@@ -1049,9 +1049,10 @@ nats_fini(void *state)
 static int
 nats_split(char *list, const char **out, int max)
 {
-	int n = 0;
-	for (char *p = strtok(list, ","); p && n < max;
-	     p       = strtok(NULL, ",")) {
+	int   n = 0;
+	char *save;
+	for (char *p = strtok_r(list, ",", &save); p && n < max;
+	     p       = strtok_r(NULL, ",", &save)) {
 		while (*p == ' ') {
 			p++;
 		}
