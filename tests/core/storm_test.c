@@ -34,11 +34,9 @@ test_rate_limit(void **state)
 	// 5 at once, then 35 at 100/s: at least ~350 ms. Only the lower
 	// bound is asserted (a slow machine only makes it longer).
 	assert_true(wt_now_ms() - t0 >= 300);
-	weir_subscr_stats x = WEIR_STRUCT_INIT(weir_subscr_stats);
-	assert_weir_ok(weir_subscr_stats_get(sub, &x));
-	assert_true(x.rate_delayed > 0);
 	weir_subscr_stats st = WEIR_STRUCT_INIT(weir_subscr_stats);
 	assert_weir_ok(weir_subscr_stats_get(sub, &st));
+	assert_true(st.rate_delayed > 0);
 	assert_int_equal(st.delivered, 40);
 	weir_bus_destroy(bus);
 }
@@ -136,10 +134,8 @@ test_debounce_storm(void **state)
 		wt_sleep_ms(20);
 		weir_subscr_stats st = WEIR_STRUCT_INIT(weir_subscr_stats);
 		assert_weir_ok(weir_subscr_stats_get(sub, &st));
-		weir_subscr_stats x = WEIR_STRUCT_INIT(weir_subscr_stats);
-		assert_weir_ok(weir_subscr_stats_get(sub, &x));
 		all = st.queued == 0 &&
-		    st.delivered + x.debounced == STORM_EVENTS;
+		    st.delivered + st.debounced == STORM_EVENTS;
 	} while (!all && wt_now_ms() < end);
 	assert_true(all);
 	weir_bus_stop(bus);
