@@ -64,6 +64,72 @@ WEIR_API const char *weir_bridge_config_get(const weir_bridge_config *cfg, const
 /* Iterates every key with the given prefix (e.g. "kafka."), for pass-through to the client. */
 WEIR_API weir_err weir_bridge_config_each(const weir_bridge_config *cfg, const char *prefix,
     weir_err (*fn)(const char *key, const char *value, void *arg), void *arg);
+/* ---- inbound: sources (version 1) ---------------------------------------------------------
+ * A source consumes from a broker for one inbound route (weir_bridge_inbound_add, bridge.h).
+ * The bridge allocates state_size zeroed bytes per inbound route, calls init with the route's
+ * spec, then runs one thread per route that calls fetch in a loop. A source hands each message
+ * to weir_inlet_deliver, in broker order, from inside fetch. Once the message is durable in the
+ * local store (or dead-lettered, or recognised as a duplicate), the bridge calls done(token) on
+ * the route's thread, in delivery order: only then does the source commit the Kafka offset /
+ * ack the JetStream message. See docs/bridge.md, section Inbound. */
+#define WEIR_SOURCE_V1 1u
+typedef struct weir_inlet weir_inlet; /* the bridge's side of one inbound route */
+
+/* What an inbound route asks of its source; strings live as long as the route. */
+typedef struct weir_source_spec {
+	size_t      size;   /* sizeof(weir_source_spec) */
+	const char *route;  /* the route's name */
+	const char *from;   /* Kafka topic / NATS subject (wildcards allowed for NATS) */
+	const char *group;  /* Kafka group.id / JetStream durable name ("weir-<route>" if unset) */
+	const char *stream; /* JetStream stream (NULL: the stream that holds `from`) */
+	uint32_t    batch;  /* most messages one fetch may deliver (bounded fetch) */
+} weir_source_spec;
+
+/* One message from a broker, borrowed for the weir_inlet_deliver call. */
+typedef struct weir_inbound_msg {
+	size_t             size;    /* sizeof(weir_inbound_msg) */
+	const char        *origin;  /* the Kafka topic / NATS subject it arrived on */
+	const void        *key;     /* Kafka record key (NULL for NATS) */
+	size_t             key_len;
+	const void        *payload;
+	size_t             payload_len;
+	const weir_header *headers; /* as on the wire: ce_*, Nats-Msg-Id, traceparent, user */
+	size_t             header_count;
+	const char        *coord;   /* stable coordinates, "kafka:<topic>/<partition>/<offset>" or
+	                             * "nats:<stream>/<stream seq>"; NULL when there are none (core
+	                             * NATS): they derive an id for foreign messages and locate
+	                             * dead letters */
+	int64_t            ts;      /* broker timestamp, unix ns; 0 if unknown */
+	uint64_t           token;   /* opaque to the bridge; handed back to done */
+} weir_inbound_msg;
+
+typedef struct weir_source_ops {
+	uint32_t    version;    /* WEIR_SOURCE_V1 */
+	const char *scheme;     /* "kafka", "nats", "natscore", "mem" */
+	size_t      state_size; /* the bridge allocates and zeroes this much per inbound route */
+	weir_err (*init)(void *state, const weir_bridge_config *cfg, const weir_source_spec *spec,
+	    weir_inlet *inlet);
+	void (*fini)(void *state);
+	weir_err (*start)(void *state); /* joins the group / binds the consumer; errors name the cause */
+	void (*stop)(void *state);      /* returns only when no further inlet call can happen */
+	/* Waits up to timeout_ms for messages and delivers at most max of them (max 0: deliver
+	 * nothing, only serve the client: heartbeats, rebalances). Route thread only. WEIR_OK also
+	 * when nothing came; an error is counted and fetch is called again after a backoff. */
+	weir_err (*fetch)(void *state, size_t max, int timeout_ms);
+	void (*done)(void *state, uint64_t token); /* commit / ack; route thread, delivery order */
+	/* Local pushback: 1 = stop taking messages from the broker (Kafka: pause the assigned
+	 * partitions; JetStream: no pull requests), keeping the position; 0 = resume. */
+	void (*pause)(void *state, int paused);
+	const char *(*errmsg)(void *state); /* may be NULL */
+} weir_source_ops;
+
+/* Hands one message to the bridge (from inside fetch, route thread). WEIR_OK: taken; exactly
+ * one done(token) follows. An error (WEIR_ECLOSED when the route is stopping): not taken, no
+ * done follows; the source leaves the message uncommitted so the broker redelivers it. */
+WEIR_API weir_err weir_inlet_deliver(weir_inlet *in, const weir_inbound_msg *msg);
+/* Waits until every message delivered so far is durable and calls done for each before it
+ * returns (re-entrantly, on this thread). For a Kafka revoke callback: commit, then let go. */
+WEIR_API weir_err weir_inlet_flush(weir_inlet *in);
 /* clang-format on */
 
 #ifdef __cplusplus

@@ -149,6 +149,46 @@ WEIR_API void weir_bridge_destroy(weir_bridge *br);
  */
 WEIR_API const char *weir_bridge_errmsg(const weir_bridge *br);
 
+/* ---- inbound routes ----------------------------------------------- */
+
+/**
+ * @brief Registers a source (the inbound side of a broker backend).
+ * @param ops must stay valid until the bridge is destroyed.
+ * @returns WEIR_EVERSION (ops->version is not WEIR_SOURCE_V1),
+ *          WEIR_EEXIST (scheme already registered as a source),
+ *          WEIR_EBUSY (started), WEIR_EINVAL, WEIR_ENOMEM.
+ * @remark Sources are initialised per inbound route, at
+ *         weir_bridge_inbound_add().
+ */
+WEIR_API weir_err weir_bridge_register_source(
+    weir_bridge *br, const weir_source_ops *ops);
+
+/** Options of one inbound route; zero fields take the defaults. */
+typedef struct weir_bridge_inbound_opts {
+	size_t      size;   /* sizeof(weir_bridge_inbound_opts) */
+	const char *group;  /* Kafka group.id / JetStream durable */
+	const char *stream; /* JetStream stream name */
+	uint32_t    batch;  /* messages per fetch (bridge.inbound.batch) */
+	int         echo;   /* 1: outbound routes may send these events back
+	                       to the scheme they came from */
+} weir_bridge_inbound_opts;
+
+/**
+ * @brief Adds an inbound route: messages of source @p scheme arriving
+ *        on @p from are appended to the store (once per event id) and
+ *        published on the bus on the topic made from @p topic_template.
+ * @param topic_template as route templates, over the broker's
+ *        destination: `{topic}` (all of it) and `{N}` (its N-th
+ *        dot-separated token).
+ * @returns WEIR_EBADNAME, WEIR_EEXIST, WEIR_ENOENT (no source for
+ *          @p scheme), WEIR_EINVAL (bad template or options, or no
+ *          store), WEIR_EBUSY (started), WEIR_ENOMEM, or the source's
+ *          init error; weir_bridge_errmsg names the route and the field.
+ */
+WEIR_API weir_err weir_bridge_inbound_add(weir_bridge *br, const char *name,
+    const char *scheme, const char *from, const char *topic_template,
+    const weir_bridge_inbound_opts *opts);
+
 /* ---- stats ------------------------------------------------------ */
 
 typedef enum weir_bridge_breaker {
