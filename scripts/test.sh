@@ -9,7 +9,8 @@
 #   asan    ASan+UBSan build (LeakSanitizer on), all tests
 #   tsan    TSan build, the tests labelled `concurrency`
 #   shared  BUILD_SHARED_LIBS=ON build, runs the example (also under
-#           valgrind)
+#           valgrind); programs built against the installed tree with
+#           CMake and pkg-config; the .deb built and unpacked
 #   poll    the poll loop backend (a pipe for wake-ups), as macOS and the
 #           BSDs build it: no Linux-only header compiled, all tests
 #   format  clang-format --dry-run -Werror over src include tests bench
@@ -121,7 +122,7 @@ stage_tsan() {
 }
 
 stage_shared() {
-	header "shared: BUILD_SHARED_LIBS=ON, run the example"
+	header "shared: BUILD_SHARED_LIBS=ON, the example, install, .deb"
 	configure shared "${opt_flags[@]}" -DBUILD_SHARED_LIBS=ON \
 	    -DWEIR_TESTS=OFF -DWEIR_BENCH=OFF
 	build shared
@@ -137,8 +138,10 @@ stage_shared() {
 		exit 1
 	fi
 	"$exe"
-	echo "-- a program built against the installed headers and library"
+	echo "-- programs built against the installed tree (CMake, pkg-config)"
 	bash tests/install/check.sh build/shared
+	echo "-- the Debian package (cpack -G DEB), unpacked in a scratch root"
+	bash tests/install/deb.sh build/shared
 	if command -v valgrind >/dev/null 2>&1; then
 		echo "-- the example under valgrind memcheck"
 		valgrind -q --error-exitcode=1 --leak-check=full \
