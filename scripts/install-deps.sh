@@ -20,6 +20,11 @@ pkgs+=(libcmocka-dev libsqlite3-dev sqlite3 valgrind clang clang-format)
 # Static analysis (the analyze stage): clang's analyzer comes with
 # clang; cppcheck; jq reads the build's compile_commands.json.
 pkgs+=(cppcheck jq)
+# Documentation (scripts/docs.sh, scripts/charts.sh; the docs stage):
+# Doxygen for the API reference, Graphviz for the diagrams, gnuplot for
+# the benchmark charts. Packaging (tests/install/deb.sh): dpkg-dev for
+# dpkg-shlibdeps and file, which CPack's DEB generator both use.
+pkgs+=(doxygen graphviz gnuplot-nox dpkg-dev file)
 # Benchmark peers and loop adapters: ZeroMQ, libuv, libevent.
 pkgs+=(libzmq3-dev libuv1-dev libevent-dev)
 # Node.js runs bench/node_emit.js (EventEmitter). Any node on PATH will
