@@ -236,6 +236,13 @@ WEIR_API const char *weir_bridge_breaker_name(weir_bridge_breaker b);
  */
 WEIR_API const weir_backend_ops *weir_backend_mem(void);
 
+/**
+ * @brief The `mem` source: the inbound side of the in-memory broker, a
+ *        test double whose messages a test injects (docs/bridge.md,
+ *        "Inbound"); it talks to no broker.
+ */
+WEIR_API const weir_source_ops *weir_source_mem(void);
+
 #ifdef __cplusplus
 }
 #endif

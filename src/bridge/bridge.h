@@ -103,6 +103,8 @@ typedef struct weir__route {
 	atomic_int            breaker;
 } weir__route;
 
+typedef struct weir__source weir__source;
+
 struct weir_bridge {
 	weir_bus           *bus;
 	weir_store         *store;
@@ -112,6 +114,10 @@ struct weir_bridge {
 	size_t              nbackends;
 	weir__route       **routes;
 	size_t              nroutes;
+	weir__source      **sources; /* inbound.c */
+	size_t              nsources;
+	struct weir_inlet **inlets;
+	size_t              ninlets;
 	int                 started;
 	weir_loop          *loop; /* the intake's loop and its thread */
 	pthread_t           loop_thread;
@@ -121,6 +127,8 @@ struct weir_bridge {
 	uint64_t retry_initial_ms, retry_max_ms, max_attempts;
 	uint64_t breaker_threshold, breaker_cooldown_ms, ack_timeout_ms;
 	uint64_t poll_ms, direct_capacity;
+	uint64_t in_batch, in_max_in_flight, in_fetch_ms;
+	uint64_t in_dedupe_ms, in_dedupe_max, in_prune_ms;
 	int      policy;
 	char     errmsg[WEIR__BRIDGE_ERRMSG];
 };
@@ -134,6 +142,8 @@ weir__route   *weir__bridge_route(weir_bridge *br, const char *name);
 void *weir__bridge_backend_state(weir_bridge *br, const char *scheme);
 
 void weir__route_free(weir__route *rt);
+/* 1 if @p name is a route name: [A-Za-z0-9_.-]{1,64}. */
+int weir__route_name_ok(const char *name);
 
 /* intake.c: the bus side of a route. */
 weir_err weir__intake_start(weir__route *rt);

@@ -12,8 +12,8 @@
 
 #define ROUTE_MAX_NAME 64
 
-static int
-route_name_ok(const char *name)
+int
+weir__route_name_ok(const char *name)
 {
 	size_t n = strlen(name);
 	if (n == 0 || n > ROUTE_MAX_NAME)
@@ -50,7 +50,7 @@ static weir_err
 route_check(weir_bridge *br, const char *name, const char *pattern,
     const char *scheme, const weir_bridge_route_opts *o)
 {
-	if (!route_name_ok(name))
+	if (!weir__route_name_ok(name))
 		return weir__bridge_fail(br, WEIR_EBADNAME,
 		    "route '%.80s': name: 1 to 64 of [A-Za-z0-9_.-]", name);
 	if (weir__bridge_route(br, name) != NULL)
