@@ -93,6 +93,8 @@ typedef struct weir_bridge_route_opts {
 	uint64_t max_backlog; /* events waiting (bridge.max_backlog) */
 	uint32_t
 	    max_attempts; /* sends per event (bridge.retry.max_attempts) */
+	int echo;         /* 1: also send events that came in from this route's
+	                     broker (see "No echo" in docs/bridge.md) */
 } weir_bridge_route_opts;
 
 /**

@@ -64,6 +64,7 @@ typedef struct weir__route {
 	weir__keychoice key;
 	weir__backend  *be;
 	int             direct;
+	int             echo; /* send events from this broker too */
 	uint32_t        window;
 	uint64_t        max_backlog;
 	uint32_t        max_attempts;
@@ -97,6 +98,7 @@ typedef struct weir__route {
 
 	/* stats, read by any thread */
 	atomic_uint_least64_t sent, acked, retried, dead, paused, opens;
+	atomic_uint_least64_t echoes; /* not sent: came from this broker */
 	atomic_uint_least64_t cursor;
 	atomic_int_least64_t  backlog;
 	atomic_int_least64_t  oldest_ts; /* ns of the head slot; 0: none */

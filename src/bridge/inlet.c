@@ -152,8 +152,12 @@ inlet_event(weir_inlet *in, const weir_inbound_msg *msg, weir_event **out,
 		init.header_count = 0;
 		init.key          = NULL;
 		init.key_len      = 0;
-		if (weir_event_new(out, &init) != WEIR_OK)
-			*out = NULL;
+		if (weir_event_new(out, &init) != WEIR_OK) {
+			init.payload     = NULL; /* too big, even here */
+			init.payload_len = 0;
+			if (weir_event_new(out, &init) != WEIR_OK)
+				*out = NULL;
+		}
 	}
 	weir__free(topic);
 	return e;

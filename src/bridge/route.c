@@ -3,6 +3,7 @@
  * with the route and the field named, before anything is subscribed or
  * any cursor is touched.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -109,6 +110,7 @@ route_alloc(weir__route **out, weir_bridge *br, const char *name,
 	pthread_cond_init(&rt->cond, NULL);
 	rt->br          = br;
 	rt->direct      = o->direct != 0;
+	rt->echo        = o->echo != 0;
 	rt->window      = o->window ? o->window : (uint32_t) br->window;
 	rt->max_backlog = o->max_backlog ? o->max_backlog : br->max_backlog;
 	rt->max_attempts =
@@ -145,7 +147,8 @@ weir_bridge_route_add(weir_bridge *br, const char *name, const char *pattern,
 		return weir__bridge_fail(br, WEIR_EBUSY,
 		    "route '%.80s': the bridge is started", name);
 	if (opts != NULL) {
-		weir_err e = weir__struct_in(&o, sizeof o, opts, sizeof o);
+		weir_err e = weir__struct_in(&o, sizeof o, opts,
+		    offsetof(weir_bridge_route_opts, echo));
 		if (e != WEIR_OK)
 			return weir__bridge_fail(
 			    br, e, "route '%.80s': opts: bad size", name);
