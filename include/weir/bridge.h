@@ -93,6 +93,8 @@ typedef struct weir_bridge_route_opts {
 	uint64_t max_backlog; /* events waiting (bridge.max_backlog) */
 	uint32_t
 	    max_attempts; /* sends per event (bridge.retry.max_attempts) */
+	int echo;         /* 1: also send events that came in from this route's
+	                     broker (see "No echo" in docs/bridge.md) */
 } weir_bridge_route_opts;
 
 /**
@@ -235,6 +237,13 @@ WEIR_API const char *weir_bridge_breaker_name(weir_bridge_breaker b);
  *        weir_mem_* in docs/bridge.md); it talks to no broker.
  */
 WEIR_API const weir_backend_ops *weir_backend_mem(void);
+
+/**
+ * @brief The `mem` source: the inbound side of the in-memory broker, a
+ *        test double whose messages a test injects (docs/bridge.md,
+ *        "Inbound"); it talks to no broker.
+ */
+WEIR_API const weir_source_ops *weir_source_mem(void);
 
 #ifdef __cplusplus
 }

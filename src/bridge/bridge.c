@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "bridge/config.h"
+#include "bridge/inbound.h"
 #include "core/alloc.h"
 
 int64_t
@@ -69,6 +70,15 @@ static const bridge_num bridge_nums[] = {
 	BRIDGE_NUM("bridge.poll_ms", 5, 1, 1000, poll_ms),
 	BRIDGE_NUM(
 	    "bridge.direct_capacity", 1024, 1, 1u << 30, direct_capacity),
+	BRIDGE_NUM("bridge.inbound.batch", 256, 1, 65536, in_batch),
+	BRIDGE_NUM("bridge.inbound.max_in_flight", 4096, 1, 1u << 20,
+	    in_max_in_flight),
+	BRIDGE_NUM("bridge.inbound.fetch_ms", 100, 1, 60000, in_fetch_ms),
+	BRIDGE_NUM("bridge.inbound.dedupe_ms", 7ULL * 86400000, 0,
+	    100ULL * 365 * 86400000, in_dedupe_ms),
+	BRIDGE_NUM("bridge.inbound.dedupe_max", 10000000, 0, UINT64_MAX / 2,
+	    in_dedupe_max),
+	BRIDGE_NUM("bridge.inbound.prune_ms", 60000, 1, 86400000, in_prune_ms),
 };
 
 static weir_err
@@ -283,6 +293,9 @@ weir_bridge_start(weir_bridge *br)
 		e = weir__relay_start(br->routes[i]);
 	for (size_t i = 0; e == WEIR_OK && i < br->nroutes; i++)
 		e = weir__intake_start(br->routes[i]);
+	/* Inbound last: what they publish finds the outbound side ready. */
+	for (size_t i = 0; e == WEIR_OK && i < br->ninlets; i++)
+		e = weir__inbound_start(br->inlets[i]);
 	if (e != WEIR_OK)
 		weir_bridge_stop(br);
 	return e;
@@ -293,7 +306,11 @@ weir_bridge_stop(weir_bridge *br)
 {
 	if (br == NULL || !br->started)
 		return;
-	/* The bus side first: nothing new comes in, and parked events are
+	/* Inbound first: what they take in is stored, published and done
+	 * while the outbound side still runs. */
+	for (size_t i = 0; i < br->ninlets; i++)
+		weir__inbound_stop(br->inlets[i]);
+	/* The bus side next: nothing new comes in, and parked events are
 	 * stored (store mode) before the relays go. */
 	for (size_t i = 0; i < br->nroutes; i++)
 		weir__intake_stop(br->routes[i]);
@@ -325,6 +342,12 @@ weir_bridge_destroy(weir_bridge *br)
 	weir_bus_remove_stats_section(br->bus, "bridge");
 	for (size_t i = 0; i < br->nroutes; i++)
 		weir__route_free(br->routes[i]);
+	for (size_t i = 0; i < br->ninlets; i++)
+		weir__inbound_free(br->inlets[i]);
+	for (size_t i = 0; i < br->nsources; i++)
+		weir__free(br->sources[i]);
+	weir__free(br->inlets);
+	weir__free(br->sources);
 	for (size_t i = 0; i < br->nbackends; i++) {
 		br->backends[i]->ops->fini(br->backends[i]->state);
 		weir__free(br->backends[i]->state);

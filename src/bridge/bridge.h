@@ -64,6 +64,7 @@ typedef struct weir__route {
 	weir__keychoice key;
 	weir__backend  *be;
 	int             direct;
+	int             echo; /* send events from this broker too */
 	uint32_t        window;
 	uint64_t        max_backlog;
 	uint32_t        max_attempts;
@@ -97,11 +98,14 @@ typedef struct weir__route {
 
 	/* stats, read by any thread */
 	atomic_uint_least64_t sent, acked, retried, dead, paused, opens;
+	atomic_uint_least64_t echoes; /* not sent: came from this broker */
 	atomic_uint_least64_t cursor;
 	atomic_int_least64_t  backlog;
 	atomic_int_least64_t  oldest_ts; /* ns of the head slot; 0: none */
 	atomic_int            breaker;
 } weir__route;
+
+typedef struct weir__source weir__source;
 
 struct weir_bridge {
 	weir_bus           *bus;
@@ -112,6 +116,10 @@ struct weir_bridge {
 	size_t              nbackends;
 	weir__route       **routes;
 	size_t              nroutes;
+	weir__source      **sources; /* inbound.c */
+	size_t              nsources;
+	struct weir_inlet **inlets;
+	size_t              ninlets;
 	int                 started;
 	weir_loop          *loop; /* the intake's loop and its thread */
 	pthread_t           loop_thread;
@@ -121,6 +129,8 @@ struct weir_bridge {
 	uint64_t retry_initial_ms, retry_max_ms, max_attempts;
 	uint64_t breaker_threshold, breaker_cooldown_ms, ack_timeout_ms;
 	uint64_t poll_ms, direct_capacity;
+	uint64_t in_batch, in_max_in_flight, in_fetch_ms;
+	uint64_t in_dedupe_ms, in_dedupe_max, in_prune_ms;
 	int      policy;
 	char     errmsg[WEIR__BRIDGE_ERRMSG];
 };
@@ -134,6 +144,8 @@ weir__route   *weir__bridge_route(weir_bridge *br, const char *name);
 void *weir__bridge_backend_state(weir_bridge *br, const char *scheme);
 
 void weir__route_free(weir__route *rt);
+/* 1 if @p name is a route name: [A-Za-z0-9_.-]{1,64}. */
+int weir__route_name_ok(const char *name);
 
 /* intake.c: the bus side of a route. */
 weir_err weir__intake_start(weir__route *rt);

@@ -29,7 +29,10 @@ static const char *const config_bridge_keys[] = { "bridge.source",
 	"bridge.policy", "bridge.block_timeout_ms", "bridge.retry.initial_ms",
 	"bridge.retry.max_ms", "bridge.retry.max_attempts",
 	"bridge.breaker.threshold", "bridge.breaker.cooldown_ms",
-	"bridge.ack_timeout_ms", "bridge.poll_ms", "bridge.direct_capacity" };
+	"bridge.ack_timeout_ms", "bridge.poll_ms", "bridge.direct_capacity",
+	"bridge.inbound.batch", "bridge.inbound.max_in_flight",
+	"bridge.inbound.fetch_ms", "bridge.inbound.dedupe_ms",
+	"bridge.inbound.dedupe_max", "bridge.inbound.prune_ms" };
 
 static int
 config_known(const char *key)

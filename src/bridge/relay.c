@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "bridge/bridge.h"
+#include "bridge/inbound.h"
 #include "core/alloc.h"
 
 #define RELAY_TOKEN_MASK ((UINT64_C(1) << 48) - 1)
@@ -36,14 +37,34 @@ relay_slot_clear(weir__slot *s)
 	memset(s, 0, sizeof *s);
 }
 
+/* 1 if @p ev came in from this route's broker and may not go back to
+ * it (docs/bridge.md, "No echo"). */
+static int
+relay_echo(weir__route *rt, const weir_event *ev)
+{
+	size_t      len;
+	const void *from = weir_event_header_get(ev, WEIR__HDR_ORIGIN, &len);
+	return from != NULL && !rt->echo &&
+	    weir_event_header_get(ev, WEIR__HDR_ECHO, NULL) == NULL &&
+	    weir__inbound_same_broker(rt->be->ops->scheme, from, len);
+}
+
 /* Puts @p ev (held by the caller's reference) at the tail. */
 static weir_err
 relay_push(weir__route *rt, const weir_event *ev, uint64_t seq)
 {
 	weir__slot *s = relay_at(rt, rt->count);
 	memset(s, 0, sizeof *s);
-	s->ev   = ev;
-	s->seq  = seq;
+	s->ev  = ev;
+	s->seq = seq;
+	if (relay_echo(rt, ev)) { /* finished at once: never sent */
+		s->state = WEIR__SLOT_DONE;
+		atomic_fetch_add(&rt->echoes, 1);
+		if (rt->count == 0)
+			atomic_store(&rt->oldest_ts, weir_event_ts(ev));
+		rt->count++;
+		return WEIR_OK;
+	}
 	s->dest = weir__template_render(&rt->dest, weir_event_topic(ev));
 	if (s->dest == NULL ||
 	    weir__keychoice_apply(&rt->key, ev, &s->key, &s->key_len) !=

@@ -3,6 +3,7 @@
  * with the route and the field named, before anything is subscribed or
  * any cursor is touched.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -12,8 +13,8 @@
 
 #define ROUTE_MAX_NAME 64
 
-static int
-route_name_ok(const char *name)
+int
+weir__route_name_ok(const char *name)
 {
 	size_t n = strlen(name);
 	if (n == 0 || n > ROUTE_MAX_NAME)
@@ -50,7 +51,7 @@ static weir_err
 route_check(weir_bridge *br, const char *name, const char *pattern,
     const char *scheme, const weir_bridge_route_opts *o)
 {
-	if (!route_name_ok(name))
+	if (!weir__route_name_ok(name))
 		return weir__bridge_fail(br, WEIR_EBADNAME,
 		    "route '%.80s': name: 1 to 64 of [A-Za-z0-9_.-]", name);
 	if (weir__bridge_route(br, name) != NULL)
@@ -109,6 +110,7 @@ route_alloc(weir__route **out, weir_bridge *br, const char *name,
 	pthread_cond_init(&rt->cond, NULL);
 	rt->br          = br;
 	rt->direct      = o->direct != 0;
+	rt->echo        = o->echo != 0;
 	rt->window      = o->window ? o->window : (uint32_t) br->window;
 	rt->max_backlog = o->max_backlog ? o->max_backlog : br->max_backlog;
 	rt->max_attempts =
@@ -145,7 +147,8 @@ weir_bridge_route_add(weir_bridge *br, const char *name, const char *pattern,
 		return weir__bridge_fail(br, WEIR_EBUSY,
 		    "route '%.80s': the bridge is started", name);
 	if (opts != NULL) {
-		weir_err e = weir__struct_in(&o, sizeof o, opts, sizeof o);
+		weir_err e = weir__struct_in(&o, sizeof o, opts,
+		    offsetof(weir_bridge_route_opts, echo));
 		if (e != WEIR_OK)
 			return weir__bridge_fail(
 			    br, e, "route '%.80s': opts: bad size", name);

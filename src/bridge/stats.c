@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include "bridge/bridge.h"
+#include "bridge/inbound.h"
 #include "core/abi.h"
 #include "core/alloc.h"
 
@@ -79,7 +80,8 @@ stats_route_json(weir__route *rt, char *buf, size_t size)
 	    "{\"name\":\"%s\",\"mode\":\"%s\",\"scheme\":\"%s\","
 	    "\"sent\":%llu,\"acked\":%llu,\"retried\":%llu,\"dead\":%llu,"
 	    "\"backlog\":%llu,\"lag_events\":%llu,\"lag_seconds\":%.3f,"
-	    "\"cursor\":%llu,\"paused\":%llu,\"breaker\":\"%s\","
+	    "\"cursor\":%llu,\"paused\":%llu,\"echoes\":%llu,"
+	    "\"breaker\":\"%s\","
 	    "\"breaker_opens\":%llu}",
 	    rt->name, rt->direct ? "direct" : "store", rt->be->ops->scheme,
 	    (unsigned long long) st.sent, (unsigned long long) st.acked,
@@ -87,32 +89,76 @@ stats_route_json(weir__route *rt, char *buf, size_t size)
 	    (unsigned long long) st.backlog,
 	    (unsigned long long) st.lag_events, st.lag_seconds,
 	    (unsigned long long) st.cursor, (unsigned long long) st.paused,
+	    (unsigned long long) atomic_load(&rt->echoes),
 	    weir_bridge_breaker_name(st.breaker),
 	    (unsigned long long) st.breaker_opens);
 }
 
-#define STATS_ROUTE_MAX 640 /* one route's JSON, with a 64-byte name */
+#define STATS_ROUTE_MAX 700 /* one route's JSON, with a 64-byte name */
+
+/* One inbound route as JSON (names need no escaping; `from` is printed
+ * only as far as it needs none). */
+static int
+stats_inbound_json(weir_inlet *in, char *buf, size_t size)
+{
+	pthread_mutex_lock(&in->lock);
+	uint64_t inflight = in->delivered - in->head;
+	int      halted   = in->halted;
+	pthread_mutex_unlock(&in->lock);
+	return snprintf(buf, size,
+	    "{\"name\":\"%s\",\"scheme\":\"%s\",\"received\":%llu,"
+	    "\"appended\":%llu,\"duplicates\":%llu,\"dead\":%llu,"
+	    "\"paused\":%llu,\"in_flight\":%llu,\"fetch_errors\":%llu,"
+	    "\"halted\":%s}",
+	    in->name, in->scheme,
+	    (unsigned long long) atomic_load(&in->received),
+	    (unsigned long long) atomic_load(&in->appended),
+	    (unsigned long long) atomic_load(&in->duplicates),
+	    (unsigned long long) atomic_load(&in->dead),
+	    (unsigned long long) atomic_load(&in->pauses),
+	    (unsigned long long) inflight,
+	    (unsigned long long) atomic_load(&in->fetch_errors),
+	    halted ? "true" : "false");
+}
+
+/* Appends the route JSONs of one kind, comma-separated, at *len. */
+static int
+stats_list(weir_bridge *br, int inbound, char *out, size_t size, size_t *len)
+{
+	size_t n = inbound ? br->ninlets : br->nroutes;
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0)
+			out[(*len)++] = ',';
+		size_t room = size - *len - 16;
+		int    w    = inbound
+		          ? stats_inbound_json(br->inlets[i], out + *len, room)
+		          : stats_route_json(br->routes[i], out + *len, room);
+		if (w < 0 || (size_t) w >= room)
+			return 0;
+		*len += (size_t) w;
+	}
+	return 1;
+}
 
 char *
 weir__bridge_stats_json(weir_bus *bus, void *arg)
 {
 	(void) bus;
 	weir_bridge *br   = arg;
-	size_t       size = 32 + br->nroutes * STATS_ROUTE_MAX;
+	size_t       size = 64 + (br->nroutes + br->ninlets) * STATS_ROUTE_MAX;
 	char        *out  = weir__alloc(size);
 	if (out == NULL)
 		return NULL;
 	size_t len = (size_t) snprintf(out, size, "{\"routes\":[");
-	for (size_t i = 0; i < br->nroutes; i++) {
-		if (i > 0)
-			out[len++] = ',';
-		int n =
-		    stats_route_json(br->routes[i], out + len, size - len - 3);
-		if (n < 0 || (size_t) n >= size - len - 3) {
-			weir__free(out);
-			return NULL;
-		}
-		len += (size_t) n;
+	int    ok  = stats_list(br, 0, out, size, &len);
+	if (ok && br->ninlets > 0) {
+		memcpy(out + len, "],\"inbound\":[", 13);
+		len += 13;
+		ok = stats_list(br, 1, out, size, &len);
+	}
+	if (!ok) {
+		weir__free(out);
+		return NULL;
 	}
 	memcpy(out + len, "]}", 3);
 	return out;

@@ -122,9 +122,42 @@ append_stream(weir_store *st, weir__req *r)
 	return append_stream_set(st, r->stream, cur + 1);
 }
 
+// An inbox append: the id goes into the inbox first; an id already
+// there was seen before and writes nothing. A new inbox id whose event
+// is already in the log (a local event that came back) adds only the
+// inbox row. Both rows live in the batch's one transaction, so "seen"
+// and "appended" cannot part across a crash.
+static weir_err
+append_inbox(weir_store *st, weir__req *r)
+{
+	sqlite3_stmt *s = st->writer.inbox_ins;
+	sqlite3_bind_blob(s, 1, weir_event_id(r->ev), 16, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, weir__store_now());
+	weir_err rv = weir__store_step_done(st, st->writer.db, s, "inbox");
+	if (rv != WEIR_OK) {
+		return rv;
+	}
+	if (sqlite3_changes(st->writer.db) == 0) {
+		r->dup = 1;
+		return WEIR_OK;
+	}
+	int rc = append_insert(st, r, 0);
+	if (rc == SQLITE_DONE) {
+		return WEIR_OK;
+	}
+	if ((rc & 0xff) == SQLITE_CONSTRAINT && append_find(st, r, &rv) != 0) {
+		r->dup = rv == WEIR_OK;
+		return rv;
+	}
+	return weir__store_sqlerr(st, st->writer.db, rc, "append");
+}
+
 weir_err
 weir__append_exec(weir_store *st, weir__req *r)
 {
+	if (r->inbox) {
+		return append_inbox(st, r);
+	}
 	if (r->stream != NULL) {
 		return append_stream(st, r);
 	}

@@ -32,6 +32,11 @@ static const char *const schema_migrations[WEIR__SCHEMA_VERSION] = {
 	" message TEXT, attempts INTEGER NOT NULL,"
 	" first_failure INTEGER NOT NULL, last_failure INTEGER NOT NULL,"
 	" UNIQUE(origin, id));",
+	// 2 -> 3: the inbound bridge's inbox: ids seen from brokers, with
+	// the time they were first seen (unix ns), pruned by age and count.
+	"CREATE TABLE inbox(id BLOB PRIMARY KEY, ts INTEGER NOT NULL)"
+	" WITHOUT ROWID;"
+	"CREATE INDEX inbox_ts ON inbox(ts);",
 };
 
 static weir_err

@@ -30,6 +30,8 @@ static const char writer_sql_sget[] =
 static const char writer_sql_sset[] =
     "INSERT INTO streams(name,version) VALUES(?1,?2)"
     " ON CONFLICT(name) DO UPDATE SET version=excluded.version";
+static const char writer_sql_inbox[] =
+    "INSERT INTO inbox(id,ts) VALUES(?1,?2) ON CONFLICT(id) DO NOTHING";
 static const char writer_sql_meta[] =
     "INSERT INTO meta(key,value) VALUES('last_seq',?1)"
     " ON CONFLICT(key) DO UPDATE SET value=excluded.value";
@@ -72,7 +74,8 @@ writer_prepare(weir_store *st)
 		{ writer_sql_find, &w->find_id },
 		{ writer_sql_sget, &w->stream_get },
 		{ writer_sql_sset, &w->stream_set },
-		{ writer_sql_meta, &w->meta_set } };
+		{ writer_sql_meta, &w->meta_set },
+		{ writer_sql_inbox, &w->inbox_ins } };
 	for (size_t i = 0; i < sizeof(list) / sizeof(list[0]); i++) {
 		int rc = sqlite3_prepare_v3(w->db, list[i].sql, -1,
 		    SQLITE_PREPARE_PERSISTENT, list[i].stmt, NULL);
@@ -185,7 +188,9 @@ writer_finish(weir_store *st, weir__req *batch)
 {
 	weir__writer *w = &st->writer;
 	for (weir__req *r = batch; r != NULL; r = r->next) {
-		if (r->async && r->done != NULL) {
+		if (r->async && r->inbox_done != NULL) {
+			r->inbox_done(st, r->rv, r->seq, r->dup, r->arg);
+		} else if (r->async && r->done != NULL) {
 			r->done(st, r->rv, r->seq, r->version, r->arg);
 		}
 	}
@@ -256,8 +261,9 @@ writer_close_db(weir__writer *w)
 	sqlite3_finalize(w->stream_get);
 	sqlite3_finalize(w->stream_set);
 	sqlite3_finalize(w->meta_set);
+	sqlite3_finalize(w->inbox_ins);
 	w->ins = w->find_id = w->stream_get = w->stream_set = w->meta_set =
-	    NULL;
+	    w->inbox_ins                                    = NULL;
 	sqlite3_close_v2(w->db);
 	w->db = NULL;
 }

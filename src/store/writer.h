@@ -12,6 +12,10 @@
 
 typedef struct weir__req weir__req;
 
+// The done callback of an inbox append (store/inbox.h).
+typedef void (*weir__inbox_fn)(
+    weir_store *st, weir_err err, uint64_t seq, int dup, void *arg);
+
 // A write other than an append, run inside the writer's transaction in
 // a savepoint of its own: an error rolls back only its own changes, and
 // a storage error (see weir__writer_is_hard) fails the whole batch.
@@ -35,6 +39,11 @@ struct weir__req {
 	int64_t              version;
 	weir_store_append_fn done;
 	void                *arg;
+	// inbox appends (store/inbox.h): the id is recorded in the inbox
+	// in the same transaction; dup is set when it was seen before.
+	int            inbox;
+	int            dup;
+	weir__inbox_fn inbox_done;
 	// calls (NULL call: a flush marker)
 	weir__call_fn call;
 	void         *call_arg;
@@ -61,6 +70,7 @@ typedef struct weir__writer {
 	sqlite3_stmt *stream_get;
 	sqlite3_stmt *stream_set;
 	sqlite3_stmt *meta_set;
+	sqlite3_stmt *inbox_ins;
 	// Any thread.
 	atomic_uint_fast64_t committed_seq;
 	atomic_uint_fast64_t commits; // transactions committed (tests)

@@ -1,0 +1,136 @@
+// The inbox: appends that also record their id as seen (the writer's
+// part is append_inbox in append.c), and its pruning.
+#include "store/inbox.h"
+
+#include "core/alloc.h"
+#include "store/codec.h"
+#include "store/store.h"
+#include "store/writer.h"
+
+weir_err
+weir__store_inbox_append(
+    weir_store *st, const weir_event *ev, weir__store_inbox_fn done, void *arg)
+{
+	if (st == NULL || ev == NULL) {
+		return WEIR_EINVAL;
+	}
+	weir_err rv = weir__store_check_open(st);
+	if (rv != WEIR_OK) {
+		return rv;
+	}
+	if (weir_topic_validate(weir_event_topic(ev)) != WEIR_OK) {
+		return weir__store_fail(st, WEIR_EBADTOPIC,
+		    "invalid topic '%.200s'", weir_event_topic(ev));
+	}
+	size_t hsize = weir__codec_headers_size(ev);
+	size_t size  = weir__codec_event_size(ev, hsize);
+	if (size > st->cfg.max_event) {
+		return weir__store_fail(st, WEIR_ETOOBIG,
+		    "event of %zu bytes exceeds the limit of %zu bytes", size,
+		    st->cfg.max_event);
+	}
+	weir__req *r = weir__zalloc(sizeof(*r) + hsize);
+	if (r == NULL || (r->ev = weir_event_hold(ev)) == NULL) {
+		weir__free(r);
+		return weir__store_fail(st, WEIR_ENOMEM, "out of memory");
+	}
+	weir__codec_headers_encode(ev, (uint8_t *) (r + 1));
+	r->hdr        = (const uint8_t *) (r + 1);
+	r->hdr_len    = hsize;
+	r->async      = 1;
+	r->inbox      = 1;
+	r->inbox_done = done;
+	r->arg        = arg;
+	if ((rv = weir__writer_submit(st, r)) != WEIR_OK) {
+		weir_event_release(r->ev);
+		weir__free(r);
+	}
+	return rv;
+}
+
+typedef struct inbox_prune_req {
+	int64_t  before;
+	uint64_t keep;
+	uint64_t pruned;
+} inbox_prune_req;
+
+static weir_err
+inbox_exec(
+    weir_store *st, sqlite3 *db, const char *sql, int64_t a, uint64_t *changes)
+{
+	sqlite3_stmt *s;
+	int           rc = sqlite3_prepare_v2(db, sql, -1, &s, NULL);
+	if (rc != SQLITE_OK) {
+		return weir__store_sqlerr(st, db, rc, "inbox");
+	}
+	sqlite3_bind_int64(s, 1, a);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*changes = (uint64_t) sqlite3_column_int64(s, 0);
+	} else if (rc == SQLITE_DONE) {
+		*changes += (uint64_t) sqlite3_changes(db);
+	}
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE || rc == SQLITE_ROW
+	    ? WEIR_OK
+	    : weir__store_sqlerr(st, db, rc, "inbox");
+}
+
+static weir_err
+inbox_prune(weir_store *st, sqlite3 *db, void *arg)
+{
+	inbox_prune_req *r  = arg;
+	weir_err         rv = WEIR_OK;
+	if (r->before > 0) {
+		rv = inbox_exec(st, db, "DELETE FROM inbox WHERE ts < ?1",
+		    r->before, &r->pruned);
+	}
+	// The oldest beyond `keep`: everything older than the keep-th
+	// newest row's time (ties at that time stay).
+	if (rv == WEIR_OK && r->keep > 0) {
+		rv = inbox_exec(st, db,
+		    "DELETE FROM inbox WHERE ts < (SELECT ts FROM inbox"
+		    " ORDER BY ts DESC LIMIT 1 OFFSET ?1 - 1)",
+		    (int64_t) r->keep, &r->pruned);
+	}
+	return rv;
+}
+
+weir_err
+weir__store_inbox_prune(
+    weir_store *st, int64_t before_ns, uint64_t keep, uint64_t *pruned)
+{
+	if (pruned != NULL) {
+		*pruned = 0;
+	}
+	if (st == NULL || keep > INT64_MAX) {
+		return WEIR_EINVAL;
+	}
+	inbox_prune_req r  = { .before = before_ns, .keep = keep };
+	weir_err        rv = weir__store_check_open(st);
+	if (rv == WEIR_OK) {
+		rv = weir__writer_call(st, inbox_prune, &r);
+	}
+	if (rv == WEIR_OK && pruned != NULL) {
+		*pruned = r.pruned;
+	}
+	return rv;
+}
+
+static weir_err
+inbox_count(weir_store *st, sqlite3 *db, void *arg)
+{
+	*(uint64_t *) arg = 0;
+	return inbox_exec(
+	    st, db, "SELECT count(*) FROM inbox WHERE ?1 = ?1", 0, arg);
+}
+
+weir_err
+weir__store_inbox_count(weir_store *st, uint64_t *count)
+{
+	if (st == NULL || count == NULL) {
+		return WEIR_EINVAL;
+	}
+	weir_err rv = weir__store_check_open(st);
+	return rv != WEIR_OK ? rv : weir__writer_call(st, inbox_count, count);
+}

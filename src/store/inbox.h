@@ -1,0 +1,36 @@
+// The inbox: event ids the inbound bridge has seen, for de-duplication
+// beyond what the log holds (trimmed events, foreign ids). Not public
+// API: WEIR_API only exports these from a shared libweir_store for
+// weir::bridge, as core/alloc.h does for the store.
+#ifndef WEIR_STORE_INBOX_H
+#define WEIR_STORE_INBOX_H
+
+#include <stdint.h>
+
+#include <weir/store.h>
+
+// Called once an inbox append is committed or has failed, on the
+// writer thread (the rules of weir_store_append_fn apply). @p dup is 1
+// when the id was in the inbox or in the log already: nothing new was
+// appended, and @p seq is the event's seq if it is in the log, else 0.
+typedef void (*weir__store_inbox_fn)(
+    weir_store *st, weir_err err, uint64_t seq, int dup, void *arg);
+
+// Queues @p ev for appending together with its id's inbox row, in one
+// transaction (group commit, like WEIR_STORE_APPEND_NOWAIT). WEIR_OK:
+// @p done is called exactly once. Errors at once as weir_store_append's
+// (WEIR_ETOOBIG, WEIR_EBADTOPIC, WEIR_ECLOSED, WEIR_ENOMEM, WEIR_EINVAL);
+// then @p done is not called. Blocks while the writer's queue is full.
+WEIR_API weir_err weir__store_inbox_append(weir_store *st,
+    const weir_event *ev, weir__store_inbox_fn done, void *arg);
+
+// Deletes inbox rows first seen before @p before_ns (0: no age limit),
+// then the oldest rows beyond @p keep (0: no count limit). Waits for
+// the commit. @p pruned (may be NULL) receives how many went.
+WEIR_API weir_err weir__store_inbox_prune(
+    weir_store *st, int64_t before_ns, uint64_t keep, uint64_t *pruned);
+
+// Counts the inbox rows (tests and stats); waits for the writer.
+WEIR_API weir_err weir__store_inbox_count(weir_store *st, uint64_t *count);
+
+#endif
