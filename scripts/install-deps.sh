@@ -27,6 +27,8 @@ pkgs+=(cppcheck jq)
 pkgs+=(doxygen graphviz gnuplot-nox dpkg-dev file)
 # Benchmark peers and loop adapters: ZeroMQ, libuv, libevent.
 pkgs+=(libzmq3-dev libuv1-dev libevent-dev)
+# The weir tool (src/cli): INI files with libinih, JSON with jansson.
+pkgs+=(libinih-dev libjansson-dev)
 # Node.js runs bench/node_emit.js (EventEmitter). Any node on PATH will
 # do; Debian's package only when there is none (a NodeSource node and
 # Debian's nodejs package must not be mixed).
