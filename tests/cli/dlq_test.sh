@@ -1,0 +1,45 @@
+# weir dlq list / show / retry / purge, with dead letters seeded by a
+# helper (as a route that failed would leave them) and a mem route for
+# the retry.
+source "$(dirname "$0")/lib.sh"
+
+printf '%s\n' '{"topic":"d.a","payload":"1"}' '{"topic":"d.b","payload":"2"}' \
+	'{"topic":"d.c","payload":"3"}' >in.ndjson
+expect_rc 0 "$WEIR" gateway -s d.db --ack <in.ndjson
+"$SEED" d.db r1
+expect_rc 0 "$WEIR" dlq list -s d.db
+[[ $(wc -l <out) == 3 ]] || fail "3 dead letters expected"
+contains out '"route":"r1","code":"WEIR_EBACKEND","error":"Broker: Message size too large (seeded)","attempts":1'
+id=$(head -1 out | sed 's/^{"id":\([0-9]*\).*/\1/')
+expect_rc 0 "$WEIR" dlq show -s d.db --id "$id"
+contains out '"payload":"1"'
+expect_rc 1 "$WEIR" dlq show -s d.db --id 999999
+expect_rc 2 "$WEIR" dlq purge -s d.db
+contains err "purge needs --route, --id or --all"
+expect_rc 2 "$WEIR" dlq retry -s d.db
+contains err "retry needs --config"
+
+# retry: an unknown route keeps them (exit 4), the mem route sends them.
+printf '[mem]\nrecord_path = rec.txt\n[route other]\npattern = d.>\nscheme = mem\ndest = x\n' >none.ini
+expect_rc 4 "$WEIR" dlq retry -s d.db -c none.ini
+contains err "has no [route r1]"
+printf '[mem]\nrecord_path = rec.txt\n[route r1]\npattern = d.>\nscheme = mem\ndest = out.{2}\n' >mem.ini
+expect_rc 0 "$WEIR" dlq retry -s d.db -c mem.ini --id "$id"
+[[ $(wc -l <rec.txt) == 1 ]] || fail "retry --id: 1 record expected"
+expect_rc 0 "$WEIR" dlq list -s d.db
+[[ $(wc -l <out) == 2 ]] || fail "2 dead letters left"
+expect_rc 0 "$WEIR" dlq retry -s d.db -c mem.ini --route r1
+[[ $(wc -l <rec.txt) == 3 ]] || fail "retry: 3 records expected"
+expect_rc 0 "$WEIR" dlq list -s d.db
+[[ ! -s out ]] || fail "no dead letter left after retry"
+
+# purge: by route and all
+"$SEED" d.db r2
+expect_rc 0 "$WEIR" dlq purge -s d.db --route r2
+contains out '{"purged":3}'
+"$SEED" d.db r3
+expect_rc 0 "$WEIR" dlq purge -s d.db --all
+contains out '{"purged":3}'
+expect_rc 0 "$WEIR" dlq list -s d.db
+[[ ! -s out ]] || fail "purge left dead letters"
+echo "dlq_test: ok"
