@@ -86,4 +86,28 @@ printf '[store]\npath = m.db\n[mem]\nrecord_path = rec.txt\n[route r1]\npattern 
 expect_rc 0 "$WEIR" gateway -c mem.ini --ack <in.ndjson
 contains err "route r1: 3 acked, 0 dead, 0 left"
 [[ $(wc -l <rec.txt) == 3 ]] || fail "mem route: 3 records expected"
+# --- two socket clients with acks, and the stats socket
+"$WEIR" gateway -s sock.db -S in.sock --stats-socket st.sock --ack \
+	2>sock.err &
+gw=$!
+trap 'kill $gw 2>/dev/null || true' EXIT
+wait_for 20 test -S st.sock
+for c in 1 2; do
+	python3 - "$c" >"acks$c" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect("in.sock")
+c = sys.argv[1].encode()
+s.sendall(b'{"topic":"sock.c%s"}\n{"topic":"sock.c%s"}\n' % (c, c))
+s.shutdown(socket.SHUT_WR)
+print(s.makefile().read(), end="")
+PY
+	[[ $(grep -c '"ok":true' "acks$c") == 2 ]] || fail "client $c: 2 acks"
+done
+expect_rc 0 "$WEIR" stats -S st.sock
+contains out '"accepted":4'
+contains out '"sock.c1":2'
+kill -TERM "$gw"
+wait "$gw" || fail "socket gateway exited $? after SIGTERM"
+[[ ! -e in.sock ]] || fail "the socket file is left behind"
 echo "gateway_test: ok"

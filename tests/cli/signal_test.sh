@@ -10,6 +10,7 @@ gw=$!
 	printf '{"topic":"sig.t","key":"k%d","payload":"%d"}\n' $((i % 7)) "$i"
 done >in.fifo) 2>/dev/null &
 writer=$!
+trap 'kill $gw $writer 2>/dev/null || true' EXIT
 acked_at_least() {
 	local n
 	n=$(grep -c '"ok":true' acks 2>/dev/null) || true
