@@ -75,28 +75,21 @@ cc -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror \
     -o "$scratch/outside"
 LD_LIBRARY_PATH="$libdir" "$scratch/outside" "$scratch/outside.db"
 
-# ---- the `weir` tool (issue 11, item 1; src/cli, branch `cli`) -------
-# SWITCH ON when the cli branch is merged: set expect_cli=1, so that a
-# package without usr/bin/weir fails here instead of being skipped.
-expect_cli=0
+# ---- the `weir` tool (src/cli): the package must carry it -------------
 tool=$root/usr/bin/weir
-if [[ -x "$tool" ]]; then
-	version=$(LD_LIBRARY_PATH="$libdir" "$tool" --version)
-	echo "-- usr/bin/weir --version: $version"
-	want=$(dpkg-deb -f "$deb" Version)
-	if ! grep -qF "${want%-*}" <<<"$version"; then
-		echo "deb: weir --version does not say ${want%-*}" >&2
-		exit 1
-	fi
-	if [[ -z "$(find "$root/usr/share/man" -name 'weir*.1*' -print \
-	    -quit 2>/dev/null)" ]]; then
-		echo "deb: usr/bin/weir without its man pages" >&2
-		exit 1
-	fi
-elif ((expect_cli)); then
+if [[ ! -x "$tool" ]]; then
 	echo "deb: no usr/bin/weir in the package" >&2
 	exit 1
-else
-	echo "-- no usr/bin/weir in the package yet (cli not merged):" \
-	    "checked the libraries only"
+fi
+version=$(LD_LIBRARY_PATH="$libdir" "$tool" --version)
+echo "-- usr/bin/weir --version: $version"
+want=$(dpkg-deb -f "$deb" Version)
+if ! grep -qF "${want%-*}" <<<"$version"; then
+	echo "deb: weir --version does not say ${want%-*}" >&2
+	exit 1
+fi
+if [[ -z "$(find "$root/usr/share/man" -name 'weir*.1*' -print \
+    -quit 2>/dev/null)" ]]; then
+	echo "deb: usr/bin/weir without its man pages" >&2
+	exit 1
 fi
