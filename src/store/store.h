@@ -27,6 +27,7 @@ struct weir_store {
 	char             *path;
 	weir_store_config cfg; // a copy; cfg.vfs is owned
 	atomic_int        closed;
+	int               created; // this open made the file (open only)
 	weir__writer      writer;
 	weir__readers     readers;
 

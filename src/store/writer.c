@@ -18,6 +18,7 @@
 #include "store/writer.h"
 #include "core/alloc.h"
 #include "store/append.h"
+#include "store/bind.h"
 #include "store/store.h"
 
 static const char writer_sql_ins[] =
@@ -136,8 +137,13 @@ static weir_err
 writer_save_seq(weir_store *st)
 {
 	sqlite3_stmt *s = st->writer.meta_set;
-	sqlite3_bind_int64(s, 1, (sqlite3_int64) (st->writer.next_seq - 1));
-	return weir__store_step_done(st, st->writer.db, s, "save seq");
+	weir__bind    b;
+	weir__bind_init(&b, s);
+	weir__bind_int64(&b, 1, (int64_t) (st->writer.next_seq - 1));
+	weir_err rv = weir__bind_check(&b, st, st->writer.db, "save seq");
+	return rv != WEIR_OK
+	    ? rv
+	    : weir__store_step_done(st, st->writer.db, s, "save seq");
 }
 
 // Runs one batch in one transaction; sets every request's rv.
