@@ -862,7 +862,10 @@ WEIR_API weir_err weir_subscribe(weir_subscr **out, weir_bus *bus,
  *         this returns, and arg_free may not have run yet. Leave @p arg
  *         to arg_free; never free it after this call returns.
  * @remark Not after weir_bus_destroy(), which closes and frees every
- *         subscription of the bus itself.
+ *         subscription of the bus itself: @p sub is freed memory then,
+ *         and weir_unsubscribe() on it is a use-after-free. As for
+ *         topic handles: unsubscribe before weir_bus_destroy(), or
+ *         forget the handle.
  */
 WEIR_API void weir_unsubscribe(weir_subscr *sub);
 

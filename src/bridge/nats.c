@@ -206,6 +206,9 @@ nats_scrub(const nats_state *st, char *buf, size_t cap)
 	}
 }
 
+static void nats_errf(nats_state *st, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 static void
 nats_errf(nats_state *st, const char *fmt, ...)
 {

@@ -341,7 +341,7 @@ store_open_db(weir_store *st)
 		sqlite3_close_v2(db);
 		return rv == WEIR_ESTORE && db == NULL ? WEIR_ENOMEM : rv;
 	}
-	sqlite3_busy_timeout(db, 5000);
+	sqlite3_busy_timeout(db, WEIR__STORE_BUSY_MS);
 	rv = weir__schema_open(st, db);
 	if (rv == WEIR_OK) {
 		rv = store_pragmas(st, db);

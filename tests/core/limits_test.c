@@ -65,12 +65,60 @@ test_size_sum_near_size_max_refused(void **state)
 	assert_null(ev);
 }
 
+// Every limit of weir.h: the maximum is accepted, one more refused.
+static void
+test_exact_bounds(void **state)
+{
+	(void) state;
+	char *name  = filled(WEIR_MAX_HEADER_NAME + 1, 'n');
+	char *value = filled(WEIR_MAX_HEADER_VALUE + 1, 'v');
+	char *topic = filled(WEIR_MAX_TOPIC + 1, 't');
+	char *key   = filled(WEIR_MAX_KEY + 1, 'k');
+	assert_weir_err(new_with_header(name, "v", 1), WEIR_EINVAL);
+	name[WEIR_MAX_HEADER_NAME] = '\0';
+	assert_weir_ok(new_with_header(name, "v", 1));
+	assert_weir_ok(new_with_header("h", value, WEIR_MAX_HEADER_VALUE));
+	assert_weir_err(new_with_header("h", value, WEIR_MAX_HEADER_VALUE + 1),
+	    WEIR_EINVAL);
+	assert_weir_err(weir_topic_validate(topic), WEIR_EBADTOPIC);
+	weir_event     *ev   = NULL;
+	weir_event_init init = { .size = sizeof(init),
+		.topic                 = topic,
+		.key                   = key,
+		.key_len               = WEIR_MAX_KEY };
+	assert_weir_err(weir_event_new(&ev, &init), WEIR_EBADTOPIC);
+	topic[WEIR_MAX_TOPIC] = '\0';
+	assert_weir_ok(weir_topic_validate(topic));
+	assert_weir_ok(weir_event_new(&ev, &init));
+	weir_event_release(ev);
+	init.key_len = WEIR_MAX_KEY + 1;
+	assert_weir_err(weir_event_new(&ev, &init), WEIR_EINVAL);
+	init.key_len = WEIR_MAX_KEY;
+	assert_weir_ok(weir_event_new(&ev, &init));
+	weir_event_release(ev);
+	weir_header hdr[WEIR_MAX_HEADERS + 1];
+	for (size_t i = 0; i <= WEIR_MAX_HEADERS; i++) {
+		hdr[i] = (weir_header) { "h", "v", 1 };
+	}
+	init.headers      = hdr;
+	init.header_count = WEIR_MAX_HEADERS + 1;
+	assert_weir_err(weir_event_new(&ev, &init), WEIR_EINVAL);
+	init.header_count = WEIR_MAX_HEADERS;
+	assert_weir_ok(weir_event_new(&ev, &init));
+	weir_event_release(ev);
+	free(name);
+	free(value);
+	free(topic);
+	free(key);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_header_name_65535_refused),
 		cmocka_unit_test(test_size_sum_near_size_max_refused),
+		cmocka_unit_test(test_exact_bounds),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
