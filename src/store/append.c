@@ -134,9 +134,14 @@ static weir_err
 append_inbox(weir_store *st, weir__req *r)
 {
 	sqlite3_stmt *s = st->writer.inbox_ins;
-	sqlite3_bind_blob(s, 1, weir_event_id(r->ev), 16, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 2, weir__store_now());
-	weir_err rv = weir__store_step_done(st, st->writer.db, s, "inbox");
+	weir__bind    b;
+	weir__bind_init(&b, s);
+	weir__bind_blob(&b, 1, weir_event_id(r->ev), 16);
+	weir__bind_int64(&b, 2, weir__store_now());
+	weir_err rv = weir__bind_check(&b, st, st->writer.db, "inbox");
+	if (rv == WEIR_OK) {
+		rv = weir__store_step_done(st, st->writer.db, s, "inbox");
+	}
 	if (rv != WEIR_OK) {
 		return rv;
 	}
