@@ -17,6 +17,22 @@ elseif(NOT WEIR_SANITIZER STREQUAL "none")
   message(FATAL_ERROR "WEIR_SANITIZER must be none, address or thread")
 endif()
 
+# Hardening, in every build (issue 12): a stack protector, format-string
+# checks (with -Werror, a non-literal format without arguments fails),
+# full RELRO (-z relro -z now: the GOT is read-only after start-up) and,
+# where the build optimises and no sanitizer runs, _FORTIFY_SOURCE=2
+# (which needs optimisation; -U first, for toolchains that define it).
+# scripts/check-hardening.sh checks the shared library in the `shared`
+# stage of scripts/test.sh.
+add_compile_options(-fstack-protector-strong -Wformat -Wformat-security)
+if(CMAKE_SYSTEM_NAME STREQUAL "Linux")
+  add_link_options(-Wl,-z,relro,-z,now)
+endif()
+if(WEIR_SANITIZER STREQUAL "none")
+  add_compile_options(
+    "$<$<NOT:$<CONFIG:Debug>>:-U_FORTIFY_SOURCE;-D_FORTIFY_SOURCE=2>")
+endif()
+
 # weir_target_warnings(target): the house warnings on one target.
 function(weir_target_warnings target)
   target_compile_options(${target} PRIVATE ${WEIR_WARNINGS})

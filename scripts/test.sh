@@ -140,6 +140,11 @@ stage_shared() {
 		exit 1
 	fi
 	"$exe"
+	echo "-- hardening of the shared libraries (scripts/check-hardening.sh)"
+	local so
+	for so in build/shared/src/*/libweir*.so; do
+		bash scripts/check-hardening.sh "$so"
+	done
 	echo "-- programs built against the installed tree (CMake, pkg-config)"
 	bash tests/install/check.sh build/shared
 	echo "-- the Debian package (cpack -G DEB), unpacked in a scratch root"

@@ -70,11 +70,17 @@ WEIR_API weir_err weir_store_config_set_vfs(
 /* ---- open, close ------------------------------------------------- */
 
 /**
- * @brief Opens the store at @p path, creating it (mode 0600) if needed,
- *        and migrates an older schema forward.
+ * @brief Opens the store at @p path, creating it if needed, and
+ *        migrates an older schema forward. The store file, its -wal and
+ *        its -shm are made mode 0600 at every open, whatever the umask
+ *        and whether or not they existed. An open that fails removes
+ *        the file it created (a full disk leaves nothing behind).
  * @param cfg may be NULL for defaults; it is copied.
  * @returns WEIR_ENOENT (missing directory), WEIR_EREADONLY (directory or
- *          file not writable), WEIR_ENOTSTORE (not a weir store),
+ *          file not writable, or its mode cannot be made 0600),
+ *          WEIR_ENOTSTORE (not a weir store; also a path that is not a
+ *          regular file: a directory, FIFO, device or socket, refused
+ *          before SQLite sees it, so nothing is created beside it),
  *          WEIR_EVERSION (made by a newer weir), WEIR_ENOTSUP (an
  *          in-memory path, or a VFS on which SQLite refuses WAL, e.g.
  *          one without shared memory: the store needs WAL and does not
@@ -122,7 +128,7 @@ WEIR_API weir_err weir_store_check(weir_store *st);
 #define WEIR_STORE_EXPECT_NO_STREAM (-1) /* the stream must not exist yet */
 /* any value > 0: the stream's current version must be exactly that */
 
-/** weir_store_append_opts.flags */
+/** weir_store_append_opts.flags; any other bit is WEIR_EINVAL. */
 #define WEIR_STORE_APPEND_NOWAIT 1u /* return once queued; see done */
 
 /**
@@ -158,9 +164,11 @@ typedef struct weir_store_append_opts {
  * @returns Without NOWAIT, after the commit: WEIR_OK, WEIR_ECONFLICT
  *          (expected version mismatch), WEIR_ENOSPC, WEIR_EIO,
  *          WEIR_ESTORE, WEIR_ECORRUPT. Either way, at once:
- *          WEIR_ETOOBIG, WEIR_EBADTOPIC, WEIR_EBADNAME (stream),
- *          WEIR_ECLOSED, WEIR_EINVAL (also opt->size below the 1.0
- *          size), WEIR_ENOTSUP (opt sets fields this weir does not
+ *          WEIR_ETOOBIG (above max_event), WEIR_EBADTOPIC,
+ *          WEIR_EBADNAME (stream), WEIR_ECLOSED, WEIR_EINVAL (unknown
+ *          flags, opt->size below the 1.0 size, or an event past weir.h's
+ *          limits, WEIR_MAX_HEADER_NAME and the others, which would not
+ *          read back), WEIR_ENOTSUP (opt sets fields this weir does not
  *          know), WEIR_ENOMEM. With NOWAIT the
  *          outcome of the commit goes to opt->done, called exactly once
  *          if and only if this returns WEIR_OK.
@@ -189,6 +197,9 @@ typedef weir_err (*weir_store_read_fn)(weir_store *st, const weir_event *ev,
 /**
  * A selection of the log; zero fields do not filter. Set size = sizeof
  * (WEIR_STRUCT_INIT); a NULL filter pointer selects everything.
+ * Ranges: seqs are 1 to INT64_MAX. from_seq above INT64_MAX is
+ * WEIR_EINVAL; to_seq above INT64_MAX means no bound, as 0 does; a
+ * limit above INT64_MAX means no limit, as 0 does.
  */
 typedef struct weir_store_filter {
 	size_t      size;     /* set by the caller */
@@ -212,7 +223,8 @@ typedef struct weir_store_filter {
  */
 WEIR_API weir_err weir_store_read(weir_store *st, const weir_store_filter *f,
     weir_store_read_fn fn, void *arg);
-/** @brief Reads every event with seq >= @p from_seq (limit 0: all). */
+/** @brief Reads every event with seq >= @p from_seq (limit 0: all);
+ *         from_seq above INT64_MAX is WEIR_EINVAL. */
 WEIR_API weir_err weir_store_read_all(weir_store *st, uint64_t from_seq,
     size_t limit, weir_store_read_fn fn, void *arg);
 /**
@@ -245,7 +257,8 @@ WEIR_API weir_err weir_store_snapshot_load(
 
 /* ---- cursors and retention --------------------------------------- */
 
-/** @brief Creates or moves the cursor @p name to @p seq. */
+/** @brief Creates or moves the cursor @p name to @p seq (0 to
+ *         INT64_MAX; above is WEIR_EINVAL). */
 WEIR_API weir_err weir_store_cursor_set(
     weir_store *st, const char *name, uint64_t seq);
 /** @brief Reads a cursor; WEIR_ENOENT if it does not exist. */
@@ -253,7 +266,8 @@ WEIR_API weir_err weir_store_cursor_get(
     weir_store *st, const char *name, uint64_t *seq);
 /** @brief Deletes a cursor; WEIR_ENOENT if it does not exist. */
 WEIR_API weir_err weir_store_cursor_delete(weir_store *st, const char *name);
-/** Receives one cursor; @p name is borrowed for the call. */
+/** Receives one cursor; @p name is borrowed for the call and never
+ *  NULL (a damaged row stops the list with WEIR_ECORRUPT). */
 typedef void (*weir_store_cursor_fn)(
     weir_store *st, const char *name, uint64_t seq, void *arg);
 /** @brief Lists the cursors in name order. */
@@ -267,6 +281,8 @@ WEIR_API weir_err weir_store_cursor_list(
  *        is lowered to (lowest cursor + 1). With both bounds 0 nothing
  *        is deleted.
  * @param deleted receives how many events went; may be NULL.
+ * @returns WEIR_EINVAL for @p before_seq above INT64_MAX or a negative
+ *          @p max_age_ns. A cursor at INT64_MAX passes every event.
  */
 WEIR_API weir_err weir_store_trim(weir_store *st, uint64_t before_seq,
     int64_t max_age_ns, uint64_t *deleted);
@@ -305,11 +321,15 @@ typedef struct weir_store_replay_opts {
 	weir_store_read_fn       fn;  /* CALL */
 	void                    *arg; /* for fn */
 	weir_store_replay_speed  speed;
-	double                   factor;   /* FACTOR: 2.0 is twice as fast */
-	double                   rate;     /* RATE: events per second */
-	weir_store_progress_fn   progress; /* may be NULL */
-	void                    *progress_arg;
-	uint64_t                 progress_every; /* events; 0: 1000 */
+	/* FACTOR and RATE: any value > 0 (NaN, 0 and negatives are
+	 * WEIR_EINVAL); a wait longer than the int64 nanosecond range (a
+	 * tiny factor or rate, timestamps at both ends of int64) lasts
+	 * until weir_store_replay_cancel(), never shorter. */
+	double                 factor;   /* FACTOR: 2.0 is twice as fast */
+	double                 rate;     /* RATE: events per second */
+	weir_store_progress_fn progress; /* may be NULL */
+	void                  *progress_arg;
+	uint64_t               progress_every; /* events; 0: 1000 */
 } weir_store_replay_opts;
 
 /**
@@ -349,7 +369,9 @@ typedef struct weir_store_dead_letter {
 	int64_t           last_failure;  /* unix ns */
 } weir_store_dead_letter;
 
-/** Receives a dead letter. A non-OK return stops a list. */
+/** Receives a dead letter. A non-OK return stops a list. @p dl->origin
+ *  and message are never NULL: a damaged row (origin not text) stops
+ *  the list with WEIR_ECORRUPT. */
 typedef weir_err (*weir_store_dead_fn)(
     weir_store *st, const weir_store_dead_letter *dl, void *arg);
 
@@ -358,6 +380,10 @@ typedef weir_err (*weir_store_dead_fn)(
  *        the same event at the same origin adds an attempt and updates
  *        the error and the last failure time.
  * @param id receives the dead letter's id; may be NULL.
+ * @returns WEIR_ETOOBIG above the store's max_event (as for an
+ *          append: a dead letter is never stored with a part missing),
+ *          WEIR_EBADTOPIC, WEIR_EBADNAME (origin), WEIR_EINVAL (an
+ *          event past weir.h's limits), storage errors.
  */
 WEIR_API weir_err weir_store_dead_add(weir_store *st, const weir_event *ev,
     const char *origin, weir_err code, const char *message, uint64_t *id);

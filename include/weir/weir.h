@@ -175,16 +175,40 @@ typedef struct weir_event_init {
 	uint64_t           seq; /* 0 unless a store assigned one */
 } weir_event_init;
 
+/*
+ * Limits of an event, checked by weir_event_new() (WEIR_EINVAL past
+ * them) and again by the store before it acknowledges an append, so that
+ * every event the store acknowledges reads back. They are far above what
+ * any broker binding needs (CloudEvents attribute names are short; Kafka
+ * and NATS keep headers small) and low enough that the store's row
+ * format holds them (a header name's length, with its NUL, is a 16-bit
+ * field) and that no sum of lengths can wrap.
+ */
+/** Headers per event. */
 #define WEIR_MAX_HEADERS 64
+/** A header name, in bytes without its NUL (the row's 16-bit field). */
+#define WEIR_MAX_HEADER_NAME 256
+/** A header value, in bytes. */
+#define WEIR_MAX_HEADER_VALUE (64u * 1024u)
+/** A topic, in bytes without its NUL (weir_topic_validate()). */
 #define WEIR_MAX_TOPIC 1024
-#define WEIR_MAX_KEY (64u * 1024u) /* bytes; longer keys get WEIR_EINVAL */
+/** A key, in bytes. */
+#define WEIR_MAX_KEY (64u * 1024u)
+/**
+ * A payload given to weir_event_new(), in bytes: so that the sum of all
+ * lengths fits a size_t. A bus has its own, lower limit
+ * (weir_bus_config_set_max_payload), a store its event limit.
+ */
+#define WEIR_MAX_EVENT_PAYLOAD ((size_t) -1 / 2)
 
 /**
  * @brief Creates an immutable, reference-counted event (count 1),
  *        copying every field of @p init in one allocation.
  * @returns WEIR_EBADTOPIC for an invalid topic, WEIR_EINVAL for NULL
- *          arguments, a bad size or too many headers, WEIR_ENOTSUP,
- *          WEIR_ENOMEM.
+ *          arguments, a bad size, or a length or count past the limits
+ *          above (WEIR_MAX_HEADERS, WEIR_MAX_HEADER_NAME,
+ *          WEIR_MAX_HEADER_VALUE, WEIR_MAX_KEY, WEIR_MAX_EVENT_PAYLOAD),
+ *          WEIR_ENOTSUP, WEIR_ENOMEM.
  * @remark Nothing of @p init is kept. Release the event with
  *         weir_event_release(). Any thread.
  */
@@ -838,7 +862,10 @@ WEIR_API weir_err weir_subscribe(weir_subscr **out, weir_bus *bus,
  *         this returns, and arg_free may not have run yet. Leave @p arg
  *         to arg_free; never free it after this call returns.
  * @remark Not after weir_bus_destroy(), which closes and frees every
- *         subscription of the bus itself.
+ *         subscription of the bus itself: @p sub is freed memory then,
+ *         and weir_unsubscribe() on it is a use-after-free. As for
+ *         topic handles: unsubscribe before weir_bus_destroy(), or
+ *         forget the handle.
  */
 WEIR_API void weir_unsubscribe(weir_subscr *sub);
 

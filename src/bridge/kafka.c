@@ -158,6 +158,9 @@ kafka_classify(rd_kafka_resp_err_t err)
 	return dflt;
 }
 
+static void kafka_fail(kafka *k, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 static void
 kafka_fail(kafka *k, const char *fmt, ...)
 {

@@ -167,8 +167,9 @@ typedef struct nats_state {
 	int             mu_ok;
 	int             running;
 	size_t          outstanding;
-	uint64_t        acked; /* sink calls made, for poll's wait */
-	nats_slot      *map;   /* JetStream: in flight, by natsMsg */
+	int             js_used; /* an async publish reached cnats (mu) */
+	uint64_t        acked;   /* sink calls made, for poll's wait */
+	nats_slot      *map;     /* JetStream: in flight, by natsMsg */
 	size_t          map_mask;
 	nats_done      *done; /* ring of max_pending */
 	size_t          done_head, done_len;
@@ -205,6 +206,9 @@ nats_scrub(const nats_state *st, char *buf, size_t cap)
 		snprintf(buf, cap, "%s", out);
 	}
 }
+
+static void nats_errf(nats_state *st, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 static void
 nats_errf(nats_state *st, const char *fmt, ...)
@@ -1203,6 +1207,7 @@ nats_publish_js(void *state, const weir_bridge_msg *bm)
 	po.MaxWait = st->ack_timeout_ms;
 	pthread_mutex_lock(&st->mu);
 	nats_map_put(st, m, bm->token);
+	st->js_used = 1;
 	pthread_mutex_unlock(&st->mu);
 	sent = m;
 	s    = js_PublishMsgAsync(st->js, &m, &po);
@@ -1335,7 +1340,14 @@ nats_stop_js(nats_state *st)
 	jsPubOptions_Init(&po);
 	po.MaxWait = st->ack_timeout_ms + 1000;
 	js_PublishAsyncComplete(st->js, &po);
-	if (js_PublishAsyncGetPendingList(&pending, st->js) == NATS_OK) {
+	// cnats 3.4 crashes in GetPendingList when no async publish was
+	// ever made (its pending map does not exist yet): e.g. when every
+	// event failed on the caller's thread (test_js_header_crlf).
+	pthread_mutex_lock(&st->mu);
+	int used = st->js_used;
+	pthread_mutex_unlock(&st->mu);
+	if (used &&
+	    js_PublishAsyncGetPendingList(&pending, st->js) == NATS_OK) {
 		pthread_mutex_lock(&st->mu);
 		for (int i = 0; i < pending.Count; i++) {
 			uint64_t token;

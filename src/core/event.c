@@ -38,6 +38,24 @@ event_size(const weir_event_init *init, size_t topic_len, int copy_payload)
 	return n;
 }
 
+// The limits keep every length small, so the size sum in event_size()
+// cannot wrap (WEIR_MAX_EVENT_PAYLOAD leaves half of size_t for the
+// rest), and a header always fits the store's row format.
+static weir_err
+event_header_check(const weir_header *h)
+{
+	if (h->name == NULL || (h->len && h->value == NULL) ||
+	    h->len > WEIR_MAX_HEADER_VALUE) {
+		return WEIR_EINVAL;
+	}
+	for (size_t n = 0; h->name[n] != '\0'; n++) {
+		if (n == WEIR_MAX_HEADER_NAME) {
+			return WEIR_EINVAL;
+		}
+	}
+	return WEIR_OK;
+}
+
 static weir_err
 event_check(const weir_event_init *init)
 {
@@ -50,9 +68,11 @@ event_check(const weir_event_init *init)
 	    init->header_count > WEIR_MAX_HEADERS) {
 		return WEIR_EINVAL;
 	}
+	if (init->payload_len > WEIR_MAX_EVENT_PAYLOAD) {
+		return WEIR_EINVAL;
+	}
 	for (size_t i = 0; i < init->header_count; i++) {
-		const weir_header *h = &init->headers[i];
-		if (h->name == NULL || (h->len && h->value == NULL)) {
+		if (event_header_check(&init->headers[i]) != WEIR_OK) {
 			return WEIR_EINVAL;
 		}
 	}

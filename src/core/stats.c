@@ -94,6 +94,9 @@ typedef struct json_buf {
 	int    failed;
 } json_buf;
 
+static void json_add(json_buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 static void
 json_add(json_buf *b, const char *fmt, ...)
 {

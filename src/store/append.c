@@ -5,21 +5,14 @@
 
 #include "core/alloc.h"
 #include "store/append.h"
+#include "store/bind.h"
 #include "store/codec.h"
 #include "store/store.h"
 
 // ---- writer side ------------------------------------------------------
 
-static void
-append_bind_blob(sqlite3_stmt *s, int i, const void *p, size_t len)
-{
-	if (len == 0) {
-		sqlite3_bind_null(s, i);
-	} else {
-		sqlite3_bind_blob64(s, i, p, len, SQLITE_STATIC);
-	}
-}
-
+// Binds the row and steps; SQLITE_DONE on success. A failed bind is
+// returned as such, never stepped with its parameter left NULL.
 static int
 append_insert(weir_store *st, weir__req *r, int64_t version)
 {
@@ -28,21 +21,22 @@ append_insert(weir_store *st, weir__req *r, int64_t version)
 	size_t            key_len, payload_len;
 	const void       *key     = weir_event_key(ev, &key_len);
 	const void       *payload = weir_event_payload(ev, &payload_len);
-	sqlite3_bind_int64(s, 1, (sqlite3_int64) st->writer.next_seq);
-	sqlite3_bind_blob(s, 2, weir_event_id(ev), 16, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 3, weir_event_ts(ev));
-	sqlite3_bind_text(s, 4, weir_event_topic(ev), -1, SQLITE_STATIC);
-	append_bind_blob(s, 5, key, key_len);
-	append_bind_blob(s, 6, r->hdr, r->hdr_len);
-	append_bind_blob(s, 7, payload, payload_len);
+	weir__bind        b;
+	weir__bind_init(&b, s);
+	weir__bind_int64(&b, 1, (int64_t) st->writer.next_seq);
+	weir__bind_blob(&b, 2, weir_event_id(ev), 16);
+	weir__bind_int64(&b, 3, weir_event_ts(ev));
+	weir__bind_text(&b, 4, weir_event_topic(ev));
+	weir__bind_blob(&b, 5, key, key_len);
+	weir__bind_blob(&b, 6, r->hdr, r->hdr_len);
+	weir__bind_blob(&b, 7, payload, payload_len);
+	weir__bind_text(&b, 8, r->stream);
 	if (r->stream != NULL) {
-		sqlite3_bind_text(s, 8, r->stream, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(s, 9, version);
+		weir__bind_int64(&b, 9, version);
 	} else {
-		sqlite3_bind_null(s, 8);
-		sqlite3_bind_null(s, 9);
+		weir__bind_text(&b, 9, NULL);
 	}
-	int rc = sqlite3_step(s);
+	int rc = b.rc == SQLITE_OK ? sqlite3_step(s) : b.rc;
 	sqlite3_reset(s);
 	if (rc == SQLITE_DONE) {
 		r->seq     = st->writer.next_seq++;
@@ -57,8 +51,10 @@ static int
 append_find(weir_store *st, weir__req *r, weir_err *rv)
 {
 	sqlite3_stmt *s = st->writer.find_id;
-	sqlite3_bind_blob(s, 1, weir_event_id(r->ev), 16, SQLITE_STATIC);
-	int rc = sqlite3_step(s);
+	weir__bind    b;
+	weir__bind_init(&b, s);
+	weir__bind_blob(&b, 1, weir_event_id(r->ev), 16);
+	int rc = b.rc == SQLITE_OK ? sqlite3_step(s) : b.rc;
 	if (rc == SQLITE_ROW) {
 		r->seq     = (uint64_t) sqlite3_column_int64(s, 0);
 		r->version = sqlite3_column_int64(s, 1);
@@ -75,8 +71,10 @@ static weir_err
 append_stream_version(weir_store *st, const char *stream, int64_t *version)
 {
 	sqlite3_stmt *s = st->writer.stream_get;
-	sqlite3_bind_text(s, 1, stream, -1, SQLITE_STATIC);
-	int rc   = sqlite3_step(s);
+	weir__bind    b;
+	weir__bind_init(&b, s);
+	weir__bind_text(&b, 1, stream);
+	int rc   = b.rc == SQLITE_OK ? sqlite3_step(s) : b.rc;
 	*version = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
 	sqlite3_reset(s);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
@@ -89,9 +87,14 @@ static weir_err
 append_stream_set(weir_store *st, const char *stream, int64_t version)
 {
 	sqlite3_stmt *s = st->writer.stream_set;
-	sqlite3_bind_text(s, 1, stream, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 2, version);
-	return weir__store_step_done(st, st->writer.db, s, "stream");
+	weir__bind    b;
+	weir__bind_init(&b, s);
+	weir__bind_text(&b, 1, stream);
+	weir__bind_int64(&b, 2, version);
+	weir_err rv = weir__bind_check(&b, st, st->writer.db, "stream");
+	return rv != WEIR_OK
+	    ? rv
+	    : weir__store_step_done(st, st->writer.db, s, "stream");
 }
 
 // A stream append: the id check comes first, so that retrying an
@@ -131,9 +134,14 @@ static weir_err
 append_inbox(weir_store *st, weir__req *r)
 {
 	sqlite3_stmt *s = st->writer.inbox_ins;
-	sqlite3_bind_blob(s, 1, weir_event_id(r->ev), 16, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 2, weir__store_now());
-	weir_err rv = weir__store_step_done(st, st->writer.db, s, "inbox");
+	weir__bind    b;
+	weir__bind_init(&b, s);
+	weir__bind_blob(&b, 1, weir_event_id(r->ev), 16);
+	weir__bind_int64(&b, 2, weir__store_now());
+	weir_err rv = weir__bind_check(&b, st, st->writer.db, "inbox");
+	if (rv == WEIR_OK) {
+		rv = weir__store_step_done(st, st->writer.db, s, "inbox");
+	}
 	if (rv != WEIR_OK) {
 		return rv;
 	}
@@ -176,6 +184,28 @@ weir__append_exec(weir_store *st, weir__req *r)
 
 // ---- caller side ------------------------------------------------------
 
+weir_err
+weir__append_check_event(weir_store *st, const weir_event *ev, size_t *hsize)
+{
+	if (weir_topic_validate(weir_event_topic(ev)) != WEIR_OK) {
+		return weir__store_fail(st, WEIR_EBADTOPIC,
+		    "invalid topic '%.200s'", weir_event_topic(ev));
+	}
+	if (weir__codec_check(ev) != WEIR_OK) {
+		return weir__store_fail(st, WEIR_EINVAL,
+		    "event past weir's limits (header count, name or value "
+		    "length, key length): it would not read back");
+	}
+	*hsize      = weir__codec_headers_size(ev);
+	size_t size = weir__codec_event_size(ev, *hsize);
+	if (size > st->cfg.max_event) {
+		return weir__store_fail(st, WEIR_ETOOBIG,
+		    "event of %zu bytes exceeds the limit of %zu bytes", size,
+		    st->cfg.max_event);
+	}
+	return WEIR_OK;
+}
+
 static weir_err
 append_check(weir_store *st, const weir_event *ev,
     const weir_store_append_opts *opt, size_t *hsize)
@@ -194,18 +224,12 @@ append_check(weir_store *st, const weir_event *ev,
 	    (rv = weir__store_check_name(st, opt->stream, "stream")) != 0) {
 		return rv;
 	}
-	if (weir_topic_validate(weir_event_topic(ev)) != WEIR_OK) {
-		return weir__store_fail(st, WEIR_EBADTOPIC,
-		    "invalid topic '%.200s'", weir_event_topic(ev));
+	if ((opt->flags & ~WEIR_STORE_APPEND_NOWAIT) != 0) {
+		return weir__store_fail(st, WEIR_EINVAL,
+		    "append: unknown flags 0x%x",
+		    opt->flags & ~WEIR_STORE_APPEND_NOWAIT);
 	}
-	*hsize      = weir__codec_headers_size(ev);
-	size_t size = weir__codec_event_size(ev, *hsize);
-	if (size > st->cfg.max_event) {
-		return weir__store_fail(st, WEIR_ETOOBIG,
-		    "event of %zu bytes exceeds the limit of %zu bytes", size,
-		    st->cfg.max_event);
-	}
-	return WEIR_OK;
+	return weir__append_check_event(st, ev, hsize);
 }
 
 static weir_err

@@ -53,14 +53,38 @@ weir__codec_headers_encode(const weir_event *ev, uint8_t *buf)
 	(void) codec_headers_walk(ev, buf);
 }
 
+weir_err
+weir__codec_check(const weir_event *ev)
+{
+	size_t count = weir_event_header_count(ev);
+	size_t key_len;
+	(void) weir_event_key(ev, &key_len);
+	if (count > WEIR_MAX_HEADERS || key_len > WEIR_MAX_KEY) {
+		return WEIR_EINVAL;
+	}
+	for (size_t i = 0; i < count; i++) {
+		const char *name;
+		size_t      len;
+		(void) weir_event_header(ev, i, &name, NULL, &len);
+		if (len > WEIR_MAX_HEADER_VALUE ||
+		    strlen(name) > WEIR_MAX_HEADER_NAME) {
+			return WEIR_EINVAL;
+		}
+	}
+	return WEIR_OK;
+}
+
 size_t
 weir__codec_event_size(const weir_event *ev, size_t headers_size)
 {
 	size_t key_len, payload_len;
 	(void) weir_event_key(ev, &key_len);
 	(void) weir_event_payload(ev, &payload_len);
-	return strlen(weir_event_topic(ev)) + key_len + payload_len +
-	    headers_size;
+	// The other parts are bounded by the limits weir__codec_check()
+	// enforces; only a payload (one taken from the caller) can be
+	// near SIZE_MAX, so the sum saturates instead of wrapping.
+	size_t rest = strlen(weir_event_topic(ev)) + key_len + headers_size;
+	return payload_len > SIZE_MAX - rest ? SIZE_MAX : rest + payload_len;
 }
 
 static uint32_t

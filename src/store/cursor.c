@@ -1,6 +1,7 @@
 // Named cursors (the bridge keeps its positions here) and retention.
 // Retention runs on the writer, inside its transaction, so the lowest
 // cursor it reads is the one in force when the rows go.
+#include "store/bind.h"
 #include "store/read.h"
 #include "store/reader.h"
 #include "store/store.h"
@@ -25,10 +26,12 @@ cursor_step(sqlite3 *db, const char *sql, cursor_req *r, int64_t a, int64_t b,
 	if (rc != SQLITE_OK) {
 		return rc;
 	}
-	sqlite3_bind_text(s, 1, r->name, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 2, a);
-	sqlite3_bind_int64(s, 3, b);
-	rc = sqlite3_step(s);
+	weir__bind bd;
+	weir__bind_init(&bd, s);
+	weir__bind_text(&bd, 1, r->name);
+	weir__bind_int64(&bd, 2, a);
+	weir__bind_int64(&bd, 3, b);
+	rc = bd.rc == SQLITE_OK ? sqlite3_step(s) : bd.rc;
 	if (rc == SQLITE_ROW && col0 != NULL) {
 		*col0 = sqlite3_column_type(s, 0) == SQLITE_NULL
 		    ? -1
@@ -117,6 +120,24 @@ weir_store_cursor_get(weir_store *st, const char *name, uint64_t *seq)
 	return rv;
 }
 
+// Hands one row to @p fn; a damaged row (a name that is not text, a seq
+// that is not a non-negative integer) is WEIR_ECORRUPT, never a NULL
+// name given to the callback.
+static weir_err
+cursor_row(weir_store *st, sqlite3_stmt *s, weir_store_cursor_fn fn, void *arg)
+{
+	const char *name = (const char *) sqlite3_column_text(s, 0);
+	if (sqlite3_column_type(s, 0) != SQLITE_TEXT || name == NULL ||
+	    sqlite3_column_type(s, 1) != SQLITE_INTEGER ||
+	    sqlite3_column_int64(s, 1) < 0) {
+		return weir__store_fail(st, WEIR_ECORRUPT,
+		    "damaged cursor row: the name must be text and the seq "
+		    "a non-negative integer");
+	}
+	fn(st, name, (uint64_t) sqlite3_column_int64(s, 1), arg);
+	return WEIR_OK;
+}
+
 weir_err
 weir_store_cursor_list(weir_store *st, weir_store_cursor_fn fn, void *arg)
 {
@@ -132,12 +153,16 @@ weir_store_cursor_list(weir_store *st, weir_store_cursor_fn fn, void *arg)
 	int           rc = sqlite3_prepare_v2(
 	              db, "SELECT name,seq FROM cursors ORDER BY name", -1, &s, NULL);
 	while (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-		fn(st, (const char *) sqlite3_column_text(s, 0),
-		    (uint64_t) sqlite3_column_int64(s, 1), arg);
+		if ((rv = cursor_row(st, s, fn, arg)) != WEIR_OK) {
+			break;
+		}
 		rc = SQLITE_OK;
 	}
-	rv = rc == SQLITE_DONE ? WEIR_OK
-	                       : weir__store_sqlerr(st, db, rc, "cursors");
+	if (rv == WEIR_OK) {
+		rv = rc == SQLITE_DONE
+		    ? WEIR_OK
+		    : weir__store_sqlerr(st, db, rc, "cursors");
+	}
 	sqlite3_finalize(s);
 	weir__readers_put(st, db);
 	return rv;
@@ -154,8 +179,10 @@ cursor_trim(weir_store *st, sqlite3 *db, void *arg)
 	if (rc != SQLITE_ROW) {
 		return weir__store_sqlerr(st, db, rc, "trim");
 	}
+	// r->before and lowest are at most INT64_MAX: compare before
+	// adding, so a cursor at INT64_MAX does not overflow.
 	int64_t bound = (int64_t) r->before;
-	if (lowest >= 0 && lowest + 1 < bound) {
+	if (lowest >= 0 && lowest < bound - 1) {
 		bound = lowest + 1;
 	}
 	rc = cursor_step(db, "DELETE FROM events WHERE seq<?2 AND ts<?3", r,

@@ -4,6 +4,8 @@
 
 #include "store/dead.h"
 #include "core/alloc.h"
+#include "store/append.h"
+#include "store/bind.h"
 #include "store/codec.h"
 #include "store/reader.h"
 #include "store/store.h"
@@ -31,23 +33,27 @@ static const char dead_sql_add[] =
     " message=excluded.message, attempts=attempts+1,"
     " last_failure=excluded.last_failure RETURNING dlid";
 
-static void
+// Binds the row; SQLITE_OK or the first failed bind.
+static int
 dead_bind_event(sqlite3_stmt *s, const dead_req *r)
 {
 	size_t      klen, plen;
 	const void *key     = weir_event_key(r->ev, &klen);
 	const void *payload = weir_event_payload(r->ev, &plen);
-	sqlite3_bind_text(s, 1, r->origin, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 2, (sqlite3_int64) weir_event_seq(r->ev));
-	sqlite3_bind_blob(s, 3, weir_event_id(r->ev), 16, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 4, weir_event_ts(r->ev));
-	sqlite3_bind_text(s, 5, weir_event_topic(r->ev), -1, SQLITE_STATIC);
-	sqlite3_bind_blob64(s, 6, key, klen, SQLITE_STATIC);
-	sqlite3_bind_blob64(s, 7, r->hdr, r->hdr_len, SQLITE_STATIC);
-	sqlite3_bind_blob64(s, 8, payload, plen, SQLITE_STATIC);
-	sqlite3_bind_int(s, 9, (int) r->code);
-	sqlite3_bind_text(s, 10, r->message, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 11, weir__store_now());
+	weir__bind  b;
+	weir__bind_init(&b, s);
+	weir__bind_text(&b, 1, r->origin);
+	weir__bind_int64(&b, 2, (int64_t) weir_event_seq(r->ev));
+	weir__bind_blob(&b, 3, weir_event_id(r->ev), 16);
+	weir__bind_int64(&b, 4, weir_event_ts(r->ev));
+	weir__bind_text(&b, 5, weir_event_topic(r->ev));
+	weir__bind_blob(&b, 6, key, klen);
+	weir__bind_blob(&b, 7, r->hdr, r->hdr_len);
+	weir__bind_blob(&b, 8, payload, plen);
+	weir__bind_int64(&b, 9, (int64_t) r->code);
+	weir__bind_text(&b, 10, r->message);
+	weir__bind_int64(&b, 11, weir__store_now());
+	return b.rc;
 }
 
 static weir_err
@@ -56,14 +62,13 @@ dead_add(weir_store *st, sqlite3 *db, void *arg)
 	dead_req     *r = arg;
 	sqlite3_stmt *s;
 	int           rc = sqlite3_prepare_v2(db, dead_sql_add, -1, &s, NULL);
-	if (rc == SQLITE_OK) {
-		dead_bind_event(s, r);
+	if (rc == SQLITE_OK && (rc = dead_bind_event(s, r)) == SQLITE_OK) {
 		if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 			r->id = (uint64_t) sqlite3_column_int64(s, 0);
 			rc    = sqlite3_step(s);
 		}
-		sqlite3_finalize(s);
 	}
+	sqlite3_finalize(s);
 	return rc == SQLITE_DONE
 	    ? WEIR_OK
 	    : weir__store_sqlerr(st, db, rc, "dead letter");
@@ -94,10 +99,12 @@ weir_store_dead_add(weir_store *st, const weir_event *ev, const char *origin,
 		return WEIR_EINVAL;
 	}
 	weir_err rv = dead_check(st, origin, 1);
+	if (rv == WEIR_OK) {
+		rv = weir__append_check_event(st, ev, &r.hdr_len);
+	}
 	if (rv != WEIR_OK) {
 		return rv;
 	}
-	r.hdr_len = weir__codec_headers_size(ev);
 	if (r.hdr_len && (r.hdr = weir__alloc(r.hdr_len)) == NULL) {
 		return weir__store_fail(st, WEIR_ENOMEM, "out of memory");
 	}
@@ -122,6 +129,13 @@ dead_row(weir_store *st, sqlite3_stmt *s, weir_store_dead_fn fn, void *arg)
 		    (long long) sqlite3_column_int64(s, 0),
 		    rv == WEIR_ECORRUPT ? "malformed" : weir_strerror(rv));
 	}
+	if (sqlite3_column_type(s, 1) != SQLITE_TEXT ||
+	    sqlite3_column_text(s, 1) == NULL) {
+		weir_event_release(ev);
+		return weir__store_fail(st, WEIR_ECORRUPT,
+		    "dead letter %lld: damaged row (origin is not text)",
+		    (long long) sqlite3_column_int64(s, 0));
+	}
 	weir_store_dead_letter dl = {
 		.size          = sizeof(dl),
 		.id            = (uint64_t) sqlite3_column_int64(s, 0),
@@ -139,6 +153,14 @@ dead_row(weir_store *st, sqlite3_stmt *s, weir_store_dead_fn fn, void *arg)
 	rv = fn(st, &dl, arg);
 	weir_event_release(ev);
 	return rv;
+}
+
+// LIMIT's value: -1 (none) for 0, and for a limit past INT64_MAX, which
+// no count can reach.
+static int64_t
+dead_limit(size_t limit)
+{
+	return limit == 0 || limit > INT64_MAX ? -1 : (int64_t) limit;
 }
 
 typedef weir_err (*dead_visit_fn)(weir_store *st, sqlite3_stmt *s, void *arg);
@@ -160,8 +182,11 @@ dead_scan(weir_store *st, const char *origin, size_t limit,
 	      : "SELECT " DEAD_COLS " FROM dead_letters ORDER BY dlid LIMIT ?2";
 	int           rc  = sqlite3_prepare_v2(db, sql, -1, &s, NULL);
 	if (rc == SQLITE_OK) {
-		sqlite3_bind_text(s, 1, origin, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(s, 2, limit ? (sqlite3_int64) limit : -1);
+		weir__bind b;
+		weir__bind_init(&b, s);
+		weir__bind_text(&b, 1, origin);
+		weir__bind_int64(&b, 2, dead_limit(limit));
+		rc = b.rc;
 	}
 	while (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
 		rv = visit(st, s, arg);

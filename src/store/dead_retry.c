@@ -5,6 +5,7 @@
 #include <stdio.h>
 
 #include "core/alloc.h"
+#include "store/bind.h"
 #include "store/dead.h"
 #include "store/store.h"
 #include "store/writer.h"
@@ -47,18 +48,20 @@ retry_visit(weir_store *st, const weir_store_dead_letter *dl, void *arg)
 	return WEIR_OK;
 }
 
-// Binds an outcome to the delete (only ?1 exists there, the other binds
-// fail harmlessly with SQLITE_RANGE) or the update, and steps.
+// Binds an outcome to the delete (only ?1 exists there: the binder
+// skips the others) or the update, and steps.
 static int
 retry_step(sqlite3_stmt *s, const retry_outcome *o)
 {
-	char msg[128];
+	char       msg[128];
+	weir__bind b;
 	snprintf(msg, sizeof(msg), "retry failed: %s", weir_strerror(o->err));
-	sqlite3_bind_int64(s, 1, (sqlite3_int64) o->id);
-	sqlite3_bind_int(s, 2, (int) o->err);
-	sqlite3_bind_text(s, 3, msg, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(s, 4, weir__store_now());
-	int rc = sqlite3_step(s);
+	weir__bind_init(&b, s);
+	weir__bind_int64(&b, 1, (int64_t) o->id);
+	weir__bind_int64(&b, 2, (int64_t) o->err);
+	weir__bind_text(&b, 3, msg);
+	weir__bind_int64(&b, 4, weir__store_now());
+	int rc = b.rc == SQLITE_OK ? sqlite3_step(s) : b.rc;
 	sqlite3_reset(s);
 	return rc;
 }
@@ -132,9 +135,11 @@ dead_remove(weir_store *st, sqlite3 *db, void *arg)
 	                          : "DELETE FROM dead_letters";
 	int           rc  = sqlite3_prepare_v2(db, sql, -1, &s, NULL);
 	if (rc == SQLITE_OK) {
-		sqlite3_bind_int64(s, 1, (sqlite3_int64) c->id);
-		sqlite3_bind_text(s, 2, c->origin, -1, SQLITE_STATIC);
-		rc = sqlite3_step(s);
+		weir__bind b;
+		weir__bind_init(&b, s);
+		weir__bind_int64(&b, 1, (int64_t) c->id);
+		weir__bind_text(&b, 2, c->origin);
+		rc = b.rc == SQLITE_OK ? sqlite3_step(s) : b.rc;
 		sqlite3_finalize(s);
 	}
 	if (rc != SQLITE_DONE) {

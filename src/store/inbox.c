@@ -1,6 +1,7 @@
 // The inbox: appends that also record their id as seen (the writer's
 // part is append_inbox in append.c), and its pruning.
 #include "store/inbox.h"
+#include "store/bind.h"
 
 #include "core/alloc.h"
 #include "store/codec.h"
@@ -63,8 +64,10 @@ inbox_exec(
 	if (rc != SQLITE_OK) {
 		return weir__store_sqlerr(st, db, rc, "inbox");
 	}
-	sqlite3_bind_int64(s, 1, a);
-	rc = sqlite3_step(s);
+	weir__bind b;
+	weir__bind_init(&b, s);
+	weir__bind_int64(&b, 1, a);
+	rc = b.rc == SQLITE_OK ? sqlite3_step(s) : b.rc;
 	if (rc == SQLITE_ROW) {
 		*changes = (uint64_t) sqlite3_column_int64(s, 0);
 	} else if (rc == SQLITE_DONE) {

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "store/bind.h"
 #include "store/codec.h"
 #include "store/query.h"
 #include "store/reader.h"
@@ -16,6 +17,11 @@ query_check(weir_store *st, const weir_store_filter *f)
 	weir_err rv = weir__store_check_open(st);
 	if (rv != WEIR_OK) {
 		return rv;
+	}
+	if (f->from_seq > INT64_MAX) {
+		return weir__store_fail(st, WEIR_EINVAL,
+		    "from_seq %llu is above the largest seq (INT64_MAX)",
+		    (unsigned long long) f->from_seq);
 	}
 	if (f->pattern != NULL && weir_pattern_validate(f->pattern) != 0) {
 		return weir__store_fail(st, WEIR_EBADPATTERN,
@@ -59,16 +65,23 @@ query_prepare(weir_store *st, sqlite3 *db, const weir_store_filter *f,
 	sqlite3_stmt *s     = *out;
 	uint64_t      to    = f->to_seq ? f->to_seq : (uint64_t) INT64_MAX;
 	size_t        limit = count || f->limit == 0 ? 0 : f->limit;
-	sqlite3_bind_int64(s, 1, (sqlite3_int64) f->from_seq);
-	sqlite3_bind_int64(
-	    s, 2, (sqlite3_int64) (to > INT64_MAX ? INT64_MAX : to));
-	sqlite3_bind_int64(s, 3, f->from_ts);
-	sqlite3_bind_int64(s, 4, f->to_ts ? f->to_ts : INT64_MAX);
-	sqlite3_bind_text(s, 5, f->stream, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 6, f->pattern, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 7, limit ? (sqlite3_int64) limit : -1);
-	sqlite3_bind_int64(s, 8, version);
-	return WEIR_OK;
+	weir__bind    b;
+	weir__bind_init(&b, s);
+	weir__bind_int64(&b, 1, (int64_t) f->from_seq); // checked <= INT64_MAX
+	weir__bind_int64(&b, 2, (int64_t) (to > INT64_MAX ? INT64_MAX : to));
+	weir__bind_int64(&b, 3, f->from_ts);
+	weir__bind_int64(&b, 4, f->to_ts ? f->to_ts : INT64_MAX);
+	weir__bind_text(&b, 5, f->stream);
+	weir__bind_text(&b, 6, f->pattern);
+	weir__bind_int64(
+	    &b, 7, limit == 0 || limit > INT64_MAX ? -1 : (int64_t) limit);
+	weir__bind_int64(&b, 8, version);
+	weir_err rv = weir__bind_check(&b, st, db, "query");
+	if (rv != WEIR_OK) {
+		sqlite3_finalize(s);
+		*out = NULL;
+	}
+	return rv;
 }
 
 weir_err

@@ -3,6 +3,7 @@
 // writer keeps appending.
 #include <string.h>
 
+#include "store/bind.h"
 #include "store/query.h"
 #include "store/read.h"
 #include "store/reader.h"
@@ -87,8 +88,10 @@ read_int(weir_store *st, const char *sql, const char *text, int64_t *out)
 	sqlite3_stmt *s;
 	int           rc = sqlite3_prepare_v2(db, sql, -1, &s, NULL);
 	if (rc == SQLITE_OK) {
-		sqlite3_bind_text(s, 1, text, -1, SQLITE_STATIC);
-		rc = sqlite3_step(s);
+		weir__bind b;
+		weir__bind_init(&b, s);
+		weir__bind_text(&b, 1, text);
+		rc = b.rc == SQLITE_OK ? sqlite3_step(s) : b.rc;
 		if (rc == SQLITE_ROW) {
 			*out = sqlite3_column_int64(s, 0);
 		}

@@ -52,6 +52,21 @@ replay_wait(replay_run *run, int64_t due)
 	return replay_canceled(run) ? WEIR_ECANCELED : WEIR_OK;
 }
 
+// start + gap in monotonic ns. A gap past what int64 holds (from now
+// on) saturates at INT64_MAX, a wait that only a cancel ends: converting
+// it to an integer would overflow and run the replay unpaced.
+static int64_t
+replay_due(int64_t start, double gap)
+{
+	if (!(gap > 0)) {
+		return start;
+	}
+	if (gap >= (double) (INT64_MAX - start)) {
+		return INT64_MAX;
+	}
+	return start + (int64_t) gap;
+}
+
 static weir_err
 replay_pace(replay_run *run, const weir_event *ev)
 {
@@ -64,10 +79,13 @@ replay_pace(replay_run *run, const weir_event *ev)
 		run->first_ts = weir_event_ts(ev);
 		return WEIR_OK;
 	}
+	// In double: timestamps at both ends of int64 differ by more than
+	// int64 holds, and a tiny factor or rate makes any gap huge.
 	double gap = rp->speed == WEIR_STORE_REPLAY_RATE
 	    ? (double) run->done * 1e9 / rp->rate
-	    : (double) (weir_event_ts(ev) - run->first_ts) / rp->factor;
-	return replay_wait(run, run->start_ns + (int64_t) (gap > 0 ? gap : 0));
+	    : ((double) weir_event_ts(ev) - (double) run->first_ts) /
+	        rp->factor;
+	return replay_wait(run, replay_due(run->start_ns, gap));
 }
 
 static weir_err

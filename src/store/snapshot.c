@@ -1,5 +1,6 @@
 // Snapshots: the state of a stream as of a version, so that a reader
 // can start from the latest snapshot instead of replaying the stream.
+#include "store/bind.h"
 #include "store/reader.h"
 #include "store/store.h"
 #include "store/writer.h"
@@ -21,12 +22,13 @@ snapshot_save(weir_store *st, sqlite3 *db, void *arg)
 	                        " VALUES(?1,?2,?3,?4)",
 	              -1, &s, NULL);
 	if (rc == SQLITE_OK) {
-		sqlite3_bind_text(s, 1, r->stream, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(s, 2, r->version);
-		sqlite3_bind_int64(s, 3, weir__store_now());
-		sqlite3_bind_blob64(
-		    s, 4, r->data ? r->data : "", r->len, SQLITE_STATIC);
-		rc = sqlite3_step(s);
+		weir__bind b;
+		weir__bind_init(&b, s);
+		weir__bind_text(&b, 1, r->stream);
+		weir__bind_int64(&b, 2, r->version);
+		weir__bind_int64(&b, 3, weir__store_now());
+		weir__bind_blob(&b, 4, r->data, r->len);
+		rc = b.rc == SQLITE_OK ? sqlite3_step(s) : b.rc;
 		sqlite3_finalize(s);
 	}
 	return rc == SQLITE_DONE ? WEIR_OK
@@ -65,9 +67,13 @@ snapshot_load(weir_store *st, sqlite3 *db, const char *stream,
 	if (rc != SQLITE_OK) {
 		return weir__store_sqlerr(st, db, rc, "snapshot");
 	}
-	sqlite3_bind_text(s, 1, stream, -1, SQLITE_STATIC);
+	weir__bind b;
+	weir__bind_init(&b, s);
+	weir__bind_text(&b, 1, stream);
 	weir_err rv = WEIR_OK;
-	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	if (b.rc != SQLITE_OK) {
+		rc = b.rc;
+	} else if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		const void *data = sqlite3_column_blob(s, 1);
 		size_t      len  = (size_t) sqlite3_column_bytes(s, 1);
 		fn(st, stream, sqlite3_column_int64(s, 0), data, len, arg);

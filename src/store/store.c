@@ -144,6 +144,106 @@ weir__store_now(void)
 	return (int64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+// What a path that is not a regular file is, for the error text.
+static const char *
+store_file_kind(mode_t mode)
+{
+	return S_ISDIR(mode) ? "a directory"
+	    : S_ISFIFO(mode) ? "a FIFO"
+	    : S_ISCHR(mode)  ? "a character device"
+	    : S_ISBLK(mode)  ? "a block device"
+	    : S_ISSOCK(mode) ? "a socket"
+	                     : "not a regular file";
+}
+
+static weir_err
+store_not_regular(weir_store *st, mode_t mode)
+{
+	return weir__store_fail(st, WEIR_ENOTSTORE,
+	    "'%.200s' is %s, not a regular file: a store is a file", st->path,
+	    store_file_kind(mode));
+}
+
+// Opens (creating it if needed) the store file before SQLite does, so
+// that nothing but a regular file reaches SQLite (which would put a
+// -journal or -wal beside a device), and makes it 0600 whatever the
+// umask and whether or not it existed. O_NONBLOCK: opening a FIFO must
+// not wait for a writer. Records whether this call created the file,
+// so that a failed open removes it again.
+static weir_err
+store_create_file(weir_store *st)
+{
+	struct stat sb;
+	if (stat(st->path, &sb) == 0 && !S_ISREG(sb.st_mode)) {
+		return store_not_regular(st, sb.st_mode);
+	}
+	int fd = open(st->path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	st->created = fd >= 0;
+	if (fd < 0 && errno == EEXIST) {
+		fd =
+		    open(st->path, O_RDWR | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	}
+	if (fd < 0) {
+		int      e  = errno;
+		weir_err rv = e == EACCES || e == EROFS || e == EPERM
+		    ? WEIR_EREADONLY
+		    : WEIR_EIO;
+		return weir__store_fail(
+		    st, rv, "cannot open '%.200s': %s", st->path, strerror(e));
+	}
+	weir_err rv = WEIR_OK;
+	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+		rv = store_not_regular(st, sb.st_mode);
+	} else if ((sb.st_mode & 07777) != 0600 && fchmod(fd, 0600) != 0) {
+		rv = weir__store_fail(st, WEIR_EREADONLY,
+		    "cannot make '%.200s' private (mode 0600): %s", st->path,
+		    strerror(errno));
+	}
+	close(fd);
+	return rv;
+}
+
+// SQLite gives the -wal and -shm it creates the store file's mode, but
+// keeps the mode of files that exist already: narrow them too.
+static weir_err
+store_private_sidecars(weir_store *st)
+{
+	static const char *const suffix[] = { "-wal", "-shm" };
+	size_t                   size     = strlen(st->path) + 8;
+	char                    *p        = weir__alloc(size);
+	weir_err                 rv       = WEIR_OK;
+	if (p == NULL) {
+		return weir__store_fail(st, WEIR_ENOMEM, "out of memory");
+	}
+	for (size_t i = 0; i < 2 && rv == WEIR_OK; i++) {
+		struct stat sb;
+		snprintf(p, size, "%s%s", st->path, suffix[i]);
+		if (stat(p, &sb) == 0 && (sb.st_mode & 07777) != 0600 &&
+		    chmod(p, 0600) != 0) {
+			rv = weir__store_fail(st, WEIR_EREADONLY,
+			    "cannot make '%.200s' private (mode 0600): %s", p,
+			    strerror(errno));
+		}
+	}
+	weir__free(p);
+	return rv;
+}
+
+// A failed open removes the file it created (and what SQLite made
+// beside it), so that a full disk leaves no empty store behind.
+static void
+store_remove_created(weir_store *st)
+{
+	static const char *const suffix[] = { "-wal", "-shm", "-journal", "" };
+	size_t                   size     = strlen(st->path) + 12;
+	char                    *p        = weir__alloc(size);
+	for (size_t i = 0; p != NULL && i < 4; i++) {
+		snprintf(p, size, "%s%s", st->path, suffix[i]);
+		(void) unlink(p);
+	}
+	weir__free(p);
+}
+
 // The directory must exist and be writable (SQLite creates the WAL and
 // shm files next to the store); a new store file is created 0600.
 static weir_err
@@ -172,16 +272,7 @@ store_prepare_file(weir_store *st)
 	if (rv != WEIR_OK) {
 		return rv;
 	}
-	int fd = open(st->path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		int e = errno;
-		rv = e == EACCES || e == EROFS || e == EPERM ? WEIR_EREADONLY
-		                                             : WEIR_EIO;
-		return weir__store_fail(
-		    st, rv, "cannot open '%.200s': %s", st->path, strerror(e));
-	}
-	close(fd);
-	return WEIR_OK;
+	return store_create_file(st);
 }
 
 // One writer beside concurrent readers needs WAL. A VFS without shared
@@ -250,16 +341,30 @@ store_open_db(weir_store *st)
 		sqlite3_close_v2(db);
 		return rv == WEIR_ESTORE && db == NULL ? WEIR_ENOMEM : rv;
 	}
-	sqlite3_busy_timeout(db, 5000);
+	sqlite3_busy_timeout(db, WEIR__STORE_BUSY_MS);
 	rv = weir__schema_open(st, db);
 	if (rv == WEIR_OK) {
 		rv = store_pragmas(st, db);
+	}
+	if (rv == WEIR_OK) {
+		rv = store_private_sidecars(st);
 	}
 	if (rv != WEIR_OK) {
 		sqlite3_close_v2(db);
 		return rv;
 	}
 	return weir__writer_start(st, db); // owns db from here
+}
+
+static weir_err
+store_open_file(weir_store *st)
+{
+	weir_err rv = store_open_db(st);
+	if (rv != WEIR_OK && st->created) {
+		store_remove_created(st);
+	}
+	st->created = 0;
+	return rv;
 }
 
 static weir_err
@@ -327,7 +432,7 @@ weir_store_open(weir_store **out, const char *path,
 		    "in-memory stores are not supported: readers need a file");
 	}
 	if (rv == WEIR_OK) {
-		rv = store_open_db(st);
+		rv = store_open_file(st);
 	}
 	if (rv != WEIR_OK && errmsg != NULL && errmsg_size > 0) {
 		snprintf(errmsg, errmsg_size, "%s",

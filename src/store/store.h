@@ -23,10 +23,14 @@ struct weir_store_config {
 	char                 *vfs;
 };
 
+// How long a connection waits for a lock before SQLITE_BUSY.
+#define WEIR__STORE_BUSY_MS 5000
+
 struct weir_store {
 	char             *path;
 	weir_store_config cfg; // a copy; cfg.vfs is owned
 	atomic_int        closed;
+	int               created; // this open made the file (open only)
 	weir__writer      writer;
 	weir__readers     readers;
 

@@ -15,10 +15,13 @@
 // - A storage error fails the whole batch after a rollback: nothing in
 //   it was acknowledged, so nothing acknowledged is lost.
 
-#include "store/writer.h"
+#include <time.h>
+
 #include "core/alloc.h"
 #include "store/append.h"
+#include "store/bind.h"
 #include "store/store.h"
+#include "store/writer.h"
 
 static const char writer_sql_ins[] =
     "INSERT INTO events(seq,id,ts,topic,key,headers,payload,stream,version)"
@@ -136,8 +139,43 @@ static weir_err
 writer_save_seq(weir_store *st)
 {
 	sqlite3_stmt *s = st->writer.meta_set;
-	sqlite3_bind_int64(s, 1, (sqlite3_int64) (st->writer.next_seq - 1));
-	return weir__store_step_done(st, st->writer.db, s, "save seq");
+	weir__bind    b;
+	weir__bind_init(&b, s);
+	weir__bind_int64(&b, 1, (int64_t) (st->writer.next_seq - 1));
+	weir_err rv = weir__bind_check(&b, st, st->writer.db, "save seq");
+	return rv != WEIR_OK
+	    ? rv
+	    : weir__store_step_done(st, st->writer.db, s, "save seq");
+}
+
+static int64_t
+writer_mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+// After a full disk the WAL keeps the size it grew to (SQLite reuses it
+// but never shrinks it), so freeing space would help little. A commit
+// that succeeds again says space has returned: checkpoint and truncate
+// the WAL, before the batch is acknowledged. A checkpoint that cannot
+// finish (a reader still on old frames, or too little room yet for the
+// database file) is tried again after a later commit, at most once a
+// second, and never waits for readers (busy timeout 0 meanwhile).
+static void
+writer_shrink_wal(weir__writer *w)
+{
+	int64_t now = writer_mono_ns();
+	if (now < w->shrink_after) {
+		return;
+	}
+	sqlite3_busy_timeout(w->db, 0);
+	int rc = sqlite3_wal_checkpoint_v2(
+	    w->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+	sqlite3_busy_timeout(w->db, WEIR__STORE_BUSY_MS);
+	w->shrink_wal   = rc != SQLITE_OK;
+	w->shrink_after = now + 1000000000;
 }
 
 // Runs one batch in one transaction; sets every request's rv.
@@ -164,7 +202,14 @@ writer_run_batch(weir_store *st, weir__req *batch)
 	if (hard == WEIR_OK) {
 		atomic_store(&w->committed_seq, w->next_seq - 1);
 		atomic_fetch_add(&w->commits, 1);
+		if (w->shrink_wal) {
+			writer_shrink_wal(w);
+		}
 		return;
+	}
+	if (hard == WEIR_ENOSPC) {
+		w->shrink_wal   = 1;
+		w->shrink_after = 0;
 	}
 	// Nothing of this batch was acknowledged: undo it all and report
 	// the storage error to every request that had not failed already.

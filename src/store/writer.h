@@ -71,6 +71,8 @@ typedef struct weir__writer {
 	sqlite3_stmt *stream_set;
 	sqlite3_stmt *meta_set;
 	sqlite3_stmt *inbox_ins;
+	int           shrink_wal;   // a batch failed with WEIR_ENOSPC
+	int64_t       shrink_after; // monotonic ns of the next try
 	// Any thread.
 	atomic_uint_fast64_t committed_seq;
 	atomic_uint_fast64_t commits; // transactions committed (tests)

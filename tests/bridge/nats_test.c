@@ -633,6 +633,43 @@ test_js_permanent(void **state)
 	free(payload);
 }
 
+/* CR, LF (header injection on NATS's line-based headers) and NUL (cnats
+ * takes C strings: the value would be cut short) in a header name or
+ * value: a permanent failure with a reason, never sent altered. */
+static void
+test_js_header_crlf(void **state)
+{
+	static const weir_header bad[] = {
+		{ "a\r\nInjected", "v", 1 },
+		{ "h", "x\r\nInjected: 1", 14 },
+		{ "h", "x\ny", 3 },
+		{ "h", "a\0b", 3 },
+	};
+	fixture *fx;
+	(void) state;
+	NEED_BROKER();
+	fx = fixture_new(weir_backend_nats(), 4);
+	js_config(fx);
+	fixture_start(fx);
+	for (size_t i = 0; i < 4; i++) {
+		weir_event_init init = { .size = sizeof(weir_event_init),
+			.topic                 = "a.b",
+			.headers               = &bad[i],
+			.header_count          = 1 };
+		weir_event_release(fx->ev[i]);
+		assert_weir_ok(weir_event_new(&fx->ev[i], &init));
+		send_one(fx, i);
+	}
+	for (int64_t dl = wt_now_ms() + 30000; fx->sink.perm < 4;) {
+		assert_true(wt_now_ms() < dl);
+		fx->ops->poll(fx->st, 50);
+	}
+	assert_int_equal(fx->sink.ok, 0);
+	assert_non_null(strstr(fx->sink.reason, "cannot be carried by NATS"));
+	fixture_stop(fx);
+	fixture_free(fx);
+}
+
 /* core NATS: every event reaches a plain subscriber, with the same
  * CloudEvents headers and no Nats-Msg-Id. */
 static void
@@ -719,6 +756,7 @@ main(void)
 		cmocka_unit_test(test_config_errors),
 		cmocka_unit_test(test_js_headers),
 		cmocka_unit_test(test_js_permanent),
+		cmocka_unit_test(test_js_header_crlf),
 		cmocka_unit_test(test_core_subscriber),
 		cmocka_unit_test(test_js_100k_and_dedup),
 		cmocka_unit_test(test_js_broker_restart),

@@ -218,6 +218,27 @@ test_invalid_topic(void **state)
 	assert_int_equal(fx_append(f->st, "good.topic", "x"), 1);
 }
 
+// Regression: unknown flags were accepted silently (the bus refuses
+// them); a newer caller's flag must not be ignored.
+static void
+test_unknown_flags(void **state)
+{
+	fx                    *f   = *state;
+	weir_event            *ev  = fx_event("a.b", "x");
+	weir_store_append_opts opt = { .size = sizeof(opt), .flags = 2u };
+	uint64_t               seq = 7, last = 7;
+	assert_weir_err(
+	    weir_store_append(f->st, ev, &opt, &seq, NULL), WEIR_EINVAL);
+	assert_int_equal(seq, 0);
+	opt.flags = WEIR_STORE_APPEND_NOWAIT | 0x80000000u;
+	assert_weir_err(
+	    weir_store_append(f->st, ev, &opt, NULL, NULL), WEIR_EINVAL);
+	assert_weir_ok(weir_store_flush(f->st));
+	assert_weir_ok(weir_store_last_seq(f->st, &last));
+	assert_int_equal(last, 0);
+	weir_event_release(ev);
+}
+
 int
 main(void)
 {
@@ -236,6 +257,8 @@ main(void)
 		    test_bad_names, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_invalid_topic, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_unknown_flags, fx_setup, fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

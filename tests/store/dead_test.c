@@ -5,6 +5,9 @@
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdatomic.h>
+#include <sys/mman.h>
+
+#include "core/event.h"
 
 #include "fixture.h"
 
@@ -298,6 +301,90 @@ test_retry_delete_unpreparable(void **state)
 	run_unpreparable(*state, "DELETE");
 }
 
+static weir_err
+on_dead_payload(weir_store *st, const weir_store_dead_letter *dl, void *arg)
+{
+	size_t len;
+	(void) st;
+	(void) weir_event_payload(dl->ev, &len);
+	*(size_t *) arg = len;
+	return WEIR_OK;
+}
+
+static weir_err
+count_dead(weir_store *st, const weir_store_dead_letter *dl, void *arg)
+{
+	(void) st;
+	(void) dl;
+	(*(int *) arg)++;
+	return WEIR_OK;
+}
+
+// Regression: weir_store_dead_add had no size check.
+static void
+test_add_too_big(void **state)
+{
+	fx             *f   = *state;
+	size_t          len = WEIR_STORE_DEFAULT_MAX_EVENT + 1;
+	char           *p   = calloc(1, len);
+	weir_event     *ev  = NULL;
+	weir_event_init in  = { .size = sizeof(in),
+		 .topic               = "a.b",
+		 .payload             = p,
+		 .payload_len         = len };
+	int             n   = 0;
+	assert_non_null(p);
+	assert_weir_ok(weir_event_new(&ev, &in));
+	assert_weir_err(
+	    weir_store_dead_add(f->st, ev, "r", WEIR_ETOOBIG, NULL, NULL),
+	    WEIR_ETOOBIG);
+	assert_non_null(strstr(weir_store_errmsg(f->st), "exceeds"));
+	in.payload_len = len - 1 - strlen("a.b");
+	weir_event_release(ev);
+	assert_weir_ok(weir_event_new(&ev, &in));
+	assert_weir_ok(
+	    weir_store_dead_add(f->st, ev, "r", WEIR_ETOOBIG, NULL, NULL));
+	weir_event_release(ev);
+	assert_weir_ok(weir_store_dead_list(f->st, NULL, 0, count_dead, &n));
+	assert_int_equal(n, 1);
+	free(p);
+}
+
+static void
+no_free(void *p)
+{
+	(void) p;
+}
+
+// Regression: a payload over SQLite's length limit (1,000,000,000
+// bytes) failed its bind, unchecked, and the dead letter was stored
+// with an empty payload and acknowledged. The payload is a reserved,
+// never touched mapping: nothing reads it once the size is refused.
+static void
+test_add_over_sqlite_limit(void **state)
+{
+	fx             *f   = *state;
+	size_t          len = 1000000001u;
+	void           *p   = mmap(NULL, len, PROT_READ,
+	                MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	weir_event     *ev  = NULL;
+	weir_event_init in  = { .size = sizeof(in),
+		 .topic               = "a.b",
+		 .payload             = p,
+		 .payload_len         = len };
+	size_t          got = 0;
+	assert_true(p != MAP_FAILED);
+	assert_weir_ok(weir__event_make(&ev, &in, no_free, NULL));
+	weir_err rv =
+	    weir_store_dead_add(f->st, ev, "r", WEIR_ETOOBIG, NULL, NULL);
+	assert_weir_err(rv, WEIR_ETOOBIG);
+	assert_weir_ok(
+	    weir_store_dead_list(f->st, NULL, 0, on_dead_payload, &got));
+	assert_int_equal(got, 0);
+	weir_event_release(ev);
+	munmap(p, len);
+}
+
 int
 main(void)
 {
@@ -312,6 +399,10 @@ main(void)
 		    test_retry_update_unpreparable, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_retry_delete_unpreparable, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_add_too_big, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_add_over_sqlite_limit, fx_setup, fx_teardown),
 	};
 	sq_install();
 	return cmocka_run_group_tests(tests, NULL, NULL);
