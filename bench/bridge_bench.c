@@ -30,6 +30,7 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <unistd.h>
@@ -256,6 +257,20 @@ wside_run(wside *w, uint64_t n, uint64_t *ns, uint64_t poll_us)
 	return rv;
 }
 
+/* CPU time (user + system) of the whole process so far, in ns: the
+ * bus, the bridge's threads, librdkafka's and cnats's threads. */
+static uint64_t
+cpu_ns(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	return ((uint64_t) ru.ru_utime.tv_sec +
+	           (uint64_t) ru.ru_stime.tv_sec) *
+	    1000000000u +
+	    ((uint64_t) ru.ru_utime.tv_usec + (uint64_t) ru.ru_stime.tv_usec) *
+	    1000u;
+}
+
 /* ---- figures -------------------------------------------------------- */
 
 static int
@@ -282,7 +297,8 @@ quantile(const double *v, size_t n, double q)
 }
 
 static void
-report_throughput(const broker *b, const opts *o, double *w, double *p)
+report_throughput(const broker *b, const opts *o, double *w, double *p,
+    double *wc, double *pc)
 {
 	size_t r = (size_t) o->reps;
 	double ratio[64];
@@ -290,18 +306,21 @@ report_throughput(const broker *b, const opts *o, double *w, double *p)
 		ratio[i] = w[i] / p[i]; /* the round's own pair */
 	}
 	double wm = median(w, r), pm = median(p, r), rm = wm / pm;
+	double wcm = median(wc, r), pcm = median(pc, r);
 	median(ratio, r);
 	printf("{\"name\":\"bridge_%s_throughput\",\"events_per_s\":%.0f,"
 	       "\"events_per_s_min\":%.0f,\"events_per_s_max\":%.0f,"
 	       "\"ns_per_event\":%.0f,\"peer\":\"%s\","
 	       "\"peer_events_per_s\":%.0f,\"peer_events_per_s_min\":%.0f,"
 	       "\"peer_events_per_s_max\":%.0f,\"ratio\":%.3f,"
-	       "\"ratio_min\":%.3f,\"ratio_max\":%.3f,\"n\":%llu,"
+	       "\"ratio_min\":%.3f,\"ratio_max\":%.3f,"
+	       "\"cpu_ns_per_event\":%.0f,\"peer_cpu_ns_per_event\":%.0f,"
+	       "\"n\":%llu,"
 	       "\"reps\":%d,\"durability\":\"full\",\"target_ratio\":0.8,"
 	       "\"target_met\":%s}\n",
 	    b->name, wm, w[0], w[r - 1], 1e9 / wm, b->peer_name, pm, p[0],
-	    p[r - 1], rm, ratio[0], ratio[r - 1], (unsigned long long) o->n,
-	    o->reps, rm >= 0.8 ? "true" : "false");
+	    p[r - 1], rm, ratio[0], ratio[r - 1], wcm, pcm,
+	    (unsigned long long) o->n, o->reps, rm >= 0.8 ? "true" : "false");
 	fflush(stdout);
 }
 
@@ -321,31 +340,46 @@ report_latency(const broker *b, const opts *o, double *w, double *p)
 	fflush(stdout);
 }
 
+/* The 1-minute load average (the machine is shared). */
+static double
+load1(void)
+{
+	double l[1] = { 0 };
+	return getloadavg(l, 1) == 1 ? l[0] : -1;
+}
+
 /* ---- the driver ------------------------------------------------------ */
 
 static void
 run_throughput(broker *b, const opts *o)
 {
-	double   w[64], p[64];
-	uint64_t ns, warm = o->n / 10 > 100 ? o->n / 10 : 100;
+	double   w[64], p[64], wc[64], pc[64];
+	uint64_t ns, c0, warm = o->n / 10 > 100 ? o->n / 10 : 100;
 	if (wside_run(&b->w, warm, &ns, 100) != 0 ||
 	    b->peer_run(b->peer, warm, &ns) != 0) {
 		die(b->name, "warm-up failed");
 	}
 	fprintf(stderr, "%s throughput (events/s, weir / peer):\n", b->name);
 	for (int r = 0; r < o->reps; r++) {
+		c0 = cpu_ns();
 		if (wside_run(&b->w, o->n, &ns, 100) != 0) {
 			die(b->name, "weir round failed");
 		}
-		w[r] = (double) o->n * 1e9 / (double) ns;
+		w[r]  = (double) o->n * 1e9 / (double) ns;
+		wc[r] = (double) (cpu_ns() - c0) / (double) o->n;
+		c0    = cpu_ns();
 		if (b->peer_run(b->peer, o->n, &ns) != 0) {
 			die(b->name, "peer round failed");
 		}
-		p[r] = (double) o->n * 1e9 / (double) ns;
-		fprintf(stderr, "  round %d: %9.0f / %9.0f  (%.2f)\n", r + 1,
-		    w[r], p[r], w[r] / p[r]);
+		p[r]  = (double) o->n * 1e9 / (double) ns;
+		pc[r] = (double) (cpu_ns() - c0) / (double) o->n;
+		fprintf(stderr,
+		    "  round %d: %9.0f / %9.0f  (%.2f)  cpu %5.1f / %5.1f "
+		    "us/event, load %.2f\n",
+		    r + 1, w[r], p[r], w[r] / p[r], wc[r] / 1e3, pc[r] / 1e3,
+		    load1());
 	}
-	report_throughput(b, o, w, p);
+	report_throughput(b, o, w, p, wc, pc);
 }
 
 static void
