@@ -5,6 +5,10 @@
 # first. Arguments go to core_bench (see `core_bench --help`); the JSON
 # lines are also kept in build/bench/core_bench.jsonl.
 #
+# The other benchmarks are run from the same tree by hand (see
+# docs/benchmarks.md): store_bench, loops_bench, latency_bench, and
+# bridge_bench (needs the brokers of scripts/brokers.sh).
+#
 #   bash scripts/bench.sh
 #   bash scripts/bench.sh --cross 2000000 --reps 5
 set -euo pipefail

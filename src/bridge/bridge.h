@@ -52,7 +52,14 @@ typedef struct weir__slot {
 	char             *dest;
 	void             *key;
 	size_t            key_len;
+	uint64_t          key_hash; /* of key, for the relay's key set */
 } weir__slot;
+
+/* An entry of the relay's key set, live when gen is the pass's. */
+typedef struct weir__keyent {
+	const weir__slot *slot;
+	uint64_t          gen;
+} weir__keyent;
 
 typedef struct weir__route {
 	weir_bridge    *br;
@@ -88,11 +95,16 @@ typedef struct weir__route {
 	int           running;
 	weir__slot   *slots; /* ring of `window` slots, oldest at head */
 	size_t        head, count;
+	weir__keyent *keys; /* keys of unfinished slots, per send pass */
+	size_t        keys_mask;
+	uint64_t      keys_gen;
 	uint64_t      next_seq;  /* next store seq to read */
 	uint64_t      local_seq; /* direct mode numbering */
 	uint64_t      next_token;
 	int64_t       backoff_until;
 	int64_t       last_read_ms;
+	uint64_t      cursor_due; /* seq to write to the cursor; 0: none */
+	int64_t       cursor_ms;  /* when the cursor was last written */
 	uint64_t      rng;
 	weir__breaker brk;
 

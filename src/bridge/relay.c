@@ -20,7 +20,13 @@
 #include "bridge/inbound.h"
 #include "core/alloc.h"
 
-#define RELAY_TOKEN_MASK ((UINT64_C(1) << 48) - 1)
+/* A token: route index + 1 (16 bits), a send counter (32), and the
+ * slot's position in the ring (16; window <= 65536), so an ack finds
+ * its slot without a search. */
+#define RELAY_TOKEN_POS ((UINT64_C(1) << 16) - 1)
+#define RELAY_TOKEN_COUNTER UINT64_C(0xffffffff)
+/* The longest a due cursor write waits while messages are in flight. */
+#define RELAY_CURSOR_MS 100
 
 static weir__slot *
 relay_at(weir__route *rt, size_t i)
@@ -35,6 +41,17 @@ relay_slot_clear(weir__slot *s)
 	weir__free(s->dest);
 	weir__free(s->key);
 	memset(s, 0, sizeof *s);
+}
+
+/* FNV-1a over the key bytes. */
+static uint64_t
+relay_hash(const void *key, size_t len)
+{
+	const unsigned char *p = key;
+	uint64_t             h = UINT64_C(14695981039346656037);
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ p[i]) * UINT64_C(1099511628211);
+	return h;
 }
 
 /* 1 if @p ev came in from this route's broker and may not go back to
@@ -72,6 +89,7 @@ relay_push(weir__route *rt, const weir_event *ev, uint64_t seq)
 		relay_slot_clear(s);
 		return WEIR_ENOMEM;
 	}
+	s->key_hash = relay_hash(s->key, s->key_len);
 	if (rt->count == 0)
 		atomic_store(&rt->oldest_ts, weir_event_ts(ev));
 	rt->count++;
@@ -175,11 +193,12 @@ relay_retriable(weir__route *rt, weir__slot *s, weir_err code, const char *why,
 static weir__slot *
 relay_find(weir__route *rt, uint64_t token)
 {
-	for (size_t i = 0; i < rt->count; i++) {
-		weir__slot *s = relay_at(rt, i);
-		if (s->state == WEIR__SLOT_FLIGHT && s->token == token)
-			return s;
-	}
+	size_t pos = (size_t) (token & RELAY_TOKEN_POS);
+	if (pos >= rt->window)
+		return NULL;
+	weir__slot *s = &rt->slots[pos];
+	if (s->state == WEIR__SLOT_FLIGHT && s->token == token)
+		return s;
 	return NULL; /* stale: a send we gave up waiting for */
 }
 
@@ -226,9 +245,34 @@ relay_acks(weir__route *rt, int64_t now)
 	}
 }
 
-/* Pops the finished run at the head and moves the cursor past it. */
+/*
+ * Writes the cursor when a move is due and either @p force (the route
+ * has nothing else to do) or RELAY_CURSOR_MS have passed since the last
+ * write. Each
+ * write is a store transaction (an fsync with FULL durability, queued
+ * behind the intake's appends), and writing on every pass held a route
+ * to a few hundred passes a second; a cursor that lags by at most that
+ * interval only means more re-sends after a crash, which the brokers'
+ * idempotency absorbs.
+ */
 static void
-relay_advance(weir__route *rt)
+relay_cursor(weir__route *rt, int64_t now, int force)
+{
+	if (rt->cursor_due == 0 ||
+	    (!force && now - rt->cursor_ms < RELAY_CURSOR_MS))
+		return;
+	if (weir_store_cursor_set(
+	        rt->br->store, rt->cursor_name, rt->cursor_due) == WEIR_OK)
+		atomic_store(&rt->cursor, rt->cursor_due);
+	rt->cursor_due = 0;
+	rt->cursor_ms  = now;
+}
+
+/* Pops the finished run at the head and moves the cursor past it: at
+ * once when that leaves the route idle (its backlog empty), and before
+ * the backlog drops, so a reader who sees backlog 0 sees the cursor. */
+static void
+relay_advance(weir__route *rt, int64_t now)
 {
 	uint64_t last = 0;
 	size_t   n    = 0;
@@ -239,31 +283,42 @@ relay_advance(weir__route *rt)
 		rt->count--;
 		n++;
 	}
-	if (n == 0)
-		return;
-	atomic_store(&rt->oldest_ts,
-	    rt->count > 0 ? weir_event_ts(relay_at(rt, 0)->ev) : 0);
-	if (!rt->direct &&
-	    weir_store_cursor_set(rt->br->store, rt->cursor_name, last) ==
-	        WEIR_OK)
-		atomic_store(&rt->cursor, last);
-	atomic_fetch_sub(&rt->backlog, (int64_t) n);
+	if (n > 0) {
+		atomic_store(&rt->oldest_ts,
+		    rt->count > 0 ? weir_event_ts(relay_at(rt, 0)->ev) : 0);
+		if (!rt->direct)
+			rt->cursor_due = last;
+	}
+	relay_cursor(rt, now, atomic_load(&rt->backlog) == (int64_t) n);
+	if (n > 0)
+		atomic_fetch_sub(&rt->backlog, (int64_t) n);
 }
 
-/* An earlier unfinished slot with the same key holds @p i back. */
+/*
+ * Called for each unfinished slot in seq order during a send pass:
+ * returns 1 when an earlier unfinished slot has the same key (it holds
+ * @p s back), else records the key. The set lives for one pass (its
+ * generation), so a pass costs O(window), not O(window^2) key
+ * comparisons as a scan of the earlier slots did.
+ */
 static int
-relay_key_busy(weir__route *rt, size_t i)
+relay_key_busy(weir__route *rt, const weir__slot *s)
 {
-	weir__slot *s = relay_at(rt, i);
 	if (s->key == NULL)
 		return 0;
-	for (size_t j = 0; j < i; j++) {
-		weir__slot *p = relay_at(rt, j);
-		if (p->state != WEIR__SLOT_DONE && p->key_len == s->key_len &&
-		    memcmp(p->key, s->key, s->key_len) == 0)
+	size_t i = (size_t) s->key_hash & rt->keys_mask;
+	for (;; i = (i + 1) & rt->keys_mask) {
+		weir__keyent *e = &rt->keys[i];
+		if (e->gen != rt->keys_gen) {
+			e->slot = s;
+			e->gen  = rt->keys_gen;
+			return 0;
+		}
+		if (e->slot->key_hash == s->key_hash &&
+		    e->slot->key_len == s->key_len &&
+		    memcmp(e->slot->key, s->key, s->key_len) == 0)
 			return 1;
 	}
-	return 0;
 }
 
 /* Sends one slot; returns 0 to stop sending for now. */
@@ -279,7 +334,8 @@ relay_send(weir__route *rt, weir__slot *s, int64_t now)
 		.key_len              = s->key_len,
 		.source               = rt->br->source,
 		.token                = ((uint64_t) (rt->index + 1) << 48) |
-		    (++rt->next_token & RELAY_TOKEN_MASK) };
+		    ((++rt->next_token & RELAY_TOKEN_COUNTER) << 16) |
+		    (uint64_t) (s - rt->slots) };
 	weir_err        e   = be->ops->publish(be->state, &msg);
 	if (e == WEIR_EAGAIN)
 		return 0;
@@ -310,9 +366,11 @@ relay_send_all(weir__route *rt, int64_t now)
 	if (now < rt->backoff_until)
 		return;
 	uint32_t allow = weir__breaker_allow(&rt->brk, now);
+	rt->keys_gen++;
 	for (size_t i = 0; i < rt->count && allow > 0; i++) {
 		weir__slot *s = relay_at(rt, i);
-		if (s->state != WEIR__SLOT_WAIT || relay_key_busy(rt, i))
+		if (s->state == WEIR__SLOT_DONE || relay_key_busy(rt, s) ||
+		    s->state != WEIR__SLOT_WAIT)
 			continue;
 		if (!relay_send(rt, s, now))
 			break;
@@ -321,7 +379,26 @@ relay_send_all(weir__route *rt, int64_t now)
 	atomic_store(&rt->breaker, (int) rt->brk.state);
 }
 
-/* Waits for an ack, new events or stop, at most poll_ms. */
+/* True when a message is in flight (its outcome is what to wait for). */
+static int
+relay_flying(weir__route *rt)
+{
+	for (size_t i = 0; i < rt->count; i++)
+		if (relay_at(rt, i)->state == WEIR__SLOT_FLIGHT)
+			return 1;
+	return 0;
+}
+
+/*
+ * Waits for an ack, new events or stop, at most poll_ms. With messages
+ * in flight the wait starts inside the backend's poll: a backend that
+ * makes its acks there (kafka: delivery reports are served only by
+ * rd_kafka_poll) returns as soon as one is ready, instead of at the
+ * next pass poll_ms later, which capped a route at a window per
+ * poll_ms. A backend whose poll returns at once (mem) or that acks
+ * from its own threads (nats) leaves the rest of the wait to the
+ * condition variable, so the wait never exceeds poll_ms.
+ */
 static int
 relay_wait(weir__route *rt)
 {
@@ -330,6 +407,8 @@ relay_wait(weir__route *rt)
 	ts.tv_nsec += (long) rt->br->poll_ms * 1000000L;
 	ts.tv_sec += ts.tv_nsec / 1000000000L;
 	ts.tv_nsec %= 1000000000L;
+	if (relay_flying(rt))
+		rt->be->ops->poll(rt->be->state, (int) rt->br->poll_ms);
 	pthread_mutex_lock(&rt->lock);
 	while (!rt->wake && !rt->stopping)
 		if (pthread_cond_timedwait(&rt->cond, &rt->lock, &ts) != 0)
@@ -347,7 +426,7 @@ relay_main(void *arg)
 	do {
 		int64_t now = weir__bridge_now_ms();
 		relay_acks(rt, now);
-		relay_advance(rt);
+		relay_advance(rt, now);
 		weir__intake_resume(rt);
 		relay_fill(rt, now);
 		relay_send_all(rt, now);
@@ -395,8 +474,9 @@ relay_position(weir__route *rt)
 		    rt->name, weir_strerror(e));
 	atomic_store(&rt->cursor, cur);
 	atomic_store(&rt->backlog, n);
-	rt->next_seq = cur + 1;
-	rt->appended = last;
+	rt->cursor_due = 0;
+	rt->next_seq   = cur + 1;
+	rt->appended   = last;
 	return WEIR_OK;
 }
 
@@ -414,6 +494,16 @@ weir__relay_start(weir__route *rt)
 	rt->nacks    = 0;
 	rt->stopping = 0;
 	pthread_mutex_unlock(&rt->lock);
+	if (rt->keys == NULL) {
+		size_t n = 2;
+		while (n < 2 * (size_t) rt->window)
+			n *= 2;
+		if ((rt->keys = weir__zalloc(n * sizeof *rt->keys)) == NULL)
+			return weir__bridge_fail(rt->br, WEIR_ENOMEM,
+			    "route '%s': no memory", rt->name);
+		rt->keys_mask = n - 1;
+		rt->keys_gen  = 0;
+	}
 	rt->brk.state     = WEIR_BRIDGE_BREAKER_CLOSED;
 	rt->brk.failures  = 0;
 	rt->backoff_until = 0;
@@ -435,6 +525,7 @@ weir__relay_stop(weir__route *rt)
 	pthread_mutex_unlock(&rt->lock);
 	pthread_join(rt->thread, NULL);
 	rt->running = 0;
+	relay_cursor(rt, weir__bridge_now_ms(), 1);
 	/* What is in the window stays in the store (after the cursor) and
 	 * goes out after the next start; direct mode's is gone. */
 	int64_t gone = (int64_t) rt->count;

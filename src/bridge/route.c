@@ -37,6 +37,7 @@ weir__route_free(weir__route *rt)
 	weir__free(rt->acks);
 	weir__free(rt->ring);
 	weir__free(rt->slots);
+	weir__free(rt->keys);
 	weir__template_fini(&rt->dest);
 	weir__free(rt->name);
 	weir__free(rt->pattern);
