@@ -152,6 +152,7 @@ typedef struct nats_state {
 	natsOptions    *opts;
 	natsConnection *nc;
 	jsCtx          *js;
+	int             js_async; /* js has seen an async publish */
 	/* Settings (copied from the config at init). */
 	char   *stream;
 	char   *subjects;
@@ -806,6 +807,30 @@ nats_set_ce_headers(natsMsg *m, const weir_bridge_msg *bm, int msg_id)
 	return s;
 }
 
+/* A subject a message can be published to: dot-separated non-empty
+ * tokens of printable characters, no wildcard token. The server does
+ * not refuse the others: JetStream answers "no responders", which
+ * would read as retriable, and the relay would retry for ever. */
+static int
+nats_subject_ok(const char *subj)
+{
+	size_t tok = 0; /* length of the current token */
+	for (const char *p = subj;; p++) {
+		if (*p == '.' || *p == '\0') {
+			if (tok == 0 ||
+			    (tok == 1 && (p[-1] == '*' || p[-1] == '>')))
+				return 0;
+			if (*p == '\0')
+				return 1;
+			tok = 0;
+		} else if ((unsigned char) *p <= ' ' || *p == 0x7f) {
+			return 0;
+		} else {
+			tok++;
+		}
+	}
+}
+
 /* Builds the natsMsg for bm; on failure why says what (for the ack). */
 static natsStatus
 nats_build(natsMsg **out, const weir_bridge_msg *bm, int msg_id, char *why,
@@ -821,6 +846,12 @@ nats_build(natsMsg **out, const weir_bridge_msg *bm, int msg_id, char *why,
 		    bm->dest == NULL ? "no subject" : "payload too large");
 		return bm->dest == NULL ? NATS_INVALID_SUBJECT
 		                        : NATS_MAX_PAYLOAD;
+	}
+	if (!nats_subject_ok(bm->dest)) {
+		snprintf(why, cap,
+		    "invalid subject '%.100s' (an empty or wildcard token)",
+		    bm->dest);
+		return NATS_INVALID_SUBJECT;
 	}
 	s = natsMsg_Create(out, bm->dest, NULL, data, (int) len);
 	if (s == NATS_OK) {
@@ -1126,7 +1157,8 @@ static void
 nats_close(nats_state *st)
 {
 	jsCtx_Destroy(st->js);
-	st->js = NULL;
+	st->js       = NULL;
+	st->js_async = 0;
 	natsConnection_Close(st->nc);
 	natsConnection_Destroy(st->nc);
 	st->nc = NULL;
@@ -1204,8 +1236,9 @@ nats_publish_js(void *state, const weir_bridge_msg *bm)
 	pthread_mutex_lock(&st->mu);
 	nats_map_put(st, m, bm->token);
 	pthread_mutex_unlock(&st->mu);
-	sent = m;
-	s    = js_PublishMsgAsync(st->js, &m, &po);
+	sent         = m;
+	st->js_async = 1;
+	s            = js_PublishMsgAsync(st->js, &m, &po);
 	if (s != NATS_OK) {
 		// Not taken by cnats: no PubAck callback will come.
 		snprintf(why, sizeof why, "%s", nats_last_text(s));
@@ -1335,7 +1368,10 @@ nats_stop_js(nats_state *st)
 	jsPubOptions_Init(&po);
 	po.MaxWait = st->ack_timeout_ms + 1000;
 	js_PublishAsyncComplete(st->js, &po);
-	if (js_PublishAsyncGetPendingList(&pending, st->js) == NATS_OK) {
+	// cnats 3.4 crashes listing the pending messages of a context that
+	// never published asynchronously (every publish failed locally).
+	if (st->js_async &&
+	    js_PublishAsyncGetPendingList(&pending, st->js) == NATS_OK) {
 		pthread_mutex_lock(&st->mu);
 		for (int i = 0; i < pending.Count; i++) {
 			uint64_t token;
