@@ -5,10 +5,10 @@
  * from the environment or build/brokers/env; with CI=true a missing broker
  * fails, otherwise those tests are skipped): a record the broker refuses
  * as too large. 100,000 events through a route into Kafka, read back by
- * kcat, are e2e_kafka_test.c. On top of that, fault injection with librdkafka's mock cluster
- * (rdkafka_mock.h): a broker down for seconds mid-stream, injected
- * retriable request errors, a too-large record, stop with the cluster
- * down. The test includes librdkafka only for the mock cluster.
+ * kcat, are e2e_kafka_test.c. On top of that, fault injection with
+ * librdkafka's mock cluster (rdkafka_mock.h): a broker down for seconds
+ * mid-stream, injected retriable request errors, a too-large record, stop with
+ * the cluster down. The test includes librdkafka only for the mock cluster.
  */
 #include <pthread.h>
 #include <stdio.h>
