@@ -34,15 +34,10 @@ foreach(comp store kafka nats)
 endforeach()
 # The pkg-config prefixes the backends were found with: a static weir's
 # exported targets name PkgConfig::<prefix>, so its config re-creates
-# them (src/bridge/CMakeLists.txt: weir_kafka_PC; nats.cmake: LIBNATS).
+# them (src/bridge/CMakeLists.txt, weir_bridge_backend: <name>_PC).
+# kafka.h and nats.h are installed there too, with their libraries.
 set(WEIR_KAFKA_PC weir_kafka_PC)
-set(WEIR_NATS_PC LIBNATS)
-# kafka.h is installed with the library it declares (src/core installs
-# the other headers; nats.h comes with weir_nats, src/bridge/nats.cmake).
-if(TARGET weir_kafka)
-  install(FILES ${PROJECT_SOURCE_DIR}/include/weir/kafka.h
-          DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/weir)
-endif()
+set(WEIR_NATS_PC weir_nats_PC)
 
 set(WEIR_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/weir)
 install(EXPORT weir-targets NAMESPACE weir::

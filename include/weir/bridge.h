@@ -131,6 +131,14 @@ WEIR_API weir_err weir_bridge_route_add(weir_bridge *br, const char *name,
  * @returns WEIR_EBUSY (already started), a backend's start error (its
  *          text in weir_bridge_errmsg), a store error, WEIR_ENOMEM.
  *          On error nothing is left running.
+ * @remark All or nothing by default. With "bridge.start.partial" = 1,
+ *         a route that cannot start (its backend's start failed, its
+ *         cursor cannot be read, ...) is refused and the others start:
+ *         WEIR_OK, weir_bridge_errmsg lists the refused routes with
+ *         their reasons, weir_bridge_route_refused tells one route's.
+ *         A refused route takes no events and leaves its cursor and
+ *         stored events as they are (sent after a later start). Only
+ *         when every route is refused does start fail.
  */
 WEIR_API weir_err weir_bridge_start(weir_bridge *br);
 /**
@@ -150,6 +158,16 @@ WEIR_API void weir_bridge_destroy(weir_bridge *br);
  * @remark Owned by the bridge, valid until the next such call.
  */
 WEIR_API const char *weir_bridge_errmsg(const weir_bridge *br);
+/**
+ * @brief Why the last weir_bridge_start refused route @p name (only
+ *        with "bridge.start.partial" = 1).
+ * @returns The reason, naming the backend and the option, or NULL when
+ *          the route started, was never started, or does not exist.
+ * @remark Owned by the bridge, valid until the next start or destroy.
+ *         Controlling thread.
+ */
+WEIR_API const char *weir_bridge_route_refused(
+    const weir_bridge *br, const char *name);
 
 /* ---- inbound routes ----------------------------------------------- */
 

@@ -79,6 +79,7 @@ static const bridge_num bridge_nums[] = {
 	BRIDGE_NUM("bridge.inbound.dedupe_max", 10000000, 0, UINT64_MAX / 2,
 	    in_dedupe_max),
 	BRIDGE_NUM("bridge.inbound.prune_ms", 60000, 1, 86400000, in_prune_ms),
+	BRIDGE_NUM("bridge.start.partial", 0, 0, 1, start_partial),
 };
 
 static weir_err
@@ -254,9 +255,13 @@ bridge_loop_main(void *arg)
 	return NULL;
 }
 
+/* Starts every backend. All or nothing by default; with
+ * bridge.start.partial a backend that fails is left stopped and its
+ * routes are refused by bridge_start_routes. */
 static weir_err
 bridge_start_backends(weir_bridge *br)
 {
+	weir_err first = WEIR_OK;
 	for (size_t i = 0; i < br->nbackends; i++) {
 		weir__backend *be = br->backends[i];
 		weir_err       e  = be->ops->start(be->state);
@@ -264,13 +269,73 @@ bridge_start_backends(weir_bridge *br)
 			const char *why = be->ops->errmsg
 			    ? be->ops->errmsg(be->state)
 			    : NULL;
-			return weir__bridge_fail(br, e,
-			    "backend %s: start: %s", be->ops->scheme,
-			    why ? why : weir_strerror(e));
+			weir__bridge_fail(br, e, "backend %s: start: %s",
+			    be->ops->scheme, why ? why : weir_strerror(e));
+			if (!br->start_partial)
+				return e;
+			be->start_err = weir__strdup(br->errmsg);
+			first         = first != WEIR_OK ? first : e;
+			continue;
 		}
 		be->started = 1;
 	}
-	return WEIR_OK;
+	return first == WEIR_OK || br->start_partial ? WEIR_OK : first;
+}
+
+/* Starts one route: its relay, then its intake. */
+static weir_err
+bridge_start_route(weir__route *rt)
+{
+	if (!rt->be->started)
+		return weir__bridge_fail(rt->br, WEIR_EBACKEND, "%s",
+		    rt->be->start_err != NULL ? rt->be->start_err
+		                              : "backend not started");
+	weir_err e = weir__relay_start(rt);
+	if (e == WEIR_OK && (e = weir__intake_start(rt)) != WEIR_OK)
+		weir__relay_stop(rt);
+	return e;
+}
+
+/* Notes route @p rt as refused, with the text of its error. */
+static void
+bridge_refuse(weir__route *rt, char *list, size_t cap)
+{
+	weir__free(rt->refused);
+	rt->refused = weir__strdup(rt->br->errmsg);
+	size_t n    = strlen(list);
+	snprintf(list + n, cap - n, "%sroute '%s': %s", n > 0 ? "; " : "",
+	    rt->name, rt->br->errmsg);
+}
+
+/* Starts the routes: all or nothing, or (bridge.start.partial) those
+ * that can, noting the others as refused; at least one must start. */
+static weir_err
+bridge_start_routes(weir_bridge *br)
+{
+	char     list[WEIR__BRIDGE_ERRMSG] = "";
+	size_t   started = 0, refused = 0;
+	weir_err first = WEIR_OK;
+	for (size_t i = 0; i < br->nroutes; i++) {
+		weir__route *rt = br->routes[i];
+		weir__free(rt->refused);
+		rt->refused = NULL;
+		weir_err e  = bridge_start_route(rt);
+		if (e == WEIR_OK) {
+			started++;
+			continue;
+		}
+		if (!br->start_partial)
+			return e;
+		bridge_refuse(rt, list, sizeof list);
+		refused++;
+		first = first != WEIR_OK ? first : e;
+	}
+	if (refused > 0)
+		weir__bridge_fail(br, WEIR_OK,
+		    "started %zu of %zu routes; "
+		    "refused: %s",
+		    started, br->nroutes, list);
+	return started > 0 || refused == 0 ? WEIR_OK : first;
 }
 
 weir_err
@@ -280,8 +345,9 @@ weir_bridge_start(weir_bridge *br)
 		return WEIR_EINVAL;
 	if (br->started)
 		return weir__bridge_fail(br, WEIR_EBUSY, "bridge started");
-	br->started = 1; /* stop() undoes whatever part below succeeded */
-	weir_err e  = bridge_start_backends(br);
+	br->started   = 1; /* stop() undoes whatever part below succeeded */
+	br->errmsg[0] = '\0';
+	weir_err e    = bridge_start_backends(br);
 	if (e == WEIR_OK && (e = weir_loop_create(&br->loop)) == WEIR_OK &&
 	    pthread_create(
 	        &br->loop_thread, NULL, bridge_loop_main, br->loop) != 0) {
@@ -289,16 +355,23 @@ weir_bridge_start(weir_bridge *br)
 		br->loop = NULL;
 		e = weir__bridge_fail(br, WEIR_ENOMEM, "bridge: no thread");
 	}
-	for (size_t i = 0; e == WEIR_OK && i < br->nroutes; i++)
-		e = weir__relay_start(br->routes[i]);
-	for (size_t i = 0; e == WEIR_OK && i < br->nroutes; i++)
-		e = weir__intake_start(br->routes[i]);
+	if (e == WEIR_OK)
+		e = bridge_start_routes(br);
 	/* Inbound last: what they publish finds the outbound side ready. */
 	for (size_t i = 0; e == WEIR_OK && i < br->ninlets; i++)
 		e = weir__inbound_start(br->inlets[i]);
 	if (e != WEIR_OK)
 		weir_bridge_stop(br);
 	return e;
+}
+
+const char *
+weir_bridge_route_refused(const weir_bridge *br, const char *name)
+{
+	weir__route *rt = br != NULL && name != NULL
+	    ? weir__bridge_route((weir_bridge *) br, name)
+	    : NULL;
+	return rt != NULL ? rt->refused : NULL;
 }
 
 void
@@ -329,6 +402,8 @@ weir_bridge_stop(weir_bridge *br)
 		if (be->started)
 			be->ops->stop(be->state);
 		be->started = 0;
+		weir__free(be->start_err);
+		be->start_err = NULL;
 	}
 	br->started = 0;
 }

@@ -25,6 +25,7 @@ typedef struct weir__backend {
 	const weir_backend_ops *ops;
 	void                   *state;
 	int                     started;
+	char *start_err; /* partial start: why start failed, or NULL */
 } weir__backend;
 
 /* An acknowledgement on its way from the sink to the relay. */
@@ -75,6 +76,7 @@ typedef struct weir__route {
 	uint32_t        window;
 	uint64_t        max_backlog;
 	uint32_t        max_attempts;
+	char *refused; /* why the last start refused it (partial start) */
 
 	weir_subscr *sub; /* the intake */
 
@@ -143,6 +145,7 @@ struct weir_bridge {
 	uint64_t poll_ms, direct_capacity;
 	uint64_t in_batch, in_max_in_flight, in_fetch_ms;
 	uint64_t in_dedupe_ms, in_dedupe_max, in_prune_ms;
+	uint64_t start_partial; /* bridge.start.partial */
 	int      policy;
 	char     errmsg[WEIR__BRIDGE_ERRMSG];
 };

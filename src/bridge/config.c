@@ -32,7 +32,8 @@ static const char *const config_bridge_keys[] = { "bridge.source",
 	"bridge.ack_timeout_ms", "bridge.poll_ms", "bridge.direct_capacity",
 	"bridge.inbound.batch", "bridge.inbound.max_in_flight",
 	"bridge.inbound.fetch_ms", "bridge.inbound.dedupe_ms",
-	"bridge.inbound.dedupe_max", "bridge.inbound.prune_ms" };
+	"bridge.inbound.dedupe_max", "bridge.inbound.prune_ms",
+	"bridge.start.partial" };
 
 static int
 config_known(const char *key)

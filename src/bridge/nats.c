@@ -810,6 +810,30 @@ nats_set_ce_headers(natsMsg *m, const weir_bridge_msg *bm, int msg_id)
 	return s;
 }
 
+/* A subject a message can be published to: dot-separated non-empty
+ * tokens of printable characters, no wildcard token. The server does
+ * not refuse the others: JetStream answers "no responders", which
+ * would read as retriable, and the relay would retry for ever. */
+static int
+nats_subject_ok(const char *subj)
+{
+	size_t tok = 0; /* length of the current token */
+	for (const char *p = subj;; p++) {
+		if (*p == '.' || *p == '\0') {
+			if (tok == 0 ||
+			    (tok == 1 && (p[-1] == '*' || p[-1] == '>')))
+				return 0;
+			if (*p == '\0')
+				return 1;
+			tok = 0;
+		} else if ((unsigned char) *p <= ' ' || *p == 0x7f) {
+			return 0;
+		} else {
+			tok++;
+		}
+	}
+}
+
 /* Builds the natsMsg for bm; on failure why says what (for the ack). */
 static natsStatus
 nats_build(natsMsg **out, const weir_bridge_msg *bm, int msg_id, char *why,
@@ -825,6 +849,12 @@ nats_build(natsMsg **out, const weir_bridge_msg *bm, int msg_id, char *why,
 		    bm->dest == NULL ? "no subject" : "payload too large");
 		return bm->dest == NULL ? NATS_INVALID_SUBJECT
 		                        : NATS_MAX_PAYLOAD;
+	}
+	if (!nats_subject_ok(bm->dest)) {
+		snprintf(why, cap,
+		    "invalid subject '%.100s' (an empty or wildcard token)",
+		    bm->dest);
+		return NATS_INVALID_SUBJECT;
 	}
 	s = natsMsg_Create(out, bm->dest, NULL, data, (int) len);
 	if (s == NATS_OK) {
@@ -1131,6 +1161,9 @@ nats_close(nats_state *st)
 {
 	jsCtx_Destroy(st->js);
 	st->js = NULL;
+	pthread_mutex_lock(&st->mu);
+	st->js_used = 0; /* a new context starts with no pending map */
+	pthread_mutex_unlock(&st->mu);
 	natsConnection_Close(st->nc);
 	natsConnection_Destroy(st->nc);
 	st->nc = NULL;

@@ -42,6 +42,7 @@ weir__route_free(weir__route *rt)
 	weir__free(rt->name);
 	weir__free(rt->pattern);
 	weir__free(rt->cursor_name);
+	weir__free(rt->refused);
 	pthread_mutex_destroy(&rt->lock);
 	pthread_cond_destroy(&rt->cond);
 	weir__free(rt);

@@ -82,7 +82,7 @@ stats_route_json(weir__route *rt, char *buf, size_t size)
 	    "\"backlog\":%llu,\"lag_events\":%llu,\"lag_seconds\":%.3f,"
 	    "\"cursor\":%llu,\"paused\":%llu,\"echoes\":%llu,"
 	    "\"breaker\":\"%s\","
-	    "\"breaker_opens\":%llu}",
+	    "\"breaker_opens\":%llu%s}",
 	    rt->name, rt->direct ? "direct" : "store", rt->be->ops->scheme,
 	    (unsigned long long) st.sent, (unsigned long long) st.acked,
 	    (unsigned long long) st.retried, (unsigned long long) st.dead,
@@ -91,7 +91,8 @@ stats_route_json(weir__route *rt, char *buf, size_t size)
 	    (unsigned long long) st.cursor, (unsigned long long) st.paused,
 	    (unsigned long long) atomic_load(&rt->echoes),
 	    weir_bridge_breaker_name(st.breaker),
-	    (unsigned long long) st.breaker_opens);
+	    (unsigned long long) st.breaker_opens,
+	    rt->refused != NULL ? ",\"refused\":true" : "");
 }
 
 #define STATS_ROUTE_MAX 700 /* one route's JSON, with a 64-byte name */

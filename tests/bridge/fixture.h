@@ -178,4 +178,43 @@ bt_assert_key_order(const weir__mem_rec *r, size_t n)
 			}
 }
 
+/* The first dead letter of a route, copied. */
+typedef struct bt_dead {
+	char    *origin, *message;
+	weir_err code;
+	size_t   size;  /* the event's payload length */
+	size_t   count; /* dead letters of the route */
+} bt_dead;
+
+static inline weir_err
+bt_dead_fn(weir_store *st, const weir_store_dead_letter *dl, void *arg)
+{
+	(void) st;
+	bt_dead *d = arg;
+	if (d->count++ == 0) {
+		d->origin  = strdup(dl->origin);
+		d->message = strdup(dl->message);
+		d->code    = dl->code;
+		weir_event_payload(dl->ev, &d->size);
+	}
+	return WEIR_OK;
+}
+
+/* Fails the test when the route has no dead letter. */
+static inline bt_dead
+bt_dead_first(bt *t, const char *route)
+{
+	bt_dead d = { 0 };
+	assert_weir_ok(weir_store_dead_list(t->st, route, 0, bt_dead_fn, &d));
+	assert_true(d.count > 0);
+	return d;
+}
+
+static inline void
+bt_dead_free(bt_dead *d)
+{
+	free(d->origin);
+	free(d->message);
+}
+
 #endif

@@ -3,12 +3,12 @@
  *
  * Against a real Kafka started by scripts/brokers.sh (WEIR_KAFKA_BOOTSTRAP
  * from the environment or build/brokers/env; with CI=true a missing broker
- * fails, otherwise those tests are skipped): 100,000 events read back by
- * kcat, an independent client, and a record the broker refuses as too
- * large. On top of that, fault injection with librdkafka's mock cluster
- * (rdkafka_mock.h): a broker down for seconds mid-stream, injected
- * retriable request errors, a too-large record, stop with the cluster
- * down. The test includes librdkafka only for the mock cluster.
+ * fails, otherwise those tests are skipped): a record the broker refuses
+ * as too large. 100,000 events through a route into Kafka, read back by
+ * kcat, are e2e_kafka_test.c. On top of that, fault injection with
+ * librdkafka's mock cluster (rdkafka_mock.h): a broker down for seconds
+ * mid-stream, injected retriable request errors, a too-large record, stop with
+ * the cluster down. The test includes librdkafka only for the mock cluster.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -640,134 +640,6 @@ kt_real_config(kt *t, const char *bootstrap, const char *what)
 	kt_set(t, "kafka.linger.ms", "5");
 }
 
-static int
-kt_cmp_id(const void *a, const void *b)
-{
-	return memcmp(a, b, 36);
-}
-
-/* The value of header @p name in kcat's "n=v,n=v" list, into out. */
-static int
-kt_header(const char *list, const char *name, char *out, size_t cap)
-{
-	size_t      n = strlen(name);
-	const char *p = list;
-	while (p != NULL && *p != '\0') {
-		const char *end = strchr(p, ',');
-		size_t      len = end ? (size_t) (end - p) : strlen(p);
-		if (len > n && strncmp(p, name, n) == 0 && p[n] == '=') {
-			snprintf(
-			    out, cap, "%.*s", (int) (len - n - 1), p + n + 1);
-			return 1;
-		}
-		p = end ? end + 1 : NULL;
-	}
-	return 0;
-}
-
-/* Checks one record read back by kcat: "key\theaders\tpayload". */
-static void
-kt_check_record(kt *t, char *line, char (*ids)[37], uint64_t *last_seq)
-{
-	char    *key = line, *hdrs, *payload, v[128], id[37];
-	uint64_t seq;
-	size_t   k;
-	hdrs = strchr(key, '\t');
-	assert_non_null(hdrs);
-	*hdrs++ = '\0';
-	payload = strchr(hdrs, '\t');
-	assert_non_null(payload);
-	*payload++ = '\0';
-	assert_true(kt_header(hdrs, "weir-seq", v, sizeof(v)));
-	seq = strtoull(v, NULL, 10);
-	assert_true(seq >= 1 && seq <= t->n);
-	/* In order per key: seq grows within each key. */
-	k = (size_t) strtoul(key + 1, NULL, 10);
-	assert_int_equal(k, (seq - 1) % 8);
-	assert_true(seq > last_seq[k]);
-	last_seq[k] = seq;
-	snprintf(v, sizeof(v), "p%llu", (unsigned long long) (seq - 1));
-	assert_string_equal(payload, v);
-	assert_true(kt_header(hdrs, "ce_id", ids[seq - 1], 37));
-	weir_uuid_format(weir_event_id(t->evs[seq - 1]), id);
-	assert_string_equal(ids[seq - 1], id);
-	assert_true(kt_header(hdrs, "ce_specversion", v, sizeof(v)));
-	assert_string_equal(v, "1.0");
-	assert_true(kt_header(hdrs, "ce_source", v, sizeof(v)));
-	assert_string_equal(v, "weir://test/bus");
-	assert_true(kt_header(hdrs, "ce_type", v, sizeof(v)));
-	assert_string_equal(v, "orders.eu.created");
-	assert_true(kt_header(hdrs, "ce_time", v, sizeof(v)));
-	assert_int_equal(strlen(v), 30); /* YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ */
-	assert_true(
-	    v[4] == '-' && v[10] == 'T' && v[19] == '.' && v[29] == 'Z');
-	assert_true(kt_header(hdrs, "traceparent", v, sizeof(v)));
-	assert_string_equal(
-	    v, "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
-	assert_true(kt_header(hdrs, "x-user", v, sizeof(v)));
-	assert_string_equal(v, "v é");
-}
-
-/* Reads the topic back with kcat and checks every record. */
-static void
-kt_read_back(kt *t, const char *bootstrap)
-{
-	char     cmd[1024], *line = NULL;
-	size_t   cap = 0, lines = 0, distinct = 0;
-	uint64_t last_seq[8] = { 0 };
-	char(*ids)[37]       = calloc(t->n, 37);
-	FILE *p;
-	assert_non_null(ids);
-	snprintf(cmd, sizeof(cmd),
-	    "kcat -C -b '%s' -t '%s' -o beginning -e -q "
-	    "-f '%%k\\t%%h\\t%%s\\n'",
-	    bootstrap, t->topic);
-	p = popen(cmd, "r");
-	assert_non_null(p);
-	while (getline(&line, &cap, p) > 0) {
-		line[strcspn(line, "\n")] = '\0';
-		kt_check_record(t, line, ids, last_seq);
-		lines++;
-	}
-	free(line);
-	assert_int_equal(pclose(p), 0);
-	assert_int_equal(lines, t->n);
-	qsort(ids, t->n, 37, kt_cmp_id);
-	for (size_t i = 0; i < t->n; i++) {
-		distinct += i == 0 || memcmp(ids[i], ids[i - 1], 36) != 0;
-	}
-	assert_int_equal(distinct, t->n);
-	free(ids);
-}
-
-/* 100,000 events through the backend into a real Kafka, read back by
- * kcat: exactly 100,000 distinct ce_id, in order per key, the headers
- * as specified. */
-static void
-test_real_100k(void **state)
-{
-	const char *bootstrap = kt_real_broker();
-	kt          t;
-	(void) state;
-	kt_open(&t, 100000);
-	kt_real_config(&t, bootstrap, "100k");
-	kt_make_events(&t, 0);
-	kt_start(&t);
-	for (size_t i = 0; i < t.n; i++) {
-		kt_publish(&t, i);
-		if (i % 1000 == 0) {
-			t.ops->poll(t.state, 0);
-		}
-	}
-	kt_drive_to_ok(&t, 120);
-	for (size_t i = 0; i < t.n; i++) {
-		assert_int_equal(t.sink.acks[i], 1);
-	}
-	kt_stop(&t);
-	kt_read_back(&t, bootstrap);
-	kt_close(&t);
-}
-
 /* The real broker refuses a 1.5 MB record (its message.max.bytes is
  * about 1 MB; the producer's is raised so that the broker decides):
  * permanent, with the broker's reason. */
@@ -803,7 +675,6 @@ main(void)
 		cmocka_unit_test(test_mock_stop_while_down),
 		cmocka_unit_test(test_mock_broker_down),
 		cmocka_unit_test(test_real_too_large),
-		cmocka_unit_test(test_real_100k),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

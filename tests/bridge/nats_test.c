@@ -440,44 +440,6 @@ js_config(fixture *fx)
 	cfg_set(&fx->cfg, "nats.stream.duplicate_window_ms", "600000");
 }
 
-/* 100,000 events, read back by an independent consumer; then 1,000 of
- * them again: acked as duplicates, the stream's count unchanged. */
-static void
-test_js_100k_and_dedup(void **state)
-{
-	fixture        *fx;
-	natsConnection *nc;
-	jsCtx          *js = NULL;
-	(void) state;
-	NEED_BROKER();
-	fx = fixture_new(weir_backend_nats(), N_EVENTS);
-	js_config(fx);
-	fixture_start(fx);
-	for (size_t i = 0; i < fx->n; i++) {
-		send_one(fx, i);
-	}
-	assert_int_equal(settle(fx, fx->n), 0);
-	nc = plain_connect(&js);
-	assert_int_equal(stream_msgs(js, fx->stream), N_EVENTS);
-	read_back(fx, js, 1);
-
-	pthread_mutex_lock(&fx->sink.mu);
-	fx->sink.ok = N_EVENTS - 1000;
-	pthread_mutex_unlock(&fx->sink.mu);
-	for (size_t i = 0; i < 1000; i++) {
-		send_one(fx, i);
-	}
-	settle(fx, fx->n);
-	assert_int_equal(fx->sink.dup, 1000);
-	assert_int_equal(stream_msgs(js, fx->stream), N_EVENTS);
-	assert_int_equal(fx->sink.extra, 0);
-	fixture_stop(fx);
-	js_DeleteStream(js, fx->stream, NULL, NULL);
-	jsCtx_Destroy(js);
-	natsConnection_Destroy(nc);
-	fixture_free(fx);
-}
-
 /* Headers on the wire, by their raw names. */
 static void
 test_js_headers(void **state)
@@ -758,7 +720,6 @@ main(void)
 		cmocka_unit_test(test_js_permanent),
 		cmocka_unit_test(test_js_header_crlf),
 		cmocka_unit_test(test_core_subscriber),
-		cmocka_unit_test(test_js_100k_and_dedup),
 		cmocka_unit_test(test_js_broker_restart),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

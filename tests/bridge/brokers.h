@@ -1,0 +1,418 @@
+/*
+ * Helpers for the bridge tests that run against real brokers: where the
+ * brokers are (skip, or fail with CI=true, when there is none), unique
+ * names, the test's events, and the read-back check: what an
+ * independent client finds in the broker is compared with what the
+ * store holds (the outbox: every stored event must arrive).
+ *
+ * Kafka is read back with kcat (a subprocess); NATS with a plain cnats
+ * pull consumer (define BK_WITH_NATS before including this file).
+ */
+#ifndef WEIR_BRIDGE_BROKERS_H
+#define WEIR_BRIDGE_BROKERS_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fixture.h"
+
+#ifdef BK_WITH_NATS
+#include <nats/nats.h>
+#endif
+
+#define BK_TRACEPARENT \
+	"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+#define BK_USER_VALUE "v \xc3\xa9" /* "v é": UTF-8 passes unchanged */
+#define BK_SOURCE "weir://e2e-host/bus"
+#define BK_KEYS 64 /* keys e2e.k0 .. e2e.k63 */
+
+/* ---- where the brokers are ---------------------------------------- */
+
+/* @p name (WEIR_KAFKA_BOOTSTRAP, WEIR_NATS_URL) from the environment,
+ * else from build/brokers/env; NULL if neither has it. */
+static inline const char *
+bk_env(const char *name, char *buf, size_t cap)
+{
+	const char *v = getenv(name);
+	char        line[512];
+	size_t      n = strlen(name);
+	if (v != NULL && v[0] != '\0') {
+		snprintf(buf, cap, "%s", v);
+		return buf;
+	}
+	buf[0]  = '\0';
+	FILE *f = fopen(WEIR_SOURCE_DIR "/build/brokers/env", "r");
+	while (f != NULL && fgets(line, sizeof line, f) != NULL)
+		if (strncmp(line, name, n) == 0 && line[n] == '=') {
+			line[strcspn(line, "\r\n")] = '\0';
+			snprintf(buf, cap, "%s", line + n + 1);
+		}
+	if (f != NULL)
+		fclose(f);
+	return buf[0] != '\0' ? buf : NULL;
+}
+
+static inline int
+bk_in_ci(void)
+{
+	const char *ci = getenv("CI");
+	return ci != NULL && strcmp(ci, "true") == 0;
+}
+
+/* The broker's address, or skips the test (fails it with CI=true). */
+#define BK_NEED(var, name, buf)                                            \
+	do {                                                               \
+		(var) = bk_env((name), (buf), sizeof(buf));                \
+		if ((var) == NULL) {                                       \
+			if (bk_in_ci())                                    \
+				fail_msg("CI=true and no %s: run "         \
+				         "scripts/brokers.sh start",       \
+				    (name));                               \
+			print_message("no %s (scripts/brokers.sh start): " \
+			              "skipped\n",                         \
+			    (name));                                       \
+			skip();                                            \
+		}                                                          \
+	} while (0)
+
+/* A name no other run (nor another engineer's test) uses. */
+static inline void
+bk_unique(char *out, size_t cap, const char *prefix)
+{
+	static int      n;
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	snprintf(out, cap, "%s%ld_%ld%03ld_%d", prefix, (long) getpid(),
+	    (long) ts.tv_sec, ts.tv_nsec / 1000000, n++);
+}
+
+/* ---- the harness: store, bus, bridge with real backends ------------ */
+
+/* bt_open plus the backend @p ops (besides mem); fails with the
+ * bridge's text if it refuses. */
+static inline void
+bk_open(bt *t, const char *const *kv, const weir_backend_ops *ops)
+{
+	bt_open(t, kv);
+	weir_err e = weir_bridge_register(t->br, ops);
+	if (e != WEIR_OK)
+		fail_msg("register: %s", weir_bridge_errmsg(t->br));
+}
+
+/* Like BT_WAIT, with a deadline of @p ms. */
+#define BK_WAIT(t, route, ms, expr)                                     \
+	do {                                                            \
+		int64_t                 bk_end_ = wt_now_ms() + (ms);   \
+		weir_bridge_route_stats s       = bt_stats(t, route);   \
+		while (!(expr) && wt_now_ms() < bk_end_) {              \
+			usleep(2000);                                   \
+			s = bt_stats(t, route);                         \
+		}                                                       \
+		if (!(expr))                                            \
+			fail_msg("timed out waiting for %s (sent %llu " \
+			         "acked %llu retried %llu dead %llu "   \
+			         "backlog %llu)",                       \
+			    #expr, (unsigned long long) s.sent,         \
+			    (unsigned long long) s.acked,               \
+			    (unsigned long long) s.retried,             \
+			    (unsigned long long) s.dead,                \
+			    (unsigned long long) s.backlog);            \
+	} while (0)
+
+/* Publishes event @p i of the test stream on the bus: topic
+ * "e2e.k<j>.created" and key "k<j>" (j = i % BK_KEYS), payload "p<i>",
+ * a W3C traceparent and a user header. */
+static inline void
+bk_publish(weir_bus *bus, uint64_t i)
+{
+	char        topic[32], key[16], payload[32];
+	weir_header h[2] = { { "traceparent", BK_TRACEPARENT,
+		                 sizeof BK_TRACEPARENT - 1 },
+		{ "x-user", BK_USER_VALUE, sizeof BK_USER_VALUE - 1 } };
+	unsigned    j    = (unsigned) (i % BK_KEYS);
+	snprintf(topic, sizeof topic, "e2e.k%u.created", j);
+	snprintf(key, sizeof key, "k%u", j);
+	int plen =
+	    snprintf(payload, sizeof payload, "p%llu", (unsigned long long) i);
+	weir_event_init init = WEIR_STRUCT_INIT(weir_event_init);
+	init.topic           = topic;
+	init.key             = key;
+	init.key_len         = strlen(key);
+	init.payload         = payload;
+	init.payload_len     = (size_t) plen;
+	init.headers         = h;
+	init.header_count    = 2;
+	weir_event *ev;
+	if (weir_event_new(&ev, &init) != WEIR_OK)
+		abort();
+	weir_err e = weir_publish_event(bus, ev);
+	weir_event_release(ev);
+	if (e != WEIR_OK)
+		fail_msg("publish: %s", weir_strerror(e));
+}
+
+/* ---- what the store holds, and what the broker gave back ----------- */
+
+typedef struct bk_want {
+	uint8_t  id[16];
+	uint64_t seq;
+	unsigned key; /* j of "k<j>" */
+	uint32_t seen;
+} bk_want;
+
+typedef struct bk_check {
+	bk_want    *w; /* sorted by id */
+	size_t      n, cap;
+	uint64_t    last[BK_KEYS]; /* per key, seq of the last first copy */
+	uint64_t    records, distinct, dups;
+	const char *prefix; /* "ce_" (Kafka) or "ce-" (NATS) */
+} bk_check;
+
+static inline int
+bk_want_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, 16);
+}
+
+static inline weir_err
+bk_want_fn(weir_store *st, const weir_event *ev, const char *stream,
+    int64_t version, void *arg)
+{
+	(void) st;
+	(void) stream;
+	(void) version;
+	bk_check *c = arg;
+	if (c->n == c->cap) {
+		c->cap = c->cap ? c->cap * 2 : 1024;
+		c->w   = realloc(c->w, c->cap * sizeof *c->w);
+		if (c->w == NULL)
+			return WEIR_ENOMEM;
+	}
+	bk_want *w = &c->w[c->n++];
+	memset(w, 0, sizeof *w);
+	memcpy(w->id, weir_event_id(ev), 16);
+	w->seq = weir_event_seq(ev);
+	if (sscanf(weir_event_topic(ev), "e2e.k%u.", &w->key) != 1 ||
+	    w->key >= BK_KEYS)
+		return WEIR_EINVAL;
+	return WEIR_OK;
+}
+
+/* Loads every event of @p st: the ids that must arrive. */
+static inline void
+bk_check_init(bk_check *c, weir_store *st, const char *prefix)
+{
+	memset(c, 0, sizeof *c);
+	c->prefix = prefix;
+	assert_weir_ok(weir_store_read_all(st, 1, 0, bk_want_fn, c));
+	qsort(c->w, c->n, sizeof *c->w, bk_want_cmp);
+}
+
+static inline void
+bk_check_fini(bk_check *c)
+{
+	free(c->w);
+	memset(c, 0, sizeof *c);
+}
+
+/* Header lookup of one record: returns the value or NULL (a static
+ * buffer of the reader). */
+typedef const char *(*bk_header_fn)(void *rec, const char *name);
+
+static inline const char *
+bk_hdr(bk_header_fn get, void *rec, const char *prefix, const char *attr)
+{
+	char name[64];
+	snprintf(name, sizeof name, "%s%s", prefix, attr);
+	const char *v = get(rec, name);
+	if (v == NULL)
+		fail_msg("header %s missing", name);
+	return v;
+}
+
+/* One record read back from a broker: its headers and payload against
+ * the stored event its ce id names; counts first copies and
+ * duplicates; checks order per key over first copies. */
+static inline void
+bk_check_record(bk_check *c, bk_header_fn get, void *rec, const char *payload)
+{
+	uint8_t     id[16];
+	char        topic[40];
+	const char *v = bk_hdr(get, rec, c->prefix, "id");
+	assert_weir_ok(weir_uuid_parse(v, id));
+	bk_want *w = bsearch(id, c->w, c->n, sizeof *c->w, bk_want_cmp);
+	if (w == NULL)
+		fail_msg("record with id %s, not in the store", v);
+	c->records++;
+	if (w->seen++ > 0) {
+		c->dups++;
+		return;
+	}
+	c->distinct++;
+	if (w->seq <= c->last[w->key])
+		fail_msg("key k%u: seq %llu after %llu", w->key,
+		    (unsigned long long) w->seq,
+		    (unsigned long long) c->last[w->key]);
+	c->last[w->key] = w->seq;
+	assert_string_equal(bk_hdr(get, rec, c->prefix, "specversion"), "1.0");
+	assert_string_equal(bk_hdr(get, rec, c->prefix, "source"), BK_SOURCE);
+	snprintf(topic, sizeof topic, "e2e.k%u.created", w->key);
+	assert_string_equal(bk_hdr(get, rec, c->prefix, "type"), topic);
+	v = bk_hdr(get, rec, c->prefix, "time"); /* ....-..-..T..:..:..(.n)Z */
+	assert_int_equal(strlen(v), 30);
+	assert_true(
+	    v[4] == '-' && v[10] == 'T' && v[19] == '.' && v[29] == 'Z');
+	assert_true(strtoull(get(rec, "weir-seq"), NULL, 10) == w->seq);
+	assert_string_equal(get(rec, "traceparent"), BK_TRACEPARENT);
+	assert_string_equal(get(rec, "x-user"), BK_USER_VALUE);
+	assert_int_equal(payload[0], 'p'); /* the event's own payload */
+}
+
+/* Every stored id arrived (and nothing else did). */
+static inline void
+bk_check_complete(bk_check *c)
+{
+	print_message("%llu records, %llu distinct ids, %llu duplicates, "
+	              "%zu stored\n",
+	    (unsigned long long) c->records, (unsigned long long) c->distinct,
+	    (unsigned long long) c->dups, c->n);
+	assert_int_equal(c->distinct, c->n);
+}
+
+/* ---- Kafka: kcat ---------------------------------------------------- */
+
+typedef struct bk_kcat_rec {
+	char *hdrs; /* kcat's "name=value,name=value" */
+	char  buf[256];
+} bk_kcat_rec;
+
+static inline const char *
+bk_kcat_header(void *rec, const char *name)
+{
+	bk_kcat_rec *r = rec;
+	size_t       n = strlen(name);
+	for (const char *p = r->hdrs; p != NULL && *p != '\0';) {
+		const char *end = strchr(p, ',');
+		size_t      len = end ? (size_t) (end - p) : strlen(p);
+		if (len > n && strncmp(p, name, n) == 0 && p[n] == '=') {
+			snprintf(r->buf, sizeof r->buf, "%.*s",
+			    (int) (len - n - 1), p + n + 1);
+			return r->buf;
+		}
+		p = end ? end + 1 : NULL;
+	}
+	return NULL;
+}
+
+/* Reads Kafka topic @p topic from the beginning to its end with kcat
+ * and checks every record against @p c. */
+static inline void
+bk_kafka_read(bk_check *c, const char *bootstrap, const char *topic)
+{
+	char   cmd[1024], *line = NULL;
+	size_t cap = 0;
+	snprintf(cmd, sizeof cmd,
+	    "kcat -C -b '%s' -t '%s' -o beginning -e -q "
+	    "-f '%%k\\t%%h\\t%%s\\n'",
+	    bootstrap, topic);
+	FILE *p = popen(cmd, "r");
+	assert_non_null(p);
+	while (getline(&line, &cap, p) > 0) {
+		line[strcspn(line, "\n")] = '\0';
+		char *hdrs                = strchr(line, '\t');
+		assert_non_null(hdrs);
+		*hdrs++       = '\0';
+		char *payload = strchr(hdrs, '\t');
+		assert_non_null(payload);
+		*payload++      = '\0';
+		bk_kcat_rec rec = { .hdrs = hdrs };
+		bk_check_record(c, bk_kcat_header, &rec, payload);
+	}
+	free(line);
+	assert_int_equal(pclose(p), 0);
+}
+
+/* ---- NATS: a plain cnats pull consumer ------------------------------ */
+#ifdef BK_WITH_NATS
+static inline const char *
+bk_nats_header(void *rec, const char *name)
+{
+	const char *v = NULL;
+	return natsMsgHeader_Get(rec, name, &v) == NATS_OK ? v : NULL;
+}
+
+/* The number of messages stream @p stream holds. */
+static inline uint64_t
+bk_nats_stream_msgs(const char *url, const char *stream)
+{
+	natsConnection *nc = NULL;
+	jsCtx          *js = NULL;
+	jsStreamInfo   *si = NULL;
+	assert_int_equal(natsConnection_ConnectTo(&nc, url), NATS_OK);
+	assert_int_equal(natsConnection_JetStream(&js, nc, NULL), NATS_OK);
+	assert_int_equal(
+	    js_GetStreamInfo(&si, js, stream, NULL, NULL), NATS_OK);
+	uint64_t n = si->State.Msgs;
+	jsStreamInfo_Destroy(si);
+	jsCtx_Destroy(js);
+	natsConnection_Destroy(nc);
+	return n;
+}
+
+/* Reads the whole of stream @p stream (subjects @p subjects) and checks
+ * every message against @p c; the Nats-Msg-Id must equal the ce-id. */
+static inline void
+bk_nats_read(bk_check *c, const char *url, const char *stream,
+    const char *subjects, uint64_t count)
+{
+	natsConnection   *nc  = NULL;
+	jsCtx            *js  = NULL;
+	natsSubscription *sub = NULL;
+	jsSubOptions      so;
+	assert_int_equal(natsConnection_ConnectTo(&nc, url), NATS_OK);
+	assert_int_equal(natsConnection_JetStream(&js, nc, NULL), NATS_OK);
+	jsSubOptions_Init(&so);
+	so.Stream           = stream;
+	so.Config.AckPolicy = js_AckNone;
+	assert_int_equal(
+	    js_PullSubscribe(&sub, js, subjects, NULL, NULL, &so, NULL),
+	    NATS_OK);
+	for (uint64_t got = 0; got < count;) {
+		natsMsgList list = { 0 };
+		assert_int_equal(
+		    natsSubscription_Fetch(&list, sub, 1000, 10000, NULL),
+		    NATS_OK);
+		for (int i = 0; i < list.Count; i++, got++) {
+			natsMsg    *m   = list.Msgs[i];
+			const char *mid = bk_nats_header(m, "Nats-Msg-Id");
+			assert_non_null(mid);
+			assert_string_equal(mid, bk_nats_header(m, "ce-id"));
+			char payload[32];
+			snprintf(payload, sizeof payload, "%.*s",
+			    natsMsg_GetDataLength(m), natsMsg_GetData(m));
+			bk_check_record(c, bk_nats_header, m, payload);
+		}
+		natsMsgList_Destroy(&list);
+	}
+	natsSubscription_Destroy(sub);
+	jsCtx_Destroy(js);
+	natsConnection_Destroy(nc);
+}
+
+static inline void
+bk_nats_delete_stream(const char *url, const char *stream)
+{
+	natsConnection *nc = NULL;
+	jsCtx          *js = NULL;
+	if (natsConnection_ConnectTo(&nc, url) == NATS_OK &&
+	    natsConnection_JetStream(&js, nc, NULL) == NATS_OK)
+		js_DeleteStream(js, stream, NULL, NULL);
+	jsCtx_Destroy(js);
+	natsConnection_Destroy(nc);
+}
+#endif
+
+#endif
