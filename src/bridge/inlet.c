@@ -36,6 +36,37 @@ inlet_appended(weir_store *st, weir_err err, uint64_t seq, int dup, void *arg)
 	pthread_mutex_unlock(&in->lock);
 }
 
+/* A message too large for the store cannot be kept whole even as a dead
+ * letter (the store refuses it): keep its id, topic and key, say what
+ * was dropped, and let consumption go on. */
+static weir_err
+inlet_dead_stub(
+    weir_inlet *in, const weir_event *ev, weir_err code, const char *text)
+{
+	size_t      plen = 0, klen = 0;
+	weir_event *stub;
+	char        more[700];
+	weir_event_payload(ev, &plen);
+	const void     *key  = weir_event_key(ev, &klen);
+	weir_event_init init = { .size = sizeof init,
+		.topic                 = weir_event_topic(ev),
+		.key                   = key,
+		.key_len               = klen,
+		.id                    = weir_event_id(ev),
+		.ts                    = weir_event_ts(ev) };
+	weir_err        e    = weir_event_new(&stub, &init);
+	if (e != WEIR_OK)
+		return e;
+	snprintf(more, sizeof more,
+	    "%s; kept without its payload (%zu bytes) and headers: too large "
+	    "for the store",
+	    text, plen);
+	e = weir_store_dead_add(
+	    in->br->store, stub, in->name, code, more, NULL);
+	weir_event_release(stub);
+	return e;
+}
+
 void
 weir__inlet_dead(weir_inlet *in, const weir_event *ev, weir_err code,
     const char *why, const char *coord)
@@ -45,6 +76,8 @@ weir__inlet_dead(weir_inlet *in, const weir_event *ev, weir_err code,
 	    coord != NULL ? coord : "no coordinates: core NATS");
 	weir_err e =
 	    weir_store_dead_add(in->br->store, ev, in->name, code, text, NULL);
+	if (e == WEIR_ETOOBIG && ev != NULL)
+		e = inlet_dead_stub(in, ev, code, text);
 	atomic_fetch_add(&in->dead, 1);
 	if (e != WEIR_OK) { /* nowhere to keep it: leave it to the broker */
 		pthread_mutex_lock(&in->lock);

@@ -81,6 +81,8 @@ test_poison_then_next(void **state)
 	assert_non_null(strstr(d.text[1], "(at kafka:a.b/1/9)"));
 	assert_non_null(strstr(d.text[2], "WEIR_ETOOBIG"));
 	assert_non_null(strstr(d.text[2], "(at kafka:a.b/1/10)"));
+	/* the store refuses it whole: kept without the payload, said so */
+	assert_non_null(strstr(d.text[2], "without its payload"));
 	weir_inlet *in = weir__bridge_inlet(t.br, "in");
 	assert_int_equal(atomic_load(&in->dead), 3);
 	bt_close(&t);
