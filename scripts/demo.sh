@@ -92,6 +92,10 @@ BEGIN {
 		printf "%s %d\n", w, bal[w] > want
 }'
 
+# Names of this run's own on the brokers, so that runs never share a
+# stream or topic. The demo's stream is kept in the server's memory: it
+# holds demo events only (docs/guarantees.md: real data wants file
+# storage).
 sfx=$RANDOM$RANDOM
 {
 	printf '[store]\npath = %s/events.db\n\n' "$tmp"
