@@ -405,7 +405,7 @@ static void
 tmp_remove(const char *dir, const char *path)
 {
 	static const char *const ext[] = { "", "-wal", "-shm" };
-	char                     f[4096 + 8];
+	char                     f[4096 + 32];
 	for (size_t i = 0; i < 3; i++) {
 		snprintf(f, sizeof(f), "%s%s", path, ext[i]);
 		unlink(f);
