@@ -64,7 +64,10 @@ intake_full(weir__route *rt)
 {
 	if (rt->direct)
 		return rt->ring_count >= rt->br->direct_capacity;
-	return (uint64_t) atomic_load(&rt->backlog) >= rt->max_backlog;
+	/* Below zero when the relay found events in the log (put there by
+	 * another writer) before the intake took them from the bus. */
+	int64_t b = atomic_load(&rt->backlog);
+	return b > 0 && (uint64_t) b >= rt->max_backlog;
 }
 
 static weir_err

@@ -55,11 +55,51 @@ test_outage_bound_then_drain(void **state)
 	bt_close(&t);
 }
 
+/*
+ * Another writer (the `weir gateway` does this) appends events to the
+ * store before publishing them: the relay finds them in the log and
+ * sends them before the intake has taken them from the bus, so the
+ * route's count of events not done dips below zero. The intake must
+ * not read that as "full" and park (it did: a negative count compared
+ * as unsigned), which stranded the events in the bus queue.
+ */
+static void
+test_stored_by_another_writer_first(void **state)
+{
+	(void) state;
+	bt t;
+	bt_open(&t, NULL);
+	assert_weir_ok(
+	    weir_bridge_route_add(t.br, "r", "a.>", "mem", "x", "id", NULL));
+	assert_weir_ok(weir_bridge_start(t.br));
+	weir_event *ev[8];
+	for (int i = 0; i < 8; i++) {
+		weir_event_init in = { .size = sizeof in,
+			.topic               = "a.b",
+			.payload             = &i,
+			.payload_len         = sizeof i };
+		assert_weir_ok(weir_event_new(&ev[i], &in));
+		assert_weir_ok(
+		    weir_store_append(t.st, ev[i], NULL, NULL, NULL));
+	}
+	BT_WAIT(&t, "r", s.acked == 8); /* sent from the log alone */
+	for (int i = 0; i < 8; i++) {
+		assert_weir_ok(weir_publish_event(t.bus, ev[i]));
+		weir_event_release(ev[i]);
+	}
+	/* the intake takes all eight (duplicates in the log) and the route
+	 * ends idle, nothing counted as waiting */
+	BT_WAIT(&t, "r", s.lag_events == 0 && s.backlog == 0 && s.paused == 0);
+	assert_int_equal(bt_stats(&t, "r").acked, 8);
+	bt_close(&t);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_outage_bound_then_drain),
+		cmocka_unit_test(test_stored_by_another_writer_first),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
