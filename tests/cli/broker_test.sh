@@ -4,7 +4,7 @@
 # broker: skipped, unless CI=true. Then replay --to bus sends them again.
 source "$(dirname "$0")/lib.sh"
 
-for env in "$SRC/build/brokers/env" /work/main/build/brokers/env; do
+for env in "$SRC/build/brokers/env"; do
 	if [[ -z ${WEIR_NATS_URL:-}${WEIR_KAFKA_BOOTSTRAP:-} && -f $env ]]; then
 		set -a
 		# shellcheck disable=SC1090
