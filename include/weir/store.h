@@ -115,9 +115,57 @@ WEIR_API const char *weir_store_errmsg(const weir_store *st);
 /** @brief Copies the most recent error text into @p buf. */
 WEIR_API void weir_store_errmsg_copy(
     const weir_store *st, char *buf, size_t size);
+/** What weir_store_check_report() found damaged. */
+typedef enum weir_store_damage {
+	/* SQLite's integrity check (PRAGMA integrity_check) failed: the
+	 * file's b-trees or indexes are damaged; text is SQLite's line. */
+	WEIR_STORE_DAMAGE_INTEGRITY = 1,
+	/* A table of the schema is missing or lacks a column. */
+	WEIR_STORE_DAMAGE_TABLE = 2,
+	/* A row holds a NULL or a value of the wrong type (e.g. a topic
+	 * that is not text, an id that is not a 16-byte blob). */
+	WEIR_STORE_DAMAGE_COLUMN = 3,
+	/* A row's columns have the right types but it does not decode
+	 * into an event (a malformed header blob, an invalid topic). */
+	WEIR_STORE_DAMAGE_DECODE = 4
+} weir_store_damage;
+
+/** One problem found by weir_store_check_report(); borrowed for the
+ *  callback. weir sets size to the sizeof it was built with. */
+typedef struct weir_store_problem {
+	size_t            size;  /* set by weir */
+	weir_store_damage kind;  /* what is damaged */
+	const char       *table; /* the table, or NULL (INTEGRITY) */
+	/* The row: its seq in `events`, its id in `dead_letters`, 0
+	 * elsewhere (text then names the row's key). */
+	uint64_t    row;
+	const char *text; /* a sentence for a person */
+} weir_store_problem;
+
+/** Receives one problem (on the caller's thread). */
+typedef void (*weir_store_check_fn)(
+    weir_store *st, const weir_store_problem *p, void *arg);
+
 /**
- * @brief Runs SQLite's integrity check on a read connection.
- * @returns WEIR_OK or WEIR_ECORRUPT (the first problem in errmsg).
+ * @brief Checks the whole store on a read connection and reports, by
+ *        calling @p fn once per problem, what is damaged: SQLite's
+ *        integrity check (up to 100 lines), every table of the schema
+ *        (missing, or a column missing), every row whose columns hold
+ *        a NULL or a wrong type, and every event and dead letter that
+ *        does not decode (by seq or id). Reads the whole log.
+ * @param fn may be NULL: then only the result and errmsg tell.
+ * @returns WEIR_OK (nothing found, fn never called); WEIR_ECORRUPT
+ *          (at least one problem; errmsg holds the count and the
+ *          first); WEIR_ECLOSED, WEIR_EINVAL (st NULL), WEIR_ENOMEM,
+ *          WEIR_EIO, WEIR_ESTORE (the check itself could not run).
+ * @remark Any thread; it runs beside appends, on one snapshot.
+ */
+WEIR_API weir_err weir_store_check_report(
+    weir_store *st, weir_store_check_fn fn, void *arg);
+/**
+ * @brief weir_store_check_report() without a callback.
+ * @returns WEIR_OK or WEIR_ECORRUPT (the count of problems and the
+ *          first in errmsg), or an error of the check itself.
  */
 WEIR_API weir_err weir_store_check(weir_store *st);
 

@@ -107,8 +107,11 @@ codec_headers_decode(
 		if (n == WEIR_MAX_HEADERS || len < 2) {
 			return WEIR_ECORRUPT;
 		}
+		// The name ends at its one NUL: a NUL inside would read
+		// back as a shorter name, so the blob is damaged.
 		size_t nlen = codec_get_le(p, 2);
-		if (nlen == 0 || len < 2 + nlen + 4 || p[2 + nlen - 1] != 0) {
+		if (nlen == 0 || len < 2 + nlen + 4 || p[2 + nlen - 1] != 0 ||
+		    memchr(p + 2, 0, nlen - 1) != NULL) {
 			return WEIR_ECORRUPT;
 		}
 		hdrs[n].name = (const char *) p + 2;
@@ -128,6 +131,42 @@ codec_headers_decode(
 	return WEIR_OK;
 }
 
+static int
+codec_blob_or_null(sqlite3_stmt *stmt, int col)
+{
+	int t = sqlite3_column_type(stmt, col);
+	return t == SQLITE_BLOB || t == SQLITE_NULL;
+}
+
+// The types the store writes; anything else is damage, never converted
+// (SQLite would read a NULL or text ts as 0, i.e. "now").
+static int
+codec_row_types_ok(sqlite3_stmt *stmt, int col)
+{
+	return sqlite3_column_type(stmt, col) == SQLITE_BLOB &&
+	    sqlite3_column_bytes(stmt, col) == 16 &&
+	    sqlite3_column_type(stmt, col + 1) == SQLITE_INTEGER &&
+	    sqlite3_column_type(stmt, col + 2) == SQLITE_TEXT &&
+	    codec_blob_or_null(stmt, col + 3) &&
+	    codec_blob_or_null(stmt, col + 4) &&
+	    codec_blob_or_null(stmt, col + 5);
+}
+
+weir_err
+weir__codec_row_stream(
+    sqlite3_stmt *stmt, int col, const char **stream, int64_t *version)
+{
+	int st = sqlite3_column_type(stmt, col);
+	int vt = sqlite3_column_type(stmt, col + 1);
+	if (!(st == SQLITE_TEXT && vt == SQLITE_INTEGER) &&
+	    !(st == SQLITE_NULL && vt == SQLITE_NULL)) {
+		return WEIR_ECORRUPT;
+	}
+	*stream  = (const char *) sqlite3_column_text(stmt, col);
+	*version = sqlite3_column_int64(stmt, col + 1);
+	return WEIR_OK;
+}
+
 weir_err
 weir__codec_row_event(
     sqlite3_stmt *stmt, int col, uint64_t seq, weir_event **out)
@@ -135,8 +174,7 @@ weir__codec_row_event(
 	weir_header     hdrs[WEIR_MAX_HEADERS];
 	weir_event_init init = { .size = sizeof(weir_event_init), .seq = seq };
 	*out                 = NULL;
-	if (sqlite3_column_bytes(stmt, col) != 16 ||
-	    sqlite3_column_type(stmt, col + 2) != SQLITE_TEXT) {
+	if (!codec_row_types_ok(stmt, col)) {
 		return WEIR_ECORRUPT;
 	}
 	init.id          = sqlite3_column_blob(stmt, col);

@@ -28,8 +28,15 @@ void weir__codec_headers_encode(const weir_event *ev, uint8_t *buf);
 size_t weir__codec_event_size(const weir_event *ev, size_t headers_size);
 // Builds an event with @p seq from columns @p col.. of @p stmt (in
 // WEIR__EVENT_COLS order from `id` to `payload`). WEIR_ECORRUPT for a
-// malformed row.
+// malformed row: a column of a type the store never writes (id a
+// 16-byte blob, ts an integer, topic text, key, headers and payload
+// blobs or NULL), a malformed header blob, or an invalid topic.
 weir_err weir__codec_row_event(
     sqlite3_stmt *stmt, int col, uint64_t seq, weir_event **out);
+
+// The stream and version of an event row (columns @p col, @p col + 1):
+// both set (text, integer) or both NULL; WEIR_ECORRUPT otherwise.
+weir_err weir__codec_row_stream(
+    sqlite3_stmt *stmt, int col, const char **stream, int64_t *version);
 
 #endif

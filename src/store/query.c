@@ -143,14 +143,15 @@ weir__query_next(weir_store *st, weir__query *q, weir_event **ev,
 		return weir__store_sqlerr(st, q->db, rc, "read");
 	}
 	uint64_t seq = (uint64_t) sqlite3_column_int64(q->stmt, 0);
-	weir_err rv  = weir__codec_row_event(q->stmt, 1, seq, ev);
+	weir_err rv  = weir__codec_row_stream(q->stmt, 7, stream, version);
+	if (rv == WEIR_OK) {
+		rv = weir__codec_row_event(q->stmt, 1, seq, ev);
+	}
 	if (rv != WEIR_OK) {
 		return weir__store_fail(st, rv, "event at seq %llu: %s",
 		    (unsigned long long) seq,
 		    rv == WEIR_ECORRUPT ? "malformed" : weir_strerror(rv));
 	}
-	*stream  = (const char *) sqlite3_column_text(q->stmt, 7);
-	*version = sqlite3_column_int64(q->stmt, 8);
 	return rv;
 }
 

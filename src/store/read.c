@@ -125,31 +125,3 @@ weir__store_read_int(
 {
 	return read_int(st, sql, text, out);
 }
-
-weir_err
-weir_store_check(weir_store *st)
-{
-	if (st == NULL) {
-		return WEIR_EINVAL;
-	}
-	sqlite3 *db;
-	weir_err rv = weir__store_check_open(st);
-	if (rv != WEIR_OK || (rv = weir__readers_get(st, &db)) != WEIR_OK) {
-		return rv;
-	}
-	sqlite3_stmt *s;
-	int           rc =
-	    sqlite3_prepare_v2(db, "PRAGMA integrity_check(1)", -1, &s, NULL);
-	if (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-		const char *res = (const char *) sqlite3_column_text(s, 0);
-		rv              = res != NULL && strcmp(res, "ok") == 0
-		                 ? WEIR_OK
-		                 : weir__store_fail(st, WEIR_ECORRUPT,
-		                       "integrity check: %.300s", res ? res : "?");
-	} else {
-		rv = weir__store_sqlerr(st, db, rc, "integrity check");
-	}
-	sqlite3_finalize(s);
-	weir__readers_put(st, db);
-	return rv;
-}
