@@ -33,6 +33,17 @@ if(WEIR_SANITIZER STREQUAL "none")
     "$<$<NOT:$<CONFIG:Debug>>:-U_FORTIFY_SOURCE;-D_FORTIFY_SOURCE=2>")
 endif()
 
+# WEIR_FUZZ: every object instrumented for libFuzzer, with ASan and UBSan;
+# the fuzz targets add libFuzzer's main (tests/fuzz/CMakeLists.txt).
+if(WEIR_FUZZ)
+  if(NOT CMAKE_C_COMPILER_ID STREQUAL "Clang" OR NOT WEIR_SANITIZER STREQUAL "none")
+    message(FATAL_ERROR "WEIR_FUZZ needs clang and WEIR_SANITIZER=none")
+  endif()
+  add_compile_options(-fsanitize=fuzzer-no-link,address,undefined
+                      -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+  add_link_options(-fsanitize=address,undefined)
+endif()
+
 # weir_target_warnings(target): the house warnings on one target.
 function(weir_target_warnings target)
   target_compile_options(${target} PRIVATE ${WEIR_WARNINGS})
