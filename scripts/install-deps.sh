@@ -17,6 +17,9 @@ pkgs=(
 # Tests: cmocka; the store's SQLite; valgrind; clang and clang-format for
 # the format check.
 pkgs+=(libcmocka-dev libsqlite3-dev sqlite3 valgrind clang clang-format)
+# Fuzzing (the fuzz stage): libFuzzer and clang's sanitizer runtimes.
+# Coverage (the coverage stage): gcovr over gcc's gcov data.
+pkgs+=(libclang-rt-14-dev gcovr)
 # Static analysis (the analyze stage): clang's analyzer comes with
 # clang; cppcheck; jq reads the build's compile_commands.json.
 pkgs+=(cppcheck jq)

@@ -24,14 +24,15 @@
 # Build trees go to build/<stage> in the repository (gitignored); each
 # stage reconfigures its tree, so a stale cache cannot hide a failure.
 # Environment: WEIR_JOBS (default 2) for the build and ctest;
-# WEIR_FORMAT=strict|warn (default strict) for the format stage.
+# WEIR_FORMAT=strict|warn (default strict) for the format stage;
+# WEIR_FUZZ_SECONDS (default 60) per fuzz target.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 
 jobs=${WEIR_JOBS:-2}
-all_stages=(werror asan tsan shared poll format analyze docs)
+all_stages=(werror asan tsan shared poll format analyze docs fuzz coverage)
 if (($# > 0)); then
 	stages=("$@")
 else
@@ -300,6 +301,76 @@ stage_docs() {
 	footer docs
 }
 
+# Fuzz: the libFuzzer targets of tests/fuzz (docs/reliability.md,
+# Fuzzing), built with clang, every object instrumented with ASan and
+# UBSan, each run for WEIR_FUZZ_SECONDS (default 60) from its seed
+# corpus, leaks checked. A crash, a mismatch (the target aborts), a leak
+# or a timeout fails the stage; the input is kept under
+# build/fuzz/run/<target>/ and printed in hex.
+fuzz_targets=(topic codec row)
+stage_fuzz() {
+	local secs=${WEIR_FUZZ_SECONDS:-60} t dir a execs
+	header "fuzz: libFuzzer, ${secs}s per target (${fuzz_targets[*]})"
+	configure fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug \
+	    "-DCMAKE_C_FLAGS_DEBUG=-O1 -g" -DWEIR_FUZZ=ON -DWEIR_TESTS=OFF \
+	    -DWEIR_BENCH=OFF -DWEIR_EXAMPLES=OFF -DWEIR_WITH_BRIDGE=OFF \
+	    -DWEIR_WITH_KAFKA=OFF -DWEIR_WITH_NATS=OFF >/dev/null
+	cmake --build build/fuzz --parallel "$jobs" --target weir_fuzz
+	for t in "${fuzz_targets[@]}"; do
+		dir=$root/build/fuzz/run/$t
+		rm -rf "$dir"
+		mkdir -p "$dir/corpus"
+		if ! (cd "$dir" && "$root/build/fuzz/tests/fuzz/${t}_fuzz" \
+		    -max_total_time="$secs" -detect_leaks=1 -timeout=30 \
+		    -print_final_stats=1 -artifact_prefix="$dir/" corpus \
+		    "$root/tests/fuzz/corpus/$t") >"$dir/log" 2>&1; then
+			tail -40 "$dir/log"
+			for a in "$dir"/crash-* "$dir"/leak-* "$dir"/timeout-* \
+			    "$dir"/oom-*; do
+				[[ -f "$a" ]] || continue
+				echo "-- kept: $a"
+				od -An -tx1 -v "$a" | head -64
+			done
+			echo "fuzz: target $t failed" >&2
+			exit 1
+		fi
+		execs=$(sed -n 's/^stat::number_of_executed_units: *//p' \
+		    "$dir/log")
+		printf -- '-- %-6s %10s inputs in %ss, 0 crashes, 0 leaks\n' \
+		    "$t" "$execs" "$secs"
+	done
+	footer fuzz
+}
+
+# Coverage: a gcc --coverage build (-O0), the tests (those labelled
+# integration only when brokers are up), then gcovr's line and branch
+# summaries of src/ per file with totals (docs/reliability.md,
+# Coverage). Reports figures; no threshold fails the stage.
+stage_coverage() {
+	header "coverage: gcc --coverage, the tests, gcovr over src/"
+	configure coverage -DCMAKE_BUILD_TYPE=Debug \
+	    "-DCMAKE_C_FLAGS_DEBUG=-O0 -g --coverage" \
+	    -DCMAKE_EXE_LINKER_FLAGS=--coverage \
+	    -DCMAKE_SHARED_LINKER_FLAGS=--coverage -DWEIR_LTO=OFF \
+	    -DWEIR_BENCH=OFF -DWEIR_EXAMPLES=OFF >/dev/null
+	build coverage
+	find build/coverage -name '*.gcda' -delete
+	local sel=()
+	if [[ -z "${WEIR_KAFKA_BOOTSTRAP:-}" || -z "${WEIR_NATS_URL:-}" ]]; then
+		echo "-- no brokers: tests labelled integration left out"
+		sel=(-LE integration)
+	fi
+	run_ctest coverage "${sel[@]}"
+	local g=(gcovr -r "$root" --object-directory "$root/build/coverage"
+	    --filter "$root/src/" --exclude-unreachable-branches)
+	echo "-- lines"
+	"${g[@]}" --txt
+	echo "-- branches"
+	"${g[@]}" --txt --branches
+	"${g[@]}" --print-summary -o /dev/null
+	footer coverage
+}
+
 # analyze_db DIR: DIR/analyze.json, the compilations of src/ from
 # DIR/compile_commands.json, one per file: the library's own, or for a
 # file that only a test library builds (loop_poll.c) that one's. The
@@ -359,13 +430,13 @@ start_brokers() {
 
 for s in "${stages[@]}"; do
 	case "$s" in
-	werror | asan | poll) start_brokers ;;
+	werror | asan | poll | coverage) start_brokers ;;
 	esac
 done
 
 for s in "${stages[@]}"; do
 	case "$s" in
-	werror | asan | tsan | shared | poll | format | analyze | docs)
+	werror | asan | tsan | shared | poll | format | analyze | docs | fuzz | coverage)
 		"stage_$s"
 		;;
 	*)
