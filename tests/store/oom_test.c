@@ -285,7 +285,7 @@ do_stream_version(fx *f, void *arg)
 }
 
 static weir_err
-do_last_seq_and_check(fx *f, void *arg)
+do_last_seq(fx *f, void *arg)
 {
 	(void) arg;
 	uint64_t seq;
@@ -293,7 +293,15 @@ do_last_seq_and_check(fx *f, void *arg)
 	weir_err rv = weir_store_last_seq(f->st, &seq);
 	weir_store_errmsg_copy(f->st, buf, sizeof(buf));
 	assert_non_null(weir_store_errmsg(f->st));
-	return rv != WEIR_OK ? rv : weir_store_check(f->st);
+	return rv;
+}
+
+// The check decodes every event, as the reads do.
+static weir_err
+do_check(fx *f, void *arg)
+{
+	(void) arg;
+	return weir_store_check(f->st);
 }
 
 static void
@@ -305,7 +313,8 @@ test_read(void **state)
 	OOM_ALLOCATES(f, do_read_all, NULL);
 	OOM_ALLOCATES(f, do_read_stream, NULL);
 	OOM_NO_ALLOC(f, do_stream_version, NULL);
-	OOM_NO_ALLOC(f, do_last_seq_and_check, NULL);
+	OOM_NO_ALLOC(f, do_last_seq, NULL);
+	OOM_ALLOCATES(f, do_check, NULL);
 }
 
 /* ---- snapshots, cursors, trim ------------------------------------- */
