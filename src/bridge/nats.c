@@ -1823,6 +1823,11 @@ nsrc_subscribe_core(nats_src *src)
 		s = natsSubscription_SetPendingLimits(src->sub,
 		    (int) src->pending_msgs, (int) src->pending_bytes);
 	}
+	if (s == NATS_OK) {
+		// A round trip: once start returns, the server has the
+		// subscription, so what is published from then on arrives.
+		s = natsConnection_FlushTimeout(src->ns.nc, 5000);
+	}
 	if (s != NATS_OK) {
 		nats_errf(&src->ns,
 		    "nats: cannot subscribe to '%.100s' (inbound route "
@@ -2030,7 +2035,9 @@ nsrc_deliver_list(nats_src *src, natsMsgList *list)
 		}
 		natsMsg_Nak(list->Msgs[i], NULL);
 	}
-	return rv == WEIR_ECLOSED ? WEIR_OK : rv;
+	// A refusal is the bridge's own decision (stopping, pushing back):
+	// not an error of this fetch. Only a failure of ours is.
+	return rv == WEIR_ENOMEM ? rv : WEIR_OK;
 }
 
 static weir_err
