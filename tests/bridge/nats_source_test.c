@@ -158,7 +158,7 @@ fx_publish(fx *f, int from, int to, int jetstream)
 {
 	for (int i = from; i < to; i++) {
 		natsMsg *m = NULL;
-		char     subj[128], id[48], data[16];
+		char     subj[128], id[96], data[16];
 		snprintf(subj, sizeof subj, "%s.k%d", f->subj, i % 4);
 		snprintf(id, sizeof id, "id-%s-%d", f->stream, i);
 		snprintf(data, sizeof data, "%d", i);
