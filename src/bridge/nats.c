@@ -2040,12 +2040,36 @@ nsrc_deliver_list(nats_src *src, natsMsgList *list)
 	return rv == WEIR_ENOMEM ? rv : WEIR_OK;
 }
 
+// One pull request. cnats 3.4.1 (Debian 12's) overflows the array of
+// its _fetch when messages of an earlier pull request are still queued
+// in the subscription and outnumber what the new request asks for
+// (nats-io/nats.c #749, fixed in 3.10.0). So while anything is queued it
+// is taken with requests for ONE message (the queued one is taken
+// without a round trip, and a batch of one cannot overflow); a request
+// for n is made only on an empty queue. What is left is a message
+// arriving between the check and the request, for a request that has
+// already expired on the server (cnats makes it expire 10 ms before the
+// client stops waiting): with n >= 2 that overflows only if more than
+// n / 2 such messages land in that window.
+static natsStatus
+nsrc_pull(nats_src *src, natsMsgList *list, int n, int timeout_ms)
+{
+	int pending = 0, bytes = 0;
+	if (natsSubscription_GetPending(src->sub, &pending, &bytes) ==
+	        NATS_OK &&
+	    pending > 0) {
+		n          = 1;
+		timeout_ms = 1;
+	}
+	return natsSubscription_Fetch(
+	    list, src->sub, n, timeout_ms > 0 ? timeout_ms : 1, NULL);
+}
+
 static weir_err
 nsrc_fetch_js(void *state, size_t max, int timeout_ms)
 {
 	nats_src   *src  = state;
 	natsMsgList list = { 0 };
-	jsErrCode   code = 0;
 	natsStatus  s;
 	weir_err    rv = WEIR_OK;
 	int n = max < src->spec.batch ? (int) max : (int) src->spec.batch;
@@ -2055,8 +2079,7 @@ nsrc_fetch_js(void *state, size_t max, int timeout_ms)
 	if (!nsrc_enter(src)) {
 		return WEIR_ECLOSED;
 	}
-	s = natsSubscription_Fetch(
-	    &list, src->sub, n, timeout_ms > 0 ? timeout_ms : 1, &code);
+	s = nsrc_pull(src, &list, n, timeout_ms);
 	if (s == NATS_OK) {
 		rv = nsrc_deliver_list(src, &list);
 	} else if (s != NATS_TIMEOUT) {
