@@ -1,7 +1,7 @@
 /*
  * Helpers shared by the NATS tests (nats_test, nats_source_test,
- * nats_in_test) and the inbound peer: the broker's address, skip-or-fail
- * when it is down, unique names, a plain cnats connection.
+ * nats_in_test), over broker_env.h: skip-or-fail when no nats-server
+ * answers, a plain cnats connection and stream.
  *
  * The broker: WEIR_NATS_URL from the environment, else from
  * build/brokers/env (scripts/brokers.sh start nats). None: skipped, or a
@@ -15,53 +15,22 @@
 #ifndef WEIR_NATS_FIXTURE_H
 #define WEIR_NATS_FIXTURE_H
 
-#include "weir_test.h"
+#include "broker_env.h"
 
 #include <nats/nats.h>
 
 #include <weir/backend.h>
 
-#include <string.h>
-#include <time.h>
-#include <unistd.h>
-
-#ifndef WEIR_SOURCE_DIR
-#define WEIR_SOURCE_DIR "."
-#endif
-
 static char nats_url[512];
 
-/* WEIR_NATS_URL from the environment, else from build/brokers/env. */
+/* WEIR_NATS_URL (environment, else build/brokers/env: broker_env.h). */
 static inline int
 broker_url(void)
 {
-	const char *env = getenv("WEIR_NATS_URL");
-	char        line[512];
-	FILE       *f;
-	if (env != NULL && env[0] != '\0') {
-		snprintf(nats_url, sizeof nats_url, "%s", env);
-		return 1;
-	}
-	f = fopen(WEIR_SOURCE_DIR "/build/brokers/env", "r");
-	while (f != NULL && fgets(line, sizeof line, f) != NULL) {
-		if (strncmp(line, "WEIR_NATS_URL=", 14) == 0) {
-			line[strcspn(line, "\r\n")] = '\0';
-			snprintf(nats_url, sizeof nats_url, "%s", line + 14);
-		}
-	}
-	if (f != NULL) {
-		fclose(f);
-	}
-	return nats_url[0] != '\0';
+	return bk_env("WEIR_NATS_URL", nats_url, sizeof nats_url) != NULL;
 }
 
-static inline int
-in_ci(void)
-{
-	const char *ci = getenv("CI");
-	return ci != NULL && strcmp(ci, "true") == 0;
-}
-
+/* 1 if a nats-server answers at nats_url (set from broker_url). */
 static inline int
 broker_up(void)
 {
@@ -84,7 +53,7 @@ broker_up(void)
 #define NEED_BROKER()                                                       \
 	do {                                                                \
 		if (!broker_up()) {                                         \
-			if (in_ci()) {                                      \
+			if (bk_in_ci()) {                                   \
 				fail_msg("CI=true and no nats-server: "     \
 				         "scripts/brokers.sh start nats");  \
 			}                                                   \
@@ -93,15 +62,6 @@ broker_up(void)
 			skip();                                             \
 		}                                                           \
 	} while (0)
-
-/* A name no earlier run used (the broker outlives a test run). */
-static inline void
-unique(char *out, size_t cap, const char *prefix)
-{
-	static int n;
-	snprintf(out, cap, "%s%ld_%ld_%d", prefix, (long) getpid(),
-	    (long) time(NULL), n++);
-}
 
 /* A plain cnats connection (and JetStream context if js is not NULL). */
 static inline natsConnection *

@@ -284,7 +284,7 @@ test_roundtrip_second_process(void **state)
 	int  bad_trace = 0;
 	(void) state;
 	NEED_BROKER();
-	unique(u, sizeof u, "");
+	bk_unique(u, sizeof u, "");
 	snprintf(stream, sizeof stream, "WEIRIN_%s", u);
 	snprintf(subjects, sizeof subjects, "ji%s.>", u);
 	snprintf(pattern, sizeof pattern, "rt%s.>", u);
@@ -417,7 +417,7 @@ test_sigkill_10_times(void **state)
 	int             kills = 0, joined = 0;
 	(void) state;
 	NEED_BROKER();
-	unique(u, sizeof u, "");
+	bk_unique(u, sizeof u, "");
 	snprintf(stream, sizeof stream, "WEIRKILL_%s", u);
 	snprintf(subj, sizeof subj, "jk%s", u);
 	snprintf(subjects, sizeof subjects, "jk%s.>", u);
@@ -539,7 +539,7 @@ test_poison_to_dead_letters(void **state)
 	weir_inlet     *in;
 	(void) state;
 	NEED_BROKER();
-	unique(u, sizeof u, "");
+	bk_unique(u, sizeof u, "");
 	snprintf(stream, sizeof stream, "WEIRPOISON_%s", u);
 	snprintf(subjects, sizeof subjects, "jp%s.>", u);
 	snprintf(subj, sizeof subj, "jp%s.x", u);
@@ -599,7 +599,7 @@ test_core_roundtrip_at_most_once(void **state)
 	weir_inlet *in;
 	(void) state;
 	NEED_BROKER();
-	unique(u, sizeof u, "");
+	bk_unique(u, sizeof u, "");
 	snprintf(pattern, sizeof pattern, "co%s.>", u);
 	snprintf(dest, sizeof dest, "jc%s.{topic}", u);
 	snprintf(from, sizeof from, "jc%s.>", u);

@@ -107,9 +107,9 @@ fx_new(const weir_source_ops *ops, int with_stream)
 	fx *f = calloc(1, sizeof *f);
 	assert_non_null(f);
 	f->ops = ops;
-	unique(f->stream, sizeof f->stream, "WEIRSRC_");
-	unique(f->subj, sizeof f->subj, "weirsrc.s");
-	unique(f->route, sizeof f->route, "in.r");
+	bk_unique(f->stream, sizeof f->stream, "WEIRSRC_");
+	bk_unique(f->subj, sizeof f->subj, "weirsrc.s");
+	bk_unique(f->route, sizeof f->route, "in.r");
 	snprintf(f->from, sizeof f->from, "%s.>", f->subj);
 	f->nc = plain_connect(&f->js);
 	if (with_stream) {

@@ -126,8 +126,8 @@ fixture_new(const weir_backend_ops *ops, size_t n)
 	assert_non_null(fx->st);
 	pthread_mutex_init(&fx->sink.mu, NULL);
 	pthread_cond_init(&fx->sink.cond, NULL);
-	unique(fx->subj_prefix, sizeof fx->subj_prefix, "weirtest.s");
-	unique(fx->stream, sizeof fx->stream, "WEIRTEST_");
+	bk_unique(fx->subj_prefix, sizeof fx->subj_prefix, "weirtest.s");
+	bk_unique(fx->stream, sizeof fx->stream, "WEIRTEST_");
 	snprintf(fx->subjects, sizeof fx->subjects, "%s.>", fx->subj_prefix);
 	for (size_t k = 0; k < N_KEYS; k++) {
 		snprintf(fx->dest[k], sizeof fx->dest[k], "%s.k%zu",
@@ -399,7 +399,7 @@ test_js_broker_restart(void **state)
 	(void) state;
 	NEED_BROKER();
 	if (!broker_ours()) {
-		if (in_ci()) {
+		if (bk_in_ci()) {
 			fail_msg("the broker is not this checkout's");
 		}
 		print_message(
