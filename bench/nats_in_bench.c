@@ -10,7 +10,10 @@
  * warm-up of each; figures are medians with min and max. Output: JSON
  * lines, one per round and one summary.
  *
- * usage: nats_in_bench [--n N] [--rounds R] [--dir DIR] [--quick]
+ * usage: nats_in_bench [--n N] [--rounds R] [--dir DIR] [--normal]
+ *                      [--quick]
+ * The store is FULL (a bridged store's durability), NORMAL with
+ * --normal.
  * The server: WEIR_NATS_URL (scripts/brokers.sh start nats).
  */
 #include <nats/nats.h>
@@ -35,6 +38,7 @@ typedef struct bench {
 	natsConnection *nc;
 	jsCtx          *js;
 	int             round;
+	int             normal; /* --normal: store durability NORMAL */
 } bench;
 
 static double
@@ -247,6 +251,8 @@ main(int argc, char **argv)
 			rounds = atoi(argv[++i]);
 		} else if (!strcmp(argv[i], "--dir") && i + 1 < argc) {
 			b.dir = argv[++i];
+		} else if (!strcmp(argv[i], "--normal")) {
+			b.normal = 1;
 		} else if (!strcmp(argv[i], "--quick")) {
 			b.n    = 2000;
 			rounds = 1;
@@ -286,9 +292,10 @@ main(int argc, char **argv)
 	    "{\"name\":\"nats_in_throughput\",\"n\":%llu,\"rounds\":%d,"
 	    "\"weir_events_per_s\":%.0f,\"weir_min\":%.0f,\"weir_max\":%.0f,"
 	    "\"bare_events_per_s\":%.0f,\"bare_min\":%.0f,\"bare_max\":%.0f,"
-	    "\"ratio\":%.2f,\"cnats\":\"%s\"}\n",
+	    "\"ratio\":%.2f,\"durability\":\"%s\",\"cnats\":\"%s\"}\n",
 	    (unsigned long long) b.n, rounds, wm, w[0], w[rounds - 1], pm,
-	    p[0], p[rounds - 1], wm / pm, nats_GetVersion());
+	    p[0], p[rounds - 1], wm / pm, b.normal ? "NORMAL" : "FULL",
+	    nats_GetVersion());
 	js_DeleteStream(b.js, b.stream, NULL, NULL);
 	jsCtx_Destroy(b.js);
 	natsConnection_Destroy(b.nc);
