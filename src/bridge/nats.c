@@ -1,6 +1,8 @@
 /*
  * weir::bridge backends for NATS: "nats" (JetStream, acknowledged by the
- * stream) and "natscore" (core NATS, at-most-once). The only file that
+ * stream) and "natscore" (core NATS, at-most-once), and the sources of
+ * the same names for inbound routes (a JetStream durable pull consumer;
+ * a core subscription), at the end of the file. The only file that
  * includes <nats/nats.h>.
  */
 
