@@ -1,6 +1,8 @@
 /*
  * weir::bridge backends for NATS: "nats" (JetStream, acknowledged by the
- * stream) and "natscore" (core NATS, at-most-once). The only file that
+ * stream) and "natscore" (core NATS, at-most-once), and the sources of
+ * the same names for inbound routes (a JetStream durable pull consumer;
+ * a core subscription), at the end of the file. The only file that
  * includes <nats/nats.h>.
  */
 
@@ -283,6 +285,8 @@ typedef struct nats_conf {
 	const char *reconnect_buf, *ping_ms;
 	const char *stream, *subjects, *dup_ms, *storage;
 	const char *ack_timeout_ms, *max_pending, *stall_wait_ms;
+	const char *in_ack_wait_ms, *in_max_ack_pending;
+	const char *in_pending_msgs, *in_pending_bytes;
 } nats_conf;
 
 typedef struct nats_key {
@@ -320,6 +324,10 @@ static const nats_key nats_keys[] = {
 	NATS_KEY("nats.ack_timeout_ms", ack_timeout_ms),
 	NATS_KEY("nats.max_pending", max_pending),
 	NATS_KEY("nats.stall_wait_ms", stall_wait_ms),
+	NATS_KEY("nats.in.ack_wait_ms", in_ack_wait_ms),
+	NATS_KEY("nats.in.max_ack_pending", in_max_ack_pending),
+	NATS_KEY("nats.in.pending_msgs", in_pending_msgs),
+	NATS_KEY("nats.in.pending_bytes", in_pending_bytes),
 };
 #undef NATS_KEY
 
@@ -989,15 +997,15 @@ nats_alloc(nats_state *st)
 	return WEIR_OK;
 }
 
+// Reads the "nats.*" keys into st->opts and st's settings: the part of
+// init the backends and the sources share. conf receives the borrowed
+// values, for the keys only one side reads. On error st->err says which
+// option; the caller releases st.
 static weir_err
-nats_init_common(
-    void *state, const weir_bridge_config *cfg, weir_sink *sink, int jetstream)
+nats_load(nats_state *st, const weir_bridge_config *cfg, nats_conf *conf)
 {
-	nats_state *st = state;
-	nats_parse  np = { .st = st };
-	weir_err    rv;
-	st->jetstream = jetstream;
-	st->sink      = sink;
+	nats_parse np = { .st = st };
+	weir_err   rv;
 	if (pthread_mutex_init(&st->mu, NULL) != 0 ||
 	    pthread_cond_init(&st->cond, NULL) != 0) {
 		return WEIR_ENOMEM;
@@ -1018,6 +1026,20 @@ nats_init_common(
 		rv = nats_opt_status(st, "nats (error handler)",
 		    natsOptions_SetErrorHandler(st->opts, nats_on_error, st));
 	}
+	*conf = np.conf;
+	return rv;
+}
+
+static weir_err
+nats_init_common(
+    void *state, const weir_bridge_config *cfg, weir_sink *sink, int jetstream)
+{
+	nats_state *st = state;
+	nats_conf   conf;
+	weir_err    rv;
+	st->jetstream = jetstream;
+	st->sink      = sink;
+	rv            = nats_load(st, cfg, &conf);
 	if (rv == WEIR_OK) {
 		rv = nats_alloc(st);
 	}
@@ -1169,16 +1191,26 @@ nats_close(nats_state *st)
 	st->nc = NULL;
 }
 
+/* Connects with st->opts; shared by the backends and the sources. */
 static weir_err
-nats_start(void *state)
+nats_connect(nats_state *st)
 {
-	nats_state *st = state;
-	natsStatus  s  = natsConnection_Connect(&st->nc, st->opts);
-	weir_err    rv = WEIR_OK;
+	natsStatus s = natsConnection_Connect(&st->nc, st->opts);
 	if (s != NATS_OK) {
 		nats_errf(st, "nats: cannot connect (option 'nats.url'): %s",
 		    nats_last_text(s));
 		return WEIR_EBACKEND;
+	}
+	return WEIR_OK;
+}
+
+static weir_err
+nats_start(void *state)
+{
+	nats_state *st = state;
+	weir_err    rv = nats_connect(st);
+	if (rv != WEIR_OK) {
+		return rv;
 	}
 	if (st->jetstream) {
 		rv = nats_open_js(st);
@@ -1469,4 +1501,710 @@ const weir_backend_ops *
 weir_backend_natscore(void)
 {
 	return &nats_ops_core;
+}
+
+/* ================================================================== */
+/* Inbound: the sources "nats" (JetStream) and "natscore"             */
+/* ================================================================== */
+
+// Design notes (sources).
+//
+// - One nats_src per inbound route (allocated and zeroed by the bridge:
+//   ops.state_size). Its first member is a nats_state, so the options,
+//   secrets, error text and connection code above serve both directions.
+// - Thread use: init, start, stop and fini on the bridge's controlling
+//   thread; fetch, done and pause on the route's thread. stop may run
+//   while a fetch waits: it closes the connection (which ends the wait)
+//   and then waits until the fetch has returned, so no inlet call follows.
+// - Tokens are consecutive numbers; the messages delivered and not yet
+//   done sit in a FIFO (nats_ring) under ns.mu. A token outside the ring
+//   (a done after stop) is ignored. What is left in the ring at stop is
+//   destroyed unacknowledged: JetStream redelivers it after AckWait.
+// - "nats": a durable pull consumer (explicit acks). done = natsMsg_Ack,
+//   fire-and-forget, never AckSync: an ack lost with the connection only
+//   means one redelivery after AckWait, which the inbox recognises as a
+//   duplicate, whereas AckSync would cost one round trip per message.
+//   stop flushes (one PING/PONG) before closing, so every ack made
+//   before stop has reached the server. A message the bridge refuses is
+//   Nak'ed, so it comes back at once instead of after AckWait.
+// - "natscore": a plain subscription, at-most-once. cnats holds at most
+//   nats.in.pending_msgs / pending_bytes; past that it drops, and so
+//   does a refused delivery (nothing can redeliver it). Both are counted.
+
+#define NSRC_DURABLE 80
+
+/* Messages delivered and not yet done, oldest first; ns.mu held. */
+typedef struct nats_ring {
+	natsMsg **msg; /* msg[(head + i) % cap] has token base + i */
+	size_t    cap, head, len;
+	uint64_t  base;
+} nats_ring;
+
+typedef struct nats_src {
+	nats_state        ns; /* first: options, secrets, errors, connection */
+	int               jetstream;
+	weir_inlet       *inlet;
+	weir_source_spec  spec;
+	char              durable[NSRC_DURABLE];
+	natsSubscription *sub;
+	int64_t           ack_wait_ms, max_ack_pending;
+	int64_t           pending_msgs, pending_bytes;
+	int               paused;   /* route thread only */
+	int               stopping; /* under ns.mu */
+	int               fetching; /* under ns.mu */
+	nats_ring         ring;
+	weir_header      *hdr; /* one message's headers, grown as needed */
+	size_t            hdr_cap;
+	uint64_t          refused; /* natscore: refused deliveries */
+	uint64_t          dropped; /* natscore: dropped in all */
+} nats_src;
+
+/* ------------------------------------------------------------------ */
+/* The ring of delivered messages                                      */
+/* ------------------------------------------------------------------ */
+
+static int
+nats_ring_push(nats_ring *r, natsMsg *m, uint64_t *token)
+{
+	if (r->len == r->cap) {
+		size_t    cap = r->cap ? 2 * r->cap : 64;
+		natsMsg **a   = malloc(cap * sizeof *a);
+		if (a == NULL) {
+			return 0;
+		}
+		for (size_t i = 0; i < r->len; i++) {
+			a[i] = r->msg[(r->head + i) % r->cap];
+		}
+		free(r->msg);
+		r->msg  = a;
+		r->cap  = cap;
+		r->head = 0;
+	}
+	if (r->base == 0) {
+		r->base = 1; // token 0 is never handed out
+	}
+	r->msg[(r->head + r->len) % r->cap] = m;
+	*token                              = r->base + r->len++;
+	return 1;
+}
+
+/* Takes back the newest message (its delivery was refused). */
+static natsMsg *
+nats_ring_unpush(nats_ring *r)
+{
+	r->len--;
+	return r->msg[(r->head + r->len) % r->cap];
+}
+
+/* Takes token's message out (NULL if not in the ring), then drops the
+ * done messages at the head. */
+static natsMsg *
+nats_ring_take(nats_ring *r, uint64_t token)
+{
+	natsMsg *m;
+	size_t   i;
+	if (token < r->base || token - r->base >= r->len) {
+		return NULL;
+	}
+	i         = (r->head + (size_t) (token - r->base)) % r->cap;
+	m         = r->msg[i];
+	r->msg[i] = NULL;
+	while (r->len > 0 && r->msg[r->head] == NULL) {
+		r->head = (r->head + 1) % r->cap;
+		r->base++;
+		r->len--;
+	}
+	return m;
+}
+
+/* Destroys what is left (unacknowledged); tokens stay unique. */
+static void
+nats_ring_clear(nats_ring *r)
+{
+	for (size_t i = 0; i < r->len; i++) {
+		natsMsg_Destroy(r->msg[(r->head + i) % r->cap]);
+	}
+	r->base += r->len;
+	r->len  = 0;
+	r->head = 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Sources: init and fini                                              */
+/* ------------------------------------------------------------------ */
+
+/* The durable name: spec->group, else "weir-<route>" with '.' -> '_'
+ * (JetStream names may not hold '.', '*', '>' or white space). */
+static weir_err
+nsrc_durable(nats_src *src)
+{
+	const weir_source_spec *sp = &src->spec;
+	if (sp->group != NULL) {
+		snprintf(src->durable, sizeof src->durable, "%s", sp->group);
+	} else {
+		snprintf(src->durable, sizeof src->durable, "weir-%s",
+		    sp->route != NULL ? sp->route : "inbound");
+		for (char *p = src->durable; *p != '\0'; p++) {
+			*p = *p == '.' ? '_' : *p;
+		}
+	}
+	if (src->durable[0] == '\0' ||
+	    strlen(src->durable) >= NSRC_DURABLE - 1 ||
+	    strpbrk(src->durable, ".*> \t\r\n") != NULL) {
+		nats_errf(&src->ns,
+		    "nats: durable name '%.64s' (the route's group) is empty, "
+		    "too long, or holds '.', '*', '>' or white space",
+		    src->durable);
+		return WEIR_EINVAL;
+	}
+	return WEIR_OK;
+}
+
+/* The "nats.in.*" keys. */
+static weir_err
+nsrc_apply(nats_src *src, const nats_conf *c)
+{
+	nats_state *st = &src->ns;
+	weir_err    rv;
+	src->ack_wait_ms     = 30000;
+	src->max_ack_pending = 10000;
+	src->pending_msgs    = 65536;
+	src->pending_bytes   = 64 * 1024 * 1024;
+	if ((rv = nats_int(st, "nats.in.ack_wait_ms", c->in_ack_wait_ms, 1,
+	         INT32_MAX, &src->ack_wait_ms)) != WEIR_OK ||
+	    (rv = nats_int(st, "nats.in.max_ack_pending",
+	         c->in_max_ack_pending, 1, INT32_MAX,
+	         &src->max_ack_pending)) != WEIR_OK ||
+	    (rv = nats_int(st, "nats.in.pending_msgs", c->in_pending_msgs, 1,
+	         INT32_MAX, &src->pending_msgs)) != WEIR_OK) {
+		return rv;
+	}
+	return nats_int(st, "nats.in.pending_bytes", c->in_pending_bytes, 1,
+	    INT32_MAX, &src->pending_bytes);
+}
+
+static weir_err
+nsrc_init(void *state, const weir_bridge_config *cfg,
+    const weir_source_spec *spec, weir_inlet *inlet, int jetstream)
+{
+	nats_src *src = state;
+	nats_conf conf;
+	weir_err  rv;
+	src->jetstream = jetstream;
+	src->inlet     = inlet;
+	memcpy(&src->spec, spec,
+	    spec->size < sizeof src->spec ? spec->size : sizeof src->spec);
+	src->spec.size = sizeof src->spec;
+	if (src->spec.batch == 0) {
+		src->spec.batch = 256;
+	}
+	rv = nats_load(&src->ns, cfg, &conf);
+	if (rv == WEIR_OK) {
+		rv = nsrc_apply(src, &conf);
+	}
+	if (rv == WEIR_OK && src->spec.from == NULL) {
+		nats_errf(&src->ns,
+		    "nats: inbound route '%.64s' has no subject",
+		    src->spec.route ? src->spec.route : "");
+		rv = WEIR_EINVAL;
+	}
+	if (rv == WEIR_OK && jetstream) {
+		rv = nsrc_durable(src);
+	}
+	if (rv == WEIR_ENOMEM && src->ns.err[0] == '\0') {
+		nats_errf(&src->ns, "nats: out of memory");
+	}
+	if (rv != WEIR_OK) {
+		nats_release(&src->ns);
+	}
+	return rv;
+}
+
+static weir_err
+nsrc_init_js(void *state, const weir_bridge_config *cfg,
+    const weir_source_spec *spec, weir_inlet *inlet)
+{
+	return nsrc_init(state, cfg, spec, inlet, 1);
+}
+
+static weir_err
+nsrc_init_core(void *state, const weir_bridge_config *cfg,
+    const weir_source_spec *spec, weir_inlet *inlet)
+{
+	return nsrc_init(state, cfg, spec, inlet, 0);
+}
+
+static void
+nsrc_fini(void *state)
+{
+	nats_src *src = state;
+	if (src->ns.mu_ok) {
+		nats_ring_clear(&src->ring);
+	}
+	natsSubscription_Destroy(src->sub);
+	nats_close(&src->ns);
+	free(src->ring.msg);
+	free(src->hdr);
+	nats_fini(&src->ns);
+	memset(src, 0, sizeof *src);
+}
+
+/* ------------------------------------------------------------------ */
+/* Sources: start and stop                                             */
+/* ------------------------------------------------------------------ */
+
+/* A named stream must exist: the source never creates one. */
+static weir_err
+nsrc_check_stream(nats_src *src)
+{
+	jsStreamInfo *si   = NULL;
+	jsErrCode     code = 0;
+	natsStatus    s =
+	    js_GetStreamInfo(&si, src->ns.js, src->spec.stream, NULL, &code);
+	jsStreamInfo_Destroy(si);
+	if (s == NATS_OK) {
+		return WEIR_OK;
+	}
+	if (code == JSStreamNotFoundErr || s == NATS_NOT_FOUND) {
+		nats_errf(&src->ns,
+		    "nats: stream '%.64s' does not exist (inbound route "
+		    "'%.64s', its stream)",
+		    src->spec.stream, src->spec.route);
+		return WEIR_ENOENT;
+	}
+	nats_errf(&src->ns, "nats: stream '%.64s': %s", src->spec.stream,
+	    nats_last_text(s));
+	return WEIR_EBACKEND;
+}
+
+/* Binds (creating if needed) the durable pull consumer. */
+static weir_err
+nsrc_bind_js(nats_src *src)
+{
+	jsSubOptions so;
+	jsErrCode    code = 0;
+	natsStatus   s;
+	jsSubOptions_Init(&so);
+	so.Stream               = src->spec.stream; // NULL: found by subject
+	so.ManualAck            = true;
+	so.Config.AckPolicy     = js_AckExplicit;
+	so.Config.DeliverPolicy = js_DeliverAll;
+	so.Config.AckWait       = src->ack_wait_ms * 1000000;
+	so.Config.MaxAckPending = src->max_ack_pending;
+	s = js_PullSubscribe(&src->sub, src->ns.js, src->spec.from,
+	    src->durable, NULL, &so, &code);
+	if (s == NATS_OK) {
+		return WEIR_OK;
+	}
+	if (src->spec.stream == NULL && strstr(nats_last_text(s), "stream")) {
+		nats_errf(&src->ns,
+		    "nats: no stream holds subject '%.100s' (inbound route "
+		    "'%.64s'): %s",
+		    src->spec.from, src->spec.route, nats_last_text(s));
+		return WEIR_ENOENT;
+	}
+	nats_errf(&src->ns,
+	    "nats: cannot bind durable consumer '%s' on '%.100s' (inbound "
+	    "route '%.64s'): %s",
+	    src->durable, src->spec.from, src->spec.route, nats_last_text(s));
+	return WEIR_EBACKEND;
+}
+
+static weir_err
+nsrc_subscribe_core(nats_src *src)
+{
+	natsStatus s;
+	if (src->spec.group != NULL) {
+		s = natsConnection_QueueSubscribeSync(
+		    &src->sub, src->ns.nc, src->spec.from, src->spec.group);
+	} else {
+		s = natsConnection_SubscribeSync(
+		    &src->sub, src->ns.nc, src->spec.from);
+	}
+	if (s == NATS_OK) {
+		s = natsSubscription_SetPendingLimits(src->sub,
+		    (int) src->pending_msgs, (int) src->pending_bytes);
+	}
+	if (s == NATS_OK) {
+		// A round trip: once start returns, the server has the
+		// subscription, so what is published from then on arrives.
+		s = natsConnection_FlushTimeout(src->ns.nc, 5000);
+	}
+	if (s != NATS_OK) {
+		nats_errf(&src->ns,
+		    "nats: cannot subscribe to '%.100s' (inbound route "
+		    "'%.64s'): %s",
+		    src->spec.from, src->spec.route, nats_last_text(s));
+		return WEIR_EBACKEND;
+	}
+	return WEIR_OK;
+}
+
+static weir_err
+nsrc_start(void *state)
+{
+	nats_src *src = state;
+	weir_err  rv  = nats_connect(&src->ns);
+	if (rv == WEIR_OK && src->jetstream &&
+	    natsConnection_JetStream(&src->ns.js, src->ns.nc, NULL) !=
+	        NATS_OK) {
+		nats_errf(&src->ns, "nats: JetStream context: %s",
+		    nats_last_text(NATS_ERR));
+		rv = WEIR_EBACKEND;
+	}
+	if (rv == WEIR_OK && src->jetstream && src->spec.stream != NULL) {
+		rv = nsrc_check_stream(src);
+	}
+	if (rv == WEIR_OK) {
+		rv = src->jetstream ? nsrc_bind_js(src)
+		                    : nsrc_subscribe_core(src);
+	}
+	if (rv != WEIR_OK) {
+		nats_close(&src->ns);
+		return rv;
+	}
+	pthread_mutex_lock(&src->ns.mu);
+	src->stopping = 0;
+	pthread_mutex_unlock(&src->ns.mu);
+	return WEIR_OK;
+}
+
+// Flushes the acks made so far, closes the connection (which ends a
+// waiting fetch), waits until no fetch runs, then lets go of the
+// subscription (never unsubscribing: that would delete a durable cnats
+// created) and of the messages not done.
+static void
+nsrc_stop(void *state)
+{
+	nats_src *src = state;
+	pthread_mutex_lock(&src->ns.mu);
+	src->stopping = 1;
+	pthread_cond_broadcast(&src->ns.cond);
+	pthread_mutex_unlock(&src->ns.mu);
+	if (src->ns.nc == NULL) {
+		return;
+	}
+	natsConnection_FlushTimeout(src->ns.nc, 2000);
+	natsConnection_Close(src->ns.nc);
+	pthread_mutex_lock(&src->ns.mu);
+	while (src->fetching) {
+		pthread_cond_wait(&src->ns.cond, &src->ns.mu);
+	}
+	nats_ring_clear(&src->ring);
+	pthread_mutex_unlock(&src->ns.mu);
+	natsSubscription_Destroy(src->sub);
+	src->sub = NULL;
+	nats_close(&src->ns);
+}
+
+/* ------------------------------------------------------------------ */
+/* Sources: fetch, done, pause                                         */
+/* ------------------------------------------------------------------ */
+
+/* Marks a fetch as running; 0 if the source is stopping. */
+static int
+nsrc_enter(nats_src *src)
+{
+	int ok;
+	pthread_mutex_lock(&src->ns.mu);
+	ok            = !src->stopping && src->sub != NULL;
+	src->fetching = ok;
+	pthread_mutex_unlock(&src->ns.mu);
+	return ok;
+}
+
+static void
+nsrc_leave(nats_src *src)
+{
+	pthread_mutex_lock(&src->ns.mu);
+	src->fetching = 0;
+	pthread_cond_broadcast(&src->ns.cond);
+	pthread_mutex_unlock(&src->ns.mu);
+}
+
+// fetch(max 0) and a paused source: no pull request, only a wait of
+// timeout_ms (cnats's own threads serve the connection: pings,
+// reconnects), ended early by stop.
+static weir_err
+nsrc_idle(nats_src *src, int timeout_ms)
+{
+	struct timespec dl;
+	clock_gettime(CLOCK_REALTIME, &dl);
+	dl.tv_sec += timeout_ms / 1000;
+	dl.tv_nsec += (long) (timeout_ms % 1000) * 1000000L;
+	if (dl.tv_nsec >= 1000000000L) {
+		dl.tv_sec++;
+		dl.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&src->ns.mu);
+	while (!src->stopping &&
+	    pthread_cond_timedwait(&src->ns.cond, &src->ns.mu, &dl) == 0) { }
+	pthread_mutex_unlock(&src->ns.mu);
+	return WEIR_OK;
+}
+
+/* Points msg->headers at m's headers (every value of every key). */
+static weir_err
+nsrc_headers(nats_src *src, natsMsg *m, weir_inbound_msg *msg)
+{
+	const char **keys  = NULL;
+	int          nkeys = 0;
+	size_t       n     = 0;
+	weir_err     rv    = WEIR_OK;
+	if (natsMsgHeader_Keys(m, &keys, &nkeys) != NATS_OK) {
+		return WEIR_OK; // no headers
+	}
+	for (int k = 0; k < nkeys && rv == WEIR_OK; k++) {
+		const char **vals = NULL;
+		int          nv   = 0;
+		if (natsMsgHeader_Values(m, keys[k], &vals, &nv) != NATS_OK) {
+			continue;
+		}
+		for (int v = 0; v < nv && rv == WEIR_OK; v++) {
+			if (n == src->hdr_cap) {
+				size_t       cap = n ? 2 * n : 16;
+				weir_header *h =
+				    realloc(src->hdr, cap * sizeof *h);
+				if (h == NULL) {
+					rv = WEIR_ENOMEM;
+					break;
+				}
+				src->hdr     = h;
+				src->hdr_cap = cap;
+			}
+			src->hdr[n].name  = keys[k];
+			src->hdr[n].value = vals[v];
+			src->hdr[n++].len = strlen(vals[v]);
+		}
+		free((void *) vals);
+	}
+	free((void *) keys);
+	msg->headers      = src->hdr;
+	msg->header_count = n;
+	return rv;
+}
+
+/* Hands one message to the bridge; WEIR_OK: the ring owns m. */
+static weir_err
+nsrc_deliver(nats_src *src, natsMsg *m)
+{
+	weir_inbound_msg im   = WEIR_STRUCT_INIT(weir_inbound_msg);
+	jsMsgMetaData   *meta = NULL;
+	char             coord[160];
+	weir_err         rv;
+	int              ok;
+	im.origin      = natsMsg_GetSubject(m);
+	im.payload     = natsMsg_GetData(m);
+	im.payload_len = (size_t) natsMsg_GetDataLength(m);
+	if (src->jetstream && natsMsg_GetMetaData(&meta, m) == NATS_OK) {
+		snprintf(coord, sizeof coord, "nats:%.100s/%" PRIu64,
+		    meta->Stream, meta->Sequence.Stream);
+		im.coord = coord;
+		im.ts    = meta->Timestamp;
+	}
+	jsMsgMetaData_Destroy(meta);
+	if ((rv = nsrc_headers(src, m, &im)) != WEIR_OK) {
+		return rv;
+	}
+	pthread_mutex_lock(&src->ns.mu);
+	ok = nats_ring_push(&src->ring, m, &im.token);
+	pthread_mutex_unlock(&src->ns.mu);
+	if (!ok) {
+		return WEIR_ENOMEM;
+	}
+	rv = weir_inlet_deliver(src->inlet, &im);
+	if (rv != WEIR_OK) {
+		pthread_mutex_lock(&src->ns.mu);
+		nats_ring_unpush(&src->ring);
+		pthread_mutex_unlock(&src->ns.mu);
+	}
+	return rv;
+}
+
+/* Delivers a fetched batch in order; after a refusal the rest is Nak'ed
+ * (JetStream sends it again at the next pull, in order). */
+static weir_err
+nsrc_deliver_list(nats_src *src, natsMsgList *list)
+{
+	weir_err rv = WEIR_OK;
+	for (int i = 0; i < list->Count; i++) {
+		if (rv == WEIR_OK) {
+			rv = nsrc_deliver(src, list->Msgs[i]);
+			if (rv == WEIR_OK) {
+				list->Msgs[i] = NULL; // the ring has it
+				continue;
+			}
+		}
+		natsMsg_Nak(list->Msgs[i], NULL);
+	}
+	// A refusal is the bridge's own decision (stopping, pushing back):
+	// not an error of this fetch. Only a failure of ours is.
+	return rv == WEIR_ENOMEM ? rv : WEIR_OK;
+}
+
+// One pull request. cnats 3.4.1 (Debian 12's) overflows the array of
+// its _fetch when messages of an earlier pull request are still queued
+// in the subscription and outnumber what the new request asks for
+// (nats-io/nats.c #749, fixed in 3.10.0). So while anything is queued it
+// is taken with requests for ONE message (the queued one is taken
+// without a round trip, and a batch of one cannot overflow); a request
+// for n is made only on an empty queue. What is left is a message
+// arriving between the check and the request, for a request that has
+// already expired on the server (cnats makes it expire 10 ms before the
+// client stops waiting): with n >= 2 that overflows only if more than
+// n / 2 such messages land in that window.
+static natsStatus
+nsrc_pull(nats_src *src, natsMsgList *list, int n, int timeout_ms)
+{
+	int pending = 0, bytes = 0;
+	if (natsSubscription_GetPending(src->sub, &pending, &bytes) ==
+	        NATS_OK &&
+	    pending > 0) {
+		n          = 1;
+		timeout_ms = 1;
+	}
+	return natsSubscription_Fetch(
+	    list, src->sub, n, timeout_ms > 0 ? timeout_ms : 1, NULL);
+}
+
+static weir_err
+nsrc_fetch_js(void *state, size_t max, int timeout_ms)
+{
+	nats_src   *src  = state;
+	natsMsgList list = { 0 };
+	natsStatus  s;
+	weir_err    rv = WEIR_OK;
+	int n = max < src->spec.batch ? (int) max : (int) src->spec.batch;
+	if (n == 0 || src->paused) {
+		return nsrc_idle(src, timeout_ms);
+	}
+	if (!nsrc_enter(src)) {
+		return WEIR_ECLOSED;
+	}
+	s = nsrc_pull(src, &list, n, timeout_ms);
+	if (s == NATS_OK) {
+		rv = nsrc_deliver_list(src, &list);
+	} else if (s != NATS_TIMEOUT) {
+		nats_errf(&src->ns, "nats: fetch on '%.100s': %s",
+		    src->spec.from, nats_last_text(s));
+		rv = WEIR_EBACKEND;
+	}
+	natsMsgList_Destroy(&list);
+	nsrc_leave(src);
+	return rv;
+}
+
+/* natscore: counts cnats's drops and the refused deliveries. */
+static void
+nsrc_count_drops(nats_src *src)
+{
+	int64_t  cnats = 0;
+	uint64_t all;
+	natsSubscription_GetDropped(src->sub, &cnats);
+	all = (uint64_t) cnats + src->refused;
+	if (all != src->dropped) {
+		src->dropped = all;
+		nats_errf(&src->ns,
+		    "natscore: %" PRIu64 " messages dropped on '%.100s' "
+		    "(slow consumer: nats.in.pending_msgs / pending_bytes "
+		    "reached, or refused locally)",
+		    all, src->spec.from);
+	}
+}
+
+static weir_err
+nsrc_fetch_core(void *state, size_t max, int timeout_ms)
+{
+	nats_src *src = state;
+	weir_err  rv  = WEIR_OK;
+	if (max == 0 || src->paused) {
+		return nsrc_idle(src, timeout_ms);
+	}
+	if (!nsrc_enter(src)) {
+		return WEIR_ECLOSED;
+	}
+	for (size_t i = 0; i < max && i < src->spec.batch; i++) {
+		natsMsg   *m = NULL;
+		natsStatus s = natsSubscription_NextMsg(
+		    &m, src->sub, i == 0 ? timeout_ms : 0);
+		if (s == NATS_SLOW_CONSUMER) {
+			continue; // counted below
+		}
+		if (s != NATS_OK) {
+			break; // NATS_TIMEOUT, or closed by stop
+		}
+		if (nsrc_deliver(src, m) != WEIR_OK) {
+			natsMsg_Destroy(m); // at-most-once: lost, counted
+			src->refused++;
+		}
+	}
+	nsrc_count_drops(src);
+	nsrc_leave(src);
+	return rv;
+}
+
+static void
+nsrc_done(void *state, uint64_t token)
+{
+	nats_src *src = state;
+	natsMsg  *m;
+	pthread_mutex_lock(&src->ns.mu);
+	m = nats_ring_take(&src->ring, token);
+	pthread_mutex_unlock(&src->ns.mu);
+	if (m != NULL && src->jetstream) {
+		natsMsg_Ack(m, NULL);
+	}
+	natsMsg_Destroy(m);
+}
+
+static void
+nsrc_pause(void *state, int paused)
+{
+	((nats_src *) state)->paused = paused != 0;
+}
+
+static const char *
+nsrc_errmsg(void *state)
+{
+	return nats_errmsg(&((nats_src *) state)->ns);
+}
+
+static const weir_source_ops nats_source_js = {
+	.version    = WEIR_SOURCE_V1,
+	.scheme     = "nats",
+	.state_size = sizeof(nats_src),
+	.init       = nsrc_init_js,
+	.fini       = nsrc_fini,
+	.start      = nsrc_start,
+	.stop       = nsrc_stop,
+	.fetch      = nsrc_fetch_js,
+	.done       = nsrc_done,
+	.pause      = nsrc_pause,
+	.errmsg     = nsrc_errmsg,
+};
+
+static const weir_source_ops nats_source_core = {
+	.version    = WEIR_SOURCE_V1,
+	.scheme     = "natscore",
+	.state_size = sizeof(nats_src),
+	.init       = nsrc_init_core,
+	.fini       = nsrc_fini,
+	.start      = nsrc_start,
+	.stop       = nsrc_stop,
+	.fetch      = nsrc_fetch_core,
+	.done       = nsrc_done,
+	.pause      = nsrc_pause,
+	.errmsg     = nsrc_errmsg,
+};
+
+const weir_source_ops *
+weir_source_nats(void)
+{
+	return &nats_source_js;
+}
+
+const weir_source_ops *
+weir_source_natscore(void)
+{
+	return &nats_source_core;
 }

@@ -8,12 +8,10 @@
  * one ack, and what the broker holds is read back by a plain cnats
  * client, independent of the backend.
  *
- * The broker: WEIR_NATS_URL from the environment, else from
- * build/brokers/env. None: skipped, or a failure with CI=true.
+ * The broker and the config stand-in: nats_fixture.h.
  */
-#include "weir_test.h"
-
-#include <nats/nats.h>
+#define NATS_FIXTURE_CONFIG
+#include "nats_fixture.h"
 
 #include <weir/backend.h>
 #include <weir/nats.h>
@@ -29,12 +27,6 @@
 /* ------------------------------------------------------------------ */
 /* The bridge's side, as a stand-in                                    */
 /* ------------------------------------------------------------------ */
-
-struct weir_bridge_config {
-	const char *key[32];
-	const char *value[32];
-	size_t      n;
-};
 
 enum { T_IDLE, T_SENT, T_OK, T_RETRY, T_PERM };
 
@@ -69,116 +61,14 @@ weir_sink_ack(weir_sink *sink, uint64_t token, weir_err result, int retriable,
 	pthread_mutex_unlock(&sink->mu);
 }
 
-const char *
-weir_bridge_config_get(const weir_bridge_config *cfg, const char *key)
-{
-	for (size_t i = 0; i < cfg->n; i++) {
-		if (strcmp(cfg->key[i], key) == 0) {
-			return cfg->value[i];
-		}
-	}
-	return NULL;
-}
-
+/* The bridge's inbound side: the sources in nats.c call it, but this
+ * test drives the backends only. */
 weir_err
-weir_bridge_config_each(const weir_bridge_config *cfg, const char *prefix,
-    weir_err (*fn)(const char *key, const char *value, void *arg), void *arg)
+weir_inlet_deliver(weir_inlet *in, const weir_inbound_msg *msg)
 {
-	for (size_t i = 0; i < cfg->n; i++) {
-		if (strncmp(cfg->key[i], prefix, strlen(prefix)) == 0) {
-			weir_err rv = fn(cfg->key[i], cfg->value[i], arg);
-			if (rv != WEIR_OK) {
-				return rv;
-			}
-		}
-	}
-	return WEIR_OK;
-}
-
-static void
-cfg_set(weir_bridge_config *cfg, const char *key, const char *value)
-{
-	cfg->key[cfg->n]   = key;
-	cfg->value[cfg->n] = value;
-	cfg->n++;
-}
-
-/* ------------------------------------------------------------------ */
-/* The broker                                                          */
-/* ------------------------------------------------------------------ */
-
-static char nats_url[512];
-
-/* WEIR_NATS_URL from the environment, else from build/brokers/env. */
-static int
-broker_url(void)
-{
-	const char *env = getenv("WEIR_NATS_URL");
-	char        line[512];
-	FILE       *f;
-	if (env != NULL && env[0] != '\0') {
-		snprintf(nats_url, sizeof nats_url, "%s", env);
-		return 1;
-	}
-	f = fopen(WEIR_SOURCE_DIR "/build/brokers/env", "r");
-	while (f != NULL && fgets(line, sizeof line, f) != NULL) {
-		if (strncmp(line, "WEIR_NATS_URL=", 14) == 0) {
-			line[strcspn(line, "\r\n")] = '\0';
-			snprintf(nats_url, sizeof nats_url, "%s", line + 14);
-		}
-	}
-	if (f != NULL) {
-		fclose(f);
-	}
-	return nats_url[0] != '\0';
-}
-
-static int
-in_ci(void)
-{
-	const char *ci = getenv("CI");
-	return ci != NULL && strcmp(ci, "true") == 0;
-}
-
-/* Skips (or fails in CI) when no broker answers. */
-#define NEED_BROKER()                                                       \
-	do {                                                                \
-		if (!broker_up()) {                                         \
-			if (in_ci()) {                                      \
-				fail_msg("CI=true and no nats-server: "     \
-				         "scripts/brokers.sh start nats");  \
-			}                                                   \
-			print_message("no nats-server (scripts/brokers.sh " \
-			              "start nats): skipped\n");            \
-			skip();                                             \
-		}                                                           \
-	} while (0)
-
-static int
-broker_up(void)
-{
-	natsConnection *nc = NULL;
-	natsOptions    *o  = NULL;
-	int             up;
-	if (!broker_url()) {
-		return 0;
-	}
-	natsOptions_Create(&o);
-	natsOptions_SetURL(o, nats_url);
-	natsOptions_SetMaxReconnect(o, 0);
-	up = natsConnection_Connect(&nc, o) == NATS_OK;
-	natsConnection_Destroy(nc);
-	natsOptions_Destroy(o);
-	return up;
-}
-
-/* A name no earlier run used (the store outlives a test run). */
-static void
-unique(char *out, size_t cap, const char *prefix)
-{
-	static int n;
-	snprintf(out, cap, "%s%ld_%ld_%d", prefix, (long) getpid(),
-	    (long) time(NULL), n++);
+	(void) in;
+	(void) msg;
+	return WEIR_ECLOSED;
 }
 
 /* ------------------------------------------------------------------ */
@@ -236,8 +126,8 @@ fixture_new(const weir_backend_ops *ops, size_t n)
 	assert_non_null(fx->st);
 	pthread_mutex_init(&fx->sink.mu, NULL);
 	pthread_cond_init(&fx->sink.cond, NULL);
-	unique(fx->subj_prefix, sizeof fx->subj_prefix, "weirtest.s");
-	unique(fx->stream, sizeof fx->stream, "WEIRTEST_");
+	bk_unique(fx->subj_prefix, sizeof fx->subj_prefix, "weirtest.s");
+	bk_unique(fx->stream, sizeof fx->stream, "WEIRTEST_");
 	snprintf(fx->subjects, sizeof fx->subjects, "%s.>", fx->subj_prefix);
 	for (size_t k = 0; k < N_KEYS; k++) {
 		snprintf(fx->dest[k], sizeof fx->dest[k], "%s.k%zu",
@@ -340,18 +230,6 @@ settle(fixture *fx, size_t n)
 /* ------------------------------------------------------------------ */
 /* Reading back with a plain cnats client                              */
 /* ------------------------------------------------------------------ */
-
-static natsConnection *
-plain_connect(jsCtx **js)
-{
-	natsConnection *nc = NULL;
-	assert_int_equal(natsConnection_ConnectTo(&nc, nats_url), NATS_OK);
-	if (js != NULL) {
-		assert_int_equal(
-		    natsConnection_JetStream(js, nc, NULL), NATS_OK);
-	}
-	return nc;
-}
 
 static uint64_t
 stream_msgs(jsCtx *js, const char *stream)
@@ -521,7 +399,7 @@ test_js_broker_restart(void **state)
 	(void) state;
 	NEED_BROKER();
 	if (!broker_ours()) {
-		if (in_ci()) {
+		if (bk_in_ci()) {
 			fail_msg("the broker is not this checkout's");
 		}
 		print_message(
