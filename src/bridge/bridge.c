@@ -303,8 +303,10 @@ bridge_refuse(weir__route *rt, char *list, size_t cap)
 	weir__free(rt->refused);
 	rt->refused = weir__strdup(rt->br->errmsg);
 	size_t n    = strlen(list);
-	snprintf(list + n, cap - n, "%sroute '%s': %s", n > 0 ? "; " : "",
-	    rt->name, rt->br->errmsg);
+	if (snprintf(list + n, cap - n, "%sroute '%s': %s", n > 0 ? "; " : "",
+	        rt->name, rt->br->errmsg) >= (int) (cap - n))
+		list[cap - 1] = '\0'; /* a long list is cut; each route's own
+		                       * reason stays whole in rt->refused */
 }
 
 /* Starts the routes: all or nothing, or (bridge.start.partial) those

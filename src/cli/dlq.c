@@ -316,6 +316,8 @@ weir__cli_dlq(int argc, char **argv)
 	int rv = dlq_parse(&d, argc, argv);
 	if (rv != CLI_EXIT_OK)
 		return rv < 0 ? CLI_EXIT_OK : rv;
+	if (d.verb == NULL) /* dlq_parse said so already */
+		return CLI_EXIT_USAGE;
 	weir_store *st = NULL;
 	if ((rv = weir__wire_store(&st, d.store_path, NULL, 0)) != 0)
 		return rv;

@@ -114,10 +114,9 @@ tail_last(tail *t, weir_store *st)
 	t->held             = calloc(t->n + 1, sizeof *t->held);
 	t->streams          = calloc(t->n + 1, sizeof *t->streams);
 	t->versions         = calloc(t->n + 1, sizeof *t->versions);
-	if (!t->held || !t->streams || !t->versions)
-		return WEIR_ENOMEM;
-	weir_err e =
-	    t->n > 0 ? weir_store_read(st, &f, tail_keep, t) : WEIR_OK;
+	weir_err e = !t->held || !t->streams || !t->versions ? WEIR_ENOMEM
+	    : t->n > 0 ? weir_store_read(st, &f, tail_keep, t)
+	               : WEIR_OK;
 	for (size_t i = t->nheld; i-- > 0;) {
 		if (e == WEIR_OK)
 			tail_print(t->held[i], t->streams[i], t->versions[i]);

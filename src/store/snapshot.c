@@ -72,7 +72,7 @@ snapshot_load(weir_store *st, sqlite3 *db, const char *stream,
 	weir__bind_text(&b, 1, stream);
 	weir_err rv = WEIR_OK;
 	if (b.rc != SQLITE_OK) {
-		rc = b.rc;
+		rv = weir__store_sqlerr(st, db, b.rc, "snapshot");
 	} else if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		const void *data = sqlite3_column_blob(s, 1);
 		size_t      len  = (size_t) sqlite3_column_bytes(s, 1);
