@@ -114,14 +114,16 @@ tail_last(tail *t, weir_store *st)
 	t->held             = calloc(t->n + 1, sizeof *t->held);
 	t->streams          = calloc(t->n + 1, sizeof *t->streams);
 	t->versions         = calloc(t->n + 1, sizeof *t->versions);
-	weir_err e = !t->held || !t->streams || !t->versions ? WEIR_ENOMEM
-	    : t->n > 0 ? weir_store_read(st, &f, tail_keep, t)
-	               : WEIR_OK;
-	for (size_t i = t->nheld; i-- > 0;) {
-		if (e == WEIR_OK)
-			tail_print(t->held[i], t->streams[i], t->versions[i]);
-		weir_event_release(t->held[i]);
-		free(t->streams[i]);
+	weir_err e          = WEIR_ENOMEM;
+	if (t->held != NULL && t->streams != NULL && t->versions != NULL) {
+		e = t->n > 0 ? weir_store_read(st, &f, tail_keep, t) : WEIR_OK;
+		for (size_t i = t->nheld; i-- > 0;) {
+			if (e == WEIR_OK)
+				tail_print(
+				    t->held[i], t->streams[i], t->versions[i]);
+			weir_event_release(t->held[i]);
+			free(t->streams[i]);
+		}
 	}
 	free(t->held);
 	free(t->streams);
