@@ -200,13 +200,18 @@ ov_producer(void *arg)
 static const char *const ov_policy_names[] = { "BLOCK", "REJECT",
 	"DROP_OLDEST", "DROP_NEWEST", "COALESCE" };
 
+/* Waits until the queue is empty and the last event's handler call has
+ * been counted (an event leaves the queue before its call ends). */
 static int
-ov_wait_drained(weir_subscr *sub, int64_t deadline_ns)
+ov_wait_drained(ov_run *r, weir_subscr *sub, int64_t deadline_ns)
 {
 	weir_subscr_stats s = WEIR_STRUCT_INIT(weir_subscr_stats);
 	do {
 		weir_subscr_stats_get(sub, &s);
-		if (s.queued == 0)
+		uint64_t out = s.delivered + s.dropped + s.rejected +
+		    s.timed_out + s.coalesced;
+		if (s.queued == 0 && out == s.published &&
+		    s.delivered == atomic_load(&r->handled))
 			return 1;
 		ov_sleep_until(ov_now_ns() + 10000000);
 	} while (ov_now_ns() < deadline_ns);
@@ -272,8 +277,10 @@ ov_policy(
 	 * seconds); a generous bound. */
 	int64_t drain_ns =
 	    (int64_t) ((double) o->cap / o->rate * 4e9) + 10000000000LL;
-	if (!ov_wait_drained(sub, ov_now_ns() + drain_ns))
-		ov_fail(o, "the queue did not drain");
+	if (!ov_wait_drained(&r, sub, ov_now_ns() + drain_ns))
+		ov_fail(o,
+		    "the queue did not drain, or its counts never "
+		    "added up");
 	if (report)
 		ov_report(o, &r, sub, pol, base, peak, peak_ok);
 	weir_bus_destroy(r.bus);
