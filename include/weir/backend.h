@@ -124,8 +124,9 @@ typedef struct weir_source_ops {
 } weir_source_ops;
 
 /* Hands one message to the bridge (from inside fetch, route thread). WEIR_OK: taken; exactly
- * one done(token) follows. An error (WEIR_ECLOSED when the route is stopping): not taken, no
- * done follows; the source leaves the message uncommitted so the broker redelivers it. */
+ * one done(token) follows. An error (WEIR_ECLOSED when the route is stopping, WEIR_ENOMEM when
+ * the event cannot be made): not taken, no done follows; the source leaves the message
+ * uncommitted so the broker redelivers it. */
 WEIR_API weir_err weir_inlet_deliver(weir_inlet *in, const weir_inbound_msg *msg);
 /* Waits until every message delivered so far is durable and calls done for each before it
  * returns (re-entrantly, on this thread). For a Kafka revoke callback: commit, then let go. */

@@ -231,14 +231,14 @@ inlet_commit(weir_inlet *in, weir__in_msg *m, weir__in_state state)
 	pthread_mutex_unlock(&in->lock);
 }
 
+/* Takes @p m into slot @p slot: the event @p ev made of it (or NULL
+ * when it could not become one: @p e and @p why say why). */
 static void
-inlet_take(weir_inlet *in, const weir_inbound_msg *msg, weir__in_msg *m)
+inlet_take(weir_inlet *in, weir__in_msg *m, weir_event *ev, char *coord,
+    weir_err e, char *why, size_t why_size)
 {
-	char        why[512] = "";
-	weir_event *ev       = NULL;
-	weir_err    e        = inlet_event(in, msg, &ev, why, sizeof why);
 	if (e == WEIR_OK) {
-		m->coord = msg->coord ? weir__strdup(msg->coord) : NULL;
+		m->coord = coord;
 		m->ev    = ev;
 		inlet_commit(in, m, WEIR__IN_PENDING);
 		e = weir__store_inbox_append(
@@ -249,11 +249,9 @@ inlet_take(weir_inlet *in, const weir_inbound_msg *msg, weir__in_msg *m)
 		return;
 	}
 	if (why[0] == '\0')
-		snprintf(why, sizeof why, "%s", weir_strerror(e));
-	if (ev != NULL)
-		weir__inlet_dead(in, ev, e, why, msg->coord);
-	else
-		atomic_fetch_add(&in->dead, 1);
+		snprintf(why, why_size, "%s", weir_strerror(e));
+	weir__inlet_dead(in, ev, e, why, coord);
+	weir__free(coord);
 	weir_event_release(ev);
 	m->outcome = WEIR__IN_DEAD;
 	inlet_commit(in, m, WEIR__IN_READY);
@@ -271,11 +269,26 @@ weir_inlet_deliver(weir_inlet *in, const weir_inbound_msg *msg)
 	pthread_mutex_unlock(&in->lock);
 	if (closed)
 		return WEIR_ECLOSED;
+	/* Out of memory is not the message's fault: refuse it (not
+	 * taken, the broker delivers it again) rather than dead-letter
+	 * it or, with no event to keep, drop it. */
+	char        why[512] = "";
+	weir_event *ev       = NULL;
+	weir_err    e        = inlet_event(in, &m, &ev, why, sizeof why);
+	char       *coord    = m.coord ? weir__strdup(m.coord) : NULL;
+	if (e == WEIR_ENOMEM || ev == NULL || (m.coord && coord == NULL)) {
+		weir_event_release(ev);
+		weir__free(coord);
+		return WEIR_ENOMEM;
+	}
 	weir__in_msg *slot = inlet_slot(in, m.token);
-	if (slot == NULL)
+	if (slot == NULL) {
+		weir_event_release(ev);
+		weir__free(coord);
 		return WEIR_ECLOSED;
+	}
 	atomic_fetch_add(&in->received, 1);
-	inlet_take(in, &m, slot);
+	inlet_take(in, slot, ev, coord, e, why, sizeof why);
 	return WEIR_OK;
 }
 

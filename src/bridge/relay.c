@@ -66,7 +66,8 @@ relay_echo(weir__route *rt, const weir_event *ev)
 	    weir__inbound_same_broker(rt->be->ops->scheme, from, len);
 }
 
-/* Puts @p ev (held by the caller's reference) at the tail. */
+/* Puts @p ev (held by the caller's reference) at the tail; on failure
+ * the reference stays the caller's. */
 static weir_err
 relay_push(weir__route *rt, const weir_event *ev, uint64_t seq)
 {
@@ -86,6 +87,7 @@ relay_push(weir__route *rt, const weir_event *ev, uint64_t seq)
 	if (s->dest == NULL ||
 	    weir__keychoice_apply(&rt->key, ev, &s->key, &s->key_len) !=
 	        WEIR_OK) {
+		s->ev = NULL; /* the caller keeps its reference on failure */
 		relay_slot_clear(s);
 		return WEIR_ENOMEM;
 	}
