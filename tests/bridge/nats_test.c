@@ -94,7 +94,7 @@ nt_drain(nt *n, int deadline_ms)
 static int
 nt_broker_ours(const char *url)
 {
-	char own[256];
+	char own[512];
 	if (system("bash " WEIR_SOURCE_DIR "/scripts/brokers.sh status nats "
 	           ">/dev/null 2>&1") != 0)
 		return 0;
@@ -105,7 +105,7 @@ nt_broker_ours(const char *url)
 	while (f != NULL && fgets(line, sizeof line, f) != NULL)
 		if (strncmp(line, "WEIR_NATS_URL=", 14) == 0) {
 			line[strcspn(line, "\r\n")] = '\0';
-			snprintf(own, sizeof own, "%s", line + 14);
+			memcpy(own, line + 14, strlen(line + 14) + 1);
 		}
 	if (f != NULL)
 		fclose(f);
