@@ -36,6 +36,7 @@
 
 #include <weir/kafka.h>
 
+#include "bridge/kafka.h"
 #include "core/alloc.h"
 
 _Static_assert(sizeof(void *) >= sizeof(uint64_t),
@@ -156,6 +157,14 @@ kafka_classify(rd_kafka_resp_err_t err)
 		}
 	}
 	return dflt;
+}
+
+weir_err
+weir__kafka_classify(int code, int *retriable)
+{
+	kafka_class c = kafka_classify((rd_kafka_resp_err_t) code);
+	*retriable    = c.retriable;
+	return c.result;
 }
 
 static void kafka_fail(kafka *k, const char *fmt, ...)

@@ -41,6 +41,8 @@
 #include <weir/backend.h>
 #include <weir/nats.h>
 
+#include "bridge/nats.h"
+
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -128,6 +130,12 @@ nats_retriable(natsStatus s, jsErrCode code)
 	return nats_lookup(nats_status_table,
 	    sizeof nats_status_table / sizeof nats_status_table[0], (int) s,
 	    1);
+}
+
+int
+weir__nats_retriable(int status, int js_code)
+{
+	return nats_retriable((natsStatus) status, (jsErrCode) js_code);
 }
 
 /* ------------------------------------------------------------------ */

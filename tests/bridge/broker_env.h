@@ -38,7 +38,9 @@ bk_env(const char *name, char *buf, size_t cap)
 	while (f != NULL && fgets(line, sizeof line, f) != NULL)
 		if (strncmp(line, name, n) == 0 && line[n] == '=') {
 			line[strcspn(line, "\r\n")] = '\0';
-			snprintf(buf, cap, "%s", line + n + 1);
+			/* (checked: -O1 -Wformat-truncation) */
+			if (snprintf(buf, cap, "%s", line + n + 1) < 0)
+				buf[0] = '\0';
 		}
 	if (f != NULL)
 		fclose(f);

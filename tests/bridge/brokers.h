@@ -5,8 +5,10 @@
  * independent client finds in the broker is compared with what the
  * store holds (the outbox: every stored event must arrive).
  *
- * Kafka is read back with kcat (a subprocess); NATS with a plain cnats
- * pull consumer (define BK_WITH_NATS before including this file).
+ * Kafka is read back with kcat (a subprocess), or with a plain
+ * librdkafka consumer (define BK_WITH_RDKAFKA: for librdkafka's mock
+ * cluster, which kcat cannot reach); NATS with a plain cnats pull
+ * consumer (define BK_WITH_NATS).
  */
 #ifndef WEIR_BRIDGE_BROKERS_H
 #define WEIR_BRIDGE_BROKERS_H
@@ -22,6 +24,9 @@
 
 #ifdef BK_WITH_NATS
 #include <nats/nats.h>
+#endif
+#ifdef BK_WITH_RDKAFKA
+#include <librdkafka/rdkafka.h>
 #endif
 
 #define BK_TRACEPARENT \
@@ -41,6 +46,19 @@ bk_open(bt *t, const char *const *kv, const weir_backend_ops *ops)
 	weir_err e = weir_bridge_register(t->br, ops);
 	if (e != WEIR_OK)
 		fail_msg("register: %s", weir_bridge_errmsg(t->br));
+}
+
+/* Adds route @p route (@p pattern -> @p scheme, @p dest, keyed by
+ * @p key) and starts the bridge; fails with the bridge's text. */
+static inline void
+bk_start_route(bt *t, const char *route, const char *pattern,
+    const char *scheme, const char *dest, const char *key)
+{
+	if (weir_bridge_route_add(
+	        t->br, route, pattern, scheme, dest, key, NULL) != WEIR_OK)
+		fail_msg("route: %s", weir_bridge_errmsg(t->br));
+	if (weir_bridge_start(t->br) != WEIR_OK)
+		fail_msg("start: %s", weir_bridge_errmsg(t->br));
 }
 
 /* Like BT_WAIT, with a deadline of @p ms. */
@@ -102,13 +120,14 @@ typedef struct bk_want {
 	uint64_t seq;
 	unsigned key; /* j of "k<j>" */
 	uint32_t seen;
+	uint32_t dead; /* a dead letter of the route */
 } bk_want;
 
 typedef struct bk_check {
 	bk_want    *w; /* sorted by id */
 	size_t      n, cap;
 	uint64_t    last[BK_KEYS]; /* per key, seq of the last first copy */
-	uint64_t    records, distinct, dups;
+	uint64_t    records, distinct, dups, dead;
 	const char *prefix; /* "ce_" (Kafka) or "ce-" (NATS) */
 } bk_check;
 
@@ -212,6 +231,22 @@ bk_check_record(bk_check *c, bk_header_fn get, void *rec, const char *payload)
 	assert_int_equal(payload[0], 'p'); /* the event's own payload */
 }
 
+/* Prints the first stored events that did not arrive (and are not
+ * dead letters, when bk_dead_fn has marked those). */
+static inline void
+bk_check_print_missing(const bk_check *c)
+{
+	int shown = 0;
+	for (size_t i = 0; i < c->n && shown < 10; i++)
+		if (c->w[i].seen == 0 && !c->w[i].dead) {
+			char id[37];
+			weir_uuid_format(c->w[i].id, id);
+			print_error("missing: seq %llu key k%u id %s\n",
+			    (unsigned long long) c->w[i].seq, c->w[i].key, id);
+			shown++;
+		}
+}
+
 /* Every stored id arrived (and nothing else did). */
 static inline void
 bk_check_complete(bk_check *c)
@@ -220,7 +255,43 @@ bk_check_complete(bk_check *c)
 	              "%zu stored\n",
 	    (unsigned long long) c->records, (unsigned long long) c->distinct,
 	    (unsigned long long) c->dups, c->n);
+	if (c->distinct != c->n)
+		bk_check_print_missing(c);
 	assert_int_equal(c->distinct, c->n);
+}
+
+static inline weir_err
+bk_dead_fn(weir_store *st, const weir_store_dead_letter *dl, void *arg)
+{
+	(void) st;
+	bk_check *c = arg;
+	bk_want  *w = bsearch(
+	     weir_event_id(dl->ev), c->w, c->n, sizeof *c->w, bk_want_cmp);
+	if (w == NULL)
+		fail_msg("a dead letter of an event not in the log");
+	if (w->seen > 0)
+		fail_msg("event seq %llu is a dead letter and at the broker",
+		    (unsigned long long) w->seq);
+	w->dead = 1;
+	c->dead++;
+	return WEIR_OK;
+}
+
+/* Every stored event of route @p route arrived, except its dead letters
+ * (which must not have); returns how many dead letters there were. */
+static inline uint64_t
+bk_check_complete_but_dead(bk_check *c, weir_store *st, const char *route)
+{
+	c->dead = 0;
+	assert_weir_ok(weir_store_dead_list(st, route, 0, bk_dead_fn, c));
+	print_message("%llu records, %llu distinct ids, %llu duplicates, "
+	              "%zu stored, %llu dead letters\n",
+	    (unsigned long long) c->records, (unsigned long long) c->distinct,
+	    (unsigned long long) c->dups, c->n, (unsigned long long) c->dead);
+	if (c->distinct + c->dead != c->n)
+		bk_check_print_missing(c);
+	assert_int_equal(c->distinct + c->dead, c->n);
+	return c->dead;
 }
 
 /* ---- Kafka: kcat ---------------------------------------------------- */
@@ -275,6 +346,84 @@ bk_kafka_read(bk_check *c, const char *bootstrap, const char *topic)
 	free(line);
 	assert_int_equal(pclose(p), 0);
 }
+
+/* ---- Kafka: a plain librdkafka consumer ---------------------------- */
+#ifdef BK_WITH_RDKAFKA
+typedef struct bk_rdk_rec {
+	const rd_kafka_message_t *m;
+	char                      buf[256];
+} bk_rdk_rec;
+
+static inline const char *
+bk_rdk_header(void *rec, const char *name)
+{
+	bk_rdk_rec         *r = rec;
+	rd_kafka_headers_t *h = NULL;
+	const void         *v;
+	size_t              len;
+	if (rd_kafka_message_headers(r->m, &h) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+	    rd_kafka_header_get_last(h, name, &v, &len) !=
+	        RD_KAFKA_RESP_ERR_NO_ERROR)
+		return NULL;
+	snprintf(r->buf, sizeof r->buf, "%.*s", (int) len, (const char *) v);
+	return r->buf;
+}
+
+/* Reads partitions 0..@p partitions-1 of @p topic from the beginning to
+ * their end (partition EOF) with a consumer of its own, no group, and
+ * checks every record against @p c, which de-duplicates by ce_id. */
+static inline void
+bk_rdkafka_read(
+    bk_check *c, const char *bootstrap, const char *topic, int partitions)
+{
+	char             err[256];
+	rd_kafka_conf_t *conf = rd_kafka_conf_new();
+	const char      *kv[] = { "bootstrap.servers", bootstrap, "group.id",
+		     "weir-test-reader", "enable.auto.commit", "false",
+		     "enable.partition.eof", "true", "log_level", "2", NULL };
+	for (const char *const *p = kv; *p != NULL; p += 2)
+		if (rd_kafka_conf_set(conf, p[0], p[1], err, sizeof err))
+			fail_msg("reader: %s", err);
+	rd_kafka_t *rk =
+	    rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
+	if (rk == NULL)
+		fail_msg("reader: %s", err);
+	rd_kafka_topic_partition_list_t *tp =
+	    rd_kafka_topic_partition_list_new(partitions);
+	for (int i = 0; i < partitions; i++)
+		rd_kafka_topic_partition_list_add(tp, topic, i)->offset =
+		    RD_KAFKA_OFFSET_BEGINNING;
+	assert_int_equal(rd_kafka_assign(rk, tp), 0);
+	rd_kafka_topic_partition_list_destroy(tp);
+	int64_t end        = wt_now_ms() + 60000;
+	char    at_end[64] = { 0 };
+	assert_true(partitions <= 64);
+	for (int eof = 0; eof < partitions;) {
+		if (wt_now_ms() > end)
+			fail_msg("reader: %d of %d partitions read to the end",
+			    eof, partitions);
+		rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 500);
+		if (m == NULL)
+			continue;
+		if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+			eof += !at_end[m->partition];
+			at_end[m->partition] = 1;
+		} else if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+			fail_msg("reader: %s", rd_kafka_message_errstr(m));
+		} else {
+			char payload[32];
+			snprintf(payload, sizeof payload, "%.*s",
+			    (int) (m->len < 31 ? m->len : 31),
+			    (const char *) m->payload);
+			bk_rdk_rec rec = { .m = m };
+			bk_check_record(c, bk_rdk_header, &rec, payload);
+		}
+		rd_kafka_message_destroy(m);
+	}
+	rd_kafka_consumer_close(rk);
+	rd_kafka_destroy(rk);
+}
+#endif
 
 /* ---- NATS: a plain cnats pull consumer ------------------------------ */
 #ifdef BK_WITH_NATS
