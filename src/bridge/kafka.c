@@ -46,6 +46,230 @@ _Static_assert(sizeof(void *) >= sizeof(uint64_t),
 #define KAFKA_STOP_MS 10000    // stop(): how long to flush
 #define KAFKA_CONNECT_MS 10000 // start(): how long to wait for a broker
 #define KAFKA_PURGE_MS 5000    // stop(): serving purged messages' reports
+#define KAFKA_COMMIT_MS 1000   // consumer: commit done offsets this often
+
+// What both clients (the producer and the consumer) take from the
+// "kafka.*" keys: librdkafka's configuration, used as a template that
+// every start() copies, so start after stop works; the backend's own
+// "kafka.weir.*" settings; and the text of the last error.
+typedef struct kafka_base {
+	rd_kafka_conf_t *conf;
+	int              stop_ms;
+	int              connect_ms;
+	int              commit_ms;
+	char             errmsg[512];
+} kafka_base;
+
+/* ================================================================== */
+/* Shared by the producer and the consumer: the "kafka.*" keys         */
+/* ================================================================== */
+
+// A setting the bridge's guarantees depend on: the user may pass it
+// through, but only with this value.
+typedef struct kafka_need {
+	const char *name;
+	const char *want; // as rd_kafka_conf_get reads it back
+	const char *why;
+} kafka_need;
+
+static void
+kafka_fail(kafka_base *b, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(b->errmsg, sizeof(b->errmsg), fmt, ap);
+	va_end(ap);
+}
+
+// Blanks every occurrence of @p value in @p text: librdkafka's message
+// for a refused value quotes it, and it may be a password.
+static void
+kafka_redact(char *text, const char *value)
+{
+	size_t n = strlen(value);
+	char  *p;
+	if (n == 0) {
+		return;
+	}
+	while ((p = strstr(text, value)) != NULL) {
+		static const char mark[] = "(redacted)";
+		size_t            tail   = strlen(p + n) + 1;
+		if (n >= sizeof(mark) - 1) {
+			memcpy(p, mark, sizeof(mark) - 1);
+			memmove(p + sizeof(mark) - 1, p + n, tail);
+		} else {
+			memset(p, '*', n);
+		}
+	}
+}
+
+// The backend's own settings, "kafka.weir.<name>". Producer and consumer
+// share the bridge's config, so each accepts the other's settings too.
+static weir_err
+kafka_conf_own(kafka_base *b, const char *name, const char *value)
+{
+	char *end;
+	long  ms = strtol(value, &end, 10);
+	int  *slot;
+	if (strcmp(name, "stop.timeout.ms") == 0) {
+		slot = &b->stop_ms;
+	} else if (strcmp(name, "connect.timeout.ms") == 0) {
+		slot = &b->connect_ms;
+	} else if (strcmp(name, "commit.interval.ms") == 0) {
+		slot = &b->commit_ms;
+	} else {
+		kafka_fail(b,
+		    "kafka.weir.%s: no such setting of the kafka "
+		    "backend (stop.timeout.ms, connect.timeout.ms, "
+		    "commit.interval.ms)",
+		    name);
+		return WEIR_EINVAL;
+	}
+	if (end == value || *end != '\0' || ms < 0 || ms > 3600000) {
+		kafka_fail(b,
+		    "kafka.weir.%s: not a number of milliseconds "
+		    "in 0..3600000",
+		    name);
+		return WEIR_EINVAL;
+	}
+	*slot = (int) ms;
+	return WEIR_OK;
+}
+
+// weir_bridge_config_each callback: one "kafka.*" key.
+static weir_err
+kafka_conf_one(const char *key, const char *value, void *arg)
+{
+	kafka_base *b    = arg;
+	const char *name = key;
+	char        errstr[512];
+	if (strncmp(name, "kafka.", 6) == 0) {
+		name += 6;
+	}
+	if (strncmp(name, "weir.", 5) == 0) {
+		return kafka_conf_own(b, name + 5, value);
+	}
+	if (rd_kafka_conf_set(b->conf, name, value, errstr, sizeof(errstr)) !=
+	    RD_KAFKA_CONF_OK) {
+		kafka_redact(errstr, value);
+		kafka_fail(b, "kafka.%s: %s", name, errstr);
+		return WEIR_EINVAL;
+	}
+	return WEIR_OK;
+}
+
+// True when property @p name of the template reads @p want.
+static int
+kafka_conf_is(kafka_base *b, const char *name, const char *want)
+{
+	char   buf[64];
+	size_t n = sizeof(buf);
+	return rd_kafka_conf_get(b->conf, name, buf, &n) == RD_KAFKA_CONF_OK &&
+	    strcmp(buf, want) == 0;
+}
+
+// True when property @p name of the template has a non-empty value.
+static int
+kafka_conf_set(kafka_base *b, const char *name)
+{
+	char                buf[8];
+	size_t              n = sizeof(buf);
+	rd_kafka_conf_res_t r = rd_kafka_conf_get(b->conf, name, buf, &n);
+	return (r == RD_KAFKA_CONF_OK || r == RD_KAFKA_CONF_INVALID) && n > 1;
+}
+
+// What the bridge's guarantees need, whatever the user passed through.
+static weir_err
+kafka_conf_check(kafka_base *b, const kafka_need *needs)
+{
+	for (; needs->name != NULL; needs++) {
+		if (!kafka_conf_is(b, needs->name, needs->want)) {
+			kafka_fail(b, "kafka.%s: %s", needs->name, needs->why);
+			return WEIR_EINVAL;
+		}
+	}
+	if (!kafka_conf_set(b, "bootstrap.servers") &&
+	    kafka_conf_is(b, "test.mock.num.brokers", "0")) {
+		kafka_fail(b, "kafka.bootstrap.servers: not set");
+		return WEIR_EINVAL;
+	}
+	return WEIR_OK;
+}
+
+// Builds the template: @p defaults (NULL-terminated name, value pairs),
+// then every "kafka.*" key of @p cfg, then checks @p needs. On error
+// nothing is left to free.
+static weir_err
+kafka_base_build(kafka_base *b, const weir_bridge_config *cfg,
+    const char *const *defaults, const kafka_need *needs)
+{
+	char     errstr[512];
+	weir_err e    = WEIR_OK;
+	b->stop_ms    = KAFKA_STOP_MS;
+	b->connect_ms = KAFKA_CONNECT_MS;
+	b->commit_ms  = KAFKA_COMMIT_MS;
+	b->conf       = rd_kafka_conf_new();
+	for (; e == WEIR_OK && defaults[0] != NULL; defaults += 2) {
+		if (rd_kafka_conf_set(b->conf, defaults[0], defaults[1],
+		        errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK) {
+			kafka_fail(b, "kafka: librdkafka refuses %s=%s: %s",
+			    defaults[0], defaults[1], errstr);
+			e = WEIR_ENOTSUP;
+		}
+	}
+	if (e == WEIR_OK) {
+		e = weir_bridge_config_each(cfg, "kafka.", kafka_conf_one, b);
+	}
+	if (e == WEIR_OK) {
+		e = kafka_conf_check(b, needs);
+	}
+	if (e != WEIR_OK) {
+		rd_kafka_conf_destroy(b->conf);
+		b->conf = NULL;
+	}
+	return e;
+}
+
+// Makes a client of @p type from the template and waits until a broker
+// answers a metadata request, so that an unreachable cluster is an
+// error of start() rather than a silent backlog or a silent wait.
+static weir_err
+kafka_base_connect(kafka_base *b, rd_kafka_type_t type, rd_kafka_t **out)
+{
+	char             errstr[512], servers[256];
+	size_t           n  = sizeof(servers);
+	rd_kafka_conf_t *c  = rd_kafka_conf_dup(b->conf);
+	rd_kafka_t      *rk = rd_kafka_new(type, c, errstr, sizeof(errstr));
+	const struct rd_kafka_metadata *md;
+	rd_kafka_resp_err_t             err;
+	if (rk == NULL) {
+		rd_kafka_conf_destroy(c);
+		kafka_fail(b, "kafka: cannot make the %s: %s",
+		    type == RD_KAFKA_PRODUCER ? "producer" : "consumer",
+		    errstr);
+		return WEIR_EINVAL;
+	}
+	err = rd_kafka_metadata(rk, 0, NULL, &md, b->connect_ms);
+	if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+		if (rd_kafka_conf_get(b->conf, "bootstrap.servers", servers,
+		        &n) != RD_KAFKA_CONF_OK) {
+			servers[0] = '\0';
+		}
+		kafka_fail(b,
+		    "kafka: no broker of kafka.bootstrap.servers=%s answered "
+		    "within %d ms: %s",
+		    servers, b->connect_ms, rd_kafka_err2str(err));
+		rd_kafka_destroy(rk);
+		return WEIR_EBACKEND;
+	}
+	rd_kafka_metadata_destroy(md);
+	*out = rk;
+	return WEIR_OK;
+}
+
+/* ================================================================== */
+/* The producer: the "kafka" backend of outbound routes               */
+/* ================================================================== */
 
 // One publish that librdkafka refused in producev; acknowledged later.
 typedef struct kafka_refusal {
@@ -55,18 +279,15 @@ typedef struct kafka_refusal {
 } kafka_refusal;
 
 typedef struct kafka {
-	rd_kafka_conf_t *conf; // template, copied by each start()
-	rd_kafka_t      *rk;
-	weir_sink       *sink;
-	int              stop_ms;
-	int              connect_ms;
-	atomic_int       closing; // publish refuses from stop() on
-	int              silent;  // no sink call any more (under poll_mu)
-	pthread_mutex_t  poll_mu;
-	pthread_mutex_t  refused_mu;
-	kafka_refusal   *refused;
-	kafka_refusal  **refused_tail;
-	char             errmsg[512];
+	kafka_base      b; // configuration template, settings, errmsg
+	rd_kafka_t     *rk;
+	weir_sink      *sink;
+	atomic_int      closing; // publish refuses from stop() on
+	int             silent;  // no sink call any more (under poll_mu)
+	pthread_mutex_t poll_mu;
+	pthread_mutex_t refused_mu;
+	kafka_refusal  *refused;
+	kafka_refusal **refused_tail;
 } kafka;
 
 // How an error code ends up at the relay. The classification table of
@@ -171,37 +392,6 @@ static void kafka_fail(kafka *k, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 static void
-kafka_fail(kafka *k, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(k->errmsg, sizeof(k->errmsg), fmt, ap);
-	va_end(ap);
-}
-
-// Blanks every occurrence of @p value in @p text: librdkafka's message
-// for a refused value quotes it, and it may be a password.
-static void
-kafka_redact(char *text, const char *value)
-{
-	size_t n = strlen(value);
-	char  *p;
-	if (n == 0) {
-		return;
-	}
-	while ((p = strstr(text, value)) != NULL) {
-		static const char mark[] = "(redacted)";
-		size_t            tail   = strlen(p + n) + 1;
-		if (n >= sizeof(mark) - 1) {
-			memcpy(p, mark, sizeof(mark) - 1);
-			memmove(p + sizeof(mark) - 1, p + n, tail);
-		} else {
-			memset(p, '*', n);
-		}
-	}
-}
-
-static void
 kafka_ack(kafka *k, uint64_t token, rd_kafka_resp_err_t err, const char *text)
 {
 	char        reason[512];
@@ -251,116 +441,23 @@ kafka_serve_refused(kafka *k)
 	}
 }
 
-// The backend's own settings, "kafka.weir.<name>".
-static weir_err
-kafka_conf_own(kafka *k, const char *name, const char *value)
-{
-	char *end;
-	long  ms = strtol(value, &end, 10);
-	int  *slot;
-	if (strcmp(name, "stop.timeout.ms") == 0) {
-		slot = &k->stop_ms;
-	} else if (strcmp(name, "connect.timeout.ms") == 0) {
-		slot = &k->connect_ms;
-	} else {
-		kafka_fail(k,
-		    "kafka.weir.%s: no such setting of the kafka "
-		    "backend (stop.timeout.ms, connect.timeout.ms)",
-		    name);
-		return WEIR_EINVAL;
-	}
-	if (end == value || *end != '\0' || ms < 0 || ms > 3600000) {
-		kafka_fail(k,
-		    "kafka.weir.%s: not a number of milliseconds "
-		    "in 0..3600000",
-		    name);
-		return WEIR_EINVAL;
-	}
-	*slot = (int) ms;
-	return WEIR_OK;
-}
-
-// weir_bridge_config_each callback: one "kafka.*" key.
-static weir_err
-kafka_conf_one(const char *key, const char *value, void *arg)
-{
-	kafka      *k    = arg;
-	const char *name = key;
-	char        errstr[512];
-	if (strncmp(name, "kafka.", 6) == 0) {
-		name += 6;
-	}
-	if (strncmp(name, "weir.", 5) == 0) {
-		return kafka_conf_own(k, name + 5, value);
-	}
-	if (rd_kafka_conf_set(k->conf, name, value, errstr, sizeof(errstr)) !=
-	    RD_KAFKA_CONF_OK) {
-		kafka_redact(errstr, value);
-		kafka_fail(k, "kafka.%s: %s", name, errstr);
-		return WEIR_EINVAL;
-	}
-	return WEIR_OK;
-}
-
-// True when property @p name of the template reads @p want.
-static int
-kafka_conf_is(kafka *k, const char *name, const char *want)
-{
-	char   buf[64];
-	size_t n = sizeof(buf);
-	return rd_kafka_conf_get(k->conf, name, buf, &n) == RD_KAFKA_CONF_OK &&
-	    strcmp(buf, want) == 0;
-}
-
-// True when property @p name of the template has a non-empty value.
-static int
-kafka_conf_set(kafka *k, const char *name)
-{
-	char                buf[8];
-	size_t              n = sizeof(buf);
-	rd_kafka_conf_res_t r = rd_kafka_conf_get(k->conf, name, buf, &n);
-	return (r == RD_KAFKA_CONF_OK || r == RD_KAFKA_CONF_INVALID) && n > 1;
-}
-
-// What the bridge's guarantees need, whatever the user passed through.
-static weir_err
-kafka_conf_check(kafka *k)
-{
-	if (!kafka_conf_is(k, "enable.idempotence", "true")) {
-		kafka_fail(k,
-		    "kafka.enable.idempotence: the kafka backend "
-		    "needs true (no loss, no duplicates)");
-		return WEIR_EINVAL;
-	}
-	if (!kafka_conf_is(k, "acks", "-1")) {
-		kafka_fail(k, "kafka.acks: the kafka backend needs all (-1)");
-		return WEIR_EINVAL;
-	}
-	if (!kafka_conf_set(k, "bootstrap.servers") &&
-	    kafka_conf_is(k, "test.mock.num.brokers", "0")) {
-		kafka_fail(k, "kafka.bootstrap.servers: not set");
-		return WEIR_EINVAL;
-	}
-	return WEIR_OK;
-}
-
 static weir_err
 kafka_conf_build(kafka *k, const weir_bridge_config *cfg)
 {
-	char     errstr[512];
-	weir_err e;
-	if (rd_kafka_conf_set(k->conf, "enable.idempotence", "true", errstr,
-	        sizeof(errstr)) != RD_KAFKA_CONF_OK ||
-	    rd_kafka_conf_set(k->conf, "acks", "all", errstr,
-	        sizeof(errstr)) != RD_KAFKA_CONF_OK) {
-		kafka_fail(
-		    k, "kafka: librdkafka refuses idempotence: %s", errstr);
-		return WEIR_ENOTSUP;
+	static const char *const defaults[] = { "enable.idempotence", "true",
+		"acks", "all", NULL };
+	static const kafka_need  needs[]    = {
+		    { "enable.idempotence", "true",
+		        "the kafka backend needs true (no loss, no duplicates)" },
+		    { "acks", "-1", "the kafka backend needs all (-1)" },
+		    { NULL, NULL, NULL },
+	};
+	weir_err e = kafka_base_build(&k->b, cfg, defaults, needs);
+	if (e == WEIR_OK) {
+		rd_kafka_conf_set_dr_msg_cb(k->b.conf, kafka_on_delivery);
+		rd_kafka_conf_set_opaque(k->b.conf, k);
 	}
-	rd_kafka_conf_set_dr_msg_cb(k->conf, kafka_on_delivery);
-	rd_kafka_conf_set_opaque(k->conf, k);
-	e = weir_bridge_config_each(cfg, "kafka.", kafka_conf_one, k);
-	return e != WEIR_OK ? e : kafka_conf_check(k);
+	return e;
 }
 
 static weir_err
@@ -372,58 +469,17 @@ kafka_init(void *state, const weir_bridge_config *cfg, weir_sink *sink)
 		return WEIR_EINVAL;
 	}
 	k->sink         = sink;
-	k->stop_ms      = KAFKA_STOP_MS;
-	k->connect_ms   = KAFKA_CONNECT_MS;
 	k->refused_tail = &k->refused;
 	k->silent       = 1;
 	atomic_init(&k->closing, 1);
 	pthread_mutex_init(&k->poll_mu, NULL);
 	pthread_mutex_init(&k->refused_mu, NULL);
-	k->conf = rd_kafka_conf_new();
-	e       = kafka_conf_build(k, cfg);
+	e = kafka_conf_build(k, cfg);
 	if (e != WEIR_OK) {
-		rd_kafka_conf_destroy(k->conf);
-		k->conf = NULL;
 		pthread_mutex_destroy(&k->poll_mu);
 		pthread_mutex_destroy(&k->refused_mu);
 	}
 	return e;
-}
-
-// Makes a producer from the template and waits until a broker answers
-// a metadata request, so that an unreachable cluster is an error of
-// start() rather than a silent backlog.
-static weir_err
-kafka_connect(kafka *k)
-{
-	char             errstr[512], servers[256];
-	size_t           n = sizeof(servers);
-	rd_kafka_conf_t *c = rd_kafka_conf_dup(k->conf);
-	rd_kafka_t      *rk =
-	    rd_kafka_new(RD_KAFKA_PRODUCER, c, errstr, sizeof(errstr));
-	const struct rd_kafka_metadata *md;
-	rd_kafka_resp_err_t             err;
-	if (rk == NULL) {
-		rd_kafka_conf_destroy(c);
-		kafka_fail(k, "kafka: cannot make the producer: %s", errstr);
-		return WEIR_EINVAL;
-	}
-	err = rd_kafka_metadata(rk, 0, NULL, &md, k->connect_ms);
-	if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-		if (rd_kafka_conf_get(k->conf, "bootstrap.servers", servers,
-		        &n) != RD_KAFKA_CONF_OK) {
-			servers[0] = '\0';
-		}
-		kafka_fail(k,
-		    "kafka: no broker of kafka.bootstrap.servers=%s answered "
-		    "within %d ms: %s",
-		    servers, k->connect_ms, rd_kafka_err2str(err));
-		rd_kafka_destroy(rk);
-		return WEIR_EBACKEND;
-	}
-	rd_kafka_metadata_destroy(md);
-	k->rk = rk;
-	return WEIR_OK;
 }
 
 static weir_err
@@ -438,7 +494,7 @@ kafka_start(void *state)
 		rd_kafka_destroy(k->rk);
 		k->rk = NULL;
 	}
-	e = kafka_connect(k);
+	e = kafka_base_connect(&k->b, RD_KAFKA_PRODUCER, &k->rk);
 	if (e == WEIR_OK) {
 		k->silent = 0;
 		atomic_store(&k->closing, 0);
@@ -458,7 +514,7 @@ kafka_stop(void *state)
 	pthread_mutex_lock(&k->poll_mu);
 	if (!k->silent) {
 		kafka_serve_refused(k);
-		if (rd_kafka_flush(k->rk, k->stop_ms) !=
+		if (rd_kafka_flush(k->rk, k->b.stop_ms) !=
 		    RD_KAFKA_RESP_ERR_NO_ERROR) {
 			// Past the deadline: whatever is left fails with
 			// __PURGE_*, acknowledged as retriable right here.
@@ -476,7 +532,7 @@ static void
 kafka_fini(void *state)
 {
 	kafka *k = state;
-	if (k->conf == NULL) {
+	if (k->b.conf == NULL) {
 		return; // init failed or never ran
 	}
 	kafka_stop(k);
@@ -485,8 +541,8 @@ kafka_fini(void *state)
 		k->rk = NULL;
 	}
 	kafka_serve_refused(k); // frees; silent, so no ack
-	rd_kafka_conf_destroy(k->conf);
-	k->conf = NULL;
+	rd_kafka_conf_destroy(k->b.conf);
+	k->b.conf = NULL;
 	pthread_mutex_destroy(&k->poll_mu);
 	pthread_mutex_destroy(&k->refused_mu);
 }
@@ -564,7 +620,7 @@ kafka_refuse(kafka *k, uint64_t token, rd_kafka_resp_err_t err)
 	if (err == RD_KAFKA_RESP_ERR__FATAL) {
 		char why[256];
 		rd_kafka_fatal_error(k->rk, why, sizeof(why));
-		kafka_fail(k,
+		kafka_fail(&k->b,
 		    "kafka: the producer failed for good (stop and "
 		    "start it again): %s",
 		    why);
@@ -619,7 +675,7 @@ static const char *
 kafka_errmsg(void *state)
 {
 	kafka *k = state;
-	return k->errmsg;
+	return k->b.errmsg;
 }
 
 static const weir_backend_ops kafka_ops = {
