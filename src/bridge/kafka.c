@@ -1,8 +1,10 @@
-// The "kafka" backend of weir::bridge: one idempotent librdkafka
-// producer per backend instance. This is the only file of weir that
-// includes librdkafka.
+// The "kafka" backend and source of weir::bridge: one idempotent
+// librdkafka producer per backend instance (outbound routes) and one
+// consumer-group member per inbound route. This is the only file of weir
+// that includes librdkafka. Three sections: what both share (the
+// "kafka.*" keys, the connect wait), the producer, the consumer.
 //
-// Design notes.
+// Design notes, producer.
 // - Delivery reports are librdkafka's dr_msg_cb, which librdkafka calls
 //   only from inside rd_kafka_poll() or rd_kafka_flush(). Both run under
 //   poll_mu, so every weir_sink_ack happens with poll_mu held, and stop()
@@ -22,6 +24,24 @@
 //   is the way out of a fatal producer error.
 // - Secrets: values are never formatted into errmsg; when librdkafka's
 //   own error text quotes the value it refused, the value is blanked.
+//
+// Design notes, consumer (the source, weir_source_kafka()).
+// - Every consumer call happens on the route's thread (fetch, done,
+//   pause, and the rebalance and commit callbacks, which librdkafka runs
+//   inside rd_kafka_consumer_poll), or in stop() once that thread no
+//   longer calls the source; so the consumer's state has no lock.
+// - An offset is committed only after done(): done records offset + 1
+//   per partition; fetch stores and commits those asynchronously on a
+//   cadence (kafka.weir.commit.interval.ms); a revoke flushes the inlet
+//   (every delivered message becomes durable and done), commits
+//   synchronously and only then lets the partitions go; stop leaves the
+//   group, which is such a revoke.
+// - A message never overtakes one of its partition that was not taken:
+//   a message fetched but not delivered (no room in this fetch, or the
+//   inlet refused it) rewinds its partition to it (seek), which also
+//   drops what librdkafka had fetched after it.
+// - A pause covers the partitions assigned at the time and those
+//   assigned while it lasts (paused in the rebalance callback).
 
 #include <inttypes.h>
 #include <pthread.h>
@@ -695,4 +715,578 @@ const weir_backend_ops *
 weir_backend_kafka(void)
 {
 	return &kafka_ops;
+}
+
+/* ================================================================== */
+/* The consumer: the "kafka" source of inbound routes                 */
+/* ================================================================== */
+
+// A token is the message's partition (high 16 bits) and offset (low 48
+// bits): done() needs nothing more, and nothing is allocated per
+// message. A topic has far fewer than 65536 partitions; an offset
+// reaches 2^48 after 9 years at a million messages a second on one
+// partition.
+#define KIN_OFFSET_BITS 48
+#define KIN_OFFSET_MAX ((INT64_C(1) << KIN_OFFSET_BITS) - 1)
+#define KIN_PART_MAX 0xffff
+#define KIN_HEADERS 16 // headers converted on the stack; more: allocated
+
+// One partition: the offset to commit (the one after the last done
+// message; -1: none yet) and whether it is newer than the last commit.
+typedef struct kin_part {
+	int64_t next;
+	int     dirty;
+} kin_part;
+
+typedef struct kin {
+	kafka_base  b; // configuration template, settings, errmsg
+	rd_kafka_t *rk;
+	weir_inlet *inlet;
+	const char *topic;     // spec->from: lives as long as the route
+	kin_part   *parts;     // indexed by partition number
+	size_t      nparts;    // slots in parts
+	size_t      ndirty;    // parts with dirty set
+	int         paused;    // the route asked for a pause
+	int64_t     commit_at; // monotonic ms: the next cadence commit
+	char        coord[300];
+} kin;
+
+static int64_t
+kin_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+// The slot of @p partition, made on first use; NULL: out of memory.
+static kin_part *
+kin_part_at(kin *k, int32_t partition)
+{
+	size_t    want = (size_t) partition + 1;
+	kin_part *p;
+	if (want > k->nparts) {
+		p = weir__realloc(k->parts, want * sizeof(*p));
+		if (p == NULL) {
+			return NULL;
+		}
+		for (size_t i = k->nparts; i < want; i++) {
+			p[i].next  = -1;
+			p[i].dirty = 0;
+		}
+		k->parts  = p;
+		k->nparts = want;
+	}
+	return &k->parts[partition];
+}
+
+// Stores the done offsets and commits them (@p async: without waiting
+// for the answer). A failed commit is retried by the next one: the
+// offsets stay in librdkafka's store until they are committed.
+static void
+kin_commit(kin *k, int async)
+{
+	rd_kafka_topic_partition_list_t *l;
+	rd_kafka_resp_err_t              err = RD_KAFKA_RESP_ERR_NO_ERROR;
+	l = rd_kafka_topic_partition_list_new((int) k->ndirty + 1);
+	for (size_t i = 0; i < k->nparts; i++) {
+		if (k->parts[i].dirty) {
+			rd_kafka_topic_partition_list_add(
+			    l, k->topic, (int32_t) i)
+			    ->offset      = k->parts[i].next;
+			k->parts[i].dirty = 0;
+		}
+	}
+	k->ndirty = 0;
+	if (l->cnt > 0) {
+		err = rd_kafka_offsets_store(k->rk, l);
+	}
+	if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+		err = rd_kafka_commit(k->rk, NULL, async);
+	}
+	if (err != RD_KAFKA_RESP_ERR_NO_ERROR &&
+	    err != RD_KAFKA_RESP_ERR__NO_OFFSET) {
+		kafka_fail(&k->b, "kafka: committing offsets of %s: %s (%s)",
+		    k->topic, rd_kafka_err2str(err), rd_kafka_err2name(err));
+	}
+	rd_kafka_topic_partition_list_destroy(l);
+}
+
+// offset_commit_cb: the answer to an asynchronous commit (route thread,
+// inside rd_kafka_consumer_poll).
+static void
+kin_committed(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+    rd_kafka_topic_partition_list_t *offsets, void *arg)
+{
+	kin *k = arg;
+	(void) rk;
+	(void) offsets;
+	if (err != RD_KAFKA_RESP_ERR_NO_ERROR &&
+	    err != RD_KAFKA_RESP_ERR__NO_OFFSET) {
+		kafka_fail(&k->b,
+		    "kafka: commit of %s failed (retried with the next): "
+		    "%s (%s)",
+		    k->topic, rd_kafka_err2str(err), rd_kafka_err2name(err));
+	}
+}
+
+static void
+kin_assign(kin *k, rd_kafka_topic_partition_list_t *parts, int coop)
+{
+	rd_kafka_error_t   *er  = NULL;
+	rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
+	if (coop) {
+		er = rd_kafka_incremental_assign(k->rk, parts);
+	} else {
+		err = rd_kafka_assign(k->rk, parts);
+	}
+	if (er != NULL || err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+		kafka_fail(&k->b, "kafka: assigning partitions of %s: %s",
+		    k->topic,
+		    er ? rd_kafka_error_string(er) : rd_kafka_err2str(err));
+		rd_kafka_error_destroy(er);
+		return;
+	}
+	// A pause covers the assignment of its moment: partitions that
+	// come later are paused here, before their first fetch is served.
+	if (k->paused) {
+		rd_kafka_pause_partitions(k->rk, parts);
+	}
+}
+
+// Revoked (or lost) partitions: whatever was delivered becomes durable
+// and done, its offsets are committed, and only then are they let go,
+// so the next owner starts after the last message this one appended.
+static void
+kin_revoke(kin *k, rd_kafka_topic_partition_list_t *parts, int coop)
+{
+	rd_kafka_error_t *er = NULL;
+	weir_err          e  = weir_inlet_flush(k->inlet);
+	if (e != WEIR_OK) {
+		kafka_fail(&k->b,
+		    "kafka: flushing before a revoke of %s: %s (the next "
+		    "owner may deliver those messages again)",
+		    k->topic, weir_strerror(e));
+	}
+	kin_commit(k, 0);
+	if (coop) {
+		er = rd_kafka_incremental_unassign(k->rk, parts);
+	} else {
+		rd_kafka_assign(k->rk, NULL);
+	}
+	rd_kafka_error_destroy(er);
+	for (int i = 0; i < parts->cnt; i++) {
+		int32_t p = parts->elems[i].partition;
+		if (p >= 0 && (size_t) p < k->nparts) {
+			k->parts[p].next = -1;
+		}
+	}
+}
+
+// rebalance_cb: route thread, inside rd_kafka_consumer_poll (or the
+// stopping thread, inside rd_kafka_consumer_close).
+static void
+kin_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+    rd_kafka_topic_partition_list_t *parts, void *arg)
+{
+	kin *k   = arg;
+	int coop = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+	if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+		kin_assign(k, parts, coop);
+	} else {
+		kin_revoke(k, parts, coop);
+	}
+}
+
+// A Kafka topic name: 1..249 of [A-Za-z0-9._-] (no regex subscription:
+// a token names a partition of this one topic).
+static int
+kin_topic_ok(const char *t)
+{
+	size_t n = strlen(t);
+	return n > 0 && n <= 249 &&
+	    strspn(t,
+	        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	        "0123456789._-") == n;
+}
+
+// group.id: the route's group, else kafka.group.id, else "weir-<route>".
+static weir_err
+kin_group(kin *k, const weir_source_spec *spec)
+{
+	char        errstr[512], dflt[128];
+	const char *g = spec->group;
+	if (g == NULL || g[0] == '\0') {
+		if (kafka_conf_set(&k->b, "group.id")) {
+			return WEIR_OK;
+		}
+		snprintf(dflt, sizeof(dflt), "weir-%s",
+		    spec->route ? spec->route : "inbound");
+		g = dflt;
+	}
+	if (rd_kafka_conf_set(k->b.conf, "group.id", g, errstr,
+	        sizeof(errstr)) != RD_KAFKA_CONF_OK) {
+		kafka_fail(&k->b, "group: %s", errstr);
+		return WEIR_EINVAL;
+	}
+	return WEIR_OK;
+}
+
+static weir_err
+kin_conf_build(
+    kin *k, const weir_bridge_config *cfg, const weir_source_spec *spec)
+{
+	static const char *const defaults[] = {
+		"partition.assignment.strategy", "cooperative-sticky",
+		"enable.auto.commit", "false", "enable.auto.offset.store",
+		"false", "auto.offset.reset", "earliest", NULL
+	};
+	static const kafka_need needs[] = {
+		{ "enable.auto.commit", "false",
+		    "the kafka source needs false (offsets are committed "
+		    "after the local append)" },
+		{ "enable.auto.offset.store", "false",
+		    "the kafka source needs false (offsets are stored "
+		    "after the local append)" },
+		{ NULL, NULL, NULL },
+	};
+	weir_err e = kafka_base_build(&k->b, cfg, defaults, needs);
+	if (e == WEIR_OK && (e = kin_group(k, spec)) != WEIR_OK) {
+		rd_kafka_conf_destroy(k->b.conf);
+		k->b.conf = NULL;
+	}
+	if (e == WEIR_OK) {
+		rd_kafka_conf_set_rebalance_cb(k->b.conf, kin_rebalance);
+		rd_kafka_conf_set_offset_commit_cb(k->b.conf, kin_committed);
+		rd_kafka_conf_set_opaque(k->b.conf, k);
+	}
+	return e;
+}
+
+static weir_err
+kin_init(void *state, const weir_bridge_config *cfg,
+    const weir_source_spec *spec, weir_inlet *inlet)
+{
+	kin *k = state;
+	if (k == NULL || cfg == NULL || spec == NULL || inlet == NULL ||
+	    spec->size < sizeof(*spec) || spec->from == NULL) {
+		return WEIR_EINVAL;
+	}
+	if (!kin_topic_ok(spec->from)) {
+		kafka_fail(&k->b,
+		    "from: \"%.64s\" is not a Kafka topic name (1 to 249 of "
+		    "A-Z a-z 0-9 . _ -; no patterns)",
+		    spec->from);
+		return WEIR_EINVAL;
+	}
+	k->inlet = inlet;
+	k->topic = spec->from;
+	return kin_conf_build(k, cfg, spec);
+}
+
+static weir_err
+kin_start(void *state)
+{
+	kin                             *k = state;
+	rd_kafka_topic_partition_list_t *l;
+	rd_kafka_resp_err_t              err;
+	weir_err                         e;
+	if (k->rk != NULL) {
+		return WEIR_EBUSY;
+	}
+	e = kafka_base_connect(&k->b, RD_KAFKA_CONSUMER, &k->rk);
+	if (e != WEIR_OK) {
+		return e;
+	}
+	rd_kafka_poll_set_consumer(k->rk);
+	l = rd_kafka_topic_partition_list_new(1);
+	rd_kafka_topic_partition_list_add(l, k->topic, RD_KAFKA_PARTITION_UA);
+	err = rd_kafka_subscribe(k->rk, l);
+	rd_kafka_topic_partition_list_destroy(l);
+	if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+		kafka_fail(&k->b, "kafka: cannot subscribe to %s: %s",
+		    k->topic, rd_kafka_err2str(err));
+		rd_kafka_destroy(k->rk);
+		k->rk = NULL;
+		return WEIR_EBACKEND;
+	}
+	k->commit_at = kin_now_ms() + k->b.commit_ms;
+	return WEIR_OK;
+}
+
+// Leaving the group revokes the assignment through kin_rebalance on
+// this thread: flush, commit, let go. Then nothing calls the inlet.
+static void
+kin_stop(void *state)
+{
+	kin                *k = state;
+	rd_kafka_resp_err_t err;
+	if (k->rk == NULL) {
+		return;
+	}
+	err = rd_kafka_consumer_close(k->rk);
+	if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+		kafka_fail(&k->b, "kafka: leaving group of %s: %s", k->topic,
+		    rd_kafka_err2str(err));
+	}
+	rd_kafka_destroy(k->rk);
+	k->rk     = NULL;
+	k->ndirty = 0;
+	for (size_t i = 0; i < k->nparts; i++) {
+		k->parts[i].next  = -1;
+		k->parts[i].dirty = 0;
+	}
+}
+
+static void
+kin_fini(void *state)
+{
+	kin *k = state;
+	if (k->b.conf == NULL) {
+		return; // init failed or never ran
+	}
+	kin_stop(k);
+	weir__free(k->parts);
+	k->parts  = NULL;
+	k->nparts = 0;
+	rd_kafka_conf_destroy(k->b.conf);
+	k->b.conf = NULL;
+}
+
+// Sends a message that was not taken back to the broker's side: the
+// partition's position returns to it, and librdkafka drops what it had
+// fetched after it, so nothing later of that partition is delivered
+// (and committed) before it.
+static void
+kin_rewind(kin *k, const rd_kafka_message_t *m)
+{
+	rd_kafka_topic_partition_list_t *l;
+	rd_kafka_error_t                *er;
+	l = rd_kafka_topic_partition_list_new(1);
+	rd_kafka_topic_partition_list_add(l, k->topic, m->partition)->offset =
+	    m->offset;
+	er = rd_kafka_seek_partitions(k->rk, l, 0);
+	if (er != NULL) {
+		kafka_fail(&k->b,
+		    "kafka: rewinding %s [%d] to %" PRId64 ": %s", k->topic,
+		    (int) m->partition, m->offset, rd_kafka_error_string(er));
+		rd_kafka_error_destroy(er);
+	}
+	rd_kafka_topic_partition_list_destroy(l);
+}
+
+// The message's headers as weir_header, into @p h (room for @p n).
+static void
+kin_headers(rd_kafka_headers_t *kh, weir_header *h, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const void *v   = NULL;
+		size_t      len = 0;
+		h[i].name       = "";
+		if (rd_kafka_header_get_all(kh, i, &h[i].name, &v, &len) !=
+		    RD_KAFKA_RESP_ERR_NO_ERROR) {
+			h[i].name = "";
+		}
+		h[i].value = v != NULL ? v : "";
+		h[i].len   = v != NULL ? len : 0;
+	}
+}
+
+// Hands one message to the bridge, its headers converted on the stack
+// (or, past KIN_HEADERS, in an allocation freed before returning).
+static weir_err
+kin_deliver(kin *k, const rd_kafka_message_t *m, weir_inbound_msg *msg)
+{
+	weir_header         stack[KIN_HEADERS], *h = stack;
+	rd_kafka_headers_t *kh = NULL;
+	size_t              n  = 0;
+	weir_err            e;
+	if (rd_kafka_message_headers(m, &kh) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+		n = rd_kafka_header_cnt(kh);
+	}
+	if (n > KIN_HEADERS && (h = weir__alloc(n * sizeof(*h))) == NULL) {
+		return WEIR_ENOMEM;
+	}
+	kin_headers(kh, h, n);
+	msg->headers      = h;
+	msg->header_count = n;
+	e                 = weir_inlet_deliver(k->inlet, msg);
+	if (h != stack) {
+		weir__free(h);
+	}
+	return e;
+}
+
+// One consumed message as a weir_inbound_msg, then delivered.
+static weir_err
+kin_take(kin *k, const rd_kafka_message_t *m)
+{
+	int64_t          ms  = rd_kafka_message_timestamp(m, NULL);
+	weir_inbound_msg msg = { .size = sizeof(msg) };
+	if (m->partition < 0 || m->partition > KIN_PART_MAX || m->offset < 0 ||
+	    m->offset > KIN_OFFSET_MAX) {
+		kafka_fail(&k->b,
+		    "kafka: %s [%d] at %" PRId64 ": partition or offset "
+		    "beyond what the kafka source supports",
+		    k->topic, (int) m->partition, m->offset);
+		return WEIR_ENOTSUP;
+	}
+	if (kin_part_at(k, m->partition) == NULL) {
+		return WEIR_ENOMEM;
+	}
+	snprintf(k->coord, sizeof(k->coord), "kafka:%s/%d/%" PRId64, k->topic,
+	    (int) m->partition, m->offset);
+	msg.origin      = k->topic;
+	msg.key         = m->key;
+	msg.key_len     = m->key_len;
+	msg.payload     = m->payload;
+	msg.payload_len = m->len;
+	msg.coord       = k->coord;
+	msg.ts          = ms > 0 ? ms * 1000000 : 0;
+	msg.token =
+	    (uint64_t) m->partition << KIN_OFFSET_BITS | (uint64_t) m->offset;
+	return kin_deliver(k, m, &msg);
+}
+
+// A consumer error event (m->err set): recorded; WEIR_EBACKEND makes the
+// route count it and back off. librdkafka reconnects by itself.
+static weir_err
+kin_error(kin *k, const rd_kafka_message_t *m)
+{
+	char why[256];
+	if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+		return WEIR_OK;
+	}
+	if (m->err == RD_KAFKA_RESP_ERR__FATAL) {
+		rd_kafka_fatal_error(k->rk, why, sizeof(why));
+		kafka_fail(&k->b,
+		    "kafka: the consumer of %s failed for good (stop and "
+		    "start it again): %s",
+		    k->topic, why);
+		return WEIR_EBACKEND;
+	}
+	kafka_fail(&k->b, "kafka: consuming %s: %s (%s)", k->topic,
+	    rd_kafka_message_errstr(m), rd_kafka_err2name(m->err));
+	return WEIR_EBACKEND;
+}
+
+// One result of rd_kafka_consumer_poll; @p room: whether it may be
+// delivered. A message not taken is rewound, never skipped.
+static weir_err
+kin_one(kin *k, const rd_kafka_message_t *m, int room, size_t *n)
+{
+	weir_err e;
+	if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+		return kin_error(k, m);
+	}
+	if (!room) {
+		kin_rewind(k, m);
+		return WEIR_OK;
+	}
+	e = kin_take(k, m);
+	if (e != WEIR_OK) {
+		kin_rewind(k, m);
+		return e;
+	}
+	(*n)++;
+	return WEIR_OK;
+}
+
+// Waits up to timeout_ms for the first message, then takes what is
+// already there, up to max. Polling also serves the group (heartbeats,
+// the rebalance callback, commit answers), which is all that max 0
+// asks for.
+static weir_err
+kin_fetch(void *state, size_t max, int timeout_ms)
+{
+	kin                *k    = state;
+	int                 wait = timeout_ms;
+	size_t              n    = 0;
+	weir_err            e    = WEIR_OK;
+	rd_kafka_message_t *m;
+	if (k->rk == NULL) {
+		return WEIR_ECLOSED;
+	}
+	do {
+		m    = rd_kafka_consumer_poll(k->rk, wait);
+		wait = 0;
+		if (m != NULL) {
+			e = kin_one(k, m, n < max, &n);
+			rd_kafka_message_destroy(m);
+		}
+	} while (m != NULL && e == WEIR_OK && n < max);
+	if (k->ndirty > 0 && kin_now_ms() >= k->commit_at) {
+		kin_commit(k, 1);
+		k->commit_at = kin_now_ms() + k->b.commit_ms;
+	}
+	return e;
+}
+
+// The message of @p token is durable here: its offset + 1 may be
+// committed (on the cadence, at a revoke and at stop).
+static void
+kin_done(void *state, uint64_t token)
+{
+	kin      *k    = state;
+	size_t    p    = (size_t) (token >> KIN_OFFSET_BITS);
+	int64_t   next = (int64_t) (token & (uint64_t) KIN_OFFSET_MAX) + 1;
+	kin_part *slot;
+	if (WEIR_NEVER(p >= k->nparts)) {
+		return; // kin_take made the slot before delivering
+	}
+	slot = &k->parts[p];
+	if (next > slot->next) {
+		slot->next = next;
+		if (!slot->dirty) {
+			slot->dirty = 1;
+			k->ndirty++;
+		}
+	}
+}
+
+// Local pushback: pause (or resume) the whole current assignment;
+// kin_assign pauses what is assigned while paused.
+static void
+kin_pause(void *state, int paused)
+{
+	kin                             *k = state;
+	rd_kafka_topic_partition_list_t *l = NULL;
+	k->paused                          = paused != 0;
+	if (k->rk == NULL ||
+	    rd_kafka_assignment(k->rk, &l) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+		return;
+	}
+	if (k->paused) {
+		rd_kafka_pause_partitions(k->rk, l);
+	} else {
+		rd_kafka_resume_partitions(k->rk, l);
+	}
+	rd_kafka_topic_partition_list_destroy(l);
+}
+
+static const char *
+kin_errmsg(void *state)
+{
+	kin *k = state;
+	return k->b.errmsg;
+}
+
+static const weir_source_ops kin_ops = {
+	.version    = WEIR_SOURCE_V1,
+	.scheme     = "kafka",
+	.state_size = sizeof(kin),
+	.init       = kin_init,
+	.fini       = kin_fini,
+	.start      = kin_start,
+	.stop       = kin_stop,
+	.fetch      = kin_fetch,
+	.done       = kin_done,
+	.pause      = kin_pause,
+	.errmsg     = kin_errmsg,
+};
+
+const weir_source_ops *
+weir_source_kafka(void)
+{
+	return &kin_ops;
 }
