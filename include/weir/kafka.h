@@ -31,12 +31,14 @@ WEIR_API const weir_backend_ops *weir_backend_kafka(void);
  *        after the bridge says the message is durable locally
  *        (enable.auto.commit=false, enable.auto.offset.store=false).
  * @returns A static table, never NULL.
- * @remark The group is the route's (weir_bridge_inbound_opts.group),
- *         else "kafka.group.id", else "weir-<route>". A new group starts
- *         at the earliest offset (auto.offset.reset=earliest; a
- *         "kafka.auto.offset.reset" key overrides it). The same
- *         "kafka.*" keys configure the producer and every consumer
- *         (docs/bridge.md, section Kafka, inbound). Any thread.
+ * @remark The group is the route's (weir_bridge_inbound_opts.group,
+ *         "weir-<route>" by default; a "kafka.group.id" key does not
+ *         change it). One topic per route (`from`; no regex). A new
+ *         group starts at the earliest offset (auto.offset.reset=
+ *         earliest; a "kafka.auto.offset.reset" key overrides it).
+ *         The same "kafka.*" keys configure the producer and every
+ *         consumer (docs/bridge.md, section Kafka, inbound). Any
+ *         thread.
  */
 WEIR_API const weir_source_ops *weir_source_kafka(void);
 

@@ -31,11 +31,14 @@
 //   inside rd_kafka_consumer_poll), or in stop() once that thread no
 //   longer calls the source; so the consumer's state has no lock.
 // - An offset is committed only after done(): done records offset + 1
-//   per partition; fetch stores and commits those asynchronously on a
-//   cadence (kafka.weir.commit.interval.ms); a revoke flushes the inlet
-//   (every delivered message becomes durable and done), commits
-//   synchronously and only then lets the partitions go; stop leaves the
-//   group, which is such a revoke.
+//   per partition; fetch hands those to librdkafka's offset store
+//   (enable.auto.offset.store=false), and librdkafka's auto-commit
+//   commits the stored offsets every auto.commit.interval.ms, but not
+//   while the group rebalances (a commit racing a rebalance makes
+//   librdkafka 2.0 drop the assignment: its issue 4059). A revoke
+//   flushes the inlet (every delivered message becomes durable and
+//   done), stores and commits synchronously, and only then lets the
+//   partitions go; stop leaves the group, which is such a revoke.
 // - A message never overtakes one of its partition that was not taken:
 //   a message fetched but not delivered (no room in this fetch, or the
 //   inlet refused it) rewinds its partition to it (seek), which also
@@ -66,7 +69,6 @@ _Static_assert(sizeof(void *) >= sizeof(uint64_t),
 #define KAFKA_STOP_MS 10000    // stop(): how long to flush
 #define KAFKA_CONNECT_MS 10000 // start(): how long to wait for a broker
 #define KAFKA_PURGE_MS 5000    // stop(): serving purged messages' reports
-#define KAFKA_COMMIT_MS 1000   // consumer: commit done offsets this often
 
 // What both clients (the producer and the consumer) take from the
 // "kafka.*" keys: librdkafka's configuration, used as a template that
@@ -76,7 +78,6 @@ typedef struct kafka_base {
 	rd_kafka_conf_t *conf;
 	int              stop_ms;
 	int              connect_ms;
-	int              commit_ms;
 	char             errmsg[512];
 } kafka_base;
 
@@ -135,13 +136,10 @@ kafka_conf_own(kafka_base *b, const char *name, const char *value)
 		slot = &b->stop_ms;
 	} else if (strcmp(name, "connect.timeout.ms") == 0) {
 		slot = &b->connect_ms;
-	} else if (strcmp(name, "commit.interval.ms") == 0) {
-		slot = &b->commit_ms;
 	} else {
 		kafka_fail(b,
 		    "kafka.weir.%s: no such setting of the kafka "
-		    "backend (stop.timeout.ms, connect.timeout.ms, "
-		    "commit.interval.ms)",
+		    "backend (stop.timeout.ms, connect.timeout.ms)",
 		    name);
 		return WEIR_EINVAL;
 	}
@@ -227,7 +225,6 @@ kafka_base_build(kafka_base *b, const weir_bridge_config *cfg,
 	weir_err e    = WEIR_OK;
 	b->stop_ms    = KAFKA_STOP_MS;
 	b->connect_ms = KAFKA_CONNECT_MS;
-	b->commit_ms  = KAFKA_COMMIT_MS;
 	b->conf       = rd_kafka_conf_new();
 	for (; e == WEIR_OK && defaults[0] != NULL; defaults += 2) {
 		if (rd_kafka_conf_set(b->conf, defaults[0], defaults[1],
@@ -742,22 +739,13 @@ typedef struct kin {
 	kafka_base  b; // configuration template, settings, errmsg
 	rd_kafka_t *rk;
 	weir_inlet *inlet;
-	const char *topic;     // spec->from: lives as long as the route
-	kin_part   *parts;     // indexed by partition number
-	size_t      nparts;    // slots in parts
-	size_t      ndirty;    // parts with dirty set
-	int         paused;    // the route asked for a pause
-	int64_t     commit_at; // monotonic ms: the next cadence commit
+	const char *topic;  // spec->from: lives as long as the route
+	kin_part   *parts;  // indexed by partition number
+	size_t      nparts; // slots in parts
+	size_t      ndirty; // parts with dirty set
+	int         paused; // the route asked for a pause
 	char        coord[300];
 } kin;
-
-static int64_t
-kin_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 // The slot of @p partition, made on first use; NULL: out of memory.
 static kin_part *
@@ -780,15 +768,14 @@ kin_part_at(kin *k, int32_t partition)
 	return &k->parts[partition];
 }
 
-// Stores the done offsets and commits them (@p async: without waiting
-// for the answer). A failed commit is retried by the next one: the
-// offsets stay in librdkafka's store until they are committed.
+// Hands the done offsets to librdkafka's offset store, from which its
+// auto-commit timer commits them (and only them).
 static void
-kin_commit(kin *k, int async)
+kin_store(kin *k)
 {
 	rd_kafka_topic_partition_list_t *l;
-	rd_kafka_resp_err_t              err = RD_KAFKA_RESP_ERR_NO_ERROR;
-	l = rd_kafka_topic_partition_list_new((int) k->ndirty + 1);
+	rd_kafka_resp_err_t              err;
+	l = rd_kafka_topic_partition_list_new((int) k->ndirty);
 	for (size_t i = 0; i < k->nparts; i++) {
 		if (k->parts[i].dirty) {
 			rd_kafka_topic_partition_list_add(
@@ -798,22 +785,33 @@ kin_commit(kin *k, int async)
 		}
 	}
 	k->ndirty = 0;
-	if (l->cnt > 0) {
-		err = rd_kafka_offsets_store(k->rk, l);
+	err       = rd_kafka_offsets_store(k->rk, l);
+	if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+		kafka_fail(&k->b, "kafka: storing offsets of %s: %s", k->topic,
+		    rd_kafka_err2str(err));
 	}
-	if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-		err = rd_kafka_commit(k->rk, NULL, async);
+	rd_kafka_topic_partition_list_destroy(l);
+}
+
+// Stores what is done and commits every stored offset, waiting for
+// the answer: a revoke's last word on its partitions.
+static void
+kin_commit(kin *k)
+{
+	rd_kafka_resp_err_t err;
+	if (k->ndirty > 0) {
+		kin_store(k);
 	}
+	err = rd_kafka_commit(k->rk, NULL, 0);
 	if (err != RD_KAFKA_RESP_ERR_NO_ERROR &&
 	    err != RD_KAFKA_RESP_ERR__NO_OFFSET) {
 		kafka_fail(&k->b, "kafka: committing offsets of %s: %s (%s)",
 		    k->topic, rd_kafka_err2str(err), rd_kafka_err2name(err));
 	}
-	rd_kafka_topic_partition_list_destroy(l);
 }
 
-// offset_commit_cb: the answer to an asynchronous commit (route thread,
-// inside rd_kafka_consumer_poll).
+// offset_commit_cb: the answer to a commit (route thread, inside
+// rd_kafka_consumer_poll, or in kin_commit).
 static void
 kin_committed(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     rd_kafka_topic_partition_list_t *offsets, void *arg)
@@ -824,7 +822,7 @@ kin_committed(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 	if (err != RD_KAFKA_RESP_ERR_NO_ERROR &&
 	    err != RD_KAFKA_RESP_ERR__NO_OFFSET) {
 		kafka_fail(&k->b,
-		    "kafka: commit of %s failed (retried with the next): "
+		    "kafka: commit of %s failed (the next commit covers it): "
 		    "%s (%s)",
 		    k->topic, rd_kafka_err2str(err), rd_kafka_err2name(err));
 	}
@@ -868,7 +866,7 @@ kin_revoke(kin *k, rd_kafka_topic_partition_list_t *parts, int coop)
 		    "owner may deliver those messages again)",
 		    k->topic, weir_strerror(e));
 	}
-	kin_commit(k, 0);
+	kin_commit(k);
 	if (coop) {
 		er = rd_kafka_incremental_unassign(k->rk, parts);
 	} else {
@@ -910,16 +908,14 @@ kin_topic_ok(const char *t)
 	        "0123456789._-") == n;
 }
 
-// group.id: the route's group, else kafka.group.id, else "weir-<route>".
+// group.id: the route's group (the bridge passes "weir-<route>" when
+// the route names none); it overrides a "kafka.group.id" key.
 static weir_err
 kin_group(kin *k, const weir_source_spec *spec)
 {
 	char        errstr[512], dflt[128];
 	const char *g = spec->group;
 	if (g == NULL || g[0] == '\0') {
-		if (kafka_conf_set(&k->b, "group.id")) {
-			return WEIR_OK;
-		}
 		snprintf(dflt, sizeof(dflt), "weir-%s",
 		    spec->route ? spec->route : "inbound");
 		g = dflt;
@@ -936,17 +932,19 @@ static weir_err
 kin_conf_build(
     kin *k, const weir_bridge_config *cfg, const weir_source_spec *spec)
 {
+	// librdkafka's auto-commit commits only offsets this file stored
+	// (after done), and its timer skips commits while the group
+	// rebalances: a commit racing a rebalance makes librdkafka 2.0
+	// drop the whole assignment (librdkafka issue 4059, fixed in 2.10).
 	static const char *const defaults[] = {
 		"partition.assignment.strategy", "cooperative-sticky",
-		"enable.auto.commit", "false", "enable.auto.offset.store",
-		"false", "auto.offset.reset", "earliest", NULL
+		"enable.auto.commit", "true", "auto.commit.interval.ms",
+		"1000", "enable.auto.offset.store", "false",
+		"auto.offset.reset", "earliest", NULL
 	};
 	static const kafka_need needs[] = {
-		{ "enable.auto.commit", "false",
-		    "the kafka source needs false (offsets are committed "
-		    "after the local append)" },
 		{ "enable.auto.offset.store", "false",
-		    "the kafka source needs false (offsets are stored "
+		    "the kafka source needs false (an offset is stored only "
 		    "after the local append)" },
 		{ NULL, NULL, NULL },
 	};
@@ -1010,7 +1008,6 @@ kin_start(void *state)
 		k->rk = NULL;
 		return WEIR_EBACKEND;
 	}
-	k->commit_at = kin_now_ms() + k->b.commit_ms;
 	return WEIR_OK;
 }
 
@@ -1215,15 +1212,15 @@ kin_fetch(void *state, size_t max, int timeout_ms)
 			rd_kafka_message_destroy(m);
 		}
 	} while (m != NULL && e == WEIR_OK && n < max);
-	if (k->ndirty > 0 && kin_now_ms() >= k->commit_at) {
-		kin_commit(k, 1);
-		k->commit_at = kin_now_ms() + k->b.commit_ms;
+	if (k->ndirty > 0) {
+		kin_store(k);
 	}
 	return e;
 }
 
 // The message of @p token is durable here: its offset + 1 may be
-// committed (on the cadence, at a revoke and at stop).
+// committed (stored by the next fetch; committed by auto-commit, a revoke
+// or stop).
 static void
 kin_done(void *state, uint64_t token)
 {
