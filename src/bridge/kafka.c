@@ -93,6 +93,9 @@ typedef struct kafka_need {
 	const char *why;
 } kafka_need;
 
+static void kafka_fail(kafka_base *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 static void
 kafka_fail(kafka_base *b, const char *fmt, ...)
 {
@@ -404,9 +407,6 @@ weir__kafka_classify(int code, int *retriable)
 	*retriable    = c.retriable;
 	return c.result;
 }
-
-static void kafka_fail(kafka *k, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
 
 static void
 kafka_ack(kafka *k, uint64_t token, rd_kafka_resp_err_t err, const char *text)

@@ -1,91 +1,23 @@
 /*
- * Helpers shared by the Kafka tests (kafka_test.c, kafka_in_test.c) and
- * the inbound child program: where the real broker is, a topic with a
- * random suffix made with a given number of partitions, and a bare
- * librdkafka producer. kf_ prefix. These tests include librdkafka to
- * drive the broker independently of weir; weir's library includes it
- * only in src/bridge/kafka.c.
+ * Helpers shared by the Kafka inbound tests (over broker_env.h, which
+ * finds the broker): a topic made with a given number of partitions,
+ * and a bare librdkafka producer, independent of weir. kf_ prefix. The
+ * tests include librdkafka to drive the broker on their own; weir's
+ * library includes it only in src/bridge/kafka.c.
  */
 #ifndef WEIR_KAFKA_FIXTURE_H
 #define WEIR_KAFKA_FIXTURE_H
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <librdkafka/rdkafka.h>
 
-#include <weir/weir.h>
+#include "broker_env.h"
 
-/* A program that is not a cmocka test (the inbound child) defines
- * KF_NO_CMOCKA and does without kf_real_broker. */
-#ifndef KF_NO_CMOCKA
-#include "weir_test.h"
-#endif
-
-#ifndef WEIR_SOURCE_DIR
-#error "kafka_fixture.h needs WEIR_SOURCE_DIR (for build/brokers/env)"
-#endif
-
-/* WEIR_KAFKA_BOOTSTRAP from the environment, else build/brokers/env;
- * NULL when neither names a broker. */
-static inline const char *
-kf_bootstrap(void)
-{
-	static char buf[256];
-	const char *env = getenv("WEIR_KAFKA_BOOTSTRAP");
-	FILE       *f;
-	char        line[512];
-	if (env != NULL && env[0] != '\0') {
-		return env;
-	}
-	f = fopen(WEIR_SOURCE_DIR "/build/brokers/env", "r");
-	if (f == NULL) {
-		return NULL;
-	}
-	buf[0] = '\0';
-	while (fgets(line, sizeof(line), f) != NULL) {
-		if (strncmp(line, "WEIR_KAFKA_BOOTSTRAP=", 21) == 0) {
-			snprintf(buf, sizeof(buf), "%.255s", line + 21);
-			buf[strcspn(buf, "\r\n")] = '\0';
-		}
-	}
-	fclose(f);
-	return buf[0] ? buf : NULL;
-}
-
-#ifndef KF_NO_CMOCKA
-/* The bootstrap address, or skips the test (fails it with CI=true). */
-static inline const char *
-kf_real_broker(void)
-{
-	const char *b  = kf_bootstrap();
-	const char *ci = getenv("CI");
-	if (b == NULL) {
-		if (ci != NULL && strcmp(ci, "true") == 0) {
-			fail_msg(
-			    "CI=true and no Kafka: run scripts/brokers.sh "
-			    "start kafka");
-		}
-		print_message("[  SKIP    ] no Kafka (scripts/brokers.sh "
-		              "start kafka)\n");
-		skip();
-	}
-	return b;
-}
-#endif
-
-/* "weir-test-<what>-<pid>-<ms>": a topic no other test run uses. */
-static inline void
-kf_topic_name(char *out, size_t cap, const char *what)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	snprintf(out, cap, "weir-test-%s-%ld-%lld", what, (long) getpid(),
-	    (long long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
-}
+/* The broker's address into @p buf, or skips the test (fails it with
+ * CI=true). */
+#define KF_NEED(var, buf) BK_NEED(var, "WEIR_KAFKA_BOOTSTRAP", buf)
 
 static inline rd_kafka_t *
 kf_client(const char *bootstrap, rd_kafka_type_t type)

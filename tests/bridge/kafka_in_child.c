@@ -4,7 +4,8 @@
  * onto the local topic of the same name, in a consumer group named after
  * the topic.
  *
- *   kafka_in_child STORE TOPIC EXPECT [--bus] [kafka.key=value ...]
+ *   kafka_in_child STORE TOPIC EXPECT [--bus] kafka.bootstrap.servers=B
+ *       [kafka.key=value ...]
  *
  * Prints "count N" (the log's last seq) whenever it grows, "ev <id>
  * <traceparent>" for each event its bus delivers (with --bus), and
@@ -19,8 +20,6 @@
 #include <string.h>
 #include <time.h>
 
-#define KF_NO_CMOCKA
-#include "kafka_fixture.h"
 #include <weir/bridge.h>
 #include <weir/kafka.h>
 #include <weir/store.h>
@@ -104,8 +103,6 @@ child_bridge(child *c, const char *topic, int argc, char **argv)
 	weir_err e;
 	o.group = topic; // a group per test run
 	weir_bridge_config_create(&cfg);
-	weir_bridge_config_set_str(
-	    cfg, "kafka.bootstrap.servers", kf_bootstrap());
 	for (int i = 0; i < argc; i++) {
 		char *eq = strchr(argv[i], '=');
 		if (eq != NULL) {
@@ -166,10 +163,10 @@ main(int argc, char **argv)
 	child    c     = { .print_bus = 0 };
 	uint64_t first = 0, last = 0, expect;
 	int      ok;
-	if (argc < 4 || kf_bootstrap() == NULL) {
+	if (argc < 5) {
 		fprintf(stderr,
 		    "usage: kafka_in_child STORE TOPIC EXPECT [--bus] "
-		    "[kafka.key=value ...] (with WEIR_KAFKA_BOOTSTRAP)\n");
+		    "kafka.bootstrap.servers=B [kafka.key=value ...]\n");
 		return 1;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);

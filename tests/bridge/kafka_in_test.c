@@ -47,17 +47,19 @@ typedef struct kit_child {
 } kit_child;
 
 static void
-kit_spawn(kit_child *c, const char *store, const char *topic,
+kit_spawn(kit_child *c, const char *bs, const char *store, const char *topic,
     unsigned long expect, const char *const *extra)
 {
-	char        n[32];
+	char        n[32], servers[300];
 	const char *argv[16] = { KAFKA_IN_CHILD, store, topic, n };
 	int         p[2], i = 4;
 	posix_spawn_file_actions_t fa;
 	snprintf(n, sizeof n, "%lu", expect);
-	for (; extra != NULL && *extra != NULL && i < 15; extra++)
+	for (; extra != NULL && *extra != NULL && i < 14; extra++)
 		argv[i++] = *extra;
-	argv[i] = NULL;
+	snprintf(servers, sizeof servers, "kafka.bootstrap.servers=%s", bs);
+	argv[i++] = servers;
+	argv[i]   = NULL;
 	assert_int_equal(pipe(p), 0);
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, p[1], 1);
@@ -292,13 +294,15 @@ kit_read_bus(kit_child *c, kit_log *sorted_sent)
 static void
 test_round_trip(void **state)
 {
-	const char *bs = kf_real_broker();
-	char        topic[128], path[700];
-	bt          t;
-	kit_child   c;
-	kit_log     sent = { 0 }, got = { 0 };
+	const char *bs;
+	char        bs_buf[256];
+	KF_NEED(bs, bs_buf);
+	char      topic[128], path[700];
+	bt        t;
+	kit_child c;
+	kit_log   sent = { 0 }, got = { 0 };
 	(void) state;
-	kf_topic_name(topic, sizeof topic, "rt");
+	bk_unique(topic, sizeof topic, "weir-test-rt-");
 	assert_int_equal(kf_create_topic(bs, topic, 3), 0);
 	const char *kv[] = { "kafka.bootstrap.servers", bs, "kafka.linger.ms",
 		"5", NULL };
@@ -309,7 +313,7 @@ test_round_trip(void **state)
 	assert_weir_ok(weir_bridge_start(t.br));
 	snprintf(path, sizeof path, "%s/second.db", t.dir);
 	const char *bus[] = { "--bus", NULL };
-	kit_spawn(&c, path, topic, KIT_RT_N, bus);
+	kit_spawn(&c, bs, path, topic, KIT_RT_N, bus);
 	sent.cap = sent.n = KIT_RT_N;
 	sent.ids          = calloc(KIT_RT_N, 37);
 	kit_publish_rt(&t, sent.ids);
@@ -338,14 +342,16 @@ test_round_trip(void **state)
 static void
 test_sigkill(void **state)
 {
-	const char *bs = kf_real_broker();
-	char        topic[128], path[700], id[37], instance[160];
-	bt          t;
-	kit_child   c;
-	kit_log     got = { 0 };
-	unsigned    run = (unsigned) getpid();
+	const char *bs;
+	char        bs_buf[256];
+	KF_NEED(bs, bs_buf);
+	char      topic[128], path[700], id[37], instance[160];
+	bt        t;
+	kit_child c;
+	kit_log   got = { 0 };
+	unsigned  run = (unsigned) getpid();
 	(void) state;
-	kf_topic_name(topic, sizeof topic, "kill");
+	bk_unique(topic, sizeof topic, "weir-test-kill-");
 	assert_int_equal(kf_create_topic(bs, topic, 4), 0);
 	assert_int_equal(
 	    kf_produce(bs, topic, run, 0, KIT_KILL_N), KIT_KILL_N);
@@ -359,12 +365,12 @@ test_sigkill(void **state)
 	const char *extra[] = { instance, "kafka.session.timeout.ms=6000",
 		"kafka.auto.commit.interval.ms=200", NULL };
 	for (int k = 0; k < KIT_KILLS; k++) {
-		kit_spawn(&c, path, topic, KIT_KILL_N, extra);
+		kit_spawn(&c, bs, path, topic, KIT_KILL_N, extra);
 		unsigned long n = kit_count(&c, 0);
 		kit_count(&c, n + 3000 + (unsigned long) k * 500);
 		kit_kill(&c);
 	}
-	kit_spawn(&c, path, topic, KIT_KILL_N, extra);
+	kit_spawn(&c, bs, path, topic, KIT_KILL_N, extra);
 	kit_count(&c, KIT_KILL_N);
 	assert_int_equal(kit_exit(&c), 0);
 	kit_log_file(path, &got);
@@ -475,12 +481,14 @@ kit_dead_fn(weir_store *st, const weir_store_dead_letter *dl, void *arg)
 static void
 test_poison(void **state)
 {
-	const char *bs = kf_real_broker();
-	char        topic[128], coord[200];
-	bt          t;
-	kit_dead    d = { 0 };
+	const char *bs;
+	char        bs_buf[256];
+	KF_NEED(bs, bs_buf);
+	char     topic[128], coord[200];
+	bt       t;
+	kit_dead d = { 0 };
 	(void) state;
-	kf_topic_name(topic, sizeof topic, "poison");
+	bk_unique(topic, sizeof topic, "weir-test-poison-");
 	assert_int_equal(kf_create_topic(bs, topic, 1), 0);
 	kit_produce_poison(bs, topic);
 	weir_inlet *in = kit_inbound(&t, bs, topic);
@@ -543,14 +551,16 @@ kit_reb_producer(void *arg)
 static void
 test_rebalance(void **state)
 {
-	const char *bs = kf_real_broker();
-	char        topic[128];
-	bt          a, b;
-	kit_log     la = { 0 }, lb = { 0 };
-	kit_reb     r = { .bs = bs, .run = (unsigned) getpid() + 1 };
-	pthread_t   th;
+	const char *bs;
+	char        bs_buf[256];
+	KF_NEED(bs, bs_buf);
+	char      topic[128];
+	bt        a, b;
+	kit_log   la = { 0 }, lb = { 0 };
+	kit_reb   r = { .bs = bs, .run = (unsigned) getpid() + 1 };
+	pthread_t th;
 	(void) state;
-	kf_topic_name(topic, sizeof topic, "reb");
+	bk_unique(topic, sizeof topic, "weir-test-reb-");
 	r.topic = topic;
 	assert_int_equal(kf_create_topic(bs, topic, 6), 0);
 	atomic_store(&r.a, kit_inbound(&a, bs, topic));
