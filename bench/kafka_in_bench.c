@@ -13,7 +13,7 @@
  * with min and max. Output: JSON lines, one per round and one summary.
  *
  * usage: kafka_in_bench [--n N] [--rounds R] [--dir DIR] [--normal]
- *                       [--quick]
+ *                       [--in-flight M] [--quick]
  * The store is FULL (a bridged store's durability), NORMAL with
  * --normal. The broker: WEIR_KAFKA_BOOTSTRAP (scripts/brokers.sh start
  * kafka).
@@ -41,7 +41,8 @@ typedef struct bench {
 	char        topic[96];
 	uint64_t    n;
 	int         round;
-	int         normal; /* --normal: store durability NORMAL */
+	int         normal;    /* --normal: store durability NORMAL */
+	const char *in_flight; /* --in-flight: bridge.inbound.max_in_flight */
 } bench;
 
 static double
@@ -193,6 +194,10 @@ bench_weir_setup(bench *b, weir_store **st, weir_bus **bus, weir_bridge **br,
 	}
 	weir_bridge_config_create(&cfg);
 	weir_bridge_config_set_str(cfg, "kafka.bootstrap.servers", b->bs);
+	if (b->in_flight != NULL) {
+		weir_bridge_config_set_str(
+		    cfg, "bridge.inbound.max_in_flight", b->in_flight);
+	}
 	rv = weir_bridge_create(br, *bus, *st, cfg);
 	weir_bridge_config_destroy(cfg);
 	o.group = group;
@@ -304,6 +309,8 @@ bench_args(bench *b, int *rounds, int argc, char **argv)
 			b->dir = argv[++i];
 		} else if (!strcmp(argv[i], "--normal")) {
 			b->normal = 1;
+		} else if (!strcmp(argv[i], "--in-flight") && i + 1 < argc) {
+			b->in_flight = argv[++i];
 		} else if (!strcmp(argv[i], "--quick")) {
 			b->n    = 2000;
 			*rounds = 1;
@@ -325,7 +332,8 @@ main(int argc, char **argv)
 	if (bench_args(&b, &rounds, argc, argv) != 0) {
 		fprintf(stderr,
 		    "usage: kafka_in_bench [--n N] [--rounds R] [--dir DIR] "
-		    "[--normal] [--quick] (WEIR_KAFKA_BOOTSTRAP set)\n");
+		    "[--normal] [--in-flight M] [--quick] "
+		    "(WEIR_KAFKA_BOOTSTRAP set)\n");
 		return 2;
 	}
 	snprintf(b.topic, sizeof b.topic, "weir-kafka-in-bench-%d-%ld",
