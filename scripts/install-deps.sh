@@ -47,6 +47,8 @@ fi
 # JetStream. A JDK, Maven, Go or Python from elsewhere will do: Debian's
 # packages only when there is none on PATH.
 pkgs+=(kcat nats-server librdkafka-dev libnats-dev curl)
+# openssl makes the CA and certificates of the TLS tests (nats_tls).
+pkgs+=(openssl)
 if ! command -v python3 >/dev/null 2>&1; then
 	pkgs+=(python3)
 fi
