@@ -728,6 +728,34 @@ nats_rfc3339(int64_t ts, char out[40])
 	snprintf(out + strlen(out), 40 - strlen(out), ".%09" PRId64 "Z", ns);
 }
 
+/* Copies at most @p max bytes of @p s into @p out for a reason text,
+ * escaping what is not printable ASCII (\r, \n, \t, \xHH): a name or
+ * subject quoted in a dead letter cannot forge lines where it is
+ * printed. Stops early rather than cut an escape in two. */
+static const char *
+nats_quote(char *out, size_t cap, const char *s, size_t max)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t            o     = 0;
+	for (size_t i = 0; i < max && s[i] != '\0' && o + 5 <= cap; i++) {
+		unsigned char c = (unsigned char) s[i];
+		if (c >= 0x20 && c < 0x7f) {
+			out[o++] = (char) c;
+			continue;
+		}
+		out[o++] = '\\';
+		if (c == '\r' || c == '\n' || c == '\t') {
+			out[o++] = c == '\r' ? 'r' : c == '\n' ? 'n' : 't';
+			continue;
+		}
+		out[o++] = 'x';
+		out[o++] = hex[c >> 4];
+		out[o++] = hex[c & 15];
+	}
+	out[o] = '\0';
+	return out;
+}
+
 /* NATS header names: printable ASCII without ':'; values without NUL,
  * CR or LF (the wire format is line based). */
 static int
@@ -763,9 +791,9 @@ nats_set_user_headers(natsMsg *m, const weir_event *ev, char *why, size_t cap)
 		weir_event_header(ev, i, &name, &v, &n);
 		if (!nats_header_ok(name, v, n)) {
 			snprintf(why, cap,
-			    "header '%.64s' cannot be carried by NATS (name "
+			    "header '%s' cannot be carried by NATS (name "
 			    "with ':' or space, or value with NUL/CR/LF)",
-			    name);
+			    nats_quote(small, sizeof small, name, 64));
 			return NATS_INVALID_ARG;
 		}
 		buf = n + 1 <= sizeof small ? small : malloc(n + 1);
@@ -867,9 +895,10 @@ nats_build(natsMsg **out, const weir_bridge_msg *bm, int msg_id, char *why,
 		                        : NATS_MAX_PAYLOAD;
 	}
 	if (!nats_subject_ok(bm->dest)) {
+		char q[404];
 		snprintf(why, cap,
-		    "invalid subject '%.100s' (an empty or wildcard token)",
-		    bm->dest);
+		    "invalid subject '%s' (an empty or wildcard token)",
+		    nats_quote(q, sizeof q, bm->dest, 100));
 		return NATS_INVALID_SUBJECT;
 	}
 	s = natsMsg_Create(out, bm->dest, NULL, data, (int) len);

@@ -285,6 +285,12 @@ nt_reason_fn(weir_store *st, const weir_store_dead_letter *dl, void *arg)
 	assert_string_equal(dl->origin, NT_ROUTE);
 	assert_true(strlen(dl->message) > 0);
 	r->carried += strstr(dl->message, "cannot be carried by NATS") != NULL;
+	/* The reason quotes the header name escaped: no raw control byte
+	 * (a CR/LF would forge lines wherever reasons are printed). */
+	for (const char *p = dl->message; *p != '\0'; p++)
+		if ((unsigned char) *p < 0x20 || *p == 0x7f)
+			fail_msg("raw control byte 0x%02x in the reason",
+			    (unsigned char) *p);
 	r->n++;
 	return WEIR_OK;
 }
