@@ -417,7 +417,5 @@ main(void)
 		cmocka_unit_test(test_mock_stop_while_down),
 		cmocka_unit_test(test_mock_broker_down),
 	};
-	if (getenv("KT_FILTER"))
-		cmocka_set_test_filter(getenv("KT_FILTER"));
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -473,7 +473,5 @@ main(void)
 		cmocka_unit_test(test_core_subscriber),
 		cmocka_unit_test(test_js_broker_restart),
 	};
-	if (getenv("NT_FILTER"))
-		cmocka_set_test_filter(getenv("NT_FILTER"));
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
