@@ -231,6 +231,10 @@ typedef struct weir_bridge_route_stats {
 	uint64_t paused;      /* times the intake paused at max_backlog */
 	uint64_t breaker_opens; /* times the breaker opened */
 	weir_bridge_breaker breaker;
+	/* store mode: events the store refused at intake (full, I/O error,
+	 * too large); the store is where dead letters go, so these have
+	 * none and are not counted in `dead` */
+	uint64_t store_failed;
 } weir_bridge_route_stats;
 
 /**

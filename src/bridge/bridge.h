@@ -112,6 +112,8 @@ typedef struct weir__route {
 
 	/* stats, read by any thread */
 	atomic_uint_least64_t sent, acked, retried, dead, paused, opens;
+	/* intake appends the store refused: no dead letter possible */
+	atomic_uint_least64_t store_failed;
 	atomic_uint_least64_t echoes; /* not sent: came from this broker */
 	atomic_uint_least64_t cursor;
 	atomic_int_least64_t  backlog;

@@ -23,10 +23,12 @@ intake_appended(
 	weir__route *rt = arg;
 	pthread_mutex_lock(&rt->lock);
 	if (err != WEIR_OK || seq <= rt->appended) {
-		/* failed, or an id already in the log: nothing new */
+		/* failed, or an id already in the log: nothing new. A
+		 * failed append cannot be a dead letter (those live in the
+		 * same store): counted on its own, never as dead. */
 		atomic_fetch_sub(&rt->backlog, 1);
 		if (err != WEIR_OK)
-			atomic_fetch_add(&rt->dead, 1);
+			atomic_fetch_add(&rt->store_failed, 1);
 	} else {
 		rt->appended = seq;
 	}

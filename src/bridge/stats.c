@@ -40,6 +40,7 @@ stats_read(weir__route *rt, weir_bridge_route_stats *st)
 	st->paused        = atomic_load(&rt->paused);
 	st->breaker_opens = atomic_load(&rt->opens);
 	st->breaker       = (weir_bridge_breaker) atomic_load(&rt->breaker);
+	st->store_failed  = atomic_load(&rt->store_failed);
 }
 
 weir_err
@@ -79,13 +80,15 @@ stats_route_json(weir__route *rt, char *buf, size_t size)
 	return snprintf(buf, size,
 	    "{\"name\":\"%s\",\"mode\":\"%s\",\"scheme\":\"%s\","
 	    "\"sent\":%llu,\"acked\":%llu,\"retried\":%llu,\"dead\":%llu,"
-	    "\"backlog\":%llu,\"lag_events\":%llu,\"lag_seconds\":%.3f,"
+	    "\"store_failed\":%llu,\"backlog\":%llu,\"lag_events\":%llu,\"lag_"
+	    "seconds\":%.3f,"
 	    "\"cursor\":%llu,\"paused\":%llu,\"echoes\":%llu,"
 	    "\"breaker\":\"%s\","
 	    "\"breaker_opens\":%llu%s}",
 	    rt->name, rt->direct ? "direct" : "store", rt->be->ops->scheme,
 	    (unsigned long long) st.sent, (unsigned long long) st.acked,
 	    (unsigned long long) st.retried, (unsigned long long) st.dead,
+	    (unsigned long long) st.store_failed,
 	    (unsigned long long) st.backlog,
 	    (unsigned long long) st.lag_events, st.lag_seconds,
 	    (unsigned long long) st.cursor, (unsigned long long) st.paused,

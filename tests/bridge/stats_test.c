@@ -19,7 +19,8 @@ test_stats_json(void **state)
 	    ",\"bridge\":{\"routes\":[{\"name\":\"r1\","
 	    "\"mode\":\"store\",\"scheme\":\"mem\","
 	    "\"sent\":3,\"acked\":3,\"retried\":0,"
-	    "\"dead\":0,\"backlog\":0,\"lag_events\":0,"
+	    "\"dead\":0,\"store_failed\":0,\"backlog\":0,"
+	    "\"lag_events\":0,"
 	    "\"lag_seconds\":0.000,"));
 	assert_non_null(
 	    strstr(js, "\"breaker\":\"closed\",\"breaker_opens\":0}]}}"));
