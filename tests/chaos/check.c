@@ -405,7 +405,7 @@ main(int argc, char **argv)
 		reord += d[i].reordered;
 		unknown += d[i].unknown;
 	}
-	printf("{\"acked\":%" PRIu64 ",\"log\":%zu,\"lost\":%" PRIu64
+	printf("{\"acked\":%" PRIu64 ",\"log_events\":%zu,\"lost\":%" PRIu64
 	       ",\"duplicated_after_dedupe\":%" PRIu64
 	       ",\"reordered_per_key\":%" PRIu64 ",\"unknown\":%" PRIu64
 	       ",\"acked_not_in_log\":%" PRIu64
