@@ -21,6 +21,13 @@ de-duplication) / reordered-per-key counts; this program prints one
 JSON line with its own figures and the checker's, and exits with the
 checker's status (0: all three are 0).
 
+Figures of the run: `events` offered at `rate` over `seconds`; `kills`;
+`resent`, lines written to a gateway that died before acknowledging
+them (sent again with their ids); `all_acked_s`, seconds from the start
+until the last event was acknowledged by a gateway (above `seconds` when
+the gateway could not keep up with the offered rate); `wall_s`, to the
+last gateway's exit after it drained its routes.
+
 Kills are not placed inside the outage: a gateway cannot start while a
 route's nats-server is down (the NATS backend's start connects once),
 so a kill there would stop the flow until the server is back; the run
@@ -141,6 +148,8 @@ class Gateway:
         os.set_blocking(self.proc.stdin.fileno(), False)
         os.set_blocking(self.proc.stdout.fileno(), False)
         self.sent = []  # event index of line 1, 2, ...
+        self.ends = []  # byte offset of each line's end in the input
+        self.queued = self.written = 0  # bytes
         self.out = bytearray()  # written to the pipe as it takes it
         self.inbuf = b""
         self.closed = False
@@ -151,6 +160,8 @@ class Gateway:
     def queue(self, idx, line):
         self.sent.append(idx)
         self.out += line
+        self.queued += len(line)
+        self.ends.append(self.queued)
 
     def flush(self):
         while self.out and not self.closed:
@@ -162,6 +173,7 @@ class Gateway:
                 self.closed = True
                 return
             del self.out[:n]
+            self.written += n
 
     def acks(self):
         """The acks that can be read now: (line, ok, answer)."""
@@ -192,6 +204,7 @@ class Run:
         self.next_new = 0
         self.kills = self.resent = self.start_failures = self.starts = 0
         self.acks_seen = self.n_acked = 0
+        self.all_acked_s = None
 
     def make_event(self):
         i = len(self.events)
@@ -237,7 +250,9 @@ class Run:
         gw.proc.wait()
         self.take_acks(gw)  # answers written before the kill still count
         again = [i for i in gw.sent if not self.acked[i]]
-        self.resent += len(again)
+        # The lines it may have read: in the pipe, or taken from it.
+        self.resent += sum(1 for i, end in zip(gw.sent, gw.ends)
+                           if end <= gw.written and not self.acked[i])
         self.resend = again + self.resend
 
     def start_gateway(self, ini, errlog):
@@ -284,6 +299,7 @@ class Run:
             if kills and now >= kills[0] and gw.alive():
                 kills.pop(0)
                 gw.proc.send_signal(signal.SIGKILL)
+                gw.proc.wait()  # the next kill is for the next process
                 self.kills += 1
             if not gw.alive():
                 self.bury(gw)
@@ -299,6 +315,9 @@ class Run:
             gw.flush()
             self.take_acks(gw)
             if self.next_new == total and self.n_acked == total and \
+                    self.all_acked_s is None:
+                self.all_acked_s = round(now, 1)
+            if self.all_acked_s is not None and \
                     outage in ("none", "after") and not kills:
                 break
             time.sleep(0.002)
@@ -337,6 +356,8 @@ def parse_args():
                    help="seconds past the run for the last acks")
     p.add_argument("--seed", type=int, default=None)
     a = p.parse_args()
+    for f in ("weir", "check", "source", "dir"):
+        setattr(a, f, os.path.abspath(getattr(a, f)))  # the gateway's cwd
     if a.outage_at is None:
         a.outage_at = a.seconds / 5
     if a.seed is None:
@@ -387,6 +408,7 @@ def main():
            "rate": a.rate, "events": len(run.events), "kills": run.kills,
            "gateway_starts": run.starts,
            "start_failures": run.start_failures, "resent": run.resent,
+           "all_acked_s": run.all_acked_s,
            "acks_seen": run.acks_seen, "outage_s": a.outage,
            "wall_s": round(took, 1)}
     out.update(res)
