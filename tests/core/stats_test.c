@@ -119,6 +119,24 @@ __wrap_vsnprintf(char *buf, size_t n, const char *fmt, va_list ap)
 	return __real_vsnprintf(buf, n, fmt, ap);
 }
 
+// With _FORTIFY_SOURCE (optimised builds, cmake/WeirHelpers.cmake) the
+// library calls glibc's checked variant instead: wrapped the same way.
+int __real___vsnprintf_chk(
+    char *buf, size_t n, int flag, size_t slen, const char *fmt, va_list ap);
+int __wrap___vsnprintf_chk(
+    char *buf, size_t n, int flag, size_t slen, const char *fmt, va_list ap);
+
+int
+__wrap___vsnprintf_chk(
+    char *buf, size_t n, int flag, size_t slen, const char *fmt, va_list ap)
+{
+	if (vsn_fail_at > 0 && ++vsn_calls == vsn_fail_at) {
+		errno = EOVERFLOW;
+		return -1;
+	}
+	return __real___vsnprintf_chk(buf, n, flag, slen, fmt, ap);
+}
+
 // Every block the allocator handed out and not yet took back; a realloc
 // always moves, so a caller that loses its result frees a stale block.
 #define TRACK_MAX 256
