@@ -24,6 +24,14 @@
 // never calls it (new generation); and no entry keeps anything alive.
 // A nested section on another bus marks the record "any bus" (NULL).
 //
+// The reader's announcement must be ordered before its load of bus->gen
+// (a store then a load: only a full fence does that, an xchg on x86,
+// ~6 ns, as much as the rest of a cached emit). Where the system has an
+// asymmetric fence (Linux membarrier, scache_fence_linux.c) the reader
+// stores plainly and the remover, rare, pays the fence for every thread
+// at once before it scans; elsewhere, and under TSan, which does not
+// model it, the reader's store is seq_cst (scache_fence_none.c).
+//
 // The cache and the records use libc's allocator, not the hook: they
 // live as long as their thread, across any weir_set_allocator().
 #include <pthread.h>
@@ -34,6 +42,7 @@
 #include "core/alloc.h"
 #include "core/bus.h"
 #include "core/scache.h"
+#include "core/scache_fence.h"
 
 typedef struct scache_rec {
 	_Alignas(64) atomic_uint_least64_t epoch; // 0: outside a section
@@ -68,6 +77,8 @@ static pthread_mutex_t       scache_mx = PTHREAD_MUTEX_INITIALIZER;
 static scache_limbo         *scache_limbo_head; // scache_mx
 static pthread_once_t        scache_once = PTHREAD_ONCE_INIT;
 static pthread_key_t         scache_key;
+// The heavy fence is available: readers announce with a plain store.
+static int scache_asym;
 
 #if defined(__GNUC__)
 #define SCACHE_TLS_MODEL __attribute__((tls_model("initial-exec")))
@@ -109,6 +120,7 @@ static void
 scache_init_once(void)
 {
 	(void) pthread_key_create(&scache_key, scache_thread_end);
+	scache_asym = weir__fence_heavy_init();
 }
 
 // A record no live thread owns, or a new one (records are never freed:
@@ -194,7 +206,12 @@ scache_busy(weir_bus *bus, uint64_t epoch)
 void
 weir__scache_retire(weir_bus *bus, void (*release)(void *), void *item)
 {
+	// scache_asym is settled before any reader announces (once).
+	pthread_once(&scache_once, scache_init_once);
 	uint64_t epoch = atomic_fetch_add(&scache_epoch, 1) + 1;
+	if (scache_asym) {
+		weir__fence_heavy(); // see scache_announce()
+	}
 	if (!scache_busy(bus, epoch)) {
 		release(item);
 		return;
@@ -261,8 +278,17 @@ scache_announce(scache_tls *me, weir_bus *bus)
 		me->bus = bus;
 		atomic_store_explicit(
 		    &me->rec->bus, bus, memory_order_relaxed);
-		atomic_store(&me->rec->epoch,
-		    atomic_load_explicit(&scache_epoch, memory_order_acquire));
+		uint64_t e =
+		    atomic_load_explicit(&scache_epoch, memory_order_acquire);
+		if (WEIR_ALWAYS(scache_asym)) {
+			// The remover's heavy fence orders this store before
+			// our load of bus->gen (scache_fence.h).
+			atomic_store_explicit(
+			    &me->rec->epoch, e, memory_order_relaxed);
+			atomic_signal_fence(memory_order_seq_cst);
+		} else {
+			atomic_store(&me->rec->epoch, e);
+		}
 	} else if (me->bus != bus && me->bus != NULL) {
 		me->bus = NULL;
 		atomic_store(&me->rec->bus, NULL);
@@ -334,17 +360,35 @@ scache_ptr_slot(const char *topic)
 	return (size_t) (a >> 58) & (WEIR__SCACHE_SLOTS - 1);
 }
 
-// Is @p topic the string of @p e? Reads @p topic no further than its
-// first difference or its end.
+// Are the @p n bytes at @p a and @p b equal? Word compares, first and
+// last word overlapping: a topic is short, and a call to memcmp cost as
+// much as the compare.
+static inline int
+scache_eq(const char *a, const char *b, size_t n)
+{
+	uint64_t x, y, u, v;
+	if (n < 8) {
+		return memcmp(a, b, n) == 0;
+	}
+	for (size_t i = 0; i + 8 < n; i += 8) {
+		memcpy(&x, a + i, 8);
+		memcpy(&y, b + i, 8);
+		if (x != y) {
+			return 0;
+		}
+	}
+	memcpy(&u, a + n - 8, 8);
+	memcpy(&v, b + n - 8, 8);
+	return u == v;
+}
+
+// Is @p topic the string of @p e? Its length first (strlen reads no
+// further than the string's end), then its bytes.
 static inline int
 scache_same(const weir__scache_entry *e, const char *topic)
 {
-	for (size_t i = 0; e->topic[i] == topic[i]; i++) {
-		if (topic[i] == '\0') {
-			return 1;
-		}
-	}
-	return 0;
+	size_t n = strlen(topic);
+	return n == e->len && scache_eq(e->topic, topic, n);
 }
 
 static inline int
@@ -353,6 +397,33 @@ scache_hit(const weir__scache_entry *e, const weir_bus *bus, const char *topic,
 {
 	return e->bus == bus && e->hash == hash && e->len == len &&
 	    e->uid == bus->uid && memcmp(e->topic, topic, len) == 0;
+}
+
+// A miss on the pointer: by the string's hash, then a fill. Not inlined:
+// its stack frame would be the fast path's.
+static __attribute__((noinline)) weir__scache_entry *
+scache_enter_slow(scache_tls *me, weir__scache_entry **pp, weir_bus *bus,
+    const char *topic, uint64_t gen)
+{
+	size_t              len;
+	uint64_t            hash = scache_hash(topic, &len);
+	weir__scache_entry *e    = &me->e[hash & (WEIR__SCACHE_SLOTS - 1)];
+	if (scache_hit(e, bus, topic, len, hash) && e->gen == gen) {
+		e->ptr = topic;
+		*pp    = e;
+		return e;
+	}
+	// Only the outermost section fills: a nested emit or publish (from
+	// a listener) must not rewrite an entry an outer one is walking.
+	if (me->depth == 1 && len < WEIR__SCACHE_TOPIC &&
+	    weir_topic_validate(topic) == WEIR_OK &&
+	    scache_fill(e, bus, topic, len, hash) == WEIR_OK) {
+		e->ptr = topic;
+		*pp    = e;
+		return e;
+	}
+	weir__scache_leave();
+	return NULL;
 }
 
 weir__scache_entry *
@@ -372,23 +443,5 @@ weir__scache_enter(weir_bus *bus, const char *topic)
 	        scache_same(e, topic))) {
 		return e;
 	}
-	size_t   len;
-	uint64_t hash = scache_hash(topic, &len);
-	e             = &me->e[hash & (WEIR__SCACHE_SLOTS - 1)];
-	if (scache_hit(e, bus, topic, len, hash) && e->gen == gen) {
-		e->ptr = topic;
-		*pp    = e;
-		return e;
-	}
-	// Only the outermost section fills: a nested emit or publish (from
-	// a listener) must not rewrite an entry an outer one is walking.
-	if (me->depth == 1 && len < WEIR__SCACHE_TOPIC &&
-	    weir_topic_validate(topic) == WEIR_OK &&
-	    scache_fill(e, bus, topic, len, hash) == WEIR_OK) {
-		e->ptr = topic;
-		*pp    = e;
-		return e;
-	}
-	weir__scache_leave();
-	return NULL;
+	return scache_enter_slow(me, pp, bus, topic, gen);
 }
