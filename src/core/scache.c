@@ -44,13 +44,6 @@
 #include "core/scache.h"
 #include "core/scache_fence.h"
 
-typedef struct scache_rec {
-	_Alignas(64) atomic_uint_least64_t epoch; // 0: outside a section
-	_Atomic(weir_bus *) bus;                  // NULL: any bus
-	atomic_int          used;                 // owned by a live thread
-	struct scache_rec  *next;                 // never unlinked
-} scache_rec;
-
 typedef struct scache_limbo {
 	struct scache_limbo *next;
 	weir_bus            *bus; // compared, never dereferenced
@@ -59,33 +52,18 @@ typedef struct scache_limbo {
 	void *item;
 } scache_limbo;
 
-typedef struct scache_tls {
-	scache_rec        *rec;
-	unsigned           depth;
-	weir_bus          *bus; // of the outermost section
-	weir__scache_entry e[WEIR__SCACHE_SLOTS];
-	// The entry last found for a topic pointer (slot by address): a
-	// string constant is found without strlen and hashing.
-	weir__scache_entry *byptr[WEIR__SCACHE_SLOTS];
-} scache_tls;
-
-static _Atomic(scache_rec *) scache_recs;
-static atomic_uint_least64_t scache_epoch = 1;
-static atomic_uint_least64_t scache_uids;
-static atomic_size_t         scache_limbo_n;
-static pthread_mutex_t       scache_mx = PTHREAD_MUTEX_INITIALIZER;
-static scache_limbo         *scache_limbo_head; // scache_mx
-static pthread_once_t        scache_once = PTHREAD_ONCE_INIT;
-static pthread_key_t         scache_key;
+static _Atomic(weir__scache_rec *) scache_recs;
+atomic_uint_least64_t              weir__scache_epoch = 1;
+static atomic_uint_least64_t       scache_uids;
+atomic_size_t                      weir__scache_limbo_n;
+static pthread_mutex_t             scache_mx = PTHREAD_MUTEX_INITIALIZER;
+static scache_limbo               *scache_limbo_head; // scache_mx
+static pthread_once_t              scache_once = PTHREAD_ONCE_INIT;
+static pthread_key_t               scache_key;
 // The heavy fence is available: readers announce with a plain store.
-static int scache_asym;
+int weir__scache_asym;
 
-#if defined(__GNUC__)
-#define SCACHE_TLS_MODEL __attribute__((tls_model("initial-exec")))
-#else
-#define SCACHE_TLS_MODEL
-#endif
-static _Thread_local scache_tls *scache_me SCACHE_TLS_MODEL;
+_Thread_local weir__scache_tls *weir__scache_me WEIR__SCACHE_TLS_MODEL;
 
 uint64_t
 weir__scache_uid(void)
@@ -96,23 +74,23 @@ weir__scache_uid(void)
 size_t
 weir__scache_limbo_count(void)
 {
-	return atomic_load(&scache_limbo_n);
+	return atomic_load(&weir__scache_limbo_n);
 }
 
 size_t
 weir__scache_footprint(void)
 {
-	return scache_me != NULL ? sizeof(scache_tls) : 0;
+	return weir__scache_me != NULL ? sizeof(weir__scache_tls) : 0;
 }
 
 // Thread exit: the record goes back to the pool, the entries with it.
 static void
 scache_thread_end(void *arg)
 {
-	scache_tls *me = arg;
+	weir__scache_tls *me = arg;
 	atomic_store(&me->rec->epoch, 0);
 	atomic_store(&me->rec->used, 0);
-	scache_me = NULL;
+	weir__scache_me = NULL;
 	free(me);
 }
 
@@ -120,21 +98,21 @@ static void
 scache_init_once(void)
 {
 	(void) pthread_key_create(&scache_key, scache_thread_end);
-	scache_asym = weir__fence_heavy_init();
+	weir__scache_asym = weir__fence_heavy_init();
 }
 
 // A record no live thread owns, or a new one (records are never freed:
 // a scan may be reading them).
-static scache_rec *
+static weir__scache_rec *
 scache_rec_get(void)
 {
-	for (scache_rec *r = atomic_load(&scache_recs); r; r = r->next) {
+	for (weir__scache_rec *r = atomic_load(&scache_recs); r; r = r->next) {
 		int free_rec = 0;
 		if (atomic_compare_exchange_strong(&r->used, &free_rec, 1)) {
 			return r;
 		}
 	}
-	scache_rec *r = aligned_alloc(64, sizeof(*r));
+	weir__scache_rec *r = aligned_alloc(64, sizeof(*r));
 	if (r == NULL) {
 		return NULL;
 	}
@@ -147,11 +125,11 @@ scache_rec_get(void)
 	return r;
 }
 
-static scache_tls *
-scache_tls_make(void)
+weir__scache_tls *
+weir__scache_tls_make(void)
 {
 	pthread_once(&scache_once, scache_init_once);
-	scache_tls *me = calloc(1, sizeof(*me));
+	weir__scache_tls *me = calloc(1, sizeof(*me));
 	if (me == NULL) {
 		return NULL;
 	}
@@ -163,7 +141,7 @@ scache_tls_make(void)
 		free(me);
 		return NULL;
 	}
-	scache_me = me;
+	weir__scache_me = me;
 	return me;
 }
 
@@ -191,7 +169,7 @@ scache_hash(const char *topic, size_t *len)
 static int
 scache_busy(weir_bus *bus, uint64_t epoch)
 {
-	for (scache_rec *r = atomic_load(&scache_recs); r; r = r->next) {
+	for (weir__scache_rec *r = atomic_load(&scache_recs); r; r = r->next) {
 		uint64_t e = atomic_load(&r->epoch);
 		if (e != 0 && e < epoch) {
 			weir_bus *b = atomic_load(&r->bus);
@@ -206,10 +184,10 @@ scache_busy(weir_bus *bus, uint64_t epoch)
 void
 weir__scache_retire(weir_bus *bus, void (*release)(void *), void *item)
 {
-	// scache_asym is settled before any reader announces (once).
+	// weir__scache_asym is settled before any reader announces (once).
 	pthread_once(&scache_once, scache_init_once);
-	uint64_t epoch = atomic_fetch_add(&scache_epoch, 1) + 1;
-	if (scache_asym) {
+	uint64_t epoch = atomic_fetch_add(&weir__scache_epoch, 1) + 1;
+	if (weir__scache_asym) {
 		weir__fence_heavy(); // see scache_announce()
 	}
 	if (!scache_busy(bus, epoch)) {
@@ -226,14 +204,14 @@ weir__scache_retire(weir_bus *bus, void (*release)(void *), void *item)
 	pthread_mutex_lock(&scache_mx);
 	lb->next          = scache_limbo_head;
 	scache_limbo_head = lb;
-	atomic_fetch_add(&scache_limbo_n, 1);
+	atomic_fetch_add(&weir__scache_limbo_n, 1);
 	pthread_mutex_unlock(&scache_mx);
 }
 
 // Frees the limbo items no section holds back any more (no lock held
 // while their release runs: it may call arg_free, which may emit).
-static void
-scache_reclaim(void)
+void
+weir__scache_reclaim(void)
 {
 	scache_limbo *done = NULL;
 	pthread_mutex_lock(&scache_mx);
@@ -246,7 +224,7 @@ scache_reclaim(void)
 		*pp      = lb->next;
 		lb->next = done;
 		done     = lb;
-		atomic_fetch_sub(&scache_limbo_n, 1);
+		atomic_fetch_sub(&weir__scache_limbo_n, 1);
 	}
 	pthread_mutex_unlock(&scache_mx);
 	while (done != NULL) {
@@ -254,44 +232,6 @@ scache_reclaim(void)
 		done             = lb->next;
 		lb->release(lb->item);
 		free(lb);
-	}
-}
-
-void
-weir__scache_leave(void)
-{
-	scache_tls *me = scache_me;
-	if (--me->depth != 0) {
-		return;
-	}
-	atomic_store_explicit(&me->rec->epoch, 0, memory_order_release);
-	if (atomic_load_explicit(&scache_limbo_n, memory_order_relaxed)) {
-		scache_reclaim();
-	}
-}
-
-// Announces this thread (see the design notes) before bus->gen is read.
-static inline void
-scache_announce(scache_tls *me, weir_bus *bus)
-{
-	if (me->depth++ == 0) {
-		me->bus = bus;
-		atomic_store_explicit(
-		    &me->rec->bus, bus, memory_order_relaxed);
-		uint64_t e =
-		    atomic_load_explicit(&scache_epoch, memory_order_acquire);
-		if (WEIR_ALWAYS(scache_asym)) {
-			// The remover's heavy fence orders this store before
-			// our load of bus->gen (scache_fence.h).
-			atomic_store_explicit(
-			    &me->rec->epoch, e, memory_order_relaxed);
-			atomic_signal_fence(memory_order_seq_cst);
-		} else {
-			atomic_store(&me->rec->epoch, e);
-		}
-	} else if (me->bus != bus && me->bus != NULL) {
-		me->bus = NULL;
-		atomic_store(&me->rec->bus, NULL);
 	}
 }
 
@@ -353,44 +293,6 @@ scache_fill(weir__scache_entry *e, weir_bus *bus, const char *topic,
 	return WEIR_OK;
 }
 
-static inline size_t
-scache_ptr_slot(const char *topic)
-{
-	uint64_t a = (uint64_t) (uintptr_t) topic * 0x9e3779b97f4a7c15ull;
-	return (size_t) (a >> 58) & (WEIR__SCACHE_SLOTS - 1);
-}
-
-// Are the @p n bytes at @p a and @p b equal? Word compares, first and
-// last word overlapping: a topic is short, and a call to memcmp cost as
-// much as the compare.
-static inline int
-scache_eq(const char *a, const char *b, size_t n)
-{
-	uint64_t x, y, u, v;
-	if (n < 8) {
-		return memcmp(a, b, n) == 0;
-	}
-	for (size_t i = 0; i + 8 < n; i += 8) {
-		memcpy(&x, a + i, 8);
-		memcpy(&y, b + i, 8);
-		if (x != y) {
-			return 0;
-		}
-	}
-	memcpy(&u, a + n - 8, 8);
-	memcpy(&v, b + n - 8, 8);
-	return u == v;
-}
-
-// Is @p topic the string of @p e? Its length first (strlen reads no
-// further than the string's end), then its bytes.
-static inline int
-scache_same(const weir__scache_entry *e, const char *topic)
-{
-	size_t n = strlen(topic);
-	return n == e->len && scache_eq(e->topic, topic, n);
-}
-
 static inline int
 scache_hit(const weir__scache_entry *e, const weir_bus *bus, const char *topic,
     size_t len, uint64_t hash)
@@ -399,11 +301,9 @@ scache_hit(const weir__scache_entry *e, const weir_bus *bus, const char *topic,
 	    e->uid == bus->uid && memcmp(e->topic, topic, len) == 0;
 }
 
-// A miss on the pointer: by the string's hash, then a fill. Not inlined:
-// its stack frame would be the fast path's.
-static __attribute__((noinline)) weir__scache_entry *
-scache_enter_slow(scache_tls *me, weir__scache_entry **pp, weir_bus *bus,
-    const char *topic, uint64_t gen)
+weir__scache_entry *
+weir__scache_enter_slow(weir__scache_tls *me, weir__scache_entry **pp,
+    weir_bus *bus, const char *topic, uint64_t gen)
 {
 	size_t              len;
 	uint64_t            hash = scache_hash(topic, &len);
@@ -424,24 +324,4 @@ scache_enter_slow(scache_tls *me, weir__scache_entry **pp, weir_bus *bus,
 	}
 	weir__scache_leave();
 	return NULL;
-}
-
-weir__scache_entry *
-weir__scache_enter(weir_bus *bus, const char *topic)
-{
-	scache_tls *me = scache_me;
-	if (__builtin_expect(me == NULL, 0) &&
-	    (me = scache_tls_make()) == NULL) {
-		return NULL;
-	}
-	weir__scache_entry **pp = &me->byptr[scache_ptr_slot(topic)];
-	weir__scache_entry  *e  = *pp;
-	scache_announce(me, bus);
-	uint64_t gen = atomic_load(&bus->gen);
-	if (WEIR_ALWAYS(e != NULL && e->ptr == topic && e->bus == bus &&
-	        e->gen == gen && e->uid == bus->uid &&
-	        scache_same(e, topic))) {
-		return e;
-	}
-	return scache_enter_slow(me, pp, bus, topic, gen);
 }
