@@ -125,7 +125,7 @@ weir_emit(weir_bus *bus, const char *topic, const void *data, size_t len,
 	}
 	if (bus != NULL && topic != NULL && len <= bus->max_payload &&
 	    (data != NULL || len == 0)) {
-		weir_err rv;
+		weir_err rv = WEIR_OK;
 		if (emit_by_cache(bus, topic, data, len, &n, &rv)) {
 			if (called != NULL) {
 				*called = n;

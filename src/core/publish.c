@@ -135,7 +135,7 @@ weir_err
 weir_publish(weir_bus *bus, const char *topic, const void *data, size_t len,
     unsigned flags, weir_free_fn free_fn)
 {
-	weir_err rv;
+	weir_err rv = WEIR_OK;
 	if (flags == 0 && bus != NULL && topic != NULL &&
 	    len <= bus->max_payload && (data != NULL || len == 0) &&
 	    publish_by_cache(bus, topic, data, len, &rv)) {
