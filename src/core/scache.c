@@ -18,10 +18,11 @@
 // of these are seq_cst, so for any reader either the scan sees its
 // announcement or the reader sees the new generation and refills.
 // Whoever leaves the last section that held an item back frees it, on
-// its own thread. So arg_free runs when no emit may still call the
-// listener: at once, or when the last such emit ends, on its thread,
-// as weir_off() documents; an emit that starts after weir_off() returned
-// never calls it (new generation); and no entry keeps anything alive.
+// its own thread; a remover looks again after parking an item, in case
+// that reader left before the item was parked. So arg_free runs when no emit
+// may still call the listener: at once, or when the last such emit ends, on
+// its thread, as weir_off() documents; an emit that starts after weir_off()
+// returned never calls it (new generation); and no entry keeps anything alive.
 // A nested section on another bus marks the record "any bus" (NULL).
 //
 // The reader's announcement must be ordered before its load of bus->gen
@@ -206,6 +207,12 @@ weir__scache_retire(weir_bus *bus, void (*release)(void *), void *item)
 	scache_limbo_head = lb;
 	atomic_fetch_add(&weir__scache_limbo_n, 1);
 	pthread_mutex_unlock(&scache_mx);
+	// The reader we waited for may have left before the count above
+	// was up, and seen none: look again (weir__scache_leave()).
+	if (weir__scache_asym) {
+		weir__fence_heavy();
+	}
+	weir__scache_reclaim();
 }
 
 // Frees the limbo items no section holds back any more (no lock held

@@ -171,9 +171,17 @@ weir__scache_leave(void)
 	if (--me->depth != 0) {
 		return;
 	}
-	atomic_store_explicit(&me->rec->epoch, 0, memory_order_release);
-	if (atomic_load_explicit(
-	        &weir__scache_limbo_n, memory_order_relaxed)) {
+	// Store, then load: a remover that parked an item while we were
+	// inside either sees our 0 in its own scan after parking, or we see
+	// its count here (its heavy fence, or seq_cst on both sides).
+	if (WEIR_ALWAYS(weir__scache_asym)) {
+		atomic_store_explicit(
+		    &me->rec->epoch, 0, memory_order_release);
+		atomic_signal_fence(memory_order_seq_cst);
+	} else {
+		atomic_store(&me->rec->epoch, 0);
+	}
+	if (atomic_load(&weir__scache_limbo_n)) {
 		weir__scache_reclaim();
 	}
 }
