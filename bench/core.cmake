@@ -1,5 +1,6 @@
 # core_bench: weir::core against Node's EventEmitter, a function-pointer
-# floor, ZeroMQ inproc PUB/SUB and a mutex+condvar queue, in one run.
+# floor, ZeroMQ inproc PUB/SUB and PUSH/PULL, a mutex+condvar queue and a
+# bare SPSC ring, in one run.
 # Included by bench/CMakeLists.txt. Build with -DCMAKE_BUILD_TYPE=Release
 # for figures worth recording (scripts/bench.sh does).
 find_package(Threads REQUIRED)
@@ -10,6 +11,7 @@ add_executable(core_bench
   ${CMAKE_CURRENT_LIST_DIR}/core_bench.c
   ${CMAKE_CURRENT_LIST_DIR}/peer_mutexq.c
   ${CMAKE_CURRENT_LIST_DIR}/peer_node.c
+  ${CMAKE_CURRENT_LIST_DIR}/peer_spsc.c
   ${CMAKE_CURRENT_LIST_DIR}/peer_zmq.c)
 weir_target_warnings(core_bench)
 target_link_libraries(core_bench PRIVATE weir::core PkgConfig::ZMQ

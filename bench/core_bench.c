@@ -31,6 +31,7 @@
 
 #include "peer_mutexq.h"
 #include "peer_node.h"
+#include "peer_spsc.h"
 #include "peer_util.h"
 #include "peer_zmq.h"
 
@@ -55,11 +56,36 @@ int bench_pin_cpus = 1; /* see peer_util.h */
 /* One timed run of n events; returns 0 and the elapsed time in *ns. */
 typedef int (*bench_run_fn)(void *ctx, uint64_t n, uint64_t *ns);
 
-/* A measured figure: the median of the runs. */
+/* A measured figure: the median of the runs, and their range. */
 typedef struct bench_fig {
 	double rate; /* events per second; 0 when not measured */
-	double ns;   /* nanoseconds per event */
+	double ns;   /* nanoseconds per event, median */
+	double min;  /* fastest run, ns per event */
+	double max;  /* slowest run, ns per event */
 } bench_fig;
+
+/*
+ * How weir was linked into this program: "app" (static archives built
+ * without link-time optimisation, as an application links the installed
+ * library: the headline) or "lto" (weir and the bench optimised together
+ * across files, which no application gets). Set by bench/core.cmake.
+ */
+#ifndef WEIR_BENCH_BUILD
+#define WEIR_BENCH_BUILD "app"
+#endif
+
+/* Figures from sorted times[reps] of n events each. */
+static bench_fig
+bench_fig_of(const uint64_t *t, int reps, uint64_t n)
+{
+	bench_fig fig;
+
+	fig.ns   = (double) t[reps / 2] / (double) n;
+	fig.rate = 1e9 / fig.ns;
+	fig.min  = (double) t[0] / (double) n;
+	fig.max  = (double) t[reps - 1] / (double) n;
+	return (fig);
+}
 
 static int
 bench_cmp_u64(const void *a, const void *b)
@@ -89,8 +115,7 @@ bench_median(
 		}
 	}
 	qsort(times, (size_t) reps, sizeof(uint64_t), bench_cmp_u64);
-	fig.ns   = (double) times[reps / 2] / (double) n;
-	fig.rate = 1e9 / fig.ns;
+	fig = bench_fig_of(times, reps, n);
 	fprintf(stderr,
 	    "  %-28s %14.0f events/s %9.2f ns/event  (runs %.2f..%.2f)\n",
 	    what, fig.rate, fig.ns, (double) times[0] / (double) n,
@@ -151,8 +176,7 @@ bench_interleaved(bench_case *cs, int k, uint64_t n, int reps)
 	for (int c = 0; c < k; c++) {
 		uint64_t *t = cs[c].times;
 		qsort(t, (size_t) reps, sizeof(uint64_t), bench_cmp_u64);
-		cs[c].fig.ns   = (double) t[reps / 2] / (double) n;
-		cs[c].fig.rate = 1e9 / cs[c].fig.ns;
+		cs[c].fig = bench_fig_of(t, reps, n);
 		fprintf(stderr,
 		    "  %-28s %14.0f events/s %9.2f ns/event  (runs "
 		    "%.2f..%.2f)\n",
@@ -170,13 +194,17 @@ static void
 bench_print(const char *name, bench_fig weir, const char *peer,
     bench_fig other, uint64_t n, int reps, double target)
 {
-	printf("{\"name\":\"%s\",\"events_per_s\":%.0f,\"ns_per_event\":%.2f,"
+	printf("{\"name\":\"%s\",\"build\":\"%s\",\"events_per_s\":%.0f,"
+	       "\"ns_per_event\":%.2f,\"ns_min\":%.2f,\"ns_max\":%.2f,"
 	       "\"peer\":\"%s\",",
-	    name, weir.rate, weir.ns, peer);
+	    name, WEIR_BENCH_BUILD, weir.rate, weir.ns, weir.min, weir.max,
+	    peer);
 	if (other.rate > 0) {
 		printf("\"peer_events_per_s\":%.0f,\"peer_ns_per_event\":%.2f,"
+		       "\"peer_ns_min\":%.2f,\"peer_ns_max\":%.2f,"
 		       "\"ratio\":%.3f",
-		    other.rate, other.ns, weir.rate / other.rate);
+		    other.rate, other.ns, other.min, other.max,
+		    weir.rate / other.rate);
 	} else {
 		printf("\"peer_events_per_s\":null,\"peer_ns_per_event\":null,"
 		       "\"ratio\":null");
@@ -299,13 +327,20 @@ floor_run(void *arg, uint64_t n, uint64_t *ns)
 	return (emit_finish(n, t0, ns));
 }
 
+static int
+node_round_run(void *arg, uint64_t n, uint64_t *ns)
+{
+	(void) n;
+	return (peer_node_round(arg, ns, NULL));
+}
+
 static void
 bench_emit(const bench_opts *o)
 {
-	emit_ctx  ec;
-	bench_fig topic, string, fptr, node = { 0, 0 };
-	uint64_t  warm;
-	char      node_version[32];
+	emit_ctx   ec;
+	bench_fig  topic, string, fptr, node = { 0, 0, 0, 0 };
+	uint64_t   warm;
+	peer_node *pn = o->node ? peer_node_open(o->emit_n) : NULL;
 
 	memset(&ec, 0xab, sizeof(ec));
 	bench_check(weir_bus_create(&ec.bus, NULL), "bus_create");
@@ -321,18 +356,29 @@ bench_emit(const bench_opts *o)
 	emit_string_run(&ec, warm, &(uint64_t) { 0 });
 	floor_run(&ec, warm, &(uint64_t) { 0 });
 
-	fprintf(stderr, "emit (n=%llu):\n", (unsigned long long) o->emit_n);
-	topic = bench_median(
-	    "weir emit_topic", emit_topic_run, &ec, o->emit_n, o->reps);
-	string = bench_median(
-	    "weir emit (string)", emit_string_run, &ec, o->emit_n, o->reps);
-	fptr = bench_median("fnptr floor", floor_run, &ec, o->emit_n, o->reps);
-	if (o->node &&
-	    peer_node_run(o->emit_n, o->reps, &node.rate, node_version) == 0) {
-		node.ns = 1e9 / node.rate;
-		fprintf(stderr, "  %-28s %14.0f events/s %9.2f ns/event\n",
-		    "node EventEmitter", node.rate, node.ns);
+	fprintf(stderr,
+	    "emit (n=%llu; weir, floor, node: cases run in turn):\n",
+	    (unsigned long long) o->emit_n);
+	bench_case cs[4] = {
+		{ .what  = "weir emit_topic",
+		    .fn  = emit_topic_run,
+		    .ctx = &ec },
+		{ .what  = "weir emit (string)",
+		    .fn  = emit_string_run,
+		    .ctx = &ec },
+		{ .what = "fnptr floor", .fn = floor_run, .ctx = &ec },
+		{ .what  = "node EventEmitter",
+		    .fn  = node_round_run,
+		    .ctx = pn },
+	};
+	bench_interleaved(cs, pn != NULL ? 4 : 3, o->emit_n, o->reps);
+	topic  = cs[0].fig;
+	string = cs[1].fig;
+	fptr   = cs[2].fig;
+	if (pn != NULL) {
+		node = cs[3].fig;
 	}
+	peer_node_close(pn);
 	weir_topic_destroy(ec.topic);
 	weir_bus_destroy(ec.bus);
 
@@ -341,7 +387,7 @@ bench_emit(const bench_opts *o)
 	bench_print(
 	    "emit_topic", topic, "fnptr_floor", fptr, o->emit_n, o->reps, 0);
 	bench_print("emit_string", string, "node_eventemitter", node,
-	    o->emit_n, o->reps, 0);
+	    o->emit_n, o->reps, 1.0);
 	bench_print(
 	    "emit_string", string, "fnptr_floor", fptr, o->emit_n, o->reps, 0);
 }
@@ -491,7 +537,21 @@ static int
 zmq_run(void *arg, uint64_t n, uint64_t *ns)
 {
 	(void) arg;
-	return (peer_zmq_run(n, ns));
+	return (peer_zmq_run(0, n, ns));
+}
+
+static int
+zmq_push_run(void *arg, uint64_t n, uint64_t *ns)
+{
+	(void) arg;
+	return (peer_zmq_run(1, n, ns));
+}
+
+static int
+spsc_run(void *arg, uint64_t n, uint64_t *ns)
+{
+	(void) arg;
+	return (peer_spsc_run(n, CROSS_CAPACITY, ns));
 }
 
 static int
@@ -505,7 +565,7 @@ static void
 bench_cross(const bench_opts *o)
 {
 	cross_ctx cc_topic, cc_string;
-	bench_fig topic, string, zmq, mutexq;
+	bench_fig topic, string, zmq, push, mutexq, spsc;
 	uint64_t  n = o->cross_n;
 
 	memset(&cc_topic, 0, sizeof(cc_topic));
@@ -519,7 +579,7 @@ bench_cross(const bench_opts *o)
 	    (unsigned long long) n, o->spin, o->gather < 0 ? "default" : "set",
 	    bench_pin_cpus ? "producer on CPU 0, consumer on CPU 1"
 	                   : "threads not pinned");
-	bench_case cs[4] = {
+	bench_case cs[6] = {
 		{ .what  = "weir publish_topic",
 		    .fn  = cross_run,
 		    .ctx = &cc_topic },
@@ -527,16 +587,28 @@ bench_cross(const bench_opts *o)
 		    .fn  = cross_run,
 		    .ctx = &cc_string },
 		{ .what = "zmq inproc PUB/SUB", .fn = zmq_run },
+		{ .what = "zmq inproc PUSH/PULL", .fn = zmq_push_run },
 		{ .what = "mutex+condvar queue", .fn = mutexq_run },
+		{ .what = "bare SPSC ring (floor)", .fn = spsc_run },
 	};
-	bench_interleaved(cs, 4, n, o->reps);
+	bench_interleaved(cs, 6, n, o->reps);
 	topic  = cs[0].fig;
 	string = cs[1].fig;
 	zmq    = cs[2].fig;
-	mutexq = cs[3].fig;
+	push   = cs[3].fig;
+	mutexq = cs[4].fig;
+	spsc   = cs[5].fig;
 
 	bench_print(
 	    "publish_topic", topic, "zmq_inproc_pubsub", zmq, n, o->reps, 3.0);
+	bench_print("publish_topic", topic, "zmq_inproc_pushpull", push, n,
+	    o->reps, 4.0);
+	bench_print(
+	    "publish_topic", topic, "spsc_ring_floor", spsc, n, o->reps, 0);
+	bench_print(
+	    "publish_string", string, "publish_topic", topic, n, o->reps, 0.8);
+	bench_print("publish_string", string, "zmq_inproc_pushpull", push, n,
+	    o->reps, 0);
 	bench_print("publish_topic", topic, "mutex_condvar_queue", mutexq, n,
 	    o->reps, 1.5);
 	bench_print("publish_string", string, "zmq_inproc_pubsub", zmq, n,

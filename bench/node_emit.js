@@ -1,10 +1,13 @@
 // Peer of core_bench's emit cases: Node's EventEmitter emitting N times
 // to one listener with a 64-byte Buffer, as weir_emit does in C.
 //
-//   node node_emit.js [N] [REPS]   (core_bench passes its --emit N and --reps)
+//   node node_emit.js [N] [REPS]        prints REPS JSON lines
+//   node node_emit.js N 0 --serve       one JSON line per line read on
+//                                       stdin (core_bench's interleaved
+//                                       rounds; ends at EOF)
 //
-// Prints one JSON line per repetition, after a warm-up that lets V8
-// optimise emit() and the listener (what a long-running server sees).
+// Every timed run follows a warm-up that lets V8 optimise emit() and the
+// listener (what a long-running server sees).
 'use strict';
 
 const { EventEmitter } = require('events');
@@ -26,8 +29,7 @@ function run(iterations) {
   }
 }
 
-run(Math.min(n, 1000000));
-for (let r = 0; r < reps; r++) {
+function timed(r) {
   count = 0;
   const t0 = process.hrtime.bigint();
   run(n);
@@ -45,4 +47,26 @@ for (let r = 0; r < reps; r++) {
     events_per_s: n / (ns / 1e9),
     ns_per_event: ns / n,
   }));
+}
+
+run(Math.min(n, 1000000));
+if (process.argv[4] === '--serve') {
+  // One round per line read: core_bench runs weir's cases and this one
+  // in turn, so a phase of the machine hits both alike.
+  const fs = require('fs');
+  const one = Buffer.alloc(1);
+  let r = 0;
+  for (;;) {
+    let got;
+    try {
+      got = fs.readSync(0, one, 0, 1, null);
+    } catch (e) {
+      if (e.code === 'EAGAIN') continue;
+      throw e;
+    }
+    if (got === 0) break;
+    if (one[0] === 10) timed(r++);
+  }
+} else {
+  for (let r = 0; r < reps; r++) timed(r);
 }

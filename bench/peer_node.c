@@ -1,6 +1,7 @@
 /*
- * Peer: Node.js's EventEmitter. Runs bench/node_emit.js with node in a
- * child process during the same run and reads its JSON lines.
+ * Peer: Node.js's EventEmitter. Runs bench/node_emit.js --serve with node
+ * in a child process that stays up for the whole emit group: core_bench
+ * asks it for one timed round at a time, in turn with weir's cases.
  */
 #define _GNU_SOURCE /* peer_util.h: CPU_SET */
 
@@ -9,13 +10,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #ifndef WEIR_BENCH_SOURCE_DIR
 #define WEIR_BENCH_SOURCE_DIR "bench"
 #endif
-
-#define NODE_MAX_REPS 32
 
 /* Finds node_emit.js: $WEIR_NODE_SCRIPT, beside the executable (CMake
  * copies it there), then the source tree. */
@@ -46,75 +46,124 @@ node_script(char *path, size_t size)
 	return (access(path, R_OK));
 }
 
+/* The child: node_emit.js --serve, one round per line written to it. */
+struct peer_node {
+	pid_t    pid;
+	FILE    *to;   /* node's stdin */
+	FILE    *from; /* node's stdout */
+	uint64_t n;
+};
+
+/* Reads one JSON line of node's: the round's ns per event, and the
+ * version. */
 static int
-node_cmp_double(const void *a, const void *b)
+node_read(peer_node *pn, double *ns_per_event, char *version)
 {
-	double x = *(const double *) a;
-	double y = *(const double *) b;
+	char        line[1024];
+	const char *r, *v;
 
-	return ((x > y) - (x < y));
-}
-
-/* Reads node's JSON lines: the rate of each rep and node's version. */
-static int
-node_read(FILE *fp, double *rates, char *version)
-{
-	char line[1024];
-	int  count = 0;
-
-	while (
-	    fgets(line, sizeof(line), fp) != NULL && count < NODE_MAX_REPS) {
-		const char *r = strstr(line, "\"events_per_s\":");
-		const char *v = strstr(line, "\"node\":\"");
-		if (r == NULL) {
-			continue;
-		}
-		rates[count++] = strtod(r + strlen("\"events_per_s\":"), NULL);
-		if (v != NULL) {
-			v += strlen("\"node\":\"");
-			size_t n = strcspn(v, "\"");
-			n        = n < 31 ? n : 31;
-			memcpy(version, v, n);
-			version[n] = '\0';
-		}
+	if (fgets(line, sizeof(line), pn->from) == NULL ||
+	    (r = strstr(line, "\"ns_per_event\":")) == NULL) {
+		return (-1);
 	}
-	return (count);
+	*ns_per_event = strtod(r + strlen("\"ns_per_event\":"), NULL);
+	if (version != NULL && (v = strstr(line, "\"node\":\"")) != NULL) {
+		v += strlen("\"node\":\"");
+		size_t len = strcspn(v, "\"");
+		len        = len < 31 ? len : 31;
+		memcpy(version, v, len);
+		version[len] = '\0';
+	}
+	return (0);
 }
 
-int
-peer_node_run(uint64_t n, int reps, double *rate, char *version)
+static void
+node_exec(
+    const char *node, const char *script, uint64_t n, int in[2], int out[2])
+{
+	char count[32];
+
+	snprintf(count, sizeof(count), "%llu", (unsigned long long) n);
+	dup2(in[0], 0);
+	dup2(out[1], 1);
+	close(in[0]);
+	close(in[1]);
+	close(out[0]);
+	close(out[1]);
+	execlp(node, node, script, count, "0", "--serve", (char *) NULL);
+	_exit(127);
+}
+
+peer_node *
+peer_node_open(uint64_t n)
 {
 	const char *node = getenv("WEIR_NODE");
 	char        script[4096];
-	char        cmd[8400];
-	double      rates[NODE_MAX_REPS];
-	FILE       *fp;
-	int         count;
+	int         in[2], out[2];
+	peer_node  *pn;
 
-	strcpy(version, "?");
 	if (node == NULL) {
 		node = "node";
 	}
-	if (node_script(script, sizeof(script)) != 0 ||
-	    strchr(script, '\'') != NULL || strchr(node, '\'') != NULL) {
+	if (node_script(script, sizeof(script)) != 0) {
 		fprintf(
 		    stderr, "node: cannot find node_emit.js (%s)\n", script);
-		return (-1);
+		return (NULL);
 	}
-	snprintf(cmd, sizeof(cmd), "'%s' '%s' %llu %d", node, script,
-	    (unsigned long long) n, reps);
+	if ((pn = calloc(1, sizeof(*pn))) == NULL || pipe(in) != 0) {
+		free(pn);
+		return (NULL);
+	}
+	if (pipe(out) != 0) {
+		close(in[0]);
+		close(in[1]);
+		free(pn);
+		return (NULL);
+	}
 	fflush(NULL);
-	if ((fp = popen(cmd, "r")) == NULL) {
-		fprintf(stderr, "node: cannot run %s\n", cmd);
+	if ((pn->pid = fork()) == 0) {
+		node_exec(node, script, n, in, out);
+	}
+	close(in[0]);
+	close(out[1]);
+	pn->to   = fdopen(in[1], "w");
+	pn->from = fdopen(out[0], "r");
+	pn->n    = n;
+	if (pn->pid < 0 || pn->to == NULL || pn->from == NULL) {
+		peer_node_close(pn);
+		return (NULL);
+	}
+	return (pn);
+}
+
+int
+peer_node_round(peer_node *pn, uint64_t *ns, char *version)
+{
+	double per;
+
+	if (fputs("\n", pn->to) == EOF || fflush(pn->to) != 0 ||
+	    node_read(pn, &per, version) != 0) {
+		fprintf(stderr, "node: no result from node_emit.js\n");
 		return (-1);
 	}
-	count = node_read(fp, rates, version);
-	if (pclose(fp) != 0 || count != reps) {
-		fprintf(stderr, "node: %s failed (%d of %d results)\n", cmd,
-		    count, reps);
-		return (-1);
-	}
-	qsort(rates, (size_t) count, sizeof(double), node_cmp_double);
-	*rate = rates[count / 2];
+	*ns = (uint64_t) (per * (double) pn->n);
 	return (0);
+}
+
+void
+peer_node_close(peer_node *pn)
+{
+	if (pn == NULL) {
+		return;
+	}
+	if (pn->to != NULL) {
+		fclose(pn->to); /* EOF: the script ends */
+	}
+	if (pn->from != NULL) {
+		fclose(pn->from);
+	}
+	if (pn->pid > 0) {
+		waitpid(pn->pid, NULL, 0);
+	}
+	free(pn);
 }

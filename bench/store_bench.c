@@ -8,7 +8,10 @@
  *            publish to a no-op subscription on a loop thread)
  *            vs a bare SELECT scan reading the same columns.
  *
- * Prints one JSON line per comparison (best of --reps for each side):
+ * Prints one JSON line per comparison (the median of --reps runs of each
+ * side, the sides run in turn, with each side's fastest and slowest run;
+ * appends are compared with a bare INSERT into weir's own schema and
+ * into a plain event table without secondary indexes):
  * {"name":..., "events_per_s":..., "ns_per_event":..., "peer":...,
  *  "peer_events_per_s":..., "ratio":...}
  *
@@ -144,17 +147,30 @@ bind_row(sqlite3_stmt *s, const weir_event *ev, uint64_t seq)
 	sqlite3_bind_null(s, 9);
 }
 
-// The peer: the same table (made by weir, then closed), the same
-// PRAGMAs, one prepared INSERT, a COMMIT every `batch` rows.
+// The plain event table of the second peer: the same columns, the seq
+// as rowid, no other index or constraint.
+#define PLAIN_TABLE                                                          \
+	"CREATE TABLE events(seq INTEGER PRIMARY KEY, id BLOB, ts INTEGER, " \
+	"topic TEXT, key BLOB, headers BLOB, payload BLOB, stream TEXT, "    \
+	"version INTEGER)"
+
+// The peers: the same PRAGMAs, one prepared INSERT, a COMMIT every
+// `batch` rows, into weir's own table (made by weir, then closed) or,
+// with @p plain, into a plain event table.
 static double
-run_bare_insert(const bench *b, weir_store_durability d)
+run_bare_insert(const bench *b, weir_store_durability d, int plain)
 {
 	sqlite3      *db;
 	sqlite3_stmt *s;
 	remove_store(b);
-	weir_store_destroy(open_store(b, d));
+	if (!plain) {
+		weir_store_destroy(open_store(b, d));
+	}
 	if (sqlite3_open(b->path, &db) != SQLITE_OK) {
 		die("sqlite open", b->path);
+	}
+	if (plain) {
+		sql_exec(db, PLAIN_TABLE);
 	}
 	sql_exec(db,
 	    d == WEIR_STORE_DURABILITY_FULL ? "PRAGMA synchronous=FULL"
@@ -317,45 +333,82 @@ run_bare_select(const bench *b)
 
 typedef double (*run_fn)(const bench *b);
 
-static void
-report(const bench *b, const char *name, double t, const char *peer, double pt)
+#define MAX_REPS 32
+
+// The runs of one side: median and range, in seconds per run.
+typedef struct runs {
+	double t[MAX_REPS];
+	int    n;
+} runs;
+
+static int
+cmp_double(const void *a, const void *b)
 {
-	double eps = (double) b->n / t, peps = (double) b->n / pt;
-	printf("{\"name\":\"%s\",\"events_per_s\":%.0f,\"ns_per_event\":%.1f,"
-	       "\"peer\":\"%s\",\"peer_events_per_s\":%.0f,\"ratio\":%.3f,"
-	       "\"n\":%zu,\"batch\":%zu}\n",
-	    name, eps, t * 1e9 / (double) b->n, peer, peps, eps / peps, b->n,
-	    b->batch);
-	fflush(stdout);
+	double x = *(const double *) a, y = *(const double *) b;
+	return (x > y) - (x < y);
 }
 
 static double
-best_of(double a, double x)
+runs_median(runs *r)
 {
-	return x < a ? x : a;
+	qsort(r->t, (size_t) r->n, sizeof(double), cmp_double);
+	return r->t[r->n / 2];
 }
 
+// How weir was linked into this program (bench/build_label.cmake).
+#ifndef WEIR_BENCH_BUILD
+#define WEIR_BENCH_BUILD "app"
+#endif
+
+// Medians of the interleaved runs, with the range of each side.
+static void
+report(const bench *b, const char *name, runs *w, const char *peer, runs *p)
+{
+	double t = runs_median(w), pt = runs_median(p);
+	double eps = (double) b->n / t, peps = (double) b->n / pt;
+	double k = 1e9 / (double) b->n;
+	printf("{\"name\":\"%s\",\"build\":\"%s\",\"events_per_s\":%.0f,"
+	       "\"ns_per_event\":%.1f,\"ns_min\":%.1f,\"ns_max\":%.1f,"
+	       "\"peer\":\"%s\",\"peer_events_per_s\":%.0f,"
+	       "\"peer_ns_per_event\":%.1f,\"peer_ns_min\":%.1f,"
+	       "\"peer_ns_max\":%.1f,\"ratio\":%.3f,\"n\":%zu,\"batch\":%zu,"
+	       "\"reps\":%d}\n",
+	    name, WEIR_BENCH_BUILD, eps, t * k, w->t[0] * k,
+	    w->t[w->n - 1] * k, peer, peps, pt * k, p->t[0] * k,
+	    p->t[p->n - 1] * k, eps / peps, b->n, b->batch, w->n);
+	fflush(stdout);
+}
+
+// Appends against both bare inserts, the three in turn each round so a
+// phase of the machine hits all alike; reports medians, never the best.
 static void
 compare_append(const bench *b, weir_store_durability d, const char *name,
-    const char *peer)
+    const char *peer, const char *plain_peer)
 {
-	double t = 1e30, pt = 1e30;
-	for (int r = 0; r < b->reps; r++) { // alternate, so drift hits both
-		t  = best_of(t, run_store_append(b, d));
-		pt = best_of(pt, run_bare_insert(b, d));
+	runs w = { .n = b->reps }, p = { .n = b->reps }, q = { .n = b->reps };
+	for (int r = 0; r < b->reps; r++) {
+		w.t[r] = run_store_append(b, d);
+		p.t[r] = run_bare_insert(b, d, 0);
+		q.t[r] = run_bare_insert(b, d, 1);
+		fprintf(stderr, "  %s round %d: %.0f %.0f %.0f ns/event\n",
+		    name, r + 1, w.t[r] * 1e9 / (double) b->n,
+		    p.t[r] * 1e9 / (double) b->n,
+		    q.t[r] * 1e9 / (double) b->n);
 	}
-	report(b, name, t, peer, pt);
+	runs w2 = w;
+	report(b, name, &w, peer, &p);
+	report(b, name, &w2, plain_peer, &q);
 }
 
 static void
 compare_replay(const bench *b, run_fn fn, const char *name)
 {
-	double t = 1e30, pt = 1e30;
+	runs w = { .n = b->reps }, p = { .n = b->reps };
 	for (int r = 0; r < b->reps; r++) {
-		t  = best_of(t, fn(b));
-		pt = best_of(pt, run_bare_select(b));
+		w.t[r] = fn(b);
+		p.t[r] = run_bare_select(b);
 	}
-	report(b, name, t, "sqlite_select_scan", pt);
+	report(b, name, &w, "sqlite_select_scan", &p);
 }
 
 static void
@@ -381,7 +434,7 @@ parse_args(bench *b, int argc, char **argv)
 			    "[--reps R] [--smoke]");
 		}
 	}
-	if (b->n == 0 || b->batch == 0 || b->reps <= 0) {
+	if (b->n == 0 || b->batch == 0 || b->reps <= 0 || b->reps > MAX_REPS) {
 		die("usage", "n, batch and reps must be positive");
 	}
 }
@@ -403,13 +456,13 @@ main(int argc, char **argv)
 	snprintf(b.path, sizeof(b.path), "%s/bench.db", dir);
 	fprintf(stderr,
 	    "store_bench: %zu events of 100 bytes, batch %zu, "
-	    "best of %d, in %s (SQLite %s)\n",
+	    "median of %d, in %s (SQLite %s)\n",
 	    b.n, b.batch, b.reps, dir, sqlite3_libversion());
 	make_events(&b);
 	compare_append(&b, WEIR_STORE_DURABILITY_NORMAL, "store_append_normal",
-	    "sqlite_insert_loop_normal");
+	    "sqlite_insert_loop_normal", "sqlite_insert_plain_normal");
 	compare_append(&b, WEIR_STORE_DURABILITY_FULL, "store_append_full",
-	    "sqlite_insert_loop_full");
+	    "sqlite_insert_loop_full", "sqlite_insert_plain_full");
 	// The log left by the last append run feeds the replays.
 	run_store_append(&b, WEIR_STORE_DURABILITY_NORMAL);
 	compare_replay(&b, run_replay_emit, "store_replay_emit");

@@ -8,17 +8,29 @@
 # The other benchmarks are run from the same tree by hand (see
 # docs/benchmarks.md): store_bench, loops_bench, latency_bench, and
 # bridge_bench (needs the brokers of scripts/brokers.sh).
+# weir is linked as an application links it: static archives built
+# without link-time optimisation (build/bench), the headline. With --lto
+# first, the tree build/bench-lto optimises weir and the bench together
+# across files; its JSON lines say "build":"lto".
 #
 #   bash scripts/bench.sh
 #   bash scripts/bench.sh --cross 2000000 --reps 5
+#   bash scripts/bench.sh --lto --only emit
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 
-cmake -S . -B build/bench -G Ninja -DCMAKE_BUILD_TYPE=Release \
+tree=build/bench
+lto=OFF
+if [ "${1:-}" = "--lto" ]; then
+	shift
+	tree=build/bench-lto
+	lto=ON
+fi
+cmake -S . -B "$tree" -G Ninja -DCMAKE_BUILD_TYPE=Release -DWEIR_LTO=$lto \
     -DWEIR_TESTS=OFF -DWEIR_EXAMPLES=OFF -DWEIR_BENCH=ON >&2
-cmake --build build/bench --parallel "${WEIR_JOBS:-2}" --target core_bench >&2
+cmake --build "$tree" --parallel "${WEIR_JOBS:-2}" --target core_bench >&2
 
 {
 	echo "machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p')"
@@ -35,7 +47,7 @@ cpu_busy() {
 }
 # The children's CPU seconds, user + system, from bash's `times` (run in
 # this shell: a command substitution would see its own children only).
-times_file=build/bench/times.txt
+times_file=$tree/times.txt
 child_cpu() {
 	awk 'NR == 2 { split($1, u, /[ms]/); split($2, s, /[ms]/)
 		print u[1] * 60 + u[2] + s[1] * 60 + s[2] }' "$times_file"
@@ -46,8 +58,9 @@ busy0=$(cpu_busy)
 times >"$times_file"
 own0=$(child_cpu)
 start=$(date +%s.%N)
-build/bench/bench/core_bench "$@" >build/bench/core_bench.jsonl
-cat build/bench/core_bench.jsonl
+"$tree/bench/core_bench" "$@" >"$tree/core_bench.jsonl"
+cat "$tree/core_bench.jsonl"
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 end=$(date +%s.%N)
 times >"$times_file"
 own1=$(child_cpu)

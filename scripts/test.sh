@@ -89,6 +89,7 @@ stage_werror() {
 	build/werror/bench/core_bench --smoke >/dev/null
 	build/werror/bench/store_bench --smoke >/dev/null
 	build/werror/bench/loops_bench 20000 1 >/dev/null
+	build/werror/bench/mem_bench --smoke >/dev/null
 	# The bridge's, against the brokers started above (skips a broker
 	# that is not there unless CI=true).
 	if [[ -x build/werror/bench/bridge_bench ]]; then

@@ -651,6 +651,11 @@ WEIR_API weir_err weir_bus_set_warning(
  * @remark Any thread; listeners run on it. The event's id and ts are
  *         taken when first read. Listeners of WEIR_TOPIC_ERROR called
  *         for a failure are not counted in @p called.
+ * @remark The topic is looked up in a small per-thread cache (fixed
+ *         size, no lock; refreshed after any registry change), so a
+ *         repeated emit by string costs about what a topic handle does.
+ *         The cache holds no reference: weir_off() from any thread is
+ *         honoured by every emit that starts after it returns.
  */
 WEIR_API weir_err weir_emit(weir_bus *bus, const char *topic, const void *data,
     size_t len, size_t *called);
@@ -940,7 +945,8 @@ WEIR_API const char *weir_subscr_name(const weir_subscr *sub);
  *         is -1; before any deadline is set (only -1 queues met) a wait
  *         lasts until there is room or the subscription is closed. So
  *         N stalled queues with timeout T cost the call one T, not N.
- * @remark Any thread; never calls a handler.
+ * @remark Any thread; never calls a handler. Without flags the topic
+ *         goes through the same per-thread cache as weir_emit().
  */
 WEIR_API weir_err weir_publish(weir_bus *bus, const char *topic,
     const void *data, size_t len, unsigned flags, weir_free_fn free_fn);

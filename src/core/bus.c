@@ -5,6 +5,7 @@
 #include "core/bus.h"
 #include "core/loop.h"
 #include "core/pool.h"
+#include "core/scache.h"
 #include "core/section.h"
 
 weir_err
@@ -63,6 +64,7 @@ weir_bus_create(weir_bus **out, const weir_bus_config *cfg)
 	weir__tree_init(&bus->subs);
 	weir__sections_init(&bus->sections);
 	atomic_init(&bus->gen, 1);
+	bus->uid = weir__scache_uid();
 	atomic_init(&bus->meta_new, 0);
 	atomic_init(&bus->meta_removed, 0);
 	bus->max_listeners = WEIR_DEFAULT_MAX_LISTENERS;
@@ -122,7 +124,9 @@ weir_bus_fd(weir_bus *bus)
 void
 weir__bus_changed(weir_bus *bus)
 {
-	atomic_fetch_add_explicit(&bus->gen, 1, memory_order_release);
+	// seq_cst: the string cache's reclamation orders it before the
+	// epoch bump of weir__scache_retire() (scache.c).
+	atomic_fetch_add(&bus->gen, 1);
 }
 
 weir_err

@@ -25,6 +25,7 @@ struct weir_bus {
 	weir__tree      listeners; // items: weir__listener (one ref each)
 	weir__tree      subs;      // items: weir_subscr (one ref each)
 	atomic_uint_least64_t gen; // bumped on every registry change
+	uint64_t              uid; // unique per bus (scache.c's entries)
 	uint64_t              next_id;
 	int64_t               next_order;   // appended listeners count up
 	int64_t               next_prepend; // prepended ones count down

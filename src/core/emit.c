@@ -14,6 +14,7 @@
 #include "core/bus.h"
 #include "core/emit.h"
 #include "core/event.h"
+#include "core/scache.h"
 
 #define EMIT_LOCAL 8
 
@@ -74,12 +75,63 @@ weir_emit_event(weir_bus *bus, const weir_event *ev, size_t *called)
 	return rv;
 }
 
+// Calls the cached (fn, arg) pairs of @p e: plain listeners only, so a
+// failure goes to the error path and the rest are still called, as
+// emit_run() does for them.
+static weir_err
+emit_cached(weir_bus *bus, const weir__scache_entry *e, const weir_event *ev,
+    size_t *called)
+{
+	size_t n = e->nl;
+	for (size_t i = 0; i < n; i++) {
+		weir_err rv = e->calls[i].fn(bus, ev, e->calls[i].arg);
+		if (rv != WEIR_OK && (rv = emit_failed(bus, ev, rv))) {
+			*called = i + 1;
+			return rv;
+		}
+	}
+	*called = n;
+	return WEIR_OK;
+}
+
+// The by-string fast path: the thread's cached entry for the topic
+// (scache.c). Returns 0 when the topic is not cacheable (nothing was
+// called), else 1 with the emit's result in @p rv.
+static int
+emit_by_cache(weir_bus *bus, const char *topic, const void *data, size_t len,
+    size_t *called, weir_err *rv)
+{
+	weir__scache_entry *e = weir__scache_enter(bus, topic);
+	if (e == NULL) {
+		return 0;
+	}
+	int done = e->nl != WEIR__SCACHE_NONE;
+	if (done) {
+		weir_event ev;
+		weir__event_on_stack(&ev, topic, e->len, data, len);
+		*rv = emit_cached(bus, e, &ev, called);
+	}
+	weir__scache_leave();
+	return done;
+}
+
 weir_err
 weir_emit(weir_bus *bus, const char *topic, const void *data, size_t len,
     size_t *called)
 {
+	size_t n = 0;
 	if (called != NULL) {
 		*called = 0;
+	}
+	if (bus != NULL && topic != NULL && len <= bus->max_payload &&
+	    (data != NULL || len == 0)) {
+		weir_err rv = WEIR_OK;
+		if (emit_by_cache(bus, topic, data, len, &n, &rv)) {
+			if (called != NULL) {
+				*called = n;
+			}
+			return rv;
+		}
 	}
 	weir_err rv = weir__bus_check(bus, topic, len);
 	if (rv != WEIR_OK) {

@@ -17,6 +17,7 @@
 #include "core/bus.h"
 #include "core/event.h"
 #include "core/listener.h"
+#include "core/scache.h"
 
 void
 weir__listener_release(weir__listener *l)
@@ -97,6 +98,20 @@ listener_unlink_locked(weir_bus *bus, weir__listener *l)
 	weir__bus_changed(bus);
 }
 
+static void
+listener_release_item(void *item)
+{
+	weir__listener_release(item);
+}
+
+// Drops the tree's reference of a removed listener: at once, or when
+// the last cached emit that may still call it ends (scache.c).
+static void
+listener_retire(weir_bus *bus, weir__listener *l)
+{
+	weir__scache_retire(bus, listener_release_item, l);
+}
+
 void
 weir__listener_unregister(weir_bus *bus, weir__listener *l)
 {
@@ -108,7 +123,7 @@ weir__listener_unregister(weir_bus *bus, weir__listener *l)
 	pthread_mutex_unlock(&bus->lock);
 	if (!was) {
 		listener_tell_removed(bus, l);
-		weir__listener_release(l); // the tree's reference
+		listener_retire(bus, l); // the tree's reference
 	}
 }
 
@@ -255,7 +270,7 @@ listener_off_found(weir_bus *bus, const char *pattern, weir__tree_visit visit,
 		return WEIR_ENOENT;
 	}
 	listener_tell_removed(bus, f->found);
-	weir__listener_release(f->found);
+	listener_retire(bus, f->found);
 	return WEIR_OK;
 }
 
@@ -353,7 +368,7 @@ weir_off_all(weir_bus *bus, const char *pattern, size_t *removed)
 	pthread_mutex_unlock(&bus->lock);
 	for (size_t i = 0; !ll.failed && i < ll.n; i++) {
 		listener_tell_removed(bus, ll.l[i]);
-		weir__listener_release(ll.l[i]);
+		listener_retire(bus, ll.l[i]);
 	}
 	listener_list_fini(&ll);
 	if (removed != NULL) {

@@ -26,6 +26,7 @@
 #include "core/loop.h"
 #include "core/pool.h"
 #include "core/pull.h"
+#include "core/scache.h"
 #include "core/subscr.h"
 
 weir_err
@@ -257,6 +258,12 @@ weir_subscribe(weir_subscr **out, weir_bus *bus, const char *pattern,
 }
 
 static void
+subscr_release_item(void *item)
+{
+	weir__subscr_release(item);
+}
+
+static void
 subscr_unregister(weir_subscr *sub)
 {
 	weir_bus *bus = sub->bus;
@@ -272,7 +279,9 @@ subscr_unregister(weir_subscr *sub)
 		if (sub->loop != NULL) {
 			atomic_fetch_sub(&sub->loop->nsubs, 1);
 		}
-		weir__subscr_release(sub); // the tree's reference
+		// The tree's reference: at once, or when the last cached
+		// publish that may still offer to it returns (scache.c).
+		weir__scache_retire(bus, subscr_release_item, sub);
 	}
 }
 

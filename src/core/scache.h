@@ -1,0 +1,209 @@
+// The interned-topic cache of emit and publish by string, and the epoch
+// reclamation that lets it run without a lock or a reference count.
+#ifndef WEIR_CORE_SCACHE_H
+#define WEIR_CORE_SCACHE_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <weir/weir.h>
+
+#include "core/alloc.h"
+#include "core/bus.h"
+#include "core/listener.h"
+
+// Per entry: listeners and subscriptions a cached topic may have, and
+// the longest cached topic (bytes, without the NUL). Larger cases take
+// the locked path, as before the cache.
+#define WEIR__SCACHE_CALLS 4
+#define WEIR__SCACHE_SUBS 4
+#define WEIR__SCACHE_TOPIC 56
+// Entries per thread (a power of two): the cap on the cache's memory.
+#define WEIR__SCACHE_SLOTS 64
+// An entry's count meaning "not cacheable: take the locked path".
+#define WEIR__SCACHE_NONE 0xff
+
+typedef struct weir__scache_entry {
+	weir_bus    *bus;
+	uint64_t     uid; // bus->uid: a new bus at the same address misses
+	uint64_t     gen; // bus->gen the entry was filled at
+	uint64_t     hash;
+	const char  *ptr; // the caller's pointer last found (compared only)
+	uint32_t     len;
+	uint8_t      nl; // listeners, or WEIR__SCACHE_NONE
+	uint8_t      ns; // subscriptions, or WEIR__SCACHE_NONE
+	weir__lcall  calls[WEIR__SCACHE_CALLS];
+	weir_subscr *subs[WEIR__SCACHE_SUBS];
+	char         topic[WEIR__SCACHE_TOPIC];
+} weir__scache_entry;
+
+// A thread's record: its open section, read by removers (records are
+// never freed, and reused by new threads).
+typedef struct weir__scache_rec {
+	_Alignas(64) atomic_uint_least64_t epoch; // 0: outside a section
+	_Atomic(weir_bus *)      bus;             // NULL: any bus
+	atomic_int               used;            // owned by a live thread
+	struct weir__scache_rec *next;            // never unlinked
+} weir__scache_rec;
+
+// A thread's cache (libc's allocator: it lives as long as the thread).
+typedef struct weir__scache_tls {
+	weir__scache_rec  *rec;
+	unsigned           depth;
+	weir_bus          *bus; // of the outermost section
+	weir__scache_entry e[WEIR__SCACHE_SLOTS];
+	// The entry last found for a topic pointer (slot by address): a
+	// string constant is found without hashing.
+	weir__scache_entry *byptr[WEIR__SCACHE_SLOTS];
+} weir__scache_tls;
+
+// The fast path below is inline in emit.c and publish.c: without
+// link-time optimisation a call into scache.c cost a register save and
+// restore per emit.
+#if defined(__GNUC__)
+#define WEIR__SCACHE_TLS_MODEL __attribute__((tls_model("initial-exec")))
+#else
+#define WEIR__SCACHE_TLS_MODEL
+#endif
+extern _Thread_local weir__scache_tls *weir__scache_me WEIR__SCACHE_TLS_MODEL;
+extern atomic_uint_least64_t                           weir__scache_epoch;
+extern atomic_size_t                                   weir__scache_limbo_n;
+extern int                                             weir__scache_asym;
+
+// Slow parts (scache.c): the thread's first call, a miss by pointer
+// (hash lookup, then a fill), and freeing what removals left behind.
+weir__scache_tls   *weir__scache_tls_make(void);
+weir__scache_entry *weir__scache_enter_slow(weir__scache_tls *me,
+    weir__scache_entry **pp, weir_bus *bus, const char *topic, uint64_t gen);
+void                weir__scache_reclaim(void);
+
+// Enters this thread's read section for @p bus and returns the current
+// entry for @p topic (filled under the bus lock on a miss or after a
+// registry change), or NULL when the topic cannot be cached (invalid,
+// too long, out of memory), and then the section was not entered. The
+// pointers in the entry stay valid until weir__scache_leave().
+// Leaves the read section; the outermost leave frees what removals left
+// for it, on this thread.
+
+// The tree's reference of a removed listener or subscription (bus lock
+// NOT held, after the removal bumped bus->gen): released at once when no
+// read section that may still see it is open, else when the last such
+// section is left.
+void weir__scache_retire(weir_bus *bus, void (*release)(void *), void *item);
+
+// A fresh bus's uid (never 0, never reused).
+uint64_t weir__scache_uid(void);
+
+// For tests: removed items still waiting for a section to end, and the
+// bytes this thread's cache takes (0 before its first cached call).
+size_t weir__scache_limbo_count(void);
+size_t weir__scache_footprint(void);
+
+// Announces this thread (see the design notes) before bus->gen is read.
+static inline void
+weir__scache_announce(weir__scache_tls *me, weir_bus *bus)
+{
+	if (me->depth++ == 0) {
+		me->bus = bus;
+		atomic_store_explicit(
+		    &me->rec->bus, bus, memory_order_relaxed);
+		uint64_t e = atomic_load_explicit(
+		    &weir__scache_epoch, memory_order_acquire);
+		if (WEIR_ALWAYS(weir__scache_asym)) {
+			// The remover's heavy fence orders this store before
+			// our load of bus->gen (scache_fence.h).
+			atomic_store_explicit(
+			    &me->rec->epoch, e, memory_order_relaxed);
+			atomic_signal_fence(memory_order_seq_cst);
+		} else {
+			atomic_store(&me->rec->epoch, e);
+		}
+	} else if (me->bus != bus && me->bus != NULL) {
+		me->bus = NULL;
+		atomic_store(&me->rec->bus, NULL);
+	}
+}
+
+static inline size_t
+weir__scache_ptr_slot(const char *topic)
+{
+	uint64_t a = (uint64_t) (uintptr_t) topic * 0x9e3779b97f4a7c15ull;
+	return (size_t) (a >> 58) & (WEIR__SCACHE_SLOTS - 1);
+}
+
+// Are the @p n bytes at @p a and @p b equal? Word compares, first and
+// last word overlapping: a topic is short, and a call to memcmp cost as
+// much as the compare.
+static inline int
+weir__scache_eq(const char *a, const char *b, size_t n)
+{
+	uint64_t x, y, u, v;
+	if (n < 8) {
+		return memcmp(a, b, n) == 0;
+	}
+	for (size_t i = 0; i + 8 < n; i += 8) {
+		memcpy(&x, a + i, 8);
+		memcpy(&y, b + i, 8);
+		if (x != y) {
+			return 0;
+		}
+	}
+	memcpy(&u, a + n - 8, 8);
+	memcpy(&v, b + n - 8, 8);
+	return u == v;
+}
+
+// Is @p topic the string of @p e? Its length first (strlen reads no
+// further than the string's end), then its bytes.
+static inline int
+weir__scache_same(const weir__scache_entry *e, const char *topic)
+{
+	size_t n = strlen(topic);
+	return n == e->len && weir__scache_eq(e->topic, topic, n);
+}
+
+static inline void
+weir__scache_leave(void)
+{
+	weir__scache_tls *me = weir__scache_me;
+	if (--me->depth != 0) {
+		return;
+	}
+	// Store, then load: a remover that parked an item while we were
+	// inside either sees our 0 in its own scan after parking, or we see
+	// its count here (its heavy fence, or seq_cst on both sides).
+	if (WEIR_ALWAYS(weir__scache_asym)) {
+		atomic_store_explicit(
+		    &me->rec->epoch, 0, memory_order_release);
+		atomic_signal_fence(memory_order_seq_cst);
+	} else {
+		atomic_store(&me->rec->epoch, 0);
+	}
+	if (atomic_load(&weir__scache_limbo_n)) {
+		weir__scache_reclaim();
+	}
+}
+
+static inline weir__scache_entry *
+weir__scache_enter(weir_bus *bus, const char *topic)
+{
+	weir__scache_tls *me = weir__scache_me;
+	if (__builtin_expect(me == NULL, 0) &&
+	    (me = weir__scache_tls_make()) == NULL) {
+		return NULL;
+	}
+	weir__scache_entry **pp = &me->byptr[weir__scache_ptr_slot(topic)];
+	weir__scache_entry  *e  = *pp;
+	weir__scache_announce(me, bus);
+	uint64_t gen = atomic_load(&bus->gen);
+	if (WEIR_ALWAYS(e != NULL && e->ptr == topic && e->bus == bus &&
+	        e->gen == gen && e->uid == bus->uid &&
+	        weir__scache_same(e, topic))) {
+		return e;
+	}
+	return weir__scache_enter_slow(me, pp, bus, topic, gen);
+}
+
+#endif
