@@ -65,6 +65,17 @@ if [[ -n $kafka ]] && ! answers "${kafka%%,*}"; then
 	kafka=
 fi
 
+# Only the backends this weir was built with (weir --version lists them).
+backends=$("$weir" --version | sed -n 's/^backends: //p')
+if [[ -n $nats && " $backends " != *" nats "* ]]; then
+	echo "note: this weir has no NATS backend: no NATS route"
+	nats=
+fi
+if [[ -n $kafka && " $backends " != *" kafka "* ]]; then
+	echo "note: this weir has no Kafka backend: no Kafka route"
+	kafka=
+fi
+
 fail() {
 	echo "demo: FAILED: $*" >&2
 	exit 1

@@ -11,6 +11,9 @@
 #   shared  BUILD_SHARED_LIBS=ON build, runs the example (also under
 #           valgrind); programs built against the installed tree with
 #           CMake and pkg-config; the .deb built and unpacked
+#   nobrokers  WEIR_WITH_KAFKA=OFF and WEIR_WITH_NATS=OFF: builds, the
+#           bridge/cli/example tests pass; each broker client is
+#           included by one file only
 #   poll    the poll loop backend (a pipe for wake-ups), as macOS and the
 #           BSDs build it: no Linux-only header compiled, all tests
 #   format  clang-format --dry-run -Werror over src include tests bench
@@ -20,6 +23,8 @@
 #           and cppcheck, with the build's flags; any finding fails
 #   docs    the API reference (Doxygen; any warning fails), and the
 #           diagrams and benchmark charts drawn into a scratch folder
+#   fuzz    libFuzzer targets (tests/fuzz), WEIR_FUZZ_SECONDS each
+#   coverage  gcov build, the tests, gcovr line/branch table of src/
 #
 # Build trees go to build/<stage> in the repository (gitignored); each
 # stage reconfigures its tree, so a stale cache cannot hide a failure.
@@ -32,7 +37,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 
 jobs=${WEIR_JOBS:-2}
-all_stages=(werror asan tsan shared poll format analyze docs fuzz coverage)
+all_stages=(werror asan tsan shared nobrokers poll format analyze docs fuzz coverage)
 if (($# > 0)); then
 	stages=("$@")
 else
@@ -162,6 +167,37 @@ stage_shared() {
 		    --errors-for-leak-kinds=definite,indirect "$exe" >/dev/null
 	fi
 	footer shared
+}
+
+# Nobrokers: the build without the broker clients (WEIR_WITH_KAFKA=OFF,
+# WEIR_WITH_NATS=OFF) still builds, and the bridge (mem backend and
+# source), the tool and the examples pass their tests; and each client
+# library is included by one file only (src/bridge/kafka.c, nats.c).
+stage_nobrokers() {
+	header "nobrokers: no Kafka, no NATS: build, bridge/cli/example tests"
+	local f want
+	for f in kafka:librdkafka/rdkafka.h nats:nats/nats.h; do
+		want="src/bridge/${f%%:*}.c"
+		local got
+		got=$(grep -rl --include='*.[ch]' "#include <${f#*:}>" src include |
+		    sort | tr '\n' ' ')
+		if [[ "$got" != "$want " ]]; then
+			echo "nobrokers: <${f#*:}> is included by: $got(want $want)" >&2
+			exit 1
+		fi
+	done
+	configure nobrokers "${opt_flags[@]}" -DWEIR_WITH_KAFKA=OFF \
+	    -DWEIR_WITH_NATS=OFF -DWEIR_BENCH=OFF -DWEIR_LTO=OFF
+	build nobrokers
+	if [[ -n "$(find build/nobrokers -name 'libweir_kafka*' -o \
+	    -name 'libweir_nats*' | head -1)" ]]; then
+		echo "nobrokers: a broker backend was built" >&2
+		exit 1
+	fi
+	# Broker addresses in the environment mean nothing to this build.
+	(unset WEIR_KAFKA_BOOTSTRAP WEIR_NATS_URL
+	    run_ctest nobrokers -L 'bridge|cli|example' -LE integration)
+	footer nobrokers
 }
 
 # Poll: the build macOS and the BSDs get (WEIR_LOOP_BACKEND=auto picks
@@ -446,7 +482,7 @@ done
 
 for s in "${stages[@]}"; do
 	case "$s" in
-	werror | asan | tsan | shared | poll | format | analyze | docs | fuzz | coverage)
+	werror | asan | tsan | shared | nobrokers | poll | format | analyze | docs | fuzz | coverage)
 		"stage_$s"
 		;;
 	*)

@@ -8,6 +8,7 @@
 #include <weir/weir.h>
 
 #include "cli/cli.h"
+#include "cli/wire.h"
 
 const char weir__cli_exit_help[] =
     "exit codes:\n"
@@ -56,8 +57,9 @@ main(int argc, char **argv)
 		return CLI_EXIT_USAGE;
 	}
 	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
-		printf("weir %d.%d.%d\n", WEIR_VERSION_MAJOR,
-		    WEIR_VERSION_MINOR, WEIR_VERSION_PATCH);
+		printf("weir %d.%d.%d\nbackends: %s\n", WEIR_VERSION_MAJOR,
+		    WEIR_VERSION_MINOR, WEIR_VERSION_PATCH,
+		    weir__wire_backends());
 		return CLI_EXIT_OK;
 	}
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {

@@ -48,6 +48,19 @@ weir__wire_store(
 	return CLI_EXIT_OK;
 }
 
+const char *
+weir__wire_backends(void)
+{
+	return "mem"
+#if WEIR_CLI_HAVE_KAFKA
+	       " kafka"
+#endif
+#if WEIR_CLI_HAVE_NATS
+	       " nats natscore"
+#endif
+	    ;
+}
+
 const weir_backend_ops *
 weir__wire_backend(const char *scheme, const char **why)
 {

@@ -20,6 +20,8 @@ int weir__wire_store(
  * a backend this build left out). */
 const weir_backend_ops *weir__wire_backend(
     const char *scheme, const char **why);
+/* The schemes this build has, e.g. "mem kafka nats natscore". */
+const char *weir__wire_backends(void);
 
 typedef struct cli_bridge_opts {
 	int         force_direct; /* every route in direct mode */
