@@ -101,7 +101,7 @@ bench_weir_setup(bench *b, weir_store **st, weir_bus **bus, weir_bridge **br,
 	weir_err rv;
 	in_bench_path(path, sizeof path, b->dir, BENCH_NAME, b->round, "");
 	snprintf(group, sizeof group, "bench-%d-%d", (int) getpid(), b->round);
-	if ((rv = in_bench_store(st, path, 0)) != WEIR_OK ||
+	if ((rv = in_bench_store(st, path, b->normal)) != WEIR_OK ||
 	    (rv = in_bench_bus(bus, got)) != WEIR_OK) {
 		return rv;
 	}
