@@ -18,6 +18,8 @@
  * --normal. The broker: WEIR_KAFKA_BOOTSTRAP (scripts/brokers.sh start
  * kafka).
  */
+#include "in_bench.h"
+
 #include <librdkafka/rdkafka.h>
 
 #include <weir/bridge.h>
@@ -33,7 +35,7 @@
 #include <unistd.h>
 
 #define BENCH_PARTITIONS 4
-#define BENCH_DEADLINE_S 300
+#define BENCH_NAME "kafka_in_bench"
 
 typedef struct bench {
 	const char *bs;
@@ -44,14 +46,6 @@ typedef struct bench {
 	int         normal;    /* --normal: store durability NORMAL */
 	const char *in_flight; /* --in-flight: bridge.inbound.max_in_flight */
 } bench;
-
-static double
-now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
-}
 
 static rd_kafka_t *
 bench_client(bench *b, rd_kafka_type_t type, const char *group)
@@ -135,61 +129,19 @@ bench_fill(bench *b)
 /* ---- weir: bridge with an inbound route ----------------------------- */
 
 static weir_err
-bench_count(weir_bus *bus, const weir_event *ev, void *arg)
-{
-	(void) bus;
-	(void) ev;
-	atomic_fetch_add((atomic_uint_least64_t *) arg, 1);
-	return WEIR_OK;
-}
-
-static void
-bench_path(bench *b, char *out, size_t cap, const char *sfx)
-{
-	snprintf(out, cap, "%s/kafka_in_bench_%d_%d.db%s", b->dir,
-	    (int) getpid(), b->round, sfx);
-}
-
-static weir_err
-bench_store(bench *b, weir_store **st)
-{
-	char               path[600], msg[256];
-	weir_store_config *sc;
-	weir_err           rv;
-	bench_path(b, path, sizeof path, "");
-	weir_store_config_create(&sc);
-	weir_store_config_set_durability(sc,
-	    b->normal ? WEIR_STORE_DURABILITY_NORMAL
-	              : WEIR_STORE_DURABILITY_FULL);
-	rv = weir_store_open(st, path, sc, msg, sizeof msg);
-	weir_store_config_destroy(sc);
-	return rv;
-}
-
-static weir_err
 bench_weir_setup(bench *b, weir_store **st, weir_bus **bus, weir_bridge **br,
     atomic_uint_least64_t *got)
 {
-	char                     group[64];
-	weir_bus_config         *bc;
+	char                     path[600], group[64];
 	weir_bridge_config      *cfg;
-	weir_subscr             *sub;
 	weir_bridge_inbound_opts o =
 	    WEIR_STRUCT_INIT(weir_bridge_inbound_opts);
-	weir_err rv = bench_store(b, st);
+	weir_err rv;
+	in_bench_path(path, sizeof path, b->dir, BENCH_NAME, b->round, "");
 	snprintf(
 	    group, sizeof group, "bench-weir-%d-%d", (int) getpid(), b->round);
-	if (rv != WEIR_OK) {
-		return rv;
-	}
-	weir_bus_config_create(&bc);
-	weir_bus_config_set_loops(bc, 1);
-	rv = weir_bus_create(bus, bc);
-	weir_bus_config_destroy(bc);
-	if (rv != WEIR_OK ||
-	    (rv = weir_subscribe(
-	         &sub, *bus, ">", bench_count, got, NULL, NULL)) != WEIR_OK ||
-	    (rv = weir_bus_start(*bus)) != WEIR_OK) {
+	if ((rv = in_bench_store(st, path, b->normal)) != WEIR_OK ||
+	    (rv = in_bench_bus(bus, got)) != WEIR_OK) {
 		return rv;
 	}
 	weir_bridge_config_create(&cfg);
@@ -218,30 +170,9 @@ bench_weir(bench *b)
 	weir_bus             *bus = NULL;
 	weir_bridge          *br  = NULL;
 	atomic_uint_least64_t got = 0;
-	double                t0, t1 = 0;
-	char                  path[600];
-	weir_err              rv = bench_weir_setup(b, &st, &bus, &br, &got);
-	t0                       = now_s();
-	if (rv == WEIR_OK && (rv = weir_bridge_start(br)) == WEIR_OK) {
-		while (atomic_load(&got) < b->n &&
-		    now_s() - t0 < BENCH_DEADLINE_S) {
-			usleep(1000);
-		}
-		t1 = now_s();
-	}
-	if (rv != WEIR_OK) {
-		fprintf(stderr, "weir: %s: %s\n", weir_err_name(rv),
-		    br ? weir_bridge_errmsg(br) : "");
-	}
-	weir_bridge_destroy(br);
-	weir_bus_destroy(bus);
-	weir_store_destroy(st);
-	for (int i = 0; i < 3; i++) {
-		const char *sfx[] = { "", "-wal", "-shm" };
-		bench_path(b, path, sizeof path, sfx[i]);
-		unlink(path);
-	}
-	return atomic_load(&got) >= b->n ? (double) b->n / (t1 - t0) : 0;
+	weir_err              rv  = bench_weir_setup(b, &st, &bus, &br, &got);
+	return in_bench_round(
+	    rv, st, bus, br, &got, b->n, b->dir, BENCH_NAME, b->round);
 }
 
 /* ---- bare: consumer_poll, store the offset, auto-commit -------------- */
@@ -251,7 +182,7 @@ bench_bare(bench *b)
 {
 	char                             group[64];
 	uint64_t                         got = 0;
-	double                           t0  = now_s(), t1;
+	double                           t0  = in_bench_now_s(), t1;
 	rd_kafka_t                      *rk;
 	rd_kafka_topic_partition_list_t *l =
 	    rd_kafka_topic_partition_list_new(1);
@@ -265,7 +196,7 @@ bench_bare(bench *b)
 	rd_kafka_topic_partition_list_add(l, b->topic, RD_KAFKA_PARTITION_UA);
 	rd_kafka_subscribe(rk, l);
 	rd_kafka_topic_partition_list_destroy(l);
-	while (got < b->n && now_s() - t0 < BENCH_DEADLINE_S) {
+	while (got < b->n && in_bench_now_s() - t0 < IN_BENCH_DEADLINE_S) {
 		rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
 		if (m == NULL) {
 			continue;
@@ -276,26 +207,13 @@ bench_bare(bench *b)
 		}
 		rd_kafka_message_destroy(m);
 	}
-	t1 = now_s();
+	t1 = in_bench_now_s();
 	rd_kafka_consumer_close(rk);
 	rd_kafka_destroy(rk);
 	return got >= b->n ? (double) b->n / (t1 - t0) : 0;
 }
 
 /* ---- main ------------------------------------------------------------ */
-
-static double
-median(double *v, size_t n)
-{
-	for (size_t i = 1; i < n; i++) {
-		for (size_t j = i; j > 0 && v[j - 1] > v[j]; j--) {
-			double t = v[j];
-			v[j]     = v[j - 1];
-			v[j - 1] = t;
-		}
-	}
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 static int
 bench_args(bench *b, int *rounds, int argc, char **argv)
@@ -357,8 +275,8 @@ main(int argc, char **argv)
 			return 1;
 		}
 	}
-	double wm = median(w, (size_t) rounds),
-	       pm = median(p, (size_t) rounds);
+	double wm = in_bench_median(w, (size_t) rounds),
+	       pm = in_bench_median(p, (size_t) rounds);
 	printf("{\"name\":\"kafka_in_throughput\",\"n\":%llu,\"rounds\":%d,"
 	       "\"partitions\":%d,\"weir_events_per_s\":%.0f,\"weir_min\":%."
 	       "0f,\"weir_max\":%.0f,\"bare_events_per_s\":%.0f,\"bare_min\":"

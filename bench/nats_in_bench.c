@@ -16,6 +16,8 @@
  * --normal.
  * The server: WEIR_NATS_URL (scripts/brokers.sh start nats).
  */
+#include "in_bench.h"
+
 #include <nats/nats.h>
 
 #include <weir/bridge.h>
@@ -30,6 +32,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#define BENCH_NAME "nats_in_bench"
+
 typedef struct bench {
 	const char     *url;
 	const char     *dir;
@@ -40,14 +44,6 @@ typedef struct bench {
 	int             round;
 	int             normal; /* --normal: store durability NORMAL */
 } bench;
-
-static double
-now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
-}
 
 /* Creates the stream and publishes n messages into it. */
 static int
@@ -95,40 +91,18 @@ bench_fill(bench *b)
 /* ---- weir: bridge with an inbound route ----------------------------- */
 
 static weir_err
-bench_count(weir_bus *bus, const weir_event *ev, void *arg)
-{
-	(void) bus;
-	(void) ev;
-	atomic_fetch_add((atomic_uint_least64_t *) arg, 1);
-	return WEIR_OK;
-}
-
-static weir_err
 bench_weir_setup(bench *b, weir_store **st, weir_bus **bus, weir_bridge **br,
     atomic_uint_least64_t *got)
 {
-	char                     path[600], group[64], msg[256];
-	weir_bus_config         *bc;
+	char                     path[600], group[64];
 	weir_bridge_config      *cfg;
-	weir_subscr             *sub;
 	weir_bridge_inbound_opts o =
 	    WEIR_STRUCT_INIT(weir_bridge_inbound_opts);
 	weir_err rv;
-	snprintf(path, sizeof path, "%s/nats_in_bench_%d_%d.db", b->dir,
-	    (int) getpid(), b->round);
+	in_bench_path(path, sizeof path, b->dir, BENCH_NAME, b->round, "");
 	snprintf(group, sizeof group, "bench-%d-%d", (int) getpid(), b->round);
-	if ((rv = weir_store_open(st, path, NULL, msg, sizeof msg)) !=
-	    WEIR_OK) {
-		return rv;
-	}
-	weir_bus_config_create(&bc);
-	weir_bus_config_set_loops(bc, 1);
-	rv = weir_bus_create(bus, bc);
-	weir_bus_config_destroy(bc);
-	if (rv != WEIR_OK ||
-	    (rv = weir_subscribe(
-	         &sub, *bus, ">", bench_count, got, NULL, NULL)) != WEIR_OK ||
-	    (rv = weir_bus_start(*bus)) != WEIR_OK) {
+	if ((rv = in_bench_store(st, path, b->normal)) != WEIR_OK ||
+	    (rv = in_bench_bus(bus, got)) != WEIR_OK) {
 		return rv;
 	}
 	weir_bridge_config_create(&cfg);
@@ -156,30 +130,9 @@ bench_weir(bench *b)
 	weir_bus             *bus = NULL;
 	weir_bridge          *br  = NULL;
 	atomic_uint_least64_t got = 0;
-	double                t0, t1 = 0;
-	weir_err              rv = bench_weir_setup(b, &st, &bus, &br, &got);
-	t0                       = now_s();
-	if (rv == WEIR_OK && (rv = weir_bridge_start(br)) == WEIR_OK) {
-		while (atomic_load(&got) < b->n && now_s() - t0 < 300) {
-			usleep(1000);
-		}
-		t1 = now_s();
-	}
-	if (rv != WEIR_OK) {
-		fprintf(stderr, "weir: %s: %s\n", weir_err_name(rv),
-		    br ? weir_bridge_errmsg(br) : "");
-	}
-	weir_bridge_destroy(br);
-	weir_bus_destroy(bus);
-	weir_store_destroy(st);
-	char path[600];
-	for (int i = 0; i < 3; i++) {
-		const char *sfx[] = { "", "-wal", "-shm" };
-		snprintf(path, sizeof path, "%s/nats_in_bench_%d_%d.db%s",
-		    b->dir, (int) getpid(), b->round, sfx[i]);
-		unlink(path);
-	}
-	return atomic_load(&got) >= b->n ? (double) b->n / (t1 - t0) : 0;
+	weir_err              rv  = bench_weir_setup(b, &st, &bus, &br, &got);
+	return in_bench_round(
+	    rv, st, bus, br, &got, b->n, b->dir, BENCH_NAME, b->round);
 }
 
 /* ---- bare: Fetch + Ack ----------------------------------------------- */
@@ -199,12 +152,12 @@ bench_bare(bench *b)
 	so.Stream           = b->stream;
 	so.ManualAck        = true;
 	so.Config.AckPolicy = js_AckExplicit;
-	t0                  = now_s();
+	t0                  = in_bench_now_s();
 	if (js_PullSubscribe(&sub, b->js, from, durable, NULL, &so, NULL) !=
 	    NATS_OK) {
 		return 0;
 	}
-	while (got < b->n && now_s() - t0 < 300) {
+	while (got < b->n && in_bench_now_s() - t0 < IN_BENCH_DEADLINE_S) {
 		natsMsgList list = { 0 };
 		if (natsSubscription_Fetch(&list, sub, 256, 1000, NULL) !=
 		    NATS_OK) {
@@ -217,26 +170,13 @@ bench_bare(bench *b)
 		natsMsgList_Destroy(&list);
 	}
 	natsConnection_Flush(b->nc);
-	double t1 = now_s();
+	double t1 = in_bench_now_s();
 	natsSubscription_Destroy(sub);
 	js_DeleteConsumer(b->js, b->stream, durable, NULL, NULL);
 	return got >= b->n ? (double) b->n / (t1 - t0) : 0;
 }
 
 /* ---- main ------------------------------------------------------------ */
-
-static double
-median(double *v, size_t n)
-{
-	for (size_t i = 1; i < n; i++) {
-		for (size_t j = i; j > 0 && v[j - 1] > v[j]; j--) {
-			double t = v[j];
-			v[j]     = v[j - 1];
-			v[j - 1] = t;
-		}
-	}
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 int
 main(int argc, char **argv)
@@ -286,8 +226,8 @@ main(int argc, char **argv)
 			return 1;
 		}
 	}
-	double wm = median(w, (size_t) rounds),
-	       pm = median(p, (size_t) rounds);
+	double wm = in_bench_median(w, (size_t) rounds),
+	       pm = in_bench_median(p, (size_t) rounds);
 	printf(
 	    "{\"name\":\"nats_in_throughput\",\"n\":%llu,\"rounds\":%d,"
 	    "\"weir_events_per_s\":%.0f,\"weir_min\":%.0f,\"weir_max\":%.0f,"

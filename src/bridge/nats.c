@@ -1397,19 +1397,26 @@ nats_poll_core(nats_state *st, int timeout_ms)
 	}
 }
 
+/* Sets *dl to timeout_ms from now on CLOCK_REALTIME, for a timed wait. */
+static void
+nats_deadline(struct timespec *dl, int timeout_ms)
+{
+	clock_gettime(CLOCK_REALTIME, dl);
+	dl->tv_sec += timeout_ms / 1000;
+	dl->tv_nsec += (long) (timeout_ms % 1000) * 1000000L;
+	if (dl->tv_nsec >= 1000000000L) {
+		dl->tv_sec++;
+		dl->tv_nsec -= 1000000000L;
+	}
+}
+
 /* Waits up to timeout_ms for any sink call or queued completion. */
 static void
 nats_poll_wait(nats_state *st, int timeout_ms)
 {
 	struct timespec dl;
 	uint64_t        seen;
-	clock_gettime(CLOCK_REALTIME, &dl);
-	dl.tv_sec += timeout_ms / 1000;
-	dl.tv_nsec += (long) (timeout_ms % 1000) * 1000000L;
-	if (dl.tv_nsec >= 1000000000L) {
-		dl.tv_sec++;
-		dl.tv_nsec -= 1000000000L;
-	}
+	nats_deadline(&dl, timeout_ms);
 	pthread_mutex_lock(&st->mu);
 	seen = st->acked;
 	while (st->acked == seen && st->done_len == 0 && st->outstanding > 0 &&
@@ -1966,13 +1973,7 @@ static weir_err
 nsrc_idle(nats_src *src, int timeout_ms)
 {
 	struct timespec dl;
-	clock_gettime(CLOCK_REALTIME, &dl);
-	dl.tv_sec += timeout_ms / 1000;
-	dl.tv_nsec += (long) (timeout_ms % 1000) * 1000000L;
-	if (dl.tv_nsec >= 1000000000L) {
-		dl.tv_sec++;
-		dl.tv_nsec -= 1000000000L;
-	}
+	nats_deadline(&dl, timeout_ms);
 	pthread_mutex_lock(&src->ns.mu);
 	while (!src->stopping &&
 	    pthread_cond_timedwait(&src->ns.cond, &src->ns.mu, &dl) == 0) { }

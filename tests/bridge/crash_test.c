@@ -14,35 +14,13 @@
 #define N 20000
 #define KILLS 6
 
-static weir_err
-count_fn(weir_store *st, const weir_event *ev, const char *stream,
-    int64_t version, void *arg)
-{
-	(void) st;
-	(void) ev;
-	(void) stream;
-	(void) version;
-	(*(uint64_t *) arg)++;
-	return WEIR_OK;
-}
-
-static uint64_t
-stored(weir_store *st)
-{
-	uint64_t n = 0;
-	weir_store_read_all(st, 1, 0, count_fn, &n);
-	return n;
-}
-
 /* The child: publishes until the store holds N events, relays until the
  * backlog is empty, exits 0. Killed at any point. */
 static void
 child(const char *path, const char *record)
 {
 	bt t;
-	memset(&t, 0, sizeof t);
-	snprintf(t.path, sizeof t.path, "%s", path);
-	bt_open_store(&t);
+	bt_open_at(&t, path);
 	weir_bridge_config *cfg;
 	weir_bridge_config_create(&cfg);
 	weir_bridge_config_set_str(cfg, "mem.record_path", record);
@@ -53,7 +31,7 @@ child(const char *path, const char *record)
 	if (weir_bridge_start(t.br) != WEIR_OK)
 		_exit(3);
 	char topic[16];
-	for (uint64_t i = stored(t.st); i < N; i++) {
+	for (uint64_t i = bt_stored(t.st); i < N; i++) {
 		snprintf(topic, sizeof topic, "c.k%u", (unsigned) (i % 7));
 		bt_publish(&t, topic, NULL, (int) i);
 		if (i % 512 == 0) /* keep the store from racing far ahead */
@@ -61,7 +39,7 @@ child(const char *path, const char *record)
 	}
 	weir_store_flush(t.st);
 	BT_WAIT(&t, "r", s.backlog == 0 && s.lag_events == 0);
-	_exit(stored(t.st) == N ? 0 : 4);
+	_exit(bt_stored(t.st) == N ? 0 : 4);
 }
 
 static size_t
@@ -69,30 +47,6 @@ lines(const char *file)
 {
 	struct stat sb;
 	return stat(file, &sb) == 0 ? (size_t) sb.st_size / 37 : 0;
-}
-
-/* Runs a child; kills it once @p kill_at ids are recorded (0: never).
- * Returns its exit status, or -1 if it was killed. */
-static int
-run_child(const char *path, const char *record, size_t kill_at)
-{
-	pid_t pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0)
-		child(path, record);
-	int     st;
-	int64_t end = wt_now_ms() + 60000;
-	while (kill_at > 0 && lines(record) < kill_at && wt_now_ms() < end &&
-	    waitpid(pid, &st, WNOHANG) == 0)
-		usleep(200);
-	if (kill_at > 0 && waitpid(pid, &st, WNOHANG) == 0) {
-		kill(pid, SIGKILL);
-		waitpid(pid, &st, 0);
-		return -1;
-	}
-	if (kill_at == 0)
-		waitpid(pid, &st, 0);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -2;
 }
 
 static int
@@ -132,9 +86,9 @@ test_sigkill_loses_nothing(void **state)
 	snprintf(record, sizeof record, "%s/acked.txt", t.dir);
 	int killed = 0;
 	for (int k = 1; k <= KILLS; k++)
-		killed += run_child(t.path, record,
-		              (size_t) k * N / (KILLS + 2)) == -1;
-	assert_int_equal(run_child(t.path, record, 0), 0);
+		killed += bt_run_child(child, t.path, record,
+		              (size_t) k * N / (KILLS + 2), lines) == -1;
+	assert_int_equal(bt_run_child(child, t.path, record, 0, lines), 0);
 	print_message("killed %d times\n", killed);
 	/* every stored id is among the acknowledged ones */
 	FILE *f = fopen(record, "r");

@@ -34,26 +34,6 @@
 
 /* ---- the child ------------------------------------------------------ */
 
-static weir_err
-crash_count_fn(weir_store *st, const weir_event *ev, const char *stream,
-    int64_t version, void *arg)
-{
-	(void) st;
-	(void) ev;
-	(void) stream;
-	(void) version;
-	(*(uint64_t *) arg)++;
-	return WEIR_OK;
-}
-
-static uint64_t
-crash_stored(weir_store *st)
-{
-	uint64_t n = 0;
-	weir_store_read_all(st, 1, 0, crash_count_fn, &n);
-	return n;
-}
-
 static void
 crash_progress(int fd, uint64_t v)
 {
@@ -99,7 +79,7 @@ crash_child(int argc, char **argv)
 		fprintf(stderr, "child: %s\n", weir_bridge_errmsg(t.br));
 		_exit(3);
 	}
-	uint64_t i = crash_stored(t.st);
+	uint64_t i = bt_stored(t.st);
 	for (; i < N; i++) {
 		bk_publish(t.bus, i);
 		if (i % 256 == 0) { /* keep the store close behind */
@@ -118,7 +98,7 @@ crash_child(int argc, char **argv)
 			_exit(4);
 		usleep(10000);
 	}
-	_exit(crash_stored(t.st) == N ? 0 : 6);
+	_exit(bt_stored(t.st) == N ? 0 : 6);
 }
 
 /* ---- the parent ----------------------------------------------------- */

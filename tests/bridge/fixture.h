@@ -7,8 +7,10 @@
 #define WEIR_BRIDGE_FIXTURE_H
 
 #include <dirent.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "weir_test.h"
@@ -66,6 +68,65 @@ bt_open_store(bt *t)
 	    cfg, WEIR_STORE_DURABILITY_NORMAL));
 	assert_weir_ok(weir_store_open(&t->st, t->path, cfg, msg, sizeof msg));
 	weir_store_config_destroy(cfg);
+}
+
+/* Only the store at @p path in t (a child process's or a check's view;
+ * no directory of its own, so bt_close leaves the files alone). */
+static inline void
+bt_open_at(bt *t, const char *path)
+{
+	memset(t, 0, sizeof *t);
+	snprintf(t->path, sizeof t->path, "%s", path);
+	bt_open_store(t);
+}
+
+/* weir_store_read callback: counts the events into *(uint64_t *) arg. */
+static inline weir_err
+bt_count_fn(weir_store *st, const weir_event *ev, const char *stream,
+    int64_t version, void *arg)
+{
+	(void) st;
+	(void) ev;
+	(void) stream;
+	(void) version;
+	(*(uint64_t *) arg)++;
+	return WEIR_OK;
+}
+
+/* The events in @p st (its whole log; usable in a forked child). */
+static inline uint64_t
+bt_stored(weir_store *st)
+{
+	uint64_t n = 0;
+	weir_store_read_all(st, 1, 0, bt_count_fn, &n);
+	return n;
+}
+
+/* Runs @p child (path, record) in a forked process, which must _exit;
+ * SIGKILLs it once @p progress (record) reaches @p kill_at, or after
+ * 60 s (0: never, wait for its exit). Returns its exit status, -1 if
+ * it was killed, -2 if it died of a signal. */
+static inline int
+bt_run_child(void (*child)(const char *, const char *), const char *path,
+    const char *record, size_t kill_at, size_t (*progress)(const char *))
+{
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		child(path, record);
+	int     st;
+	int64_t end = wt_now_ms() + 60000;
+	while (kill_at > 0 && progress(record) < kill_at &&
+	    wt_now_ms() < end && waitpid(pid, &st, WNOHANG) == 0)
+		usleep(200);
+	if (kill_at > 0 && waitpid(pid, &st, WNOHANG) == 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &st, 0);
+		return -1;
+	}
+	if (kill_at == 0)
+		waitpid(pid, &st, 0);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -2;
 }
 
 /* Bus and bridge (with the mem backend) over t->st (may be NULL). */

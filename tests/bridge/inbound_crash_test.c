@@ -26,9 +26,7 @@ static void
 child(const char *path, const char *record)
 {
 	bt t;
-	memset(&t, 0, sizeof t);
-	snprintf(t.path, sizeof t.path, "%s", path);
-	bt_open_store(&t);
+	bt_open_at(&t, path);
 	t.bus = wt_bus_with_loops(1);
 	weir_bridge_config *cfg;
 	weir_bridge_config_create(&cfg);
@@ -64,30 +62,6 @@ record_lines(const char *file)
 	return n;
 }
 
-/* Runs a child; kills it once @p kill_at done lines are recorded (0:
- * never). Returns its exit status, or -1 if it was killed. */
-static int
-run_child(const char *path, const char *record, size_t kill_at)
-{
-	pid_t pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0)
-		child(path, record);
-	int     st;
-	int64_t end = wt_now_ms() + 60000;
-	while (kill_at > 0 && record_lines(record) < kill_at &&
-	    wt_now_ms() < end && waitpid(pid, &st, WNOHANG) == 0)
-		wt_sleep_ms(1);
-	if (kill_at > 0 && waitpid(pid, &st, WNOHANG) == 0) {
-		kill(pid, SIGKILL);
-		waitpid(pid, &st, 0);
-		return -1;
-	}
-	if (kill_at == 0)
-		waitpid(pid, &st, 0);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -2;
-}
-
 static weir_err
 mark_fn(weir_store *st, const weir_event *ev, const char *stream,
     int64_t version, void *arg)
@@ -109,9 +83,7 @@ static void
 check_acked_in_log(const char *path, const char *record, int final)
 {
 	bt t;
-	memset(&t, 0, sizeof t);
-	snprintf(t.path, sizeof t.path, "%s", path);
-	bt_open_store(&t);
+	bt_open_at(&t, path);
 	uint8_t *seen = calloc(N + 1, 1);
 	assert_weir_ok(weir_store_read(t.st, NULL, mark_fn, seen));
 	FILE *f = fopen(record, "r");
@@ -143,10 +115,12 @@ test_sigkill_acked_never_missing(void **state)
 	int killed = 0;
 	for (int k = 1; k <= KILLS; k++) {
 		size_t at = record_lines(record) + N / (KILLS + 2);
-		killed += run_child(t.path, record, at) == -1;
+		killed += bt_run_child(
+		              child, t.path, record, at, record_lines) == -1;
 		check_acked_in_log(t.path, record, 0);
 	}
-	assert_int_equal(run_child(t.path, record, 0), 0);
+	assert_int_equal(
+	    bt_run_child(child, t.path, record, 0, record_lines), 0);
 	check_acked_in_log(t.path, record, 1);
 	print_message("killed %d times\n", killed);
 	bt_rmdir(t.dir);

@@ -49,18 +49,6 @@ it_push(void *src, uint64_t token, const char *origin, const char *ce_id,
 #define it_wait_done(src, n) \
 	wt_wait_until(weir__mem_source_done(src, NULL, 0) >= (size_t) (n))
 
-static inline weir_err
-it_count_fn(weir_store *st, const weir_event *ev, const char *stream,
-    int64_t version, void *arg)
-{
-	(void) st;
-	(void) ev;
-	(void) stream;
-	(void) version;
-	(*(uint64_t *) arg)++;
-	return WEIR_OK;
-}
-
 /* Events in the log whose topic matches @p pattern. */
 static inline uint64_t
 it_log_count(bt *t, const char *pattern)
@@ -68,7 +56,7 @@ it_log_count(bt *t, const char *pattern)
 	uint64_t          n = 0;
 	weir_store_filter f = WEIR_STRUCT_INIT(weir_store_filter);
 	f.pattern           = pattern;
-	assert_weir_ok(weir_store_read(t->st, &f, it_count_fn, &n));
+	assert_weir_ok(weir_store_read(t->st, &f, bt_count_fn, &n));
 	return n;
 }
 

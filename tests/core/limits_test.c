@@ -7,16 +7,6 @@
 #include "core/event.h"
 #include "weir_test.h"
 
-static char *
-filled(size_t len, char c)
-{
-	char *p = malloc(len + 1);
-	assert_non_null(p);
-	memset(p, c, len);
-	p[len] = '\0';
-	return p;
-}
-
 static weir_err
 new_with_header(const char *name, const void *value, size_t len)
 {
@@ -37,7 +27,7 @@ static void
 test_header_name_65535_refused(void **state)
 {
 	(void) state;
-	char *name = filled(65535, 'h');
+	char *name = wt_filled(65535, 'h');
 	assert_weir_err(new_with_header(name, "v", 1), WEIR_EINVAL);
 	free(name);
 }
@@ -70,10 +60,10 @@ static void
 test_exact_bounds(void **state)
 {
 	(void) state;
-	char *name  = filled(WEIR_MAX_HEADER_NAME + 1, 'n');
-	char *value = filled(WEIR_MAX_HEADER_VALUE + 1, 'v');
-	char *topic = filled(WEIR_MAX_TOPIC + 1, 't');
-	char *key   = filled(WEIR_MAX_KEY + 1, 'k');
+	char *name  = wt_filled(WEIR_MAX_HEADER_NAME + 1, 'n');
+	char *value = wt_filled(WEIR_MAX_HEADER_VALUE + 1, 'v');
+	char *topic = wt_filled(WEIR_MAX_TOPIC + 1, 't');
+	char *key   = wt_filled(WEIR_MAX_KEY + 1, 'k');
 	assert_weir_err(new_with_header(name, "v", 1), WEIR_EINVAL);
 	name[WEIR_MAX_HEADER_NAME] = '\0';
 	assert_weir_ok(new_with_header(name, "v", 1));

@@ -264,6 +264,18 @@ dmg_one_row(fx *f, const char *set, int kind)
 	}
 }
 
+// dmg_one_row for each of @p sets, each on a fresh log.
+static void
+dmg_each_row(fx *f, const char *const *sets, size_t n, int kind)
+{
+	for (size_t i = 0; i < n; i++) {
+		dmg_one_row(f, sets[i], kind);
+		fx_rmdir(f->dir);
+		fx_dir(f);
+		dmg_make(f);
+	}
+}
+
 static void
 test_wrong_types(void **state)
 {
@@ -281,12 +293,8 @@ test_wrong_types(void **state)
 		"stream='cart-9', version='one'",
 		"stream='cart-9'",
 	};
-	for (size_t i = 0; i < sizeof(sets) / sizeof(sets[0]); i++) {
-		dmg_one_row(f, sets[i], WEIR_STORE_DAMAGE_COLUMN);
-		fx_rmdir(f->dir);
-		fx_dir(f);
-		dmg_make(f);
-	}
+	dmg_each_row(
+	    f, sets, sizeof(sets) / sizeof(sets[0]), WEIR_STORE_DAMAGE_COLUMN);
 }
 
 static void
@@ -294,12 +302,8 @@ test_null_columns(void **state)
 {
 	fx         *f      = *state;
 	const char *sets[] = { "id=NULL", "ts=NULL", "topic=NULL" };
-	for (size_t i = 0; i < sizeof(sets) / sizeof(sets[0]); i++) {
-		dmg_one_row(f, sets[i], WEIR_STORE_DAMAGE_COLUMN);
-		fx_rmdir(f->dir);
-		fx_dir(f);
-		dmg_make(f);
-	}
+	dmg_each_row(
+	    f, sets, sizeof(sets) / sizeof(sets[0]), WEIR_STORE_DAMAGE_COLUMN);
 }
 
 // Right types, wrong contents: the decoder must refuse them.
@@ -314,12 +318,8 @@ test_undecodable(void **state)
 		"headers=x'0500616200630000000000'",
 		"headers=x'020061'",
 	};
-	for (size_t i = 0; i < sizeof(sets) / sizeof(sets[0]); i++) {
-		dmg_one_row(f, sets[i], WEIR_STORE_DAMAGE_DECODE);
-		fx_rmdir(f->dir);
-		fx_dir(f);
-		dmg_make(f);
-	}
+	dmg_each_row(
+	    f, sets, sizeof(sets) / sizeof(sets[0]), WEIR_STORE_DAMAGE_DECODE);
 }
 
 static void

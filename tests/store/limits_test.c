@@ -7,16 +7,6 @@
 #include "core/event.h"
 #include "fixture.h"
 
-static char *
-filled(size_t len, char c)
-{
-	char *p = malloc(len + 1);
-	assert_non_null(p);
-	memset(p, c, len);
-	p[len] = '\0';
-	return p;
-}
-
 // Regression: a header name of 65,535 bytes was acknowledged with a seq,
 // but its length did not fit the row's 16-bit field, so every read that
 // covered it failed. The event is made past weir_event_new's checks, as
@@ -25,7 +15,7 @@ static void
 test_long_header_name_refused(void **state)
 {
 	fx             *f    = *state;
-	char           *name = filled(65535, 'h');
+	char           *name = wt_filled(65535, 'h');
 	weir_header     h    = { name, "v", 1 };
 	weir_event_init init = { .size = sizeof(init),
 		.topic                 = "a.b",
@@ -80,9 +70,9 @@ test_every_limit_reads_back(void **state)
 	assert_weir_ok(weir_store_config_set_max_event(cfg, 16u << 20));
 	fx_open_cfg(f, cfg);
 	weir_store_config_destroy(cfg);
-	char       *topic = filled(WEIR_MAX_TOPIC, 't');
-	char       *key   = filled(WEIR_MAX_KEY, 'k');
-	char       *value = filled(WEIR_MAX_HEADER_VALUE, 'v');
+	char       *topic = wt_filled(WEIR_MAX_TOPIC, 't');
+	char       *key   = wt_filled(WEIR_MAX_KEY, 'k');
+	char       *value = wt_filled(WEIR_MAX_HEADER_VALUE, 'v');
 	char        names[WEIR_MAX_HEADERS][WEIR_MAX_HEADER_NAME + 1];
 	weir_header hdr[WEIR_MAX_HEADERS];
 	for (size_t i = 0; i < WEIR_MAX_HEADERS; i++) {

@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include <cmocka.h>
@@ -99,6 +100,18 @@ wt_wait_u64(atomic_uint_least64_t *v, uint64_t want)
 			fail();                                            \
 		}                                                          \
 	} while (0)
+
+/* A string of @p len copies of @p c (NUL-terminated; free() it), for
+ * values at a size limit. */
+static inline char *
+wt_filled(size_t len, char c)
+{
+	char *p = malloc(len + 1);
+	assert_non_null(p);
+	memset(p, c, len);
+	p[len] = '\0';
+	return p;
+}
 
 /* A handler that does nothing. */
 static inline weir_err
