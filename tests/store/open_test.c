@@ -208,10 +208,11 @@ test_bad_arguments(void **state)
 	    WEIR_ENOTSUP);
 	assert_non_null(strstr(msg, "in-memory"));
 	// An empty path; no room for a message: none is written.
-	strcpy(msg, "untouched");
 	assert_weir_err(
 	    weir_store_open(&st, "", NULL, msg, sizeof(msg)), WEIR_EINVAL);
 	assert_null(st);
+	assert_string_equal(msg, weir_strerror(WEIR_EINVAL));
+	strcpy(msg, "untouched");
 	assert_weir_err(
 	    weir_store_open(&st, ":memory:", NULL, msg, 0), WEIR_ENOTSUP);
 	assert_string_equal(msg, "untouched");
