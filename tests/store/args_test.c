@@ -3,6 +3,7 @@
  * callback or output, a number out of its range. Each is refused with
  * WEIR_EINVAL (WEIR_EBADNAME for a missing name), calls no callback and
  * leaves the store as it was: same last seq, no cursor, no dead letter.
+ * The same for the setters of the store's and the attachment's configs.
  */
 #include "fixture.h"
 
@@ -180,6 +181,77 @@ test_out_of_range(void **state)
 	assert_unchanged(f, last);
 }
 
+// The configs' setters refuse NULL and values out of range; a config
+// whose every set was refused still opens a store with the defaults.
+static void
+test_config_setters(void **state)
+{
+	fx                *f = *state;
+	weir_store_config *cfg;
+	weir_store        *st;
+	char               path[700], msg[128];
+	assert_weir_err(weir_store_config_create(NULL), WEIR_EINVAL);
+	assert_weir_ok(weir_store_config_create(&cfg));
+	assert_weir_err(
+	    weir_store_config_set_durability(NULL, WEIR_STORE_DURABILITY_FULL),
+	    WEIR_EINVAL);
+	assert_weir_err(
+	    weir_store_config_set_durability(cfg, (weir_store_durability) 99),
+	    WEIR_EINVAL);
+	assert_weir_err(weir_store_config_set_max_event(NULL, 1), WEIR_EINVAL);
+	assert_weir_err(weir_store_config_set_max_event(cfg, 0), WEIR_EINVAL);
+	assert_weir_err(
+	    weir_store_config_set_max_event(cfg, 512u * 1024 * 1024 + 1),
+	    WEIR_EINVAL);
+	assert_weir_ok(
+	    weir_store_config_set_max_event(cfg, 512u * 1024 * 1024));
+	assert_weir_err(weir_store_config_set_batch(NULL, 1, 1), WEIR_EINVAL);
+	assert_weir_err(weir_store_config_set_batch(cfg, 0, 1), WEIR_EINVAL);
+	assert_weir_err(weir_store_config_set_batch(cfg, 1, 0), WEIR_EINVAL);
+	assert_weir_err(weir_store_config_set_max_pages(NULL, 1), WEIR_EINVAL);
+	assert_weir_err(
+	    weir_store_config_set_max_pages(cfg, (uint64_t) INT32_MAX + 1),
+	    WEIR_EINVAL);
+	assert_weir_err(weir_store_config_set_vfs(NULL, "unix"), WEIR_EINVAL);
+	assert_weir_ok(weir_store_config_set_vfs(cfg, NULL)); // the default
+	snprintf(path, sizeof(path), "%s/cfg.db", f->dir);
+	assert_weir_ok(weir_store_open(&st, path, cfg, msg, sizeof(msg)));
+	assert_int_equal(fx_append(st, "a.b", "x"), 1);
+	weir_store_destroy(st);
+	weir_store_config_destroy(cfg);
+	weir_store_config_destroy(NULL);
+
+	weir_store_attach_config *ac;
+	assert_weir_err(weir_store_attach_config_create(NULL), WEIR_EINVAL);
+	assert_weir_ok(weir_store_attach_config_create(&ac));
+	assert_weir_err(
+	    weir_store_attach_config_set_capacity(NULL, 1), WEIR_EINVAL);
+	assert_weir_err(
+	    weir_store_attach_config_set_capacity(ac, 0), WEIR_EINVAL);
+	assert_weir_err(
+	    weir_store_attach_config_set_capacity(ac, ((size_t) 1 << 30) + 1),
+	    WEIR_EINVAL);
+	assert_weir_ok(
+	    weir_store_attach_config_set_capacity(ac, (size_t) 1 << 30));
+	assert_weir_err(
+	    weir_store_attach_config_set_policy(NULL, WEIR_POLICY_BLOCK, -1),
+	    WEIR_EINVAL);
+	assert_weir_err(weir_store_attach_config_set_policy(
+	                    ac, (weir_policy) (WEIR_POLICY_COALESCE + 1), -1),
+	    WEIR_EINVAL);
+	assert_weir_err(
+	    weir_store_attach_config_set_policy(ac, WEIR_POLICY_BLOCK, -2),
+	    WEIR_EINVAL);
+	assert_weir_err(
+	    weir_store_attach_config_set_name(NULL, "n"), WEIR_EINVAL);
+	assert_weir_err(
+	    weir_store_attach_config_set_name(ac, ""), WEIR_EINVAL);
+	assert_weir_ok(weir_store_attach_config_set_name(ac, "n"));
+	assert_weir_ok(weir_store_attach_config_set_name(ac, NULL));
+	weir_store_attach_config_destroy(ac);
+	weir_store_attach_config_destroy(NULL);
+}
+
 int
 main(void)
 {
@@ -190,6 +262,8 @@ main(void)
 		    test_null_output_or_callback, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_out_of_range, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_config_setters, fx_setup, fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
