@@ -175,6 +175,12 @@ test_out_of_range(void **state)
 	assert_weir_err(
 	    weir_store_append(f->st, ev, &opt, &u, NULL), WEIR_EINVAL);
 	weir_event_release(ev);
+	// Names: no control character, DEL included.
+	assert_weir_err(
+	    weir_store_cursor_set(f->st, "c\x7f", 1), WEIR_EBADNAME);
+	assert_weir_err(
+	    weir_store_cursor_set(f->st, "c\x1f", 1), WEIR_EBADNAME);
+	assert_non_null(strstr(weir_store_errmsg(f->st), "control character"));
 	// Trim with nothing to trim by: nothing deleted.
 	assert_weir_ok(weir_store_trim(f->st, 0, 0, &u));
 	assert_int_equal(u, 0);
