@@ -153,11 +153,38 @@ check_rows(check_run *c, sqlite3_stmt *s, const char *table,
 	return rv;
 }
 
+// SQLite's integrity check reports a page it could not load as a row
+// of text ("unable to get the page. error code=N"), also when N is
+// SQLITE_NOMEM or SQLITE_IOERR_NOMEM: that is the check failing to run,
+// not damage. N is the code, followed by a line end or the text's end.
+static int
+check_oom_text(const char *res)
+{
+	static const char *const oom[] = { "error code=7", "error code=3082" };
+	for (size_t i = 0; i < 2; i++) {
+		size_t      n = strlen(oom[i]);
+		const char *p = res;
+		while ((p = strstr(p, oom[i])) != NULL) {
+			p += n;
+			if (*p == '\0' || *p == '\n') {
+				return 1;
+			}
+		}
+	}
+	return 0;
+}
+
 static weir_err
 check_integrity_row(check_run *c, sqlite3_stmt *s, const char *table)
 {
 	const char *res = (const char *) sqlite3_column_text(s, 0);
 	(void) table;
+	// A NULL text is damage, unless SQLite could not make the text.
+	if (res == NULL ? sqlite3_errcode(c->db) == SQLITE_NOMEM
+	                : check_oom_text(res)) {
+		return weir__store_fail(
+		    c->st, WEIR_ENOMEM, "integrity check: out of memory");
+	}
 	if (res == NULL || strcmp(res, "ok") != 0) {
 		check_report(c, WEIR_STORE_DAMAGE_INTEGRITY, NULL, 0,
 		    "integrity check: %.300s", res ? res : "(no text)");

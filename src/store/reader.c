@@ -70,12 +70,26 @@ weir__readers_get(weir_store *st, sqlite3 **db)
 	return *db != NULL ? WEIR_OK : reader_open(st, db);
 }
 
+// A read whose COMMIT failed (SQLite out of memory) leaves its read
+// transaction open: pooled so, the connection would fail every later
+// BEGIN and pin an old snapshot of the WAL. Roll it back, or, if even
+// that fails, close it rather than keep it.
+static int
+reader_idle(sqlite3 *db)
+{
+	if (!sqlite3_get_autocommit(db)) {
+		(void) sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	}
+	return sqlite3_get_autocommit(db);
+}
+
 void
 weir__readers_put(weir_store *st, sqlite3 *db)
 {
 	weir__readers *rd = &st->readers;
+	int            ok = db != NULL && reader_idle(db);
 	pthread_mutex_lock(&rd->mu);
-	if (!rd->closed && rd->nidle < WEIR__READERS_KEEP) {
+	if (ok && !rd->closed && rd->nidle < WEIR__READERS_KEEP) {
 		rd->idle[rd->nidle++] = db;
 		db                    = NULL;
 	}

@@ -40,6 +40,10 @@ weir__store_fail(weir_store *st, weir_err rv, const char *fmt, ...)
 weir_err
 weir__store_map_rc(int rc)
 {
+	// Out of memory inside the VFS is an I/O code by family.
+	if (rc == SQLITE_IOERR_NOMEM) {
+		return WEIR_ENOMEM;
+	}
 	switch (rc & 0xff) {
 	case SQLITE_OK:
 		return WEIR_OK;

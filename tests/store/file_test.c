@@ -4,8 +4,10 @@
  * its -shm are 0600 whatever the umask and whether or not they existed.
  */
 #include <fcntl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/un.h>
 
 #include "fixture.h"
 
@@ -16,6 +18,14 @@ fx_dir_only(void **state)
 	fx_dir(f);
 	*state = f;
 	return 0;
+}
+
+static void
+make_regular(const char *path)
+{
+	int fd = open(path, O_CREAT | O_WRONLY | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	close(fd);
 }
 
 static int
@@ -68,6 +78,68 @@ test_not_a_regular_file(void **state)
 	}
 	snprintf(p, sizeof(p), "%s-journal", f->path);
 	unlink(p);
+	// A socket (when the path fits a socket address).
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	if (strlen(f->path) < sizeof(sa.sun_path)) {
+		int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+		assert_true(fd >= 0);
+		memcpy(sa.sun_path, f->path, strlen(f->path) + 1);
+		assert_int_equal(
+		    bind(fd, (struct sockaddr *) &sa, sizeof(sa)), 0);
+		open_refused(f->path, "socket");
+		close(fd);
+		unlink(f->path);
+	}
+}
+
+static weir_err
+try_open(const char *path, char *msg, size_t size)
+{
+	weir_store *st = NULL;
+	weir_err    rv = weir_store_open(&st, path, NULL, msg, size);
+	if (rv == WEIR_OK) {
+		weir_store_destroy(st);
+	} else {
+		assert_null(st);
+	}
+	return rv;
+}
+
+// Paths that cannot be a store file: a "directory" that is a regular
+// file, and a name longer than the file system allows.
+static void
+test_bad_paths(void **state)
+{
+	fx  *f = *state;
+	char p[1200], msg[256], name[300];
+	make_regular(f->path);
+	snprintf(p, sizeof(p), "%s/log.db", f->path);
+	assert_weir_err(try_open(p, msg, sizeof(msg)), WEIR_ENOENT);
+	assert_non_null(strstr(msg, "does not exist"));
+	memset(name, 'n', sizeof(name) - 1);
+	name[sizeof(name) - 1] = '\0';
+	snprintf(p, sizeof(p), "%s/%s", f->dir, name);
+	assert_weir_err(try_open(p, msg, sizeof(msg)), WEIR_EIO);
+	assert_non_null(strstr(msg, "cannot open"));
+	assert_int_equal(access(p, F_OK), -1);
+}
+
+// A path without a directory part is in the working directory.
+static void
+test_relative_path(void **state)
+{
+	fx  *f = *state;
+	char cwd[1024];
+	assert_non_null(getcwd(cwd, sizeof(cwd)));
+	assert_int_equal(chdir(f->dir), 0);
+	weir_store *st;
+	char        msg[256];
+	weir_err rv = weir_store_open(&st, "log.db", NULL, msg, sizeof(msg));
+	assert_int_equal(chdir(cwd), 0);
+	assert_weir_ok(rv);
+	assert_int_equal(fx_append(st, "a.b", "1"), 1);
+	weir_store_destroy(st);
+	assert_int_equal(access(f->path, F_OK), 0);
 }
 
 static unsigned
@@ -124,6 +196,10 @@ main(void)
 		    test_not_a_regular_file, fx_dir_only, fx_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_modes_0600, fx_dir_only, fx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_bad_paths, fx_dir_only, fx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_relative_path, fx_dir_only, fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -207,6 +207,24 @@ test_bad_arguments(void **state)
 	    weir_store_open(&st, ":memory:", NULL, msg, sizeof(msg)),
 	    WEIR_ENOTSUP);
 	assert_non_null(strstr(msg, "in-memory"));
+	// An empty path; no room for a message: none is written.
+	assert_weir_err(
+	    weir_store_open(&st, "", NULL, msg, sizeof(msg)), WEIR_EINVAL);
+	assert_null(st);
+	assert_string_equal(msg, weir_strerror(WEIR_EINVAL));
+	strcpy(msg, "untouched");
+	assert_weir_err(
+	    weir_store_open(&st, ":memory:", NULL, msg, 0), WEIR_ENOTSUP);
+	assert_string_equal(msg, "untouched");
+	assert_weir_err(
+	    weir_store_open(&st, ":memory:", NULL, NULL, 64), WEIR_ENOTSUP);
+	// No store, no buffer: the messages say so, nothing crashes.
+	assert_string_equal(weir_store_errmsg(NULL), "no store");
+	weir_store_errmsg_copy(NULL, msg, sizeof(msg));
+	assert_string_equal(msg, "no store");
+	weir_store_errmsg_copy(f->st, NULL, sizeof(msg));
+	weir_store_errmsg_copy(f->st, msg, 0);
+	assert_string_equal(msg, "no store");
 	weir_store_destroy(NULL);
 	weir_store_close(NULL);
 }

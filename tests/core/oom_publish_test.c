@@ -1,0 +1,220 @@
+/*
+ * Out of memory in the three publish calls: weir_publish() (also with a
+ * set of matching subscriptions too large for its stack array, and with
+ * WEIR_PUBLISH_TAKE), weir_publish_topic() and weir_publish_event() of
+ * a stack event (an emit's, which publish must copy). Each runs with its
+ * n-th allocation failing, n = 1, 2, ..., until it succeeds; a failure
+ * is WEIR_ENOMEM, offers the event to no subscription (their
+ * `published` counts stay put) and leaves taken data with the caller.
+ * No loop runs: offered events wait in the queues, counted.
+ */
+#include <string.h>
+
+#include "core/evpool.h"
+#include "fault_alloc.h"
+#include "weir_test.h"
+
+// More than publish.c's PUBLISH_LOCAL (16), so the set grows.
+#define NSUBS 20
+
+typedef struct pfx {
+	weir_bus    *bus;
+	weir_subscr *sub[NSUBS];
+} pfx;
+
+static int
+setup(void **state)
+{
+	pfx *f = calloc(1, sizeof(*f));
+	assert_weir_ok(weir_bus_create(&f->bus, NULL));
+	for (int i = 0; i < NSUBS; i++) {
+		assert_weir_ok(weir_subscribe(&f->sub[i], f->bus, "p.>",
+		    wt_nop_handler, NULL, NULL, NULL));
+	}
+	weir_set_allocator(&fi_alloc);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	pfx *f  = *state;
+	fail_at = 0;
+	weir_bus_destroy(f->bus);
+	weir__evpool_flush();
+	weir_set_allocator(NULL);
+	free(f);
+	return 0;
+}
+
+// Every subscription's `published` equals @p want.
+static void
+assert_published(pfx *f, uint64_t want)
+{
+	for (int i = 0; i < NSUBS; i++) {
+		assert_int_equal(wt_subscr_stats(f->sub[i]).published, want);
+	}
+}
+
+typedef weir_err (*pub_fn)(pfx *f, void *arg);
+
+// Runs @p fn with its n-th allocation failing until a run makes fewer
+// than n allocations; returns how many runs failed.
+static int
+pub_loop(pfx *f, pub_fn fn, void *arg)
+{
+	int      failures = 0;
+	uint64_t offered  = wt_subscr_stats(f->sub[0]).published;
+	for (long n = 1; n < 10000; n++) {
+		weir__evpool_flush();
+		fi_arm(n);
+		weir_err rv    = fn(f, arg);
+		long     calls = alloc_calls;
+		fail_at        = 0;
+		if (rv == WEIR_OK) {
+			assert_published(f, ++offered);
+			if (calls < n) {
+				return failures;
+			}
+			continue;
+		}
+		assert_weir_err(rv, WEIR_ENOMEM);
+		assert_published(f, offered);
+		failures++;
+	}
+	fail_msg("never succeeded");
+	return failures;
+}
+
+static weir_err
+do_publish(pfx *f, void *arg)
+{
+	(void) arg;
+	return weir_publish(f->bus, "p.x", "abc", 3, 0, NULL);
+}
+
+static void
+test_publish(void **state)
+{
+	pfx *f = *state;
+	// The growing set, then the event: at least two failures.
+	assert_true(pub_loop(f, do_publish, NULL) >= 2);
+}
+
+static weir_err
+do_publish_take(pfx *f, void *arg)
+{
+	(void) arg;
+	freed_args  = 0;
+	weir_err rv = weir_publish(
+	    f->bus, "p.x", "abc", 3, WEIR_PUBLISH_TAKE, arg_free_fn);
+	// Refused: the data stays the caller's (not freed); taken: kept by
+	// the queued events until they go.
+	assert_int_equal(freed_args, 0);
+	return rv;
+}
+
+static void
+test_publish_take(void **state)
+{
+	pfx *f = *state;
+	assert_true(pub_loop(f, do_publish_take, NULL) >= 2);
+}
+
+static weir_err
+do_publish_topic(pfx *f, void *arg)
+{
+	(void) f;
+	weir_topic **t = arg;
+	return weir_publish_topic(*t, "abc", 3);
+}
+
+static void
+test_publish_topic(void **state)
+{
+	pfx        *f = *state;
+	weir_topic *t;
+	fail_at = 0;
+	assert_weir_ok(weir_topic_create(&t, f->bus, "p.x"));
+	assert_true(pub_loop(f, do_publish_topic, &t) >= 1);
+	// Bad input, boundary: an empty payload needs no data; a payload
+	// over the bus's limit is refused before anything is offered.
+	assert_weir_err(weir_publish_topic(t, NULL, 1), WEIR_EINVAL);
+	assert_weir_err(
+	    weir_publish_topic(t, "x", WEIR_MAX_EVENT_PAYLOAD), WEIR_ETOOBIG);
+	uint64_t before = wt_subscr_stats(f->sub[0]).published;
+	assert_weir_ok(weir_publish_topic(t, NULL, 0));
+	assert_published(f, before + 1);
+	weir_topic_destroy(t);
+}
+
+// The listener republishes the emit's stack event with the n-th
+// allocation failing (armed here: the emit itself allocated before).
+typedef struct relay {
+	pfx     *f;
+	long     n;
+	weir_err rv;
+	long     calls;
+} relay;
+
+static weir_err
+relay_fn(weir_bus *bus, const weir_event *ev, void *arg)
+{
+	relay *r = arg;
+	weir__evpool_flush();
+	fi_arm(r->n);
+	r->rv    = weir_publish_event(bus, ev);
+	r->calls = alloc_calls;
+	fail_at  = 0;
+	return WEIR_OK;
+}
+
+static void
+test_publish_stack_event(void **state)
+{
+	pfx         *f     = *state;
+	relay        r     = { .f = f };
+	int          fails = 0;
+	weir_subscr *es;
+	fail_at = 0;
+	assert_weir_ok(weir_subscribe(
+	    &es, f->bus, "e.x", wt_nop_handler, NULL, NULL, NULL));
+	assert_weir_ok(weir_on(f->bus, "e.x", relay_fn, &r, NULL, 0, NULL));
+	for (r.n = 1; r.n < 10000; r.n++) {
+		size_t   called = 0;
+		uint64_t before = wt_subscr_stats(es).published;
+		assert_weir_ok(weir_emit(f->bus, "e.x", "abc", 3, &called));
+		assert_int_equal(called, 1);
+		uint64_t after = wt_subscr_stats(es).published;
+		if (r.rv == WEIR_OK) {
+			// A pool that cannot make its cache falls back to
+			// the allocator: a success despite a failure.
+			assert_int_equal(after, before + 1);
+			if (r.calls < r.n) {
+				break;
+			}
+			continue;
+		}
+		assert_weir_err(r.rv, WEIR_ENOMEM);
+		assert_int_equal(after, before);
+		fails++;
+	}
+	assert_true(fails >= 1);
+	assert_true(r.calls < r.n); // the last run failed nothing
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_publish, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_publish_take, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_publish_topic, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_publish_stack_event, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
