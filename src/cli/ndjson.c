@@ -99,6 +99,18 @@ nd_payload(nd_parse *p, const char *name, json_t *v)
 	    p, name, v, name[7] == '_', &p->in.payload, &p->in.payload_len);
 }
 
+/* A name in both "headers" and "headers_b64" would make an event with
+ * two headers of one name, which cannot be written back as NDJSON (one
+ * JSON object per kind): refused, so what is accepted replays equal. */
+static int
+nd_header_seen(const nd_parse *p, const char *hname)
+{
+	for (size_t i = 0; i < p->in.header_count; i++)
+		if (strcmp(p->hdr[i].name, hname) == 0)
+			return 1;
+	return 0;
+}
+
 static int
 nd_headers(nd_parse *p, const char *name, json_t *v)
 {
@@ -114,6 +126,11 @@ nd_headers(nd_parse *p, const char *name, json_t *v)
 		if (p->in.header_count == WEIR_MAX_HEADERS)
 			return nd_fail(p, field, "more than %d headers",
 			    WEIR_MAX_HEADERS);
+		if (nd_header_seen(p, hname))
+			return nd_fail(p, field,
+			    "header '%s' is given twice (headers, "
+			    "headers_b64)",
+			    hname);
 		if (nd_bytes(
 		        p, field, hv, name[7] == '_', &h->value, &h->len) != 0)
 			return -1;
