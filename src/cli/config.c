@@ -3,7 +3,8 @@
 // ini_parse_stream with a reader of our own that counts the lines it
 // hands out: when the handler runs, the count is the line of the entry.
 // A line longer than inih's buffer would be split by inih into two
-// "lines"; the reader refuses it instead.
+// "lines"; the reader refuses it instead, and a line holding a NUL byte
+// (which inih would cut short).
 #include "cli/config.h"
 
 #include <errno.h>
@@ -18,6 +19,7 @@ typedef struct cfg_read {
 	FILE       *f;
 	int         line;
 	int         too_long;
+	int         nul;
 	int         failed;
 } cfg_read;
 
@@ -34,15 +36,33 @@ cfg_fail(cfg_read *r, const char *fmt, ...)
 	return 0; /* inih: stop at the first error */
 }
 
+/* inih's reader: one line into @p str, counted. Read byte by byte, not
+ * with fgets, because a line may hold a NUL: inih would stop at it and
+ * drop the rest of the line, and a NUL in a line longer than the buffer
+ * would hide its length, so its tail would be read as a line of its
+ * own. Both are refused: the line is counted, the read stops. */
 static char *
 cfg_reader(char *str, int num, void *stream)
 {
-	cfg_read *r = stream;
-	if (r->failed || fgets(str, num, r->f) == NULL)
+	cfg_read *r  = stream;
+	size_t    n  = 0;
+	int       ch = EOF;
+	if (r->failed)
 		return NULL;
+	while (n + 1 < (size_t) num && (ch = getc(r->f)) != EOF) {
+		str[n++] = (char) ch;
+		if (ch == '\n')
+			break;
+	}
+	if (n == 0)
+		return NULL;
+	str[n] = '\0';
 	r->line++;
-	size_t n = strlen(str);
-	if (n == (size_t) num - 1 && str[n - 1] != '\n' && !feof(r->f)) {
+	if (memchr(str, '\0', n) != NULL) {
+		r->nul = 1;
+		return NULL;
+	}
+	if (ch != '\n' && ch != EOF && (ch = getc(r->f)) != EOF) {
 		r->too_long = 1;
 		return NULL;
 	}
@@ -268,6 +288,11 @@ weir__config_load(cli_config *c, const char *file)
 	if (r.too_long) {
 		snprintf(c->err, sizeof c->err, "%s:%d: line too long", file,
 		    r.line);
+		return -1;
+	}
+	if (r.nul) {
+		snprintf(c->err, sizeof c->err,
+		    "%s:%d: a NUL byte in the line", file, r.line);
 		return -1;
 	}
 	if (r.failed)
