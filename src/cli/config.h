@@ -7,7 +7,8 @@
  *   [mem]          the mem backend's keys (record_path)
  *   [route NAME]   pattern, scheme, dest, key, direct, window,
  *                  max_backlog, max_attempts
- * Unknown sections and keys are errors naming file:line and the key.
+ * Unknown sections and keys, over-long lines and lines holding a NUL
+ * byte are errors naming file:line (and the key).
  */
 #ifndef WEIR_CLI_CONFIG_H
 #define WEIR_CLI_CONFIG_H

@@ -8,7 +8,8 @@
  * ("key_b64", "payload_b64", "headers_b64"), base64 with padding. A
  * "payload" that is not a string is stored as its compact JSON text.
  * "seq" and "version" (written by replay and tail) are accepted and
- * ignored: the store assigns them.
+ * ignored: the store assigns them. A header name in both "headers" and
+ * "headers_b64" is refused (the event could not be written back).
  */
 #ifndef WEIR_CLI_NDJSON_H
 #define WEIR_CLI_NDJSON_H
