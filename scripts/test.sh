@@ -414,7 +414,9 @@ stage_coverage() {
 	"${g[@]}" --txt
 	echo "-- branches"
 	"${g[@]}" --txt --branches
-	"${g[@]}" --print-summary -o /dev/null
+	# The summary's report goes to a file in the tree: gcovr replaces its
+	# output file, and as root `-o /dev/null` replaced the device.
+	"${g[@]}" --print-summary -o build/coverage/summary.txt
 	footer coverage
 }
 
