@@ -1117,6 +1117,8 @@ kin_deliver(kin *k, const rd_kafka_message_t *m, weir_inbound_msg *msg)
 	if (h != stack) {
 		weir__free(h);
 	}
+	msg->headers      = NULL; /* they lived in this frame */
+	msg->header_count = 0;
 	return e;
 }
 

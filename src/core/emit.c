@@ -137,7 +137,7 @@ weir_emit(weir_bus *bus, const char *topic, const void *data, size_t len,
 	if (rv != WEIR_OK) {
 		return rv;
 	}
-	if (len && data == NULL) {
+	if ((len && data == NULL) || topic == NULL) { /* bus_check: no NULL */
 		return WEIR_EINVAL;
 	}
 	weir_event ev;
