@@ -208,7 +208,7 @@ stage_nobrokers() {
 stage_poll() {
 	header "poll: the poll loop backend, no Linux-only header, all tests"
 	configure poll "${opt_flags[@]}" -DWEIR_LOOP_BACKEND=poll \
-	    -DWEIR_BENCH=OFF
+	    -DWEIR_SCACHE_FENCE=portable -DWEIR_BENCH=OFF
 	build poll
 	# The compiler's dependency lists: every header every object used.
 	# Linux-only APIs must not be among them, even indirectly; linux/*
