@@ -28,6 +28,7 @@
  *        [--keys K] [--dir DIR] [--only kafka|nats] [--set KEY=VALUE]...
  *        [--quick]
  */
+#include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <sys/resource.h>
@@ -55,6 +56,11 @@
 #define TMPFS_MAGIC 0x01021994
 #define MAX_SETS 16
 #define WAIT_DEADLINE_NS (120 * UINT64_C(1000000000))
+/* How often a throughput round reads the route's stats while it waits
+ * for the acks: at 100 us the waiting thread's wake-ups alone cost
+ * about 1 us of CPU per event on the loaded 2-core machine, charged to
+ * weir; 1 ms adds at most 1 ms to a round that takes most of a second. */
+#define WSIDE_POLL_US 1000
 
 typedef struct opts {
 	uint64_t    n;      /* events per throughput round */
@@ -271,6 +277,44 @@ cpu_ns(void)
 	    1000u;
 }
 
+/*
+ * CPU time of the process's threads named "rdk:*" (librdkafka's own:
+ * its broker threads serve the network; see docs/benchmarks.md), in ns,
+ * from /proc/self/task/<tid>/schedstat; 0 where that is missing. The
+ * rest of cpu_ns() is weir's threads and the application's.
+ */
+static uint64_t
+client_cpu_ns(void)
+{
+	DIR           *d = opendir("/proc/self/task");
+	struct dirent *e;
+	uint64_t       sum = 0;
+	while (d != NULL && (e = readdir(d)) != NULL) {
+		char               path[300], comm[32] = "";
+		unsigned long long run = 0;
+		FILE              *f;
+		snprintf(
+		    path, sizeof(path), "/proc/self/task/%s/comm", e->d_name);
+		if ((f = fopen(path, "r")) == NULL)
+			continue;
+		if (fgets(comm, sizeof(comm), f) == NULL)
+			comm[0] = '\0';
+		fclose(f);
+		if (strncmp(comm, "rdk:", 4) != 0)
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/schedstat",
+		    e->d_name);
+		if ((f = fopen(path, "r")) != NULL) {
+			if (fscanf(f, "%llu", &run) == 1)
+				sum += run;
+			fclose(f);
+		}
+	}
+	if (d != NULL)
+		closedir(d);
+	return sum;
+}
+
 /* ---- figures -------------------------------------------------------- */
 
 static int
@@ -298,7 +342,7 @@ quantile(const double *v, size_t n, double q)
 
 static void
 report_throughput(const broker *b, const opts *o, double *w, double *p,
-    double *wc, double *pc)
+    double *wc, double *pc, double *wk, double *pk)
 {
 	size_t r = (size_t) o->reps;
 	double ratio[64];
@@ -307,6 +351,7 @@ report_throughput(const broker *b, const opts *o, double *w, double *p,
 	}
 	double wm = median(w, r), pm = median(p, r), rm = wm / pm;
 	double wcm = median(wc, r), pcm = median(pc, r);
+	double wkm = median(wk, r), pkm = median(pk, r);
 	median(ratio, r);
 	printf("{\"name\":\"bridge_%s_throughput\",\"events_per_s\":%.0f,"
 	       "\"events_per_s_min\":%.0f,\"events_per_s_max\":%.0f,"
@@ -315,11 +360,13 @@ report_throughput(const broker *b, const opts *o, double *w, double *p,
 	       "\"peer_events_per_s_max\":%.0f,\"ratio\":%.3f,"
 	       "\"ratio_min\":%.3f,\"ratio_max\":%.3f,"
 	       "\"cpu_ns_per_event\":%.0f,\"peer_cpu_ns_per_event\":%.0f,"
+	       "\"client_cpu_ns_per_event\":%.0f,"
+	       "\"peer_client_cpu_ns_per_event\":%.0f,"
 	       "\"n\":%llu,"
 	       "\"reps\":%d,\"durability\":\"full\",\"target_ratio\":0.8,"
 	       "\"target_met\":%s}\n",
 	    b->name, wm, w[0], w[r - 1], 1e9 / wm, b->peer_name, pm, p[0],
-	    p[r - 1], rm, ratio[0], ratio[r - 1], wcm, pcm,
+	    p[r - 1], rm, ratio[0], ratio[r - 1], wcm, pcm, wkm, pkm,
 	    (unsigned long long) o->n, o->reps, rm >= 0.8 ? "true" : "false");
 	fflush(stdout);
 }
@@ -353,33 +400,37 @@ load1(void)
 static void
 run_throughput(broker *b, const opts *o)
 {
-	double   w[64], p[64], wc[64], pc[64];
-	uint64_t ns, c0, warm = o->n / 10 > 100 ? o->n / 10 : 100;
-	if (wside_run(&b->w, warm, &ns, 100) != 0 ||
+	double   w[64], p[64], wc[64], pc[64], wk[64], pk[64];
+	uint64_t ns, c0, k0, warm = o->n / 10 > 100 ? o->n / 10 : 100;
+	if (wside_run(&b->w, warm, &ns, WSIDE_POLL_US) != 0 ||
 	    b->peer_run(b->peer, warm, &ns) != 0) {
 		die(b->name, "warm-up failed");
 	}
 	fprintf(stderr, "%s throughput (events/s, weir / peer):\n", b->name);
 	for (int r = 0; r < o->reps; r++) {
 		c0 = cpu_ns();
-		if (wside_run(&b->w, o->n, &ns, 100) != 0) {
+		k0 = client_cpu_ns();
+		if (wside_run(&b->w, o->n, &ns, WSIDE_POLL_US) != 0) {
 			die(b->name, "weir round failed");
 		}
 		w[r]  = (double) o->n * 1e9 / (double) ns;
 		wc[r] = (double) (cpu_ns() - c0) / (double) o->n;
+		wk[r] = (double) (client_cpu_ns() - k0) / (double) o->n;
 		c0    = cpu_ns();
+		k0    = client_cpu_ns();
 		if (b->peer_run(b->peer, o->n, &ns) != 0) {
 			die(b->name, "peer round failed");
 		}
 		p[r]  = (double) o->n * 1e9 / (double) ns;
 		pc[r] = (double) (cpu_ns() - c0) / (double) o->n;
+		pk[r] = (double) (client_cpu_ns() - k0) / (double) o->n;
 		fprintf(stderr,
 		    "  round %d: %9.0f / %9.0f  (%.2f)  cpu %5.1f / %5.1f "
-		    "us/event, load %.2f\n",
+		    "us/event (librdkafka threads %4.1f / %4.1f), load %.2f\n",
 		    r + 1, w[r], p[r], w[r] / p[r], wc[r] / 1e3, pc[r] / 1e3,
-		    load1());
+		    wk[r] / 1e3, pk[r] / 1e3, load1());
 	}
-	report_throughput(b, o, w, p, wc, pc);
+	report_throughput(b, o, w, p, wc, pc, wk, pk);
 }
 
 static void

@@ -13,6 +13,10 @@
 #include <string.h>
 #include <time.h>
 
+/* The backends' own formatters of ce_time and weir-seq, so that the
+ * peers format them exactly as cheaply as weir does. */
+#include "../src/bridge/cetext.h"
+
 /* The local topic (ce_type), the route's source (ce_source). */
 #define BRIDGE_TOPIC "bench.orders.created"
 #define BRIDGE_SOURCE "weir://bench/bus"
@@ -40,29 +44,46 @@ bridge_wall_ns(void)
 static inline void
 bridge_rfc3339(int64_t ns, char out[40])
 {
-	time_t    t = (time_t) (ns / 1000000000);
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	strftime(out, 40, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(out + 19, 21, ".%09ldZ", (long) (ns % 1000000000));
+	weir__ce_time(ns, out);
+}
+
+/* The seq as decimal text, as the backends write weir-seq. */
+static inline void
+bridge_seq(uint64_t seq, char out[24])
+{
+	weir__ce_u64(seq, out);
 }
 
 /*
  * A fresh id as UUID text, UUIDv7-shaped (48-bit ms time, then a
  * per-process counter and a fixed random-looking tail): what a bare
- * producer would make for ce_id / Nats-Msg-Id.
+ * producer would make for ce_id / Nats-Msg-Id, formatted as weir
+ * formats an event id (hex digits, no printf).
  */
 static inline void
 bridge_uuid(char out[37], int64_t ns, uint64_t counter)
 {
-	uint64_t ms = (uint64_t) ns / 1000000u;
-	snprintf(out, 37,
-	    "%08" PRIx64 "-%04" PRIx64 "-7%03" PRIx64 "-8%03" PRIx64
-	    "-%012" PRIx64,
-	    (ms >> 16) & 0xffffffffu, ms & 0xffffu, (counter >> 12) & 0xfffu,
-	    counter & 0xfffu,
-	    (counter * UINT64_C(0x9E3779B97F4A7C15)) &
-	        UINT64_C(0xffffffffffff));
+	static const char hex[] = "0123456789abcdef";
+	uint64_t          ms    = (uint64_t) ns / 1000000u;
+	uint64_t          tail  = (counter * UINT64_C(0x9E3779B97F4A7C15)) &
+	    UINT64_C(0xffffffffffff);
+	uint8_t id[16];
+	for (int i = 0; i < 6; i++)
+		id[i] = (uint8_t) (ms >> (40 - 8 * i));
+	id[6] = (uint8_t) (0x70 | ((counter >> 20) & 0x0f));
+	id[7] = (uint8_t) (counter >> 12);
+	id[8] = (uint8_t) (0x80 | ((counter >> 8) & 0x0f));
+	id[9] = (uint8_t) counter;
+	for (int i = 0; i < 6; i++)
+		id[10 + i] = (uint8_t) (tail >> (40 - 8 * i));
+	char *p = out;
+	for (int i = 0; i < 16; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			*p++ = '-';
+		*p++ = hex[id[i] >> 4];
+		*p++ = hex[id[i] & 15];
+	}
+	*p = '\0';
 }
 
 #endif /* WEIR_BENCH_PEER_BRIDGE_H */

@@ -115,7 +115,7 @@ peer_js_headers(natsMsg *m, uint64_t i)
 	natsStatus s;
 	bridge_uuid(id, now, i);
 	bridge_rfc3339(now, when);
-	snprintf(seq, sizeof(seq), "%" PRIu64, i + 1);
+	bridge_seq(i + 1, seq);
 	s = natsMsgHeader_Set(m, "traceparent", BRIDGE_TRACEPARENT);
 	if (s == NATS_OK)
 		s = natsMsgHeader_Set(m, "ce-specversion", "1.0");

@@ -154,7 +154,7 @@ peer_kafka_produce(peer_kafka *p)
 	int64_t  now = bridge_wall_ns();
 	bridge_uuid(id, now, i);
 	bridge_rfc3339(now, when);
-	snprintf(seq, sizeof(seq), "%" PRIu64, i + 1);
+	bridge_seq(i + 1, seq);
 	rd_kafka_headers_t *h = rd_kafka_headers_new(8);
 	rd_kafka_header_add(h, "ce_specversion", -1, "1.0", 3);
 	rd_kafka_header_add(h, "ce_id", -1, id, 36);

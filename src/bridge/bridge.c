@@ -80,6 +80,8 @@ static const bridge_num bridge_nums[] = {
 	    in_dedupe_max),
 	BRIDGE_NUM("bridge.inbound.prune_ms", 60000, 1, 86400000, in_prune_ms),
 	BRIDGE_NUM("bridge.start.partial", 0, 0, 1, start_partial),
+	BRIDGE_NUM("bridge.handoff_bytes", 8u << 20, 0, UINT64_C(1) << 40,
+	    handoff_bytes),
 };
 
 static weir_err

@@ -13,6 +13,7 @@
 #include <weir/bridge.h>
 
 #include "bridge/breaker.h"
+#include "bridge/handoff.h"
 #include "bridge/template.h"
 
 #define WEIR__BRIDGE_ERRMSG 512
@@ -42,6 +43,14 @@ typedef enum weir__slot_state {
 	WEIR__SLOT_DONE      /* acknowledged or dead-lettered */
 } weir__slot_state;
 
+/* A rendered destination, shared by the slots of one topic. The relay
+ * thread alone counts its references. */
+typedef struct weir__dest {
+	size_t refs;
+	char  *topic;
+	char   text[]; /* the destination */
+} weir__dest;
+
 /* One event in a route's window, in seq order. */
 typedef struct weir__slot {
 	const weir_event *ev; /* held */
@@ -50,8 +59,8 @@ typedef struct weir__slot {
 	weir__slot_state  state;
 	uint32_t          attempts;
 	int64_t           sent_ms;
-	char             *dest;
-	void             *key;
+	weir__dest       *dest; /* held */
+	const void       *key;  /* borrowed from ev */
 	size_t            key_len;
 	uint64_t          key_hash; /* of key, for the relay's key set */
 } weir__slot;
@@ -89,6 +98,7 @@ typedef struct weir__route {
 	const weir_event **ring;   /* direct mode queue */
 	size_t             ring_head, ring_count;
 	uint64_t           appended; /* highest seq the intake committed */
+	weir__handoff      handoff;  /* committed events, for the relay */
 	int                stopping;
 	int                wake; /* something to look at */
 
@@ -105,6 +115,7 @@ typedef struct weir__route {
 	uint64_t      next_token;
 	int64_t       backoff_until;
 	int64_t       last_read_ms;
+	weir__dest   *dest_last;  /* the last destination rendered */
 	uint64_t      cursor_due; /* seq to write to the cursor; 0: none */
 	int64_t       cursor_ms;  /* when the cursor was last written */
 	uint64_t      rng;
@@ -116,6 +127,8 @@ typedef struct weir__route {
 	atomic_uint_least64_t store_failed;
 	atomic_uint_least64_t echoes; /* not sent: came from this broker */
 	atomic_uint_least64_t cursor;
+	/* where the relay took events from (tests, docs/benchmarks.md) */
+	atomic_uint_least64_t from_memory, from_store;
 	atomic_int_least64_t  backlog;
 	atomic_int_least64_t  oldest_ts; /* ns of the head slot; 0: none */
 	atomic_int            breaker;
@@ -148,6 +161,7 @@ struct weir_bridge {
 	uint64_t in_batch, in_max_in_flight, in_fetch_ms;
 	uint64_t in_dedupe_ms, in_dedupe_max, in_prune_ms;
 	uint64_t start_partial; /* bridge.start.partial */
+	uint64_t handoff_bytes; /* bridge.handoff_bytes */
 	int      policy;
 	char     errmsg[WEIR__BRIDGE_ERRMSG];
 };

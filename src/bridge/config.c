@@ -33,7 +33,7 @@ static const char *const config_bridge_keys[] = { "bridge.source",
 	"bridge.inbound.batch", "bridge.inbound.max_in_flight",
 	"bridge.inbound.fetch_ms", "bridge.inbound.dedupe_ms",
 	"bridge.inbound.dedupe_max", "bridge.inbound.prune_ms",
-	"bridge.start.partial" };
+	"bridge.start.partial", "bridge.handoff_bytes" };
 
 static int
 config_known(const char *key)

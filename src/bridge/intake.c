@@ -1,26 +1,33 @@
 /*
  * The intake: a bus subscription per route, on the bridge's own loop.
  * Store mode appends each event to the store (asynchronously; the relay
- * reads only committed events). Direct mode puts it in the route's
- * bounded ring. At the bound (max_backlog, or a full ring) the handler
- * defers the delivery and parks it; with max in-flight 1 the
- * subscription then takes nothing more, its queue fills and the bus's
- * policy applies to publishers. The relay resumes the intake as events
- * are done.
+ * sends only committed events) and, once the append has committed,
+ * hands the event to the relay through the route's handoff, so that the
+ * relay need not read it back from the store. Direct mode puts it in
+ * the route's bounded ring. At the bound (max_backlog, or a full ring)
+ * the handler defers the delivery and parks it; with max in-flight 1
+ * the subscription then takes nothing more, its queue fills and the
+ * bus's policy applies to publishers. The relay resumes the intake as
+ * events are done.
  */
 #include <stdio.h>
 
 #include "bridge/bridge.h"
 #include "core/alloc.h"
 
-/* Store append committed (writer thread): note the seq, wake the relay. */
+/* An append on its way through the store's writer: the event rides
+ * along (held) so that the commit can hand it to the relay. */
+typedef struct intake_ticket {
+	weir__route      *rt;
+	const weir_event *ev;
+} intake_ticket;
+
+/* An append of @p ev (NULL: not kept for the handoff) ended: note the
+ * seq, hand the event over, wake the relay. */
 static void
-intake_appended(
-    weir_store *st, weir_err err, uint64_t seq, int64_t version, void *arg)
+intake_committed(
+    weir__route *rt, weir_err err, uint64_t seq, const weir_event *ev)
 {
-	(void) st;
-	(void) version;
-	weir__route *rt = arg;
 	pthread_mutex_lock(&rt->lock);
 	if (err != WEIR_OK || seq <= rt->appended) {
 		/* failed, or an id already in the log: nothing new. A
@@ -31,10 +38,60 @@ intake_appended(
 			atomic_fetch_add(&rt->store_failed, 1);
 	} else {
 		rt->appended = seq;
+		if (ev != NULL)
+			weir__handoff_put(&rt->handoff, ev, seq);
 	}
 	rt->wake = 1;
 	pthread_cond_signal(&rt->cond);
 	pthread_mutex_unlock(&rt->lock);
+}
+
+/* Store append committed or failed (writer thread). */
+static void
+intake_appended(
+    weir_store *st, weir_err err, uint64_t seq, int64_t version, void *arg)
+{
+	(void) st;
+	(void) version;
+	intake_committed(arg, err, seq, NULL);
+}
+
+static void
+intake_appended_ticket(
+    weir_store *st, weir_err err, uint64_t seq, int64_t version, void *arg)
+{
+	(void) st;
+	(void) version;
+	intake_ticket *t = arg;
+	intake_committed(t->rt, err, seq, t->ev);
+	weir_event_release(t->ev);
+	weir__free(t);
+}
+
+/* Queues the append of @p ev; a ticket when the handoff is on (without
+ * memory for one, the relay reads the event from the store). */
+static void
+intake_append(weir__route *rt, const weir_event *ev)
+{
+	weir_store_append_opts o = WEIR_STRUCT_INIT(weir_store_append_opts);
+	intake_ticket         *t = NULL;
+	o.flags                  = WEIR_STORE_APPEND_NOWAIT;
+	o.done                   = intake_appended;
+	o.arg                    = rt;
+	if (rt->handoff.max_bytes > 0 &&
+	    (t = weir__alloc(sizeof *t)) != NULL) {
+		t->rt  = rt;
+		t->ev  = weir_event_hold(ev);
+		o.done = intake_appended_ticket;
+		o.arg  = t;
+	}
+	if (weir_store_append(rt->br->store, ev, &o, NULL, NULL) == WEIR_OK)
+		return;
+	if (t != NULL) {
+		weir_event_release(t->ev);
+		weir__free(t);
+	}
+	intake_committed(rt, WEIR_ESTORE, 0, NULL);
 }
 
 /* Takes @p ev in; the caller counted it in the backlog. */
@@ -42,14 +99,7 @@ static void
 intake_admit(weir__route *rt, const weir_event *ev)
 {
 	if (!rt->direct) {
-		weir_store_append_opts o =
-		    WEIR_STRUCT_INIT(weir_store_append_opts);
-		o.flags = WEIR_STORE_APPEND_NOWAIT;
-		o.done  = intake_appended;
-		o.arg   = rt;
-		if (weir_store_append(rt->br->store, ev, &o, NULL, NULL) !=
-		    WEIR_OK)
-			intake_appended(rt->br->store, WEIR_ESTORE, 0, 0, rt);
+		intake_append(rt, ev);
 		return;
 	}
 	pthread_mutex_lock(&rt->lock);

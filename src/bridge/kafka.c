@@ -61,6 +61,7 @@
 
 #include <weir/kafka.h>
 
+#include "bridge/cetext.h"
 #include "bridge/kafka.h"
 #include "core/alloc.h"
 
@@ -578,24 +579,6 @@ kafka_poll(void *state, int timeout_ms)
 	pthread_mutex_unlock(&k->poll_mu);
 }
 
-// RFC 3339 UTC with nanoseconds, e.g. 2025-01-31T12:00:00.123456789Z.
-static void
-kafka_rfc3339(int64_t ns, char out[40])
-{
-	int64_t   sec  = ns / 1000000000;
-	int64_t   frac = ns % 1000000000;
-	time_t    t;
-	struct tm tm;
-	if (frac < 0) {
-		frac += 1000000000;
-		sec -= 1;
-	}
-	t = (time_t) sec;
-	gmtime_r(&t, &tm);
-	strftime(out, 40, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(out + 19, 21, ".%09" PRId64 "Z", frac);
-}
-
 // The CloudEvents 1.0 Kafka binding, binary content mode: ce_*
 // attributes, weir-seq, then the event's own headers unchanged.
 static rd_kafka_headers_t *
@@ -607,15 +590,15 @@ kafka_headers(const weir_bridge_msg *msg)
 	char                id[37], when[40], seq[24];
 	const char         *src = msg->source ? msg->source : "weir";
 	weir_uuid_format(weir_event_id(ev), id);
-	kafka_rfc3339(weir_event_ts(ev), when);
+	weir__ce_time(weir_event_ts(ev), when);
 	rd_kafka_header_add(h, "ce_specversion", -1, "1.0", 3);
 	rd_kafka_header_add(h, "ce_id", -1, id, 36);
 	rd_kafka_header_add(h, "ce_source", -1, src, -1);
 	rd_kafka_header_add(h, "ce_type", -1, weir_event_topic(ev), -1);
 	rd_kafka_header_add(h, "ce_time", -1, when, -1);
 	if (msg->seq != 0) {
-		snprintf(seq, sizeof(seq), "%" PRIu64, msg->seq);
-		rd_kafka_header_add(h, "weir-seq", -1, seq, -1);
+		rd_kafka_header_add(h, "weir-seq", -1, seq,
+		    (ssize_t) weir__ce_u64(msg->seq, seq));
 	}
 	for (size_t i = 0; i < n; i++) {
 		const char *name;

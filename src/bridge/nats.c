@@ -52,6 +52,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "bridge/cetext.h"
+
 #define NATS_ERRMSG 384
 #define NATS_REASON 192
 #define NATS_SECRETS 32
@@ -711,23 +713,6 @@ nats_set_encoded(natsMsg *m, const char *name, const char *v, size_t n)
 	return s;
 }
 
-/* RFC 3339 UTC with nanoseconds, e.g. 2024-05-06T07:08:09.123456789Z. */
-static void
-nats_rfc3339(int64_t ts, char out[40])
-{
-	int64_t   sec = ts / 1000000000, ns = ts % 1000000000;
-	time_t    t;
-	struct tm tm;
-	if (ns < 0) {
-		ns += 1000000000;
-		sec--;
-	}
-	t = (time_t) sec;
-	gmtime_r(&t, &tm);
-	strftime(out, 40, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(out + strlen(out), 40 - strlen(out), ".%09" PRId64 "Z", ns);
-}
-
 /* Copies at most @p max bytes of @p s into @p out for a reason text,
  * escaping what is not printable ASCII (\r, \n, \t, \xHH): a name or
  * subject quoted in a dead letter cannot forge lines where it is
@@ -826,8 +811,8 @@ nats_set_ce_headers(natsMsg *m, const weir_bridge_msg *bm, int msg_id)
 	char              id[37], tm[40], seq[24];
 	natsStatus        s;
 	weir_uuid_format(weir_event_id(ev), id);
-	nats_rfc3339(weir_event_ts(ev), tm);
-	snprintf(seq, sizeof seq, "%" PRIu64, bm->seq);
+	weir__ce_time(weir_event_ts(ev), tm);
+	weir__ce_u64(bm->seq, seq);
 	s = natsMsgHeader_Set(m, "ce-specversion", "1.0");
 	if (s == NATS_OK) {
 		s = natsMsgHeader_Set(m, "ce-id", id);

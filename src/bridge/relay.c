@@ -35,12 +35,48 @@ relay_at(weir__route *rt, size_t i)
 }
 
 static void
+relay_dest_drop(weir__dest *d)
+{
+	if (d != NULL && --d->refs == 0) {
+		weir__free(d->topic);
+		weir__free(d);
+	}
+}
+
+static void
 relay_slot_clear(weir__slot *s)
 {
 	weir_event_release(s->ev);
-	weir__free(s->dest);
-	weir__free(s->key);
+	relay_dest_drop(s->dest);
 	memset(s, 0, sizeof *s);
+}
+
+/*
+ * The destination of @p topic, held. Rendering allocated a string per
+ * event; a route's events mostly share a topic, so the last rendering
+ * is kept and shared by every slot of that topic. NULL: no memory.
+ */
+static weir__dest *
+relay_dest(weir__route *rt, const char *topic)
+{
+	weir__dest *d = rt->dest_last;
+	if (d != NULL && strcmp(d->topic, topic) == 0)
+		return d->refs++, d;
+	char  *text = weir__template_render(&rt->dest, topic);
+	size_t len  = text != NULL ? strlen(text) + 1 : 0;
+	d           = text != NULL ? weir__alloc(sizeof *d + len) : NULL;
+	if (d != NULL && (d->topic = weir__strdup(topic)) == NULL) {
+		weir__free(d);
+		d = NULL;
+	}
+	if (d != NULL) {
+		memcpy(d->text, text, len);
+		d->refs = 2; /* the caller's and dest_last's */
+		relay_dest_drop(rt->dest_last);
+		rt->dest_last = d;
+	}
+	weir__free(text);
+	return d;
 }
 
 /* FNV-1a over the key bytes. */
@@ -83,14 +119,11 @@ relay_push(weir__route *rt, const weir_event *ev, uint64_t seq)
 		rt->count++;
 		return WEIR_OK;
 	}
-	s->dest = weir__template_render(&rt->dest, weir_event_topic(ev));
-	if (s->dest == NULL ||
-	    weir__keychoice_apply(&rt->key, ev, &s->key, &s->key_len) !=
-	        WEIR_OK) {
+	if ((s->dest = relay_dest(rt, weir_event_topic(ev))) == NULL) {
 		s->ev = NULL; /* the caller keeps its reference on failure */
-		relay_slot_clear(s);
 		return WEIR_ENOMEM;
 	}
+	weir__keychoice_view(&rt->key, ev, &s->key, &s->key_len);
 	s->key_hash = relay_hash(s->key, s->key_len);
 	if (rt->count == 0)
 		atomic_store(&rt->oldest_ts, weir_event_ts(ev));
@@ -116,7 +149,84 @@ relay_read_fn(weir_store *st, const weir_event *ev, const char *stream,
 	return WEIR_OK;
 }
 
-/* Fills free slots from the store (store mode) or the ring (direct). */
+/* Fills free slots from the direct-mode ring. */
+static void
+relay_fill_direct(weir__route *rt, size_t room)
+{
+	size_t cap = rt->br->direct_capacity;
+	pthread_mutex_lock(&rt->lock);
+	while (room > 0 && rt->ring_count > 0) {
+		const weir_event *ev = rt->ring[rt->ring_head];
+		rt->ring_head        = (rt->ring_head + 1) % cap;
+		rt->ring_count--;
+		room--;
+		if (relay_push(rt, ev, ++rt->local_seq) != WEIR_OK) {
+			weir_event_release(ev);
+			atomic_fetch_add(&rt->dead, 1);
+			atomic_fetch_sub(&rt->backlog, 1);
+		}
+	}
+	pthread_mutex_unlock(&rt->lock);
+}
+
+/* Pushes events taken from the handoff; on a failure the rest are
+ * released (the store still has them: next_seq stops before them). */
+static size_t
+relay_push_handed(weir__route *rt, weir__handed *h, size_t n)
+{
+	size_t i = 0;
+	for (; i < n; i++) {
+		if (relay_push(rt, h[i].ev, h[i].seq) != WEIR_OK)
+			break;
+		rt->next_seq = h[i].seq + 1;
+	}
+	for (size_t j = i; j < n; j++)
+		weir_event_release(h[j].ev);
+	atomic_fetch_add(&rt->from_memory, i);
+	return i;
+}
+
+/*
+ * Takes from the handoff what continues next_seq without a gap. Returns
+ * 1 when the store must be read: it holds committed events of the route
+ * that the handoff does not (it was full, the route restarted, or
+ * another writer put them there). Taking and that check share one hold
+ * of the lock, so an event committed in between is seen by both or by
+ * neither.
+ */
+static int
+relay_take(weir__route *rt, size_t *room)
+{
+	weir__handed h[64];
+	for (;;) {
+		size_t max = *room < 64 ? *room : 64;
+		pthread_mutex_lock(&rt->lock);
+		size_t n =
+		    weir__handoff_take(&rt->handoff, rt->next_seq, h, max);
+		int gap = n == max ? 0 : rt->appended >= rt->next_seq + n;
+		pthread_mutex_unlock(&rt->lock);
+		size_t pushed = relay_push_handed(rt, h, n);
+		*room -= pushed;
+		if (pushed < n)
+			return 1;
+		if (n < max || *room == 0)
+			return gap;
+	}
+}
+
+static weir_err
+relay_count_read(weir_store *st, const weir_event *ev, const char *stream,
+    int64_t version, void *arg)
+{
+	weir__route *rt = arg;
+	weir_err     e  = relay_read_fn(st, ev, stream, version, arg);
+	if (e == WEIR_OK)
+		atomic_fetch_add(&rt->from_store, 1);
+	return e;
+}
+
+/* Fills free slots: from the handoff, then from the store for what the
+ * handoff lacks (store mode), or from the ring (direct mode). */
 static void
 relay_fill(weir__route *rt, int64_t now)
 {
@@ -124,27 +234,14 @@ relay_fill(weir__route *rt, int64_t now)
 	if (room == 0)
 		return;
 	if (rt->direct) {
-		size_t cap = rt->br->direct_capacity;
-		pthread_mutex_lock(&rt->lock);
-		while (room > 0 && rt->ring_count > 0) {
-			const weir_event *ev = rt->ring[rt->ring_head];
-			rt->ring_head        = (rt->ring_head + 1) % cap;
-			rt->ring_count--;
-			room--;
-			if (relay_push(rt, ev, ++rt->local_seq) != WEIR_OK) {
-				weir_event_release(ev);
-				atomic_fetch_add(&rt->dead, 1);
-				atomic_fetch_sub(&rt->backlog, 1);
-			}
-		}
-		pthread_mutex_unlock(&rt->lock);
+		relay_fill_direct(rt, room);
 		return;
 	}
-	pthread_mutex_lock(&rt->lock);
-	int fresh = rt->appended >= rt->next_seq;
-	pthread_mutex_unlock(&rt->lock);
-	/* New events come from the intake; a periodic read also finds
-	 * events other writers put in the log. */
+	int fresh = relay_take(rt, &room);
+	if (room == 0)
+		return;
+	/* A periodic read also finds events other writers put in the log
+	 * (under the route's pattern but not through its intake). */
 	if (!fresh && now - rt->last_read_ms < 100)
 		return;
 	rt->last_read_ms    = now;
@@ -152,16 +249,52 @@ relay_fill(weir__route *rt, int64_t now)
 	f.from_seq          = rt->next_seq;
 	f.pattern           = rt->pattern;
 	f.limit             = room;
-	weir_store_read(rt->br->store, &f, relay_read_fn, rt);
+	weir_store_read(rt->br->store, &f, relay_count_read, rt);
+}
+
+/*
+ * The slot's event as the store holds it, held: an event from the
+ * handoff is the one that was published, whose seq is still 0, and a
+ * dead letter records the seq. A copy is made on this rare path only;
+ * without memory for it the dead letter gets the event as it is.
+ */
+static const weir_event *
+relay_stored(const weir__slot *s)
+{
+	const weir_event *ev = s->ev;
+	if (weir_event_seq(ev) == s->seq)
+		return weir_event_hold(ev);
+	weir_header     hdrs[WEIR_MAX_HEADERS];
+	size_t          n    = weir_event_header_count(ev);
+	weir_event_init init = WEIR_STRUCT_INIT(weir_event_init);
+	for (size_t i = 0; i < n && i < WEIR_MAX_HEADERS; i++) {
+		weir_event_header(
+		    ev, i, &hdrs[i].name, &hdrs[i].value, &hdrs[i].len);
+		init.header_count++;
+	}
+	weir_event *copy;
+	init.topic   = weir_event_topic(ev);
+	init.key     = weir_event_key(ev, &init.key_len);
+	init.payload = weir_event_payload(ev, &init.payload_len);
+	init.headers = hdrs;
+	init.id      = weir_event_id(ev);
+	init.ts      = weir_event_ts(ev);
+	init.seq     = s->seq;
+	if (weir_event_new(&copy, &init) != WEIR_OK)
+		return weir_event_hold(ev);
+	return copy;
 }
 
 /* A finished event: dead-letter it (store mode) with @p why. */
 static void
 relay_dead(weir__route *rt, weir__slot *s, weir_err code, const char *why)
 {
-	if (!rt->direct)
-		weir_store_dead_add(rt->br->store, s->ev, rt->name, code,
+	if (!rt->direct) {
+		const weir_event *ev = relay_stored(s);
+		weir_store_dead_add(rt->br->store, ev, rt->name, code,
 		    why != NULL ? why : weir_strerror(code), NULL);
+		weir_event_release(ev);
+	}
 	atomic_fetch_add(&rt->dead, 1);
 	s->state = WEIR__SLOT_DONE;
 	s->token = 0;
@@ -331,7 +464,7 @@ relay_send(weir__route *rt, weir__slot *s, int64_t now)
 	weir_bridge_msg msg = { .size = sizeof msg,
 		.ev                   = s->ev,
 		.seq                  = rt->direct ? 0 : s->seq,
-		.dest                 = s->dest,
+		.dest                 = s->dest->text,
 		.key                  = s->key,
 		.key_len              = s->key_len,
 		.source               = rt->br->source,
@@ -545,5 +678,12 @@ weir__relay_stop(weir__route *rt)
 		atomic_fetch_add(&rt->dead, (uint64_t) gone);
 		atomic_fetch_sub(&rt->backlog, gone);
 	}
+	relay_dest_drop(rt->dest_last);
+	rt->dest_last = NULL;
+	/* Stopped after the store's flush: no commit adds to the handoff
+	 * now, and a start reads what it held from the store. */
+	pthread_mutex_lock(&rt->lock);
+	weir__handoff_clear(&rt->handoff);
+	pthread_mutex_unlock(&rt->lock);
 	atomic_store(&rt->oldest_ts, 0);
 }

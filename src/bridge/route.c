@@ -38,6 +38,7 @@ weir__route_free(weir__route *rt)
 	weir__free(rt->ring);
 	weir__free(rt->slots);
 	weir__free(rt->keys);
+	weir__handoff_clear(&rt->handoff);
 	weir__template_fini(&rt->dest);
 	weir__free(rt->name);
 	weir__free(rt->pattern);
@@ -121,6 +122,7 @@ route_alloc(weir__route **out, weir_bridge *br, const char *name,
 	rt->pattern     = weir__strdup(pattern);
 	rt->cursor_name = weir__alloc(strlen(name) + sizeof "bridge.route.");
 	rt->slots       = weir__zalloc(rt->window * sizeof *rt->slots);
+	weir__handoff_init(&rt->handoff, rt->direct ? 0 : br->handoff_bytes);
 	rt->brk =
 	    (weir__breaker) { .threshold = (uint32_t) br->breaker_threshold,
 		    .cooldown_ms         = br->breaker_cooldown_ms };

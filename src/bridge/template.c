@@ -238,13 +238,12 @@ weir__keychoice_parse(weir__keychoice *k, const char *text,
 	return WEIR_OK;
 }
 
-weir_err
-weir__keychoice_apply(
-    const weir__keychoice *k, const weir_event *ev, void **out, size_t *len)
+void
+weir__keychoice_view(const weir__keychoice *k, const weir_event *ev,
+    const void **key, size_t *len)
 {
 	const void *src = NULL;
 	*len            = 0;
-	*out            = NULL;
 	switch (k->kind) {
 	case WEIR__KEY_EVENT:
 		src = weir_event_key(ev, len);
@@ -261,12 +260,8 @@ weir__keychoice_apply(
 		break;
 	}
 	if (src == NULL || *len == 0) {
+		src  = NULL;
 		*len = 0;
-		return WEIR_OK;
 	}
-	*out = weir__alloc(*len);
-	if (*out == NULL)
-		return WEIR_ENOMEM;
-	memcpy(*out, src, *len);
-	return WEIR_OK;
+	*key = src;
 }

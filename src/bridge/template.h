@@ -39,9 +39,9 @@ char *weir__template_render(const weir__template *t, const char *topic);
 /* Parses a key choice ("key", "id", "none", "{N}", "{topic}"). */
 weir_err weir__keychoice_parse(weir__keychoice *k, const char *text,
     const char *pattern, char *why, size_t why_size);
-/* The key of @p ev, copied into an allocation (*out, weir__free; NULL
- * with *len 0 for no key). WEIR_ENOMEM. */
-weir_err weir__keychoice_apply(
-    const weir__keychoice *k, const weir_event *ev, void **out, size_t *len);
+/* The key of @p ev, borrowed from it (a part of its key, id or topic,
+ * valid while @p ev is): *key NULL with *len 0 for no key. */
+void weir__keychoice_view(const weir__keychoice *k, const weir_event *ev,
+    const void **key, size_t *len);
 
 #endif
