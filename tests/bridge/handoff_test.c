@@ -108,7 +108,9 @@ test_handoff_restart(void **state)
 		held = rt->handoff.count;
 		pthread_mutex_unlock(&rt->lock);
 	} while (held < 49 && wt_now_ms() < end && usleep(1000) == 0);
-	assert_int_equal(held, 49);
+	/* 49, or 50 when the relay read the first event from the store
+	 * before its commit reached the handoff */
+	assert_true(held >= 49);
 	weir_bridge_destroy(t.br); /* the held ack is never answered */
 	t.br = NULL;
 	bt_bridge(&t, NULL);
@@ -139,16 +141,26 @@ test_handoff_off(void **state)
 	bt_close(&t);
 }
 
+typedef struct ho_dead {
+	uint64_t seq[16];
+	size_t   n;
+} ho_dead;
+
 static weir_err
 ho_dead_seq(weir_store *st, const weir_store_dead_letter *dl, void *arg)
 {
 	(void) st;
-	*(uint64_t *) arg = weir_event_seq(dl->ev);
+	ho_dead *d = arg;
+	if (d->n < 16)
+		d->seq[d->n++] = weir_event_seq(dl->ev);
 	return WEIR_OK;
 }
 
 /* An event taken from memory was never given its seq; its dead letter
- * must still carry the seq the store gave it. */
+ * must still carry the seq the store gave it. Whether the relay takes
+ * an event from memory or reads it from the store is a race (the store
+ * commits before the handoff is told), so rounds go on until a dead
+ * event came from memory; every dead letter must carry its seq. */
 static void
 test_handoff_dead_letter_seq(void **state)
 {
@@ -157,13 +169,23 @@ test_handoff_dead_letter_seq(void **state)
 	ho_start(&t, NULL);
 	ho_publish(&t, 1);
 	BT_WAIT(&t, "r", s.acked == 1 && s.backlog == 0);
-	weir__mem_fail_nth(t.mem, 1, 0, "refused for good");
-	ho_publish(&t, 1);
-	BT_WAIT(&t, "r", s.dead == 1 && s.backlog == 0);
-	assert_int_equal(atomic_load(&ho_route(&t)->from_memory), 2);
-	uint64_t seq = 0;
-	assert_weir_ok(weir_store_dead_list(t.st, "r", 0, ho_dead_seq, &seq));
-	assert_int_equal(seq, 2);
+	weir__route *rt     = ho_route(&t);
+	int          memory = 0;
+	uint64_t     rounds = 0;
+	while (!memory && rounds < 10) {
+		uint64_t before = atomic_load(&rt->from_memory);
+		weir__mem_fail_nth(t.mem, 1, 0, "refused for good");
+		ho_publish(&t, 1);
+		rounds++;
+		BT_WAIT(&t, "r", s.dead == rounds && s.backlog == 0);
+		memory = atomic_load(&rt->from_memory) > before;
+	}
+	assert_true(memory);
+	ho_dead d = { .n = 0 };
+	assert_weir_ok(weir_store_dead_list(t.st, "r", 0, ho_dead_seq, &d));
+	assert_int_equal(d.n, rounds);
+	for (size_t i = 0; i < d.n; i++) /* seq 1 was acked */
+		assert_int_equal(d.seq[i], i + 2);
 	bt_close(&t);
 }
 
