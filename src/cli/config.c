@@ -62,7 +62,7 @@ cfg_reader(char *str, int num, void *stream)
 		r->nul = 1;
 		return NULL;
 	}
-	if (ch != '\n' && ch != EOF && (ch = getc(r->f)) != EOF) {
+	if (ch != '\n' && ch != EOF && getc(r->f) != EOF) {
 		r->too_long = 1;
 		return NULL;
 	}
