@@ -38,7 +38,8 @@ child(const char *path, const char *record)
 			weir_store_flush(t.st);
 	}
 	weir_store_flush(t.st);
-	BT_WAIT(&t, "r", s.backlog == 0 && s.lag_events == 0);
+	BT_WAIT(&t, "r",
+	    bt_intake_idle(&t, "r") && s.backlog == 0 && s.lag_events == 0);
 	_exit(bt_stored(t.st) == N ? 0 : 4);
 }
 

@@ -174,6 +174,27 @@ bt_stats(bt *t, const char *route)
 	return s;
 }
 
+/* 1 when the route's intake has handled every event the bus gave it:
+ * between the loop taking an event from the queue and the intake
+ * counting it in the backlog, backlog and lag are both 0 although the
+ * event is not done, so "backlog 0, lag 0" alone is not "drained". */
+static inline int
+bt_intake_idle(bt *t, const char *route)
+{
+	weir__route *rt = weir__bridge_route(t->br, route);
+	assert_non_null(rt);
+	pthread_mutex_lock(&rt->lock);
+	weir_subscr      *sub = rt->sub;
+	weir_subscr_stats ss  = WEIR_STRUCT_INIT(weir_subscr_stats);
+	weir_err e = sub != NULL ? weir_subscr_stats_get(sub, &ss) : WEIR_OK;
+	pthread_mutex_unlock(&rt->lock);
+	assert_weir_ok(e);
+	return ss.in_flight == 0 && ss.queued == 0 &&
+	    ss.published ==
+	    ss.delivered + ss.failed + ss.dropped + ss.rejected +
+	        ss.timed_out + ss.coalesced;
+}
+
 /* Waits until @p expr holds (s: the route's stats), at most
  * BT_DEADLINE_MS; fails the test otherwise. */
 #define BT_WAIT(t, route, expr)                                                 \

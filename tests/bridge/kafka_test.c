@@ -107,8 +107,9 @@ static uint64_t
 kt_read_back(kt *k, int deadline_ms)
 {
 	weir_store_flush(k->t.st);
-	BK_WAIT(
-	    &k->t, KT_ROUTE, deadline_ms, s.backlog == 0 && s.lag_events == 0);
+	BK_WAIT(&k->t, KT_ROUTE, deadline_ms,
+	    bt_intake_idle(&k->t, KT_ROUTE) && s.backlog == 0 &&
+	        s.lag_events == 0);
 	bk_check c;
 	bk_check_init(&c, k->t.st, "ce_");
 	bk_rdkafka_read(&c, k->bootstrap, k->topic, KT_PARTITIONS);

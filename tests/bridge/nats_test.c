@@ -84,8 +84,9 @@ static void
 nt_drain(nt *n, int deadline_ms)
 {
 	weir_store_flush(n->t.st);
-	BK_WAIT(
-	    &n->t, NT_ROUTE, deadline_ms, s.backlog == 0 && s.lag_events == 0);
+	BK_WAIT(&n->t, NT_ROUTE, deadline_ms,
+	    bt_intake_idle(&n->t, NT_ROUTE) && s.backlog == 0 &&
+	        s.lag_events == 0);
 }
 
 /* ------------------------------------------------------------------ */
