@@ -40,11 +40,11 @@ inlet_appended(weir_store *st, weir_err err, uint64_t seq, int dup, void *arg)
  * letter (the store refuses it): keep its id, topic and key, say what
  * was dropped, and let consumption go on. */
 static weir_err
-inlet_dead_stub(
+inlet_dead_without_payload(
     weir_inlet *in, const weir_event *ev, weir_err code, const char *text)
 {
 	size_t      plen = 0, klen = 0;
-	weir_event *stub;
+	weir_event *kept;
 	char        more[700];
 	weir_event_payload(ev, &plen);
 	const void     *key  = weir_event_key(ev, &klen);
@@ -54,7 +54,7 @@ inlet_dead_stub(
 		.key_len               = klen,
 		.id                    = weir_event_id(ev),
 		.ts                    = weir_event_ts(ev) };
-	weir_err        e    = weir_event_new(&stub, &init);
+	weir_err        e    = weir_event_new(&kept, &init);
 	if (e != WEIR_OK)
 		return e;
 	snprintf(more, sizeof more,
@@ -62,8 +62,8 @@ inlet_dead_stub(
 	    "for the store",
 	    text, plen);
 	e = weir_store_dead_add(
-	    in->br->store, stub, in->name, code, more, NULL);
-	weir_event_release(stub);
+	    in->br->store, kept, in->name, code, more, NULL);
+	weir_event_release(kept);
 	return e;
 }
 
@@ -77,7 +77,7 @@ weir__inlet_dead(weir_inlet *in, const weir_event *ev, weir_err code,
 	weir_err e =
 	    weir_store_dead_add(in->br->store, ev, in->name, code, text, NULL);
 	if (e == WEIR_ETOOBIG && ev != NULL)
-		e = inlet_dead_stub(in, ev, code, text);
+		e = inlet_dead_without_payload(in, ev, code, text);
 	atomic_fetch_add(&in->dead, 1);
 	if (e != WEIR_OK) { /* nowhere to keep it: leave it to the broker */
 		pthread_mutex_lock(&in->lock);
