@@ -10,10 +10,7 @@ test_breaker_opens_and_closes(void **state)
 		"bridge.retry.max_ms", "4", "bridge.breaker.threshold", "3",
 		"bridge.breaker.cooldown_ms", "50", NULL };
 	bt                       t;
-	bt_open(&t, kv);
-	assert_weir_ok(
-	    weir_bridge_route_add(t.br, "r", "a.>", "mem", "x", "key", NULL));
-	assert_weir_ok(weir_bridge_start(t.br));
+	bt_open_mem_route(&t, kv);
 	weir__mem_set_down(t.mem, 1);
 	bt_publish(&t, "a.b", "k", 0);
 	BT_WAIT(&t, "r", s.breaker_opens >= 1);

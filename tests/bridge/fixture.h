@@ -155,6 +155,17 @@ bt_open(bt *t, const char *const *kv)
 	weir_bridge_config_destroy(cfg);
 }
 
+/* bt_open, then one started route "r": a.> to the mem sink, keyed by
+ * the event key (the retry and breaker tests' setup). */
+static inline void
+bt_open_mem_route(bt *t, const char *const *kv)
+{
+	bt_open(t, kv);
+	assert_weir_ok(
+	    weir_bridge_route_add(t->br, "r", "a.>", "mem", "x", "key", NULL));
+	assert_weir_ok(weir_bridge_start(t->br));
+}
+
 static inline void
 bt_close(bt *t)
 {

@@ -8,10 +8,7 @@ test_retry_then_success(void **state)
 	static const char *const kv[] = { "bridge.retry.initial_ms", "5",
 		"bridge.retry.max_ms", "50", NULL };
 	bt                       t;
-	bt_open(&t, kv);
-	assert_weir_ok(
-	    weir_bridge_route_add(t.br, "r", "a.>", "mem", "x", "key", NULL));
-	assert_weir_ok(weir_bridge_start(t.br));
+	bt_open_mem_route(&t, kv);
 	weir__mem_fail_nth(t.mem, 2, 1, "request timed out");
 	for (int i = 0; i < 5; i++)
 		bt_publish(&t, "a.b", "k", i);
@@ -38,10 +35,7 @@ test_retries_exhausted(void **state)
 		"bridge.retry.max_ms", "2", "bridge.retry.max_attempts", "3",
 		"bridge.breaker.threshold", "0", NULL };
 	bt                       t;
-	bt_open(&t, kv);
-	assert_weir_ok(
-	    weir_bridge_route_add(t.br, "r", "a.>", "mem", "x", "key", NULL));
-	assert_weir_ok(weir_bridge_start(t.br));
+	bt_open_mem_route(&t, kv);
 	weir__mem_set_down(t.mem, 1);
 	bt_publish(&t, "a.b", "k", 0);
 	BT_WAIT(&t, "r", s.dead == 1 && s.backlog == 0);
