@@ -12,6 +12,7 @@
 
 #include <stdatomic.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -25,6 +26,29 @@ in_bench_now_s(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+}
+
+/* CPU time (user + system, every thread) of this process in seconds:
+ * per event it is a figure the machine's load hardly moves, unlike
+ * events/s. */
+static double
+in_bench_cpu_s(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	return (double) ru.ru_utime.tv_sec +
+	    (double) ru.ru_utime.tv_usec / 1e6 + (double) ru.ru_stime.tv_sec +
+	    (double) ru.ru_stime.tv_usec / 1e6;
+}
+
+/* Context switches (voluntary: a thread waited; involuntary: preempted)
+ * of this process so far, every thread. */
+static double
+in_bench_csw(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	return (double) ru.ru_nvcsw + (double) ru.ru_nivcsw;
 }
 
 /* Subscriber: counts the events the bus delivers into *arg. */

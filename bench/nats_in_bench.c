@@ -183,7 +183,7 @@ main(int argc, char **argv)
 {
 	bench  b = { .url = getenv("WEIR_NATS_URL"), .dir = ".", .n = 50000 };
 	int    rounds = 5;
-	double w[64], p[64];
+	double w[64], p[64], wc[64], pc[64], ws[64], ps[64];
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--n") && i + 1 < argc) {
 			b.n = strtoull(argv[++i], NULL, 10);
@@ -215,27 +215,39 @@ main(int argc, char **argv)
 	bench_weir(&b); // warm-up, untimed
 	bench_bare(&b);
 	for (int r = 0; r < rounds; r++) {
-		b.round = r;
-		w[r]    = bench_weir(&b);
-		p[r]    = bench_bare(&b);
+		b.round   = r;
+		double c0 = in_bench_cpu_s(), s0 = in_bench_csw();
+		w[r]      = bench_weir(&b);
+		double c1 = in_bench_cpu_s(), s1 = in_bench_csw();
+		p[r]  = bench_bare(&b);
+		wc[r] = (c1 - c0) * 1e6 / (double) b.n;
+		pc[r] = (in_bench_cpu_s() - c1) * 1e6 / (double) b.n;
+		ws[r] = (s1 - s0) / (double) b.n;
+		ps[r] = (in_bench_csw() - s1) / (double) b.n;
 		printf(
 		    "{\"name\":\"nats_in_round\",\"round\":%d,\"weir_events_"
-		    "per_s\":%.0f,\"bare_events_per_s\":%.0f}\n",
-		    r, w[r], p[r]);
+		    "per_s\":%.0f,\"bare_events_per_s\":%.0f,\"weir_cpu_us\":"
+		    "%.2f,\"bare_cpu_us\":%.2f,\"weir_csw\":%.3f,\"bare_csw\":"
+		    "%.3f}\n",
+		    r, w[r], p[r], wc[r], pc[r], ws[r], ps[r]);
+		fflush(stdout);
 		if (w[r] == 0 || p[r] == 0) {
 			return 1;
 		}
 	}
-	double wm = in_bench_median(w, (size_t) rounds),
-	       pm = in_bench_median(p, (size_t) rounds);
+	double wm  = in_bench_median(w, (size_t) rounds),
+	       pm  = in_bench_median(p, (size_t) rounds),
+	       wcm = in_bench_median(wc, (size_t) rounds),
+	       pcm = in_bench_median(pc, (size_t) rounds);
 	printf(
 	    "{\"name\":\"nats_in_throughput\",\"n\":%llu,\"rounds\":%d,"
 	    "\"weir_events_per_s\":%.0f,\"weir_min\":%.0f,\"weir_max\":%.0f,"
 	    "\"bare_events_per_s\":%.0f,\"bare_min\":%.0f,\"bare_max\":%.0f,"
-	    "\"ratio\":%.2f,\"durability\":\"%s\",\"cnats\":\"%s\"}\n",
+	    "\"ratio\":%.2f,\"weir_cpu_us\":%.2f,\"bare_cpu_us\":%.2f,"
+	    "\"durability\":\"%s\",\"cnats\":\"%s\"}\n",
 	    (unsigned long long) b.n, rounds, wm, w[0], w[rounds - 1], pm,
-	    p[0], p[rounds - 1], wm / pm, b.normal ? "NORMAL" : "FULL",
-	    nats_GetVersion());
+	    p[0], p[rounds - 1], wm / pm, wcm, pcm,
+	    b.normal ? "NORMAL" : "FULL", nats_GetVersion());
 	js_DeleteStream(b.js, b.stream, NULL, NULL);
 	jsCtx_Destroy(b.js);
 	natsConnection_Destroy(b.nc);
