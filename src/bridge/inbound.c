@@ -6,8 +6,13 @@
  * enter a ring of max_in_flight slots in delivery order (inlet.c) and
  * leave it in that order: an append committed by the store's writer
  * (group commit) makes a slot READY; the publisher thread publishes
- * READY slots on the bus in order and marks them FINISHED; the route
- * thread calls done for the FINISHED run at the head. So done follows
+ * READY slots on the bus in order, a run at a time, and marks them
+ * FINISHED; the route thread calls done for the FINISHED run at the
+ * head. Wake-ups are kept to what is needed (they cost more than the
+ * rest of a message's hand-over): the publisher sleeps on its own
+ * condition, signalled only when the very slot it waits for becomes
+ * READY; the route thread and flush wait on `cond`, broadcast once per
+ * published run. So done follows
  * the commit and the publish, in delivery order, and a crash before
  * done leaves the message to the broker, which hands it over again
  * (the inbox then recognises it).
@@ -29,6 +34,10 @@
 #include "core/abi.h"
 #include "core/alloc.h"
 #include "store/inbox.h"
+
+/* The most slots the publisher takes in one run: bounds how long the
+ * head waits for its FINISHED mark (and its done). */
+#define WEIR__IN_PUB_RUN 256
 
 weir__source *
 weir__bridge_source(weir_bridge *br, const char *scheme)
@@ -115,6 +124,7 @@ weir__inbound_free(weir_inlet *in)
 	weir__free(in->stream);
 	pthread_mutex_destroy(&in->lock);
 	pthread_cond_destroy(&in->cond);
+	pthread_cond_destroy(&in->ready_cv);
 	weir__free(in);
 }
 
@@ -160,6 +170,7 @@ inbound_alloc(weir_inlet **out, weir_bridge *br, const char *name,
 		return WEIR_ENOMEM;
 	pthread_mutex_init(&in->lock, NULL);
 	pthread_cond_init(&in->cond, NULL);
+	pthread_cond_init(&in->ready_cv, NULL);
 	in->br      = br;
 	in->ops     = weir__bridge_source(br, scheme)->ops;
 	in->echo    = o->echo != 0;
@@ -396,26 +407,52 @@ inbound_publish_one(weir_inlet *in, weir__in_msg *m)
 	m->coord = NULL;
 }
 
+void
+weir__inbound_ready(weir_inlet *in, const weir__in_msg *m)
+{
+	if (in->pub_waiting && m == &in->ring[in->published % in->cap])
+		pthread_cond_signal(&in->ready_cv);
+}
+
+/* The run of READY slots from `published` (lock held): its end. */
+static uint64_t
+inbound_ready_run(weir_inlet *in)
+{
+	uint64_t end = in->published;
+	while (end < in->delivered && end - in->published < WEIR__IN_PUB_RUN &&
+	    in->ring[end % in->cap].state == WEIR__IN_READY)
+		end++;
+	return end;
+}
+
+/* Publishes READY slots a run at a time: one lock hold to find the run,
+ * one to finish it, one wake-up for the route thread (publishing one by
+ * one woke it, and was woken, once per event). */
 static void *
 inbound_pub_main(void *arg)
 {
 	weir_inlet *in = arg;
 	pthread_mutex_lock(&in->lock);
 	for (;;) {
-		weir__in_msg *m = &in->ring[in->published % in->cap];
-		if (in->published < in->delivered &&
-		    m->state == WEIR__IN_READY) {
+		uint64_t end = inbound_ready_run(in);
+		if (end > in->published) {
 			pthread_mutex_unlock(&in->lock);
-			inbound_publish_one(in, m);
+			for (uint64_t i = in->published; i < end; i++)
+				inbound_publish_one(
+				    in, &in->ring[i % in->cap]);
 			pthread_mutex_lock(&in->lock);
-			m->state = WEIR__IN_FINISHED;
-			in->published++;
+			for (uint64_t i = in->published; i < end; i++)
+				in->ring[i % in->cap].state =
+				    WEIR__IN_FINISHED;
+			in->published = end;
 			pthread_cond_broadcast(&in->cond);
 			continue;
 		}
 		if (in->stopping == 2) /* the route thread has flushed */
 			break;
-		pthread_cond_wait(&in->cond, &in->lock);
+		in->pub_waiting = 1;
+		pthread_cond_wait(&in->ready_cv, &in->lock);
+		in->pub_waiting = 0;
 	}
 	pthread_mutex_unlock(&in->lock);
 	return NULL;
@@ -433,7 +470,7 @@ inbound_threads(weir_inlet *in)
 	    0) {
 		pthread_mutex_lock(&in->lock);
 		in->stopping = 2;
-		pthread_cond_broadcast(&in->cond);
+		pthread_cond_broadcast(&in->ready_cv);
 		pthread_mutex_unlock(&in->lock);
 		pthread_join(in->pub_thread, NULL);
 		return WEIR_ENOMEM;
@@ -473,6 +510,7 @@ weir__inbound_stop(weir_inlet *in)
 		pthread_mutex_lock(&in->lock);
 		in->stopping = 2;
 		pthread_cond_broadcast(&in->cond);
+		pthread_cond_broadcast(&in->ready_cv);
 		pthread_mutex_unlock(&in->lock);
 		pthread_join(in->pub_thread, NULL);
 		in->running = 0;

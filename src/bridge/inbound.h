@@ -57,11 +57,13 @@ struct weir_inlet {
 	/* the ring of messages in delivery order; `count` from `head` */
 	weir__in_msg   *ring;
 	size_t          cap;
-	uint64_t        head;      /* number of the oldest not done */
-	uint64_t        delivered; /* messages taken so far */
-	uint64_t        published; /* the publisher's next number */
-	pthread_mutex_t lock;      /* states, delivered, published */
-	pthread_cond_t  cond;      /* a state changed, or stopping */
+	uint64_t        head;        /* number of the oldest not done */
+	uint64_t        delivered;   /* messages taken so far */
+	uint64_t        published;   /* the publisher's next number */
+	pthread_mutex_t lock;        /* states, delivered, published */
+	pthread_cond_t  cond;        /* slots FINISHED, or stopping */
+	pthread_cond_t  ready_cv;    /* slot `published` READY, or stopping */
+	int             pub_waiting; /* the publisher waits on ready_cv */
 	int             stopping;
 	int             paused;
 	int             halted; /* a dead letter failed: no more done */
@@ -84,6 +86,9 @@ void          weir__inbound_free(weir_inlet *in);
 /* The route thread's part: calls done for the finished messages at the
  * head, in delivery order. */
 void weir__inbound_reap(weir_inlet *in);
+/* Slot @p m has become READY (lock held): wakes the publisher if it
+ * waits for exactly this slot (the only one it can take next). */
+void weir__inbound_ready(weir_inlet *in, const weir__in_msg *m);
 /* The source state of inbound route @p name (for tests). */
 void *weir__bridge_source_state(weir_bridge *br, const char *name);
 

@@ -32,7 +32,7 @@ inlet_appended(weir_store *st, weir_err err, uint64_t seq, int dup, void *arg)
 		atomic_fetch_add(dup ? &in->duplicates : &in->appended, 1);
 	}
 	m->state = WEIR__IN_READY;
-	pthread_cond_broadcast(&in->cond);
+	weir__inbound_ready(in, m);
 	pthread_mutex_unlock(&in->lock);
 }
 
@@ -220,14 +220,16 @@ inlet_slot(weir_inlet *in, uint64_t token)
 	return m;
 }
 
-/* Makes slot @p m visible (delivered) with @p state. */
+/* Makes slot @p m visible (delivered) with @p state. Nobody waits for
+ * a PENDING slot: only its commit (READY) wakes the publisher. */
 static void
 inlet_commit(weir_inlet *in, weir__in_msg *m, weir__in_state state)
 {
 	pthread_mutex_lock(&in->lock);
 	m->state = state;
 	in->delivered++;
-	pthread_cond_broadcast(&in->cond);
+	if (state == WEIR__IN_READY)
+		weir__inbound_ready(in, m);
 	pthread_mutex_unlock(&in->lock);
 }
 
