@@ -1555,7 +1555,9 @@ weir_backend_natscore(void)
 //   duplicate, whereas AckSync would cost one round trip per message.
 //   stop flushes (one PING/PONG) before closing, so every ack made
 //   before stop has reached the server. A message the bridge refuses is
-//   Nak'ed, so it comes back at once instead of after AckWait.
+//   Nak'ed, so it comes back at once instead of after AckWait. A done
+//   message is acked at once and destroyed at the next fetch, with the
+//   others done since (see nsrc_trash_empty).
 // - "natscore": a plain subscription, at-most-once. cnats holds at most
 //   nats.in.pending_msgs / pending_bytes; past that it drops, and so
 //   does a refused delivery (nothing can redeliver it). Both are counted.
@@ -1584,6 +1586,8 @@ typedef struct nats_src {
 	nats_ring         ring;
 	weir_header      *hdr; /* one message's headers, grown as needed */
 	size_t            hdr_cap;
+	natsMsg         **trash; /* done, destroyed at the next fetch */
+	size_t            ntrash, trash_cap;
 	uint64_t          refused; /* natscore: refused deliveries */
 	uint64_t          dropped; /* natscore: dropped in all */
 } nats_src;
@@ -1763,10 +1767,44 @@ nsrc_init_core(void *state, const weir_bridge_config *cfg,
 	return nsrc_init(state, cfg, spec, inlet, 0);
 }
 
+// Destroys the messages done since the last call, together. cnats
+// hands a destroyed message to its garbage collector thread and wakes
+// that thread when its list was empty: destroying each message as it
+// is done (between acks and fetches) woke it about once a message,
+// one context switch each; a run of destroys wakes it about once.
+static void
+nsrc_trash_empty(nats_src *src)
+{
+	for (size_t i = 0; i < src->ntrash; i++) {
+		natsMsg_Destroy(src->trash[i]);
+	}
+	src->ntrash = 0;
+}
+
+// Keeps done message @p m for nsrc_trash_empty (destroyed now if
+// there is no room).
+static void
+nsrc_trash(nats_src *src, natsMsg *m)
+{
+	if (src->ntrash == src->trash_cap) {
+		size_t    cap = src->trash_cap ? 2 * src->trash_cap : 256;
+		natsMsg **t   = realloc(src->trash, cap * sizeof *t);
+		if (t == NULL) {
+			natsMsg_Destroy(m);
+			return;
+		}
+		src->trash     = t;
+		src->trash_cap = cap;
+	}
+	src->trash[src->ntrash++] = m;
+}
+
 static void
 nsrc_fini(void *state)
 {
 	nats_src *src = state;
+	nsrc_trash_empty(src);
+	free(src->trash);
 	if (src->ns.mu_ok) {
 		nats_ring_clear(&src->ring);
 	}
@@ -1921,6 +1959,7 @@ nsrc_stop(void *state)
 	}
 	nats_ring_clear(&src->ring);
 	pthread_mutex_unlock(&src->ns.mu);
+	nsrc_trash_empty(src);
 	natsSubscription_Destroy(src->sub);
 	src->sub = NULL;
 	nats_close(&src->ns);
@@ -2098,6 +2137,7 @@ nsrc_fetch_js(void *state, size_t max, int timeout_ms)
 	natsStatus  s;
 	weir_err    rv = WEIR_OK;
 	int n = max < src->spec.batch ? (int) max : (int) src->spec.batch;
+	nsrc_trash_empty(src);
 	if (n == 0 || src->paused) {
 		return nsrc_idle(src, timeout_ms);
 	}
@@ -2140,6 +2180,7 @@ nsrc_fetch_core(void *state, size_t max, int timeout_ms)
 {
 	nats_src *src = state;
 	weir_err  rv  = WEIR_OK;
+	nsrc_trash_empty(src);
 	if (max == 0 || src->paused) {
 		return nsrc_idle(src, timeout_ms);
 	}
@@ -2177,7 +2218,9 @@ nsrc_done(void *state, uint64_t token)
 	if (m != NULL && src->jetstream) {
 		natsMsg_Ack(m, NULL);
 	}
-	natsMsg_Destroy(m);
+	if (m != NULL) {
+		nsrc_trash(src, m);
+	}
 }
 
 static void
