@@ -1,0 +1,302 @@
+/*
+ * The loop's poller backend (epoll or poll, LOOP_BACKEND) where it can
+ * fail: no descriptors left when a loop is made (RLIMIT_NOFILE lowered
+ * and every descriptor under it taken), allocations failing, and the
+ * watch edge cases (the same fd twice, a stop after the fd was closed,
+ * a file epoll cannot watch, more watches than the first arrays hold).
+ * Each failure must be a clean error that leaks no descriptor and no
+ * memory; the loop must keep working after it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "fault_alloc.h"
+#include "weir_test.h"
+
+#define FILL_LIMIT 128
+
+static int           fill_fds[FILL_LIMIT];
+static int           fill_n;
+static struct rlimit fill_saved;
+
+// Lowers the soft descriptor limit to FILL_LIMIT, takes every descriptor
+// under it, then gives back @p spare of them.
+static void
+fd_fill(int spare)
+{
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &fill_saved), 0);
+	struct rlimit r = fill_saved;
+	r.rlim_cur      = FILL_LIMIT;
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &r), 0);
+	int base = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	assert_true(base >= 0);
+	fill_n             = 0;
+	fill_fds[fill_n++] = base;
+	int fd;
+	while ((fd = fcntl(base, F_DUPFD_CLOEXEC, 0)) >= 0) {
+		assert_true(fill_n < FILL_LIMIT);
+		fill_fds[fill_n++] = fd;
+	}
+	assert_int_equal(errno, EMFILE);
+	for (int i = 0; i < spare; i++) {
+		close(fill_fds[--fill_n]);
+	}
+}
+
+// How many descriptors are free now (it takes and gives them back).
+static int
+fd_free_count(void)
+{
+	int got[FILL_LIMIT];
+	int n = 0;
+	while (n < FILL_LIMIT &&
+	    (got[n] = fcntl(fill_fds[0], F_DUPFD_CLOEXEC, 0)) >= 0) {
+		n++;
+	}
+	for (int i = 0; i < n; i++) {
+		close(got[i]);
+	}
+	return n;
+}
+
+static void
+fd_unfill(void)
+{
+	while (fill_n > 0) {
+		close(fill_fds[--fill_n]);
+	}
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &fill_saved), 0);
+}
+
+static void
+on_timer(weir_timer *t, void *arg)
+{
+	(*(int *) arg)++;
+	weir_timer_stop(t);
+}
+
+// With 0, 1, 2... descriptors free a loop (and a bus) either is made or
+// fails with WEIR_ENOMEM having closed what it opened; with enough it
+// is made, and it runs.
+static void
+test_no_descriptors(void **state)
+{
+	(void) state;
+	assert_string_equal(weir_loop_backend(), LOOP_BACKEND);
+	int failures = 0;
+	for (int spare = 0;; spare++) {
+		weir_loop *loop = (weir_loop *) 1;
+		fd_fill(spare);
+		weir_err rv = weir_loop_create(&loop);
+		if (rv != WEIR_OK) {
+			assert_weir_err(rv, WEIR_ENOMEM);
+			assert_int_equal(fd_free_count(), spare);
+			weir_bus *bus = (weir_bus *) 1;
+			assert_weir_err(
+			    weir_bus_create(&bus, NULL), WEIR_ENOMEM);
+			assert_null(bus);
+			assert_int_equal(fd_free_count(), spare);
+			fd_unfill();
+			failures++;
+			continue;
+		}
+		fd_unfill();
+		int         n = 0;
+		weir_timer *t;
+		assert_weir_ok(weir_timer_start(&t, loop, 0, 0, on_timer, &n));
+		assert_weir_ok(weir_loop_run(loop, WEIR_RUN_ONCE));
+		assert_int_equal(n, 1);
+		assert_weir_ok(weir_loop_destroy(loop));
+		break;
+	}
+	// epoll needs its set and an eventfd, poll a pipe (two).
+	assert_int_equal(failures, 2);
+}
+
+static void
+on_watch(weir_watch *w, int fd, int events, void *arg)
+{
+	(void) w;
+	(void) events;
+	char c;
+	while (read(fd, &c, 1) == 1) { }
+	(*(int *) arg)++;
+}
+
+// Two watches on one fd: the second takes its place (epoll modifies the
+// registration, poll updates its entry); stopping both stops the
+// callbacks, the second stop finds nothing left to remove.
+static void
+test_same_fd_twice(void **state)
+{
+	(void) state;
+	weir_loop  *loop;
+	weir_watch *w1, *w2, *wo;
+	int         p[2], q[2], n1 = 0, n2 = 0, no = 0;
+	assert_weir_ok(weir_loop_create(&loop));
+	assert_int_equal(pipe2(p, O_NONBLOCK), 0);
+	assert_int_equal(pipe2(q, O_NONBLOCK), 0);
+	// Another fd first, so that poll's search passes over it.
+	assert_weir_ok(
+	    weir_watch_start(&wo, loop, q[0], WEIR_WATCH_READ, on_watch, &no));
+	assert_weir_ok(
+	    weir_watch_start(&w1, loop, p[0], WEIR_WATCH_READ, on_watch, &n1));
+	assert_weir_ok(
+	    weir_watch_start(&w2, loop, p[0], WEIR_WATCH_READ, on_watch, &n2));
+	assert_int_equal(write(p[1], "x", 1), 1);
+	assert_weir_ok(weir_loop_run(loop, WEIR_RUN_ONCE));
+	assert_int_equal(n1, 0);
+	assert_int_equal(n2, 1);
+	assert_int_equal(no, 0);
+	weir_watch_stop(w2);
+	weir_watch_stop(w1);
+	weir_watch_stop(w1); // a stopped watch: nothing
+	assert_int_equal(write(p[1], "x", 1), 1);
+	assert_int_equal(write(q[1], "x", 1), 1);
+	assert_weir_ok(weir_loop_run(loop, WEIR_RUN_ONCE));
+	assert_int_equal(n1 + n2, 1);
+	assert_int_equal(no, 1);
+	weir_watch_stop(wo);
+	for (int i = 0; i < 2; i++) {
+		close(p[i]);
+		close(q[i]);
+	}
+	assert_weir_ok(weir_loop_destroy(loop));
+}
+
+// A watch stopped after its fd was closed (epoll dropped it already):
+// the stop is quiet, and the fd number, reused, can be watched again.
+static void
+test_stop_after_close(void **state)
+{
+	(void) state;
+	weir_loop  *loop;
+	weir_watch *w;
+	int         p[2], n = 0;
+	assert_weir_ok(weir_loop_create(&loop));
+	assert_int_equal(pipe2(p, O_NONBLOCK), 0);
+	assert_weir_ok(
+	    weir_watch_start(&w, loop, p[0], WEIR_WATCH_READ, on_watch, &n));
+	int old = p[0];
+	close(p[0]);
+	close(p[1]);
+	weir_watch_stop(w);
+	assert_int_equal(pipe2(p, O_NONBLOCK), 0);
+	assert_int_equal(p[0], old);
+	assert_weir_ok(
+	    weir_watch_start(&w, loop, p[0], WEIR_WATCH_READ, on_watch, &n));
+	assert_int_equal(write(p[1], "x", 1), 1);
+	assert_weir_ok(weir_loop_run(loop, WEIR_RUN_ONCE));
+	assert_int_equal(n, 1);
+	weir_watch_stop(w);
+	close(p[0]);
+	close(p[1]);
+	assert_weir_ok(weir_loop_destroy(loop));
+}
+
+// A regular file: epoll refuses it (WEIR_EINVAL, nothing registered);
+// poll watches it (always ready).
+static void
+test_regular_file(void **state)
+{
+	(void) state;
+	weir_loop  *loop;
+	weir_watch *w      = NULL;
+	int         n      = 0;
+	char        path[] = "/tmp/weir_poller_XXXXXX";
+	int         fd     = mkstemp(path);
+	assert_true(fd >= 0);
+	unlink(path);
+	assert_weir_ok(weir_loop_create(&loop));
+	weir_err rv =
+	    weir_watch_start(&w, loop, fd, WEIR_WATCH_READ, on_watch, &n);
+	if (strcmp(LOOP_BACKEND, "epoll") == 0) {
+		assert_weir_err(rv, WEIR_EINVAL);
+		assert_null(w);
+	} else {
+		assert_weir_ok(rv);
+		assert_weir_ok(weir_loop_run(loop, WEIR_RUN_ONCE));
+		assert_int_equal(n, 1);
+		weir_watch_stop(w);
+	}
+	close(fd);
+	assert_weir_ok(weir_loop_destroy(loop));
+}
+
+// Allocations fail one after the other in weir_loop_create() and in
+// weir_watch_start() with more watches than the first arrays hold:
+// WEIR_ENOMEM, nothing leaked, the watches made so far still fire.
+static void
+test_enomem(void **state)
+{
+	(void) state;
+	weir_set_allocator(&fi_alloc);
+	int failures = 0;
+	for (long a = 1;; a++) {
+		weir_loop *loop;
+		long       live = live_allocs;
+		fi_arm(a);
+		weir_err rv = weir_loop_create(&loop);
+		fail_at     = 0;
+		if (rv != WEIR_OK) {
+			assert_weir_err(rv, WEIR_ENOMEM);
+			assert_int_equal(live_allocs, live);
+			failures++;
+			continue;
+		}
+		assert_weir_ok(weir_loop_destroy(loop));
+		break;
+	}
+	assert_true(failures >= 1);
+
+	enum { NW = 12 };
+	weir_loop  *loop;
+	weir_watch *w[NW];
+	int         p[NW][2], n[NW] = { 0 };
+	assert_weir_ok(weir_loop_create(&loop));
+	for (int i = 0; i < NW; i++) {
+		assert_int_equal(pipe2(p[i], O_NONBLOCK), 0);
+		// poll's arrays may keep a grown block after a later
+		// allocation failed (they own it): the count at the end
+		// says whether anything leaked.
+		for (long a = 1;; a++) {
+			fi_arm(a);
+			weir_err rv = weir_watch_start(&w[i], loop, p[i][0],
+			    WEIR_WATCH_READ, on_watch, &n[i]);
+			fail_at     = 0;
+			if (rv == WEIR_OK) {
+				break;
+			}
+			assert_weir_err(rv, WEIR_ENOMEM);
+		}
+	}
+	for (int i = 0; i < NW; i++) {
+		assert_int_equal(write(p[i][1], "x", 1), 1);
+	}
+	assert_weir_ok(weir_loop_run(loop, WEIR_RUN_ONCE));
+	for (int i = 0; i < NW; i++) {
+		assert_int_equal(n[i], 1);
+		weir_watch_stop(w[i]);
+		close(p[i][0]);
+		close(p[i][1]);
+	}
+	assert_weir_ok(weir_loop_destroy(loop));
+	weir_set_allocator(NULL);
+	assert_int_equal(live_allocs, 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_no_descriptors),
+		cmocka_unit_test(test_same_fd_twice),
+		cmocka_unit_test(test_stop_after_close),
+		cmocka_unit_test(test_regular_file),
+		cmocka_unit_test(test_enomem),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
