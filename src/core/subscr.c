@@ -400,21 +400,51 @@ weir__subscr_count_locked(weir_bus *bus, const char *topic)
 	return n;
 }
 
-void
-weir__subscr_close_all(weir_bus *bus)
+// Keeps the first subscription it sees: a walk that needs no memory.
+static void
+subscr_first_visit(void *item, void *arg)
 {
-	subscr_list sl = { 0 };
+	weir_subscr **first = arg;
+	if (*first == NULL) {
+		*first = item;
+	}
+}
+
+// Closes the bus's subscriptions, or some of them when the list of them
+// could not grow (at least one: then it walks again for the first);
+// returns 1 if some may be left.
+static int
+subscr_close_some(weir_bus *bus)
+{
+	subscr_list  sl    = { 0 };
+	weir_subscr *first = NULL;
 	pthread_mutex_lock(&bus->lock);
 	weir__tree_each(&bus->subs, subscr_list_visit, &sl);
+	if (sl.failed && sl.n == 0) {
+		weir__tree_each(&bus->subs, subscr_first_visit, &first);
+		sl.s = &first;
+		sl.n = first != NULL;
+	}
 	for (size_t i = 0; i < sl.n; i++) {
 		weir__subscr_hold(sl.s[i]);
 	}
 	pthread_mutex_unlock(&bus->lock);
 	for (size_t i = 0; i < sl.n; i++) {
-		weir_unsubscribe(sl.s[i]);
+		weir_unsubscribe(sl.s[i]); // out of the tree: not seen again
 		weir__subscr_release(sl.s[i]);
 	}
-	weir__free(sl.s);
+	if (sl.s != &first) {
+		weir__free(sl.s);
+	}
+	return sl.failed;
+}
+
+void
+weir__subscr_close_all(weir_bus *bus)
+{
+	// Out of memory a walk lists only some; each round closes at least
+	// one, so the rounds end.
+	while (subscr_close_some(bus)) { }
 }
 
 const char *

@@ -1,0 +1,312 @@
+/*
+ * Allocation failures in the rest of core's public paths (issue 12,
+ * item 11): configs, topic handles and their refresh after a registry
+ * change, stats sections and the stats JSON, deferred deliveries, a bus
+ * with a loop pool, and weir_bus_destroy() closing many subscriptions.
+ * The n-th allocation fails for n = 1, 2, ... until the call succeeds;
+ * each failure must be WEIR_ENOMEM with nothing leaked and nothing
+ * changed, and the same call must then work.
+ */
+#include <string.h>
+
+#include "fault_alloc.h"
+#include "weir_test.h"
+
+#include "core/alloc.h"
+
+static int
+setup(void **state)
+{
+	(void) state;
+	fail_at = 0;
+	return weir_set_allocator(&fi_alloc) == WEIR_OK ? 0 : -1;
+}
+
+static int
+teardown(void **state)
+{
+	(void) state;
+	fail_at = 0;
+	weir_set_allocator(NULL); // gives cached event blocks back
+	return live_allocs == 0 ? 0 : -1;
+}
+
+static void
+test_configs(void **state)
+{
+	(void) state;
+	weir_bus_config *cfg = (weir_bus_config *) 1;
+	fi_arm(1);
+	assert_weir_err(weir_bus_config_create(&cfg), WEIR_ENOMEM);
+	weir_subscr_config *sc = (weir_subscr_config *) 1;
+	fi_arm(1);
+	assert_weir_err(weir_subscr_config_create(&sc), WEIR_ENOMEM);
+	fail_at = 0;
+	assert_int_equal(live_allocs, 0);
+
+	// A name that cannot be copied leaves the old one.
+	weir_bus    *bus;
+	weir_subscr *sub;
+	assert_weir_ok(weir_subscr_config_create(&sc));
+	assert_weir_ok(weir_subscr_config_set_name(sc, "old"));
+	fi_arm(1);
+	assert_weir_err(weir_subscr_config_set_name(sc, "new"), WEIR_ENOMEM);
+	fail_at = 0;
+	assert_weir_ok(weir_bus_create(&bus, NULL));
+	assert_weir_ok(
+	    weir_subscribe(&sub, bus, "a", wt_nop_handler, NULL, NULL, sc));
+	assert_string_equal(weir_subscr_name(sub), "old");
+	weir_subscr_config_destroy(sc);
+	weir_bus_destroy(bus);
+}
+
+enum { NSUBS = 20, NLIST = 3 };
+
+// A bus with NSUBS subscriptions (more than the first array of a
+// snapshot holds) and NLIST listeners on "a.b".
+static weir_bus *
+crowded_bus(int *calls, weir_subscr **subs)
+{
+	weir_bus *bus;
+	assert_weir_ok(weir_bus_create(&bus, NULL));
+	for (int i = 0; i < NSUBS; i++) {
+		assert_weir_ok(
+		    weir_subscribe(&subs[i], bus, i % 2 ? "a.b" : "a.*",
+		        wt_count_int_handler, calls, arg_free_fn, NULL));
+	}
+	for (int i = 0; i < NLIST; i++) {
+		assert_weir_ok(weir_on(
+		    bus, "a.b", wt_count_int_handler, calls, NULL, 0, NULL));
+	}
+	return bus;
+}
+
+static void
+test_topic_handles(void **state)
+{
+	(void) state;
+	int          calls = 0;
+	weir_subscr *subs[NSUBS];
+	weir_bus    *bus      = crowded_bus(&calls, subs);
+	int          failures = 0;
+	weir_topic  *t;
+	for (long n = 1;; n++) {
+		long live = live_allocs;
+		t         = (weir_topic *) 1;
+		fi_arm(n);
+		weir_err rv = weir_topic_create(&t, bus, "a.b");
+		fail_at     = 0;
+		if (rv == WEIR_OK) {
+			break;
+		}
+		assert_weir_err(rv, WEIR_ENOMEM);
+		assert_int_equal(live_allocs, live);
+		failures++;
+	}
+	assert_true(failures >= 3);
+
+	// A registry change makes the next emit and publish on the handle
+	// refresh it: when that fails, they fail, and call nobody.
+	for (int round = 0; round < 2; round++) {
+		failures = 0;
+		for (long n = 1;; n++) {
+			uint64_t id;
+			assert_weir_ok(weir_on(
+			    bus, "a.>", wt_nop_handler, NULL, NULL, 0, &id));
+			assert_weir_ok(weir_off(bus, id));
+			calls = 0;
+			fi_arm(n);
+			weir_err rv = round == 0
+			    ? weir_emit_topic(t, "x", 1, NULL)
+			    : weir_publish_topic(t, "x", 1);
+			fail_at     = 0;
+			if (rv == WEIR_OK) {
+				break;
+			}
+			assert_weir_err(rv, WEIR_ENOMEM);
+			assert_int_equal(calls, 0);
+			failures++;
+		}
+		assert_true(failures >= 2);
+		assert_int_equal(calls, round == 0 ? NLIST : 0);
+		assert_weir_ok(weir_bus_run(bus, WEIR_RUN_NOWAIT));
+		assert_int_equal(calls, round == 0 ? NLIST : NSUBS);
+	}
+	weir_topic_destroy(t);
+	weir_bus_destroy(bus);
+}
+
+static char *
+section_fn(weir_bus *bus, void *arg)
+{
+	(void) bus;
+	(void) arg;
+	return weir__strdup("[1,2,3]");
+}
+
+static void
+test_stats(void **state)
+{
+	(void) state;
+	weir_bus_config *cfg;
+	weir_bus        *bus;
+	assert_weir_ok(weir_bus_config_create(&cfg));
+	assert_weir_ok(weir_bus_config_set_loops(cfg, 2));
+	assert_weir_ok(weir_bus_create(&bus, cfg));
+	weir_bus_config_destroy(cfg);
+	// Names with characters JSON escapes, on the pool's loops.
+	weir_subscr *subs[NSUBS];
+	for (int i = 0; i < NSUBS; i++) {
+		weir_subscr_config *sc;
+		char                name[32];
+		snprintf(name, sizeof(name), "s\"%d\\", i);
+		assert_weir_ok(weir_subscr_config_create(&sc));
+		assert_weir_ok(weir_subscr_config_set_name(sc, name));
+		assert_weir_ok(weir_subscr_config_set_loop_index(sc, i % 2));
+		assert_weir_ok(weir_subscribe(
+		    &subs[i], bus, "a", wt_nop_handler, NULL, NULL, sc));
+		weir_subscr_config_destroy(sc);
+	}
+	// A section's name cannot be copied: not added.
+	for (long n = 1; n <= 2; n++) {
+		fi_arm(n);
+		assert_weir_err(
+		    weir_bus_add_stats_section(bus, "extra", section_fn, NULL),
+		    WEIR_ENOMEM);
+		fail_at = 0;
+	}
+	assert_weir_err(
+	    weir_bus_remove_stats_section(bus, "extra"), WEIR_ENOENT);
+	assert_weir_ok(
+	    weir_bus_add_stats_section(bus, "extra", section_fn, NULL));
+
+	int   failures = 0;
+	char *js;
+	for (long n = 1;; n++) {
+		long live = live_allocs;
+		fi_arm(n);
+		js      = weir_bus_stats_json(bus);
+		fail_at = 0;
+		if (js != NULL && strstr(js, "\"extra\":") != NULL) {
+			break;
+		}
+		// The section's own allocation failed: it is left out.
+		weir_free(js);
+		assert_int_equal(live_allocs, live);
+		failures++;
+	}
+	assert_true(failures >= 3);
+	assert_non_null(strstr(js, "\"s\\\"19\\\\\""));
+	assert_non_null(strstr(js, "\"loop\":1"));
+	assert_non_null(strstr(js, "\"extra\":[1,2,3]"));
+	weir_free(js);
+	weir_bus_destroy(bus);
+}
+
+static weir_delivery *deferred;
+static int            defer_failures;
+
+// The first call's deferral fails, the second's works.
+static weir_err
+defer_fn(weir_bus *bus, const weir_event *ev, void *arg)
+{
+	(void) bus;
+	(void) ev;
+	(void) arg;
+	weir_delivery *d = (weir_delivery *) 1;
+	fi_arm(1);
+	weir_err rv = weir_delivery_defer(&d);
+	fail_at     = 0;
+	if (rv != WEIR_OK) {
+		defer_failures += rv == WEIR_ENOMEM && d == NULL;
+		// Nothing was deferred: deferring still works.
+		rv = weir_delivery_defer(&d);
+	}
+	deferred = rv == WEIR_OK ? d : NULL;
+	return WEIR_OK;
+}
+
+static void
+test_defer(void **state)
+{
+	(void) state;
+	weir_bus    *bus;
+	weir_subscr *sub;
+	assert_weir_ok(weir_bus_create(&bus, NULL));
+	assert_weir_ok(
+	    weir_subscribe(&sub, bus, "a", defer_fn, NULL, NULL, NULL));
+	assert_weir_ok(weir_publish(bus, "a", "x", 1, 0, NULL));
+	assert_weir_ok(weir_bus_run(bus, WEIR_RUN_NOWAIT));
+	assert_int_equal(defer_failures, 1);
+	assert_non_null(deferred);
+	assert_ptr_equal(weir_delivery_subscr(deferred), sub);
+	weir_delivery_complete(deferred, WEIR_OK);
+	weir_subscr_stats st = wt_subscr_stats(sub);
+	assert_int_equal(st.delivered, 1);
+	weir_bus_destroy(bus);
+}
+
+// A bus with a loop pool: every allocation of its making can fail.
+static void
+test_pool(void **state)
+{
+	(void) state;
+	weir_bus_config *cfg;
+	assert_weir_ok(weir_bus_config_create(&cfg));
+	assert_weir_ok(weir_bus_config_set_loops(cfg, 3));
+	int failures = 0;
+	for (long n = 1;; n++) {
+		weir_bus *bus  = (weir_bus *) 1;
+		long      live = live_allocs;
+		fi_arm(n);
+		weir_err rv = weir_bus_create(&bus, cfg);
+		fail_at     = 0;
+		if (rv == WEIR_OK) {
+			assert_int_equal(weir_bus_loop_count(bus), 3);
+			weir_bus_destroy(bus);
+			break;
+		}
+		assert_weir_err(rv, WEIR_ENOMEM);
+		assert_null(bus);
+		assert_int_equal(live_allocs, live);
+		failures++;
+	}
+	assert_true(failures >= 5);
+	weir_bus_config_destroy(cfg);
+}
+
+// weir_bus_destroy() closes every subscription even when an allocation
+// fails on the way: each arg_free runs once, nothing is left.
+static void
+test_destroy(void **state)
+{
+	(void) state;
+	for (long n = 1; n <= 8; n++) {
+		int          calls = 0;
+		weir_subscr *subs[NSUBS];
+		freed_args    = 0;
+		weir_bus *bus = crowded_bus(&calls, subs);
+		fi_arm(n);
+		weir_bus_destroy(bus);
+		fail_at = 0;
+		assert_int_equal(freed_args, NSUBS);
+		weir_set_allocator(NULL); // the event cache
+		assert_int_equal(live_allocs, 0);
+		weir_set_allocator(&fi_alloc);
+	}
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_configs, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_topic_handles, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stats, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_defer, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pool, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_destroy, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
