@@ -6,6 +6,7 @@
  * not stranded. Also a dead letter whose own handler fails for good: it
  * is reported on $weir.error, never dead-lettered again.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "weir_test.h"
@@ -35,6 +36,13 @@ flow_handler(weir_bus *bus, const weir_event *ev, void *arg)
 		return WEIR_EHANDLER;
 	}
 	return WEIR_OK;
+}
+
+static void
+on_timer(weir_timer *t, void *arg)
+{
+	(*(int *) arg)++;
+	weir_timer_stop(t);
 }
 
 // Steps the loop until @p v reaches @p want (bounded).
@@ -175,6 +183,146 @@ test_dead_letter_fails(void **state)
 	weir_bus_destroy(bus);
 }
 
+// Backoff doubles from base_ms and stops at max_ms (2, then 3 not 4).
+static void
+test_backoff_capped(void **state)
+{
+	(void) state;
+	weir_bus           *bus;
+	weir_subscr        *sub;
+	weir_subscr_config *sc;
+	flow_state          fs = { .fails = 2 };
+	assert_weir_ok(weir_bus_create(&bus, NULL));
+	assert_weir_ok(weir_subscr_config_create(&sc));
+	assert_weir_ok(weir_subscr_config_set_retry(sc, 3, 2, 3));
+	assert_weir_ok(
+	    weir_subscribe(&sub, bus, "r", flow_handler, &fs, NULL, sc));
+	weir_subscr_config_destroy(sc);
+	assert_weir_ok(weir_publish(bus, "r", "1", 1, 0, NULL));
+	step_until(weir_bus_loop(bus), &fs.calls, 3);
+	weir_subscr_stats st = wt_subscr_stats(sub);
+	assert_int_equal(st.retried, 2);
+	assert_int_equal(st.dead, 0);
+	weir_bus_destroy(bus);
+}
+
+static int payloads_freed;
+
+static void
+count_free(void *p)
+{
+	free(p);
+	payloads_freed++;
+}
+
+// Publishes a payload the bus takes: count_free says when it goes.
+static void
+publish_taken(weir_bus *bus, const char *topic)
+{
+	char *p = malloc(1);
+	assert_non_null(p);
+	*p = 'x';
+	assert_weir_ok(
+	    weir_publish(bus, topic, p, 1, WEIR_PUBLISH_TAKE, count_free));
+}
+
+// Work held by a subscription when it is closed: keys in the debounce
+// table, events in a COALESCE ring. Events without a key share one
+// debounce slot (the second replaces the first, freed then); COALESCE
+// keeps every keyless event. The ring's events go at the close; a
+// debounced key when its quiet period would have ended.
+static void
+test_held_work_released(void **state)
+{
+	(void) state;
+	weir_bus           *bus;
+	weir_subscr        *db, *co;
+	weir_subscr_config *sc;
+	flow_state          fs = { 0 };
+	assert_weir_ok(weir_bus_create(&bus, NULL));
+	assert_weir_ok(weir_subscr_config_create(&sc));
+	assert_weir_ok(weir_subscr_config_set_debounce(sc, 2000));
+	assert_weir_ok(
+	    weir_subscribe(&db, bus, "d", flow_handler, &fs, NULL, sc));
+	weir_subscr_config_destroy(sc);
+	sc = wt_subscr_config(8, WEIR_POLICY_COALESCE, 0);
+	assert_weir_ok(
+	    weir_subscribe(&co, bus, "c", flow_handler, &fs, NULL, sc));
+	weir_subscr_config_destroy(sc);
+	payloads_freed = 0;
+	publish_taken(bus, "c");
+	publish_taken(bus, "c");
+	assert_int_equal(payloads_freed, 0);
+	weir_unsubscribe(co); // both still in the ring
+	assert_int_equal(payloads_freed, 2);
+	publish_taken(bus, "d");
+	publish_taken(bus, "d");
+	assert_weir_ok(weir_bus_run(bus, WEIR_RUN_NOWAIT)); // into the table
+	assert_int_equal(payloads_freed, 3); // debounced at dispatch
+	weir_unsubscribe(db);
+	// The held key goes when its quiet period ends (the timer holds
+	// the subscription until then), and is never delivered.
+	int64_t end = wt_now_ms() + WT_WAIT_MS;
+	while (payloads_freed < 4 && wt_now_ms() < end) {
+		assert_weir_ok(weir_bus_run(bus, WEIR_RUN_ONCE));
+	}
+	assert_int_equal(payloads_freed, 4);
+	assert_int_equal(fs.calls, 0);
+	weir_bus_destroy(bus);
+}
+
+// A step whose budget ends with several subscriptions still ready puts
+// them all back, in order: the next steps deliver every event.
+static void
+test_budget_requeues_several(void **state)
+{
+	(void) state;
+	weir_bus    *bus;
+	weir_subscr *sub[4];
+	flow_state   fs = { 0 };
+	assert_weir_ok(weir_bus_create(&bus, NULL));
+	for (int i = 0; i < 4; i++) {
+		char topic[8];
+		snprintf(topic, sizeof(topic), "q%d", i);
+		assert_weir_ok(weir_subscribe(
+		    &sub[i], bus, topic, flow_handler, &fs, NULL, NULL));
+		assert_weir_ok(
+		    weir_publish(bus, topic, topic + 1, 1, 0, NULL));
+	}
+	weir_loop *loop = weir_bus_loop(bus);
+	for (int i = 1; i <= 4; i++) {
+		size_t done = 0;
+		assert_weir_err(weir_loop_step(loop, 1, 0, &done),
+		    i < 4 ? WEIR_EAGAIN : WEIR_OK);
+		assert_int_equal(done, 1);
+		assert_int_equal(fs.calls, i);
+	}
+	assert_memory_equal(fs.got, "0123", 4);
+	weir_bus_destroy(bus);
+}
+
+// A spin longer than the wait's timeout is cut to it: the timer fires.
+static void
+test_spin_capped_by_timeout(void **state)
+{
+	(void) state;
+	weir_loop  *loop;
+	weir_timer *t;
+	int         n = 0;
+	assert_weir_ok(weir_loop_create(&loop));
+	assert_weir_ok(weir_loop_set_spin(loop, 1000000));
+	assert_weir_ok(weir_timer_start(&t, loop, 2, 0, on_timer, &n));
+	int64_t end = wt_now_ms() + WT_WAIT_MS;
+	while (n == 0 && wt_now_ms() < end) {
+		assert_weir_ok(weir_loop_run(loop, WEIR_RUN_ONCE));
+	}
+	assert_int_equal(n, 1);
+	weir_loop_stats st = WEIR_STRUCT_INIT(weir_loop_stats);
+	assert_weir_ok(weir_loop_stats_get(loop, &st));
+	assert_true(st.spins >= 1);
+	assert_weir_ok(weir_loop_destroy(loop));
+}
+
 int
 main(void)
 {
@@ -182,6 +330,10 @@ main(void)
 		cmocka_unit_test(test_budget_with_retry_due),
 		cmocka_unit_test(test_budget_with_key_held),
 		cmocka_unit_test(test_dead_letter_fails),
+		cmocka_unit_test(test_backoff_capped),
+		cmocka_unit_test(test_held_work_released),
+		cmocka_unit_test(test_budget_requeues_several),
+		cmocka_unit_test(test_spin_capped_by_timeout),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
