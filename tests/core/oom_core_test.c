@@ -296,6 +296,62 @@ test_destroy(void **state)
 	}
 }
 
+enum { NMANY = 40 };
+
+// More matching subscriptions than a publish's set holds before it grows
+// twice: every allocation of weir_publish and weir_publish_event can
+// fail, and then no subscription got the event.
+static void
+test_publish_many(void **state)
+{
+	(void) state;
+	weir_bus    *bus;
+	weir_subscr *subs[NMANY];
+	assert_weir_ok(weir_bus_create(&bus, NULL));
+	for (int i = 0; i < NMANY; i++) {
+		assert_weir_ok(weir_subscribe(&subs[i], bus, i % 2 ? "m" : ">",
+		    wt_nop_handler, NULL, NULL, NULL));
+	}
+	weir_event_init init = { .size = sizeof(init), .topic = "m" };
+	weir_event     *ev;
+	assert_weir_ok(weir_event_new(&ev, &init));
+	for (int round = 0; round < 2; round++) {
+		int failures = 0;
+		for (long n = 1;; n++) {
+			fi_arm(n);
+			weir_err rv = round == 0
+			    ? weir_publish(bus, "m", "x", 1, 0, NULL)
+			    : weir_publish_event(bus, ev);
+			fail_at     = 0;
+			if (rv == WEIR_OK) {
+				break;
+			}
+			assert_weir_err(rv, WEIR_ENOMEM);
+			for (int i = 0; i < NMANY; i++) {
+				assert_int_equal(
+				    wt_subscr_stats(subs[i]).published,
+				    (uint64_t) round);
+			}
+			failures++;
+		}
+		assert_true(failures >= 2);
+		for (int i = 0; i < NMANY; i++) {
+			assert_int_equal(wt_subscr_stats(subs[i]).published,
+			    (uint64_t) round + 1);
+		}
+	}
+	weir_event_release(ev);
+	// Data given with WEIR_PUBLISH_TAKE and no free function is freed
+	// with weir_free() when nothing matches.
+	long  live = live_allocs;
+	char *p    = weir__alloc(4);
+	assert_weir_ok(
+	    weir_publish(bus, "$nobody", p, 4, WEIR_PUBLISH_TAKE, NULL));
+	assert_int_equal(live_allocs, live);
+	assert_weir_err(weir_publish(bus, "m", NULL, 1, 0, NULL), WEIR_EINVAL);
+	weir_bus_destroy(bus);
+}
+
 int
 main(void)
 {
@@ -307,6 +363,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_defer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pool, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_destroy, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_publish_many, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
