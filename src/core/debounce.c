@@ -185,9 +185,3 @@ weir__debounce_next(const weir__debounce *db)
 {
 	return db->head ? db->head->seen_ns + db->quiet_ns : -1;
 }
-
-size_t
-weir__debounce_count(const weir__debounce *db)
-{
-	return db->count;
-}

@@ -23,6 +23,5 @@ int weir__debounce_put(weir__debounce *db, weir_event *ev, int64_t now_ns);
 weir_event *weir__debounce_take(weir__debounce *db, int64_t now_ns);
 // When the next key falls quiet (monotonic ns), or -1 if none held.
 int64_t weir__debounce_next(const weir__debounce *db);
-size_t  weir__debounce_count(const weir__debounce *db);
 
 #endif

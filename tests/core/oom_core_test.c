@@ -352,6 +352,56 @@ test_publish_many(void **state)
 	weir_bus_destroy(bus);
 }
 
+static _Atomic long aligned_calls;
+
+static void *
+fi_aligned(size_t align, size_t size)
+{
+	aligned_calls++;
+	void *p = alloc_fail_now() ? NULL : aligned_alloc(align, size);
+	live_allocs += p != NULL;
+	return p;
+}
+
+// An allocator with its own aligned_fn (the loop's and subscriptions'
+// cache-line aligned blocks come from it): failing there is clean too,
+// and those blocks go back through free_fn.
+static void
+test_aligned_allocator(void **state)
+{
+	(void) state;
+	weir_allocator a = fi_alloc;
+	a.aligned_fn     = fi_aligned;
+	assert_weir_ok(weir_set_allocator(&a));
+	int failures = 0;
+	for (long n = 1;; n++) {
+		weir_bus    *bus = NULL;
+		weir_subscr *sub = NULL;
+		fi_arm(n);
+		weir_err rv = weir_bus_create(&bus, NULL);
+		if (rv == WEIR_OK) {
+			rv = weir_subscribe(
+			    &sub, bus, "a", wt_nop_handler, NULL, NULL, NULL);
+		}
+		fail_at = 0;
+		if (rv == WEIR_OK) {
+			assert_weir_ok(
+			    weir_publish(bus, "a", "x", 1, 0, NULL));
+			assert_weir_ok(weir_bus_run(bus, WEIR_RUN_NOWAIT));
+			assert_int_equal(wt_subscr_stats(sub).delivered, 1);
+			weir_bus_destroy(bus);
+			break;
+		}
+		assert_weir_err(rv, WEIR_ENOMEM);
+		assert_null(sub);
+		weir_bus_destroy(bus);
+		assert_int_equal(live_allocs, 0);
+		failures++;
+	}
+	assert_true(failures >= 3);
+	assert_true(aligned_calls >= 2);
+}
+
 int
 main(void)
 {
@@ -365,6 +415,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_destroy, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_publish_many, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_aligned_allocator, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,6 +6,7 @@
  * thread it made, and succeed, and deliver, once the limit is lifted.
  * The sanitizers reserve terabytes of address space up front, so under
  * them the case is skipped (the plain and coverage builds run it).
+ * Also: a loop a pool thread runs refuses a host and its destruction.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -96,11 +97,44 @@ test_thread_fails(void **state)
 	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+// A loop that a pool thread runs takes no host and cannot be destroyed;
+// once joined, it takes a host again.
+static void
+test_running_loop_busy(void **state)
+{
+	(void) state;
+	weir_bus_config *cfg;
+	weir_bus        *bus;
+	assert_weir_ok(weir_bus_config_create(&cfg));
+	assert_weir_ok(weir_bus_config_set_loops(cfg, 1));
+	assert_weir_ok(weir_bus_create(&bus, cfg));
+	weir_bus_config_destroy(cfg);
+	weir_loop *loop = weir_bus_loop_at(bus, 0);
+	assert_weir_ok(weir_bus_start(bus));
+	weir_err rv  = WEIR_OK;
+	int64_t  end = wt_now_ms() + WT_WAIT_MS;
+	while (wt_now_ms() < end &&
+	    (rv = weir_loop_attach_host(loop, "test")) == WEIR_OK) {
+		weir_loop_detach_host(loop); // not running yet
+		wt_sleep_ms(1);
+	}
+	assert_weir_err(rv, WEIR_EBUSY);
+	assert_null(weir_loop_host(loop));
+	assert_weir_err(weir_loop_destroy(loop), WEIR_EBUSY);
+	weir_bus_stop(bus);
+	assert_weir_ok(weir_bus_join(bus));
+	assert_weir_ok(weir_loop_attach_host(loop, "test"));
+	assert_string_equal(weir_loop_host(loop), "test");
+	weir_loop_detach_host(loop);
+	weir_bus_destroy(bus);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_thread_fails),
+		cmocka_unit_test(test_running_loop_busy),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
