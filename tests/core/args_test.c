@@ -120,6 +120,13 @@ args_watch_fn(weir_watch *w, int fd, int events, void *arg)
 	(void) arg;
 }
 
+static void
+args_timer_fn(weir_timer *t, void *arg)
+{
+	(void) t;
+	(void) arg;
+}
+
 static void *
 args_no_malloc(size_t n)
 {
@@ -212,6 +219,14 @@ test_loop_and_watch(void **state)
 	    WEIR_EINVAL);
 	assert_null(w);
 	weir_watch_stop(NULL);
+	weir_timer_stop(NULL);
+	weir_uuid_v7(NULL);
+	// A timer further than INT_MAX ms: the host's timeout is INT_MAX.
+	weir_timer *far;
+	assert_weir_ok(weir_timer_start(
+	    &far, loop, (uint64_t) 1 << 40, 0, args_timer_fn, NULL));
+	assert_int_equal(weir_loop_timeout(loop), 0x7fffffff);
+	weir_timer_stop(far);
 	assert_int_equal(weir_loop_timeout(loop), -1); // nothing pending
 	close(p[0]);
 	close(p[1]);

@@ -402,6 +402,75 @@ test_aligned_allocator(void **state)
 	assert_true(aligned_calls >= 2);
 }
 
+static int fail_everything;
+
+static void *
+none_malloc(size_t n)
+{
+	return fail_everything ? NULL : fi_malloc(n);
+}
+
+static void *
+none_calloc(size_t n, size_t size)
+{
+	return fail_everything ? NULL : fi_calloc(n, size);
+}
+
+static void *
+none_realloc(void *p, size_t n)
+{
+	return fail_everything ? NULL : fi_realloc(p, n);
+}
+
+// weir_bus_destroy() with no memory at all: every subscription is still
+// closed (one at a time), every arg_free runs, nothing is left.
+static void
+test_destroy_without_memory(void **state)
+{
+	(void) state;
+	weir_allocator a = { sizeof(a), none_malloc, none_calloc, none_realloc,
+		fi_free, NULL };
+	assert_weir_ok(weir_set_allocator(&a));
+	int          calls = 0;
+	weir_subscr *subs[NSUBS];
+	freed_args      = 0;
+	weir_bus *bus   = crowded_bus(&calls, subs);
+	char     *js    = NULL;
+	fail_everything = 1;
+	js              = weir_bus_stats_json(bus);
+	weir_bus_destroy(bus);
+	fail_everything = 0;
+	assert_null(js);
+	assert_int_equal(freed_args, NSUBS);
+	weir_set_allocator(NULL);
+	assert_int_equal(live_allocs, 0);
+}
+
+// A subscription on a loop of the caller's own: the stats name it -2.
+static void
+test_stats_own_loop(void **state)
+{
+	(void) state;
+	weir_bus           *bus;
+	weir_loop          *loop;
+	weir_subscr        *sub;
+	weir_subscr_config *sc;
+	assert_weir_ok(weir_bus_create(&bus, NULL));
+	assert_weir_ok(weir_loop_create(&loop));
+	assert_weir_ok(weir_subscr_config_create(&sc));
+	assert_weir_ok(weir_subscr_config_set_loop(sc, loop));
+	assert_weir_ok(
+	    weir_subscribe(&sub, bus, "o", wt_nop_handler, NULL, NULL, sc));
+	weir_subscr_config_destroy(sc);
+	char *js = weir_bus_stats_json(bus);
+	assert_non_null(js);
+	assert_non_null(strstr(js, "\"loop\":-2"));
+	weir_free(js);
+	weir_unsubscribe(sub);
+	weir_bus_destroy(bus);
+	assert_weir_ok(weir_loop_destroy(loop));
+}
+
 int
 main(void)
 {
@@ -417,6 +486,10 @@ main(void)
 		    test_publish_many, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_aligned_allocator, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_destroy_without_memory, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_stats_own_loop, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -288,6 +288,50 @@ test_enomem(void **state)
 	assert_int_equal(live_allocs, 0);
 }
 
+typedef struct pair {
+	weir_watch *w[2];
+	int         calls[2];
+} pair;
+
+// Each watch's callback stops the other's watch.
+static void
+on_stop_other(weir_watch *w, int fd, int events, void *arg)
+{
+	(void) events;
+	pair *pr = arg;
+	int   me = w == pr->w[1];
+	char  c;
+	while (read(fd, &c, 1) == 1) { }
+	pr->calls[me]++;
+	weir_watch_stop(pr->w[!me]);
+}
+
+// Two fds ready in one pass, each callback stops the other's watch: the
+// one stopped first is not called, though its fd was ready.
+static void
+test_stopped_in_same_pass(void **state)
+{
+	(void) state;
+	weir_loop *loop;
+	int        p[2][2];
+	pair       pr = { 0 };
+	assert_weir_ok(weir_loop_create(&loop));
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(pipe2(p[i], O_NONBLOCK), 0);
+		assert_weir_ok(weir_watch_start(&pr.w[i], loop, p[i][0],
+		    WEIR_WATCH_READ, on_stop_other, &pr));
+		assert_int_equal(write(p[i][1], "x", 1), 1);
+	}
+	assert_weir_ok(weir_loop_run(loop, WEIR_RUN_ONCE));
+	assert_int_equal(pr.calls[0] + pr.calls[1], 1);
+	weir_watch_stop(pr.calls[0] ? pr.w[0] : pr.w[1]);
+	for (int i = 0; i < 2; i++) {
+		close(p[i][0]);
+		close(p[i][1]);
+	}
+	assert_weir_ok(weir_loop_destroy(loop));
+}
+
 int
 main(void)
 {
@@ -297,6 +341,7 @@ main(void)
 		cmocka_unit_test(test_stop_after_close),
 		cmocka_unit_test(test_regular_file),
 		cmocka_unit_test(test_enomem),
+		cmocka_unit_test(test_stopped_in_same_pass),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -763,6 +763,28 @@ test_block_publisher_released(void **state)
 	wt_assert_adds_up(&st);
 }
 
+// A timeout with a fraction of a second (999 ms: its nanoseconds carry
+// into the seconds) and an event ready: taken at once.
+static void
+test_fraction_timeout(void **state)
+{
+	(void) state;
+	weir_bus         *bus;
+	weir_subscr      *sub;
+	const weir_event *ev;
+	assert_weir_ok(weir_bus_create(&bus, NULL));
+	assert_weir_ok(weir_subscribe(&sub, bus, "p", NULL, NULL, NULL, NULL));
+	for (int i = 0; i < 3; i++) {
+		assert_weir_ok(weir_publish(bus, "p", "x", 1, 0, NULL));
+		assert_weir_ok(weir_subscr_next(sub, &ev, 999));
+		assert_string_equal(weir_event_topic(ev), "p");
+		weir_event_release(ev);
+	}
+	assert_weir_err(weir_subscr_next(sub, &ev, 1), WEIR_ETIMEDOUT);
+	weir_unsubscribe(sub);
+	weir_bus_destroy(bus);
+}
+
 int
 main(void)
 {
@@ -801,6 +823,7 @@ main(void)
 		    test_bus_destroy_wakes_waiter, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_block_publisher_released, setup, teardown),
+		cmocka_unit_test(test_fraction_timeout),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

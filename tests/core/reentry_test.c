@@ -4,7 +4,8 @@
  * by weir_off_all() from an earlier listener of the same emit is still
  * called by that emit (its snapshot, as in Node) and only once. And a
  * failing listener whose error has only a subscription on $weir.error:
- * the emit succeeds and the subscription gets the error event.
+ * the emit succeeds and the subscription gets the error event. A
+ * handler that closes its own subscription twice.
  */
 #include <string.h>
 
@@ -133,6 +134,51 @@ test_error_to_subscription_only(void **state)
 	weir_bus_destroy(bus);
 }
 
+static int self_calls;
+static int freed;
+
+static void
+count_arg_free(void *arg)
+{
+	(void) arg;
+	freed++;
+}
+
+// Closes its own subscription twice: the second call does nothing.
+static weir_err
+close_self_fn(weir_bus *bus, const weir_event *ev, void *arg)
+{
+	(void) bus;
+	(void) ev;
+	(void) arg;
+	self_calls++;
+	weir_unsubscribe(weir_subscr_current());
+	weir_unsubscribe(weir_subscr_current());
+	return WEIR_OK;
+}
+
+static void
+test_unsubscribe_self_twice(void **state)
+{
+	(void) state;
+	weir_bus    *bus;
+	weir_subscr *sub;
+	freed = 0;
+	assert_weir_ok(weir_bus_create(&bus, NULL));
+	assert_weir_ok(weir_subscribe(
+	    &sub, bus, "s", close_self_fn, NULL, count_arg_free, NULL));
+	for (int i = 0; i < 3; i++) {
+		assert_weir_ok(weir_publish(bus, "s", "x", 1, 0, NULL));
+	}
+	assert_weir_ok(weir_bus_run(bus, WEIR_RUN_NOWAIT));
+	assert_int_equal(self_calls, 1);
+	assert_int_equal(freed, 1);
+	assert_weir_ok(weir_publish(bus, "s", "x", 1, 0, NULL));
+	assert_weir_ok(weir_bus_run(bus, WEIR_RUN_NOWAIT));
+	assert_int_equal(self_calls, 1);
+	weir_bus_destroy(bus);
+}
+
 int
 main(void)
 {
@@ -140,6 +186,7 @@ main(void)
 		cmocka_unit_test(test_once_reached_by_nested_emit),
 		cmocka_unit_test(test_once_removed_by_earlier_listener),
 		cmocka_unit_test(test_error_to_subscription_only),
+		cmocka_unit_test(test_unsubscribe_self_twice),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -376,6 +376,33 @@ wm_teardown(void **state)
 	return 0;
 }
 
+// Watermarks without callbacks: the crossings are still counted.
+static void
+test_marks_without_callbacks(void **state)
+{
+	(void) state;
+	weir_bus           *bus;
+	weir_subscr        *sub;
+	weir_subscr_config *sc;
+	assert_weir_ok(weir_bus_create(&bus, NULL));
+	assert_weir_ok(weir_subscr_config_create(&sc));
+	assert_weir_ok(
+	    weir_subscr_config_set_watermarks(sc, 3, 1, NULL, NULL, NULL));
+	assert_weir_ok(
+	    weir_subscribe(&sub, bus, "w", wt_nop_handler, NULL, NULL, sc));
+	weir_subscr_config_destroy(sc);
+	for (int i = 0; i < 4; i++) {
+		assert_weir_ok(weir_publish(bus, "w", "x", 1, 0, NULL));
+	}
+	assert_int_equal(wt_subscr_stats(sub).pressure, 1);
+	assert_weir_ok(weir_bus_run(bus, WEIR_RUN_NOWAIT));
+	weir_subscr_stats st = wt_subscr_stats(sub);
+	assert_int_equal(st.delivered, 4);
+	assert_int_equal(st.pressure, 1);
+	assert_int_equal(st.drain, 1);
+	weir_bus_destroy(bus);
+}
+
 int
 main(void)
 {
@@ -386,6 +413,7 @@ main(void)
 		    test_writer_loop_overtakes, wm_teardown),
 		cmocka_unit_test_teardown(test_stopped_loop, wm_teardown),
 		cmocka_unit_test_teardown(test_drain_refills, wm_teardown),
+		cmocka_unit_test(test_marks_without_callbacks),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
