@@ -323,6 +323,133 @@ test_spin_capped_by_timeout(void **state)
 	assert_weir_ok(weir_loop_destroy(loop));
 }
 
+typedef struct deferring {
+	weir_delivery *d[4];
+	int            n;     // deferred so far
+	int            calls; // retried calls, answered at once
+} deferring;
+
+// First calls defer; retries (attempt 2) succeed at once.
+static weir_err
+defer_handler(weir_bus *bus, const weir_event *ev, void *arg)
+{
+	(void) bus;
+	(void) ev;
+	deferring *df = arg;
+	if (df->n < 4) {
+		assert_weir_ok(weir_delivery_defer(&df->d[df->n]));
+		df->n++;
+		return WEIR_OK;
+	}
+	df->calls++;
+	return WEIR_OK;
+}
+
+// Two deferred deliveries that fail: two retries wait, in due order.
+// When both are due and a step of one call takes the first, the drain
+// stops for the budget and leaves a timer for the second.
+static void
+test_budget_with_two_retries(void **state)
+{
+	(void) state;
+	weir_bus           *bus;
+	weir_subscr        *sub;
+	weir_subscr_config *sc;
+	deferring           df = { 0 };
+	assert_weir_ok(weir_bus_create(&bus, NULL));
+	assert_weir_ok(weir_subscr_config_create(&sc));
+	assert_weir_ok(weir_subscr_config_set_retry(sc, 2, 1, 1));
+	assert_weir_ok(weir_subscr_config_set_max_in_flight(sc, 4));
+	assert_weir_ok(
+	    weir_subscribe(&sub, bus, "r", defer_handler, &df, NULL, sc));
+	weir_subscr_config_destroy(sc);
+	weir_loop *loop = weir_bus_loop(bus);
+	assert_weir_ok(weir_publish(bus, "r", "1", 1, 0, NULL));
+	assert_weir_ok(weir_publish(bus, "r", "2", 1, 0, NULL));
+	assert_weir_ok(weir_loop_step(loop, 0, 0, NULL));
+	assert_int_equal(df.n, 2);
+	df.n = 4; // no more deferring
+	weir_delivery_complete(df.d[0], WEIR_EHANDLER);
+	weir_delivery_complete(df.d[1], WEIR_EHANDLER);
+	// Their failures become two retries, each due within 1 ms.
+	assert_weir_ok(weir_loop_step(loop, 0, 0, NULL));
+	assert_int_equal(df.calls, 0);
+	wt_sleep_ms(3); // past the largest backoff (max_ms = 1)
+	size_t   done = 0;
+	weir_err rv   = weir_loop_step(loop, 1, 0, &done);
+	assert_true(rv == WEIR_OK || rv == WEIR_EAGAIN);
+	assert_int_equal(df.calls, 1);
+	assert_true(weir_loop_timeout(loop) >= 0); // the second's timer
+	step_until(loop, &df.calls, 2);
+	weir_subscr_stats st = wt_subscr_stats(sub);
+	assert_int_equal(st.retried, 2);
+	assert_int_equal(st.dead, 0);
+	weir_bus_destroy(bus);
+}
+
+static weir_err
+pending_handler(weir_bus *bus, const weir_event *ev, void *arg)
+{
+	(void) bus;
+	(void) ev;
+	(*(int *) arg)++;
+	return WEIR_EPENDING; // without a deferral: ignored
+}
+
+static weir_delivery *late;
+
+static weir_err
+defer_once_handler(weir_bus *bus, const weir_event *ev, void *arg)
+{
+	(void) bus;
+	(void) ev;
+	(*(int *) arg)++;
+	assert_weir_ok(weir_delivery_defer(&late));
+	return WEIR_EPENDING;
+}
+
+static void
+count_arg_free(void *arg)
+{
+	(*(int *) arg) += 100;
+}
+
+// WEIR_EPENDING returned without a deferral is not a failure; a deferred
+// delivery completed with a failure after its subscription closed only
+// frees the token (no retry, no dead letter).
+static void
+test_pending_and_late_completion(void **state)
+{
+	(void) state;
+	weir_bus           *bus;
+	weir_subscr        *sub, *dsub;
+	weir_subscr_config *sc;
+	int                 n = 0, m = 0;
+	assert_weir_ok(weir_bus_create(&bus, NULL));
+	assert_weir_ok(
+	    weir_subscribe(&sub, bus, "p", pending_handler, &n, NULL, NULL));
+	assert_weir_ok(weir_subscr_config_create(&sc));
+	assert_weir_ok(weir_subscr_config_set_retry(sc, 3, 1, 1));
+	assert_weir_ok(weir_subscribe(
+	    &dsub, bus, "q", defer_once_handler, &m, count_arg_free, sc));
+	weir_subscr_config_destroy(sc);
+	assert_weir_ok(weir_publish(bus, "p", "x", 1, 0, NULL));
+	assert_weir_ok(weir_publish(bus, "q", "x", 1, 0, NULL));
+	assert_weir_ok(weir_bus_run(bus, WEIR_RUN_NOWAIT));
+	assert_int_equal(n, 1);
+	assert_int_equal(m, 1);
+	weir_subscr_stats st = wt_subscr_stats(sub);
+	assert_int_equal(st.failed, 0);
+	assert_int_equal(st.delivered, 1);
+	assert_non_null(late);
+	weir_unsubscribe(dsub);
+	assert_int_equal(m, 101); // arg_free ran: the token keeps no arg
+	weir_delivery_complete(late, WEIR_EHANDLER);
+	assert_weir_ok(weir_bus_run(bus, WEIR_RUN_NOWAIT));
+	assert_int_equal(m, 101); // not called again
+	weir_bus_destroy(bus);
+}
+
 int
 main(void)
 {
@@ -334,6 +461,8 @@ main(void)
 		cmocka_unit_test(test_held_work_released),
 		cmocka_unit_test(test_budget_requeues_several),
 		cmocka_unit_test(test_spin_capped_by_timeout),
+		cmocka_unit_test(test_budget_with_two_retries),
+		cmocka_unit_test(test_pending_and_late_completion),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

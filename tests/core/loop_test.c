@@ -486,6 +486,38 @@ test_destroy_with_subscriptions_busy(void **state)
 	weir_bus_destroy(bus);
 }
 
+static int many_fired;
+
+// A repeating timer that stops itself twice on its first call.
+static void
+stop_twice_cb(weir_timer *t, void *arg)
+{
+	(void) arg;
+	many_fired++;
+	weir_timer_stop(t);
+	weir_timer_stop(t);
+}
+
+// More timers than the heap's first array (16): all fire, in one pass;
+// a repeating one stopped twice in its own callback fires once.
+static void
+test_many_timers(void **state)
+{
+	(void) state;
+	weir_loop  *loop;
+	weir_timer *t;
+	assert_weir_ok(weir_loop_create(&loop));
+	many_fired = 0;
+	for (int i = 0; i < 40; i++) {
+		assert_weir_ok(
+		    weir_timer_start(&t, loop, 0, 1, stop_twice_cb, NULL));
+	}
+	assert_weir_ok(weir_loop_run(loop, WEIR_RUN_ONCE));
+	assert_int_equal(many_fired, 40);
+	assert_int_equal(weir_loop_timeout(loop), -1);
+	assert_weir_ok(weir_loop_destroy(loop));
+}
+
 int
 main(void)
 {
@@ -502,6 +534,7 @@ main(void)
 		cmocka_unit_test(test_wake_once_per_edge_idle),
 		cmocka_unit_test(test_no_wake_while_busy),
 		cmocka_unit_test(test_destroy_with_subscriptions_busy),
+		cmocka_unit_test(test_many_timers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -471,6 +471,58 @@ test_stats_own_loop(void **state)
 	assert_weir_ok(weir_loop_destroy(loop));
 }
 
+// More listeners than an emit's stack snapshot holds: weir_emit and
+// weir_off_all fail cleanly at every allocation (nobody called, nothing
+// removed), then work.
+static void
+test_many_listeners(void **state)
+{
+	(void) state;
+	weir_bus *bus;
+	int       calls = 0;
+	assert_weir_ok(weir_bus_create(&bus, NULL));
+	assert_weir_ok(weir_bus_set_max_listeners(bus, 0)); // no warning
+	for (int i = 0; i < NSUBS; i++) {
+		assert_weir_ok(weir_on(
+		    bus, "l", wt_count_int_handler, &calls, NULL, 0, NULL));
+	}
+	// The first allocation may be the string cache's refill, which
+	// falls back to the locked path: look at several, not the first.
+	int failures = 0;
+	for (long n = 1; n <= 8; n++) {
+		calls = 0;
+		fi_arm(n);
+		weir_err rv = weir_emit(bus, "l", "x", 1, NULL);
+		fail_at     = 0;
+		if (rv == WEIR_OK) {
+			assert_int_equal(calls, NSUBS);
+			continue;
+		}
+		assert_weir_err(rv, WEIR_ENOMEM);
+		assert_int_equal(calls, 0);
+		failures++;
+	}
+	assert_true(failures >= 1);
+	failures = 0;
+	for (long n = 1;; n++) {
+		size_t removed = 7;
+		fi_arm(n);
+		weir_err rv = weir_off_all(bus, "l", &removed);
+		fail_at     = 0;
+		if (rv == WEIR_OK) {
+			assert_int_equal(removed, NSUBS);
+			break;
+		}
+		assert_weir_err(rv, WEIR_ENOMEM);
+		assert_int_equal(removed, 0);
+		assert_int_equal(weir_listener_count(bus, "l"), NSUBS);
+		failures++;
+	}
+	assert_true(failures >= 1);
+	assert_int_equal(weir_listener_count(bus, "l"), 0);
+	weir_bus_destroy(bus);
+}
+
 int
 main(void)
 {
@@ -490,6 +542,8 @@ main(void)
 		    test_destroy_without_memory, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_stats_own_loop, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_many_listeners, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

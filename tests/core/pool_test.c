@@ -129,12 +129,33 @@ test_running_loop_busy(void **state)
 	weir_bus_destroy(bus);
 }
 
+// Loops of a pool by index: past the last, NULL.
+static void
+test_loop_at(void **state)
+{
+	(void) state;
+	weir_bus_config *cfg;
+	weir_bus        *bus;
+	assert_weir_ok(weir_bus_config_create(&cfg));
+	assert_weir_ok(weir_bus_config_set_loops(cfg, 2));
+	assert_weir_ok(weir_bus_create(&bus, cfg));
+	weir_bus_config_destroy(cfg);
+	assert_int_equal(weir_bus_loop_count(bus), 2);
+	assert_non_null(weir_bus_loop_at(bus, 1));
+	assert_ptr_not_equal(
+	    weir_bus_loop_at(bus, 0), weir_bus_loop_at(bus, 1));
+	assert_null(weir_bus_loop_at(bus, 2));
+	assert_null(weir_bus_loop_at(bus, (size_t) -1));
+	weir_bus_destroy(bus);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_thread_fails),
 		cmocka_unit_test(test_running_loop_busy),
+		cmocka_unit_test(test_loop_at),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
