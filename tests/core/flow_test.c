@@ -323,8 +323,10 @@ test_spin_capped_by_timeout(void **state)
 	assert_weir_ok(weir_loop_destroy(loop));
 }
 
+enum { NDEFER = 6 };
+
 typedef struct deferring {
-	weir_delivery *d[4];
+	weir_delivery *d[NDEFER];
 	int            n;     // deferred so far
 	int            calls; // retried calls, answered at once
 } deferring;
@@ -336,7 +338,7 @@ defer_handler(weir_bus *bus, const weir_event *ev, void *arg)
 	(void) bus;
 	(void) ev;
 	deferring *df = arg;
-	if (df->n < 4) {
+	if (df->n < NDEFER) {
 		assert_weir_ok(weir_delivery_defer(&df->d[df->n]));
 		df->n++;
 		return WEIR_OK;
@@ -345,11 +347,12 @@ defer_handler(weir_bus *bus, const weir_event *ev, void *arg)
 	return WEIR_OK;
 }
 
-// Two deferred deliveries that fail: two retries wait, in due order.
-// When both are due and a step of one call takes the first, the drain
-// stops for the budget and leaves a timer for the second.
+// Deferred deliveries that fail: their retries wait, in due order (the
+// jitter draws their delays at random, so some are inserted after
+// others). When they are due and a step of one call takes the first,
+// the drain stops for the budget and leaves a timer for the others.
 static void
-test_budget_with_two_retries(void **state)
+test_budget_with_retries_due(void **state)
 {
 	(void) state;
 	weir_bus           *bus;
@@ -359,19 +362,20 @@ test_budget_with_two_retries(void **state)
 	assert_weir_ok(weir_bus_create(&bus, NULL));
 	assert_weir_ok(weir_subscr_config_create(&sc));
 	assert_weir_ok(weir_subscr_config_set_retry(sc, 2, 1, 1));
-	assert_weir_ok(weir_subscr_config_set_max_in_flight(sc, 4));
+	assert_weir_ok(weir_subscr_config_set_max_in_flight(sc, NDEFER));
 	assert_weir_ok(
 	    weir_subscribe(&sub, bus, "r", defer_handler, &df, NULL, sc));
 	weir_subscr_config_destroy(sc);
 	weir_loop *loop = weir_bus_loop(bus);
-	assert_weir_ok(weir_publish(bus, "r", "1", 1, 0, NULL));
-	assert_weir_ok(weir_publish(bus, "r", "2", 1, 0, NULL));
+	for (int i = 0; i < NDEFER; i++) {
+		assert_weir_ok(weir_publish(bus, "r", "1", 1, 0, NULL));
+	}
 	assert_weir_ok(weir_loop_step(loop, 0, 0, NULL));
-	assert_int_equal(df.n, 2);
-	df.n = 4; // no more deferring
-	weir_delivery_complete(df.d[0], WEIR_EHANDLER);
-	weir_delivery_complete(df.d[1], WEIR_EHANDLER);
-	// Their failures become two retries, each due within 1 ms.
+	assert_int_equal(df.n, NDEFER);
+	for (int i = 0; i < NDEFER; i++) {
+		weir_delivery_complete(df.d[i], WEIR_EHANDLER);
+	}
+	// Their failures become retries, each due within 1 ms.
 	assert_weir_ok(weir_loop_step(loop, 0, 0, NULL));
 	assert_int_equal(df.calls, 0);
 	wt_sleep_ms(3); // past the largest backoff (max_ms = 1)
@@ -379,10 +383,10 @@ test_budget_with_two_retries(void **state)
 	weir_err rv   = weir_loop_step(loop, 1, 0, &done);
 	assert_true(rv == WEIR_OK || rv == WEIR_EAGAIN);
 	assert_int_equal(df.calls, 1);
-	assert_true(weir_loop_timeout(loop) >= 0); // the second's timer
-	step_until(loop, &df.calls, 2);
+	assert_true(weir_loop_timeout(loop) >= 0); // the others' timer
+	step_until(loop, &df.calls, NDEFER);
 	weir_subscr_stats st = wt_subscr_stats(sub);
-	assert_int_equal(st.retried, 2);
+	assert_int_equal(st.retried, NDEFER);
 	assert_int_equal(st.dead, 0);
 	weir_bus_destroy(bus);
 }
@@ -450,6 +454,61 @@ test_pending_and_late_completion(void **state)
 	weir_bus_destroy(bus);
 }
 
+typedef struct rated {
+	weir_delivery *d;
+	int            calls;
+} rated;
+
+// The first call defers; the others answer at once.
+static weir_err
+rated_handler(weir_bus *bus, const weir_event *ev, void *arg)
+{
+	(void) bus;
+	(void) ev;
+	rated *rt = arg;
+	if (rt->calls++ == 0) {
+		assert_weir_ok(weir_delivery_defer(&rt->d));
+	}
+	return WEIR_OK;
+}
+
+// A rate pause waits on a timer (100 ms); a deferred delivery then
+// fails and its retry is due sooner (1 ms): the timer is moved to the
+// sooner time, and everything is delivered.
+static void
+test_retry_sooner_than_rate_pause(void **state)
+{
+	(void) state;
+	weir_bus           *bus;
+	weir_subscr        *sub;
+	weir_subscr_config *sc;
+	rated               rt = { 0 };
+	assert_weir_ok(weir_bus_create(&bus, NULL));
+	assert_weir_ok(weir_subscr_config_create(&sc));
+	assert_weir_ok(weir_subscr_config_set_retry(sc, 2, 1, 1));
+	assert_weir_ok(weir_subscr_config_set_rate(sc, 10, 1));
+	assert_weir_ok(
+	    weir_subscribe(&sub, bus, "r", rated_handler, &rt, NULL, sc));
+	weir_subscr_config_destroy(sc);
+	weir_loop *loop = weir_bus_loop(bus);
+	assert_weir_ok(weir_publish(bus, "r", "1", 1, 0, NULL));
+	assert_weir_ok(weir_publish(bus, "r", "2", 1, 0, NULL));
+	assert_weir_ok(weir_loop_step(loop, 0, 0, NULL));
+	assert_int_equal(rt.calls, 1); // the second waits for a token
+	int before = weir_loop_timeout(loop);
+	assert_true(before > 1);
+	weir_delivery_complete(rt.d, WEIR_EHANDLER);
+	assert_weir_ok(weir_loop_step(loop, 0, 0, NULL));
+	int after = weir_loop_timeout(loop);
+	assert_true(after >= 0 && after <= 1);
+	step_until(loop, &rt.calls, 3);
+	weir_subscr_stats st = wt_subscr_stats(sub);
+	assert_int_equal(st.retried, 1);
+	assert_true(st.rate_delayed >= 1);
+	assert_int_equal(st.dead, 0);
+	weir_bus_destroy(bus);
+}
+
 int
 main(void)
 {
@@ -461,8 +520,9 @@ main(void)
 		cmocka_unit_test(test_held_work_released),
 		cmocka_unit_test(test_budget_requeues_several),
 		cmocka_unit_test(test_spin_capped_by_timeout),
-		cmocka_unit_test(test_budget_with_two_retries),
+		cmocka_unit_test(test_budget_with_retries_due),
 		cmocka_unit_test(test_pending_and_late_completion),
+		cmocka_unit_test(test_retry_sooner_than_rate_pause),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
