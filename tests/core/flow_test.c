@@ -282,7 +282,7 @@ test_budget_requeues_several(void **state)
 	flow_state   fs = { 0 };
 	assert_weir_ok(weir_bus_create(&bus, NULL));
 	for (int i = 0; i < 4; i++) {
-		char topic[8];
+		char topic[16];
 		snprintf(topic, sizeof(topic), "q%d", i);
 		assert_weir_ok(weir_subscribe(
 		    &sub[i], bus, topic, flow_handler, &fs, NULL, NULL));
