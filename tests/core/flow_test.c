@@ -509,6 +509,52 @@ test_retry_sooner_than_rate_pause(void **state)
 	weir_bus_destroy(bus);
 }
 
+static weir_err
+order_handler(weir_bus *bus, const weir_event *ev, void *arg)
+{
+	(void) bus;
+	uint32_t *next = arg;
+	uint32_t  v;
+	memcpy(&v, weir_event_payload(ev, NULL), sizeof(v));
+	assert_int_equal(v, *next);
+	++*next;
+	return WEIR_OK;
+}
+
+// More events than one drain of a paced subscription takes (its budget
+// of 1,024 per pass): the pass ends with events left, the next takes
+// them, in order.
+static void
+test_drain_budget_paced(void **state)
+{
+	(void) state;
+	enum { N = 2500 };
+	weir_bus           *bus;
+	weir_subscr        *sub;
+	weir_subscr_config *sc;
+	uint32_t            next = 0;
+	assert_weir_ok(weir_bus_create(&bus, NULL));
+	sc = wt_subscr_config(N, WEIR_POLICY_REJECT, 0);
+	assert_weir_ok(weir_subscr_config_set_max_in_flight(sc, 8));
+	assert_weir_ok(
+	    weir_subscribe(&sub, bus, "b", order_handler, &next, NULL, sc));
+	weir_subscr_config_destroy(sc);
+	for (uint32_t i = 0; i < N; i++) {
+		assert_weir_ok(weir_publish(bus, "b", &i, sizeof(i), 0, NULL));
+	}
+	// One step: one drain, events left (so WEIR_EAGAIN, or WEIR_OK
+	// with the subscription scheduled again).
+	weir_err rv = weir_loop_step(weir_bus_loop(bus), 0, 0, NULL);
+	assert_true(rv == WEIR_OK || rv == WEIR_EAGAIN);
+	assert_true(next >= 1024 && next < N);
+	int64_t end = wt_now_ms() + WT_WAIT_MS;
+	while (next < N && wt_now_ms() < end) {
+		assert_weir_ok(weir_bus_run(bus, WEIR_RUN_NOWAIT));
+	}
+	assert_int_equal(next, N);
+	weir_bus_destroy(bus);
+}
+
 int
 main(void)
 {
@@ -523,6 +569,7 @@ main(void)
 		cmocka_unit_test(test_budget_with_retries_due),
 		cmocka_unit_test(test_pending_and_late_completion),
 		cmocka_unit_test(test_retry_sooner_than_rate_pause),
+		cmocka_unit_test(test_drain_budget_paced),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
