@@ -518,6 +518,33 @@ test_many_timers(void **state)
 	assert_weir_ok(weir_loop_destroy(loop));
 }
 
+static int behind_fired;
+
+static void
+behind_cb(weir_timer *t, void *arg)
+{
+	(void) t;
+	(void) arg;
+	behind_fired++;
+}
+
+// A repeating timer that fell far behind (50 periods) does not fire
+// the missed periods in a burst.
+static void
+test_timer_fell_behind(void **state)
+{
+	(void) state;
+	weir_loop  *loop;
+	weir_timer *t;
+	assert_weir_ok(weir_loop_create(&loop));
+	assert_weir_ok(weir_timer_start(&t, loop, 1, 1, behind_cb, NULL));
+	wt_sleep_ms(50); // not a wait for a condition: the lateness itself
+	assert_weir_ok(weir_loop_run(loop, WEIR_RUN_NOWAIT));
+	assert_true(behind_fired >= 1 && behind_fired <= 2);
+	weir_timer_stop(t);
+	assert_weir_ok(weir_loop_destroy(loop));
+}
+
 int
 main(void)
 {
@@ -535,6 +562,7 @@ main(void)
 		cmocka_unit_test(test_no_wake_while_busy),
 		cmocka_unit_test(test_destroy_with_subscriptions_busy),
 		cmocka_unit_test(test_many_timers),
+		cmocka_unit_test(test_timer_fell_behind),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

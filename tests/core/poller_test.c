@@ -331,6 +331,40 @@ test_stopped_in_same_pass(void **state)
 	assert_weir_ok(weir_loop_destroy(loop));
 }
 
+// Stops its own watch twice while the loop runs: the second does
+// nothing (the watch is freed after the pass).
+static void
+on_stop_self_twice(weir_watch *w, int fd, int events, void *arg)
+{
+	(void) events;
+	char c;
+	while (read(fd, &c, 1) == 1) { }
+	(*(int *) arg)++;
+	weir_watch_stop(w);
+	weir_watch_stop(w);
+}
+
+static void
+test_stop_self_twice(void **state)
+{
+	(void) state;
+	weir_loop  *loop;
+	weir_watch *w;
+	int         p[2], n = 0;
+	assert_weir_ok(weir_loop_create(&loop));
+	assert_int_equal(pipe2(p, O_NONBLOCK), 0);
+	assert_weir_ok(weir_watch_start(
+	    &w, loop, p[0], WEIR_WATCH_READ, on_stop_self_twice, &n));
+	assert_int_equal(write(p[1], "x", 1), 1);
+	assert_weir_ok(weir_loop_run(loop, WEIR_RUN_ONCE));
+	assert_int_equal(write(p[1], "x", 1), 1);
+	assert_weir_ok(weir_loop_run(loop, WEIR_RUN_NOWAIT));
+	assert_int_equal(n, 1);
+	close(p[0]);
+	close(p[1]);
+	assert_weir_ok(weir_loop_destroy(loop));
+}
+
 int
 main(void)
 {
@@ -341,6 +375,7 @@ main(void)
 		cmocka_unit_test(test_regular_file),
 		cmocka_unit_test(test_enomem),
 		cmocka_unit_test(test_stopped_in_same_pass),
+		cmocka_unit_test(test_stop_self_twice),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
