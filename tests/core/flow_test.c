@@ -125,6 +125,19 @@ test_budget_with_key_held(void **state)
 	step_until(loop, &fs.calls, 2);
 	assert_true(
 	    memcmp(fs.got, "ab", 2) == 0 || memcmp(fs.got, "ba", 2) == 0);
+	// One key alone: the step's one call takes it, nothing is left
+	// held, and no timer stays.
+	wt_publish_keyed(bus, "d", "k3", 2, "c", 1);
+	assert_weir_ok(weir_loop_step(loop, 0, 0, NULL));
+	end = wt_now_ms() + WT_WAIT_MS;
+	while (weir_loop_timeout(loop) != 0 && wt_now_ms() < end) {
+		wt_sleep_ms(1);
+	}
+	rv = weir_loop_step(loop, 1, 0, &done);
+	assert_true(rv == WEIR_OK || rv == WEIR_EAGAIN);
+	assert_int_equal(fs.calls, 3);
+	assert_weir_ok(weir_loop_step(loop, 0, 0, NULL));
+	assert_int_equal(weir_loop_timeout(loop), -1);
 	weir_unsubscribe(sub);
 	weir_bus_destroy(bus);
 }

@@ -243,6 +243,19 @@ test_defer(void **state)
 	weir_delivery_complete(deferred, WEIR_OK);
 	weir_subscr_stats st = wt_subscr_stats(sub);
 	assert_int_equal(st.delivered, 1);
+	// A failed completion whose record cannot be made: the token is
+	// freed and the failure goes uncounted (delivery.c says so).
+	assert_weir_ok(weir_publish(bus, "a", "x", 1, 0, NULL));
+	assert_weir_ok(weir_bus_run(bus, WEIR_RUN_NOWAIT));
+	assert_non_null(deferred);
+	fi_arm(1);
+	weir_delivery_complete(deferred, WEIR_EHANDLER);
+	fail_at = 0;
+	assert_weir_ok(weir_bus_run(bus, WEIR_RUN_NOWAIT));
+	st = wt_subscr_stats(sub);
+	assert_int_equal(st.delivered, 2);
+	assert_int_equal(st.failed, 0);
+	assert_int_equal(st.in_flight, 0);
 	weir_bus_destroy(bus);
 }
 

@@ -148,6 +148,23 @@ test_loop_at(void **state)
 	    weir_bus_loop_at(bus, 0), weir_bus_loop_at(bus, 1));
 	assert_null(weir_bus_loop_at(bus, 2));
 	assert_null(weir_bus_loop_at(bus, (size_t) -1));
+	// A subscription on a loop index the pool does not have, or on a
+	// bus without a pool: refused.
+	weir_subscr_config *sc;
+	weir_subscr        *sub = NULL;
+	assert_weir_ok(weir_subscr_config_create(&sc));
+	assert_weir_ok(weir_subscr_config_set_loop_index(sc, 2));
+	assert_weir_err(
+	    weir_subscribe(&sub, bus, "a", wt_nop_handler, NULL, NULL, sc),
+	    WEIR_EINVAL);
+	weir_bus_destroy(bus);
+	assert_weir_ok(weir_bus_create(&bus, NULL));
+	assert_weir_ok(weir_subscr_config_set_loop_index(sc, 0));
+	assert_weir_err(
+	    weir_subscribe(&sub, bus, "a", wt_nop_handler, NULL, NULL, sc),
+	    WEIR_EINVAL);
+	assert_null(sub);
+	weir_subscr_config_destroy(sc);
 	weir_bus_destroy(bus);
 }
 

@@ -176,6 +176,20 @@ test_unsubscribe_self_twice(void **state)
 	assert_weir_ok(weir_publish(bus, "s", "x", 1, 0, NULL));
 	assert_weir_ok(weir_bus_run(bus, WEIR_RUN_NOWAIT));
 	assert_int_equal(self_calls, 1);
+	// The same on a paced subscription (max in flight): its drain
+	// stops at once, the events left are not delivered.
+	weir_subscr_config *sc;
+	assert_weir_ok(weir_subscr_config_create(&sc));
+	assert_weir_ok(weir_subscr_config_set_max_in_flight(sc, 8));
+	assert_weir_ok(weir_subscribe(
+	    &sub, bus, "f", close_self_fn, NULL, count_arg_free, sc));
+	weir_subscr_config_destroy(sc);
+	for (int i = 0; i < 3; i++) {
+		assert_weir_ok(weir_publish(bus, "f", "x", 1, 0, NULL));
+	}
+	assert_weir_ok(weir_bus_run(bus, WEIR_RUN_NOWAIT));
+	assert_int_equal(self_calls, 2);
+	assert_int_equal(freed, 2);
 	weir_bus_destroy(bus);
 }
 
