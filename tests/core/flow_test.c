@@ -101,7 +101,8 @@ test_budget_with_key_held(void **state)
 	flow_state          fs = { 0 };
 	assert_weir_ok(weir_bus_create(&bus, NULL));
 	assert_weir_ok(weir_subscr_config_create(&sc));
-	assert_weir_ok(weir_subscr_config_set_debounce(sc, 1));
+	// 100 ms: the first step below comes long before any key is quiet.
+	assert_weir_ok(weir_subscr_config_set_debounce(sc, 100));
 	assert_weir_ok(
 	    weir_subscribe(&sub, bus, "d", flow_handler, &fs, NULL, sc));
 	weir_subscr_config_destroy(sc);
@@ -374,7 +375,7 @@ test_budget_with_retries_due(void **state)
 	deferring           df = { 0 };
 	assert_weir_ok(weir_bus_create(&bus, NULL));
 	assert_weir_ok(weir_subscr_config_create(&sc));
-	assert_weir_ok(weir_subscr_config_set_retry(sc, 2, 1, 1));
+	assert_weir_ok(weir_subscr_config_set_retry(sc, 2, 20, 20));
 	assert_weir_ok(weir_subscr_config_set_max_in_flight(sc, NDEFER));
 	assert_weir_ok(
 	    weir_subscribe(&sub, bus, "r", defer_handler, &df, NULL, sc));
@@ -388,10 +389,10 @@ test_budget_with_retries_due(void **state)
 	for (int i = 0; i < NDEFER; i++) {
 		weir_delivery_complete(df.d[i], WEIR_EHANDLER);
 	}
-	// Their failures become retries, each due within 1 ms.
+	// Their failures become retries, each due in 10 to 20 ms.
 	assert_weir_ok(weir_loop_step(loop, 0, 0, NULL));
 	assert_int_equal(df.calls, 0);
-	wt_sleep_ms(3); // past the largest backoff (max_ms = 1)
+	wt_sleep_ms(25); // past the largest backoff (max_ms = 20)
 	size_t   done = 0;
 	weir_err rv   = weir_loop_step(loop, 1, 0, &done);
 	assert_true(rv == WEIR_OK || rv == WEIR_EAGAIN);
@@ -485,7 +486,7 @@ rated_handler(weir_bus *bus, const weir_event *ev, void *arg)
 	return WEIR_OK;
 }
 
-// A rate pause waits on a timer (100 ms); a deferred delivery then
+// A rate pause waits on a timer (1 s); a deferred delivery then
 // fails and its retry is due sooner (1 ms): the timer is moved to the
 // sooner time, and everything is delivered.
 static void
@@ -499,7 +500,7 @@ test_retry_sooner_than_rate_pause(void **state)
 	assert_weir_ok(weir_bus_create(&bus, NULL));
 	assert_weir_ok(weir_subscr_config_create(&sc));
 	assert_weir_ok(weir_subscr_config_set_retry(sc, 2, 1, 1));
-	assert_weir_ok(weir_subscr_config_set_rate(sc, 10, 1));
+	assert_weir_ok(weir_subscr_config_set_rate(sc, 1, 1));
 	assert_weir_ok(
 	    weir_subscribe(&sub, bus, "r", rated_handler, &rt, NULL, sc));
 	weir_subscr_config_destroy(sc);
