@@ -211,10 +211,10 @@ weir_bridge_register(weir_bridge *br, const weir_backend_ops *ops)
 {
 	if (br == NULL || ops == NULL)
 		return WEIR_EINVAL;
-	if (ops->version != WEIR_BACKEND_V1)
+	if (ops->version != WEIR_BACKEND_V1 && ops->version != WEIR_BACKEND_V2)
 		return weir__bridge_fail(br, WEIR_EVERSION,
-		    "backend: version %u, this bridge speaks %u", ops->version,
-		    WEIR_BACKEND_V1);
+		    "backend: version %u, this bridge speaks %u and %u",
+		    ops->version, WEIR_BACKEND_V1, WEIR_BACKEND_V2);
 	assert(bridge_ops_complete(ops));
 	if (!bridge_ops_complete(ops))
 		return weir__bridge_fail(
