@@ -52,7 +52,7 @@ typedef struct bridge_num {
 		k, d, lo, hi, offsetof(weir_bridge, f) \
 	}
 static const bridge_num bridge_nums[] = {
-	BRIDGE_NUM("bridge.window", 1024, 1, 65536, window),
+	BRIDGE_NUM("bridge.window", 4096, 1, 65536, window),
 	BRIDGE_NUM(
 	    "bridge.max_backlog", 1000000, 1, UINT64_MAX / 2, max_backlog),
 	BRIDGE_NUM("bridge.queue_capacity", 1024, 1, 1u << 30, queue_capacity),
