@@ -379,9 +379,10 @@ relay_outcome(weir__route *rt, const weir__ack *a, int64_t now)
 
 /*
  * Fails the messages in flight for longer than ack_timeout_ms. The look
- * costs a walk of the window, so it is taken at most every 100 ms (or
- * ack_timeout_ms, if shorter), not on every pass: a large window walked
- * on each ack was most of the relay's time.
+ * walks the whole window, and a pass runs per batch of acknowledgements,
+ * so it is taken at most every 100 ms (or ack_timeout_ms, if shorter):
+ * a timeout is seen up to that much late, and a window of thousands is
+ * not walked thousands of times a second.
  */
 static void
 relay_lost(weir__route *rt, int64_t now)
