@@ -20,6 +20,7 @@ extern "C" {
 /* The text below is the interface as agreed in BRIDGE.md, kept verbatim. */
 /* clang-format off */
 #define WEIR_BACKEND_V1 1u
+#define WEIR_BACKEND_V2 2u /* appends caps; a V1 table is still accepted */
 typedef struct weir_sink          weir_sink;          /* the bridge's side, given to init */
 typedef struct weir_bridge_config weir_bridge_config; /* opaque; read with weir_bridge_config_get */
 
@@ -51,7 +52,20 @@ typedef struct weir_backend_ops {
 	/* Serves poll/flush work; called by the relay regularly (may be a no-op). timeout_ms >= 0. */
 	void (*poll)(void *state, int timeout_ms);
 	const char *(*errmsg)(void *state); /* may be NULL */
+	/* ---- version 2 (read only when version >= WEIR_BACKEND_V2) ---- */
+	/* What this instance promises, WEIR_BACKEND_CAP_* bits; asked by each route after start,
+	 * so it may depend on the configuration. NULL, or a version 1 table: no promise (0). */
+	uint32_t (*caps)(void *state);
 } weir_backend_ops;
+
+/* The sink keeps the order of publish calls per (dest, key), with nothing skipped: it never
+ * stores a message after a later-published one of the same key. An acknowledgement with
+ * retriable = 1 means the message was not stored, nor will any message of its key published
+ * after it be stored ahead of its re-send (the sink fails those too, or holds them until it
+ * has the earlier one; Kafka's idempotent producer rejects them by sequence number). A
+ * permanent failure drops only that message. The relay then hands over several messages of
+ * one key at once instead of one (docs/bridge.md, "Order per key"). */
+#define WEIR_BACKEND_CAP_ORDERED 1u
 
 /* The outcome of one publish. result WEIR_OK = acknowledged by the broker (durably, per the
  * backend's settings). retriable: 1 = try again later (timeout, broker down, leader change),

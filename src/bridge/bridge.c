@@ -52,7 +52,7 @@ typedef struct bridge_num {
 		k, d, lo, hi, offsetof(weir_bridge, f) \
 	}
 static const bridge_num bridge_nums[] = {
-	BRIDGE_NUM("bridge.window", 1024, 1, 65536, window),
+	BRIDGE_NUM("bridge.window", 4096, 1, 65536, window),
 	BRIDGE_NUM(
 	    "bridge.max_backlog", 1000000, 1, UINT64_MAX / 2, max_backlog),
 	BRIDGE_NUM("bridge.queue_capacity", 1024, 1, 1u << 30, queue_capacity),
@@ -211,10 +211,10 @@ weir_bridge_register(weir_bridge *br, const weir_backend_ops *ops)
 {
 	if (br == NULL || ops == NULL)
 		return WEIR_EINVAL;
-	if (ops->version != WEIR_BACKEND_V1)
+	if (ops->version != WEIR_BACKEND_V1 && ops->version != WEIR_BACKEND_V2)
 		return weir__bridge_fail(br, WEIR_EVERSION,
-		    "backend: version %u, this bridge speaks %u", ops->version,
-		    WEIR_BACKEND_V1);
+		    "backend: version %u, this bridge speaks %u and %u",
+		    ops->version, WEIR_BACKEND_V1, WEIR_BACKEND_V2);
 	assert(bridge_ops_complete(ops));
 	if (!bridge_ops_complete(ops))
 		return weir__bridge_fail(

@@ -63,12 +63,14 @@ typedef struct weir__slot {
 	const void       *key;  /* borrowed from ev */
 	size_t            key_len;
 	uint64_t          key_hash; /* of key, for the relay's key set */
+	int serial; /* failed retriably, not yet done: its key waits for it */
 } weir__slot;
 
 /* An entry of the relay's key set, live when gen is the pass's. */
 typedef struct weir__keyent {
 	const weir__slot *slot;
 	uint64_t          gen;
+	int               block; /* later slots of the key wait */
 } weir__keyent;
 
 typedef struct weir__route {
@@ -110,6 +112,12 @@ typedef struct weir__route {
 	weir__keyent *keys; /* keys of unfinished slots, per send pass */
 	size_t        keys_mask;
 	uint64_t      keys_gen;
+	int           ordered;   /* the sink keeps order: keys pipeline */
+	int           one_dest;  /* the destination has no tokens */
+	size_t        flying;    /* slots in flight */
+	size_t        serials;   /* unfinished slots with serial set */
+	size_t        fresh;     /* ordered: offset of the first unsent slot */
+	int64_t       lost_ms;   /* last look for lost acknowledgements */
 	uint64_t      next_seq;  /* next store seq to read */
 	uint64_t      local_seq; /* direct mode numbering */
 	uint64_t      next_token;

@@ -19,6 +19,19 @@
 //   failure acknowledged on the next poll(), from a small list, so that
 //   the relay learns every other outcome through weir_sink_ack with the
 //   same classification as a broker's answer.
+// - Order: with idempotence librdkafka writes a partition's records in
+//   produce order and never writes one after a later one, unless a
+//   record expires (message.timeout.ms) or fails after its retries
+//   (message.send.max.retries): it then skips it and goes on with the
+//   later ones (librdkafka INTRODUCTION.md, "Message timeout
+//   considerations" and the gap-less guarantee). So the default here is
+//   no expiry (message.timeout.ms=0; the relay has its own ack timeout,
+//   backoff and dead letters; retries are unbounded by librdkafka's
+//   default with idempotence), and caps() promises
+//   WEIR_BACKEND_CAP_ORDERED only while both hold: the relay then hands
+//   over several records of a key at once. A refusal in producev that may pass
+//   later is returned at once (WEIR_EBACKEND), so that no later record of the
+//   key is handed over before the relay has it back.
 // - The configuration is a template built in init(); each start() makes
 //   a fresh producer from a copy of it, so start after stop works and
 //   is the way out of a fatal producer error.
@@ -307,6 +320,7 @@ typedef struct kafka {
 	weir_sink      *sink;
 	atomic_int      closing; // publish refuses from stop() on
 	int             silent;  // no sink call any more (under poll_mu)
+	int             ordered; // records never expire: caps() says so
 	pthread_mutex_t poll_mu;
 	pthread_mutex_t refused_mu;
 	kafka_refusal  *refused;
@@ -465,7 +479,7 @@ static weir_err
 kafka_conf_build(kafka *k, const weir_bridge_config *cfg)
 {
 	static const char *const defaults[] = { "enable.idempotence", "true",
-		"acks", "all", NULL };
+		"acks", "all", "message.timeout.ms", "0", NULL };
 	static const kafka_need  needs[]    = {
 		    { "enable.idempotence", "true",
 		        "the kafka backend needs true (no loss, no duplicates)" },
@@ -476,6 +490,9 @@ kafka_conf_build(kafka *k, const weir_bridge_config *cfg)
 	if (e == WEIR_OK) {
 		rd_kafka_conf_set_dr_msg_cb(k->b.conf, kafka_on_delivery);
 		rd_kafka_conf_set_opaque(k->b.conf, k);
+		k->ordered = kafka_conf_is(&k->b, "message.timeout.ms", "0") &&
+		    kafka_conf_is(
+		        &k->b, "message.send.max.retries", "2147483647");
 	}
 	return e;
 }
@@ -628,6 +645,11 @@ kafka_refuse(kafka *k, uint64_t token, rd_kafka_resp_err_t err)
 		    why);
 		return WEIR_EBACKEND;
 	}
+	if (kafka_classify(err).retriable) {
+		kafka_fail(&k->b, "kafka: producev: %s (%s)",
+		    rd_kafka_err2str(err), rd_kafka_err2name(err));
+		return WEIR_EBACKEND;
+	}
 	if ((r = weir__alloc(sizeof(*r))) == NULL) {
 		return WEIR_ENOMEM;
 	}
@@ -680,8 +702,15 @@ kafka_errmsg(void *state)
 	return k->b.errmsg;
 }
 
+static uint32_t
+kafka_caps(void *state)
+{
+	kafka *k = state;
+	return k->ordered ? WEIR_BACKEND_CAP_ORDERED : 0;
+}
+
 static const weir_backend_ops kafka_ops = {
-	.version    = WEIR_BACKEND_V1,
+	.version    = WEIR_BACKEND_V2,
 	.scheme     = "kafka",
 	.state_size = sizeof(kafka),
 	.init       = kafka_init,
@@ -691,6 +720,7 @@ static const weir_backend_ops kafka_ops = {
 	.publish    = kafka_publish,
 	.poll       = kafka_poll,
 	.errmsg     = kafka_errmsg,
+	.caps       = kafka_caps,
 };
 
 const weir_backend_ops *

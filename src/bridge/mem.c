@@ -6,6 +6,12 @@
  * record). It is the reference implementation of backend.h and the
  * relay's test double, with faults to inject (bridge/mem.h). It talks
  * to no broker and never de-duplicates: tests count duplicates.
+ *
+ * With "mem.ordered" = "1" it promises WEIR_BACKEND_CAP_ORDERED and keeps
+ * it as Kafka's idempotent producer does: a retriable failure of seq S
+ * of a key also fails the later messages of that key it holds, and
+ * every later one published until S is published again (counted in
+ * out_of_order: a relay that keeps a retry first publishes none).
  */
 #include "bridge/mem.h"
 
@@ -16,6 +22,8 @@
 #include <unistd.h>
 
 #include "core/alloc.h"
+
+#define MEM_POISON 64 /* keys with a failure outstanding (tests use few) */
 
 typedef struct mem_msg {
 	weir__mem_rec rec;
@@ -40,7 +48,29 @@ typedef struct mem_state {
 	char           *fail_reason;
 	uint64_t        drop;
 	int             hold, down;
+	int             ordered;
+	size_t          max_key_pending;
+	weir__mem_rec   poison[MEM_POISON]; /* keys with a failed seq */
+	size_t          npoison;
+	uint64_t        out_of_order;
 } mem_state;
+
+static int
+mem_same_key(const weir__mem_rec *a, const weir__mem_rec *b)
+{
+	return a->key_len == b->key_len && strcmp(a->key, b->key) == 0 &&
+	    strcmp(a->dest, b->dest) == 0;
+}
+
+/* The failed record of @p r's key, or NULL. */
+static weir__mem_rec *
+mem_poisoned(mem_state *m, const weir__mem_rec *r)
+{
+	for (size_t i = 0; i < m->npoison; i++)
+		if (mem_same_key(&m->poison[i], r))
+			return &m->poison[i];
+	return NULL;
+}
 
 static weir_err
 mem_init(void *state, const weir_bridge_config *cfg, weir_sink *sink)
@@ -49,6 +79,8 @@ mem_init(void *state, const weir_bridge_config *cfg, weir_sink *sink)
 	pthread_mutex_init(&m->lock, NULL);
 	m->sink          = sink;
 	m->fd            = -1;
+	const char *ord  = weir_bridge_config_get(cfg, "mem.ordered");
+	m->ordered       = ord != NULL && strcmp(ord, "1") == 0;
 	const char *path = weir_bridge_config_get(cfg, "mem.record_path");
 	if (path != NULL &&
 	    (m->fd = open(
@@ -107,6 +139,48 @@ mem_fill(weir__mem_rec *r, const weir_bridge_msg *msg)
 	r->key[n] = '\0';
 }
 
+/* Counts @p q's key among the unanswered; in ordered mode, fails it if
+ * it comes after a failed seq of its key, or lifts the failure when it
+ * is that seq again. */
+static void
+mem_order(mem_state *m, mem_msg *q)
+{
+	size_t same = 0;
+	for (size_t i = 0; i < m->nq; i++)
+		same += mem_same_key(&m->q[i].rec, &q->rec);
+	if (same > m->max_key_pending)
+		m->max_key_pending = same;
+	weir__mem_rec *p = m->ordered ? mem_poisoned(m, &q->rec) : NULL;
+	if (p == NULL)
+		return;
+	if (q->rec.seq <= p->seq) {
+		*p = m->poison[--m->npoison];
+	} else if (!q->fail) {
+		q->fail = 1;
+		q->reason =
+		    weir__strdup("mem: after a failed message of its key");
+		m->out_of_order++;
+	}
+}
+
+/* Ordered mode: @p q failed retriably; its key's later messages that
+ * are still queued fail too, and so will those published after. */
+static void
+mem_poison_key(mem_state *m, size_t at)
+{
+	mem_msg *q = &m->q[at];
+	if (!m->ordered || mem_poisoned(m, &q->rec) != NULL ||
+	    m->npoison == MEM_POISON)
+		return;
+	m->poison[m->npoison++] = q->rec;
+	for (size_t i = at + 1; i < m->nq; i++)
+		if (!m->q[i].fail && mem_same_key(&m->q[i].rec, &q->rec)) {
+			m->q[i].fail   = 1;
+			m->q[i].reason = weir__strdup(
+			    "mem: after a failed message of its key");
+		}
+}
+
 static weir_err
 mem_publish(void *state, const weir_bridge_msg *msg)
 {
@@ -139,6 +213,7 @@ mem_publish(void *state, const weir_bridge_msg *msg)
 		q->drop = 1;
 		m->drop--;
 	}
+	mem_order(m, q);
 	m->publishes++;
 	if (m->nq > m->max_pending)
 		m->max_pending = m->nq;
@@ -182,6 +257,8 @@ mem_poll(void *state, int timeout_ms)
 	}
 	for (size_t i = 0; i < m->nq; i++) {
 		mem_msg *q = &m->q[i];
+		if (q->fail == 1)
+			mem_poison_key(m, i);
 		if (q->fail)
 			weir_sink_ack(m->sink, q->token, WEIR_EBACKEND,
 			    q->fail == 1, q->reason);
@@ -202,7 +279,14 @@ mem_errmsg(void *state)
 	return "mem: no memory";
 }
 
-static const weir_backend_ops mem_ops = { .version = WEIR_BACKEND_V1,
+static uint32_t
+mem_caps(void *state)
+{
+	mem_state *m = state;
+	return m->ordered ? WEIR_BACKEND_CAP_ORDERED : 0;
+}
+
+static const weir_backend_ops mem_ops = { .version = WEIR_BACKEND_V2,
 	.scheme                                    = "mem",
 	.state_size                                = sizeof(mem_state),
 	.init                                      = mem_init,
@@ -211,7 +295,8 @@ static const weir_backend_ops mem_ops = { .version = WEIR_BACKEND_V1,
 	.stop                                      = mem_stop,
 	.publish                                   = mem_publish,
 	.poll                                      = mem_poll,
-	.errmsg                                    = mem_errmsg };
+	.errmsg                                    = mem_errmsg,
+	.caps                                      = mem_caps };
 
 const weir_backend_ops *
 weir_backend_mem(void)
@@ -243,6 +328,8 @@ weir__mem_records(void *state, weir__mem_rec *out, size_t max)
 MEM_GET(uint64_t, weir__mem_publishes, publishes)
 MEM_GET(size_t, weir__mem_max_pending, max_pending)
 MEM_GET(size_t, weir__mem_pending, nq)
+MEM_GET(size_t, weir__mem_max_key_pending, max_key_pending)
+MEM_GET(uint64_t, weir__mem_out_of_order, out_of_order)
 
 void
 weir__mem_fail_nth(void *state, uint64_t n, int retriable, const char *reason)

@@ -25,6 +25,11 @@ size_t   weir__mem_records(void *state, weir__mem_rec *out, size_t max);
 uint64_t weir__mem_publishes(void *state);   /* publish calls accepted */
 size_t   weir__mem_max_pending(void *state); /* most unacked at once */
 size_t   weir__mem_pending(void *state);
+/* Most unacked messages of one (dest, key) at once. */
+size_t weir__mem_max_key_pending(void *state);
+/* "mem.ordered" = "1": messages published after a failed one of their
+ * key, before it was published again (failed by mem). */
+uint64_t weir__mem_out_of_order(void *state);
 
 /* The @p n-th publish call from now (1: the next) is answered with a
  * failure, retriable or not, with @p reason. */

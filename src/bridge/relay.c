@@ -5,7 +5,13 @@
  * Design notes. The window is a ring of slots in seq order. A slot is
  * sent when no earlier slot of the same key is still unfinished, so a
  * key never has two messages in flight and its order survives a retry;
- * different keys go out side by side, up to `window` at once. The
+ * different keys go out side by side, up to `window` at once. A sink
+ * that keeps the order of what it is handed (WEIR_BACKEND_CAP_ORDERED)
+ * gets several messages of a key at once: a slot then waits only for
+ * an earlier slot of its key that is not in flight (a retry goes
+ * first) or that failed before (serial: after a failure the key is back
+ * to one in flight until that slot is done). With nothing failed, every
+ * slot before `fresh` is in flight or done, so a pass starts there. The
  * cursor moves only past a contiguous run of finished slots at the head,
  * so after a crash the relay re-sends from the first unfinished one: at
  * least once, and the broker drops the duplicates by event id. A
@@ -49,6 +55,18 @@ relay_slot_clear(weir__slot *s)
 	weir_event_release(s->ev);
 	relay_dest_drop(s->dest);
 	memset(s, 0, sizeof *s);
+}
+
+/* @p s finished (acknowledged or dead-lettered). */
+static void
+relay_done(weir__route *rt, weir__slot *s)
+{
+	if (s->serial) {
+		s->serial = 0;
+		rt->serials--;
+	}
+	s->state = WEIR__SLOT_DONE;
+	s->token = 0;
 }
 
 /*
@@ -296,8 +314,7 @@ relay_dead(weir__route *rt, weir__slot *s, weir_err code, const char *why)
 		weir_event_release(ev);
 	}
 	atomic_fetch_add(&rt->dead, 1);
-	s->state = WEIR__SLOT_DONE;
-	s->token = 0;
+	relay_done(rt, s);
 }
 
 /* A retriable failure of @p s: back off, feed the breaker, re-send
@@ -323,6 +340,10 @@ relay_retriable(weir__route *rt, weir__slot *s, weir_err code, const char *why,
 	}
 	s->state = WEIR__SLOT_WAIT;
 	s->token = 0;
+	if (!s->serial) {
+		s->serial = 1;
+		rt->serials++;
+	}
 }
 
 static weir__slot *
@@ -343,9 +364,9 @@ relay_outcome(weir__route *rt, const weir__ack *a, int64_t now)
 	weir__slot *s = relay_find(rt, a->token);
 	if (s == NULL)
 		return;
+	rt->flying--;
 	if (a->result == WEIR_OK) {
-		s->state = WEIR__SLOT_DONE;
-		s->token = 0;
+		relay_done(rt, s);
 		atomic_fetch_add(&rt->acked, 1);
 		weir__breaker_success(&rt->brk);
 	} else if (a->retriable) {
@@ -353,6 +374,32 @@ relay_outcome(weir__route *rt, const weir__ack *a, int64_t now)
 	} else {
 		weir__breaker_success(&rt->brk); /* the broker answered */
 		relay_dead(rt, s, a->result, a->reason);
+	}
+}
+
+/*
+ * Fails the messages in flight for longer than ack_timeout_ms. The look
+ * walks the whole window, and a pass runs per batch of acknowledgements,
+ * so it is taken at most every 100 ms (or ack_timeout_ms, if shorter):
+ * a timeout is seen up to that much late, and a window of thousands is
+ * not walked thousands of times a second.
+ */
+static void
+relay_lost(weir__route *rt, int64_t now)
+{
+	int64_t timeout = (int64_t) rt->br->ack_timeout_ms;
+	if (rt->flying == 0 ||
+	    now - rt->lost_ms < (timeout < 100 ? timeout : 100))
+		return;
+	rt->lost_ms = now;
+	for (size_t i = 0; i < rt->count; i++) {
+		weir__slot *s = relay_at(rt, i);
+		if (s->state == WEIR__SLOT_FLIGHT &&
+		    now - s->sent_ms >= timeout) {
+			rt->flying--;
+			relay_retriable(rt, s, WEIR_ETIMEDOUT,
+			    "no acknowledgement in time", now);
+		}
 	}
 }
 
@@ -371,13 +418,7 @@ relay_acks(weir__route *rt, int64_t now)
 		weir__free(acks[i].reason);
 	}
 	weir__free(acks);
-	for (size_t i = 0; i < rt->count; i++) { /* lost acknowledgements */
-		weir__slot *s = relay_at(rt, i);
-		if (s->state == WEIR__SLOT_FLIGHT &&
-		    now - s->sent_ms >= (int64_t) rt->br->ack_timeout_ms)
-			relay_retriable(rt, s, WEIR_ETIMEDOUT,
-			    "no acknowledgement in time", now);
-	}
+	relay_lost(rt, now);
 }
 
 /*
@@ -418,6 +459,7 @@ relay_advance(weir__route *rt, int64_t now)
 		rt->count--;
 		n++;
 	}
+	rt->fresh = rt->fresh > n ? rt->fresh - n : 0;
 	if (n > 0) {
 		atomic_store(&rt->oldest_ts,
 		    rt->count > 0 ? weir_event_ts(relay_at(rt, 0)->ev) : 0);
@@ -431,29 +473,39 @@ relay_advance(weir__route *rt, int64_t now)
 
 /*
  * Called for each unfinished slot in seq order during a send pass:
- * returns 1 when an earlier unfinished slot has the same key (it holds
- * @p s back), else records the key. The set lives for one pass (its
+ * the entry of @p s's key, made (block 0) when this is the key's first
+ * unfinished slot; NULL without a key. The set lives for one pass (its
  * generation), so a pass costs O(window), not O(window^2) key
  * comparisons as a scan of the earlier slots did.
  */
-static int
-relay_key_busy(weir__route *rt, const weir__slot *s)
+static weir__keyent *
+relay_key(weir__route *rt, const weir__slot *s)
 {
 	if (s->key == NULL)
-		return 0;
+		return NULL;
 	size_t i = (size_t) s->key_hash & rt->keys_mask;
 	for (;; i = (i + 1) & rt->keys_mask) {
 		weir__keyent *e = &rt->keys[i];
 		if (e->gen != rt->keys_gen) {
-			e->slot = s;
-			e->gen  = rt->keys_gen;
-			return 0;
+			e->slot  = s;
+			e->gen   = rt->keys_gen;
+			e->block = 0;
+			return e;
 		}
 		if (e->slot->key_hash == s->key_hash &&
 		    e->slot->key_len == s->key_len &&
 		    memcmp(e->slot->key, s->key, s->key_len) == 0)
-			return 1;
+			return e;
 	}
+}
+
+/* 1 when @p s, unfinished, holds back the later slots of its key: it
+ * waits to be sent, it failed before, or the sink does not keep order.
+ * (One with another destination is held back too: relay_same_dest.) */
+static int
+relay_blocks(const weir__route *rt, const weir__slot *s)
+{
+	return !rt->ordered || s->state != WEIR__SLOT_FLIGHT || s->serial;
 }
 
 /* Sends one slot; returns 0 to stop sending for now. */
@@ -478,6 +530,7 @@ relay_send(weir__route *rt, weir__slot *s, int64_t now)
 		if (s->attempts > 0)
 			atomic_fetch_add(&rt->retried, 1);
 		s->attempts++;
+		rt->flying++;
 		s->state   = WEIR__SLOT_FLIGHT;
 		s->token   = msg.token;
 		s->sent_ms = now;
@@ -495,33 +548,73 @@ relay_send(weir__route *rt, weir__slot *s, int64_t now)
 	return 0;
 }
 
+/* 1 when @p a and @p b go to one destination: a sink keeps order per
+ * destination (Kafka: per partition of a topic), so messages of one key
+ * to two destinations are never in flight together. */
+static int
+relay_same_dest(const weir__slot *a, const weir__slot *b)
+{
+	return a->dest == b->dest || strcmp(a->dest->text, b->dest->text) == 0;
+}
+
+/* The pass in order, checking keys: a slot goes when no earlier slot of
+ * its key holds it back (relay_blocks, relay_same_dest). */
+static void
+relay_send_keyed(weir__route *rt, uint32_t allow, int64_t now)
+{
+	rt->keys_gen++;
+	for (size_t i = 0; i < rt->count && allow > 0; i++) {
+		weir__slot *s = relay_at(rt, i);
+		if (s->state == WEIR__SLOT_DONE)
+			continue;
+		weir__keyent *e = relay_key(rt, s);
+		if (e != NULL && e->slot != s) {
+			if (e->block || !relay_same_dest(e->slot, s)) {
+				e->block = 1;
+				continue;
+			}
+			e->slot = s; /* the key's latest, for the next check */
+		}
+		if (s->state == WEIR__SLOT_WAIT) {
+			if (!relay_send(rt, s, now))
+				break;
+			allow--;
+		}
+		if (e != NULL)
+			e->block = relay_blocks(rt, s);
+	}
+	rt->fresh = 0; /* found again by the next ordered pass */
+}
+
+/* The pass of an ordered sink with nothing failed, on a route with one
+ * destination: every slot before `fresh` is in flight or done and holds
+ * nothing back, so the pass sends from there on, without a key check. */
+static void
+relay_send_fresh(weir__route *rt, uint32_t allow, int64_t now)
+{
+	size_t i = rt->fresh;
+	for (; i < rt->count && allow > 0; i++) {
+		weir__slot *s = relay_at(rt, i);
+		if (s->state != WEIR__SLOT_WAIT)
+			continue;
+		if (!relay_send(rt, s, now))
+			break;
+		allow--;
+	}
+	rt->fresh = i;
+}
+
 static void
 relay_send_all(weir__route *rt, int64_t now)
 {
 	if (now < rt->backoff_until)
 		return;
 	uint32_t allow = weir__breaker_allow(&rt->brk, now);
-	rt->keys_gen++;
-	for (size_t i = 0; i < rt->count && allow > 0; i++) {
-		weir__slot *s = relay_at(rt, i);
-		if (s->state == WEIR__SLOT_DONE || relay_key_busy(rt, s) ||
-		    s->state != WEIR__SLOT_WAIT)
-			continue;
-		if (!relay_send(rt, s, now))
-			break;
-		allow--;
-	}
+	if (rt->ordered && rt->one_dest && rt->serials == 0)
+		relay_send_fresh(rt, allow, now);
+	else
+		relay_send_keyed(rt, allow, now);
 	atomic_store(&rt->breaker, (int) rt->brk.state);
-}
-
-/* True when a message is in flight (its outcome is what to wait for). */
-static int
-relay_flying(weir__route *rt)
-{
-	for (size_t i = 0; i < rt->count; i++)
-		if (relay_at(rt, i)->state == WEIR__SLOT_FLIGHT)
-			return 1;
-	return 0;
 }
 
 /*
@@ -542,7 +635,7 @@ relay_wait(weir__route *rt)
 	ts.tv_nsec += (long) rt->br->poll_ms * 1000000L;
 	ts.tv_sec += ts.tv_nsec / 1000000000L;
 	ts.tv_nsec %= 1000000000L;
-	if (relay_flying(rt))
+	if (rt->flying > 0)
 		rt->be->ops->poll(rt->be->state, (int) rt->br->poll_ms);
 	pthread_mutex_lock(&rt->lock);
 	while (!rt->wake && !rt->stopping)
@@ -639,9 +732,17 @@ weir__relay_start(weir__route *rt)
 		rt->keys_mask = n - 1;
 		rt->keys_gen  = 0;
 	}
-	rt->brk.state     = WEIR_BRIDGE_BREAKER_CLOSED;
-	rt->brk.failures  = 0;
-	rt->backoff_until = 0;
+	const weir_backend_ops *ops = rt->be->ops;
+	rt->ordered = ops->version >= WEIR_BACKEND_V2 && ops->caps != NULL &&
+	    (ops->caps(rt->be->state) & WEIR_BACKEND_CAP_ORDERED) != 0;
+	rt->one_dest = 1; /* a template without tokens */
+	for (size_t i = 0; i < rt->dest.count; i++)
+		rt->one_dest &= rt->dest.parts[i].text != NULL;
+	rt->flying = rt->serials = rt->fresh = 0;
+	rt->lost_ms                          = 0;
+	rt->brk.state                        = WEIR_BRIDGE_BREAKER_CLOSED;
+	rt->brk.failures                     = 0;
+	rt->backoff_until                    = 0;
 	if (pthread_create(&rt->thread, NULL, relay_main, rt) != 0)
 		return weir__bridge_fail(
 		    rt->br, WEIR_ENOMEM, "route '%s': no thread", rt->name);

@@ -386,6 +386,38 @@ test_config_refused(void **state)
 	kt_register_refused(NULL, "kafka.bootstrap.servers");
 }
 
+/* The backend's caps() with @p kv (no broker is needed to ask). */
+static uint32_t
+kt_caps(const char *const *kv)
+{
+	bt t;
+	bt_open(&t, kv);
+	assert_weir_ok(weir_bridge_register(t.br, weir_backend_kafka()));
+	const weir_backend_ops *ops = weir_backend_kafka();
+	assert_true(ops->version >= WEIR_BACKEND_V2 && ops->caps != NULL);
+	uint32_t caps = ops->caps(weir__bridge_backend_state(t.br, "kafka"));
+	bt_close(&t);
+	return caps;
+}
+
+/* Order is promised while librdkafka never skips a record: by default
+ * (no expiry, unbounded retries), not once records may expire or run
+ * out of retries (it then goes on with the later records). */
+static void
+test_caps_ordered(void **state)
+{
+	(void) state;
+	const char *dflt[]    = { "kafka.bootstrap.servers", "127.0.0.1:1",
+		   NULL };
+	const char *expires[] = { "kafka.bootstrap.servers", "127.0.0.1:1",
+		"kafka.delivery.timeout.ms", "2000", NULL };
+	const char *retries[] = { "kafka.bootstrap.servers", "127.0.0.1:1",
+		"kafka.retries", "1", NULL };
+	assert_int_equal(kt_caps(dflt), WEIR_BACKEND_CAP_ORDERED);
+	assert_int_equal(kt_caps(expires), 0);
+	assert_int_equal(kt_caps(retries), 0);
+}
+
 /* An unreachable cluster fails weir_bridge_start, naming the option;
  * nothing is left running. */
 static void
@@ -412,6 +444,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_classification),
 		cmocka_unit_test(test_config_refused),
+		cmocka_unit_test(test_caps_ordered),
 		cmocka_unit_test(test_start_unreachable),
 		cmocka_unit_test(test_mock_too_large),
 		cmocka_unit_test(test_mock_retriable_errors),

@@ -107,7 +107,7 @@ test_register_checks(void **state)
 	bt_open(&t, NULL);
 	weir_backend_ops ops = *weir_backend_mem();
 	assert_weir_err(weir_bridge_register(t.br, &ops), WEIR_EEXIST);
-	ops.version = 2;
+	ops.version = 3;
 	assert_weir_err(weir_bridge_register(t.br, &ops), WEIR_EVERSION);
 	bt_close(&t);
 }
