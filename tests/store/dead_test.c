@@ -385,6 +385,105 @@ test_add_over_sqlite_limit(void **state)
 	munmap(p, len);
 }
 
+// Fails every letter whose payload is odd ("1", "3", ...).
+static weir_err
+odd_fails_fn(weir_store *st, const weir_store_dead_letter *dl, void *arg)
+{
+	size_t      len;
+	char        text[16];
+	const char *p = weir_event_payload(dl->ev, &len);
+	(void) st;
+	snprintf(text, sizeof(text), "%.*s", (int) len, p);
+	(*(int *) arg)++;
+	return atoi(text) % 2 ? WEIR_EBACKEND : WEIR_OK;
+}
+
+// More letters than the retry's first outcome array (64) holds: every
+// one is handed out once, the taken ones go, the failed ones stay with
+// one more attempt.
+static void
+test_retry_many(void **state)
+{
+	fx    *f = *state;
+	char   text[16];
+	int    calls   = 0;
+	size_t retried = 0;
+	for (int i = 0; i < 150; i++) {
+		snprintf(text, sizeof(text), "%d", i);
+		weir_event *ev = fx_event("orders.created", text);
+		assert_weir_ok(
+		    weir_store_dead_add(f->st, ev, "r", WEIR_EIO, "x", NULL));
+		weir_event_release(ev);
+	}
+	assert_weir_ok(
+	    weir_store_dead_retry(f->st, "r", odd_fails_fn, &calls, &retried));
+	assert_int_equal(calls, 150);
+	assert_int_equal(retried, 75);
+	seen s = { 0 };
+	assert_weir_ok(weir_store_dead_list(f->st, NULL, 16, on_dead, &s));
+	assert_int_equal(s.n, 16);
+	assert_int_equal(s.attempts[0], 2);
+	assert_int_equal(s.code[0], WEIR_EBACKEND);
+	// No count to report: the letters go all the same.
+	calls = 0;
+	assert_weir_ok(weir_store_dead_retry(f->st, NULL, ok_fn, NULL, NULL));
+	int n = 0;
+	assert_weir_ok(
+	    weir_store_dead_list(f->st, NULL, SIZE_MAX, count_dead, &n));
+	assert_int_equal(n, 0);
+}
+
+// The retry's DELETE prepares but fails when it runs (a trigger that
+// aborts it): the retry says so, and no letter is lost or counted.
+static void
+test_retry_delete_refused(void **state)
+{
+	fx         *f       = *state;
+	size_t      retried = 99;
+	weir_event *ev      = fx_event("orders.created", "1");
+	uint64_t    seq;
+	assert_weir_ok(
+	    weir_store_dead_add(f->st, ev, "r", WEIR_EIO, "x", NULL));
+	exec_aside(f->path,
+	    "CREATE TRIGGER refuse BEFORE DELETE ON dead_letters"
+	    " BEGIN SELECT RAISE(ABORT, 'refused by test'); END");
+	assert_weir_ok(weir_store_append(f->st, ev, NULL, &seq, NULL));
+	assert_weir_err(
+	    weir_store_dead_retry(f->st, NULL, ok_fn, NULL, &retried),
+	    WEIR_ESTORE);
+	assert_non_null(strstr(weir_store_errmsg(f->st), "refused by test"));
+	assert_int_equal(retried, 0);
+	int n = 0;
+	assert_weir_ok(weir_store_dead_list(f->st, NULL, 0, count_dead, &n));
+	assert_int_equal(n, 1);
+	weir_event_release(ev);
+}
+
+// A letter whose message column was emptied to NULL (a damaged or hand
+// edited store) is listed with an empty message, never a NULL one.
+static void
+test_null_message(void **state)
+{
+	fx         *f  = *state;
+	weir_event *ev = fx_event("orders.created", "1");
+	assert_weir_ok(
+	    weir_store_dead_add(f->st, ev, "r", WEIR_EIO, "x", NULL));
+	weir_event_release(ev);
+	exec_aside(f->path, "UPDATE dead_letters SET message = NULL");
+	seen s = { 0 };
+	assert_weir_ok(weir_store_dead_list(f->st, "r", 0, on_dead, &s));
+	assert_int_equal(s.n, 1);
+	assert_string_equal(s.message[0], "");
+	assert_string_equal(s.origin[0], "r");
+	assert_weir_err(
+	    weir_store_dead_delete(f->st, (uint64_t) INT64_MAX + 1),
+	    WEIR_EINVAL);
+	assert_weir_err(weir_store_dead_delete(f->st, 0), WEIR_EINVAL);
+	assert_weir_err(
+	    weir_store_dead_delete(f->st, s.id[0] + 1), WEIR_ENOENT);
+	assert_weir_ok(weir_store_dead_delete(f->st, s.id[0]));
+}
+
 int
 main(void)
 {
@@ -403,6 +502,12 @@ main(void)
 		    test_add_too_big, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_add_over_sqlite_limit, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_retry_many, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_retry_delete_refused, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_null_message, fx_setup, fx_teardown),
 	};
 	sq_install();
 	return cmocka_run_group_tests(tests, NULL, NULL);

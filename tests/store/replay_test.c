@@ -298,6 +298,166 @@ test_bad_replays(void **state)
 	assert_weir_err(weir_store_replay(f->st, NULL, NULL), WEIR_EINVAL);
 }
 
+static weir_err
+stop_after_two(weir_store *st, const weir_event *ev, const char *stream,
+    int64_t version, void *arg)
+{
+	(void) st;
+	(void) ev;
+	(void) stream;
+	(void) version;
+	return ++*(int *) arg == 3 ? WEIR_EFULL : WEIR_OK;
+}
+
+// A callback's error stops the replay: WEIR_ECANCELED, and the count
+// holds only the events the callback took.
+static void
+test_callback_stops(void **state)
+{
+	fx                    *f     = *state;
+	int                    calls = 0;
+	uint64_t               n     = 99;
+	weir_store_replay_opts rp    = { .size = sizeof(rp),
+		   .target                     = WEIR_STORE_REPLAY_CALL,
+		   .fn                         = stop_after_two,
+		   .arg                        = &calls };
+	assert_weir_err(weir_store_replay(f->st, &rp, &n), WEIR_ECANCELED);
+	assert_int_equal(calls, 3);
+	assert_int_equal(n, 2);
+}
+
+// The bus refusing an event (a full subscription that rejects) stops a
+// publish replay with the bus's error, named with its seq.
+static void
+test_bus_refuses(void **state)
+{
+	fx                 *f   = *state;
+	weir_bus           *bus = NULL;
+	weir_subscr        *sub = NULL;
+	weir_subscr_config *sc  = wt_subscr_config(2, WEIR_POLICY_REJECT, 0);
+	uint64_t            n   = 99;
+	assert_weir_ok(weir_bus_create(&bus, NULL));
+	assert_weir_ok(weir_subscribe(
+	    &sub, bus, "orders.>", wt_nop_handler, NULL, NULL, sc));
+	weir_subscr_config_destroy(sc);
+	weir_store_replay_opts rp = { .size = sizeof(rp),
+		.target                     = WEIR_STORE_REPLAY_PUBLISH,
+		.bus                        = bus };
+	assert_weir_err(weir_store_replay(f->st, &rp, &n), WEIR_EFULL);
+	assert_int_equal(n, 2);
+	assert_non_null(strstr(weir_store_errmsg(f->st),
+	    "replay stopped at seq 3: the bus said WEIR_EFULL"));
+	weir_unsubscribe(sub);
+	weir_bus_destroy(bus);
+}
+
+// Paced by a factor, events whose timestamps go backwards or repeat
+// are due at once (no wait, no negative wait), all of them in order.
+static void
+test_pacing_backwards(void **state)
+{
+	fx     *f  = *state;
+	int64_t t0 = 1700000000000LL * MS;
+	for (int i = 0; i < 4; i++) {
+		add(f->st, "late.x", t0 - (i / 2) * 1000 * MS, NULL);
+	}
+	fx_got            g   = { 0 };
+	uint64_t          n   = 0;
+	weir_store_filter flt = { .size = sizeof(flt), .pattern = "late.x" };
+	weir_store_replay_opts rp = { .size = sizeof(rp),
+		.filter                     = &flt,
+		.target                     = WEIR_STORE_REPLAY_CALL,
+		.fn                         = fx_collect,
+		.arg                        = &g,
+		.speed                      = WEIR_STORE_REPLAY_FACTOR,
+		.factor                     = 1.0 };
+	int64_t                t  = wt_now_ms();
+	assert_weir_ok(weir_store_replay(f->st, &rp, &n));
+	assert_true(wt_now_ms() - t < PACE_MAX_MS);
+	assert_int_equal(n, 4);
+	for (size_t i = 1; i < g.n; i++) {
+		assert_true(g.seq[i] == g.seq[i - 1] + 1);
+	}
+}
+
+// A filter limit below the match count: progress reports the limit as
+// the total, and only that many are replayed.
+static weir_err
+note_total(
+    weir_store *st, uint64_t done, uint64_t total, uint64_t seq, void *arg)
+{
+	(void) st;
+	(void) done;
+	(void) seq;
+	*(uint64_t *) arg = total;
+	return WEIR_OK;
+}
+
+static void
+test_limit_total(void **state)
+{
+	fx               *f = *state;
+	fx_got            g = { 0 };
+	uint64_t          n = 0, total = 0;
+	weir_store_filter flt = {
+		.size = sizeof(flt), .limit = 3, .to_ts = INT64_MAX
+	};
+	weir_store_replay_opts rp = { .size = sizeof(rp),
+		.filter                     = &flt,
+		.target                     = WEIR_STORE_REPLAY_CALL,
+		.fn                         = fx_collect,
+		.arg                        = &g,
+		.progress                   = note_total,
+		.progress_arg               = &total,
+		.progress_every             = 1 };
+	assert_weir_ok(weir_store_replay(f->st, &rp, &n));
+	assert_int_equal(n, 3);
+	assert_int_equal(g.n, 3);
+	assert_int_equal(total, 3);
+}
+
+// Every combination of target and speed that lacks what it needs.
+static void
+test_bad_replay_opts(void **state)
+{
+	fx       *f = *state;
+	weir_bus *bus;
+	assert_weir_ok(weir_bus_create(&bus, NULL));
+	weir_store_replay_opts ok = { .size = sizeof(ok),
+		.target                     = WEIR_STORE_REPLAY_CALL,
+		.fn                         = fx_collect };
+	weir_store_replay_opts rp = ok;
+	rp.target                 = (weir_store_replay_target) 99;
+	assert_weir_err(weir_store_replay(f->st, &rp, NULL), WEIR_EINVAL);
+	rp    = ok;
+	rp.fn = NULL;
+	assert_weir_err(weir_store_replay(f->st, &rp, NULL), WEIR_EINVAL);
+	rp       = ok;
+	rp.speed = (weir_store_replay_speed) 99;
+	assert_weir_err(weir_store_replay(f->st, &rp, NULL), WEIR_EINVAL);
+	rp        = ok;
+	rp.speed  = WEIR_STORE_REPLAY_FACTOR;
+	rp.factor = 0.0 / 0.0;
+	assert_weir_err(weir_store_replay(f->st, &rp, NULL), WEIR_EINVAL);
+	rp.factor = -1;
+	assert_weir_err(weir_store_replay(f->st, &rp, NULL), WEIR_EINVAL);
+	rp       = ok;
+	rp.speed = WEIR_STORE_REPLAY_RATE;
+	rp.rate  = 0;
+	assert_weir_err(weir_store_replay(f->st, &rp, NULL), WEIR_EINVAL);
+	assert_non_null(strstr(weir_store_errmsg(f->st), "positive factor"));
+	rp         = ok;
+	rp.target  = WEIR_STORE_REPLAY_PUBLISH;
+	rp.bus     = bus;
+	rp.fn      = NULL;
+	rp.speed   = WEIR_STORE_REPLAY_RATE;
+	rp.rate    = 1e9;
+	uint64_t n = 0;
+	assert_weir_ok(weir_store_replay(f->st, &rp, &n));
+	assert_int_equal(n, 10);
+	weir_bus_destroy(bus);
+}
+
 int
 main(void)
 {
@@ -314,6 +474,16 @@ main(void)
 		    test_cancel, fill, fx_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_bad_replays, fill, fx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_callback_stops, fill, fx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_bus_refuses, fill, fx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_pacing_backwards, fill, fx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_limit_total, fill, fx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_bad_replay_opts, fill, fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
