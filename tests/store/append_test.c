@@ -239,6 +239,43 @@ test_unknown_flags(void **state)
 	weir_event_release(ev);
 }
 
+// The log refusing an insert (a trigger aborting it: a constraint that
+// is not the id's): WEIR_ESTORE, nothing appended, for a plain append
+// and one on a stream; a stream's version update refused likewise
+// leaves neither the event nor the version.
+static void
+test_refused_by_database(void **state)
+{
+	fx                    *f  = *state;
+	weir_event            *ev = fx_event("orders.created", "x");
+	weir_store_append_opts o  = { .size = sizeof(o), .stream = "s" };
+	uint64_t               last;
+	int64_t                v = 99;
+	fx_sql(f,
+	    "CREATE TRIGGER no_events BEFORE INSERT ON events"
+	    " BEGIN SELECT RAISE(ABORT, 'refused by test'); END");
+	assert_weir_err(
+	    weir_store_append(f->st, ev, NULL, NULL, NULL), WEIR_ESTORE);
+	assert_weir_err(
+	    weir_store_append(f->st, ev, &o, NULL, NULL), WEIR_ESTORE);
+	fx_sql(f,
+	    "DROP TRIGGER no_events;"
+	    "CREATE TRIGGER no_streams BEFORE INSERT ON streams"
+	    " BEGIN SELECT RAISE(ABORT, 'refused by test'); END");
+	assert_weir_err(
+	    weir_store_append(f->st, ev, &o, NULL, NULL), WEIR_ESTORE);
+	assert_non_null(strstr(weir_store_errmsg(f->st), "refused by test"));
+	assert_weir_ok(weir_store_last_seq(f->st, &last));
+	assert_int_equal(last, 0);
+	assert_weir_ok(weir_store_stream_version(f->st, "s", &v));
+	assert_int_equal(v, 0);
+	fx_sql(f, "DROP TRIGGER no_streams");
+	uint64_t seq;
+	assert_weir_ok(weir_store_append(f->st, ev, &o, &seq, NULL));
+	assert_int_equal(seq, 1);
+	weir_event_release(ev);
+}
+
 int
 main(void)
 {
@@ -259,6 +296,8 @@ main(void)
 		    test_invalid_topic, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_unknown_flags, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_refused_by_database, fx_setup, fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

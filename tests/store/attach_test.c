@@ -300,6 +300,50 @@ test_stats_size(void **state)
 	weir_bus_destroy(bus);
 }
 
+// Events the store refuses, at once (too big) or at commit (a trigger
+// aborts the insert), are counted as failed, never as appended.
+static void
+test_refused_events_counted(void **state)
+{
+	fx                *f = *state;
+	weir_store_config *cfg;
+	weir_store_destroy(f->st);
+	assert_weir_ok(weir_store_config_create(&cfg));
+	assert_weir_ok(weir_store_config_set_max_event(cfg, 256));
+	fx_open_cfg(f, cfg);
+	weir_store_config_destroy(cfg);
+	weir_bus              *bus;
+	weir_store_attachment *a;
+	assert_weir_ok(weir_bus_create(&bus, NULL));
+	assert_weir_ok(weir_store_attach(&a, f->st, bus, "r.>", NULL));
+	char *big = wt_filled(300, 'b');
+	assert_weir_ok(weir_publish(bus, "r.big", big, 300, 0, NULL));
+	weir_store_attach_stats s = WEIR_STRUCT_INIT(weir_store_attach_stats);
+	wt_wait_until(
+	    weir_store_attach_stats_get(a, &s) == WEIR_OK && s.failed == 1);
+	assert_int_equal(s.appended, 0);
+	fx_sql(f,
+	    "CREATE TRIGGER no_events BEFORE INSERT ON events"
+	    " BEGIN SELECT RAISE(ABORT, 'refused by test'); END");
+	assert_weir_ok(weir_publish(bus, "r.small", "s", 1, 0, NULL));
+	wt_wait_until(
+	    weir_store_attach_stats_get(a, &s) == WEIR_OK && s.failed == 2);
+	assert_int_equal(s.appended, 0);
+	fx_sql(f, "DROP TRIGGER no_events");
+	assert_weir_ok(weir_publish(bus, "r.small", "s", 1, 0, NULL));
+	wt_wait_until(
+	    weir_store_attach_stats_get(a, &s) == WEIR_OK && s.appended == 1);
+	assert_int_equal(s.failed, 2);
+	assert_weir_err(weir_store_attach_stats_get(NULL, &s), WEIR_EINVAL);
+	assert_weir_err(weir_store_attach_stats_get(a, NULL), WEIR_EINVAL);
+	weir_store_detach(a);
+	weir_bus_destroy(bus);
+	free(big);
+	uint64_t last;
+	assert_weir_ok(weir_store_last_seq(f->st, &last));
+	assert_int_equal(last, 1);
+}
+
 int
 main(void)
 {
@@ -318,6 +362,8 @@ main(void)
 		    test_config_defaults_and_name, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_stats_size, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_refused_events_counted, fx_setup, fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -114,6 +114,30 @@ test_trim_by_age(void **state)
 	assert_weir_err(weir_store_trim(f->st, 0, -1, NULL), WEIR_EINVAL);
 }
 
+// A cursor row whose seq is not a non-negative integer (a damaged or
+// hand-edited store): listing it is WEIR_ECORRUPT, its callback never
+// sees it.
+static void
+test_damaged_seq(void **state)
+{
+	fx         *f     = *state;
+	const char *bad[] = { "UPDATE cursors SET seq='x' WHERE name='b'",
+		"UPDATE cursors SET seq=-1 WHERE name='b'",
+		"UPDATE cursors SET seq=1.5 WHERE name='b'" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_weir_ok(weir_store_cursor_set(f->st, "a", 1));
+		assert_weir_ok(weir_store_cursor_set(f->st, "b", 2));
+		fx_sql(f, bad[i]);
+		names c = { 0 };
+		assert_weir_err(weir_store_cursor_list(f->st, on_cursor, &c),
+		    WEIR_ECORRUPT);
+		assert_non_null(
+		    strstr(weir_store_errmsg(f->st), "damaged cursor"));
+		assert_int_equal(c.n, 1);
+		assert_string_equal(c.name[0], "a");
+	}
+}
+
 int
 main(void)
 {
@@ -124,6 +148,8 @@ main(void)
 		    test_trim_by_seq, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_trim_by_age, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_damaged_seq, fx_setup, fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

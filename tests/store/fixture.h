@@ -6,6 +6,7 @@
 #define WEIR_STORE_FIXTURE_H
 
 #include <dirent.h>
+#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -93,6 +94,25 @@ fx_teardown(void **state)
 	fx_rmdir(f->dir);
 	free(f);
 	return 0;
+}
+
+/* Runs @p sql on @p f's store file through a connection of its own
+ * (beside an open store, or on a closed one): damage, triggers. */
+static inline void
+fx_sql(fx *f, const char *sql)
+{
+	sqlite3 *db;
+	char    *err = NULL;
+	assert_int_equal(sqlite3_open_v2(f->path, &db,
+	                     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL),
+	    SQLITE_OK);
+	sqlite3_busy_timeout(db, 10000);
+	if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK) {
+		print_error("%s: %s\n", sql, err);
+		sqlite3_free(err);
+		fail();
+	}
+	sqlite3_close(db);
 }
 
 /* An event on @p topic with payload @p text (and a fresh id). */

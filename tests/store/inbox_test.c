@@ -7,7 +7,6 @@
  * and the errors of all three calls. The bridge's tests reach the inbox
  * through a running bridge; these reach every path of it directly.
  */
-#include <sqlite3.h>
 #include <stdatomic.h>
 #include <time.h>
 
@@ -64,21 +63,6 @@ ib_now(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-// Runs @p sql on the store's file through a connection of our own.
-static void
-ib_sql(fx *f, const char *sql)
-{
-	sqlite3 *db;
-	char    *err = NULL;
-	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-	sqlite3_busy_timeout(db, 10000);
-	if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK) {
-		print_error("%s: %s\n", sql, err);
-		fail();
-	}
-	sqlite3_close(db);
 }
 
 static void
@@ -247,7 +231,7 @@ test_inbox_table_dropped(void **state)
 	fx         *f  = *state;
 	weir_event *ev = fx_event("in.d", "d");
 	ib_done     d;
-	ib_sql(f, "DROP TABLE inbox");
+	fx_sql(f, "DROP TABLE inbox");
 	ib_append(f->st, ev, &d);
 	assert_int_equal(d.err, WEIR_ESTORE);
 	assert_int_equal(d.seq, 0);
@@ -270,7 +254,7 @@ test_log_refuses(void **state)
 	fx         *f  = *state;
 	weir_event *ev = fx_event("in.r", "r");
 	ib_done     d;
-	ib_sql(f,
+	fx_sql(f,
 	    "CREATE TRIGGER no_events BEFORE INSERT ON events"
 	    " BEGIN SELECT RAISE(ABORT, 'refused by test'); END");
 	ib_append(f->st, ev, &d);
@@ -283,7 +267,7 @@ test_log_refuses(void **state)
 	assert_int_equal(ib_count(f->st), 0);
 	assert_int_equal(ib_last(f->st), 0);
 	// Once the log takes events again, the same id goes in normally.
-	ib_sql(f, "DROP TRIGGER no_events");
+	fx_sql(f, "DROP TRIGGER no_events");
 	ib_append(f->st, ev, &d);
 	assert_weir_ok(d.err);
 	assert_int_equal(d.dup, 0);

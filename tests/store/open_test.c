@@ -266,6 +266,40 @@ test_corrupt_file(void **state)
 	assert_weir_err(rv, WEIR_ECORRUPT);
 }
 
+// A store whose recorded schema version is behind its tables (here 2,
+// with version 3's inbox already there): the migration fails, the open
+// says which, and nothing is changed (the version stays 2).
+static void
+test_migration_fails(void **state)
+{
+	fx  *f = *state;
+	char msg[256];
+	fx_append(f->st, "kept.x", "k");
+	weir_store_destroy(f->st);
+	f->st = NULL;
+	fx_sql(f, "PRAGMA user_version=2");
+	assert_weir_err(try_open(f->path, msg, sizeof(msg)), WEIR_ESTORE);
+	assert_non_null(strstr(msg, "migration"));
+	assert_non_null(strstr(msg, "inbox already exists"));
+	sqlite3      *db;
+	sqlite3_stmt *s;
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &s, NULL);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(s, 0), 2);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	// Put back, the store opens with its event.
+	char back[64];
+	snprintf(back, sizeof(back), "PRAGMA user_version=%d",
+	    WEIR__SCHEMA_VERSION);
+	fx_sql(f, back);
+	fx_open(f);
+	uint64_t last;
+	assert_weir_ok(weir_store_last_seq(f->st, &last));
+	assert_int_equal(last, 1);
+}
+
 int
 main(void)
 {
@@ -282,6 +316,8 @@ main(void)
 		    test_newer_version, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_migrate_from_v1, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_migration_fails, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_missing_directory, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(

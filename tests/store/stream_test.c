@@ -141,6 +141,32 @@ test_snapshots(void **state)
 	    weir_store_snapshot_save(f->st, "a\nb", 1, "x", 1), WEIR_EBADNAME);
 }
 
+static void
+test_snapshot_limits(void **state)
+{
+	fx                *f = *state;
+	weir_store_config *cfg;
+	weir_store_destroy(f->st);
+	assert_weir_ok(weir_store_config_create(&cfg));
+	assert_weir_ok(weir_store_config_set_max_event(cfg, 256));
+	fx_open_cfg(f, cfg);
+	weir_store_config_destroy(cfg);
+	char *big = wt_filled(257, 's');
+	assert_weir_err(
+	    weir_store_snapshot_save(f->st, "s", 1, big, 257), WEIR_ETOOBIG);
+	assert_non_null(strstr(weir_store_errmsg(f->st), "snapshot of 257"));
+	assert_weir_ok(weir_store_snapshot_save(f->st, "s", 1, big, 256));
+	assert_weir_err(
+	    weir_store_snapshot_save(f->st, "s", 2, NULL, 1), WEIR_EINVAL);
+	assert_weir_err(
+	    weir_store_snapshot_save(f->st, "s", 0, big, 1), WEIR_EINVAL);
+	assert_weir_err(
+	    weir_store_snapshot_save(NULL, "s", 2, big, 1), WEIR_EINVAL);
+	// An empty snapshot (no data) is a snapshot.
+	assert_weir_ok(weir_store_snapshot_save(f->st, "s", 3, NULL, 0));
+	free(big);
+}
+
 int
 main(void)
 {
@@ -151,6 +177,8 @@ main(void)
 		    test_read_directions, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_snapshots, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_snapshot_limits, fx_setup, fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
