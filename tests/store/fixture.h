@@ -170,4 +170,71 @@ fx_collect(weir_store *st, const weir_event *ev, const char *stream,
 	return WEIR_OK;
 }
 
+/* ---- allocation-failure injection (oom_test, sqlite_oom_test) ------ */
+
+/* Where failures are injected: weir's allocator hook (oom_test.c) or
+ * SQLite's (sqlite_oom_test.c). */
+typedef struct fx_inject {
+	void (*arm)(long n);  /* from now on the n-th allocation fails */
+	long (*disarm)(void); /* no more failures; allocations since arm */
+} fx_inject;
+
+typedef weir_err (*fx_inject_fn)(fx *f, void *arg);
+
+/* The store still works after a failure: an append that reads back, or
+ * (@p append 0) a read alone, for a function whose allocations would
+ * grow with every probe appended (the check decodes every event). */
+static inline void
+fx_usable(fx *f, int append)
+{
+	uint64_t seq, last;
+	fx_got   g = { 0 };
+	if (!append) {
+		assert_weir_ok(weir_store_last_seq(f->st, &last));
+		assert_weir_ok(
+		    weir_store_read_all(f->st, last, 0, fx_collect, &g));
+		assert_int_equal(g.n, last > 0);
+		return;
+	}
+	seq = fx_append(f->st, "probe.x", "p");
+	assert_weir_ok(weir_store_last_seq(f->st, &last));
+	assert_int_equal(seq, last);
+	assert_weir_ok(weir_store_read_all(f->st, seq, 0, fx_collect, &g));
+	assert_int_equal(g.n, 1);
+}
+
+/* Runs @p fn with its n-th allocation failing, n = 1, 2, ..., until a
+ * run makes fewer than n allocations (every path has been tried), and
+ * returns how many runs failed. Every failure must be WEIR_ENOMEM and
+ * leave the store usable (fx_usable, with @p append). A run may succeed
+ * although an allocation failed (a cache falls back): the loop goes on.
+ * @p sparse: past 64, n grows by an eighth each time (a call making
+ * thousands of allocations). */
+static inline int
+fx_inject_loop(fx *f, const fx_inject *in, const char *what, fx_inject_fn fn,
+    void *arg, int sparse, int append)
+{
+	int failures = 0;
+	for (long n = 1; n < 100000; n += sparse && n > 64 ? n / 8 : 1) {
+		in->arm(n);
+		weir_err rv    = fn(f, arg);
+		long     calls = in->disarm();
+		if (rv == WEIR_OK) {
+			if (calls < n) {
+				return failures;
+			}
+			continue;
+		}
+		if (rv != WEIR_ENOMEM) {
+			print_error("%s, allocation %ld: %s: %s\n", what, n,
+			    weir_err_name(rv), weir_store_errmsg(f->st));
+			fail();
+		}
+		failures++;
+		fx_usable(f, append);
+	}
+	fail_msg("%s never succeeded", what);
+	return failures;
+}
+
 #endif

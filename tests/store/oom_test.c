@@ -16,67 +16,27 @@
 #include "core/evpool.h"
 #include "fault_alloc.h"
 #include "fixture.h"
+#include "store/inbox.h"
 
-typedef weir_err (*oom_fn)(fx *f, void *arg);
-
-// The store still appends and reads after a failure. A read-only
-// function (the check, which decodes every event) is probed by a read
-// alone: an appended probe would give it one more event, hence one more
-// allocation, on every round, and the loop would never end.
 static void
-oom_usable(fx *f, int append)
+oom_arm(long n)
 {
-	uint64_t seq, last;
-	if (!append) {
-		assert_weir_ok(weir_store_last_seq(f->st, &last));
-		fx_got g = { 0 };
-		assert_weir_ok(
-		    weir_store_read_all(f->st, last, 0, fx_collect, &g));
-		assert_int_equal(g.n, last > 0);
-		return;
-	}
-	seq = fx_append(f->st, "probe.x", "p");
-	assert_weir_ok(weir_store_last_seq(f->st, &last));
-	assert_int_equal(seq, last);
-	fx_got g = { 0 };
-	assert_weir_ok(weir_store_read_all(f->st, seq, 0, fx_collect, &g));
-	assert_int_equal(g.n, 1);
+	weir__evpool_flush(); // events are allocated afresh each run
+	fi_arm(n);
 }
 
-// Runs @p fn with its n-th allocation failing, n = 1, 2, ..., until a
-// run makes fewer than n allocations (nothing was injected: every path
-// has been tried), and returns how many runs failed. A run may succeed
-// although an allocation failed (the event pool falls back to the
-// allocator when it cannot make its cache): the loop goes on. The
-// pool's cache is emptied before each run, so events are allocated
-// afresh.
-static int
-oom_loop(fx *f, const char *what, oom_fn fn, void *arg, int append)
+static long
+oom_disarm(void)
 {
-	int failures = 0;
-	for (long n = 1; n < 100000; n++) {
-		weir__evpool_flush();
-		fi_arm(n);
-		weir_err rv    = fn(f, arg);
-		long     calls = alloc_calls;
-		fail_at        = 0;
-		if (rv == WEIR_OK) {
-			if (calls < n) {
-				return failures;
-			}
-			continue;
-		}
-		if (rv != WEIR_ENOMEM) {
-			print_error("%s, allocation %ld: %s: %s\n", what, n,
-			    weir_err_name(rv), weir_store_errmsg(f->st));
-			fail();
-		}
-		failures++;
-		oom_usable(f, append);
-	}
-	fail_msg("%s never succeeded", what);
-	return failures;
+	long calls = alloc_calls;
+	fail_at    = 0;
+	return calls;
 }
+
+static const fx_inject oom_inject = { oom_arm, oom_disarm };
+
+#define oom_loop(f, what, fn, arg, append) \
+	fx_inject_loop(f, &oom_inject, what, fn, arg, 0, append)
 
 // A loop that must meet at least one failure (the function allocates).
 #define OOM_ALLOCATES(f, fn, arg) \
@@ -150,6 +110,24 @@ do_open(fx *f, void *arg)
 	return rv;
 }
 
+// Without a config: the store makes its default one.
+static weir_err
+do_open_default(fx *f, void *arg)
+{
+	(void) arg;
+	weir_store *st = (weir_store *) f;
+	char        path[700], msg[128];
+	snprintf(path, sizeof(path), "%s/default.db", f->dir);
+	weir_err rv = weir_store_open(&st, path, NULL, msg, sizeof(msg));
+	if (rv != WEIR_OK) {
+		assert_null(st);
+		assert_string_equal(msg, weir_strerror(WEIR_ENOMEM));
+		return rv;
+	}
+	weir_store_destroy(st);
+	return rv;
+}
+
 static weir_err
 do_attach_config(fx *f, void *arg)
 {
@@ -169,6 +147,7 @@ test_open_close(void **state)
 {
 	fx *f = *state;
 	OOM_ALLOCATES(f, do_open, NULL);
+	OOM_ALLOCATES(f, do_open_default, NULL);
 	OOM_ALLOCATES(f, do_attach_config, NULL);
 	// Closing allocates nothing: with every allocation failing it
 	// still stops the store cleanly.
@@ -400,6 +379,99 @@ test_snapshots_cursors(void **state)
 	OOM_NO_ALLOC(f, do_cursors, NULL);
 }
 
+/* ---- an emit's stack event, the inbox ------------------------------ */
+
+// A listener that appends the event it is given: weir_emit() hands out
+// an event on its stack, which the store must copy to keep (NOWAIT) and
+// may fail to.
+typedef struct stk {
+	weir_bus   *bus;
+	weir_store *st;
+	int         inbox;
+	int         done;
+	weir_err    err;
+	uint64_t    appended; // over the whole loop
+} stk;
+
+static void
+stk_done(
+    weir_store *st, weir_err err, uint64_t seq, int64_t version, void *arg)
+{
+	(void) st;
+	(void) seq;
+	(void) version;
+	((stk *) arg)->err = err;
+	((stk *) arg)->done++;
+}
+
+static void
+stk_inbox_done(weir_store *st, weir_err err, uint64_t seq, int dup, void *arg)
+{
+	(void) st;
+	(void) seq;
+	assert_int_equal(dup, 0);
+	((stk *) arg)->err = err;
+	((stk *) arg)->done++;
+	((stk *) arg)->appended += err == WEIR_OK;
+}
+
+static weir_err
+stk_listener(weir_bus *bus, const weir_event *ev, void *arg)
+{
+	stk                   *c   = arg;
+	weir_store_append_opts opt = { .size = sizeof(opt),
+		.flags                       = WEIR_STORE_APPEND_NOWAIT,
+		.done                        = stk_done,
+		.arg                         = c };
+	(void) bus;
+	return c->inbox
+	    ? weir__store_inbox_append(c->st, ev, stk_inbox_done, c)
+	    : weir_store_append(c->st, ev, &opt, NULL, NULL);
+}
+
+static weir_err
+do_emit_append(fx *f, void *arg)
+{
+	stk     *c = arg;
+	uint64_t before, after;
+	c->done = 0;
+	long n  = fail_at; // the probes allocate nothing, but be sure
+	fail_at = 0;
+	assert_weir_ok(weir_store_last_seq(f->st, &before));
+	oom_arm(n);
+	weir_err rv = weir_emit(c->bus, "stk.x", "payload", 7, NULL);
+	fail_at     = 0;
+	// Queued (OK): done once, appended. Refused: no done, nothing.
+	assert_weir_ok(weir_store_flush(f->st));
+	assert_int_equal(c->done, rv == WEIR_OK);
+	assert_weir_ok(weir_store_last_seq(f->st, &after));
+	assert_int_equal(after, rv == WEIR_OK ? before + 1 : before);
+	if (rv == WEIR_OK) {
+		assert_weir_ok(c->err);
+	}
+	fail_at = n;
+	return rv;
+}
+
+static void
+test_emit_append(void **state)
+{
+	fx *f = *state;
+	stk c = { .st = f->st };
+	assert_weir_ok(weir_bus_create(&c.bus, NULL));
+	assert_weir_ok(
+	    weir_on(c.bus, "stk.>", stk_listener, &c, NULL, 0, NULL));
+	OOM_ALLOCATES(f, do_emit_append, &c);
+	c.inbox = 1;
+	OOM_ALLOCATES(f, do_emit_append, &c);
+	// One inbox row for each inbox append that was acknowledged.
+	uint64_t n;
+	assert_weir_ok(weir__store_inbox_count(f->st, &n));
+	assert_true(c.appended >= 1);
+	assert_int_equal(n, c.appended);
+	weir_bus_destroy(c.bus);
+}
+
 /* ---- replay ------------------------------------------------------- */
 
 static weir_err
@@ -599,6 +671,8 @@ main(void)
 		    test_read, oom_setup, oom_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_snapshots_cursors, oom_setup, oom_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_emit_append, oom_setup, oom_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_replay, oom_setup, oom_teardown),
 		cmocka_unit_test_setup_teardown(

@@ -58,51 +58,18 @@ sq_arm(long n)
 	sq_fail_at = n;
 }
 
-typedef weir_err (*sq_fn)(fx *f, void *arg);
-
-// The store still appends and reads after a failure.
-static void
-sq_usable(fx *f)
+static long
+sq_disarm(void)
 {
-	uint64_t seq, last;
-	seq = fx_append(f->st, "probe.x", "p");
-	assert_weir_ok(weir_store_last_seq(f->st, &last));
-	assert_int_equal(seq, last);
-	fx_got g = { 0 };
-	assert_weir_ok(weir_store_read_all(f->st, seq, 0, fx_collect, &g));
-	assert_int_equal(g.n, 1);
+	long calls = sq_calls;
+	sq_fail_at = 0;
+	return calls;
 }
 
-// Runs @p fn with SQLite's n-th allocation failing, n = 1, 2, ..., until
-// a run makes fewer than n allocations; returns how many runs failed.
-// @p sparse: after the first 64, n grows by an eighth each time (a
-// call that makes thousands of allocations, each run one more test).
-static int
-sq_loop(fx *f, const char *what, sq_fn fn, void *arg, int sparse)
-{
-	int failures = 0;
-	for (long n = 1; n < 100000; n += sparse && n > 64 ? n / 8 : 1) {
-		sq_arm(n);
-		weir_err rv    = fn(f, arg);
-		long     calls = sq_calls;
-		sq_fail_at     = 0;
-		if (rv == WEIR_OK) {
-			if (calls < n) {
-				return failures;
-			}
-			continue;
-		}
-		if (rv != WEIR_ENOMEM) {
-			print_error("%s, allocation %ld: %s: %s\n", what, n,
-			    weir_err_name(rv), weir_store_errmsg(f->st));
-			fail();
-		}
-		failures++;
-		sq_usable(f);
-	}
-	fail_msg("%s never succeeded", what);
-	return failures;
-}
+static const fx_inject sq_inject = { sq_arm, sq_disarm };
+
+#define sq_loop(f, what, fn, arg, sparse) \
+	fx_inject_loop(f, &sq_inject, what, fn, arg, sparse, 1)
 
 #define SQ_FAILS(f, fn, arg) assert_true(sq_loop(f, #fn, fn, arg, 0) >= 1)
 #define SQ_FAILS_SPARSE(f, fn, arg) \
