@@ -4,9 +4,15 @@
  * whichever optional arguments it has, writes nothing, calls no
  * callback and zeroes what it would report. Closing twice is harmless.
  */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "fixture.h"
+#include "store/writer.h"
 
 static int calls;
 
@@ -170,6 +176,145 @@ test_attach(void **state)
 	weir_event_release(ev);
 }
 
+// A read whose callback closes the store: the read ends normally (its
+// connection was taken before), and the connection is closed on return
+// rather than pooled (LeakSanitizer would see one left open).
+static weir_err
+close_inside(weir_store *st, const weir_event *ev, const char *stream,
+    int64_t version, void *arg)
+{
+	(void) ev;
+	(void) stream;
+	(void) version;
+	if (++*(int *) arg == 1) {
+		weir_store_close(st);
+	}
+	return WEIR_OK;
+}
+
+static void
+test_close_during_read(void **state)
+{
+	fx *f = *state;
+	int n = 0;
+	for (int i = 0; i < 3; i++) {
+		fx_append(f->st, "during.x", "v");
+	}
+	assert_weir_ok(weir_store_read_all(f->st, 0, 0, close_inside, &n));
+	assert_int_equal(n, 3);
+	assert_closed(f->st, weir_store_read_all(f->st, 0, 0, cl_read, NULL));
+}
+
+// ---- an append waiting for room in the writer's queue -------------------
+
+typedef struct blocked {
+	weir_store *st;
+	atomic_int  tid;
+	weir_err    rv;
+} blocked;
+
+static void *
+blocked_append(void *arg)
+{
+	blocked    *b  = arg;
+	weir_event *ev = fx_event("blocked.x", "b");
+	atomic_store(&b->tid, (int) syscall(SYS_gettid));
+	b->rv = weir_store_append(b->st, ev, NULL, NULL, NULL);
+	weir_event_release(ev);
+	return NULL;
+}
+
+// Is thread @p tid of this process asleep (state S in /proc)?
+static int
+thread_sleeping(int tid)
+{
+	char  path[64], line[256];
+	FILE *fp;
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
+	if ((fp = fopen(path, "r")) == NULL) {
+		return 0;
+	}
+	char *got = fgets(line, sizeof(line), fp);
+	fclose(fp);
+	char *end = got ? strrchr(line, ')') : NULL;
+	return end != NULL && end[1] == ' ' && end[2] == 'S';
+}
+
+// Holds the writer thread in a call until opened.
+typedef struct wgate {
+	atomic_int entered;
+	atomic_int open;
+} wgate;
+
+static weir_err
+wgate_wait(weir_store *st, sqlite3 *db, void *arg)
+{
+	wgate *g = arg;
+	(void) st;
+	(void) db;
+	atomic_store(&g->entered, 1);
+	while (!atomic_load(&g->open)) {
+		usleep(1000);
+	}
+	return WEIR_OK;
+}
+
+static void *
+wgate_thread(void *arg)
+{
+	void **a = arg;
+	return (void *) (intptr_t) weir__writer_call(a[0], wgate_wait, a[1]);
+}
+
+static void *
+close_thread(void *st)
+{
+	weir_store_close(st);
+	return NULL;
+}
+
+// With the writer busy and its queue (of one) full, an append waits for
+// room; closing the store wakes it with WEIR_ECLOSED, and the append
+// queued before it is still committed by the close.
+static void
+test_close_wakes_blocked_append(void **state)
+{
+	fx                *f = *state;
+	weir_store_config *cfg;
+	weir_store_destroy(f->st);
+	assert_weir_ok(weir_store_config_create(&cfg));
+	assert_weir_ok(weir_store_config_set_batch(cfg, 1, 1));
+	fx_open_cfg(f, cfg);
+	weir_store_config_destroy(cfg);
+	wgate     g    = { 0 };
+	void     *a[2] = { f->st, &g };
+	pthread_t gth, bth, cth;
+	assert_int_equal(pthread_create(&gth, NULL, wgate_thread, a), 0);
+	wt_wait_until(atomic_load(&g.entered));
+	// The queue's one place: an append that does not wait.
+	weir_event            *ev = fx_event("queued.x", "q");
+	weir_store_append_opts o  = { .size = sizeof(o),
+		 .flags                     = WEIR_STORE_APPEND_NOWAIT };
+	assert_weir_ok(weir_store_append(f->st, ev, &o, NULL, NULL));
+	weir_event_release(ev);
+	blocked b = { .st = f->st };
+	assert_int_equal(pthread_create(&bth, NULL, blocked_append, &b), 0);
+	wt_wait_until(atomic_load(&b.tid) != 0 && thread_sleeping(b.tid));
+	// Close waits for the writer: from a thread of its own.
+	assert_int_equal(pthread_create(&cth, NULL, close_thread, f->st), 0);
+	assert_int_equal(pthread_join(bth, NULL), 0);
+	assert_int_equal(b.rv, WEIR_ECLOSED);
+	atomic_store(&g.open, 1);
+	assert_int_equal(pthread_join(gth, NULL), 0);
+	assert_int_equal(pthread_join(cth, NULL), 0);
+	// What was acknowledged as queued is in the log.
+	weir_store_destroy(f->st);
+	fx_open(f);
+	uint64_t last;
+	assert_weir_ok(weir_store_last_seq(f->st, &last));
+	assert_int_equal(last, 1);
+}
+
 int
 main(void)
 {
@@ -180,6 +325,10 @@ main(void)
 		    test_reads, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_attach, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_close_during_read, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_close_wakes_blocked_append, fx_setup, fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

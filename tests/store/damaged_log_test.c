@@ -312,11 +312,11 @@ test_undecodable(void **state)
 {
 	fx         *f      = *state;
 	const char *sets[] = {
-		"topic='a..b'",
-		"headers=x'ffff00'",
+		"topic='a..b'", "headers=x'ffff00'",
 		// A name with a NUL inside would read back as a shorter name.
-		"headers=x'0500616200630000000000'",
-		"headers=x'020061'",
+		"headers=x'0500616200630000000000'", "headers=x'020061'",
+		"headers=x'02'",           // too short for a name's length
+		"headers=x'000000000000'", // a name of length 0
 	};
 	dmg_each_row(
 	    f, sets, sizeof(sets) / sizeof(sets[0]), WEIR_STORE_DAMAGE_DECODE);
@@ -466,6 +466,80 @@ dmg_teardown(void **state)
 	return 0;
 }
 
+// A header blob of more headers than an event may have (WEIR_MAX_HEADERS
+// + 1 headers "a", each well formed): refused as damaged, not decoded
+// past the end of the decoder's array.
+static void
+test_too_many_headers(void **state)
+{
+	fx           *f = *state;
+	uint8_t       blob[(WEIR_MAX_HEADERS + 1) * 8];
+	const uint8_t one[8] = { 2, 0, 'a', 0, 0, 0, 0, 0 };
+	sqlite3      *db;
+	sqlite3_stmt *s;
+	dmg_found     d;
+	weir_err      read_rv;
+	for (size_t i = 0; i <= WEIR_MAX_HEADERS; i++) {
+		memcpy(blob + 8 * i, one, 8);
+	}
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_prepare_v2(
+	        db, "UPDATE events SET headers=?1 WHERE seq=9", -1, &s, NULL),
+	    SQLITE_OK);
+	sqlite3_bind_blob(s, 1, blob, sizeof(blob), SQLITE_STATIC);
+	assert_int_equal(sqlite3_step(s), SQLITE_DONE);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	assert_int_equal(dmg_read_all(f, &d, &read_rv), WEIR_ECORRUPT);
+	assert_int_equal(read_rv, WEIR_ECORRUPT);
+	assert_true(dmg_has(&d, WEIR_STORE_DAMAGE_DECODE, "events", 9));
+}
+
+// A table without a column weir reads (cursors without `updated`): the
+// check reports the table as damaged and names the column.
+static void
+test_missing_column(void **state)
+{
+	fx       *f = *state;
+	dmg_found d;
+	weir_err  read_rv;
+	dmg_sql(f,
+	    "CREATE TABLE c2(name TEXT PRIMARY KEY, seq INTEGER)"
+	    " WITHOUT ROWID;"
+	    "INSERT INTO c2 SELECT name, seq FROM cursors;"
+	    "DROP TABLE cursors; ALTER TABLE c2 RENAME TO cursors;");
+	assert_int_equal(dmg_read_all(f, &d, &read_rv), WEIR_ECORRUPT);
+	assert_true(dmg_has(&d, WEIR_STORE_DAMAGE_TABLE, "cursors", 0));
+	fx_open(f);
+	assert_weir_err(weir_store_check(f->st), WEIR_ECORRUPT);
+	assert_non_null(strstr(weir_store_errmsg(f->st), "updated"));
+	weir_store_destroy(f->st);
+	f->st = NULL;
+}
+
+// A row whose topic is NULL: a read by pattern does not match it (the
+// match function takes NULL as no match) and goes on; a read of
+// everything refuses it as damaged.
+static void
+test_null_topic_by_pattern(void **state)
+{
+	fx *f = *state;
+	dmg_untype(f);
+	dmg_sql(f, "UPDATE events SET topic=NULL WHERE seq=9");
+	fx_open(f);
+	size_t            n   = 0;
+	weir_store_filter flt = { .size = sizeof(flt), .pattern = "orders.>" };
+	assert_weir_ok(weir_store_read(f->st, &flt, dmg_read_fn, &n));
+	assert_int_equal(n, DMG_EVENTS - 1);
+	n = 0;
+	assert_weir_err(
+	    weir_store_read_all(f->st, 0, 0, dmg_read_fn, &n), WEIR_ECORRUPT);
+	assert_int_equal(n, 8);
+	weir_store_destroy(f->st);
+	f->st = NULL;
+}
+
 int
 main(void)
 {
@@ -488,6 +562,12 @@ main(void)
 		    test_truncated, dmg_setup, dmg_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_page_damage, dmg_setup, dmg_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_too_many_headers, dmg_setup, dmg_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_missing_column, dmg_setup, dmg_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_null_topic_by_pattern, dmg_setup, dmg_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
