@@ -1,6 +1,7 @@
 // Appends. The caller's thread checks and encodes the event, so that
 // the writer thread only binds and steps: the writer is the bottleneck
 // of the store, everything that can run in parallel runs before it.
+#include <stdio.h>
 #include <string.h>
 
 #include "core/alloc.h"
@@ -125,6 +126,32 @@ append_stream(weir_store *st, weir__req *r)
 	return append_stream_set(st, r->stream, cur + 1);
 }
 
+// The event of an inbox append was refused after its id went into the
+// inbox. A hard error rolls the whole batch back; after any other the
+// batch commits, so the id is taken out again: "seen" without its event,
+// the broker's redelivery would be dropped as a duplicate and the event
+// lost. Returns @p rv, or the delete's own failure.
+static weir_err
+append_inbox_unsee(weir_store *st, weir__req *r, weir_err rv)
+{
+	if (weir__writer_is_hard(rv)) {
+		return rv;
+	}
+	static const char hex[] = "0123456789abcdef";
+	const uint8_t    *id    = weir_event_id(r->ev);
+	char              sql[80], *p;
+	p = sql + snprintf(sql, sizeof(sql), "DELETE FROM inbox WHERE id=x'");
+	for (int i = 0; i < 16; i++) {
+		*p++ = hex[id[i] >> 4];
+		*p++ = hex[id[i] & 15];
+	}
+	memcpy(p, "'", 2);
+	int rc = sqlite3_exec(st->writer.db, sql, NULL, NULL, NULL);
+	return rc == SQLITE_OK
+	    ? rv
+	    : weir__store_sqlerr(st, st->writer.db, rc, "inbox");
+}
+
 // An inbox append: the id goes into the inbox first; an id already
 // there was seen before and writes nothing. A new inbox id whose event
 // is already in the log (a local event that came back) adds only the
@@ -157,7 +184,8 @@ append_inbox(weir_store *st, weir__req *r)
 		r->dup = rv == WEIR_OK;
 		return rv;
 	}
-	return weir__store_sqlerr(st, st->writer.db, rc, "append");
+	return append_inbox_unsee(
+	    st, r, weir__store_sqlerr(st, st->writer.db, rc, "append"));
 }
 
 weir_err
