@@ -1,6 +1,7 @@
 // The inbox: appends that also record their id as seen (the writer's
 // part is append_inbox in append.c), and its pruning.
 #include "store/inbox.h"
+#include "store/append.h"
 #include "store/bind.h"
 
 #include "core/alloc.h"
@@ -19,16 +20,11 @@ weir__store_inbox_append(
 	if (rv != WEIR_OK) {
 		return rv;
 	}
-	if (weir_topic_validate(weir_event_topic(ev)) != WEIR_OK) {
-		return weir__store_fail(st, WEIR_EBADTOPIC,
-		    "invalid topic '%.200s'", weir_event_topic(ev));
-	}
-	size_t hsize = weir__codec_headers_size(ev);
-	size_t size  = weir__codec_event_size(ev, hsize);
-	if (size > st->cfg.max_event) {
-		return weir__store_fail(st, WEIR_ETOOBIG,
-		    "event of %zu bytes exceeds the limit of %zu bytes", size,
-		    st->cfg.max_event);
+	// The door of weir_store_append: nothing acknowledged may fail to
+	// read back (an event past the codec's limits would).
+	size_t hsize;
+	if ((rv = weir__append_check_event(st, ev, &hsize)) != WEIR_OK) {
+		return rv;
 	}
 	weir__req *r = weir__zalloc(sizeof(*r) + hsize);
 	if (r == NULL || (r->ev = weir_event_hold(ev)) == NULL) {

@@ -6,6 +6,7 @@
  */
 #include "core/event.h"
 #include "fixture.h"
+#include "store/inbox.h"
 
 // Regression: a header name of 65,535 bytes was acknowledged with a seq,
 // but its length did not fit the row's 16-bit field, so every read that
@@ -130,6 +131,85 @@ test_max_event_exact(void **state)
 	free(p);
 }
 
+static void
+no_free(void *p)
+{
+	(void) p;
+}
+
+// An event one past a limit, made past weir_event_new's checks (as an
+// internal path could): every door of the store refuses it, naming
+// why, and nothing is written.
+static void
+refused_everywhere(fx *f, weir_event *ev, weir_err want, const char *why)
+{
+	uint64_t seq = 99, n = 99;
+	assert_weir_err(weir_store_append(f->st, ev, NULL, &seq, NULL), want);
+	assert_int_equal(seq, 0);
+	assert_non_null(strstr(weir_store_errmsg(f->st), why));
+	weir_store_append_opts o = { .size = sizeof(o),
+		.flags                     = WEIR_STORE_APPEND_NOWAIT };
+	assert_weir_err(weir_store_append(f->st, ev, &o, NULL, NULL), want);
+	// Regression: the inbox took such an event (its door checked the
+	// topic and size only), and its row would not have read back.
+	assert_weir_err(weir__store_inbox_append(f->st, ev, NULL, NULL), want);
+	assert_non_null(strstr(weir_store_errmsg(f->st), why));
+	assert_weir_ok(weir_store_flush(f->st));
+	assert_weir_ok(weir_store_last_seq(f->st, &seq));
+	assert_int_equal(seq, 0);
+	assert_weir_ok(weir__store_inbox_count(f->st, &n));
+	assert_int_equal(n, 0);
+	weir_event_release(ev);
+}
+
+static void
+test_one_past_each_limit(void **state)
+{
+	fx             *f = *state;
+	weir_event     *ev;
+	weir_header     h[WEIR_MAX_HEADERS + 1];
+	char           *big = wt_filled(WEIR_MAX_KEY + 1, 'k');
+	weir_event_init init;
+	for (size_t i = 0; i <= WEIR_MAX_HEADERS; i++) {
+		h[i] = (weir_header) { "h", "v", 1 };
+	}
+	// One header too many.
+	init = (weir_event_init) { .size = sizeof(init),
+		.topic                   = "a.b",
+		.headers                 = h,
+		.header_count            = WEIR_MAX_HEADERS + 1 };
+	assert_weir_ok(weir__event_make(&ev, &init, NULL, NULL));
+	refused_everywhere(f, ev, WEIR_EINVAL, "past weir's limits");
+	// A key one byte too long.
+	init = (weir_event_init) { .size = sizeof(init),
+		.topic                   = "a.b",
+		.key                     = big,
+		.key_len                 = WEIR_MAX_KEY + 1 };
+	assert_weir_ok(weir__event_make(&ev, &init, NULL, NULL));
+	refused_everywhere(f, ev, WEIR_EINVAL, "past weir's limits");
+	// A header value one byte too long.
+	h[0] = (weir_header) { "h", big, WEIR_MAX_HEADER_VALUE + 1 };
+	init = (weir_event_init) { .size = sizeof(init),
+		.topic                   = "a.b",
+		.headers                 = h,
+		.header_count            = 1 };
+	assert_weir_ok(weir__event_make(&ev, &init, NULL, NULL));
+	refused_everywhere(f, ev, WEIR_EINVAL, "past weir's limits");
+	// A topic weir's grammar refuses.
+	init = (weir_event_init) { .size = sizeof(init), .topic = "a..b" };
+	assert_weir_ok(weir__event_make(&ev, &init, NULL, NULL));
+	refused_everywhere(f, ev, WEIR_EBADTOPIC, "invalid topic 'a..b'");
+	// A payload length near SIZE_MAX (taken, never copied or read): the
+	// size sum saturates rather than wrapping to a small number.
+	init = (weir_event_init) { .size = sizeof(init),
+		.topic                   = "a.b",
+		.payload                 = big,
+		.payload_len             = SIZE_MAX - 2 };
+	assert_weir_ok(weir__event_make(&ev, &init, no_free, NULL));
+	refused_everywhere(f, ev, WEIR_ETOOBIG, "exceeds the limit");
+	free(big);
+}
+
 int
 main(void)
 {
@@ -140,6 +220,8 @@ main(void)
 		    test_every_limit_reads_back, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_max_event_exact, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_one_past_each_limit, fx_setup, fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
