@@ -3,6 +3,9 @@
  * the writer falls behind, the subscription's policy applies, counted.
  */
 #include <pthread.h>
+#include <stdio.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "fixture.h"
 #include "store/writer.h"
@@ -344,6 +347,76 @@ test_refused_events_counted(void **state)
 	assert_int_equal(last, 1);
 }
 
+// Is thread @p tid of this process asleep (state S in /proc)?
+static int
+thread_sleeping(int tid)
+{
+	char  path[64], line[256];
+	FILE *fp;
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
+	if ((fp = fopen(path, "r")) == NULL) {
+		return 0;
+	}
+	char *got = fgets(line, sizeof(line), fp);
+	fclose(fp);
+	char *end = got ? strrchr(line, ')') : NULL;
+	return end != NULL && end[1] == ' ' && end[2] == 'S';
+}
+
+typedef struct opener {
+	gate     *g;
+	pthread_t gth;
+	int       tid; // the thread detaching
+	int       lost;
+} opener;
+
+// Opens the gate once the detaching thread sleeps (in the drain).
+static void *
+opener_main(void *arg)
+{
+	opener *o   = arg;
+	int64_t end = wt_now_ms() + WT_WAIT_MS;
+	while (!thread_sleeping(o->tid) && !(o->lost = wt_now_ms() > end)) {
+		wt_sleep_ms(1);
+	}
+	gate_open(o->g, o->gth);
+	return NULL;
+}
+
+// Detaching while events wait in the attachment's queue (the writer is
+// held, so the handler waits for room in the store's queue): detach
+// drains them into the store first; none is dropped.
+static void
+test_detach_drains(void **state)
+{
+	fx                    *f = *state;
+	weir_bus              *bus;
+	weir_store_attachment *a;
+	gate                   g = { 0 };
+	opener    o = { .g = &g, .tid = (int) syscall(SYS_gettid) };
+	pthread_t oth;
+	reopen_small_queue(f);
+	assert_weir_ok(weir_bus_create(&bus, NULL));
+	assert_weir_ok(attach(&a, f->st, bus, ">", 16, WEIR_POLICY_BLOCK, 0));
+	gate_close(&g, f->st, &o.gth);
+	for (int i = 0; i < 5; i++) {
+		assert_weir_ok(weir_publish(bus, "drain.x", "d", 1, 0, NULL));
+	}
+	// One in the store's queue, one in the handler, three waiting.
+	weir_store_attach_stats s = WEIR_STRUCT_INIT(weir_store_attach_stats);
+	wt_wait_until(weir_store_attach_stats_get(a, &s) == WEIR_OK &&
+	    s.subscr.queued == 3);
+	assert_int_equal(pthread_create(&oth, NULL, opener_main, &o), 0);
+	weir_store_detach(a);
+	assert_int_equal(pthread_join(oth, NULL), 0);
+	assert_int_equal(o.lost, 0);
+	assert_weir_ok(weir_store_flush(f->st));
+	uint64_t last;
+	assert_weir_ok(weir_store_last_seq(f->st, &last));
+	assert_int_equal(last, 5);
+	weir_bus_destroy(bus);
+}
+
 int
 main(void)
 {
@@ -364,6 +437,8 @@ main(void)
 		    test_stats_size, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_refused_events_counted, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_detach_drains, fx_setup, fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "fixture.h"
+#include "store/inbox.h"
 #include "store/writer.h"
 
 static int calls;
@@ -209,17 +210,48 @@ test_close_during_read(void **state)
 
 typedef struct blocked {
 	weir_store *st;
+	int         how; // 0: waits for the commit, 1: NOWAIT, 2: inbox
 	atomic_int  tid;
 	weir_err    rv;
+	atomic_int  done; // callbacks: there must be none
 } blocked;
+
+static void
+blocked_done(
+    weir_store *st, weir_err err, uint64_t seq, int64_t version, void *arg)
+{
+	(void) st;
+	(void) err;
+	(void) seq;
+	(void) version;
+	atomic_fetch_add(&((blocked *) arg)->done, 1);
+}
+
+static void
+blocked_inbox_done(
+    weir_store *st, weir_err err, uint64_t seq, int dup, void *arg)
+{
+	(void) st;
+	(void) err;
+	(void) seq;
+	(void) dup;
+	atomic_fetch_add(&((blocked *) arg)->done, 1);
+}
 
 static void *
 blocked_append(void *arg)
 {
-	blocked    *b  = arg;
-	weir_event *ev = fx_event("blocked.x", "b");
+	blocked               *b  = arg;
+	weir_event            *ev = fx_event("blocked.x", "b");
+	weir_store_append_opts o  = { .size = sizeof(o),
+		 .flags                     = WEIR_STORE_APPEND_NOWAIT,
+		 .done                      = blocked_done,
+		 .arg                       = b };
 	atomic_store(&b->tid, (int) syscall(SYS_gettid));
-	b->rv = weir_store_append(b->st, ev, NULL, NULL, NULL);
+	b->rv = b->how == 2
+	    ? weir__store_inbox_append(b->st, ev, blocked_inbox_done, b)
+	    : weir_store_append(
+	          b->st, ev, b->how == 1 ? &o : NULL, NULL, NULL);
 	weir_event_release(ev);
 	return NULL;
 }
@@ -273,9 +305,10 @@ close_thread(void *st)
 	return NULL;
 }
 
-// With the writer busy and its queue (of one) full, an append waits for
-// room; closing the store wakes it with WEIR_ECLOSED, and the append
-// queued before it is still committed by the close.
+// With the writer busy and its queue (of one) full, appends wait for
+// room (one waiting for its commit, one NOWAIT, one to the inbox);
+// closing the store wakes each with WEIR_ECLOSED and no callback, and
+// the append queued before them is still committed by the close.
 static void
 test_close_wakes_blocked_append(void **state)
 {
@@ -288,7 +321,7 @@ test_close_wakes_blocked_append(void **state)
 	weir_store_config_destroy(cfg);
 	wgate     g    = { 0 };
 	void     *a[2] = { f->st, &g };
-	pthread_t gth, bth, cth;
+	pthread_t gth, bth[3], cth;
 	assert_int_equal(pthread_create(&gth, NULL, wgate_thread, a), 0);
 	wt_wait_until(atomic_load(&g.entered));
 	// The queue's one place: an append that does not wait.
@@ -297,13 +330,21 @@ test_close_wakes_blocked_append(void **state)
 		 .flags                     = WEIR_STORE_APPEND_NOWAIT };
 	assert_weir_ok(weir_store_append(f->st, ev, &o, NULL, NULL));
 	weir_event_release(ev);
-	blocked b = { .st = f->st };
-	assert_int_equal(pthread_create(&bth, NULL, blocked_append, &b), 0);
-	wt_wait_until(atomic_load(&b.tid) != 0 && thread_sleeping(b.tid));
+	blocked b[3];
+	for (int i = 0; i < 3; i++) {
+		b[i] = (blocked) { .st = f->st, .how = i };
+		assert_int_equal(
+		    pthread_create(&bth[i], NULL, blocked_append, &b[i]), 0);
+		wt_wait_until(
+		    atomic_load(&b[i].tid) != 0 && thread_sleeping(b[i].tid));
+	}
 	// Close waits for the writer: from a thread of its own.
 	assert_int_equal(pthread_create(&cth, NULL, close_thread, f->st), 0);
-	assert_int_equal(pthread_join(bth, NULL), 0);
-	assert_int_equal(b.rv, WEIR_ECLOSED);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(pthread_join(bth[i], NULL), 0);
+		assert_int_equal(b[i].rv, WEIR_ECLOSED);
+		assert_int_equal(atomic_load(&b[i].done), 0);
+	}
 	atomic_store(&g.open, 1);
 	assert_int_equal(pthread_join(gth, NULL), 0);
 	assert_int_equal(pthread_join(cth, NULL), 0);
