@@ -24,7 +24,6 @@ struct weir_store_attachment {
 	weir_loop           *loop;
 	weir_subscr         *sub;
 	pthread_t            thread;
-	int                  running;
 	atomic_uint_fast64_t appended;
 	atomic_uint_fast64_t failed;
 };
@@ -92,13 +91,11 @@ attach_subscribe(weir_store_attachment *a, weir_bus *bus, const char *pattern,
 	return rv;
 }
 
+// Frees what attach made. The loop thread is not running: it never
+// started (a failed attach) or detach joined it.
 static void
 attach_free(weir_store_attachment *a)
 {
-	if (a->running) {
-		weir_loop_stop(a->loop);
-		pthread_join(a->thread, NULL);
-	}
 	(void) weir_loop_destroy(a->loop);
 	weir__free(a);
 }
@@ -142,10 +139,9 @@ weir_store_attach(weir_store_attachment **out, weir_store *st, weir_bus *bus,
 	}
 	rv = attach_subscribe(a, bus, pattern, cfg ? cfg : &def);
 	if (rv == WEIR_OK) {
-		rv         = pthread_create(&a->thread, NULL, attach_main, a)
-		            ? WEIR_ENOMEM
-		            : WEIR_OK;
-		a->running = rv == WEIR_OK;
+		rv = pthread_create(&a->thread, NULL, attach_main, a)
+		    ? WEIR_ENOMEM
+		    : WEIR_OK;
 	}
 	if (rv != WEIR_OK) {
 		weir_unsubscribe(a->sub);
@@ -206,7 +202,6 @@ weir_store_detach(weir_store_attachment *a)
 	weir_unsubscribe(a->sub);
 	weir_loop_stop(a->loop);
 	pthread_join(a->thread, NULL);
-	a->running = 0;
 	(void) weir_store_flush(a->st); // no done callback runs after this
 	attach_free(a);
 }

@@ -237,6 +237,11 @@ test_bad_attach(void **state)
 	assert_weir_err(
 	    weir_store_attach(&a, NULL, bus, ">", NULL), WEIR_EINVAL);
 	assert_null(a);
+	assert_weir_err(
+	    weir_store_attach(&a, f->st, NULL, ">", NULL), WEIR_EINVAL);
+	assert_weir_err(
+	    weir_store_attach(&a, f->st, bus, NULL, NULL), WEIR_EINVAL);
+	assert_null(a);
 	weir_store_close(f->st);
 	assert_weir_err(attach(&a, f->st, bus, ">", 8, WEIR_POLICY_BLOCK, -1),
 	    WEIR_ECLOSED);

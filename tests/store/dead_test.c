@@ -479,6 +479,10 @@ test_null_message(void **state)
 	    weir_store_dead_delete(f->st, (uint64_t) INT64_MAX + 1),
 	    WEIR_EINVAL);
 	assert_weir_err(weir_store_dead_delete(f->st, 0), WEIR_EINVAL);
+	assert_weir_ok(weir_store_dead_purge(f->st, "other", NULL));
+	s.n = 0;
+	assert_weir_ok(weir_store_dead_list(f->st, "r", 0, on_dead, &s));
+	assert_int_equal(s.n, 1); // another origin's purge left it
 	assert_weir_err(
 	    weir_store_dead_delete(f->st, s.id[0] + 1), WEIR_ENOENT);
 	assert_weir_ok(weir_store_dead_delete(f->st, s.id[0]));

@@ -92,6 +92,12 @@ test_foreign_database(void **state)
 	    (const char *) sqlite3_column_text(s, 0), "delete");
 	sqlite3_finalize(s);
 	sqlite3_close(db);
+	// No tables, no application id, but a schema version: not empty,
+	// so not a new store either.
+	snprintf(other, sizeof(other), "%s/versioned.db", f->dir);
+	raw_exec(other, "PRAGMA user_version=5");
+	assert_weir_err(try_open(other, msg, sizeof(msg)), WEIR_ENOTSTORE);
+	assert_non_null(strstr(msg, "another application"));
 }
 
 static void

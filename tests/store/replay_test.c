@@ -414,6 +414,15 @@ test_limit_total(void **state)
 	assert_int_equal(n, 3);
 	assert_int_equal(g.n, 3);
 	assert_int_equal(total, 3);
+	// A limit above the count, and one past INT64_MAX: the count.
+	size_t limits[] = { 100, SIZE_MAX };
+	for (size_t i = 0; i < 2; i++) {
+		memset(&g, 0, sizeof(g));
+		flt.limit = limits[i];
+		assert_weir_ok(weir_store_replay(f->st, &rp, &n));
+		assert_int_equal(n, 10);
+		assert_int_equal(total, 10);
+	}
 }
 
 // Every combination of target and speed that lacks what it needs.

@@ -342,6 +342,98 @@ test_dead_replay(void **state)
 	SQ_FAILS(f, do_replay, NULL);
 }
 
+/* ---- reads on a store with no pooled connection -------------------- */
+
+// Each read below is the first on its store, so it opens its read
+// connection, and that open fails too (the pool is empty).
+typedef struct fresh {
+	weir_err (*read)(weir_store *st);
+} fresh;
+
+static weir_err
+fresh_cursors(weir_store *st)
+{
+	int n = 0;
+	return weir_store_cursor_list(st, cursor_fn, &n);
+}
+
+static weir_err
+fresh_snapshot(weir_store *st)
+{
+	int64_t got = 0;
+	return weir_store_snapshot_load(st, "s", snap_fn, &got);
+}
+
+static weir_err
+fresh_dead(weir_store *st)
+{
+	int n = 0;
+	return weir_store_dead_list(st, NULL, 0, dl_count, &n);
+}
+
+static weir_err
+fresh_read(weir_store *st)
+{
+	fx_got g = { 0 };
+	return weir_store_read_all(st, 0, 0, fx_collect, &g);
+}
+
+static weir_err
+fresh_version(weir_store *st)
+{
+	int64_t v = 0;
+	return weir_store_stream_version(st, "s", &v);
+}
+
+static void
+fresh_path(fx *f, char *path, size_t size)
+{
+	snprintf(path, size, "%s/fresh.db", f->dir);
+}
+
+static weir_err
+do_fresh(fx *f, void *arg)
+{
+	const fresh *fr = arg;
+	weir_store  *st;
+	char         path[700], msg[128];
+	long         n = sq_fail_at;
+	sq_fail_at     = 0;
+	fresh_path(f, path, sizeof(path));
+	assert_weir_ok(weir_store_open(&st, path, NULL, msg, sizeof(msg)));
+	sq_arm(n);
+	weir_err rv    = fr->read(st);
+	long     calls = sq_calls;
+	sq_fail_at     = 0;
+	weir_store_destroy(st);
+	sq_calls   = calls; // what the loop counts: the read's allocations
+	sq_fail_at = n;
+	return rv;
+}
+
+static void
+test_fresh_reads(void **state)
+{
+	fx         *f = *state;
+	weir_store *st;
+	char        path[700], msg[128];
+	fresh_path(f, path, sizeof(path));
+	assert_weir_ok(weir_store_open(&st, path, NULL, msg, sizeof(msg)));
+	weir_event            *ev = fx_event("fresh.x", "v");
+	weir_store_append_opts o  = { .size = sizeof(o), .stream = "s" };
+	assert_weir_ok(weir_store_append(st, ev, &o, NULL, NULL));
+	assert_weir_ok(weir_store_dead_add(st, ev, "r", WEIR_EIO, "m", NULL));
+	assert_weir_ok(weir_store_cursor_set(st, "c", 1));
+	assert_weir_ok(weir_store_snapshot_save(st, "s", 1, "x", 1));
+	weir_event_release(ev);
+	weir_store_destroy(st);
+	const fresh reads[] = { { fresh_cursors }, { fresh_snapshot },
+		{ fresh_dead }, { fresh_read }, { fresh_version } };
+	for (size_t i = 0; i < sizeof(reads) / sizeof(reads[0]); i++) {
+		SQ_FAILS(f, do_fresh, (void *) &reads[i]);
+	}
+}
+
 int
 main(void)
 {
@@ -357,6 +449,8 @@ main(void)
 		    test_snapshots_cursors, fx_setup, sq_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_dead_replay, fx_setup, sq_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_fresh_reads, fx_setup, sq_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
