@@ -13,7 +13,6 @@
 
 #include "fixture.h"
 #include "store/inbox.h"
-#include "store/writer.h"
 
 static int calls;
 
@@ -272,32 +271,6 @@ thread_sleeping(int tid)
 	return end != NULL && end[1] == ' ' && end[2] == 'S';
 }
 
-// Holds the writer thread in a call until opened.
-typedef struct wgate {
-	atomic_int entered;
-	atomic_int open;
-} wgate;
-
-static weir_err
-wgate_wait(weir_store *st, sqlite3 *db, void *arg)
-{
-	wgate *g = arg;
-	(void) st;
-	(void) db;
-	atomic_store(&g->entered, 1);
-	while (!atomic_load(&g->open)) {
-		usleep(1000);
-	}
-	return WEIR_OK;
-}
-
-static void *
-wgate_thread(void *arg)
-{
-	void **a = arg;
-	return (void *) (intptr_t) weir__writer_call(a[0], wgate_wait, a[1]);
-}
-
 static void *
 close_thread(void *st)
 {
@@ -319,11 +292,9 @@ test_close_wakes_blocked_append(void **state)
 	assert_weir_ok(weir_store_config_set_batch(cfg, 1, 1));
 	fx_open_cfg(f, cfg);
 	weir_store_config_destroy(cfg);
-	wgate     g    = { 0 };
-	void     *a[2] = { f->st, &g };
-	pthread_t gth, bth[3], cth;
-	assert_int_equal(pthread_create(&gth, NULL, wgate_thread, a), 0);
-	wt_wait_until(atomic_load(&g.entered));
+	fx_gate   g;
+	pthread_t bth[3], cth;
+	fx_gate_close(&g, f->st);
 	// The queue's one place: an append that does not wait.
 	weir_event            *ev = fx_event("queued.x", "q");
 	weir_store_append_opts o  = { .size = sizeof(o),
@@ -345,8 +316,7 @@ test_close_wakes_blocked_append(void **state)
 		assert_int_equal(b[i].rv, WEIR_ECLOSED);
 		assert_int_equal(atomic_load(&b[i].done), 0);
 	}
-	atomic_store(&g.open, 1);
-	assert_int_equal(pthread_join(gth, NULL), 0);
+	fx_gate_open(&g);
 	assert_int_equal(pthread_join(cth, NULL), 0);
 	// What was acknowledged as queued is in the log.
 	weir_store_destroy(f->st);

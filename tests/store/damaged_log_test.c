@@ -281,17 +281,12 @@ test_wrong_types(void **state)
 {
 	fx         *f      = *state;
 	const char *sets[] = {
-		"topic=CAST(topic AS BLOB)",
-		"id=hex(id)",
-		"id=CAST('0123456789abcdef' AS TEXT)",
-		"ts='yesterday'",
-		"ts=1.5",
-		"headers='text'",
-		"key=42",
-		"payload=2.5",
-		"stream=7, version=1",
-		"stream='cart-9', version='one'",
+		"topic=CAST(topic AS BLOB)", "id=hex(id)",
+		"id=CAST('0123456789abcdef' AS TEXT)", "ts='yesterday'",
+		"ts=1.5", "headers='text'", "key=42", "payload=2.5",
+		"stream=7, version=1", "stream='cart-9', version='one'",
 		"stream='cart-9'",
+		"version=3", // a version without its stream
 	};
 	dmg_each_row(
 	    f, sets, sizeof(sets) / sizeof(sets[0]), WEIR_STORE_DAMAGE_COLUMN);
@@ -343,6 +338,17 @@ test_dead_letter_damage(void **state)
 	dmg_sql(f, "UPDATE dead_letters SET headers=x'ff'");
 	assert_int_equal(dmg_read_all(f, &d, &read_rv), WEIR_ECORRUPT);
 	assert_true(dmg_has(&d, WEIR_STORE_DAMAGE_DECODE, "dead_letters", 1));
+	// An id of the wrong type: the list refuses the row, the check
+	// names the column.
+	dmg_sql(f, "UPDATE dead_letters SET headers=NULL, id=hex(id)");
+	assert_int_equal(dmg_read_all(f, &d, &read_rv), WEIR_ECORRUPT);
+	assert_true(dmg_has(&d, WEIR_STORE_DAMAGE_COLUMN, "dead_letters", 1));
+	fx_open(f);
+	assert_weir_err(
+	    weir_store_dead_list(f->st, NULL, 0, dmg_dead_fn, NULL),
+	    WEIR_ECORRUPT);
+	weir_store_destroy(f->st);
+	f->st = NULL;
 }
 
 static void

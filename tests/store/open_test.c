@@ -126,6 +126,8 @@ test_migrate_from_v1(void **state)
 	snprintf(old, sizeof(old), "%s/v1.db", f->dir);
 	assert_int_equal(sqlite3_open(old, &db), SQLITE_OK);
 	assert_weir_ok(weir__schema_migrate(NULL, db, 0, 1));
+	// Without a store handle a failure is only its code.
+	assert_weir_err(weir__schema_migrate(NULL, db, 0, 1), WEIR_ESTORE);
 	sqlite3_exec(db,
 	    "INSERT INTO events(seq,id,ts,topic) VALUES(1,"
 	    "x'00112233445566778899aabbccddeeff',5,'old.event')",

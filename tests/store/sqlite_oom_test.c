@@ -333,6 +333,38 @@ do_replay(fx *f, void *arg)
 	return rv;
 }
 
+static weir_err
+progress_fn(
+    weir_store *st, uint64_t done, uint64_t total, uint64_t seq, void *arg)
+{
+	(void) st;
+	(void) seq;
+	assert_true(done <= total);
+	*(uint64_t *) arg = total;
+	return WEIR_OK;
+}
+
+// With progress: the replay counts what it will replay first.
+static weir_err
+do_replay_progress(fx *f, void *arg)
+{
+	(void) arg;
+	fx_got                 g = { 0 };
+	uint64_t               n = 0, total = 0;
+	weir_store_filter      flt = { .size = sizeof(flt), .stream = "s" };
+	weir_store_replay_opts rp  = { .size = sizeof(rp),
+		 .filter                     = &flt,
+		 .target                     = WEIR_STORE_REPLAY_CALL,
+		 .fn                         = fx_collect,
+		 .arg                        = &g,
+		 .progress                   = progress_fn,
+		 .progress_arg               = &total,
+		 .progress_every             = 1 };
+	weir_err               rv  = weir_store_replay(f->st, &rp, &n);
+	assert_true(rv == WEIR_OK ? n == 3 && total == 3 : n <= 3);
+	return rv;
+}
+
 static void
 test_dead_replay(void **state)
 {
@@ -340,6 +372,7 @@ test_dead_replay(void **state)
 	seed(f);
 	SQ_FAILS(f, do_dead, NULL);
 	SQ_FAILS(f, do_replay, NULL);
+	SQ_FAILS(f, do_replay_progress, NULL);
 }
 
 /* ---- reads on a store with no pooled connection -------------------- */

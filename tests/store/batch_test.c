@@ -1,0 +1,87 @@
+/*
+ * Group commit (src/store/writer.c): what is queued while the writer is
+ * busy goes in one transaction. When a request of the batch fails with
+ * a storage error, the whole batch is rolled back: requests that had
+ * succeeded get that error and no seq, while one that had failed on its
+ * own (a version conflict) keeps its own error.
+ */
+#include "fixture.h"
+
+typedef struct outcome {
+	int      n;
+	weir_err err;
+	uint64_t seq;
+} outcome;
+
+static void
+on_done(weir_store *st, weir_err err, uint64_t seq, int64_t version, void *arg)
+{
+	outcome *o = arg;
+	(void) st;
+	(void) version;
+	o->err = err;
+	o->seq = seq;
+	o->n++;
+}
+
+static void
+queue(weir_store *st, const char *topic, const char *stream, int64_t expected,
+    outcome *o)
+{
+	weir_event            *ev  = fx_event(topic, "v");
+	weir_store_append_opts opt = { .size = sizeof(opt),
+		.stream                      = stream,
+		.expected                    = expected,
+		.flags                       = WEIR_STORE_APPEND_NOWAIT,
+		.done                        = on_done,
+		.arg                         = o };
+	assert_weir_ok(weir_store_append(st, ev, &opt, NULL, NULL));
+	weir_event_release(ev);
+}
+
+static void
+test_failed_batch(void **state)
+{
+	fx                    *f  = *state;
+	weir_store_append_opts o  = { .size = sizeof(o), .stream = "s" };
+	weir_event            *ev = fx_event("ok.x", "first");
+	assert_weir_ok(weir_store_append(f->st, ev, &o, NULL, NULL));
+	weir_event_release(ev);
+	fx_sql(f,
+	    "CREATE TRIGGER refuse BEFORE INSERT ON events"
+	    " WHEN NEW.topic = 'refuse.x'"
+	    " BEGIN SELECT RAISE(ABORT, 'refused by test'); END");
+	outcome conflict = { 0 }, fine = { 0 }, refused = { 0 };
+	fx_gate g;
+	fx_gate_close(&g, f->st);
+	queue(f->st, "ok.x", "s", 5, &conflict); // the stream is at 1
+	queue(f->st, "ok.x", NULL, WEIR_STORE_EXPECT_ANY, &fine);
+	queue(f->st, "refuse.x", NULL, WEIR_STORE_EXPECT_ANY, &refused);
+	fx_gate_open(&g);
+	assert_weir_ok(weir_store_flush(f->st));
+	assert_int_equal(conflict.n, 1);
+	assert_int_equal(conflict.err, WEIR_ECONFLICT);
+	assert_int_equal(fine.n, 1);
+	assert_int_equal(fine.err, WEIR_ESTORE);
+	assert_int_equal(fine.seq, 0);
+	assert_int_equal(refused.n, 1);
+	assert_int_equal(refused.err, WEIR_ESTORE);
+	uint64_t last;
+	int64_t  v;
+	assert_weir_ok(weir_store_last_seq(f->st, &last));
+	assert_int_equal(last, 1);
+	assert_weir_ok(weir_store_stream_version(f->st, "s", &v));
+	assert_int_equal(v, 1);
+	// The next batch is a batch of its own: it commits.
+	assert_int_equal(fx_append(f->st, "ok.x", "after"), 2);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(
+		    test_failed_batch, fx_setup, fx_teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
