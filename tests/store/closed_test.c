@@ -151,6 +151,9 @@ test_reads(void **state)
 	assert_closed(st, weir_store_dead_list(st, "o", 1, cl_dead, NULL));
 	assert_closed(st, weir_store_check(st));
 	assert_closed(st, weir_store_check_report(st, cl_problem, NULL));
+	assert_closed(st, weir_store_last_seq(st, &seq));
+	assert_int_equal(seq, 0);
+	assert_closed(st, weir_store_flush(st));
 	weir_store_replay_opts rp = { .size = sizeof(rp),
 		.target                     = WEIR_STORE_REPLAY_CALL,
 		.fn                         = cl_read };
@@ -209,10 +212,10 @@ test_close_during_read(void **state)
 
 typedef struct blocked {
 	weir_store *st;
-	int         how; // 0: waits for the commit, 1: NOWAIT, 2: inbox
-	atomic_int  tid;
-	weir_err    rv;
-	atomic_int  done; // callbacks: there must be none
+	int how; // 0: waits for the commit, 1: NOWAIT, 2: inbox, 3: flush
+	atomic_int tid;
+	weir_err   rv;
+	atomic_int done; // callbacks: there must be none
 } blocked;
 
 static void
@@ -247,7 +250,8 @@ blocked_append(void *arg)
 		 .done                      = blocked_done,
 		 .arg                       = b };
 	atomic_store(&b->tid, (int) syscall(SYS_gettid));
-	b->rv = b->how == 2
+	b->rv = b->how == 3 ? weir_store_flush(b->st)
+	    : b->how == 2
 	    ? weir__store_inbox_append(b->st, ev, blocked_inbox_done, b)
 	    : weir_store_append(
 	          b->st, ev, b->how == 1 ? &o : NULL, NULL, NULL);
@@ -279,7 +283,8 @@ close_thread(void *st)
 }
 
 // With the writer busy and its queue (of one) full, appends wait for
-// room (one waiting for its commit, one NOWAIT, one to the inbox);
+// room (one waiting for its commit, one NOWAIT, one to the inbox, and
+// a flush);
 // closing the store wakes each with WEIR_ECLOSED and no callback, and
 // the append queued before them is still committed by the close.
 static void
@@ -293,7 +298,7 @@ test_close_wakes_blocked_append(void **state)
 	fx_open_cfg(f, cfg);
 	weir_store_config_destroy(cfg);
 	fx_gate   g;
-	pthread_t bth[3], cth;
+	pthread_t bth[4], cth;
 	fx_gate_close(&g, f->st);
 	// The queue's one place: an append that does not wait.
 	weir_event            *ev = fx_event("queued.x", "q");
@@ -301,8 +306,8 @@ test_close_wakes_blocked_append(void **state)
 		 .flags                     = WEIR_STORE_APPEND_NOWAIT };
 	assert_weir_ok(weir_store_append(f->st, ev, &o, NULL, NULL));
 	weir_event_release(ev);
-	blocked b[3];
-	for (int i = 0; i < 3; i++) {
+	blocked b[4];
+	for (int i = 0; i < 4; i++) {
 		b[i] = (blocked) { .st = f->st, .how = i };
 		assert_int_equal(
 		    pthread_create(&bth[i], NULL, blocked_append, &b[i]), 0);
@@ -311,7 +316,7 @@ test_close_wakes_blocked_append(void **state)
 	}
 	// Close waits for the writer: from a thread of its own.
 	assert_int_equal(pthread_create(&cth, NULL, close_thread, f->st), 0);
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < 4; i++) {
 		assert_int_equal(pthread_join(bth[i], NULL), 0);
 		assert_int_equal(b[i].rv, WEIR_ECLOSED);
 		assert_int_equal(atomic_load(&b[i].done), 0);

@@ -4,6 +4,8 @@
  * its -shm are 0600 whatever the umask and whether or not they existed.
  */
 #include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -72,6 +74,12 @@ test_not_a_regular_file(void **state)
 		assert_int_equal(
 		    mknod(f->path, S_IFCHR | 0600, makedev(1, 3)), 0);
 		open_refused(f->path, "device");
+		unlink(f->path);
+		// A block device node (a loop device's numbers; never
+		// opened: the type is refused first).
+		assert_int_equal(
+		    mknod(f->path, S_IFBLK | 0600, makedev(7, 0)), 0);
+		open_refused(f->path, "block device");
 		unlink(f->path);
 	} else {
 		open_refused("/dev/null", "device");
@@ -188,6 +196,106 @@ test_modes_0600(void **state)
 	umask(old);
 }
 
+// Sets or clears the immutable flag of @p path (root, and a file system
+// that has it); 0 if it could.
+static int
+set_immutable(const char *path, int on)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int flags, rc = -1;
+	if (fd >= 0 && ioctl(fd, FS_IOC_GETFLAGS, &flags) == 0) {
+		flags =
+		    on ? flags | FS_IMMUTABLE_FL : flags & ~FS_IMMUTABLE_FL;
+		rc = ioctl(fd, FS_IOC_SETFLAGS, &flags);
+	}
+	if (fd >= 0) {
+		close(fd);
+	}
+	return rc;
+}
+
+static void
+open_readonly(const char *path, const char *why)
+{
+	weir_store *st = (weir_store *) 1;
+	char        msg[256];
+	weir_err    rv = weir_store_open(&st, path, NULL, msg, sizeof(msg));
+	if (rv != WEIR_EREADONLY) {
+		print_error("%s: %s: %s\n", path, weir_err_name(rv), msg);
+		weir_store_destroy(rv == WEIR_OK ? st : NULL);
+		fail();
+	}
+	assert_null(st);
+	assert_non_null(strstr(msg, why));
+}
+
+// A directory that stat() finds but nobody may write (even root: a
+// read-only /proc/sys): WEIR_EREADONLY, before anything is created.
+static void
+test_unwritable_directory(void **state)
+{
+	(void) state;
+	if (access("/proc/sys", W_OK) == 0) {
+		skip(); // writable here: nothing to test
+	}
+	open_readonly("/proc/sys/weir-store-test.db", "is not writable");
+}
+
+// An existing store file that may not be written (immutable: refused
+// even to root): WEIR_EREADONLY naming the file; nothing changed.
+static void
+test_immutable_store(void **state)
+{
+	fx *f = *state;
+	fx_open(f);
+	weir_store_destroy(f->st);
+	f->st = NULL;
+	if (set_immutable(f->path, 1) != 0) {
+		skip(); // not root, or a file system without the flag
+	}
+	char        msg[256];
+	weir_store *st = (weir_store *) 1;
+	weir_err    rv = weir_store_open(&st, f->path, NULL, msg, sizeof(msg));
+	assert_int_equal(set_immutable(f->path, 0), 0);
+	assert_int_equal(rv, WEIR_EREADONLY);
+	assert_null(st);
+	assert_non_null(strstr(msg, "cannot open"));
+	assert_non_null(strstr(msg, "log.db"));
+	fx_open(f); // writable again: it opens
+}
+
+// A -wal left with a wider mode that cannot be changed (immutable):
+// the store is not opened with a file others may read beside it
+// (WEIR_EREADONLY).
+static void
+test_immutable_sidecar(void **state)
+{
+	fx  *f = *state;
+	char wal[700];
+	fx_open(f);
+	weir_store_destroy(f->st);
+	f->st = NULL;
+	snprintf(wal, sizeof(wal), "%s-wal", f->path);
+	int fd = open(wal, O_CREAT | O_WRONLY | O_TRUNC, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(fchmod(fd, 0644), 0);
+	close(fd);
+	if (set_immutable(wal, 1) != 0) {
+		unlink(wal);
+		skip();
+	}
+	char        msg[256];
+	weir_store *st = (weir_store *) 1;
+	weir_err    rv = weir_store_open(&st, f->path, NULL, msg, sizeof(msg));
+	assert_int_equal(set_immutable(wal, 0), 0);
+	if (rv == WEIR_OK) {
+		weir_store_destroy(st);
+	}
+	// SQLite opens the -wal for writing first, and that fails.
+	assert_int_equal(rv, WEIR_EREADONLY);
+	assert_null(st);
+}
+
 int
 main(void)
 {
@@ -200,6 +308,12 @@ main(void)
 		    test_bad_paths, fx_dir_only, fx_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_relative_path, fx_dir_only, fx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_unwritable_directory, fx_dir_only, fx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_immutable_store, fx_dir_only, fx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_immutable_sidecar, fx_dir_only, fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

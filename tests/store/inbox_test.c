@@ -245,6 +245,29 @@ test_inbox_table_dropped(void **state)
 	weir_event_release(ev);
 }
 
+// The inbox refusing a delete (a trigger that aborts it): pruning fails
+// naming why, and every row stays.
+static void
+test_prune_refused(void **state)
+{
+	fx         *f  = *state;
+	weir_event *ev = fx_event("in.p", "p");
+	ib_done     d;
+	uint64_t    n = 99;
+	ib_append(f->st, ev, &d);
+	assert_weir_ok(d.err);
+	fx_sql(f,
+	    "CREATE TRIGGER keep BEFORE DELETE ON inbox"
+	    " BEGIN SELECT RAISE(ABORT, 'refused by test'); END");
+	assert_weir_err(weir__store_inbox_prune(f->st, 0, 0, &n), WEIR_OK);
+	assert_weir_err(
+	    weir__store_inbox_prune(f->st, INT64_MAX, 0, &n), WEIR_ESTORE);
+	assert_int_equal(n, 0);
+	assert_non_null(strstr(weir_store_errmsg(f->st), "refused by test"));
+	assert_int_equal(ib_count(f->st), 1);
+	weir_event_release(ev);
+}
+
 // The log's table refusing the event (here: a trigger that aborts every
 // insert) after the inbox row went in: the batch is rolled back, so the
 // id is not "seen" without its event.
@@ -296,6 +319,8 @@ main(void)
 		    test_inbox_table_dropped, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_log_refuses, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_prune_refused, fx_setup, fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

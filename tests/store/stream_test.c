@@ -162,6 +162,10 @@ test_snapshot_limits(void **state)
 	    weir_store_snapshot_save(f->st, "s", 0, big, 1), WEIR_EINVAL);
 	assert_weir_err(
 	    weir_store_snapshot_save(NULL, "s", 2, big, 1), WEIR_EINVAL);
+	int64_t v = 99;
+	assert_weir_err(
+	    weir_store_stream_version(f->st, "", &v), WEIR_EBADNAME);
+	assert_int_equal(v, 0);
 	// An empty snapshot (no data) is a snapshot.
 	assert_weir_ok(weir_store_snapshot_save(f->st, "s", 3, NULL, 0));
 	free(big);
