@@ -472,34 +472,58 @@ dmg_teardown(void **state)
 	return 0;
 }
 
+// Writes @p blob as the headers of seq 9.
+static void
+dmg_set_headers(fx *f, const uint8_t *blob, size_t len)
+{
+	sqlite3      *db;
+	sqlite3_stmt *s;
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_prepare_v2(
+	        db, "UPDATE events SET headers=?1 WHERE seq=9", -1, &s, NULL),
+	    SQLITE_OK);
+	sqlite3_bind_blob(s, 1, blob, (int) len, SQLITE_STATIC);
+	assert_int_equal(sqlite3_step(s), SQLITE_DONE);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+}
+
+static void
+dmg_headers_refused(fx *f, const uint8_t *blob, size_t len)
+{
+	dmg_found d;
+	weir_err  read_rv;
+	dmg_set_headers(f, blob, len);
+	assert_int_equal(dmg_read_all(f, &d, &read_rv), WEIR_ECORRUPT);
+	assert_int_equal(read_rv, WEIR_ECORRUPT);
+	assert_true(dmg_has(&d, WEIR_STORE_DAMAGE_DECODE, "events", 9));
+}
+
 // A header blob of more headers than an event may have (WEIR_MAX_HEADERS
 // + 1 headers "a", each well formed): refused as damaged, not decoded
 // past the end of the decoder's array.
 static void
 test_too_many_headers(void **state)
 {
-	fx           *f = *state;
 	uint8_t       blob[(WEIR_MAX_HEADERS + 1) * 8];
 	const uint8_t one[8] = { 2, 0, 'a', 0, 0, 0, 0, 0 };
-	sqlite3      *db;
-	sqlite3_stmt *s;
-	dmg_found     d;
-	weir_err      read_rv;
 	for (size_t i = 0; i <= WEIR_MAX_HEADERS; i++) {
 		memcpy(blob + 8 * i, one, 8);
 	}
-	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-	assert_int_equal(
-	    sqlite3_prepare_v2(
-	        db, "UPDATE events SET headers=?1 WHERE seq=9", -1, &s, NULL),
-	    SQLITE_OK);
-	sqlite3_bind_blob(s, 1, blob, sizeof(blob), SQLITE_STATIC);
-	assert_int_equal(sqlite3_step(s), SQLITE_DONE);
-	sqlite3_finalize(s);
-	sqlite3_close(db);
-	assert_int_equal(dmg_read_all(f, &d, &read_rv), WEIR_ECORRUPT);
-	assert_int_equal(read_rv, WEIR_ECORRUPT);
-	assert_true(dmg_has(&d, WEIR_STORE_DAMAGE_DECODE, "events", 9));
+	dmg_headers_refused(*state, blob, sizeof(blob));
+}
+
+// A well-formed header whose name is longer than an event's may be
+// (WEIR_MAX_HEADER_NAME + 1 bytes): the row decodes, but is no event.
+static void
+test_header_name_too_long(void **state)
+{
+	enum { NLEN = WEIR_MAX_HEADER_NAME + 2 }; // with its NUL
+	uint8_t blob[2 + NLEN + 4] = { NLEN & 0xff, NLEN >> 8 };
+	memset(blob + 2, 'n', NLEN - 1);
+	blob[2 + NLEN - 1] = 0;
+	dmg_headers_refused(*state, blob, sizeof(blob));
 }
 
 // A table without a column weir reads (cursors without `updated`): the
@@ -570,6 +594,8 @@ main(void)
 		    test_page_damage, dmg_setup, dmg_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_too_many_headers, dmg_setup, dmg_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_header_name_too_long, dmg_setup, dmg_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_missing_column, dmg_setup, dmg_teardown),
 		cmocka_unit_test_setup_teardown(
