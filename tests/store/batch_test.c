@@ -3,7 +3,8 @@
  * busy goes in one transaction. When a request of the batch fails with
  * a storage error, the whole batch is rolled back: requests that had
  * succeeded get that error and no seq, while one that had failed on its
- * own (a version conflict) keeps its own error.
+ * own (a version conflict) keeps its own error. A queue longer than a
+ * batch goes in several, in order.
  */
 #include "fixture.h"
 
@@ -76,12 +77,44 @@ test_failed_batch(void **state)
 	assert_int_equal(fx_append(f->st, "ok.x", "after"), 2);
 }
 
+// More queued than a batch takes (max_batch 2, five queued while the
+// writer is held): several batches, committed in queue order.
+static void
+test_queue_longer_than_batch(void **state)
+{
+	fx                *f = *state;
+	weir_store_config *cfg;
+	weir_store_destroy(f->st);
+	assert_weir_ok(weir_store_config_create(&cfg));
+	assert_weir_ok(weir_store_config_set_batch(cfg, 2, 16));
+	fx_open_cfg(f, cfg);
+	weir_store_config_destroy(cfg);
+	outcome o[5] = { 0 };
+	fx_gate g;
+	fx_gate_close(&g, f->st);
+	for (int i = 0; i < 5; i++) {
+		queue(f->st, "ok.x", "s", WEIR_STORE_EXPECT_ANY, &o[i]);
+	}
+	fx_gate_open(&g);
+	assert_weir_ok(weir_store_flush(f->st));
+	for (int i = 0; i < 5; i++) {
+		assert_int_equal(o[i].n, 1);
+		assert_weir_ok(o[i].err);
+		assert_int_equal(o[i].seq, (uint64_t) i + 1);
+	}
+	int64_t v;
+	assert_weir_ok(weir_store_stream_version(f->st, "s", &v));
+	assert_int_equal(v, 5);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(
 		    test_failed_batch, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_queue_longer_than_batch, fx_setup, fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
