@@ -38,6 +38,7 @@
 #define BENCH_MAX_REPS 15
 #define CROSS_CAPACITY 65536
 #define MATCH_BATCH 1024
+#define CROSS_BATCH 64 /* events per weir_publish_batch() call */
 
 typedef struct bench_opts {
 	uint64_t    emit_n;  /* synchronous emits per run */
@@ -400,6 +401,7 @@ typedef struct cross_ctx {
 	weir_bus   *bus;
 	weir_topic *topic;
 	int         by_string;
+	int         batch;  /* weir_publish_batch() of CROSS_BATCH */
 	uint32_t    spin;   /* weir_loop_set_spin(), 0 by default */
 	int64_t     gather; /* weir_loop_set_gather(), -1: default */
 	uint64_t    n;
@@ -478,9 +480,37 @@ cross_verify(cross_ctx *cc, weir_subscr *sub)
 	return (0);
 }
 
+/* CROSS_BATCH events per call; every event must be accepted (BLOCK). */
+static void
+cross_publish_batches(cross_ctx *cc, const unsigned char *payload)
+{
+	weir_buf bufs[CROSS_BATCH];
+
+	for (int i = 0; i < CROSS_BATCH; i++) {
+		bufs[i].data = payload;
+		bufs[i].len  = BENCH_PAYLOAD;
+	}
+	for (uint64_t i = 0; i < cc->n; i += CROSS_BATCH) {
+		size_t k = cc->n - i < CROSS_BATCH ? (size_t) (cc->n - i)
+		                                   : CROSS_BATCH;
+		size_t accepted;
+		bench_check(weir_publish_batch(cc->topic, bufs, k, &accepted),
+		    "publish_batch");
+		if (accepted != k) {
+			fprintf(stderr, "core_bench: batch took %zu of %zu\n",
+			    accepted, k);
+			exit(1);
+		}
+	}
+}
+
 static void
 cross_publish_all(cross_ctx *cc, const unsigned char *payload)
 {
+	if (cc->batch) {
+		cross_publish_batches(cc, payload);
+		return;
+	}
 	for (uint64_t i = 0; i < cc->n; i++) {
 		weir_err rv = cc->by_string
 		    ? weir_publish(cc->bus, "bench.cross", payload,
@@ -564,8 +594,8 @@ mutexq_run(void *arg, uint64_t n, uint64_t *ns)
 static void
 bench_cross(const bench_opts *o)
 {
-	cross_ctx cc_topic, cc_string;
-	bench_fig topic, string, zmq, push, mutexq, spsc;
+	cross_ctx cc_topic, cc_string, cc_batch;
+	bench_fig topic, string, zmq, push, mutexq, spsc, batch;
 	uint64_t  n = o->cross_n;
 
 	memset(&cc_topic, 0, sizeof(cc_topic));
@@ -573,13 +603,15 @@ bench_cross(const bench_opts *o)
 	cc_topic.gather     = o->gather;
 	cc_string           = cc_topic;
 	cc_string.by_string = 1;
+	cc_batch            = cc_topic;
+	cc_batch.batch      = 1;
 	fprintf(stderr,
 	    "publish -> dispatch across threads (n=%llu, loop spin %u us, "
 	    "gather %s, %s, cases run in turn):\n",
 	    (unsigned long long) n, o->spin, o->gather < 0 ? "default" : "set",
 	    bench_pin_cpus ? "producer on CPU 0, consumer on CPU 1"
 	                   : "threads not pinned");
-	bench_case cs[6] = {
+	bench_case cs[7] = {
 		{ .what  = "weir publish_topic",
 		    .fn  = cross_run,
 		    .ctx = &cc_topic },
@@ -590,14 +622,18 @@ bench_cross(const bench_opts *o)
 		{ .what = "zmq inproc PUSH/PULL", .fn = zmq_push_run },
 		{ .what = "mutex+condvar queue", .fn = mutexq_run },
 		{ .what = "bare SPSC ring (floor)", .fn = spsc_run },
+		{ .what  = "weir publish_batch (64)",
+		    .fn  = cross_run,
+		    .ctx = &cc_batch },
 	};
-	bench_interleaved(cs, 6, n, o->reps);
+	bench_interleaved(cs, 7, n, o->reps);
 	topic  = cs[0].fig;
 	string = cs[1].fig;
 	zmq    = cs[2].fig;
 	push   = cs[3].fig;
 	mutexq = cs[4].fig;
 	spsc   = cs[5].fig;
+	batch  = cs[6].fig;
 
 	bench_print(
 	    "publish_topic", topic, "zmq_inproc_pubsub", zmq, n, o->reps, 3.0);
@@ -605,6 +641,10 @@ bench_cross(const bench_opts *o)
 	    o->reps, 4.0);
 	bench_print(
 	    "publish_topic", topic, "spsc_ring_floor", spsc, n, o->reps, 0);
+	bench_print("publish_batch_64", batch, "spsc_ring_floor", spsc, n,
+	    o->reps, 0.25);
+	bench_print(
+	    "publish_batch_64", batch, "publish_topic", topic, n, o->reps, 0);
 	bench_print(
 	    "publish_string", string, "publish_topic", topic, n, o->reps, 0.8);
 	bench_print("publish_string", string, "zmq_inproc_pushpull", push, n,

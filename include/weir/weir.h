@@ -953,6 +953,56 @@ WEIR_API weir_err weir_publish(weir_bus *bus, const char *topic,
 /** @brief Queues an existing event (a reference is taken per queue). */
 WEIR_API weir_err weir_publish_event(weir_bus *bus, const weir_event *ev);
 
+/** One payload of a batch. Frozen for 1.x (an array item, like
+ * weir_header). */
+typedef struct weir_buf {
+	const void *data; /* may be NULL when len is 0 */
+	size_t      len;
+} weir_buf;
+
+/**
+ * @brief Queues @p n events on the subscriptions of a topic handle in
+ *        one hand-off: what n weir_publish_topic() calls would queue,
+ *        in order, for a fraction of the cost per event.
+ * @param bufs the payloads, copied; bufs[i] becomes the i-th event.
+ * @param accepted set (if not NULL) to the number of leading events
+ *        that every matching subscription took: queued, or disposed of
+ *        by its policy (DROP_OLDEST, DROP_NEWEST, COALESCE), as
+ *        weir_publish() would have returned WEIR_OK for each. n when
+ *        the call returns WEIR_OK (also when nothing matches); 0 on
+ *        bad input.
+ * @returns WEIR_OK; or, when a subscription refused an event, the same
+ *          outcome weir_publish() reports (WEIR_ETIMEDOUT, then
+ *          WEIR_ECLOSED, then WEIR_EFULL); WEIR_ENOMEM if events could
+ *          not be made (those before were offered, see @p accepted);
+ *          WEIR_EINVAL (NULL @p t, NULL @p bufs with n > 0, a NULL
+ *          data with a length) or WEIR_ETOOBIG (a payload over the
+ *          bus's limit) before anything is queued.
+ * @remark At the bound each event meets the subscription's policy as a
+ *         single publish would: DROP_OLDEST drops the oldest queued
+ *         events (earlier events of the same batch too: a batch larger
+ *         than the capacity leaves its newest events queued), DROP_NEWEST
+ *         drops each event that finds the queue full, COALESCE replaces
+ *         by key, BLOCK waits for room. A refusal (REJECT full, or a
+ *         BLOCK queue with a 0 timeout or on the caller's own loop;
+ *         a BLOCK wait that timed out or was ended by weir_unsubscribe())
+ *         is counted once, for the refused event, and the rest of the
+ *         batch is not offered to that subscription (nor counted in its
+ *         published): each subscription gets a prefix of the batch.
+ *         The others still get every event. So with one subscription,
+ *         resending bufs[*accepted..] after room is made neither
+ *         reorders nor duplicates; with several, the subscriptions that
+ *         took more get those again. All BLOCK waits of the call share
+ *         one deadline, as in weir_publish().
+ * @remark The events share one timestamp; their ids are distinct and
+ *         rise in batch order. A subscription dispatches them in batch
+ *         order, after what the thread published before.
+ * @remark The topic handle's thread only (see weir_topic_create());
+ *         never calls a handler.
+ */
+WEIR_API weir_err weir_publish_batch(
+    weir_topic *t, const weir_buf *bufs, size_t n, size_t *accepted);
+
 /* ================================================================== */
 /* Asynchronous delivery                                              */
 /* ================================================================== */

@@ -163,20 +163,21 @@ weir__event_make(weir_event **out, const weir_event_init *init,
 	return WEIR_OK;
 }
 
-weir_err
-weir__event_make_plain(weir_event **out, const char *topic, size_t topic_len,
-    const void *data, size_t len)
+// A plain event stamped @p ts, its count at @p refs.
+static weir_event *
+event_plain_at(const char *topic, size_t topic_len, const void *data,
+    size_t len, int64_t ts, unsigned refs)
 {
 	int         cls;
 	weir_event *ev = weir__evpool_alloc(
 	    sizeof(*ev) + topic_len + 1 + EVENT_ALIGN + len, &cls);
 	if (ev == NULL) {
-		return WEIR_ENOMEM;
+		return NULL;
 	}
 	// Field by field: a struct literal compiled to `rep stos`, whose
 	// start-up cost showed on every publish.
 	char *p = (char *) (ev + 1);
-	atomic_init(&ev->refs, 1);
+	atomic_init(&ev->refs, refs);
 	ev->flags        = 0;
 	ev->pool_cls     = (int16_t) cls;
 	ev->topic_len    = (uint32_t) topic_len;
@@ -186,7 +187,7 @@ weir__event_make_plain(weir_event **out, const char *topic, size_t topic_len,
 	ev->payload      = NULL;
 	ev->cause        = NULL;
 	ev->payload_free = NULL;
-	ev->ts           = weir__now_ns();
+	ev->ts           = ts;
 	ev->key          = NULL;
 	ev->seq          = 0;
 	ev->headers      = NULL;
@@ -198,8 +199,31 @@ weir__event_make_plain(weir_event **out, const char *topic, size_t topic_len,
 		ev->payload = dst;
 		memcpy(dst, data, len);
 	}
-	*out = ev;
-	return WEIR_OK;
+	return ev;
+}
+
+weir_err
+weir__event_make_plain(weir_event **out, const char *topic, size_t topic_len,
+    const void *data, size_t len)
+{
+	*out = event_plain_at(topic, topic_len, data, len, weir__now_ns(), 1);
+	return *out != NULL ? WEIR_OK : WEIR_ENOMEM;
+}
+
+size_t
+weir__event_make_plain_n(weir_event **out, const char *topic, size_t topic_len,
+    const weir_buf *bufs, size_t n, unsigned refs, int64_t ts)
+{
+	// One timestamp for the batch; the ids still differ and rise,
+	// from the thread's UUIDv7 counter (uuid.c).
+	for (size_t i = 0; i < n; i++) {
+		out[i] = event_plain_at(
+		    topic, topic_len, bufs[i].data, bufs[i].len, ts, refs);
+		if (out[i] == NULL) {
+			return i;
+		}
+	}
+	return n;
 }
 
 weir_err

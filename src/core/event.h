@@ -46,6 +46,13 @@ weir_err weir__event_make(weir_event **out, const weir_event_init *init,
 weir_err weir__event_make_plain(weir_event **out, const char *topic,
     size_t topic_len, const void *data, size_t len);
 
+// Builds @p n plain events of one topic from @p bufs (copied), all with
+// the timestamp @p ts and a count of @p refs. Returns how many were
+// made: fewer than @p n when memory ran out.
+size_t weir__event_make_plain_n(weir_event **out, const char *topic,
+    size_t topic_len, const weir_buf *bufs, size_t n, unsigned refs,
+    int64_t ts);
+
 // Fills a stack event for a synchronous emit (nothing is copied). Inline
 // and field by field: it runs on every emit, where a memset of the
 // whole struct was a measurable part of the cost.

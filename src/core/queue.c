@@ -193,12 +193,104 @@ ring_pop(weir__queue *q)
 	}
 }
 
+// Takes up to @p max ready events, oldest first, with one CAS on
+// `head` for the run: the consumer of a batch pays for that shared line
+// once per run instead of once per event.
+static size_t
+ring_pop_many(weir__queue *q, weir_event **evs, size_t max)
+{
+	size_t head = atomic_load_explicit(&q->head, memory_order_relaxed);
+	size_t k, s;
+	for (;;) {
+		for (k = 0, s = head; k < max; k++, s = ring_next(q, s)) {
+			const weir__qcell *c = &q->cells[s & (q->one_lap - 1)];
+			if (atomic_load_explicit(
+			        &c->stamp, memory_order_acquire) != s + 1) {
+				break;
+			}
+		}
+		if (k == 0) {
+			const weir__qcell *c =
+			    &q->cells[head & (q->one_lap - 1)];
+			if (atomic_load_explicit(
+			        &c->stamp, memory_order_acquire) == head) {
+				return 0; // empty, or the producer mid-write
+			}
+			// A dropper popped it (DROP_OLDEST): look again.
+			head = atomic_load_explicit(
+			    &q->head, memory_order_relaxed);
+			continue;
+		}
+		if (atomic_compare_exchange_weak_explicit(&q->head, &head, s,
+		        memory_order_seq_cst, memory_order_relaxed)) {
+			break;
+		}
+	}
+	for (size_t i = 0, p = head; i < k; i++, p = ring_next(q, p)) {
+		weir__qcell *c = &q->cells[p & (q->one_lap - 1)];
+		evs[i] = atomic_load_explicit(&c->ev, memory_order_relaxed);
+		atomic_store_explicit(
+		    &c->stamp, p + q->one_lap, memory_order_release);
+	}
+	return k;
+}
+
 // Events that ever entered the ring, from a stamp.
 static uint64_t
 ring_count(const weir__queue *q, size_t s)
 {
 	return (uint64_t) (s >> q->lap_shift) * q->cap +
 	    (s & (q->one_lap - 1));
+}
+
+// The stamp @p k positions after @p s (k <= cap): one wrap at most.
+static size_t
+ring_advance(const weir__queue *q, size_t s, size_t k)
+{
+	size_t idx = s & (q->one_lap - 1);
+	size_t to  = idx + k;
+	return to < q->cap ? s + k : (s - idx) + q->one_lap + (to - q->cap);
+}
+
+// Claims up to @p n cells with one CAS on `tail` and fills them with
+// evs[0..]; returns how many (0: the ring is full). Room is counted from
+// `head`, read once per call: a batch pays for that shared line once,
+// not per event. A cell counted free may still wait for its popper's
+// stamp store (the popper moved `head` first): that wait is short.
+static size_t
+ring_push_many(weir__queue *q, weir_event *const *evs, size_t n, size_t *last)
+{
+	size_t tail = atomic_load_explicit(&q->tail, memory_order_relaxed);
+	size_t k;
+	for (;;) {
+		uint64_t head = ring_count(q, atomic_fetch_add(&q->head, 0));
+		uint64_t used = ring_count(q, tail);
+		if (head > used) { // `tail` read before a later pop
+			tail = atomic_load(&q->tail);
+			continue;
+		}
+		k = q->cap - (size_t) (used - head);
+		k = k < n ? k : n;
+		if (k == 0) {
+			return 0;
+		}
+		if (atomic_compare_exchange_weak_explicit(&q->tail, &tail,
+		        ring_advance(q, tail, k), memory_order_seq_cst,
+		        memory_order_relaxed)) {
+			break;
+		}
+	}
+	for (size_t i = 0, s = tail; i < k; i++, s = ring_next(q, s)) {
+		weir__qcell *c = &q->cells[s & (q->one_lap - 1)];
+		while (atomic_load_explicit(&c->stamp, memory_order_acquire) !=
+		    s) {
+			sched_yield(); // its popper is between head and stamp
+		}
+		atomic_store_explicit(&c->ev, evs[i], memory_order_relaxed);
+		atomic_store_explicit(&c->stamp, s + 1, memory_order_release);
+		*last = s;
+	}
+	return k;
 }
 
 size_t
@@ -454,6 +546,17 @@ weir__queue_push(
 	return WEIR_OK;
 }
 
+size_t
+weir__queue_push_run(weir__queue *q, weir_event *const *evs, size_t n)
+{
+	size_t last;
+	size_t k = q->co == NULL ? ring_push_many(q, evs, n, &last) : 0;
+	if (k > 0) {
+		queue_note_push(q, last);
+	}
+	return k;
+}
+
 weir_event *
 weir__queue_pop(weir__queue *q)
 {
@@ -466,6 +569,23 @@ weir__queue_pop(weir__queue *q)
 		queue_wake_blocked(q);
 	}
 	return ev;
+}
+
+size_t
+weir__queue_pop_many(weir__queue *q, weir_event **evs, size_t max)
+{
+	if (q->co != NULL) {
+		size_t k = 0;
+		while (k < max && (evs[k] = weir__queue_pop(q)) != NULL) {
+			k++;
+		}
+		return k;
+	}
+	size_t k = max > 0 ? ring_pop_many(q, evs, max) : 0;
+	if (k > 0) {
+		queue_wake_blocked(q);
+	}
+	return k;
 }
 
 void

@@ -85,8 +85,16 @@ void weir__queue_drain(weir__queue *q);
 // call waited for room); counts the outcome.
 weir_err weir__queue_push(weir__queue *q, weir_event *ev, int may_block,
     weir__qwait *w, int *pushed);
+// Puts the longest prefix of evs[0..n) that fits into the ring, with
+// one claim, taking one reference of each; returns how many (0 when the
+// ring is full, and always for a COALESCE queue). What does not fit is
+// left to weir__queue_push(), which applies the policy.
+size_t weir__queue_push_run(weir__queue *q, weir_event *const *evs, size_t n);
 // Takes the oldest event, or NULL (empty, or a producer mid-write).
 weir_event *weir__queue_pop(weir__queue *q);
+// Takes up to @p max of the oldest events into @p evs, in order; returns
+// how many (0 as weir__queue_pop() returns NULL).
+size_t weir__queue_pop_many(weir__queue *q, weir_event **evs, size_t max);
 // Wakes blocked producers; later pushes are discarded.
 void   weir__queue_close(weir__queue *q);
 size_t weir__queue_depth(weir__queue *q);

@@ -85,6 +85,8 @@ weir_event *weir__subscr_pop(weir_subscr *sub);
 // WEIR_EFULL, else WEIR_OK).
 weir_err weir__subscr_offer_all(
     weir_subscr *const *subs, size_t n, weir_event *ev);
+// Of two offer outcomes, the one a publish reports (the order above).
+weir_err weir__subscr_worse(weir_err a, weir_err b);
 // Snapshot of the subscriptions matching @p topic; caller holds the
 // bus lock.
 weir_err weir__ssnap_take(weir_bus *bus, const char *topic, weir__ssnap **out);

@@ -1,0 +1,561 @@
+// Batch publish: weir_publish_batch() at the bound of every policy,
+// ordering and ids, counters, bad input, closes, concurrent producers.
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+
+#include "weir_test.h"
+
+#include "core/subscr.h" // q.waiters: a BLOCKed publisher is observable
+
+#define MAXREC 8192
+#define TOPIC "batch.t"
+
+typedef struct rec {
+	int     v[MAXREC];
+	uint8_t id[MAXREC][16];
+	int64_t ts[MAXREC];
+	int     n;
+} rec;
+
+typedef struct batch_fx {
+	weir_bus   *bus;
+	weir_topic *t;
+	rec         a, b;
+} batch_fx;
+
+static batch_fx fx;
+
+static int
+setup(void **state)
+{
+	(void) state;
+	memset(&fx, 0, sizeof(fx));
+	if (weir_bus_create(&fx.bus, NULL) != WEIR_OK) {
+		return -1;
+	}
+	return weir_topic_create(&fx.t, fx.bus, TOPIC) == WEIR_OK ? 0 : -1;
+}
+
+static int
+teardown(void **state)
+{
+	(void) state;
+	weir_topic_destroy(fx.t);
+	weir_bus_destroy(fx.bus);
+	return 0;
+}
+
+// Records each event's int payload, id and ts into the rec at arg.
+static weir_err
+record_fn(weir_bus *bus, const weir_event *ev, void *arg)
+{
+	(void) bus;
+	rec        *r = arg;
+	size_t      len;
+	const void *p = weir_event_payload(ev, &len);
+	if (len != sizeof(int) || r->n >= MAXREC) {
+		return WEIR_EINVAL;
+	}
+	memcpy(&r->v[r->n], p, sizeof(int));
+	memcpy(r->id[r->n], weir_event_id(ev), 16);
+	r->ts[r->n] = weir_event_ts(ev);
+	r->n++;
+	return WEIR_OK;
+}
+
+static weir_subscr *
+sub_on(rec *r, size_t cap, weir_policy pol, int64_t timeout_ms)
+{
+	weir_subscr_config *sc = wt_subscr_config(cap, pol, timeout_ms);
+	weir_subscr        *sub;
+	assert_weir_ok(
+	    weir_subscribe(&sub, fx.bus, TOPIC, record_fn, r, NULL, sc));
+	weir_subscr_config_destroy(sc);
+	return sub;
+}
+
+// Payloads from..from+n-1, one int each.
+typedef struct payloads {
+	int      v[MAXREC];
+	weir_buf b[MAXREC];
+} payloads;
+
+static payloads pl;
+
+static const weir_buf *
+bufs_from(int from, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		pl.v[i]      = from + (int) i;
+		pl.b[i].data = &pl.v[i];
+		pl.b[i].len  = sizeof(int);
+	}
+	return pl.b;
+}
+
+// Runs the default loop on this thread until nothing is left to do.
+static void
+drain(void)
+{
+	assert_weir_ok(weir_bus_run(fx.bus, WEIR_RUN_NOWAIT));
+	assert_weir_ok(weir_bus_run(fx.bus, WEIR_RUN_NOWAIT));
+}
+
+static void
+assert_got(const rec *r, int from, int n)
+{
+	assert_int_equal(r->n, n);
+	for (int i = 0; i < n; i++) {
+		assert_int_equal(r->v[i], from + i);
+	}
+}
+
+static void
+test_empty_and_bad_input(void **state)
+{
+	(void) state;
+	weir_subscr *sub      = sub_on(&fx.a, 16, WEIR_POLICY_REJECT, 0);
+	size_t       accepted = 99;
+	assert_weir_ok(weir_publish_batch(fx.t, NULL, 0, &accepted));
+	assert_int_equal(accepted, 0);
+	assert_int_equal(
+	    weir_publish_batch(NULL, bufs_from(0, 2), 2, &accepted),
+	    WEIR_EINVAL);
+	assert_int_equal(accepted, 0);
+	assert_int_equal(
+	    weir_publish_batch(fx.t, NULL, 2, &accepted), WEIR_EINVAL);
+	// A bad payload anywhere in the batch: nothing is queued.
+	weir_buf bad[3] = { { &pl.v[0], sizeof(int) }, { NULL, 4 },
+		{ &pl.v[0], sizeof(int) } };
+	assert_int_equal(
+	    weir_publish_batch(fx.t, bad, 3, &accepted), WEIR_EINVAL);
+	assert_int_equal(accepted, 0);
+	static char big[2 * 1024 * 1024];
+	weir_buf huge[2] = { { &pl.v[0], sizeof(int) }, { big, sizeof(big) } };
+	assert_int_equal(
+	    weir_publish_batch(fx.t, huge, 2, &accepted), WEIR_ETOOBIG);
+	assert_int_equal(accepted, 0);
+	// An empty payload is fine; accepted may be NULL.
+	weir_buf none = { NULL, 0 };
+	assert_weir_ok(weir_publish_batch(fx.t, &none, 1, NULL));
+	weir_subscr_stats st = wt_subscr_stats(sub);
+	assert_int_equal(st.published, 1);
+	weir_unsubscribe(sub);
+}
+
+static void
+test_nothing_matches(void **state)
+{
+	(void) state;
+	size_t accepted = 0;
+	assert_weir_ok(
+	    weir_publish_batch(fx.t, bufs_from(0, 5), 5, &accepted));
+	assert_int_equal(accepted, 5);
+}
+
+// Three batches across the internal chunk size, in order; ids unique
+// and rising, one timestamp per batch.
+static void
+test_order_and_ids(void **state)
+{
+	(void) state;
+	weir_subscr *sub = sub_on(&fx.a, 1024, WEIR_POLICY_REJECT, 0);
+	size_t       accepted;
+	for (int b = 0; b < 3; b++) {
+		assert_weir_ok(weir_publish_batch(
+		    fx.t, bufs_from(b * 150, 150), 150, &accepted));
+		assert_int_equal(accepted, 150);
+	}
+	drain();
+	assert_got(&fx.a, 0, 450);
+	for (int i = 1; i < 450; i++) {
+		assert_true(memcmp(fx.a.id[i - 1], fx.a.id[i], 16) < 0);
+		if (i % 150 != 0) {
+			assert_true(fx.a.ts[i] == fx.a.ts[i - 1]);
+		}
+	}
+	weir_subscr_stats st = wt_subscr_stats(sub);
+	assert_int_equal(st.published, 450);
+	assert_int_equal(st.delivered, 450);
+	wt_assert_adds_up(&st);
+	weir_unsubscribe(sub);
+}
+
+// REJECT fills mid-batch: the queue keeps a prefix, the first refusal
+// is counted once, the rest is not offered; resending the rest after
+// room is made neither reorders nor duplicates.
+static void
+test_reject_mid_batch(void **state)
+{
+	(void) state;
+	weir_subscr *sub      = sub_on(&fx.a, 4, WEIR_POLICY_REJECT, 0);
+	size_t       accepted = 0;
+	assert_int_equal(
+	    weir_publish_batch(fx.t, bufs_from(0, 10), 10, &accepted),
+	    WEIR_EFULL);
+	assert_int_equal(accepted, 4);
+	weir_subscr_stats st = wt_subscr_stats(sub);
+	assert_int_equal(st.published, 5);
+	assert_int_equal(st.rejected, 1);
+	assert_int_equal(st.queued, 4);
+	wt_assert_adds_up(&st);
+	drain();
+	assert_weir_ok(
+	    weir_publish_batch(fx.t, bufs_from(4, 4), 4, &accepted));
+	drain();
+	assert_weir_ok(
+	    weir_publish_batch(fx.t, bufs_from(8, 2), 2, &accepted));
+	drain();
+	assert_got(&fx.a, 0, 10);
+	st = wt_subscr_stats(sub);
+	assert_int_equal(st.published, st.delivered + st.rejected);
+	wt_assert_adds_up(&st);
+	weir_unsubscribe(sub);
+}
+
+// BLOCK with a 0 timeout refuses as REJECT does.
+static void
+test_block_nowait_mid_batch(void **state)
+{
+	(void) state;
+	weir_subscr *sub      = sub_on(&fx.a, 3, WEIR_POLICY_BLOCK, 0);
+	size_t       accepted = 0;
+	assert_int_equal(
+	    weir_publish_batch(fx.t, bufs_from(0, 8), 8, &accepted),
+	    WEIR_EFULL);
+	assert_int_equal(accepted, 3);
+	weir_subscr_stats st = wt_subscr_stats(sub);
+	assert_int_equal(st.rejected, 1);
+	wt_assert_adds_up(&st);
+	drain();
+	assert_got(&fx.a, 0, 3);
+	weir_unsubscribe(sub);
+}
+
+// BLOCK with a timeout and nobody draining: the wait expires once.
+static void
+test_block_timeout_mid_batch(void **state)
+{
+	(void) state;
+	weir_subscr *sub      = sub_on(&fx.a, 2, WEIR_POLICY_BLOCK, 20);
+	size_t       accepted = 0;
+	assert_int_equal(
+	    weir_publish_batch(fx.t, bufs_from(0, 6), 6, &accepted),
+	    WEIR_ETIMEDOUT);
+	assert_int_equal(accepted, 2);
+	weir_subscr_stats st = wt_subscr_stats(sub);
+	assert_int_equal(st.timed_out, 1);
+	assert_int_equal(st.published, 3);
+	wt_assert_adds_up(&st);
+	drain();
+	assert_got(&fx.a, 0, 2);
+	weir_unsubscribe(sub);
+}
+
+static void
+test_drop_newest_mid_batch(void **state)
+{
+	(void) state;
+	weir_subscr *sub      = sub_on(&fx.a, 4, WEIR_POLICY_DROP_NEWEST, 0);
+	size_t       accepted = 0;
+	assert_weir_ok(
+	    weir_publish_batch(fx.t, bufs_from(0, 10), 10, &accepted));
+	assert_int_equal(accepted, 10);
+	weir_subscr_stats st = wt_subscr_stats(sub);
+	assert_int_equal(st.dropped, 6);
+	assert_int_equal(st.published, 10);
+	wt_assert_adds_up(&st);
+	drain();
+	assert_got(&fx.a, 0, 4);
+	weir_unsubscribe(sub);
+}
+
+// A batch larger than the capacity under DROP_OLDEST leaves its newest
+// events queued.
+static void
+test_drop_oldest_larger_than_capacity(void **state)
+{
+	(void) state;
+	weir_subscr *sub      = sub_on(&fx.a, 4, WEIR_POLICY_DROP_OLDEST, 0);
+	size_t       accepted = 0;
+	assert_weir_ok(
+	    weir_publish_batch(fx.t, bufs_from(0, 200), 200, &accepted));
+	assert_int_equal(accepted, 200);
+	weir_subscr_stats st = wt_subscr_stats(sub);
+	assert_int_equal(st.dropped, 196);
+	assert_int_equal(st.published, 200);
+	wt_assert_adds_up(&st);
+	drain();
+	assert_got(&fx.a, 196, 4);
+	weir_unsubscribe(sub);
+}
+
+// COALESCE: batch events have no key, so none is replaced; a full queue
+// of distinct events drops at the oldest position.
+static void
+test_coalesce_mid_batch(void **state)
+{
+	(void) state;
+	weir_subscr *sub      = sub_on(&fx.a, 4, WEIR_POLICY_COALESCE, 0);
+	size_t       accepted = 0;
+	assert_weir_ok(
+	    weir_publish_batch(fx.t, bufs_from(0, 10), 10, &accepted));
+	assert_int_equal(accepted, 10);
+	weir_subscr_stats st = wt_subscr_stats(sub);
+	assert_int_equal(st.published, 10);
+	assert_int_equal(st.coalesced, 0);
+	assert_int_equal(st.dropped, 6);
+	wt_assert_adds_up(&st);
+	drain();
+	assert_got(&fx.a, 6, 4);
+	weir_unsubscribe(sub);
+}
+
+// Fan-out: a full REJECT subscription takes a prefix, the other takes
+// everything; accepted is the prefix every subscription took.
+static void
+test_fanout_prefix(void **state)
+{
+	(void) state;
+	weir_subscr *a        = sub_on(&fx.a, 4, WEIR_POLICY_REJECT, 0);
+	weir_subscr *b        = sub_on(&fx.b, 512, WEIR_POLICY_REJECT, 0);
+	size_t       accepted = 0;
+	assert_int_equal(
+	    weir_publish_batch(fx.t, bufs_from(0, 100), 100, &accepted),
+	    WEIR_EFULL);
+	assert_int_equal(accepted, 4);
+	drain();
+	assert_got(&fx.a, 0, 4);
+	assert_got(&fx.b, 0, 100);
+	weir_subscr_stats st = wt_subscr_stats(a);
+	assert_int_equal(st.published, 5);
+	wt_assert_adds_up(&st);
+	st = wt_subscr_stats(b);
+	assert_int_equal(st.published, 100);
+	wt_assert_adds_up(&st);
+	weir_unsubscribe(a);
+	weir_unsubscribe(b);
+}
+
+// After weir_unsubscribe() the handle matches nothing.
+static void
+test_unsubscribed(void **state)
+{
+	(void) state;
+	weir_subscr *sub      = sub_on(&fx.a, 4, WEIR_POLICY_REJECT, 0);
+	size_t       accepted = 0;
+	assert_weir_ok(
+	    weir_publish_batch(fx.t, bufs_from(0, 2), 2, &accepted));
+	weir_unsubscribe(sub);
+	assert_weir_ok(
+	    weir_publish_batch(fx.t, bufs_from(2, 8), 8, &accepted));
+	assert_int_equal(accepted, 8);
+	drain();
+	assert_int_equal(fx.a.n, 0);
+}
+
+typedef struct pub_arg {
+	weir_topic *t;
+	int         from, n, per;
+	weir_err    rv;
+	size_t      accepted;
+	atomic_int  done;
+	weir_buf    b[256];
+	int         v[256];
+} pub_arg;
+
+// Publishes n events from `from` in batches of `per` (<= 256).
+static void *
+pub_thread(void *p)
+{
+	pub_arg *pa = p;
+	pa->rv      = WEIR_OK;
+	for (int i = 0; i < pa->n && pa->rv == WEIR_OK; i += pa->per) {
+		int k = pa->n - i < pa->per ? pa->n - i : pa->per;
+		for (int j = 0; j < k; j++) {
+			pa->v[j]      = pa->from + i + j;
+			pa->b[j].data = &pa->v[j];
+			pa->b[j].len  = sizeof(int);
+		}
+		pa->rv = weir_publish_batch(
+		    pa->t, pa->b, (size_t) k, &pa->accepted);
+		pa->accepted += (size_t) i;
+	}
+	atomic_store(&pa->done, 1);
+	return NULL;
+}
+
+// A BLOCK wait mid-batch ended by weir_unsubscribe(): WEIR_ECLOSED, and
+// accepted counts what was queued before.
+static void
+test_closed_while_blocked(void **state)
+{
+	(void) state;
+	weir_subscr *sub = sub_on(&fx.a, 4, WEIR_POLICY_BLOCK, -1);
+	pub_arg     *pa  = calloc(1, sizeof(*pa));
+	assert_non_null(pa);
+	pa->t   = fx.t;
+	pa->n   = 10;
+	pa->per = 10;
+	pthread_t thr;
+	assert_int_equal(pthread_create(&thr, NULL, pub_thread, pa), 0);
+	wt_wait_until(atomic_load(&sub->q.waiters) > 0);
+	weir_unsubscribe(sub);
+	wt_wait_until(atomic_load(&pa->done));
+	pthread_join(thr, NULL);
+	assert_int_equal(pa->rv, WEIR_ECLOSED);
+	assert_int_equal(pa->accepted, 4);
+	free(pa);
+}
+
+// A BLOCK batch far larger than the capacity, drained by a loop thread:
+// every event arrives once, in order.
+static void
+test_block_larger_than_capacity(void **state)
+{
+	(void) state;
+	weir_subscr *sub = sub_on(&fx.a, 8, WEIR_POLICY_BLOCK, -1);
+	pthread_t    loop;
+	assert_int_equal(pthread_create(&loop, NULL, wt_run_bus, fx.bus), 0);
+	size_t accepted = 0;
+	assert_weir_ok(
+	    weir_publish_batch(fx.t, bufs_from(0, 3000), 3000, &accepted));
+	assert_int_equal(accepted, 3000);
+	wt_wait_until(wt_subscr_stats(sub).delivered == 3000);
+	weir_bus_stop(fx.bus);
+	pthread_join(loop, NULL);
+	assert_got(&fx.a, 0, 3000);
+	weir_subscr_stats st = wt_subscr_stats(sub);
+	assert_int_equal(st.published, 3000);
+	wt_assert_adds_up(&st);
+	weir_unsubscribe(sub);
+}
+
+// A handler for several producers: checks each producer's events come
+// in its order, gaps allowed (payload = producer * 1e6 + index).
+typedef struct multi {
+	int                   next[4];
+	atomic_uint_least64_t got;
+	atomic_int            bad;
+} multi;
+
+static weir_err
+multi_fn(weir_bus *bus, const weir_event *ev, void *arg)
+{
+	(void) bus;
+	multi      *m = arg;
+	int         v;
+	const void *p = weir_event_payload(ev, NULL);
+	memcpy(&v, p, sizeof(v));
+	int who = v / 1000000;
+	// Drops may leave gaps, never a step back.
+	if (who < 0 || who > 3 || v % 1000000 < m->next[who]) {
+		atomic_store(&m->bad, 1);
+	} else {
+		m->next[who] = v % 1000000 + 1;
+	}
+	atomic_fetch_add(&m->got, 1);
+	return WEIR_OK;
+}
+
+static void
+run_producers(weir_policy pol, size_t cap, int per, int each)
+{
+	multi              *m  = calloc(1, sizeof(*m));
+	weir_subscr_config *sc = wt_subscr_config(cap, pol, -1);
+	weir_subscr        *sub;
+	assert_non_null(m);
+	assert_weir_ok(
+	    weir_subscribe(&sub, fx.bus, TOPIC, multi_fn, m, NULL, sc));
+	weir_subscr_config_destroy(sc);
+	pthread_t loop, thr[4];
+	pub_arg  *pa = calloc(4, sizeof(*pa));
+	assert_non_null(pa);
+	assert_int_equal(pthread_create(&loop, NULL, wt_run_bus, fx.bus), 0);
+	for (int i = 0; i < 4; i++) {
+		// A handle per thread (weir_topic_create()).
+		assert_weir_ok(weir_topic_create(&pa[i].t, fx.bus, TOPIC));
+		pa[i].from = i * 1000000;
+		pa[i].n    = each;
+		pa[i].per  = per + i; // different runs, different offsets
+		assert_int_equal(
+		    pthread_create(&thr[i], NULL, pub_thread, &pa[i]), 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(thr[i], NULL);
+		assert_weir_ok(pa[i].rv);
+		weir_topic_destroy(pa[i].t);
+	}
+	weir_subscr_stats st = wt_subscr_stats(sub);
+	wt_wait_until((st = wt_subscr_stats(sub)).queued == 0 &&
+	    atomic_load(&m->got) == st.delivered);
+	weir_bus_stop(fx.bus);
+	pthread_join(loop, NULL);
+	st = wt_subscr_stats(sub);
+	assert_int_equal(st.published, 4 * (uint64_t) each);
+	assert_int_equal(atomic_load(&m->bad), 0);
+	wt_assert_adds_up(&st);
+	if (pol == WEIR_POLICY_BLOCK) {
+		assert_int_equal(st.delivered, 4 * (uint64_t) each);
+	}
+	weir_unsubscribe(sub);
+	free(pa);
+	free(m);
+}
+
+// Four producers' batches into one BLOCK queue: each producer's order
+// holds and nothing is lost.
+static void
+test_four_producers_block(void **state)
+{
+	(void) state;
+	run_producers(WEIR_POLICY_BLOCK, 16, 7, 20000);
+}
+
+// DROP_OLDEST: producers pop too (to make room) while the loop pops
+// runs; counters add up and each producer's survivors keep order.
+static void
+test_four_producers_drop_oldest(void **state)
+{
+	(void) state;
+	run_producers(WEIR_POLICY_DROP_OLDEST, 16, 5, 20000);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(
+		    test_empty_and_bad_input, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_nothing_matches, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_order_and_ids, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_reject_mid_batch, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_block_nowait_mid_batch, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_block_timeout_mid_batch, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_drop_newest_mid_batch, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_drop_oldest_larger_than_capacity, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_coalesce_mid_batch, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_fanout_prefix, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_unsubscribed, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_closed_while_blocked, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_block_larger_than_capacity, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_four_producers_block, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_four_producers_drop_oldest, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
