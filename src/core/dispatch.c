@@ -13,6 +13,7 @@
 #include "core/event.h"
 #include "core/flow.h"
 #include "core/loop.h"
+#include "core/prefetch.h"
 #include "core/pull.h"
 #include "core/subscr.h"
 #include "core/watermark.h"
@@ -154,13 +155,33 @@ dispatch_run_max(const weir_loop *loop, size_t left)
 // Calls the handler on a run of events in order; events left when the
 // subscription is closed meanwhile are released uncalled, as a close
 // releases what is still queued. Returns 0 once closed.
+// The events a run prefetches ahead of the handler: their lines were
+// written on the publisher's core, and a handler's time is about one
+// line's transfer.
+#define DISPATCH_AHEAD 2
+
+// An event's header, topic and a short payload: 3 lines.
+static void
+dispatch_prefetch(const weir_event *ev)
+{
+	for (size_t off = 0; off < 192; off += 64) {
+		weir__prefetch_read((const char *) ev + off);
+	}
+}
+
 static int
 dispatch_run(weir_subscr *sub, weir_event **evs, size_t k)
 {
 	size_t i = 0;
+	for (size_t j = 0; j < k && j < DISPATCH_AHEAD; j++) {
+		dispatch_prefetch(evs[j]);
+	}
 	for (; i < k; i++) {
 		if (atomic_load_explicit(&sub->closed, memory_order_relaxed)) {
 			break;
+		}
+		if (i + DISPATCH_AHEAD < k) {
+			dispatch_prefetch(evs[i + DISPATCH_AHEAD]);
 		}
 		weir__loop_spend(sub->loop);
 		// Counts the call, records its latency, takes failures to
