@@ -213,7 +213,7 @@ bench_print(const char *name, bench_fig weir, const char *peer,
 	printf(",\"n\":%llu,\"reps\":%d", (unsigned long long) n, reps);
 	if (target > 0) {
 		int met = other.rate > 0 && weir.rate / other.rate >= target;
-		printf(",\"target_ratio\":%.1f,\"target_met\":%s", target,
+		printf(",\"target_ratio\":%.2f,\"target_met\":%s", target,
 		    met ? "true" : "false");
 	}
 	printf("}\n");
