@@ -142,6 +142,10 @@ weir__scache_tls_make(void)
 		free(me);
 		return NULL;
 	}
+	for (size_t i = 0; i < WEIR__SCACHE_SLOTS; i++) {
+		me->byptr[i] = &me->e[i]; // uid 0: never a hit
+	}
+	weir__event_on_stack(&me->ev, "", 0, NULL, 0);
 	weir__scache_me = me;
 	return me;
 }
@@ -278,7 +282,7 @@ scache_fill(weir__scache_entry *e, weir_bus *bus, const char *topic,
 	    WEIR__SCACHE_CALLS *
 	        (sizeof(weir__listener *) + sizeof(weir__lcall))];
 	weir__lsnap               *ls;
-	e->bus = NULL; // unusable until complete
+	e->uid = 0; // unusable until complete
 	pthread_mutex_lock(&bus->lock);
 	weir_err rv = weir__lsnap_take_in(bus, topic, buf, sizeof(buf), &ls);
 	if (rv == WEIR_OK) {
@@ -296,7 +300,6 @@ scache_fill(weir__scache_entry *e, weir_bus *bus, const char *topic,
 	e->len  = (uint32_t) len;
 	e->hash = hash;
 	e->uid  = bus->uid;
-	e->bus  = bus;
 	return WEIR_OK;
 }
 
@@ -304,8 +307,8 @@ static inline int
 scache_hit(const weir__scache_entry *e, const weir_bus *bus, const char *topic,
     size_t len, uint64_t hash)
 {
-	return e->bus == bus && e->hash == hash && e->len == len &&
-	    e->uid == bus->uid && memcmp(e->topic, topic, len) == 0;
+	return e->uid == bus->uid && e->hash == hash && e->len == len &&
+	    memcmp(e->topic, topic, len) == 0;
 }
 
 weir__scache_entry *
