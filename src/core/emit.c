@@ -105,17 +105,28 @@ emit_cached_failed(weir_bus *bus, const weir__scache_entry *e,
 // Calls the cached (fn, arg) pairs of @p e: plain listeners only. A
 // nested emit or publish never refills an entry (scache.c), so @p e
 // stays as it is across the calls; the loop reads it from memory after
-// each call rather than keeping its bounds in registers.
+// each call rather than keeping its bounds in registers, and one
+// listener, the usual case, is called without the loop.
 static inline weir_err
 emit_cached(weir_bus *bus, const weir__scache_entry *e, const weir_event *ev,
     size_t *called)
 {
-	size_t i = 0;
-	for (; i < e->nl; i++) {
-		weir_err rv = e->calls[i].fn(bus, ev, e->calls[i].arg);
-		if (WEIR_NEVER(rv != WEIR_OK)) {
-			return emit_cached_failed(bus, e, ev, i, rv, called);
+	size_t   i  = 0;
+	weir_err rv = WEIR_OK;
+	if (e->nl == 1) {
+		rv = e->calls[0].fn(bus, ev, e->calls[0].arg);
+		i  = 1;
+	} else {
+		for (; i < e->nl; i++) {
+			rv = e->calls[i].fn(bus, ev, e->calls[i].arg);
+			if (WEIR_NEVER(rv != WEIR_OK)) {
+				i++;
+				break;
+			}
 		}
+	}
+	if (WEIR_NEVER(rv != WEIR_OK)) {
+		return emit_cached_failed(bus, e, ev, i - 1, rv, called);
 	}
 	if (called != NULL) {
 		*called = i;
@@ -185,12 +196,12 @@ weir_emit(weir_bus *bus, const char *topic, const void *data, size_t len,
 		return emit_uncached(bus, topic, data, len, called);
 	}
 	if (WEIR_NEVER(e->nl == WEIR__SCACHE_NONE)) {
-		weir__scache_leave();
+		weir__scache_leave_in(me);
 		return emit_uncached(bus, topic, data, len, called);
 	}
 	weir__event_stack_reuse(&me->ev, topic, n, data, len);
 	weir_err rv = emit_cached(bus, e, &me->ev, called);
-	weir__scache_leave();
+	weir__scache_leave_in(me);
 	return rv;
 }
 
@@ -258,36 +269,52 @@ emit_run_plain(
 	return WEIR_OK;
 }
 
-// Calls the handle's current snapshot (its generation checked) with
-// @p ev. The depth count keeps the snapshot alive while a listener
-// changes the registry and emits on the same handle again. The loop
-// reads the bus and the snapshot's bounds from memory after each call
-// rather than keeping them in registers: with one listener, the usual
-// case, the registers' save and restore cost more.
+// The plain listeners of a snapshot, from a topic handle. The bus and
+// the bounds are read from memory after each call rather than kept in
+// registers (their save and restore cost more with a few listeners), and
+// one listener, the usual case, is called without the loop.
 static inline weir_err
-emit_topic_walk(weir_topic *t, weir_event *ev, size_t *called)
+emit_topic_plain(weir_topic *t, weir__lsnap *s, weir_event *ev, size_t *called)
 {
-	weir__lsnap *s = t->ls;
-	t->depth++;
+	size_t   i  = 0;
 	weir_err rv = WEIR_OK;
-	if (WEIR_ALWAYS(s->plain)) {
-		size_t i = 0;
+	if (s->n == 1) {
+		rv = s->calls[0].fn(t->bus, ev, s->calls[0].arg);
+		i  = 1;
+	} else {
 		for (; i < s->n; i++) {
 			rv = s->calls[i].fn(t->bus, ev, s->calls[i].arg);
 			if (WEIR_NEVER(rv != WEIR_OK)) {
-				rv = emit_plain_failed(
-				    t->bus, s, ev, i, rv, called);
-				goto done;
+				i++;
+				break;
 			}
 		}
-		if (called != NULL) {
-			*called = i;
-		}
-	} else {
-		rv = emit_run_all(t->bus, s, ev, called);
 	}
-done:
-	if (--t->depth == 0 && WEIR_NEVER(t->retired != NULL)) {
+	if (WEIR_NEVER(rv != WEIR_OK)) {
+		return emit_plain_failed(t->bus, s, ev, i - 1, rv, called);
+	}
+	if (called != NULL) {
+		*called = i;
+	}
+	return WEIR_OK;
+}
+
+// Calls the handle's current snapshot (its generation checked) with
+// @p ev. The depth count keeps the snapshot alive while a listener
+// changes the registry and emits on the same handle again. @p outer:
+// the depth is known to be 0 (nested emits leave it as they found it).
+static inline weir_err
+emit_topic_walk(weir_topic *t, weir_event *ev, size_t *called, int outer)
+{
+	weir__lsnap *s = t->ls;
+	t->depth++;
+	weir_err rv = WEIR_ALWAYS(s->plain)
+	    ? emit_topic_plain(t, s, ev, called)
+	    : emit_run_all(t->bus, s, ev, called);
+	if (outer) {
+		t->depth = 0;
+	}
+	if ((outer || --t->depth == 0) && WEIR_NEVER(t->retired != NULL)) {
 		emit_retire_done(t);
 	}
 	return rv;
@@ -320,10 +347,10 @@ emit_topic_slow(weir_topic *t, const void *data, size_t len, size_t *called)
 	if (t->depth != 0) {
 		weir_event ev;
 		weir__event_on_stack(&ev, t->name, t->len, data, len);
-		return emit_topic_walk(t, &ev, called);
+		return emit_topic_walk(t, &ev, called, 0);
 	}
 	weir__event_stack_reuse(&t->ev, t->name, t->len, data, len);
-	return emit_topic_walk(t, &t->ev, called);
+	return emit_topic_walk(t, &t->ev, called, 1);
 }
 
 weir_err
@@ -337,7 +364,7 @@ weir_emit_topic(weir_topic *t, const void *data, size_t len, size_t *called)
 		return emit_topic_slow(t, data, len, called);
 	}
 	weir__event_stack_reuse(&t->ev, t->name, t->len, data, len);
-	return emit_topic_walk(t, &t->ev, called);
+	return emit_topic_walk(t, &t->ev, called, 1);
 }
 
 static weir_err

@@ -79,10 +79,17 @@ typedef struct weir__scache_tls {
 #define WEIR__SCACHE_HIDDEN
 #endif
 extern _Thread_local weir__scache_tls *weir__scache_me WEIR__SCACHE_TLS_MODEL
-                                                WEIR__SCACHE_HIDDEN;
-extern atomic_uint_least64_t weir__scache_epoch WEIR__SCACHE_HIDDEN;
-extern atomic_size_t weir__scache_limbo_n       WEIR__SCACHE_HIDDEN;
-extern int weir__scache_asym                    WEIR__SCACHE_HIDDEN;
+    WEIR__SCACHE_HIDDEN;
+// What every cached call reads besides its own thread's data, alone on
+// a cache line: next to a global another module writes often (the event
+// pool's depot mutex was the neighbour) each emit and publish by string
+// took a cache miss whenever another thread had just written it.
+typedef struct weir__scache_shared {
+	_Alignas(64) atomic_uint_least64_t epoch;
+	atomic_size_t limbo_n; // items parked in limbo
+	int           asym;    // the heavy fence works: plain announce
+} weir__scache_shared;
+extern weir__scache_shared weir__scache_sh WEIR__SCACHE_HIDDEN;
 
 // Slow parts (scache.c): the thread's first call, a miss by pointer
 // (hash lookup, then a fill), and freeing what removals left behind.
@@ -122,8 +129,8 @@ weir__scache_announce(weir__scache_tls *me, weir_bus *bus)
 		atomic_store_explicit(
 		    &me->rec->bus, bus, memory_order_relaxed);
 		uint64_t e = atomic_load_explicit(
-		    &weir__scache_epoch, memory_order_acquire);
-		if (WEIR_ALWAYS(weir__scache_asym)) {
+		    &weir__scache_sh.epoch, memory_order_acquire);
+		if (WEIR_ALWAYS(weir__scache_sh.asym)) {
 			// The remover's heavy fence orders this store before
 			// our load of bus->gen (scache_fence.h).
 			atomic_store_explicit(
@@ -167,26 +174,32 @@ weir__scache_eq(const char *a, const char *b, size_t n)
 	return u == v;
 }
 
+// weir__scache_leave() for a caller that has its thread's cache.
 static inline void
-weir__scache_leave(void)
+weir__scache_leave_in(weir__scache_tls *me)
 {
-	weir__scache_tls *me = weir__scache_me;
 	if (--me->depth != 0) {
 		return;
 	}
 	// Store, then load: a remover that parked an item while we were
 	// inside either sees our 0 in its own scan after parking, or we see
 	// its count here (its heavy fence, or seq_cst on both sides).
-	if (WEIR_ALWAYS(weir__scache_asym)) {
+	if (WEIR_ALWAYS(weir__scache_sh.asym)) {
 		atomic_store_explicit(
 		    &me->rec->epoch, 0, memory_order_release);
 		atomic_signal_fence(memory_order_seq_cst);
 	} else {
 		atomic_store(&me->rec->epoch, 0);
 	}
-	if (atomic_load(&weir__scache_limbo_n)) {
+	if (atomic_load(&weir__scache_sh.limbo_n)) {
 		weir__scache_reclaim();
 	}
+}
+
+static inline void
+weir__scache_leave(void)
+{
+	weir__scache_leave_in(weir__scache_me);
 }
 
 // weir__scache_enter() for a thread whose cache exists (@p me), with
