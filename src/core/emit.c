@@ -2,10 +2,19 @@
 // the caller's thread. With a topic handle the snapshot is cached in the
 // handle and reused while the registry generation stays the same, so
 // the common path does no locking, no atomic read-modify-write and no
-// allocation: the event lives on the stack and hold() copies it. A
-// handle is used by one thread at a time; a snapshot replaced while an
-// emit on the same handle is still running (a listener changed the
-// registry) is retired and freed when the outermost emit returns.
+// allocation. A handle is used by one thread at a time; a snapshot
+// replaced while an emit on the same handle is still running (a listener
+// changed the registry) is retired and freed when the outermost emit
+// returns. By string, the thread's cache (scache.c) gives the (fn, arg)
+// pairs the same way.
+//
+// The event is never allocated (hold() copies it). The outermost emit on
+// a handle fills the handle's event, the outermost emit by string the
+// thread's, rewriting only what changes (weir__event_stack_reuse); a
+// nested one builds its own on the stack. So the hot functions take no
+// address in their frame (no stack protector canary), and everything
+// else (checks, errors, once-listeners, nesting, retired snapshots) is
+// out of line, so that they save few registers.
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -17,6 +26,8 @@
 #include "core/scache.h"
 
 #define EMIT_LOCAL 8
+// Off the hot path: not inlined, so it adds nothing to the hot frame.
+#define EMIT_NOINLINE __attribute__((noinline))
 
 static weir_err
 emit_failed(weir_bus *bus, const weir_event *ev, weir_err err)
@@ -78,26 +89,27 @@ weir_emit_event(weir_bus *bus, const weir_event *ev, size_t *called)
 // A cached listener failed at calls[i]: the error path, then the rest
 // as emit_run() does (a failure goes to the error path and the rest are
 // still called). Out of line, off the hot path. @p called may be NULL.
-static __attribute__((noinline)) weir_err
+static EMIT_NOINLINE weir_err
 emit_cached_failed(weir_bus *bus, const weir__scache_entry *e,
     const weir_event *ev, size_t i, weir_err rv, size_t *called)
 {
 	size_t n = e->nl;
-	for (;;) {
-		if ((rv = emit_failed(bus, ev, rv)) != WEIR_OK) {
-			n = i + 1;
-			break;
+	while ((rv = emit_failed(bus, ev, rv)) == WEIR_OK) {
+		for (i++; i < n; i++) {
+			rv = e->calls[i].fn(bus, ev, e->calls[i].arg);
+			if (rv != WEIR_OK) {
+				break;
+			}
 		}
-		while (++i < n &&
-		    (rv = e->calls[i].fn(bus, ev, e->calls[i].arg)) ==
-		        WEIR_OK) { }
 		if (i == n) {
-			rv = WEIR_OK;
-			break;
+			if (called != NULL) {
+				*called = n;
+			}
+			return WEIR_OK;
 		}
 	}
 	if (called != NULL) {
-		*called = n;
+		*called = i + 1;
 	}
 	return rv;
 }
@@ -136,7 +148,7 @@ emit_cached(weir_bus *bus, const weir__scache_entry *e, const weir_event *ev,
 
 // The locked path of emit by string: a topic the cache does not take
 // (invalid, too long, too many listeners, a once-listener), or bad input.
-static __attribute__((noinline)) weir_err
+static EMIT_NOINLINE weir_err
 emit_uncached(weir_bus *bus, const char *topic, const void *data, size_t len,
     size_t *called)
 {
@@ -158,7 +170,7 @@ emit_uncached(weir_bus *bus, const char *topic, const void *data, size_t len,
 // Emit by string from inside a section of this thread's cache (a
 // listener emits; the thread's event is in use: this one's is on the
 // stack), or on the thread's first cached call. Input checked.
-static __attribute__((noinline)) weir_err
+static EMIT_NOINLINE weir_err
 emit_string_slow(weir_bus *bus, const char *topic, const void *data,
     size_t len, size_t *called)
 {
@@ -207,7 +219,7 @@ weir_emit(weir_bus *bus, const char *topic, const void *data, size_t len,
 
 // The outermost emit on a handle frees the snapshots a listener's
 // registry change retired while it ran (rare: out of the hot path).
-static __attribute__((noinline)) void
+static EMIT_NOINLINE void
 emit_retire_done(weir_topic *t)
 {
 	while (t->retired != NULL) {
@@ -220,7 +232,7 @@ emit_retire_done(weir_topic *t)
 // A plain listener failed at calls[i]: the error path, then the rest of
 // the snapshot the general way. Out of line, so that the plain loop
 // keeps nothing live for it. @p called may be NULL.
-static __attribute__((noinline)) weir_err
+static EMIT_NOINLINE weir_err
 emit_plain_failed(weir_bus *bus, weir__lsnap *s, const weir_event *ev,
     size_t i, weir_err rv, size_t *called)
 {
@@ -236,7 +248,7 @@ emit_plain_failed(weir_bus *bus, weir__lsnap *s, const weir_event *ev,
 
 // emit_run() from the start, for a snapshot with a once-listener.
 // @p called may be NULL.
-static __attribute__((noinline)) weir_err
+static EMIT_NOINLINE weir_err
 emit_run_all(
     weir_bus *bus, weir__lsnap *s, const weir_event *ev, size_t *called)
 {
@@ -324,7 +336,7 @@ emit_topic_walk(weir_topic *t, weir_event *ev, size_t *called, int outer)
 // registry change since the handle's last emit, an emit on the handle
 // from one of its listeners (its event is in use: this one's is on the
 // stack).
-static __attribute__((noinline)) weir_err
+static EMIT_NOINLINE weir_err
 emit_topic_slow(weir_topic *t, const void *data, size_t len, size_t *called)
 {
 	if (called != NULL) {

@@ -291,6 +291,71 @@ test_error_names_each_topic(void **state)
 	weir_bus_destroy(bus);
 }
 
+static weir_err
+count_error(weir_bus *bus, const weir_event *ev, void *arg)
+{
+	(void) bus;
+	(void) ev;
+	(*(int *) arg)++;
+	return WEIR_OK;
+}
+
+// Emits @p topic by string and by a handle, checking the result, the
+// count of listeners called and of failures reported.
+static void
+emit_both(weir_bus *bus, const char *topic, weir_err want, size_t called_want,
+    int *errors, int errors_want)
+{
+	weir_topic *t;
+	size_t      called = 99;
+	assert_weir_ok(weir_topic_create(&t, bus, topic));
+	for (int r = 0; r < 2; r++) {
+		*errors = 0;
+		assert_int_equal(
+		    weir_emit(bus, topic, NULL, 0, &called), want);
+		assert_int_equal(called, called_want);
+		assert_int_equal(*errors, errors_want);
+		*errors = 0;
+		assert_int_equal(weir_emit_topic(t, NULL, 0, &called), want);
+		assert_int_equal(called, called_want);
+		assert_int_equal(*errors, errors_want);
+	}
+	weir_topic_destroy(t);
+}
+
+// Failing listeners among others (the out-of-line failure paths): with
+// an error listener every listener is called and counted, each failure
+// reported; without one the first failure stops the emit.
+static void
+test_failures_counted(void **state)
+{
+	(void) state;
+	weir_bus *bus;
+	int       errors = 0, calls = 0;
+	uint64_t  id;
+	assert_weir_ok(weir_bus_create(&bus, NULL));
+	assert_weir_ok(
+	    weir_on(bus, "x.one", failing_listener, NULL, NULL, 0, NULL));
+	assert_weir_ok(
+	    weir_on(bus, "x.four", failing_listener, NULL, NULL, 0, NULL));
+	assert_weir_ok(weir_on(
+	    bus, "x.four", wt_count_int_handler, &calls, NULL, 0, NULL));
+	assert_weir_ok(
+	    weir_on(bus, "x.four", failing_listener, NULL, NULL, 0, NULL));
+	assert_weir_ok(weir_on(
+	    bus, "x.four", wt_count_int_handler, &calls, NULL, 0, NULL));
+	assert_weir_ok(weir_on(
+	    bus, WEIR_TOPIC_ERROR, count_error, &errors, NULL, 0, &id));
+	emit_both(bus, "x.one", WEIR_OK, 1, &errors, 1);
+	emit_both(bus, "x.four", WEIR_OK, 4, &errors, 2);
+	assert_int_equal(calls, 8);
+	assert_weir_ok(weir_off(bus, id));
+	emit_both(bus, "x.one", WEIR_EIO, 1, &errors, 0);
+	emit_both(bus, "x.four", WEIR_EIO, 1, &errors, 0);
+	assert_int_equal(calls, 8);
+	weir_bus_destroy(bus);
+}
+
 int
 main(void)
 {
@@ -300,6 +365,7 @@ main(void)
 		cmocka_unit_test(test_each_emit_its_own_id),
 		cmocka_unit_test(test_fields_follow_each_emit),
 		cmocka_unit_test(test_error_names_each_topic),
+		cmocka_unit_test(test_failures_counted),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
