@@ -125,19 +125,21 @@ static inline void
 weir__scache_announce(weir__scache_tls *me, weir_bus *bus)
 {
 	if (me->depth++ == 0) {
-		me->bus = bus;
-		atomic_store_explicit(
-		    &me->rec->bus, bus, memory_order_relaxed);
+		// me->rec never changes: read once (after the acquire below
+		// the compiler would read it again).
+		weir__scache_rec *rec = me->rec;
+		me->bus               = bus;
+		atomic_store_explicit(&rec->bus, bus, memory_order_relaxed);
 		uint64_t e = atomic_load_explicit(
 		    &weir__scache_sh.epoch, memory_order_acquire);
 		if (WEIR_ALWAYS(weir__scache_sh.asym)) {
 			// The remover's heavy fence orders this store before
 			// our load of bus->gen (scache_fence.h).
 			atomic_store_explicit(
-			    &me->rec->epoch, e, memory_order_relaxed);
+			    &rec->epoch, e, memory_order_relaxed);
 			atomic_signal_fence(memory_order_seq_cst);
 		} else {
-			atomic_store(&me->rec->epoch, e);
+			atomic_store(&rec->epoch, e);
 		}
 	} else if (me->bus != bus && me->bus != NULL) {
 		me->bus = NULL;
