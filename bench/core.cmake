@@ -22,3 +22,9 @@ target_compile_definitions(core_bench PRIVATE
   WEIR_BENCH_SOURCE_DIR="${CMAKE_CURRENT_LIST_DIR}")
 configure_file(${CMAKE_CURRENT_LIST_DIR}/node_emit.js
                ${CMAKE_CURRENT_BINARY_DIR}/node_emit.js COPYONLY)
+
+# emit_count: a fixed number of emits or publishes, for callgrind's
+# instruction counts (deterministic on a loaded machine).
+add_executable(emit_count ${CMAKE_CURRENT_LIST_DIR}/emit_count.c)
+weir_target_warnings(emit_count)
+target_link_libraries(emit_count PRIVATE weir::core Threads::Threads)

@@ -159,6 +159,7 @@ weir_topic_create(weir_topic **out, weir_bus *bus, const char *topic)
 	}
 	t->bus = bus;
 	t->len = strlen(topic);
+	weir__event_on_stack(&t->ev, t->name, t->len, NULL, 0);
 	if ((rv = weir__topic_refresh(t)) != WEIR_OK) {
 		weir_topic_destroy(t);
 		return rv;

@@ -8,6 +8,7 @@
 
 #include <weir/weir.h>
 
+#include "core/event.h"
 #include "core/listener.h"
 #include "core/lpat.h"
 #include "core/section.h"
@@ -55,6 +56,9 @@ struct weir_topic {
 	weir__ssnap *ss;
 	int          depth;   // emits in progress on this handle
 	weir__lsnap *retired; // snapshots replaced during an emit
+	// The event of the outermost emit (emit.c): filled once, and per
+	// emit only what changes, in no frame of the caller's.
+	weir_event ev;
 };
 
 // Makes the handle's snapshots current (caller's thread owns @p t).

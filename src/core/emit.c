@@ -2,10 +2,19 @@
 // the caller's thread. With a topic handle the snapshot is cached in the
 // handle and reused while the registry generation stays the same, so
 // the common path does no locking, no atomic read-modify-write and no
-// allocation: the event lives on the stack and hold() copies it. A
-// handle is used by one thread at a time; a snapshot replaced while an
-// emit on the same handle is still running (a listener changed the
-// registry) is retired and freed when the outermost emit returns.
+// allocation. A handle is used by one thread at a time; a snapshot
+// replaced while an emit on the same handle is still running (a listener
+// changed the registry) is retired and freed when the outermost emit
+// returns. By string, the thread's cache (scache.c) gives the (fn, arg)
+// pairs the same way.
+//
+// The event is never allocated (hold() copies it). The outermost emit on
+// a handle fills the handle's event, the outermost emit by string the
+// thread's, rewriting only what changes (weir__event_stack_reuse); a
+// nested one builds its own on the stack. So the hot functions take no
+// address in their frame (no stack protector canary), and everything
+// else (checks, errors, once-listeners, nesting, retired snapshots) is
+// out of line, so that they save few registers.
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -17,6 +26,8 @@
 #include "core/scache.h"
 
 #define EMIT_LOCAL 8
+// Off the hot path: not inlined, so it adds nothing to the hot frame.
+#define EMIT_NOINLINE __attribute__((noinline))
 
 static weir_err
 emit_failed(weir_bus *bus, const weir_event *ev, weir_err err)
@@ -75,63 +86,74 @@ weir_emit_event(weir_bus *bus, const weir_event *ev, size_t *called)
 	return rv;
 }
 
-// Calls the cached (fn, arg) pairs of @p e: plain listeners only, so a
-// failure goes to the error path and the rest are still called, as
-// emit_run() does for them.
-static weir_err
-emit_cached(weir_bus *bus, const weir__scache_entry *e, const weir_event *ev,
-    size_t *called)
+// A cached listener failed at calls[i]: the error path, then the rest
+// as emit_run() does (a failure goes to the error path and the rest are
+// still called). Out of line, off the hot path. @p called may be NULL.
+static EMIT_NOINLINE weir_err
+emit_cached_failed(weir_bus *bus, const weir__scache_entry *e,
+    const weir_event *ev, size_t i, weir_err rv, size_t *called)
 {
 	size_t n = e->nl;
-	for (size_t i = 0; i < n; i++) {
-		weir_err rv = e->calls[i].fn(bus, ev, e->calls[i].arg);
-		if (rv != WEIR_OK && (rv = emit_failed(bus, ev, rv))) {
-			*called = i + 1;
-			return rv;
+	while ((rv = emit_failed(bus, ev, rv)) == WEIR_OK) {
+		for (i++; i < n; i++) {
+			rv = e->calls[i].fn(bus, ev, e->calls[i].arg);
+			if (rv != WEIR_OK) {
+				break;
+			}
 		}
-	}
-	*called = n;
-	return WEIR_OK;
-}
-
-// The by-string fast path: the thread's cached entry for the topic
-// (scache.c). Returns 0 when the topic is not cacheable (nothing was
-// called), else 1 with the emit's result in @p rv.
-static int
-emit_by_cache(weir_bus *bus, const char *topic, const void *data, size_t len,
-    size_t *called, weir_err *rv)
-{
-	weir__scache_entry *e = weir__scache_enter(bus, topic);
-	if (e == NULL) {
-		return 0;
-	}
-	int done = e->nl != WEIR__SCACHE_NONE;
-	if (done) {
-		weir_event ev;
-		weir__event_on_stack(&ev, topic, e->len, data, len);
-		*rv = emit_cached(bus, e, &ev, called);
-	}
-	weir__scache_leave();
-	return done;
-}
-
-weir_err
-weir_emit(weir_bus *bus, const char *topic, const void *data, size_t len,
-    size_t *called)
-{
-	size_t n = 0;
-	if (called != NULL) {
-		*called = 0;
-	}
-	if (bus != NULL && topic != NULL && len <= bus->max_payload &&
-	    (data != NULL || len == 0)) {
-		weir_err rv = WEIR_OK;
-		if (emit_by_cache(bus, topic, data, len, &n, &rv)) {
+		if (i == n) {
 			if (called != NULL) {
 				*called = n;
 			}
-			return rv;
+			return WEIR_OK;
 		}
+	}
+	if (called != NULL) {
+		*called = i + 1;
+	}
+	return rv;
+}
+
+// Calls the cached (fn, arg) pairs of @p e: plain listeners only. A
+// nested emit or publish never refills an entry (scache.c), so @p e
+// stays as it is across the calls; the loop reads it from memory after
+// each call rather than keeping its bounds in registers, and one
+// listener, the usual case, is called without the loop.
+static inline weir_err
+emit_cached(weir_bus *bus, const weir__scache_entry *e, const weir_event *ev,
+    size_t *called)
+{
+	size_t   i  = 0;
+	weir_err rv = WEIR_OK;
+	if (e->nl == 1) {
+		rv = e->calls[0].fn(bus, ev, e->calls[0].arg);
+		i  = 1;
+	} else {
+		for (; i < e->nl; i++) {
+			rv = e->calls[i].fn(bus, ev, e->calls[i].arg);
+			if (WEIR_NEVER(rv != WEIR_OK)) {
+				i++;
+				break;
+			}
+		}
+	}
+	if (WEIR_NEVER(rv != WEIR_OK)) {
+		return emit_cached_failed(bus, e, ev, i - 1, rv, called);
+	}
+	if (called != NULL) {
+		*called = i;
+	}
+	return WEIR_OK;
+}
+
+// The locked path of emit by string: a topic the cache does not take
+// (invalid, too long, too many listeners, a once-listener), or bad input.
+static EMIT_NOINLINE weir_err
+emit_uncached(weir_bus *bus, const char *topic, const void *data, size_t len,
+    size_t *called)
+{
+	if (called != NULL) {
+		*called = 0;
 	}
 	weir_err rv = weir__bus_check(bus, topic, len);
 	if (rv != WEIR_OK) {
@@ -145,7 +167,59 @@ weir_emit(weir_bus *bus, const char *topic, const void *data, size_t len,
 	return weir_emit_event(bus, &ev, called);
 }
 
-static void
+// Emit by string from inside a section of this thread's cache (a
+// listener emits; the thread's event is in use: this one's is on the
+// stack), or on the thread's first cached call. Input checked.
+static EMIT_NOINLINE weir_err
+emit_string_slow(weir_bus *bus, const char *topic, const void *data,
+    size_t len, size_t *called)
+{
+	weir__scache_entry *e = weir__scache_enter(bus, topic);
+	if (e == NULL) {
+		return emit_uncached(bus, topic, data, len, called);
+	}
+	if (e->nl == WEIR__SCACHE_NONE) {
+		weir__scache_leave();
+		return emit_uncached(bus, topic, data, len, called);
+	}
+	weir_event ev;
+	weir__event_on_stack(&ev, topic, e->len, data, len);
+	weir_err rv = emit_cached(bus, e, &ev, called);
+	weir__scache_leave();
+	return rv;
+}
+
+weir_err
+weir_emit(weir_bus *bus, const char *topic, const void *data, size_t len,
+    size_t *called)
+{
+	if (WEIR_NEVER(bus == NULL || topic == NULL ||
+	        len > bus->max_payload || (data == NULL && len != 0))) {
+		return emit_uncached(bus, topic, data, len, called);
+	}
+	size_t            n  = strlen(topic);
+	weir__scache_tls *me = weir__scache_me;
+	if (WEIR_NEVER(me == NULL || me->depth != 0)) {
+		return emit_string_slow(bus, topic, data, len, called);
+	}
+	// The outermost section: the thread's event is free.
+	weir__scache_entry *e = weir__scache_enter_in(me, bus, topic, n);
+	if (WEIR_NEVER(e == NULL)) {
+		return emit_uncached(bus, topic, data, len, called);
+	}
+	if (WEIR_NEVER(e->nl == WEIR__SCACHE_NONE)) {
+		weir__scache_leave_in(me);
+		return emit_uncached(bus, topic, data, len, called);
+	}
+	weir__event_stack_reuse(&me->ev, topic, n, data, len);
+	weir_err rv = emit_cached(bus, e, &me->ev, called);
+	weir__scache_leave_in(me);
+	return rv;
+}
+
+// The outermost emit on a handle frees the snapshots a listener's
+// registry change retired while it ran (rare: out of the hot path).
+static EMIT_NOINLINE void
 emit_retire_done(weir_topic *t)
 {
 	while (t->retired != NULL) {
@@ -155,60 +229,154 @@ emit_retire_done(weir_topic *t)
 	}
 }
 
+// A plain listener failed at calls[i]: the error path, then the rest of
+// the snapshot the general way. Out of line, so that the plain loop
+// keeps nothing live for it. @p called may be NULL.
+static EMIT_NOINLINE weir_err
+emit_plain_failed(weir_bus *bus, weir__lsnap *s, const weir_event *ev,
+    size_t i, weir_err rv, size_t *called)
+{
+	size_t n = i + 1;
+	if ((rv = emit_failed(bus, ev, rv)) == WEIR_OK) {
+		rv = emit_run(bus, s, ev, i + 1, &n);
+	}
+	if (called != NULL) {
+		*called = n;
+	}
+	return rv;
+}
+
+// emit_run() from the start, for a snapshot with a once-listener.
+// @p called may be NULL.
+static EMIT_NOINLINE weir_err
+emit_run_all(
+    weir_bus *bus, weir__lsnap *s, const weir_event *ev, size_t *called)
+{
+	size_t   n  = 0;
+	weir_err rv = emit_run(bus, s, ev, 0, &n);
+	if (called != NULL) {
+		*called = n;
+	}
+	return rv;
+}
+
 // The common case: listeners without `once`, none failing. Counts the
-// calls once at the end, not per call.
+// calls once at the end, not per call. @p called may be NULL (the hot
+// path takes no address in its frame: no stack protector there).
 static inline weir_err
 emit_run_plain(
     weir_bus *bus, weir__lsnap *s, const weir_event *ev, size_t *called)
 {
-	for (size_t i = 0; i < s->n; i++) {
-		weir_err rv = s->calls[i].fn(bus, ev, s->calls[i].arg);
-		if (rv != WEIR_OK) {
-			*called = i + 1;
-			if ((rv = emit_failed(bus, ev, rv)) != WEIR_OK) {
-				return rv;
-			}
-			return emit_run(bus, s, ev, i + 1, called);
+	const weir__lcall *c = s->calls, *end = c + s->n;
+	for (; c != end; c++) {
+		weir_err rv = c->fn(bus, ev, c->arg);
+		if (WEIR_NEVER(rv != WEIR_OK)) {
+			return emit_plain_failed(
+			    bus, s, ev, (size_t) (c - s->calls), rv, called);
 		}
 	}
-	*called = s->n;
+	if (called != NULL) {
+		*called = s->n;
+	}
 	return WEIR_OK;
 }
 
-weir_err
-weir_emit_topic(weir_topic *t, const void *data, size_t len, size_t *called)
+// The plain listeners of a snapshot, from a topic handle. The bus and
+// the bounds are read from memory after each call rather than kept in
+// registers (their save and restore cost more with a few listeners), and
+// one listener, the usual case, is called without the loop.
+static inline weir_err
+emit_topic_plain(weir_topic *t, weir__lsnap *s, weir_event *ev, size_t *called)
 {
-	size_t n = 0;
+	size_t   i  = 0;
+	weir_err rv = WEIR_OK;
+	if (s->n == 1) {
+		rv = s->calls[0].fn(t->bus, ev, s->calls[0].arg);
+		i  = 1;
+	} else {
+		for (; i < s->n; i++) {
+			rv = s->calls[i].fn(t->bus, ev, s->calls[i].arg);
+			if (WEIR_NEVER(rv != WEIR_OK)) {
+				i++;
+				break;
+			}
+		}
+	}
+	if (WEIR_NEVER(rv != WEIR_OK)) {
+		return emit_plain_failed(t->bus, s, ev, i - 1, rv, called);
+	}
+	if (called != NULL) {
+		*called = i;
+	}
+	return WEIR_OK;
+}
+
+// Calls the handle's current snapshot (its generation checked) with
+// @p ev. The depth count keeps the snapshot alive while a listener
+// changes the registry and emits on the same handle again. @p outer:
+// the depth is known to be 0 (nested emits leave it as they found it).
+static inline weir_err
+emit_topic_walk(weir_topic *t, weir_event *ev, size_t *called, int outer)
+{
+	weir__lsnap *s = t->ls;
+	t->depth++;
+	weir_err rv = WEIR_ALWAYS(s->plain)
+	    ? emit_topic_plain(t, s, ev, called)
+	    : emit_run_all(t->bus, s, ev, called);
+	if (outer) {
+		t->depth = 0;
+	}
+	if ((outer || --t->depth == 0) && WEIR_NEVER(t->retired != NULL)) {
+		emit_retire_done(t);
+	}
+	return rv;
+}
+
+// Everything but the common case: bad input, an oversized payload, a
+// registry change since the handle's last emit, an emit on the handle
+// from one of its listeners (its event is in use: this one's is on the
+// stack).
+static EMIT_NOINLINE weir_err
+emit_topic_slow(weir_topic *t, const void *data, size_t len, size_t *called)
+{
 	if (called != NULL) {
 		*called = 0;
 	}
 	if (t == NULL || (len && data == NULL)) {
 		return WEIR_EINVAL;
 	}
-	weir_bus *bus = t->bus;
-	if (len > bus->max_payload) {
+	if (len > t->bus->max_payload) {
 		return WEIR_ETOOBIG;
 	}
-	uint64_t gen = atomic_load_explicit(&bus->gen, memory_order_acquire);
+	uint64_t gen =
+	    atomic_load_explicit(&t->bus->gen, memory_order_acquire);
 	if (t->gen != gen) {
 		weir_err rv = weir__topic_refresh(t);
 		if (rv != WEIR_OK) {
 			return rv;
 		}
 	}
-	weir_event ev;
-	weir__event_on_stack(&ev, t->name, t->len, data, len);
-	t->depth++;
-	weir__lsnap *s  = t->ls;
-	weir_err     rv = s->plain ? emit_run_plain(bus, s, &ev, &n)
-	                           : emit_run(bus, s, &ev, 0, &n);
-	if (--t->depth == 0 && t->retired != NULL) {
-		emit_retire_done(t);
+	if (t->depth != 0) {
+		weir_event ev;
+		weir__event_on_stack(&ev, t->name, t->len, data, len);
+		return emit_topic_walk(t, &ev, called, 0);
 	}
-	if (called != NULL) {
-		*called = n;
+	weir__event_stack_reuse(&t->ev, t->name, t->len, data, len);
+	return emit_topic_walk(t, &t->ev, called, 1);
+}
+
+weir_err
+weir_emit_topic(weir_topic *t, const void *data, size_t len, size_t *called)
+{
+	if (WEIR_NEVER(t == NULL || (len && data == NULL) ||
+	        len > t->bus->max_payload || t->depth != 0 ||
+	        t->gen !=
+	            atomic_load_explicit(
+	                &t->bus->gen, memory_order_acquire))) {
+		return emit_topic_slow(t, data, len, called);
 	}
-	return rv;
+	weir__event_stack_reuse(&t->ev, t->name, t->len, data, len);
+	return emit_topic_walk(t, &t->ev, called, 1);
 }
 
 static weir_err

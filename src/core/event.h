@@ -75,4 +75,21 @@ weir__event_on_stack(weir_event *ev, const char *topic, size_t topic_len,
 	ev->payload_free = NULL;
 }
 
+// Makes an event filled by weir__event_on_stack() ready for another
+// emit on the same thread: only what differs per emit, and the laziness
+// of id and ts (the one thing a reader writes). Everything else was set
+// once and no reader changes it (they get a const pointer). A topic
+// handle and a thread's string cache keep such an event, so that the
+// hot path of emit takes no address in its own frame.
+static inline void
+weir__event_stack_reuse(weir_event *ev, const char *topic, size_t topic_len,
+    const void *data, size_t len)
+{
+	ev->flags       = EVENT_STACK | EVENT_LAZY;
+	ev->topic       = topic;
+	ev->topic_len   = (uint32_t) topic_len;
+	ev->payload     = len ? data : NULL;
+	ev->payload_len = len;
+}
+
 #endif

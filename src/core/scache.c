@@ -54,15 +54,12 @@ typedef struct scache_limbo {
 } scache_limbo;
 
 static _Atomic(weir__scache_rec *) scache_recs;
-atomic_uint_least64_t              weir__scache_epoch = 1;
 static atomic_uint_least64_t       scache_uids;
-atomic_size_t                      weir__scache_limbo_n;
 static pthread_mutex_t             scache_mx = PTHREAD_MUTEX_INITIALIZER;
 static scache_limbo               *scache_limbo_head; // scache_mx
 static pthread_once_t              scache_once = PTHREAD_ONCE_INIT;
 static pthread_key_t               scache_key;
-// The heavy fence is available: readers announce with a plain store.
-int weir__scache_asym;
+weir__scache_shared                weir__scache_sh = { .epoch = 1 };
 
 _Thread_local weir__scache_tls *weir__scache_me WEIR__SCACHE_TLS_MODEL;
 
@@ -75,7 +72,7 @@ weir__scache_uid(void)
 size_t
 weir__scache_limbo_count(void)
 {
-	return atomic_load(&weir__scache_limbo_n);
+	return atomic_load(&weir__scache_sh.limbo_n);
 }
 
 size_t
@@ -99,7 +96,7 @@ static void
 scache_init_once(void)
 {
 	(void) pthread_key_create(&scache_key, scache_thread_end);
-	weir__scache_asym = weir__fence_heavy_init();
+	weir__scache_sh.asym = weir__fence_heavy_init();
 }
 
 // A record no live thread owns, or a new one (records are never freed:
@@ -142,6 +139,10 @@ weir__scache_tls_make(void)
 		free(me);
 		return NULL;
 	}
+	for (size_t i = 0; i < WEIR__SCACHE_SLOTS; i++) {
+		me->byptr[i] = &me->e[i]; // uid 0: never a hit
+	}
+	weir__event_on_stack(&me->ev, "", 0, NULL, 0);
 	weir__scache_me = me;
 	return me;
 }
@@ -185,10 +186,10 @@ scache_busy(weir_bus *bus, uint64_t epoch)
 void
 weir__scache_retire(weir_bus *bus, void (*release)(void *), void *item)
 {
-	// weir__scache_asym is settled before any reader announces (once).
+	// weir__scache_sh.asym is settled before any reader announces (once).
 	pthread_once(&scache_once, scache_init_once);
-	uint64_t epoch = atomic_fetch_add(&weir__scache_epoch, 1) + 1;
-	if (weir__scache_asym) {
+	uint64_t epoch = atomic_fetch_add(&weir__scache_sh.epoch, 1) + 1;
+	if (weir__scache_sh.asym) {
 		weir__fence_heavy(); // see scache_announce()
 	}
 	if (!scache_busy(bus, epoch)) {
@@ -205,11 +206,11 @@ weir__scache_retire(weir_bus *bus, void (*release)(void *), void *item)
 	pthread_mutex_lock(&scache_mx);
 	lb->next          = scache_limbo_head;
 	scache_limbo_head = lb;
-	atomic_fetch_add(&weir__scache_limbo_n, 1);
+	atomic_fetch_add(&weir__scache_sh.limbo_n, 1);
 	pthread_mutex_unlock(&scache_mx);
 	// The reader we waited for may have left before the count above
 	// was up, and seen none: look again (weir__scache_leave()).
-	if (weir__scache_asym) {
+	if (weir__scache_sh.asym) {
 		weir__fence_heavy();
 	}
 	weir__scache_reclaim();
@@ -231,7 +232,7 @@ weir__scache_reclaim(void)
 		*pp      = lb->next;
 		lb->next = done;
 		done     = lb;
-		atomic_fetch_sub(&weir__scache_limbo_n, 1);
+		atomic_fetch_sub(&weir__scache_sh.limbo_n, 1);
 	}
 	pthread_mutex_unlock(&scache_mx);
 	while (done != NULL) {
@@ -278,7 +279,7 @@ scache_fill(weir__scache_entry *e, weir_bus *bus, const char *topic,
 	    WEIR__SCACHE_CALLS *
 	        (sizeof(weir__listener *) + sizeof(weir__lcall))];
 	weir__lsnap               *ls;
-	e->bus = NULL; // unusable until complete
+	e->uid = 0; // unusable until complete
 	pthread_mutex_lock(&bus->lock);
 	weir_err rv = weir__lsnap_take_in(bus, topic, buf, sizeof(buf), &ls);
 	if (rv == WEIR_OK) {
@@ -296,7 +297,6 @@ scache_fill(weir__scache_entry *e, weir_bus *bus, const char *topic,
 	e->len  = (uint32_t) len;
 	e->hash = hash;
 	e->uid  = bus->uid;
-	e->bus  = bus;
 	return WEIR_OK;
 }
 
@@ -304,8 +304,8 @@ static inline int
 scache_hit(const weir__scache_entry *e, const weir_bus *bus, const char *topic,
     size_t len, uint64_t hash)
 {
-	return e->bus == bus && e->hash == hash && e->len == len &&
-	    e->uid == bus->uid && memcmp(e->topic, topic, len) == 0;
+	return e->uid == bus->uid && e->hash == hash && e->len == len &&
+	    memcmp(e->topic, topic, len) == 0;
 }
 
 weir__scache_entry *

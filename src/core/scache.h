@@ -12,6 +12,7 @@
 
 #include "core/alloc.h"
 #include "core/bus.h"
+#include "core/event.h"
 #include "core/listener.h"
 
 // Per entry: listeners and subscriptions a cached topic may have, and
@@ -26,8 +27,9 @@
 #define WEIR__SCACHE_NONE 0xff
 
 typedef struct weir__scache_entry {
-	weir_bus    *bus;
-	uint64_t     uid; // bus->uid: a new bus at the same address misses
+	// bus->uid (never reused, never 0): the entry's bus, so that a new
+	// bus at the same address misses; 0 while the entry is unusable.
+	uint64_t     uid;
 	uint64_t     gen; // bus->gen the entry was filled at
 	uint64_t     hash;
 	const char  *ptr; // the caller's pointer last found (compared only)
@@ -55,22 +57,39 @@ typedef struct weir__scache_tls {
 	weir_bus          *bus; // of the outermost section
 	weir__scache_entry e[WEIR__SCACHE_SLOTS];
 	// The entry last found for a topic pointer (slot by address): a
-	// string constant is found without hashing.
+	// string constant is found without hashing. Never NULL (an empty
+	// entry, uid 0, at first): the hot path tests no pointer.
 	weir__scache_entry *byptr[WEIR__SCACHE_SLOTS];
+	// The event of this thread's outermost emit by string (emit.c):
+	// filled once, and per emit only what changes, in no frame of the
+	// caller's.
+	weir_event ev;
 } weir__scache_tls;
 
 // The fast path below is inline in emit.c and publish.c: without
 // link-time optimisation a call into scache.c cost a register save and
 // restore per emit.
+// The globals are hidden: in a shared library a default-visibility
+// global is reached through the GOT, a load more per use.
 #if defined(__GNUC__)
 #define WEIR__SCACHE_TLS_MODEL __attribute__((tls_model("initial-exec")))
+#define WEIR__SCACHE_HIDDEN __attribute__((visibility("hidden")))
 #else
 #define WEIR__SCACHE_TLS_MODEL
+#define WEIR__SCACHE_HIDDEN
 #endif
-extern _Thread_local weir__scache_tls *weir__scache_me WEIR__SCACHE_TLS_MODEL;
-extern atomic_uint_least64_t                           weir__scache_epoch;
-extern atomic_size_t                                   weir__scache_limbo_n;
-extern int                                             weir__scache_asym;
+extern _Thread_local weir__scache_tls *weir__scache_me WEIR__SCACHE_TLS_MODEL
+    WEIR__SCACHE_HIDDEN;
+// What every cached call reads besides its own thread's data, alone on
+// a cache line: next to a global another module writes often (the event
+// pool's depot mutex was the neighbour) each emit and publish by string
+// took a cache miss whenever another thread had just written it.
+typedef struct weir__scache_shared {
+	_Alignas(64) atomic_uint_least64_t epoch;
+	atomic_size_t limbo_n; // items parked in limbo
+	int           asym;    // the heavy fence works: plain announce
+} weir__scache_shared;
+extern weir__scache_shared weir__scache_sh WEIR__SCACHE_HIDDEN;
 
 // Slow parts (scache.c): the thread's first call, a miss by pointer
 // (hash lookup, then a fill), and freeing what removals left behind.
@@ -106,19 +125,21 @@ static inline void
 weir__scache_announce(weir__scache_tls *me, weir_bus *bus)
 {
 	if (me->depth++ == 0) {
-		me->bus = bus;
-		atomic_store_explicit(
-		    &me->rec->bus, bus, memory_order_relaxed);
+		// me->rec never changes: read once (after the acquire below
+		// the compiler would read it again).
+		weir__scache_rec *rec = me->rec;
+		me->bus               = bus;
+		atomic_store_explicit(&rec->bus, bus, memory_order_relaxed);
 		uint64_t e = atomic_load_explicit(
-		    &weir__scache_epoch, memory_order_acquire);
-		if (WEIR_ALWAYS(weir__scache_asym)) {
+		    &weir__scache_sh.epoch, memory_order_acquire);
+		if (WEIR_ALWAYS(weir__scache_sh.asym)) {
 			// The remover's heavy fence orders this store before
 			// our load of bus->gen (scache_fence.h).
 			atomic_store_explicit(
-			    &me->rec->epoch, e, memory_order_relaxed);
+			    &rec->epoch, e, memory_order_relaxed);
 			atomic_signal_fence(memory_order_seq_cst);
 		} else {
-			atomic_store(&me->rec->epoch, e);
+			atomic_store(&rec->epoch, e);
 		}
 	} else if (me->bus != bus && me->bus != NULL) {
 		me->bus = NULL;
@@ -155,35 +176,53 @@ weir__scache_eq(const char *a, const char *b, size_t n)
 	return u == v;
 }
 
-// Is @p topic the string of @p e? Its length first (strlen reads no
-// further than the string's end), then its bytes.
-static inline int
-weir__scache_same(const weir__scache_entry *e, const char *topic)
-{
-	size_t n = strlen(topic);
-	return n == e->len && weir__scache_eq(e->topic, topic, n);
-}
-
+// weir__scache_leave() for a caller that has its thread's cache.
 static inline void
-weir__scache_leave(void)
+weir__scache_leave_in(weir__scache_tls *me)
 {
-	weir__scache_tls *me = weir__scache_me;
 	if (--me->depth != 0) {
 		return;
 	}
 	// Store, then load: a remover that parked an item while we were
 	// inside either sees our 0 in its own scan after parking, or we see
 	// its count here (its heavy fence, or seq_cst on both sides).
-	if (WEIR_ALWAYS(weir__scache_asym)) {
+	if (WEIR_ALWAYS(weir__scache_sh.asym)) {
 		atomic_store_explicit(
 		    &me->rec->epoch, 0, memory_order_release);
 		atomic_signal_fence(memory_order_seq_cst);
 	} else {
 		atomic_store(&me->rec->epoch, 0);
 	}
-	if (atomic_load(&weir__scache_limbo_n)) {
+	if (atomic_load(&weir__scache_sh.limbo_n)) {
 		weir__scache_reclaim();
 	}
+}
+
+static inline void
+weir__scache_leave(void)
+{
+	weir__scache_leave_in(weir__scache_me);
+}
+
+// weir__scache_enter() for a thread whose cache exists (@p me), with
+// the topic's length @p n (strlen: the exact compare needs it, and a
+// caller that has it early keeps fewer values alive across the call).
+static inline weir__scache_entry *
+weir__scache_enter_in(
+    weir__scache_tls *me, weir_bus *bus, const char *topic, size_t n)
+{
+	weir__scache_entry **pp = &me->byptr[weir__scache_ptr_slot(topic)];
+	weir__scache_entry  *e  = *pp;
+	weir__scache_announce(me, bus);
+	uint64_t gen = atomic_load(&bus->gen);
+	// The uid names the bus (never reused), so no compare of e->bus.
+	// The same pointer is not enough: the bytes there may have changed.
+	if (WEIR_ALWAYS(e->ptr == topic && e->gen == gen &&
+	        e->uid == bus->uid && n == e->len &&
+	        weir__scache_eq(e->topic, topic, n))) {
+		return e;
+	}
+	return weir__scache_enter_slow(me, pp, bus, topic, gen);
 }
 
 static inline weir__scache_entry *
@@ -194,16 +233,7 @@ weir__scache_enter(weir_bus *bus, const char *topic)
 	    (me = weir__scache_tls_make()) == NULL) {
 		return NULL;
 	}
-	weir__scache_entry **pp = &me->byptr[weir__scache_ptr_slot(topic)];
-	weir__scache_entry  *e  = *pp;
-	weir__scache_announce(me, bus);
-	uint64_t gen = atomic_load(&bus->gen);
-	if (WEIR_ALWAYS(e != NULL && e->ptr == topic && e->bus == bus &&
-	        e->gen == gen && e->uid == bus->uid &&
-	        weir__scache_same(e, topic))) {
-		return e;
-	}
-	return weir__scache_enter_slow(me, pp, bus, topic, gen);
+	return weir__scache_enter_in(me, bus, topic, strlen(topic));
 }
 
 #endif
