@@ -18,7 +18,9 @@
 //
 // Size classes: events are mostly small (a 72-byte struct, a topic, a
 // payload), so the small classes are close together: a block is what an
-// event really costs while it is queued. Each size is 8 below a multiple
+// event really costs while it is queued (with a 64-byte payload, 152
+// bytes fit a topic of up to 7 bytes, 168 one of up to 23). A thread's
+// cache is 4 KiB of pointers per class. Each size is 8 below a multiple
 // of 16, the most glibc's malloc hands out for its chunk (it keeps 8
 // bytes of header), and a 16-byte multiple is what most other allocators
 // round to anyway.
@@ -36,7 +38,7 @@
 #include "core/evpool.h"
 #include "core/prefetch.h"
 
-#define EVPOOL_CLASSES 6
+#define EVPOOL_CLASSES 7
 #define EVPOOL_BATCH 256
 #define EVPOOL_AHEAD 6      // allocations a prefetch runs ahead
 #define EVPOOL_PREFETCH 256 // bytes of a block prefetched
@@ -52,8 +54,8 @@
 #define EVPOOL_ENABLED 1
 #endif
 
-static const size_t evpool_sizes[EVPOOL_CLASSES] = { 152, 184, 248, 504, 1016,
-	2040 };
+static const size_t evpool_sizes[EVPOOL_CLASSES] = { 152, 168, 184, 248, 504,
+	1016, 2040 };
 #define EVPOOL_DEPOT_SLOTS 256
 #define EVPOOL_DEPOT_BYTES ((size_t) 16 << 20)
 

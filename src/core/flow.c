@@ -66,6 +66,7 @@ weir__flow_destroy(weir__flow *fl)
 	flow_free_list(fl->done);
 	flow_free_list(fl->retries);
 	weir__debounce_destroy(fl->db);
+	weir__hist_free(&fl->lat);
 	pthread_mutex_destroy(&fl->done_mx);
 	weir__free(fl);
 }
