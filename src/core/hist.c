@@ -8,16 +8,18 @@
 #include "core/hist.h"
 #include "core/alloc.h"
 
+weir__hist weir__hist_none;
+
 weir__hist *
-weir__hist_get(_Atomic(weir__hist *) *slot)
+weir__hist_make(_Atomic(weir__hist *) *slot)
 {
 	weir__hist *h = atomic_load_explicit(slot, memory_order_acquire);
-	if (h != NULL) {
+	if (h != &weir__hist_none) {
 		return h;
 	}
 	weir__hist *made = weir__zalloc(sizeof(*made));
 	if (made == NULL) {
-		return NULL;
+		return h;
 	}
 	// Pull takers may race to make it: the first one's stays.
 	if (atomic_compare_exchange_strong_explicit(
@@ -31,7 +33,10 @@ weir__hist_get(_Atomic(weir__hist *) *slot)
 void
 weir__hist_free(_Atomic(weir__hist *) *slot)
 {
-	weir__free(atomic_load_explicit(slot, memory_order_acquire));
+	weir__hist *h = atomic_load_explicit(slot, memory_order_acquire);
+	if (h != &weir__hist_none) {
+		weir__free(h);
+	}
 }
 
 unsigned
@@ -97,7 +102,7 @@ weir__hist_read(const weir__hist *h, weir_latency *out)
 {
 	uint64_t snap[WEIR__HIST_BUCKETS];
 	uint64_t count = 0;
-	if (h == NULL) {
+	if (h == &weir__hist_none) {
 		*out = (weir_latency) { .count = 0 };
 		return;
 	}

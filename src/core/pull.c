@@ -156,10 +156,8 @@ static void
 pull_took(weir_subscr *sub, const weir_event *ev)
 {
 	int64_t     lat = weir__now_ns() - ev->ts;
-	weir__hist *h   = weir__hist_get(&sub->flow->lat);
-	if (h != NULL) {
-		weir__hist_record_shared(h, lat > 0 ? (uint64_t) lat : 0);
-	}
+	weir__hist *h   = weir__hist_make(&sub->flow->lat);
+	weir__hist_record_shared(h, lat > 0 ? (uint64_t) lat : 0);
 	atomic_fetch_add_explicit(&sub->q.delivered, 1, memory_order_relaxed);
 }
 
