@@ -91,7 +91,8 @@ co_find(const weir__coalesce *co, const void *key, size_t n)
 			continue;
 		}
 		const weir_event *ev = co_at(co, s - 1);
-		if (ev->key_len == n && memcmp(ev->key, key, n) == 0) {
+		if (ev->key_len == n &&
+		    memcmp(weir__event_key(ev), key, n) == 0) {
 			return i;
 		}
 	}
@@ -101,7 +102,7 @@ static void
 co_insert(weir__coalesce *co, const weir_event *ev, uint64_t pos)
 {
 	size_t mask = co->mcap - 1;
-	size_t i    = co_hash(ev->key, ev->key_len) & mask;
+	size_t i    = co_hash(weir__event_key(ev), ev->key_len) & mask;
 	while (co->slots[i] != 0 && co->slots[i] != CO_TOMB) {
 		i = (i + 1) & mask;
 	}
@@ -128,7 +129,7 @@ static void
 co_forget(weir__coalesce *co, const weir_event *ev)
 {
 	if (ev->key_len) {
-		size_t i = co_find(co, ev->key, ev->key_len);
+		size_t i = co_find(co, weir__event_key(ev), ev->key_len);
 		if (i != SIZE_MAX) {
 			co->slots[i] = CO_TOMB;
 		}
@@ -171,7 +172,8 @@ weir__coalesce_put(weir__coalesce *co, weir_event *ev, weir_event **old,
     atomic_size_t *depth, size_t *after)
 {
 	pthread_mutex_lock(&co->mx);
-	size_t i = ev->key_len ? co_find(co, ev->key, ev->key_len) : SIZE_MAX;
+	size_t i = ev->key_len ? co_find(co, weir__event_key(ev), ev->key_len)
+	                       : SIZE_MAX;
 	weir__co_result res;
 	if (i != SIZE_MAX) {
 		uint64_t pos            = co->slots[i] - 1;

@@ -31,7 +31,7 @@ struct weir__debounce {
 static uint64_t
 db_hash(const weir_event *ev)
 {
-	return weir__hash_bytes(ev->key, ev->key_len);
+	return weir__hash_bytes(weir__event_key(ev), ev->key_len);
 }
 
 weir_err
@@ -122,7 +122,8 @@ db_find(weir__debounce *db, const weir_event *ev, uint64_t h)
 	     e           = e->chain) {
 		if (e->hash == h && e->ev->key_len == ev->key_len &&
 		    (ev->key_len == 0 ||
-		        memcmp(e->ev->key, ev->key, ev->key_len) == 0)) {
+		        memcmp(weir__event_key(e->ev), weir__event_key(ev),
+		            ev->key_len) == 0)) {
 			return e;
 		}
 	}

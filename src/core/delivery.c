@@ -43,7 +43,9 @@ weir__flow_call(weir_subscr *sub, weir_event *ev, uint32_t attempts)
 {
 	weir__flow *fl  = sub->flow;
 	int64_t     lat = weir__now_ns() - ev->ts;
-	weir__hist_record(&fl->lat, lat > 0 ? (uint64_t) lat : 0);
+	// Only this loop sets the slot (weir__subscr_dispatch()).
+	weir__hist_record(atomic_load_explicit(&fl->lat, memory_order_relaxed),
+	    lat > 0 ? (uint64_t) lat : 0);
 	delivery_ctx ctx = { sub, ev, attempts, 0, delivery_cur };
 	delivery_cur     = &ctx;
 	weir_err rv      = sub->fn(sub->bus, ev, sub->arg);

@@ -241,6 +241,11 @@ weir__subscr_dispatch(weir_subscr *sub)
 	// Closed before the pass began: nothing to call, and the closer
 	// finishes the close itself.
 	int closed = (begun & WEIR__SUBSCR_CLOSING) != 0;
+	if (!closed &&
+	    atomic_load_explicit(&sub->flow->lat, memory_order_relaxed) ==
+	        &weir__hist_none) {
+		weir__hist_make(&sub->flow->lat); // the pass records latency
+	}
 	if (!closed && weir__flow_slow(sub)) {
 		paused = weir__flow_drain(sub, DISPATCH_BUDGET);
 		again  = weir__flow_take_rearm(sub);

@@ -396,7 +396,7 @@ error_event_make(
 	weir_event_init init = {
 		.size         = sizeof(weir_event_init),
 		.topic        = WEIR_TOPIC_ERROR,
-		.key          = ev->key,
+		.key          = weir__event_key(ev),
 		.key_len      = ev->key_len,
 		.payload      = ev->payload,
 		.payload_len  = ev->payload_len,

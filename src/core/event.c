@@ -1,9 +1,14 @@
 // Design notes. An event is created once and never changes after it is
 // shared; every queue holding it holds one reference. The topic, key,
 // headers and (unless taken) payload sit in the same allocation as the
-// struct. An emit builds its event on the caller's stack with a lazy id
-// and ts (most listeners never read them); hold() turns such an event
-// into a heap copy, so nothing on the stack outlives the emit.
+// struct, in this order: the struct, the extension (only when the event
+// has a key, headers, a cause, a seq or a taken payload), the header
+// array and strings, the topic, the key, the payload. The block is sized
+// exactly: the payload's offset is rounded up to EVENT_ALIGN within the
+// block, which aligns it when the block is aligned, as malloc's are. An emit
+// builds its event on the caller's stack with a lazy id and ts (most listeners
+// never read them); hold() turns such an event into a heap copy, so nothing on
+// the stack outlives the emit.
 #include <string.h>
 
 #include "core/abi.h"
@@ -17,23 +22,50 @@
 // so a handler may read a struct straight out of one.
 #define EVENT_ALIGN 16
 
+static size_t
+event_round(size_t n)
+{
+	return (n + EVENT_ALIGN - 1) & ~(size_t) (EVENT_ALIGN - 1);
+}
+
 static char *
 event_align(char *p)
 {
-	return (char *) (((uintptr_t) p + EVENT_ALIGN - 1) &
-	    ~(uintptr_t) (EVENT_ALIGN - 1));
+	return (char *) event_round((uintptr_t) p);
 }
 
+// Allocates a block for an event whose copied payload of @p len bytes
+// goes at offset @p off (a multiple of EVENT_ALIGN). A block from an
+// allocator hook that is less aligned than malloc's is given back and
+// one with room to align the payload taken instead.
+static weir_event *
+event_alloc(size_t off, size_t len, int *cls)
+{
+	weir_event *ev = weir__evpool_alloc(off + len, cls);
+	if (ev != NULL && ((uintptr_t) ev & (EVENT_ALIGN - 1)) != 0) {
+		weir__evpool_free(ev, *cls);
+		ev = weir__evpool_alloc(off + len + EVENT_ALIGN, cls);
+	}
+	return ev;
+}
+
+static int
+event_has_ext(const weir_event_init *init, weir_free_fn take_free,
+    const weir_event *cause)
+{
+	return init->key_len || init->header_count || init->seq ||
+	    take_free != NULL || cause != NULL;
+}
+
+// The bytes before the payload.
 static size_t
-event_size(const weir_event_init *init, size_t topic_len, int copy_payload)
+event_prefix(const weir_event_init *init, size_t topic_len, int ext)
 {
 	size_t n = sizeof(weir_event) + topic_len + 1 + init->key_len;
+	n += ext ? sizeof(weir__event_ext) : 0;
 	n += init->header_count * sizeof(weir_header);
 	for (size_t i = 0; i < init->header_count; i++) {
 		n += strlen(init->headers[i].name) + 1 + init->headers[i].len;
-	}
-	if (copy_payload) {
-		n += EVENT_ALIGN + init->payload_len;
 	}
 	return n;
 }
@@ -89,39 +121,59 @@ event_put(char *p, const void *src, size_t len)
 }
 
 static char *
-event_copy_headers(weir_event *ev, const weir_event_init *init, char *p)
+event_copy_headers(weir__event_ext *x, const weir_event_init *init, char *p)
 {
-	ev->headers      = (weir_header *) p;
-	ev->header_count = init->header_count;
+	x->headers      = init->header_count ? (weir_header *) p : NULL;
+	x->header_count = (uint32_t) init->header_count;
 	p += init->header_count * sizeof(weir_header);
 	for (size_t i = 0; i < init->header_count; i++) {
 		const weir_header *h = &init->headers[i];
 		size_t             n = strlen(h->name) + 1;
-		ev->headers[i].name  = p;
+		x->headers[i].name   = p;
 		p                    = event_put(p, h->name, n);
-		ev->headers[i].value = p;
-		ev->headers[i].len   = h->len;
+		x->headers[i].value  = p;
+		x->headers[i].len    = h->len;
 		p                    = event_put(p, h->value, h->len);
 	}
 	return p;
 }
 
+// Sets up the extension at @p p (when the event has one); returns where
+// the topic goes.
+static char *
+event_fill_ext(weir_event *ev, const weir_event_init *init, char *p,
+    weir_free_fn take_free, const weir_event *cause)
+{
+	if (!event_has_ext(init, take_free, cause)) {
+		ev->ext = NULL;
+		return p;
+	}
+	weir__event_ext *x = (weir__event_ext *) p;
+	x->cause           = cause;
+	x->payload_free    = take_free;
+	x->key             = NULL;
+	x->seq             = init->seq;
+	ev->ext            = x;
+	return event_copy_headers(x, init, p + sizeof(*x));
+}
+
 static void
 event_fill(weir_event *ev, const weir_event_init *init, size_t topic_len,
-    weir_free_fn take_free)
+    weir_free_fn take_free, const weir_event *cause)
 {
-	char *p         = (char *) (ev + 1);
-	p               = event_copy_headers(ev, init, p);
-	ev->topic       = p;
-	ev->topic_len   = (uint32_t) topic_len;
-	p               = event_put(p, init->topic, topic_len + 1);
-	ev->key         = init->key_len ? p : NULL;
+	char *p =
+	    event_fill_ext(ev, init, (char *) (ev + 1), take_free, cause);
+	ev->topic     = p;
+	ev->topic_len = (uint32_t) topic_len;
+	p             = event_put(p, init->topic, topic_len + 1);
+	if (init->key_len) {
+		ev->ext->key = p;
+	}
 	ev->key_len     = (uint32_t) init->key_len;
 	p               = event_put(p, init->key, init->key_len);
 	ev->payload_len = init->payload_len;
 	if (take_free != NULL) {
-		ev->payload      = init->payload;
-		ev->payload_free = take_free;
+		ev->payload = init->payload;
 	} else {
 		p           = event_align(p);
 		ev->payload = init->payload_len ? p : NULL;
@@ -139,27 +191,28 @@ weir__event_make(weir_event **out, const weir_event_init *init,
 	if (cause != NULL && held == NULL) {
 		return WEIR_ENOMEM;
 	}
-	size_t      topic_len = strlen(init->topic);
+	size_t topic_len = strlen(init->topic);
+	size_t prefix    = event_prefix(
+	       init, topic_len, event_has_ext(init, take_free, held));
 	int         cls;
-	weir_event *ev =
-	    weir__evpool_alloc(event_size(init, topic_len, !take_free), &cls);
+	weir_event *ev = take_free != NULL
+	    ? weir__evpool_alloc(prefix, &cls)
+	    : event_alloc(event_round(prefix), init->payload_len, &cls);
 	if (ev == NULL) {
 		weir_event_release(held);
 		return WEIR_ENOMEM;
 	}
-	memset(ev, 0, sizeof(*ev));
+	ev->flags    = 0;
 	ev->pool_cls = (int16_t) cls;
 	atomic_init(&ev->refs, 1);
-	ev->ts  = init->ts ? init->ts : weir__now_ns();
-	ev->seq = init->seq;
+	ev->ts = init->ts ? init->ts : weir__now_ns();
 	if (init->id != NULL) {
 		memcpy(ev->id, init->id, 16);
 	} else {
 		weir__uuid_v7_at(ev->id, ev->ts);
 	}
-	event_fill(ev, init, topic_len, take_free);
-	ev->cause = held;
-	*out      = ev;
+	event_fill(ev, init, topic_len, take_free, held);
+	*out = ev;
 	return WEIR_OK;
 }
 
@@ -169,8 +222,8 @@ event_plain_at(const char *topic, size_t topic_len, const void *data,
     size_t len, int64_t ts, unsigned refs)
 {
 	int         cls;
-	weir_event *ev = weir__evpool_alloc(
-	    sizeof(*ev) + topic_len + 1 + EVENT_ALIGN + len, &cls);
+	weir_event *ev =
+	    event_alloc(event_round(sizeof(*ev) + topic_len + 1), len, &cls);
 	if (ev == NULL) {
 		return NULL;
 	}
@@ -178,20 +231,15 @@ event_plain_at(const char *topic, size_t topic_len, const void *data,
 	// start-up cost showed on every publish.
 	char *p = (char *) (ev + 1);
 	atomic_init(&ev->refs, refs);
-	ev->flags        = 0;
-	ev->pool_cls     = (int16_t) cls;
-	ev->topic_len    = (uint32_t) topic_len;
-	ev->key_len      = 0;
-	ev->payload_len  = len;
-	ev->topic        = p;
-	ev->payload      = NULL;
-	ev->cause        = NULL;
-	ev->payload_free = NULL;
-	ev->ts           = ts;
-	ev->key          = NULL;
-	ev->seq          = 0;
-	ev->headers      = NULL;
-	ev->header_count = 0;
+	ev->flags       = 0;
+	ev->pool_cls    = (int16_t) cls;
+	ev->topic_len   = (uint32_t) topic_len;
+	ev->key_len     = 0;
+	ev->payload_len = len;
+	ev->topic       = p;
+	ev->payload     = NULL;
+	ev->ts          = ts;
+	ev->ext         = NULL;
 	weir__uuid_v7_at(ev->id, ev->ts);
 	memcpy(p, topic, topic_len + 1);
 	if (len) {
@@ -261,21 +309,22 @@ static const weir_event *
 event_copy(const weir_event *src)
 {
 	event_make_lazy(src);
-	weir_event_init init = {
-		.size         = sizeof(weir_event_init),
-		.topic        = src->topic,
-		.key          = src->key,
-		.key_len      = src->key_len,
-		.payload      = src->payload,
-		.payload_len  = src->payload_len,
-		.headers      = src->headers,
-		.header_count = src->header_count,
-		.id           = src->id,
-		.ts           = src->ts,
-		.seq          = src->seq,
+	const weir__event_ext *x    = src->ext;
+	weir_event_init        init = {
+		       .size         = sizeof(weir_event_init),
+		       .topic        = src->topic,
+		       .key          = weir__event_key(src),
+		       .key_len      = src->key_len,
+		       .payload      = src->payload,
+		       .payload_len  = src->payload_len,
+		       .headers      = x ? x->headers : NULL,
+		       .header_count = x ? x->header_count : 0,
+		       .id           = src->id,
+		       .ts           = src->ts,
+		       .seq          = x ? x->seq : 0,
 	};
 	weir_event *ev = NULL;
-	weir__event_make(&ev, &init, NULL, src->cause);
+	weir__event_make(&ev, &init, NULL, x ? x->cause : NULL);
 	return ev;
 }
 
@@ -307,10 +356,13 @@ weir_event_release(const weir_event *cev)
 	        1) {
 		return;
 	}
-	if (ev->payload_free != NULL) {
-		ev->payload_free((void *) ev->payload);
+	const weir__event_ext *x = ev->ext;
+	if (x != NULL) {
+		if (x->payload_free != NULL) {
+			x->payload_free((void *) ev->payload);
+		}
+		weir_event_release(x->cause);
 	}
-	weir_event_release(ev->cause);
 	weir__evpool_free(ev, ev->pool_cls);
 }
 
@@ -333,7 +385,7 @@ weir_event_key(const weir_event *ev, size_t *len)
 	if (len != NULL) {
 		*len = ev->key_len;
 	}
-	return ev->key;
+	return weir__event_key(ev);
 }
 
 const void *
@@ -355,30 +407,31 @@ weir_event_ts(const weir_event *ev)
 uint64_t
 weir_event_seq(const weir_event *ev)
 {
-	return ev->seq;
+	return ev->ext ? ev->ext->seq : 0;
 }
 
 size_t
 weir_event_header_count(const weir_event *ev)
 {
-	return ev->header_count;
+	return ev->ext ? ev->ext->header_count : 0;
 }
 
 weir_err
 weir_event_header(const weir_event *ev, size_t i, const char **name,
     const void **value, size_t *len)
 {
-	if (ev == NULL || i >= ev->header_count) {
+	if (ev == NULL || i >= weir_event_header_count(ev)) {
 		return WEIR_ENOENT;
 	}
+	const weir_header *h = &ev->ext->headers[i];
 	if (name != NULL) {
-		*name = ev->headers[i].name;
+		*name = h->name;
 	}
 	if (value != NULL) {
-		*value = ev->headers[i].value;
+		*value = h->value;
 	}
 	if (len != NULL) {
-		*len = ev->headers[i].len;
+		*len = h->len;
 	}
 	return WEIR_OK;
 }
@@ -386,13 +439,15 @@ weir_event_header(const weir_event *ev, size_t i, const char **name,
 const void *
 weir_event_header_get(const weir_event *ev, const char *name, size_t *len)
 {
-	for (size_t i = 0; ev != NULL && name != NULL && i < ev->header_count;
-	     i++) {
-		if (strcmp(ev->headers[i].name, name) == 0) {
+	size_t n =
+	    ev != NULL && name != NULL ? weir_event_header_count(ev) : 0;
+	for (size_t i = 0; i < n; i++) {
+		const weir_header *h = &ev->ext->headers[i];
+		if (strcmp(h->name, name) == 0) {
 			if (len != NULL) {
-				*len = ev->headers[i].len;
+				*len = h->len;
 			}
-			return ev->headers[i].value;
+			return h->value;
 		}
 	}
 	return NULL;
@@ -401,5 +456,5 @@ weir_event_header_get(const weir_event *ev, const char *name, size_t *len)
 const weir_event *
 weir_event_cause(const weir_event *ev)
 {
-	return ev->cause;
+	return ev->ext ? ev->ext->cause : NULL;
 }

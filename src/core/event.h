@@ -12,28 +12,36 @@ enum {
 	EVENT_LAZY  = 2, // id and ts are made when first read
 };
 
-// Field order matters: what a loop reads to dispatch and release an
-// event (count, payload, ts, cause, free function) is the first cache
-// line, and the struct is small enough that a 64-byte payload after a
-// short topic ends on the third line. Every line an event spans crosses
-// between the publisher's core and the loop's.
-struct weir_event {
-	atomic_uint       refs;
-	uint16_t          flags;
-	int16_t           pool_cls; // size class of the block, see evpool.h
-	uint32_t          topic_len;
-	uint32_t          key_len; // at most WEIR_MAX_KEY
-	size_t            payload_len;
-	const char       *topic;
-	const void       *payload;
+// What few events carry (a key, headers, a cause, a taken payload, a
+// store sequence number): kept out of the event's struct so that a plain
+// event does not pay for it, in the same block right after the struct.
+typedef struct weir__event_ext {
 	const weir_event *cause;        // held; error and dead events
 	weir_free_fn      payload_free; // payload taken from the caller
-	int64_t           ts;           // read by dispatch (latency)
 	const void       *key;
-	uint64_t          seq;
-	uint8_t           id[16];
 	weir_header      *headers;
-	size_t            header_count;
+	uint64_t          seq;
+	uint32_t          header_count; // at most WEIR_MAX_HEADERS
+} weir__event_ext;
+
+// Field order matters: what a loop reads to dispatch and release an
+// event (count, payload, ts, ext) is the first cache line. The struct is
+// 72 bytes, so a 64-byte payload after a topic of up to 7 bytes fills a
+// 152-byte block (evpool.c's smallest class): docs/benchmarks.md counts
+// what a queued event costs. Every line an event spans crosses between
+// the publisher's core and the loop's.
+struct weir_event {
+	atomic_uint      refs;
+	uint16_t         flags;
+	int16_t          pool_cls; // size class of the block, see evpool.h
+	uint32_t         topic_len;
+	uint32_t         key_len; // at most WEIR_MAX_KEY; the key is in ext
+	size_t           payload_len;
+	const char      *topic;
+	const void      *payload;
+	int64_t          ts;  // read by dispatch (latency)
+	weir__event_ext *ext; // NULL: no key, headers, cause, seq, free
+	uint8_t          id[16];
 };
 
 // Builds an event; when @p take_free is set the payload pointer is
@@ -60,19 +68,21 @@ static inline void
 weir__event_on_stack(weir_event *ev, const char *topic, size_t topic_len,
     const void *data, size_t len)
 {
-	ev->flags        = EVENT_STACK | EVENT_LAZY;
-	ev->pool_cls     = -1;
-	ev->seq          = 0;
-	ev->topic        = topic;
-	ev->topic_len    = (uint32_t) topic_len;
-	ev->key          = NULL;
-	ev->key_len      = 0;
-	ev->payload      = len ? data : NULL;
-	ev->payload_len  = len;
-	ev->headers      = NULL;
-	ev->header_count = 0;
-	ev->cause        = NULL;
-	ev->payload_free = NULL;
+	ev->flags       = EVENT_STACK | EVENT_LAZY;
+	ev->pool_cls    = -1;
+	ev->topic       = topic;
+	ev->topic_len   = (uint32_t) topic_len;
+	ev->key_len     = 0;
+	ev->payload     = len ? data : NULL;
+	ev->payload_len = len;
+	ev->ext         = NULL;
+}
+
+// The event's key (NULL when it has none).
+static inline const void *
+weir__event_key(const weir_event *ev)
+{
+	return ev->key_len ? ev->ext->key : NULL;
 }
 
 // Makes an event filled by weir__event_on_stack() ready for another

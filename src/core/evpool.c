@@ -16,11 +16,20 @@
 // itself the miss. The freeing thread never writes a block either, so a
 // line the loop only read needs an invalidation, not a transfer back.
 //
-// The depot holds at most 16 MiB per size class, so cached memory stays
-// bounded; the rest goes back to the allocator. Magazines leave the
-// depot oldest first: their blocks have had time to leave the freeing
-// thread's cache. A thread's cache returns to the depot when the thread
-// exits. Under AddressSanitizer the pool is bypassed so that use after
+// Size classes: events are mostly small (a 72-byte struct, a topic, a
+// payload), so the small classes are close together: a block is what an
+// event really costs while it is queued (with a 64-byte payload, 152
+// bytes fit a topic of up to 7 bytes, 168 one of up to 23). A thread's
+// cache is 4 KiB of pointers per class. Each size is 8 below a multiple
+// of 16, the most glibc's malloc hands out for its chunk (it keeps 8
+// bytes of header), and a 16-byte multiple is what most other allocators
+// round to anyway.
+//
+// The depot holds at most 16 MiB per size class (and 256 magazines), so
+// cached memory stays bounded; the rest goes back to the allocator. Magazines
+// leave the depot oldest first: their blocks have had time to leave the
+// freeing thread's cache. A thread's cache returns to the depot when the
+// thread exits. Under AddressSanitizer the pool is bypassed so that use after
 // free of events is still caught.
 #include <pthread.h>
 #include <string.h>
@@ -29,7 +38,7 @@
 #include "core/evpool.h"
 #include "core/prefetch.h"
 
-#define EVPOOL_CLASSES 2
+#define EVPOOL_CLASSES 7
 #define EVPOOL_BATCH 256
 #define EVPOOL_AHEAD 6      // allocations a prefetch runs ahead
 #define EVPOOL_PREFETCH 256 // bytes of a block prefetched
@@ -45,10 +54,10 @@
 #define EVPOOL_ENABLED 1
 #endif
 
-static const size_t evpool_sizes[EVPOOL_CLASSES] = { 256, 2048 };
-// Magazines the depot keeps per class: 16 MiB of blocks in each.
-static const size_t evpool_depot_max[EVPOOL_CLASSES] = { 256, 32 };
+static const size_t evpool_sizes[EVPOOL_CLASSES] = { 152, 168, 184, 248, 504,
+	1016, 2040 };
 #define EVPOOL_DEPOT_SLOTS 256
+#define EVPOOL_DEPOT_BYTES ((size_t) 16 << 20)
 
 typedef struct evpool_mag {
 	void *blk[EVPOOL_BATCH];
@@ -72,6 +81,15 @@ static pthread_key_t   evpool_key;
 static pthread_once_t  evpool_once = PTHREAD_ONCE_INIT;
 
 static _Thread_local evpool_cache *evpool_tc;
+
+// Magazines the depot keeps of class @p c: 16 MiB of blocks, at most
+// EVPOOL_DEPOT_SLOTS.
+static size_t
+evpool_depot_max(int c)
+{
+	size_t n = EVPOOL_DEPOT_BYTES / (EVPOOL_BATCH * evpool_sizes[c]);
+	return n < EVPOOL_DEPOT_SLOTS ? n : EVPOOL_DEPOT_SLOTS;
+}
 
 static void
 evpool_free_blocks(void **blk, size_t n)
@@ -107,7 +125,7 @@ evpool_give_oldest(evpool_cache *tc, int c)
 	if (m != NULL) {
 		memcpy(m->blk, blk, sizeof(m->blk));
 		pthread_mutex_lock(&evpool_mx);
-		kept = evpool_ndepot[c] < evpool_depot_max[c];
+		kept = evpool_ndepot[c] < evpool_depot_max(c);
 		if (kept) {
 			size_t at = (evpool_first[c] + evpool_ndepot[c]++) %
 			    EVPOOL_DEPOT_SLOTS;

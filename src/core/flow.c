@@ -33,7 +33,8 @@ weir__flow_create(weir__flow **out, const weir__flow_config *cfg)
 	fl->cfg  = *cfg;
 	fl->slow = cfg->max_in_flight || cfg->rate > 0 || cfg->debounce_ms ||
 	    cfg->retry_max;
-	fl->tokens    = cfg->burst;
+	fl->tokens = cfg->burst;
+	atomic_init(&fl->lat, &weir__hist_none);
 	fl->refill_ns = weir__mono_ns();
 	if (cfg->debounce_ms &&
 	    weir__debounce_create(
@@ -66,6 +67,7 @@ weir__flow_destroy(weir__flow *fl)
 	flow_free_list(fl->done);
 	flow_free_list(fl->retries);
 	weir__debounce_destroy(fl->db);
+	weir__hist_free(&fl->lat);
 	pthread_mutex_destroy(&fl->done_mx);
 	weir__free(fl);
 }

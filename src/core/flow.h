@@ -52,7 +52,7 @@ typedef struct weir__flow {
 	weir_timer           *timer; // holds a subscription reference
 	int64_t               timer_due;
 	int                   rearm; // no timer could be armed; loop thread
-	weir__hist            lat;
+	_Atomic(weir__hist *) lat;   // made on the first pass (hist.h)
 	atomic_uint_least64_t deferred;
 	atomic_uint_least64_t retried;
 	atomic_uint_least64_t dead;

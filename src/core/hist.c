@@ -6,6 +6,38 @@
 // (no read-modify-write, no lock); readers on other threads see each
 // counter whole.
 #include "core/hist.h"
+#include "core/alloc.h"
+
+weir__hist weir__hist_none;
+
+weir__hist *
+weir__hist_make(_Atomic(weir__hist *) *slot)
+{
+	weir__hist *h = atomic_load_explicit(slot, memory_order_acquire);
+	if (h != &weir__hist_none) {
+		return h;
+	}
+	weir__hist *made = weir__zalloc(sizeof(*made));
+	if (made == NULL) {
+		return h;
+	}
+	// Pull takers may race to make it: the first one's stays.
+	if (atomic_compare_exchange_strong_explicit(
+	        slot, &h, made, memory_order_acq_rel, memory_order_acquire)) {
+		return made;
+	}
+	weir__free(made);
+	return h;
+}
+
+void
+weir__hist_free(_Atomic(weir__hist *) *slot)
+{
+	weir__hist *h = atomic_load_explicit(slot, memory_order_acquire);
+	if (h != &weir__hist_none) {
+		weir__free(h);
+	}
+}
 
 unsigned
 weir__hist_bucket(uint64_t ns)
@@ -70,6 +102,10 @@ weir__hist_read(const weir__hist *h, weir_latency *out)
 {
 	uint64_t snap[WEIR__HIST_BUCKETS];
 	uint64_t count = 0;
+	if (h == &weir__hist_none) {
+		*out = (weir_latency) { .count = 0 };
+		return;
+	}
 	for (unsigned i = 0; i < WEIR__HIST_BUCKETS; i++) {
 		snap[i] = atomic_load_explicit(&h->b[i], memory_order_relaxed);
 		count += snap[i];

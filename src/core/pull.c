@@ -155,9 +155,9 @@ pull_wait(weir_subscr *sub, int64_t timeout_ms, const struct timespec *dl)
 static void
 pull_took(weir_subscr *sub, const weir_event *ev)
 {
-	int64_t lat = weir__now_ns() - ev->ts;
-	weir__hist_record_shared(
-	    &sub->flow->lat, lat > 0 ? (uint64_t) lat : 0);
+	int64_t     lat = weir__now_ns() - ev->ts;
+	weir__hist *h   = weir__hist_make(&sub->flow->lat);
+	weir__hist_record_shared(h, lat > 0 ? (uint64_t) lat : 0);
 	atomic_fetch_add_explicit(&sub->q.delivered, 1, memory_order_relaxed);
 }
 

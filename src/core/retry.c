@@ -63,7 +63,7 @@ retry_dead(weir_subscr *sub, weir_event *ev, weir_err err, uint32_t n)
 	};
 	weir_event_init init = { .size = sizeof(weir_event_init),
 		.topic                 = WEIR_TOPIC_DEAD,
-		.key                   = ev->key,
+		.key                   = weir__event_key(ev),
 		.key_len               = ev->key_len,
 		.payload               = ev->payload,
 		.payload_len           = ev->payload_len,

@@ -50,7 +50,8 @@ stats_flow(weir_subscr *sub, weir_subscr_stats *out)
 	out->dead         = LD(fl->dead);
 	out->rate_delayed = LD(fl->rate_delayed);
 	out->debounced    = LD(fl->debounced);
-	weir__hist_read(&fl->lat, &out->latency);
+	weir__hist_read(atomic_load_explicit(&fl->lat, memory_order_acquire),
+	    &out->latency);
 }
 
 weir_err

@@ -1,4 +1,6 @@
 // Events: one immutable, reference-counted allocation; UUIDv7 ids.
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -317,6 +319,173 @@ test_uuid_parse_bad(void **state)
 	    WEIR_EINVAL);
 }
 
+/* An allocator hook whose blocks are 8 bytes off a 16-byte boundary,
+ * with their size before them and a canary right after the bytes asked
+ * for: a write past an event's block fails the test when the block is
+ * freed. */
+static const char skew_canary[8] = "canary!";
+static atomic_int skew_overruns;
+
+static void *
+skew_malloc(size_t n)
+{
+	char *p = malloc(n + 16);
+	if (p == NULL) {
+		return NULL;
+	}
+	memcpy(p, &n, sizeof(n));
+	memcpy(p + 8 + n, skew_canary, 8);
+	return p + 8;
+}
+
+static void
+skew_free(void *p)
+{
+	if (p != NULL) {
+		char  *b = (char *) p - 8;
+		size_t n;
+		memcpy(&n, b, sizeof(n));
+		if (memcmp(b + 8 + n, skew_canary, 8) != 0) {
+			atomic_fetch_add(&skew_overruns, 1);
+		}
+		free(b);
+	}
+}
+
+static void *
+skew_calloc(size_t n, size_t size)
+{
+	char *p = skew_malloc(n * size);
+	if (p != NULL) {
+		memset(p, 0, n * size);
+	}
+	return p;
+}
+
+static void *
+skew_realloc(void *p, size_t n)
+{
+	char *q = skew_malloc(n);
+	if (q != NULL && p != NULL) {
+		size_t old;
+		memcpy(&old, (char *) p - 8, sizeof(old));
+		memcpy(q, p, old < n ? old : n);
+		skew_free(p);
+	}
+	return q;
+}
+
+/* Every payload and the rest of the event intact, the payload 16-byte
+ * aligned: for each topic and key length, from each path that makes an
+ * event (new, publish by string and by handle, hold of an emit's). */
+static const weir_event *held;
+
+static weir_err
+hold_handler(weir_bus *bus, const weir_event *ev, void *arg)
+{
+	(void) bus;
+	(void) arg;
+	held = weir_event_hold(ev);
+	return WEIR_OK;
+}
+
+static void
+check_event(const weir_event *ev, const char *topic, const char *key,
+    const char *payload, size_t len)
+{
+	size_t      n;
+	const void *p = weir_event_payload(ev, &n);
+	assert_int_equal(n, len);
+	assert_int_equal((uintptr_t) p % 16, 0);
+	assert_memory_equal(p, payload, len);
+	assert_string_equal(weir_event_topic(ev), topic);
+	const void *k = weir_event_key(ev, &n);
+	assert_int_equal(n, strlen(key));
+	if (n) {
+		assert_memory_equal(k, key, n);
+	} else {
+		assert_null(k);
+	}
+}
+
+static void
+check_paths(weir_bus *bus, weir_subscr *sub, const char *topic,
+    const char *key, const char *payload, size_t len)
+{
+	const weir_event *ev;
+	weir_event_init   init = { .size = sizeof(init),
+		  .topic                 = topic,
+		  .key                   = key,
+		  .key_len               = strlen(key),
+		  .payload               = payload,
+		  .payload_len           = len };
+	weir_event       *made;
+	assert_weir_ok(weir_event_new(&made, &init));
+	check_event(made, topic, key, payload, len);
+	weir_event_release(made);
+	assert_weir_ok(weir_publish(bus, topic, payload, len, 0, NULL));
+	assert_weir_ok(weir_subscr_next(sub, &ev, 0));
+	check_event(ev, topic, "", payload, len);
+	weir_event_release(ev);
+	weir_topic *t;
+	assert_weir_ok(weir_topic_create(&t, bus, topic));
+	assert_weir_ok(weir_publish_topic(t, payload, len));
+	assert_weir_ok(weir_subscr_next(sub, &ev, 0));
+	check_event(ev, topic, "", payload, len);
+	weir_event_release(ev);
+	assert_weir_ok(weir_emit_topic(t, payload, len, NULL));
+	check_event(held, topic, "", payload, len);
+	weir_event_release(held);
+	weir_topic_destroy(t);
+}
+
+static void
+check_layouts(void)
+{
+	weir_bus    *bus;
+	weir_subscr *sub;
+	char         topic[48] = "l.", key[40] = "", payload[300];
+	for (size_t i = 0; i < sizeof(payload); i++) {
+		payload[i] = (char) ('a' + i % 26);
+	}
+	assert_weir_ok(weir_bus_create(&bus, NULL));
+	assert_weir_ok(
+	    weir_subscribe(&sub, bus, "l.>", NULL, NULL, NULL, NULL));
+	assert_weir_ok(weir_on(bus, "l.>", hold_handler, NULL, NULL, 0, NULL));
+	for (size_t tl = 3; tl < 40; tl += 3) {
+		memset(topic + 2, 't', tl - 2);
+		topic[tl] = '\0';
+		memset(key, 'k', tl % 20);
+		key[tl % 20] = '\0';
+		for (size_t len = 0; len < sizeof(payload); len++) {
+			check_paths(bus, sub, topic, key, payload, len);
+		}
+	}
+	weir_bus_destroy(bus);
+}
+
+static void
+test_payload_aligned_and_intact(void **state)
+{
+	(void) state;
+	check_layouts();
+}
+
+static void
+test_payload_aligned_with_skewed_allocator(void **state)
+{
+	(void) state;
+	static const weir_allocator skew = { .size = sizeof(weir_allocator),
+		.malloc_fn                         = skew_malloc,
+		.calloc_fn                         = skew_calloc,
+		.realloc_fn                        = skew_realloc,
+		.free_fn                           = skew_free };
+	assert_weir_ok(weir_set_allocator(&skew));
+	check_layouts();
+	assert_weir_ok(weir_set_allocator(NULL)); // frees the pooled blocks
+	assert_int_equal(atomic_load(&skew_overruns), 0);
+}
+
 int
 main(void)
 {
@@ -330,6 +499,8 @@ main(void)
 		cmocka_unit_test(test_uuid_monotonic),
 		cmocka_unit_test(test_uuid_format_parse),
 		cmocka_unit_test(test_uuid_parse_bad),
+		cmocka_unit_test(test_payload_aligned_and_intact),
+		cmocka_unit_test(test_payload_aligned_with_skewed_allocator),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

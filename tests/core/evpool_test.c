@@ -98,7 +98,7 @@ test_burst_is_bounded_and_all_comes_back(void **state)
 	weir_set_allocator(&counted);
 	long after = publish_burst(BURST);
 	// 200,000 blocks were live at the peak. What stays cached is at
-	// most 16 MiB of 256-byte blocks (65,536) in the depot, with its
+	// most 256 magazines of 256 blocks (65,536) in the depot, with its
 	// magazines, plus this thread's cache of up to 512 blocks.
 	assert_true(after <= 65536 + 256 + 512 + 8);
 	// A second burst reuses what was kept rather than adding to it.

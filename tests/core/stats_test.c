@@ -38,6 +38,33 @@ test_hist_buckets(void **state)
 	weir__free(h);
 }
 
+// The latency histogram is made on the first delivery: before it, the
+// stats read no samples (and the JSON has the same fields).
+static void
+test_latency_before_first_delivery(void **state)
+{
+	(void) state;
+	weir_bus    *bus;
+	weir_subscr *sub;
+	assert_weir_ok(weir_bus_create(&bus, NULL));
+	assert_weir_ok(weir_subscribe(
+	    &sub, bus, "a.>", wt_nop_handler, NULL, NULL, NULL));
+	weir_subscr_stats x = wt_subscr_stats(sub);
+	assert_int_equal(x.latency.count, 0);
+	assert_int_equal(x.latency.p50_ns, 0);
+	assert_int_equal(x.latency.max_ns, 0);
+	char *js = weir_bus_stats_json(bus);
+	assert_non_null(js);
+	assert_non_null(strstr(js, "\"latency_ns\":{\"count\":0,"));
+	weir_free(js);
+	assert_weir_ok(weir_publish(bus, "a.b", "x", 1, 0, NULL));
+	assert_weir_ok(weir_bus_run(bus, WEIR_RUN_NOWAIT));
+	x = wt_subscr_stats(sub);
+	assert_int_equal(x.latency.count, 1);
+	assert_true(x.latency.p50_ns <= x.latency.max_ns);
+	weir_bus_destroy(bus);
+}
+
 static void
 test_stats_json(void **state)
 {
@@ -279,6 +306,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_hist_buckets),
+		cmocka_unit_test(test_latency_before_first_delivery),
 		cmocka_unit_test(test_stats_json),
 		cmocka_unit_test(test_stats_json_format_error),
 	};
