@@ -183,12 +183,15 @@ dispatch_run(weir_subscr *sub, weir_event **evs, size_t k)
 		if (i + DISPATCH_AHEAD < k) {
 			dispatch_prefetch(evs[i + DISPATCH_AHEAD]);
 		}
+		atomic_store_explicit(
+		    &sub->in_hand, k - i - 1, memory_order_relaxed);
 		weir__loop_spend(sub->loop);
 		// Counts the call, records its latency, takes failures to
 		// $weir.error (or retry / dead letter, see flow.c).
 		weir__flow_call(sub, evs[i], 1);
 		weir_event_release(evs[i]);
 	}
+	atomic_store_explicit(&sub->in_hand, 0, memory_order_relaxed);
 	for (size_t j = i; j < k; j++) {
 		weir_event_release(evs[j]);
 	}
@@ -206,9 +209,12 @@ dispatch_drain(weir_subscr *sub)
 		    !weir__loop_budget_left(loop)) {
 			return;
 		}
-		size_t k = weir__queue_pop_many(
-		    &sub->q, evs, dispatch_run_max(loop, left));
+		// Counted as queued before the claim empties the ring.
+		size_t want = dispatch_run_max(loop, left);
+		atomic_store(&sub->in_hand, want);
+		size_t k = weir__queue_pop_many(&sub->q, evs, want);
 		if (k == 0) {
+			atomic_store(&sub->in_hand, 0);
 			return;
 		}
 		dispatch_note_pop(sub);

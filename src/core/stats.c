@@ -33,10 +33,13 @@ stats_queue(weir_subscr *sub, weir_subscr_stats *out)
 	out->timed_out   = atomic_load(&st->timed_out);
 	out->closed      = atomic_load(&st->closed);
 	out->coalesced   = atomic_load(&st->coalesced);
-	out->queued      = weir__queue_depth(&sub->q);
-	out->high_water  = atomic_load(&st->high_water);
-	out->pressure    = atomic_load(&st->pressure);
-	out->drain       = atomic_load(&st->drain);
+	// The depth first: a run sets in_hand before its claim empties the
+	// ring, so an event taken is never missed by both (dispatch.c).
+	out->queued = weir__queue_depth(&sub->q);
+	out->queued += atomic_load(&sub->in_hand);
+	out->high_water = atomic_load(&st->high_water);
+	out->pressure   = atomic_load(&st->pressure);
+	out->drain      = atomic_load(&st->drain);
 }
 
 // The defences' counters and the latency histogram (flow.c).

@@ -34,6 +34,10 @@ struct weir_subscr_config {
 struct weir_subscr {
 	weir__queue q; // first: its hot fields are cache aligned
 	alignas(64) atomic_int closed;
+	// Events a dispatch run took from the queue and has not called yet
+	// (dispatch.c): the stats count them as queued, so "queued 0" still
+	// means every accepted event has reached the handler.
+	atomic_size_t      in_hand;
 	int                registered; // in the bus tree (bus lock)
 	weir_bus          *bus;
 	weir_loop         *loop;
