@@ -15,6 +15,7 @@
 // - A storage error fails the whole batch after a rollback: nothing in
 //   it was acknowledged, so nothing acknowledged is lost.
 
+#include <string.h>
 #include <time.h>
 
 #include "core/alloc.h"
@@ -26,6 +27,7 @@
 static const char writer_sql_ins[] =
     "INSERT INTO events(seq,id,ts,topic,key,headers,payload,stream,version)"
     " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)";
+static const char writer_sql_row[] = ",(?,?,?,?,?,?,?,?,?)";
 static const char writer_sql_find[] =
     "SELECT seq,version FROM events WHERE id=?1";
 static const char writer_sql_sget[] =
@@ -66,6 +68,26 @@ writer_exec(weir_store *st, const char *sql)
 	return WEIR_OK;
 }
 
+// The multi-row INSERT: writer_sql_ins, then one more VALUES row per
+// further event (nine parameters each, numbered on implicitly).
+static weir_err
+writer_prepare_rows(weir_store *st)
+{
+	char   sql[sizeof(writer_sql_ins) +
+            WEIR__APPEND_ROWS * sizeof(writer_sql_row)];
+	size_t len = sizeof(writer_sql_ins) - 1;
+	memcpy(sql, writer_sql_ins, len);
+	for (int i = 1; i < WEIR__APPEND_ROWS; i++) {
+		memcpy(sql + len, writer_sql_row, sizeof(writer_sql_row));
+		len += sizeof(writer_sql_row) - 1;
+	}
+	int rc = sqlite3_prepare_v3(st->writer.db, sql, (int) len,
+	    SQLITE_PREPARE_PERSISTENT, &st->writer.ins_rows, NULL);
+	return rc == SQLITE_OK
+	    ? WEIR_OK
+	    : weir__store_sqlerr(st, st->writer.db, rc, "prepare");
+}
+
 static weir_err
 writer_prepare(weir_store *st)
 {
@@ -86,7 +108,7 @@ writer_prepare(weir_store *st)
 			return weir__store_sqlerr(st, w->db, rc, "prepare");
 		}
 	}
-	return WEIR_OK;
+	return writer_prepare_rows(st);
 }
 
 // The next seq is one past both the largest seq present and the
@@ -178,6 +200,35 @@ writer_shrink_wal(weir__writer *w)
 	w->shrink_after = now + 1000000000;
 }
 
+// Runs the requests of a batch in order: runs of plain appends
+// WEIR__APPEND_ROWS at a time (weir__append_rows), the rest one by one.
+// Returns the storage error that fails the batch, or WEIR_OK.
+static weir_err
+writer_run_requests(weir_store *st, weir__req *r)
+{
+	size_t single = 0; // requests to run one by one from r
+	while (r != NULL) {
+		if (single == 0) {
+			size_t n = weir__append_rows(st, r, &single);
+			if (r->rv != WEIR_OK) {
+				return r->rv;
+			}
+			for (; n > 0; n--) {
+				r = r->next;
+			}
+			continue;
+		}
+		r->rv = r->kind == WEIR__REQ_APPEND ? weir__append_exec(st, r)
+		                                    : writer_run_call(st, r);
+		if (weir__writer_is_hard(r->rv)) {
+			return r->rv;
+		}
+		single--;
+		r = r->next;
+	}
+	return WEIR_OK;
+}
+
 // Runs one batch in one transaction; sets every request's rv.
 static void
 writer_run_batch(weir_store *st, weir__req *batch)
@@ -185,13 +236,9 @@ writer_run_batch(weir_store *st, weir__req *batch)
 	weir__writer *w     = &st->writer;
 	uint64_t      start = w->next_seq;
 	weir_err      hard  = writer_exec(st, "BEGIN IMMEDIATE");
-	weir__req    *r     = batch;
-	for (; hard == WEIR_OK && r != NULL; r = r->next) {
-		r->rv = r->kind == WEIR__REQ_APPEND ? weir__append_exec(st, r)
-		                                    : writer_run_call(st, r);
-		if (weir__writer_is_hard(r->rv)) {
-			hard = r->rv;
-		}
+	weir__req    *r;
+	if (hard == WEIR_OK) {
+		hard = writer_run_requests(st, batch);
 	}
 	if (hard == WEIR_OK && w->next_seq != start) {
 		hard = writer_save_seq(st);
@@ -302,11 +349,13 @@ static void
 writer_close_db(weir__writer *w)
 {
 	sqlite3_finalize(w->ins);
+	sqlite3_finalize(w->ins_rows);
 	sqlite3_finalize(w->find_id);
 	sqlite3_finalize(w->stream_get);
 	sqlite3_finalize(w->stream_set);
 	sqlite3_finalize(w->meta_set);
 	sqlite3_finalize(w->inbox_ins);
+	w->ins_rows = NULL;
 	w->ins = w->find_id = w->stream_get = w->stream_set = w->meta_set =
 	    w->inbox_ins                                    = NULL;
 	sqlite3_close_v2(w->db);
