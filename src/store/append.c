@@ -50,6 +50,8 @@ append_insert(weir_store *st, weir__req *r, int64_t version)
 	if (rc == SQLITE_DONE) {
 		r->seq     = st->writer.next_seq++;
 		r->version = version;
+		weir__writer_note_ts(
+		    &st->writer, r->seq, weir_event_ts(r->ev));
 	}
 	return rc;
 }
@@ -254,6 +256,8 @@ weir__append_rows(weir_store *st, weir__req *r, size_t *single)
 		for (size_t i = 0; i < n; i++, p = p->next) {
 			p->seq     = next + i;
 			p->version = 0;
+			weir__writer_note_ts(
+			    &st->writer, p->seq, weir_event_ts(p->ev));
 		}
 		st->writer.next_seq = next + n;
 		return n;

@@ -21,6 +21,7 @@
 #include "core/alloc.h"
 #include "store/append.h"
 #include "store/bind.h"
+#include "store/schema.h"
 #include "store/store.h"
 #include "store/writer.h"
 
@@ -37,6 +38,10 @@ static const char writer_sql_sset[] =
     " ON CONFLICT(name) DO UPDATE SET version=excluded.version";
 static const char writer_sql_inbox[] =
     "INSERT INTO inbox(id,ts) VALUES(?1,?2) ON CONFLICT(id) DO NOTHING";
+static const char writer_sql_ts_block[] =
+    "INSERT INTO events_ts_blocks(block,lo,hi) VALUES(?1,?2,?3)"
+    " ON CONFLICT(block) DO UPDATE SET lo=min(lo,excluded.lo),"
+    " hi=max(hi,excluded.hi)";
 static const char writer_sql_meta[] =
     "INSERT INTO meta(key,value) VALUES('last_seq',?1)"
     " ON CONFLICT(key) DO UPDATE SET value=excluded.value";
@@ -100,7 +105,8 @@ writer_prepare(weir_store *st)
 		{ writer_sql_sget, &w->stream_get },
 		{ writer_sql_sset, &w->stream_set },
 		{ writer_sql_meta, &w->meta_set },
-		{ writer_sql_inbox, &w->inbox_ins } };
+		{ writer_sql_inbox, &w->inbox_ins },
+		{ writer_sql_ts_block, &w->ts_block_set } };
 	for (size_t i = 0; i < sizeof(list) / sizeof(list[0]); i++) {
 		int rc = sqlite3_prepare_v3(w->db, list[i].sql, -1,
 		    SQLITE_PREPARE_PERSISTENT, list[i].stmt, NULL);
@@ -170,6 +176,50 @@ writer_save_seq(weir_store *st)
 	    : weir__store_step_done(st, st->writer.db, s, "save seq");
 }
 
+void
+weir__writer_note_ts(weir__writer *w, uint64_t seq, int64_t ts)
+{
+	weir__ts_range *r =
+	    &w->ts_ranges[(seq >> WEIR__TS_BLOCK_BITS) - w->ts_first_block];
+	if (!r->used) {
+		r->lo = r->hi = ts;
+		r->used       = 1;
+	} else if (ts < r->lo) {
+		r->lo = ts;
+	} else if (ts > r->hi) {
+		r->hi = ts;
+	}
+}
+
+// Widens the ts range of every block the batch added rows to, in its
+// transaction: a reader never sees an event its block does not cover.
+static weir_err
+writer_save_ts(weir_store *st)
+{
+	weir__writer *w = &st->writer;
+	for (size_t i = 0; i < w->ts_nranges; i++) {
+		weir__ts_range *r = &w->ts_ranges[i];
+		if (!r->used) {
+			continue;
+		}
+		r->used = 0;
+		weir__bind b;
+		weir__bind_init(&b, w->ts_block_set);
+		weir__bind_int64(&b, 1, (int64_t) (w->ts_first_block + i));
+		weir__bind_int64(&b, 2, r->lo);
+		weir__bind_int64(&b, 3, r->hi);
+		weir_err rv = weir__bind_check(&b, st, w->db, "ts block");
+		if (rv == WEIR_OK) {
+			rv = weir__store_step_done(
+			    st, w->db, w->ts_block_set, "ts block");
+		}
+		if (rv != WEIR_OK) {
+			return rv;
+		}
+	}
+	return WEIR_OK;
+}
+
 static int64_t
 writer_mono_ns(void)
 {
@@ -237,8 +287,13 @@ writer_run_batch(weir_store *st, weir__req *batch)
 	uint64_t      start = w->next_seq;
 	weir_err      hard  = writer_exec(st, "BEGIN IMMEDIATE");
 	weir__req    *r;
+	w->ts_first_block = start >> WEIR__TS_BLOCK_BITS;
+	memset(w->ts_ranges, 0, w->ts_nranges * sizeof(*w->ts_ranges));
 	if (hard == WEIR_OK) {
 		hard = writer_run_requests(st, batch);
+	}
+	if (hard == WEIR_OK && w->next_seq != start) {
+		hard = writer_save_ts(st);
 	}
 	if (hard == WEIR_OK && w->next_seq != start) {
 		hard = writer_save_seq(st);
@@ -355,7 +410,11 @@ writer_close_db(weir__writer *w)
 	sqlite3_finalize(w->stream_set);
 	sqlite3_finalize(w->meta_set);
 	sqlite3_finalize(w->inbox_ins);
-	w->ins_rows = NULL;
+	sqlite3_finalize(w->ts_block_set);
+	weir__free(w->ts_ranges);
+	w->ts_ranges    = NULL;
+	w->ts_block_set = NULL;
+	w->ins_rows     = NULL;
 	w->ins = w->find_id = w->stream_get = w->stream_set = w->meta_set =
 	    w->inbox_ins                                    = NULL;
 	sqlite3_close_v2(w->db);
@@ -368,12 +427,24 @@ weir__writer_start(weir_store *st, sqlite3 *db)
 	weir__writer *w = &st->writer;
 	w->db           = db;
 	w->capacity     = st->cfg.queue_capacity;
-	w->max_batch    = st->cfg.max_batch;
+	// A batch never holds more than the queue does; the cap bounds the
+	// per-batch block table below (1 << 24 requests in one transaction
+	// is far past any gain from grouping).
+	w->max_batch =
+	    st->cfg.max_batch < w->capacity ? st->cfg.max_batch : w->capacity;
+	if (w->max_batch > ((size_t) 1 << 24)) {
+		w->max_batch = (size_t) 1 << 24;
+	}
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->more, NULL);
 	pthread_cond_init(&w->space, NULL);
 	pthread_cond_init(&w->done, NULL);
-	weir_err rv = writer_prepare(st);
+	// A batch of max_batch appends spans at most this many blocks.
+	w->ts_nranges = (w->max_batch >> WEIR__TS_BLOCK_BITS) + 2;
+	w->ts_ranges  = weir__zalloc(w->ts_nranges * sizeof(*w->ts_ranges));
+	weir_err rv   = w->ts_ranges != NULL
+	      ? writer_prepare(st)
+	      : weir__store_fail(st, WEIR_ENOMEM, "out of memory");
 	if (rv == WEIR_OK) {
 		rv = writer_load_seq(st);
 	}
