@@ -237,11 +237,18 @@ weir__append_rows(weir_store *st, weir__req *r, size_t *single)
 	     p = p->next) {
 		n++;
 	}
-	*single = n < WEIR__APPEND_ROWS ? 1 : n;
-	if (n < WEIR__APPEND_ROWS) {
-		return 0;
+	int size = 0; // the largest statement not longer than the run
+	while (size < WEIR__APPEND_SIZES - 1 &&
+	    (size_t) (WEIR__APPEND_ROWS >> size) > n) {
+		size++;
 	}
-	sqlite3_stmt *s    = st->writer.ins_rows;
+	*single = 1;
+	if ((size_t) (WEIR__APPEND_ROWS >> size) > n) {
+		return 0; // one plain append, or none
+	}
+	n                  = (size_t) WEIR__APPEND_ROWS >> size;
+	*single            = n;
+	sqlite3_stmt *s    = st->writer.ins_rows[size];
 	uint64_t      next = st->writer.next_seq;
 	weir__bind    b;
 	weir__bind_init(&b, s);

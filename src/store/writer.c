@@ -73,7 +73,11 @@ writer_exec(weir_store *st, const char *sql)
 	return WEIR_OK;
 }
 
-// The multi-row INSERT: writer_sql_ins, then one more VALUES row per
+_Static_assert(sizeof(((weir__writer *) 0)->ins_rows) ==
+        WEIR__APPEND_SIZES * sizeof(sqlite3_stmt *),
+    "one multi-row INSERT per size");
+
+// The multi-row INSERTs: writer_sql_ins, then one more VALUES row per
 // further event (nine parameters each, numbered on implicitly).
 static weir_err
 writer_prepare_rows(weir_store *st)
@@ -82,15 +86,23 @@ writer_prepare_rows(weir_store *st)
             WEIR__APPEND_ROWS * sizeof(writer_sql_row)];
 	size_t len = sizeof(writer_sql_ins) - 1;
 	memcpy(sql, writer_sql_ins, len);
-	for (int i = 1; i < WEIR__APPEND_ROWS; i++) {
-		memcpy(sql + len, writer_sql_row, sizeof(writer_sql_row));
-		len += sizeof(writer_sql_row) - 1;
+	for (int size = WEIR__APPEND_SIZES - 1; size >= 0; size--) {
+		int rows = WEIR__APPEND_ROWS >> size;
+		while (len < sizeof(writer_sql_ins) - 1 +
+		        (size_t) (rows - 1) * (sizeof(writer_sql_row) - 1)) {
+			memcpy(
+			    sql + len, writer_sql_row, sizeof(writer_sql_row));
+			len += sizeof(writer_sql_row) - 1;
+		}
+		int rc = sqlite3_prepare_v3(st->writer.db, sql, (int) len,
+		    SQLITE_PREPARE_PERSISTENT, &st->writer.ins_rows[size],
+		    NULL);
+		if (rc != SQLITE_OK) {
+			return weir__store_sqlerr(
+			    st, st->writer.db, rc, "prepare");
+		}
 	}
-	int rc = sqlite3_prepare_v3(st->writer.db, sql, (int) len,
-	    SQLITE_PREPARE_PERSISTENT, &st->writer.ins_rows, NULL);
-	return rc == SQLITE_OK
-	    ? WEIR_OK
-	    : weir__store_sqlerr(st, st->writer.db, rc, "prepare");
+	return WEIR_OK;
 }
 
 static weir_err
@@ -404,7 +416,10 @@ static void
 writer_close_db(weir__writer *w)
 {
 	sqlite3_finalize(w->ins);
-	sqlite3_finalize(w->ins_rows);
+	for (int i = 0; i < WEIR__APPEND_SIZES; i++) {
+		sqlite3_finalize(w->ins_rows[i]);
+		w->ins_rows[i] = NULL;
+	}
 	sqlite3_finalize(w->find_id);
 	sqlite3_finalize(w->stream_get);
 	sqlite3_finalize(w->stream_set);
@@ -414,7 +429,6 @@ writer_close_db(weir__writer *w)
 	weir__free(w->ts_ranges);
 	w->ts_ranges    = NULL;
 	w->ts_block_set = NULL;
-	w->ins_rows     = NULL;
 	w->ins = w->find_id = w->stream_get = w->stream_set = w->meta_set =
 	    w->inbox_ins                                    = NULL;
 	sqlite3_close_v2(w->db);

@@ -73,7 +73,8 @@ typedef struct weir__writer {
 	// Writer thread only.
 	uint64_t      next_seq;
 	sqlite3_stmt *ins;
-	sqlite3_stmt *ins_rows; // WEIR__APPEND_ROWS rows at once
+	// ins_rows[i]: WEIR__APPEND_ROWS >> i rows at once (append.h)
+	sqlite3_stmt *ins_rows[5];
 	sqlite3_stmt *find_id;
 	sqlite3_stmt *stream_get;
 	sqlite3_stmt *stream_set;
