@@ -3,7 +3,11 @@
  *
  *   append:  weir_store_append (NOWAIT, group commit) of N events
  *            vs a prepared INSERT loop of the same rows, BEGIN/COMMIT
- *            every `batch` rows, same schema, same PRAGMAs.
+ *            every `batch` rows, same PRAGMAs, one row per step, SQLite's
+ *            defaults otherwise: into weir's table as weir made it (its
+ *            id and stream indexes; the peer leaves weir's per-block ts
+ *            ranges alone) and into a plain table (rowid seq, no index).
+ *            weir writes 32 rows per INSERT where a batch allows.
  *   replay:  weir_store_replay into a bus (emit to a no-op listener, and
  *            publish to a no-op subscription on a loop thread)
  *            vs a bare SELECT scan reading the same columns.

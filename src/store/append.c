@@ -12,36 +12,46 @@
 
 // ---- writer side ------------------------------------------------------
 
+// Binds one row's nine parameters, from @p base + 1 on.
+static void
+append_bind_row(
+    weir__bind *b, const weir__req *r, int base, uint64_t seq, int64_t version)
+{
+	const weir_event *ev = r->ev;
+	size_t            key_len, payload_len;
+	const void       *key     = weir_event_key(ev, &key_len);
+	const void       *payload = weir_event_payload(ev, &payload_len);
+	weir__bind_int64(b, base + 1, (int64_t) seq);
+	weir__bind_blob(b, base + 2, weir_event_id(ev), 16);
+	weir__bind_int64(b, base + 3, weir_event_ts(ev));
+	weir__bind_text(b, base + 4, weir_event_topic(ev));
+	weir__bind_blob(b, base + 5, key, key_len);
+	weir__bind_blob(b, base + 6, r->hdr, r->hdr_len);
+	weir__bind_blob(b, base + 7, payload, payload_len);
+	weir__bind_text(b, base + 8, r->stream);
+	if (r->stream != NULL) {
+		weir__bind_int64(b, base + 9, version);
+	} else {
+		weir__bind_text(b, base + 9, NULL);
+	}
+}
+
 // Binds the row and steps; SQLITE_DONE on success. A failed bind is
 // returned as such, never stepped with its parameter left NULL.
 static int
 append_insert(weir_store *st, weir__req *r, int64_t version)
 {
-	sqlite3_stmt     *s  = st->writer.ins;
-	const weir_event *ev = r->ev;
-	size_t            key_len, payload_len;
-	const void       *key     = weir_event_key(ev, &key_len);
-	const void       *payload = weir_event_payload(ev, &payload_len);
-	weir__bind        b;
+	sqlite3_stmt *s = st->writer.ins;
+	weir__bind    b;
 	weir__bind_init(&b, s);
-	weir__bind_int64(&b, 1, (int64_t) st->writer.next_seq);
-	weir__bind_blob(&b, 2, weir_event_id(ev), 16);
-	weir__bind_int64(&b, 3, weir_event_ts(ev));
-	weir__bind_text(&b, 4, weir_event_topic(ev));
-	weir__bind_blob(&b, 5, key, key_len);
-	weir__bind_blob(&b, 6, r->hdr, r->hdr_len);
-	weir__bind_blob(&b, 7, payload, payload_len);
-	weir__bind_text(&b, 8, r->stream);
-	if (r->stream != NULL) {
-		weir__bind_int64(&b, 9, version);
-	} else {
-		weir__bind_text(&b, 9, NULL);
-	}
+	append_bind_row(&b, r, 0, st->writer.next_seq, version);
 	int rc = b.rc == SQLITE_OK ? sqlite3_step(s) : b.rc;
 	sqlite3_reset(s);
 	if (rc == SQLITE_DONE) {
 		r->seq     = st->writer.next_seq++;
 		r->version = version;
+		weir__writer_note_ts(
+		    &st->writer, r->seq, weir_event_ts(r->ev));
 	}
 	return rc;
 }
@@ -208,6 +218,64 @@ weir__append_exec(weir_store *st, weir__req *r)
 		return rv;
 	}
 	return weir__store_sqlerr(st, st->writer.db, rc, "append");
+}
+
+// A plain append (no stream, not from the inbox) may share its INSERT
+// with its neighbours.
+static int
+append_is_plain(const weir__req *r)
+{
+	return r->kind == WEIR__REQ_APPEND && !r->inbox && r->stream == NULL;
+}
+
+size_t
+weir__append_rows(weir_store *st, weir__req *r, size_t *single)
+{
+	size_t     n = 0;
+	weir__req *p = r;
+	for (; p != NULL && n < WEIR__APPEND_ROWS && append_is_plain(p);
+	     p = p->next) {
+		n++;
+	}
+	int size = 0; // the largest statement not longer than the run
+	while (size < WEIR__APPEND_SIZES - 1 &&
+	    (size_t) (WEIR__APPEND_ROWS >> size) > n) {
+		size++;
+	}
+	*single = 1;
+	if ((size_t) (WEIR__APPEND_ROWS >> size) > n) {
+		return 0; // one plain append, or none
+	}
+	n                  = (size_t) WEIR__APPEND_ROWS >> size;
+	*single            = n;
+	sqlite3_stmt *s    = st->writer.ins_rows[size];
+	uint64_t      next = st->writer.next_seq;
+	weir__bind    b;
+	weir__bind_init(&b, s);
+	p = r;
+	for (size_t i = 0; i < n; i++, p = p->next) {
+		append_bind_row(&b, p, (int) (9 * i), next + i, 0);
+	}
+	int rc = b.rc == SQLITE_OK ? sqlite3_step(s) : b.rc;
+	sqlite3_reset(s);
+	if (rc == SQLITE_DONE) {
+		p = r;
+		for (size_t i = 0; i < n; i++, p = p->next) {
+			p->seq     = next + i;
+			p->version = 0;
+			weir__writer_note_ts(
+			    &st->writer, p->seq, weir_event_ts(p->ev));
+		}
+		st->writer.next_seq = next + n;
+		return n;
+	}
+	// A failed bind or a refused id (a retry, or one id twice): the
+	// statement undid its rows; each runs alone, as if never grouped.
+	// Anything else is a storage error, which fails the batch.
+	if (b.rc == SQLITE_OK && (rc & 0xff) != SQLITE_CONSTRAINT) {
+		r->rv = weir__store_sqlerr(st, st->writer.db, rc, "append");
+	}
+	return 0;
 }
 
 // ---- caller side ------------------------------------------------------

@@ -45,7 +45,10 @@ typedef struct check_run {
 	"WHEN typeof(stream) NOT IN('text','null') THEN 'stream is not "  \
 	"text' WHEN typeof(version) NOT IN('integer','null') THEN "       \
 	"'version is not an integer' WHEN (stream IS NULL)!=(version IS " \
-	"NULL) THEN 'stream and version are not both set' END"
+	"NULL) THEN 'stream and version are not both set' WHEN NOT "      \
+	"EXISTS(SELECT 1 FROM events_ts_blocks WHERE block=seq>>10 AND "  \
+	"ts BETWEEN lo AND hi) THEN 'ts outside its block''s range in "   \
+	"events_ts_blocks (reads by time would miss it)' END"
 #define CHECK_DEAD_CASE                                                      \
 	"CASE " CHECK_TEXT("origin") CHECK_EVENT_COLS                        \
 	    "WHEN typeof(seq) NOT IN('integer','null') THEN 'seq is not an " \
@@ -76,6 +79,8 @@ static const check_table check_tables[] = {
 	        "ts") "WHEN typeof(data) NOT IN('blob','null') THEN 'data "
 	              "is not a blob' END" },
 	{ "dead_letters", "dlid", "'dead letter '||dlid", CHECK_DEAD_CASE },
+	{ "events_ts_blocks", "0", "'block '||block",
+	    "CASE " CHECK_INT("lo") CHECK_INT("hi") "END" },
 	{ "inbox", "0", "'inbox id '||quote(id)",
 	    "CASE WHEN typeof(id)!='blob' THEN 'id is not a blob' " CHECK_INT(
 	        "ts") "END" },

@@ -191,7 +191,15 @@ cursor_trim(weir_store *st, sqlite3 *db, void *arg)
 		return weir__store_sqlerr(st, db, rc, "trim");
 	}
 	r->deleted = (uint64_t) sqlite3_changes64(db);
-	return WEIR_OK;
+	// Blocks of seqs left without events go too (a block whose range
+	// is now wider than its events only costs a read a look).
+	rc = cursor_step(db,
+	    "DELETE FROM events_ts_blocks WHERE block<=(?2>>10) AND NOT "
+	    "EXISTS(SELECT 1 FROM events WHERE seq BETWEEN block<<10 AND "
+	    "(block<<10)+1023)",
+	    r, bound, 0, NULL);
+	return rc == SQLITE_DONE ? WEIR_OK
+	                         : weir__store_sqlerr(st, db, rc, "trim");
 }
 
 weir_err

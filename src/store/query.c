@@ -1,6 +1,7 @@
 // One SQL text per combination of filters, so that SQLite picks the
-// index that fits: the seq primary key, events_ts for time ranges, and
-// the partial events_stream index (ordered by version) for streams.
+// index that fits: the seq primary key, the blocks of events_ts_blocks
+// for time ranges, and the partial events_stream index (ordered by
+// version) for streams.
 // Topic patterns run inside SQLite through weir_match() (reader.c).
 #include <stdio.h>
 #include <string.h>
@@ -33,22 +34,34 @@ query_check(weir_store *st, const weir_store_filter *f)
 	return WEIR_OK;
 }
 
+// A time range without a stream walks the blocks of seqs whose ts range
+// meets it (events_ts_blocks, in block order) and reads each one's seqs
+// by the primary key: seq order without sorting, every event still
+// checked against the range itself (a block's range only bounds it).
+#define QUERY_BLOCKS                                                    \
+	"events_ts_blocks CROSS JOIN events WHERE block BETWEEN ?1>>10" \
+	" AND ?2>>10 AND lo<=?4 AND hi>=?3 AND seq BETWEEN max(?1,"     \
+	"block<<10) AND min(?2,(block<<10)+1023) AND ts BETWEEN ?3 AND ?4"
+
 // Builds the WHERE clause (and ORDER BY/LIMIT unless counting).
 static void
 query_sql(char *sql, size_t size, const weir_store_filter *f, int64_t version,
     int count)
 {
-	const char *order = f->stream ? "version" : "seq";
+	const char *order  = f->stream ? "version" : "seq";
+	int         ts     = f->from_ts || f->to_ts;
+	int         blocks = ts && f->stream == NULL;
 	snprintf(sql, size,
-	    "SELECT %s FROM events WHERE seq BETWEEN ?1 AND ?2%s%s%s%s"
-	    " ORDER BY %s%s LIMIT ?7",
+	    "SELECT %s FROM %s%s%s%s%s ORDER BY %s%s%s LIMIT ?7",
 	    count ? "count(*)" : WEIR__EVENT_COLS,
-	    f->from_ts || f->to_ts ? " AND ts BETWEEN ?3 AND ?4" : "",
+	    blocks ? QUERY_BLOCKS : "events WHERE seq BETWEEN ?1 AND ?2",
+	    ts && !blocks ? " AND ts BETWEEN ?3 AND ?4" : "",
 	    f->stream ? " AND stream=?5" : "",
 	    version == 0      ? ""
 	        : f->backward ? " AND version<=?8"
 	                      : " AND version>=?8",
-	    f->pattern ? " AND weir_match(?6,topic)" : "", order,
+	    f->pattern ? " AND weir_match(?6,topic)" : "",
+	    blocks ? (f->backward ? "block DESC," : "block,") : "", order,
 	    f->backward ? " DESC" : "");
 }
 
@@ -56,7 +69,7 @@ static weir_err
 query_prepare(weir_store *st, sqlite3 *db, const weir_store_filter *f,
     int64_t version, int count, sqlite3_stmt **out)
 {
-	char sql[512];
+	char sql[768];
 	query_sql(sql, sizeof(sql), f, version, count);
 	int rc = sqlite3_prepare_v2(db, sql, -1, out, NULL);
 	if (rc != SQLITE_OK) {

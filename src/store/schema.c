@@ -37,6 +37,14 @@ static const char *const schema_migrations[WEIR__SCHEMA_VERSION] = {
 	"CREATE TABLE inbox(id BLOB PRIMARY KEY, ts INTEGER NOT NULL)"
 	" WITHOUT ROWID;"
 	"CREATE INDEX inbox_ts ON inbox(ts);",
+	// 3 -> 4: events_ts, an index entry per event, gives way to one row
+	// per 1024 seqs bounding their ts; reads by time visit the blocks
+	// whose range meets theirs (query.c). Blocks are built from the log.
+	"CREATE TABLE events_ts_blocks(block INTEGER PRIMARY KEY,"
+	" lo INTEGER NOT NULL, hi INTEGER NOT NULL);"
+	"INSERT INTO events_ts_blocks(block,lo,hi)"
+	" SELECT seq>>10, min(ts), max(ts) FROM events GROUP BY seq>>10;"
+	"DROP INDEX events_ts;",
 };
 
 static weir_err

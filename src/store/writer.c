@@ -15,17 +15,20 @@
 // - A storage error fails the whole batch after a rollback: nothing in
 //   it was acknowledged, so nothing acknowledged is lost.
 
+#include <string.h>
 #include <time.h>
 
 #include "core/alloc.h"
 #include "store/append.h"
 #include "store/bind.h"
+#include "store/schema.h"
 #include "store/store.h"
 #include "store/writer.h"
 
 static const char writer_sql_ins[] =
     "INSERT INTO events(seq,id,ts,topic,key,headers,payload,stream,version)"
     " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)";
+static const char writer_sql_row[] = ",(?,?,?,?,?,?,?,?,?)";
 static const char writer_sql_find[] =
     "SELECT seq,version FROM events WHERE id=?1";
 static const char writer_sql_sget[] =
@@ -35,6 +38,10 @@ static const char writer_sql_sset[] =
     " ON CONFLICT(name) DO UPDATE SET version=excluded.version";
 static const char writer_sql_inbox[] =
     "INSERT INTO inbox(id,ts) VALUES(?1,?2) ON CONFLICT(id) DO NOTHING";
+static const char writer_sql_ts_block[] =
+    "INSERT INTO events_ts_blocks(block,lo,hi) VALUES(?1,?2,?3)"
+    " ON CONFLICT(block) DO UPDATE SET lo=min(lo,excluded.lo),"
+    " hi=max(hi,excluded.hi)";
 static const char writer_sql_meta[] =
     "INSERT INTO meta(key,value) VALUES('last_seq',?1)"
     " ON CONFLICT(key) DO UPDATE SET value=excluded.value";
@@ -66,6 +73,38 @@ writer_exec(weir_store *st, const char *sql)
 	return WEIR_OK;
 }
 
+_Static_assert(sizeof(((weir__writer *) 0)->ins_rows) ==
+        WEIR__APPEND_SIZES * sizeof(sqlite3_stmt *),
+    "one multi-row INSERT per size");
+
+// The multi-row INSERTs: writer_sql_ins, then one more VALUES row per
+// further event (nine parameters each, numbered on implicitly).
+static weir_err
+writer_prepare_rows(weir_store *st)
+{
+	char   sql[sizeof(writer_sql_ins) +
+            WEIR__APPEND_ROWS * sizeof(writer_sql_row)];
+	size_t len = sizeof(writer_sql_ins) - 1;
+	memcpy(sql, writer_sql_ins, len);
+	for (int size = WEIR__APPEND_SIZES - 1; size >= 0; size--) {
+		int rows = WEIR__APPEND_ROWS >> size;
+		while (len < sizeof(writer_sql_ins) - 1 +
+		        (size_t) (rows - 1) * (sizeof(writer_sql_row) - 1)) {
+			memcpy(
+			    sql + len, writer_sql_row, sizeof(writer_sql_row));
+			len += sizeof(writer_sql_row) - 1;
+		}
+		int rc = sqlite3_prepare_v3(st->writer.db, sql, (int) len,
+		    SQLITE_PREPARE_PERSISTENT, &st->writer.ins_rows[size],
+		    NULL);
+		if (rc != SQLITE_OK) {
+			return weir__store_sqlerr(
+			    st, st->writer.db, rc, "prepare");
+		}
+	}
+	return WEIR_OK;
+}
+
 static weir_err
 writer_prepare(weir_store *st)
 {
@@ -78,7 +117,8 @@ writer_prepare(weir_store *st)
 		{ writer_sql_sget, &w->stream_get },
 		{ writer_sql_sset, &w->stream_set },
 		{ writer_sql_meta, &w->meta_set },
-		{ writer_sql_inbox, &w->inbox_ins } };
+		{ writer_sql_inbox, &w->inbox_ins },
+		{ writer_sql_ts_block, &w->ts_block_set } };
 	for (size_t i = 0; i < sizeof(list) / sizeof(list[0]); i++) {
 		int rc = sqlite3_prepare_v3(w->db, list[i].sql, -1,
 		    SQLITE_PREPARE_PERSISTENT, list[i].stmt, NULL);
@@ -86,7 +126,7 @@ writer_prepare(weir_store *st)
 			return weir__store_sqlerr(st, w->db, rc, "prepare");
 		}
 	}
-	return WEIR_OK;
+	return writer_prepare_rows(st);
 }
 
 // The next seq is one past both the largest seq present and the
@@ -148,6 +188,50 @@ writer_save_seq(weir_store *st)
 	    : weir__store_step_done(st, st->writer.db, s, "save seq");
 }
 
+void
+weir__writer_note_ts(weir__writer *w, uint64_t seq, int64_t ts)
+{
+	weir__ts_range *r =
+	    &w->ts_ranges[(seq >> WEIR__TS_BLOCK_BITS) - w->ts_first_block];
+	if (!r->used) {
+		r->lo = r->hi = ts;
+		r->used       = 1;
+	} else if (ts < r->lo) {
+		r->lo = ts;
+	} else if (ts > r->hi) {
+		r->hi = ts;
+	}
+}
+
+// Widens the ts range of every block the batch added rows to, in its
+// transaction: a reader never sees an event its block does not cover.
+static weir_err
+writer_save_ts(weir_store *st)
+{
+	weir__writer *w = &st->writer;
+	for (size_t i = 0; i < w->ts_nranges; i++) {
+		weir__ts_range *r = &w->ts_ranges[i];
+		if (!r->used) {
+			continue;
+		}
+		r->used = 0;
+		weir__bind b;
+		weir__bind_init(&b, w->ts_block_set);
+		weir__bind_int64(&b, 1, (int64_t) (w->ts_first_block + i));
+		weir__bind_int64(&b, 2, r->lo);
+		weir__bind_int64(&b, 3, r->hi);
+		weir_err rv = weir__bind_check(&b, st, w->db, "ts block");
+		if (rv == WEIR_OK) {
+			rv = weir__store_step_done(
+			    st, w->db, w->ts_block_set, "ts block");
+		}
+		if (rv != WEIR_OK) {
+			return rv;
+		}
+	}
+	return WEIR_OK;
+}
+
 static int64_t
 writer_mono_ns(void)
 {
@@ -178,6 +262,35 @@ writer_shrink_wal(weir__writer *w)
 	w->shrink_after = now + 1000000000;
 }
 
+// Runs the requests of a batch in order: runs of plain appends
+// WEIR__APPEND_ROWS at a time (weir__append_rows), the rest one by one.
+// Returns the storage error that fails the batch, or WEIR_OK.
+static weir_err
+writer_run_requests(weir_store *st, weir__req *r)
+{
+	size_t single = 0; // requests to run one by one from r
+	while (r != NULL) {
+		if (single == 0) {
+			size_t n = weir__append_rows(st, r, &single);
+			if (r->rv != WEIR_OK) {
+				return r->rv;
+			}
+			for (; n > 0; n--) {
+				r = r->next;
+			}
+			continue;
+		}
+		r->rv = r->kind == WEIR__REQ_APPEND ? weir__append_exec(st, r)
+		                                    : writer_run_call(st, r);
+		if (weir__writer_is_hard(r->rv)) {
+			return r->rv;
+		}
+		single--;
+		r = r->next;
+	}
+	return WEIR_OK;
+}
+
 // Runs one batch in one transaction; sets every request's rv.
 static void
 writer_run_batch(weir_store *st, weir__req *batch)
@@ -185,13 +298,14 @@ writer_run_batch(weir_store *st, weir__req *batch)
 	weir__writer *w     = &st->writer;
 	uint64_t      start = w->next_seq;
 	weir_err      hard  = writer_exec(st, "BEGIN IMMEDIATE");
-	weir__req    *r     = batch;
-	for (; hard == WEIR_OK && r != NULL; r = r->next) {
-		r->rv = r->kind == WEIR__REQ_APPEND ? weir__append_exec(st, r)
-		                                    : writer_run_call(st, r);
-		if (weir__writer_is_hard(r->rv)) {
-			hard = r->rv;
-		}
+	weir__req    *r;
+	w->ts_first_block = start >> WEIR__TS_BLOCK_BITS;
+	memset(w->ts_ranges, 0, w->ts_nranges * sizeof(*w->ts_ranges));
+	if (hard == WEIR_OK) {
+		hard = writer_run_requests(st, batch);
+	}
+	if (hard == WEIR_OK && w->next_seq != start) {
+		hard = writer_save_ts(st);
 	}
 	if (hard == WEIR_OK && w->next_seq != start) {
 		hard = writer_save_seq(st);
@@ -302,11 +416,19 @@ static void
 writer_close_db(weir__writer *w)
 {
 	sqlite3_finalize(w->ins);
+	for (int i = 0; i < WEIR__APPEND_SIZES; i++) {
+		sqlite3_finalize(w->ins_rows[i]);
+		w->ins_rows[i] = NULL;
+	}
 	sqlite3_finalize(w->find_id);
 	sqlite3_finalize(w->stream_get);
 	sqlite3_finalize(w->stream_set);
 	sqlite3_finalize(w->meta_set);
 	sqlite3_finalize(w->inbox_ins);
+	sqlite3_finalize(w->ts_block_set);
+	weir__free(w->ts_ranges);
+	w->ts_ranges    = NULL;
+	w->ts_block_set = NULL;
 	w->ins = w->find_id = w->stream_get = w->stream_set = w->meta_set =
 	    w->inbox_ins                                    = NULL;
 	sqlite3_close_v2(w->db);
@@ -319,12 +441,24 @@ weir__writer_start(weir_store *st, sqlite3 *db)
 	weir__writer *w = &st->writer;
 	w->db           = db;
 	w->capacity     = st->cfg.queue_capacity;
-	w->max_batch    = st->cfg.max_batch;
+	// A batch never holds more than the queue does; the cap bounds the
+	// per-batch block table below (1 << 24 requests in one transaction
+	// is far past any gain from grouping).
+	w->max_batch =
+	    st->cfg.max_batch < w->capacity ? st->cfg.max_batch : w->capacity;
+	if (w->max_batch > ((size_t) 1 << 24)) {
+		w->max_batch = (size_t) 1 << 24;
+	}
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->more, NULL);
 	pthread_cond_init(&w->space, NULL);
 	pthread_cond_init(&w->done, NULL);
-	weir_err rv = writer_prepare(st);
+	// A batch of max_batch appends spans at most this many blocks.
+	w->ts_nranges = (w->max_batch >> WEIR__TS_BLOCK_BITS) + 2;
+	w->ts_ranges  = weir__zalloc(w->ts_nranges * sizeof(*w->ts_ranges));
+	weir_err rv   = w->ts_ranges != NULL
+	      ? writer_prepare(st)
+	      : weir__store_fail(st, WEIR_ENOMEM, "out of memory");
 	if (rv == WEIR_OK) {
 		rv = writer_load_seq(st);
 	}

@@ -49,6 +49,13 @@ struct weir__req {
 	void         *call_arg;
 };
 
+// The ts range of the rows a batch added to one block of seqs.
+typedef struct weir__ts_range {
+	int64_t lo;
+	int64_t hi;
+	int     used;
+} weir__ts_range;
+
 typedef struct weir__writer {
 	sqlite3        *db;
 	pthread_t       thread;
@@ -66,13 +73,21 @@ typedef struct weir__writer {
 	// Writer thread only.
 	uint64_t      next_seq;
 	sqlite3_stmt *ins;
+	// ins_rows[i]: WEIR__APPEND_ROWS >> i rows at once (append.h)
+	sqlite3_stmt *ins_rows[5];
 	sqlite3_stmt *find_id;
 	sqlite3_stmt *stream_get;
 	sqlite3_stmt *stream_set;
 	sqlite3_stmt *meta_set;
 	sqlite3_stmt *inbox_ins;
-	int           shrink_wal;   // a batch failed with WEIR_ENOSPC
-	int64_t       shrink_after; // monotonic ns of the next try
+	sqlite3_stmt *ts_block_set;
+	// The blocks of seqs (schema.h) this batch adds rows to, from
+	// ts_first_block on; written to events_ts_blocks before COMMIT.
+	weir__ts_range *ts_ranges;
+	size_t          ts_nranges;
+	uint64_t        ts_first_block;
+	int             shrink_wal;   // a batch failed with WEIR_ENOSPC
+	int64_t         shrink_after; // monotonic ns of the next try
 	// Any thread.
 	atomic_uint_fast64_t committed_seq;
 	atomic_uint_fast64_t commits; // transactions committed (tests)
@@ -90,5 +105,8 @@ weir_err weir__writer_submit(weir_store *st, weir__req *r);
 weir_err weir__writer_call(weir_store *st, weir__call_fn call, void *arg);
 // 1 for errors that fail a whole transaction (storage trouble).
 int weir__writer_is_hard(weir_err rv);
+// Notes that the batch added the event of @p seq with time @p ts, so
+// that its block's ts range covers it (events_ts_blocks). Writer thread.
+void weir__writer_note_ts(weir__writer *w, uint64_t seq, int64_t ts);
 
 #endif

@@ -146,6 +146,84 @@ test_nowait(void **state)
 	}
 }
 
+// Holds the writer inside a done callback until the test has queued
+// what it wants taken in one batch.
+typedef struct gate {
+	atomic_int entered;
+	atomic_int open;
+} gate;
+
+static void
+gate_done(
+    weir_store *st, weir_err err, uint64_t seq, int64_t version, void *arg)
+{
+	gate   *g   = arg;
+	int64_t end = wt_now_ms() + WT_WAIT_MS;
+	(void) st;
+	(void) err;
+	(void) seq;
+	(void) version;
+	atomic_store(&g->entered, 1);
+	while (!atomic_load(&g->open) && wt_now_ms() < end) {
+		wt_sleep_ms(1);
+	}
+}
+
+// One batch of 100 plain appends (the writer inserts runs of them with
+// one statement) holding a retry of a stored event and one event twice:
+// each retry gets its original seq, the others the next seqs in order.
+static void
+test_nowait_retries_in_batch(void **state)
+{
+	fx                    *f   = *state;
+	gate                   g   = { 0 };
+	acks                   a   = { 0 };
+	weir_event            *old = fx_event("re.try", "old");
+	const weir_event      *evs[100];
+	weir_store_append_opts hold = { .size = sizeof(hold),
+		.flags                        = WEIR_STORE_APPEND_NOWAIT,
+		.done                         = gate_done,
+		.arg                          = &g };
+	weir_store_append_opts opt  = { .size = sizeof(opt),
+		 .flags                       = WEIR_STORE_APPEND_NOWAIT,
+		 .done                        = on_done,
+		 .arg                         = &a };
+	assert_int_equal(fx_append(f->st, "first", "1"), 1);
+	assert_weir_ok(weir_store_append(f->st, old, NULL, NULL, NULL));
+	assert_weir_ok(weir_store_append(f->st, old, &hold, NULL, NULL));
+	wt_wait_until(atomic_load(&g.entered));
+	for (int i = 0; i < 100; i++) {
+		evs[i] = i == 10 ? weir_event_hold(old)
+		    : i == 40    ? weir_event_hold(evs[35])
+		                 : fx_event("many.rows", "x");
+		assert_weir_ok(
+		    weir_store_append(f->st, evs[i], &opt, NULL, NULL));
+	}
+	atomic_store(&g.open, 1);
+	assert_weir_ok(weir_store_flush(f->st));
+	assert_int_equal(a.n, 100);
+	uint64_t next = 3;
+	for (int i = 0; i < 100; i++) {
+		assert_weir_ok(a.err[i]);
+		uint64_t want = i == 10 ? 2 : i == 40 ? a.seq[35] : next++;
+		assert_int_equal(a.seq[i], want);
+	}
+	uint64_t last;
+	assert_weir_ok(weir_store_last_seq(f->st, &last));
+	assert_int_equal(last, 2 + 98);
+	fx_got *got = calloc(1, sizeof(*got));
+	assert_weir_ok(weir_store_read_all(f->st, 0, 0, fx_collect, got));
+	assert_int_equal(got->n, 100);
+	for (size_t i = 0; i < got->n; i++) {
+		assert_int_equal(got->seq[i], i + 1);
+	}
+	free(got);
+	for (int i = 0; i < 100; i++) {
+		weir_event_release(evs[i]);
+	}
+	weir_event_release(old);
+}
+
 static void
 test_too_big(void **state)
 {
@@ -288,6 +366,8 @@ main(void)
 		    test_idempotent, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_nowait, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_nowait_retries_in_batch, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_too_big, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(
