@@ -65,64 +65,6 @@ test_logs_matching_events(void **state)
 	weir_bus_destroy(bus);
 }
 
-// Holds the writer thread inside a transaction until opened.
-typedef struct gate {
-	pthread_mutex_t mu;
-	pthread_cond_t  cv;
-	int             entered;
-	int             open;
-	weir_store     *st;
-} gate;
-
-static weir_err
-gate_wait(weir_store *st, sqlite3 *db, void *arg)
-{
-	gate *g = arg;
-	(void) st;
-	(void) db;
-	pthread_mutex_lock(&g->mu);
-	g->entered = 1;
-	pthread_cond_broadcast(&g->cv);
-	while (!g->open) {
-		pthread_cond_wait(&g->cv, &g->mu);
-	}
-	pthread_mutex_unlock(&g->mu);
-	return WEIR_OK;
-}
-
-static void *
-gate_thread(void *arg)
-{
-	gate *g = arg;
-	return (void *) (intptr_t) weir__writer_call(g->st, gate_wait, g);
-}
-
-static void
-gate_close(gate *g, weir_store *st, pthread_t *th)
-{
-	pthread_mutex_init(&g->mu, NULL);
-	pthread_cond_init(&g->cv, NULL);
-	g->st = st;
-	assert_int_equal(pthread_create(th, NULL, gate_thread, g), 0);
-	pthread_mutex_lock(&g->mu);
-	while (!g->entered) {
-		pthread_cond_wait(&g->cv, &g->mu);
-	}
-	pthread_mutex_unlock(&g->mu);
-}
-
-static void
-gate_open(gate *g, pthread_t th)
-{
-	void *res;
-	pthread_mutex_lock(&g->mu);
-	g->open = 1;
-	pthread_cond_broadcast(&g->cv);
-	pthread_mutex_unlock(&g->mu);
-	pthread_join(th, &res);
-	assert_int_equal((intptr_t) res, WEIR_OK);
-}
-
 static void
 reopen_small_queue(fx *f)
 {
@@ -141,13 +83,12 @@ run_behind(fx *f, weir_policy policy, int64_t timeout_ms, weir_err shed)
 {
 	weir_bus              *bus;
 	weir_store_attachment *a;
-	gate                   g = { 0 };
-	pthread_t              th;
+	fx_gate                g;
 	int                    ok = 0, refused = 0;
 	reopen_small_queue(f);
 	assert_weir_ok(weir_bus_create(&bus, NULL));
 	assert_weir_ok(attach(&a, f->st, bus, ">", 4, policy, timeout_ms));
-	gate_close(&g, f->st, &th);
+	fx_gate_close(&g, f->st);
 	for (int i = 0; i < 50; i++) {
 		weir_err rv = weir_publish(bus, "load.shed", "x", 1, 0, NULL);
 		if (rv == WEIR_OK) {
@@ -163,7 +104,7 @@ run_behind(fx *f, weir_policy policy, int64_t timeout_ms, weir_err shed)
 	assert_int_equal(policy == WEIR_POLICY_REJECT ? s.subscr.rejected
 	                                              : s.subscr.timed_out,
 	    (uint64_t) refused);
-	gate_open(&g, th);
+	fx_gate_open(&g);
 	weir_store_detach(a);
 	uint64_t last;
 	assert_weir_ok(weir_store_last_seq(f->st, &last));
@@ -369,10 +310,9 @@ thread_sleeping(int tid)
 }
 
 typedef struct opener {
-	gate     *g;
-	pthread_t gth;
-	int       tid; // the thread detaching
-	int       lost;
+	fx_gate *g;
+	int      tid; // the thread detaching
+	int      lost;
 } opener;
 
 // Opens the gate once the detaching thread sleeps (in the drain).
@@ -384,7 +324,7 @@ opener_main(void *arg)
 	while (!thread_sleeping(o->tid) && !(o->lost = wt_now_ms() > end)) {
 		wt_sleep_ms(1);
 	}
-	gate_open(o->g, o->gth);
+	fx_gate_open(o->g);
 	return NULL;
 }
 
@@ -397,13 +337,13 @@ test_detach_drains(void **state)
 	fx                    *f = *state;
 	weir_bus              *bus;
 	weir_store_attachment *a;
-	gate                   g = { 0 };
+	fx_gate                g;
 	opener    o = { .g = &g, .tid = (int) syscall(SYS_gettid) };
 	pthread_t oth;
 	reopen_small_queue(f);
 	assert_weir_ok(weir_bus_create(&bus, NULL));
 	assert_weir_ok(attach(&a, f->st, bus, ">", 16, WEIR_POLICY_BLOCK, 0));
-	gate_close(&g, f->st, &o.gth);
+	fx_gate_close(&g, f->st);
 	for (int i = 0; i < 5; i++) {
 		assert_weir_ok(weir_publish(bus, "drain.x", "d", 1, 0, NULL));
 	}
