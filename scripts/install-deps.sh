@@ -49,6 +49,8 @@ fi
 pkgs+=(kcat nats-server librdkafka-dev libnats-dev curl)
 # openssl makes the CA and certificates of the TLS tests (nats_tls).
 pkgs+=(openssl)
+# chattr: the store's tests make a file immutable (tests/store/file_test.c).
+pkgs+=(e2fsprogs)
 if ! command -v python3 >/dev/null 2>&1; then
 	pkgs+=(python3)
 fi
