@@ -260,27 +260,6 @@ emit_run_all(
 	return rv;
 }
 
-// The common case: listeners without `once`, none failing. Counts the
-// calls once at the end, not per call. @p called may be NULL (the hot
-// path takes no address in its frame: no stack protector there).
-static inline weir_err
-emit_run_plain(
-    weir_bus *bus, weir__lsnap *s, const weir_event *ev, size_t *called)
-{
-	const weir__lcall *c = s->calls, *end = c + s->n;
-	for (; c != end; c++) {
-		weir_err rv = c->fn(bus, ev, c->arg);
-		if (WEIR_NEVER(rv != WEIR_OK)) {
-			return emit_plain_failed(
-			    bus, s, ev, (size_t) (c - s->calls), rv, called);
-		}
-	}
-	if (called != NULL) {
-		*called = s->n;
-	}
-	return WEIR_OK;
-}
-
 // The plain listeners of a snapshot, from a topic handle. The bus and
 // the bounds are read from memory after each call rather than kept in
 // registers (their save and restore cost more with a few listeners), and
