@@ -159,7 +159,11 @@ test_mock_broker_down(void **state)
 
 /* Produce requests fail with retriable errors more often than librdkafka
  * retries them itself (retries=1): the records come back to the relay
- * retriable, it sends them again, and all arrive; none is dead. */
+ * retriable, it sends them again, and all arrive; none is dead. The
+ * errors go to the next produce requests of any partition: 18 of them,
+ * so that the first request and its one retry both fail even with
+ * every other in-flight request taking one in between (6 were once
+ * spread so that each retry succeeded, and the relay retried nothing). */
 static void
 test_mock_retriable_errors(void **state)
 {
@@ -169,13 +173,15 @@ test_mock_retriable_errors(void **state)
 	const char *extra[] = { "kafka.retries", "1", "kafka.retry.backoff.ms",
 		"10", NULL };
 	kt_open(&k, extra);
-	rd_kafka_mock_push_request_errors(k.mc, KT_API_PRODUCE, 6,
-	    RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS,
-	    RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS,
-	    RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION,
-	    RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS,
-	    RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT,
-	    RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS);
+	for (int i = 0; i < 3; i++) {
+		rd_kafka_mock_push_request_errors(k.mc, KT_API_PRODUCE, 6,
+		    RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS,
+		    RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS,
+		    RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION,
+		    RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS,
+		    RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT,
+		    RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS);
+	}
 	kt_publish(&k, 0, N);
 	assert_int_equal(kt_read_back(&k, 60000), 0);
 	weir_bridge_route_stats s = bt_stats(&k.t, KT_ROUTE);
