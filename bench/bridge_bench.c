@@ -36,6 +36,10 @@
 #include <sys/statfs.h>
 #include <unistd.h>
 
+#ifndef WEIR_BENCH_BUILD
+#define WEIR_BENCH_BUILD "app" /* set by bench/build_label.cmake */
+#endif
+
 #include <weir/bridge.h>
 #include <weir/store.h>
 #include <weir/weir.h>
@@ -353,7 +357,8 @@ report_throughput(const broker *b, const opts *o, double *w, double *p,
 	double wcm = median(wc, r), pcm = median(pc, r);
 	double wkm = median(wk, r), pkm = median(pk, r);
 	median(ratio, r);
-	printf("{\"name\":\"bridge_%s_throughput\",\"events_per_s\":%.0f,"
+	printf("{\"name\":\"bridge_%s_throughput\","
+	       "\"build\":\"" WEIR_BENCH_BUILD "\",\"events_per_s\":%.0f,"
 	       "\"events_per_s_min\":%.0f,\"events_per_s_max\":%.0f,"
 	       "\"ns_per_event\":%.0f,\"peer\":\"%s\","
 	       "\"peer_events_per_s\":%.0f,\"peer_events_per_s_min\":%.0f,"
@@ -377,7 +382,8 @@ report_latency(const broker *b, const opts *o, double *w, double *p)
 	size_t n = (size_t) o->lat;
 	median(w, n);
 	median(p, n);
-	printf("{\"name\":\"bridge_%s_latency\",\"p50_us\":%.0f,"
+	printf("{\"name\":\"bridge_%s_latency\","
+	       "\"build\":\"" WEIR_BENCH_BUILD "\",\"p50_us\":%.0f,"
 	       "\"p99_us\":%.0f,\"max_us\":%.0f,\"peer\":\"%s\","
 	       "\"peer_p50_us\":%.0f,\"peer_p99_us\":%.0f,"
 	       "\"peer_max_us\":%.0f,\"n\":%llu,\"gap_ms\":%llu}\n",

@@ -19,6 +19,10 @@
 /* How long one round may take before it counts as failed (seconds). */
 #define IN_BENCH_DEADLINE_S 300
 
+#ifndef WEIR_BENCH_BUILD
+#define WEIR_BENCH_BUILD "app" /* set by bench/build_label.cmake */
+#endif
+
 /* Monotonic time in seconds. */
 static double
 in_bench_now_s(void)

@@ -240,7 +240,8 @@ main(int argc, char **argv)
 	       wcm = in_bench_median(wc, (size_t) rounds),
 	       pcm = in_bench_median(pc, (size_t) rounds);
 	printf(
-	    "{\"name\":\"nats_in_throughput\",\"n\":%llu,\"rounds\":%d,"
+	    "{\"name\":\"nats_in_throughput\","
+	    "\"build\":\"" WEIR_BENCH_BUILD "\",\"n\":%llu,\"rounds\":%d,"
 	    "\"weir_events_per_s\":%.0f,\"weir_min\":%.0f,\"weir_max\":%.0f,"
 	    "\"bare_events_per_s\":%.0f,\"bare_min\":%.0f,\"bare_max\":%.0f,"
 	    "\"ratio\":%.2f,\"weir_cpu_us\":%.2f,\"bare_cpu_us\":%.2f,"

@@ -52,13 +52,7 @@ need_root(void)
 	if (geteuid() == 0) {
 		return;
 	}
-	const char *ci = getenv("CI");
-	if (ci != NULL && strcmp(ci, "true") == 0) {
-		print_error("CI=true: this test must run as root\n");
-		fail();
-	}
-	print_message("skipped: mounting a tmpfs needs root\n");
-	skip();
+	wt_skip_unless_ci("mounting a tmpfs needs root");
 }
 
 // Writes @p bytes (0: until the disk is full) to @p path.
