@@ -158,4 +158,53 @@ in_bench_median(double *v, size_t n)
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+/* The rounds of one bench: per round, weir's and the bare loop's
+ * events/s, CPU us and context switches per event; medians after
+ * in_bench_run (the arrays sorted: [0] min, [rounds-1] max). */
+typedef struct {
+	double w[64], p[64], wc[64], pc[64], ws[64], ps[64];
+	double wm, pm, wcm, pcm; /* medians */
+} in_bench_res;
+
+/*
+ * An untimed warm-up pair, then @p rounds interleaved rounds of
+ * @p weir and @p bare on @p arg (*round set to the round, -1 for the
+ * warm-up), a JSON line NAME_round per round. 0, or 1 when a side of a
+ * round failed (0 events/s).
+ */
+static int
+in_bench_run(const char *name, int rounds, uint64_t n, double (*weir)(void *),
+    double (*bare)(void *), void *arg, int *round, in_bench_res *r)
+{
+	*round = -1;
+	weir(arg);
+	bare(arg);
+	for (int i = 0; i < rounds; i++) {
+		*round    = i;
+		double c0 = in_bench_cpu_s(), s0 = in_bench_csw();
+		r->w[i]   = weir(arg);
+		double c1 = in_bench_cpu_s(), s1 = in_bench_csw();
+		r->p[i]  = bare(arg);
+		r->wc[i] = (c1 - c0) * 1e6 / (double) n;
+		r->pc[i] = (in_bench_cpu_s() - c1) * 1e6 / (double) n;
+		r->ws[i] = (s1 - s0) / (double) n;
+		r->ps[i] = (in_bench_csw() - s1) / (double) n;
+		printf("{\"name\":\"%s_round\",\"round\":%d,"
+		       "\"weir_events_per_s\":%.0f,\"bare_events_per_s\":%.0f,"
+		       "\"weir_cpu_us\":%.2f,\"bare_cpu_us\":%.2f,"
+		       "\"weir_csw\":%.3f,\"bare_csw\":%.3f}\n",
+		    name, i, r->w[i], r->p[i], r->wc[i], r->pc[i], r->ws[i],
+		    r->ps[i]);
+		fflush(stdout);
+		if (r->w[i] == 0 || r->p[i] == 0) {
+			return 1;
+		}
+	}
+	r->wm  = in_bench_median(r->w, (size_t) rounds);
+	r->pm  = in_bench_median(r->p, (size_t) rounds);
+	r->wcm = in_bench_median(r->wc, (size_t) rounds);
+	r->pcm = in_bench_median(r->pc, (size_t) rounds);
+	return 0;
+}
+
 #endif /* WEIR_BENCH_IN_BENCH_H */

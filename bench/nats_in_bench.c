@@ -124,8 +124,9 @@ bench_weir_setup(bench *b, weir_store **st, weir_bus **bus, weir_bridge **br,
 
 /* Events/s from start until the bus saw all n (0 on error). */
 static double
-bench_weir(bench *b)
+bench_weir(void *arg)
 {
+	bench                *b   = arg;
 	weir_store           *st  = NULL;
 	weir_bus             *bus = NULL;
 	weir_bridge          *br  = NULL;
@@ -138,8 +139,9 @@ bench_weir(bench *b)
 /* ---- bare: Fetch + Ack ----------------------------------------------- */
 
 static double
-bench_bare(bench *b)
+bench_bare(void *arg)
 {
+	bench            *b   = arg;
 	natsSubscription *sub = NULL;
 	jsSubOptions      so;
 	char              durable[64], from[96];
@@ -181,9 +183,9 @@ bench_bare(bench *b)
 int
 main(int argc, char **argv)
 {
-	bench  b = { .url = getenv("WEIR_NATS_URL"), .dir = ".", .n = 50000 };
-	int    rounds = 5;
-	double w[64], p[64], wc[64], pc[64], ws[64], ps[64];
+	bench b = { .url = getenv("WEIR_NATS_URL"), .dir = ".", .n = 50000 };
+	int   rounds = 5;
+	in_bench_res r;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--n") && i + 1 < argc) {
 			b.n = strtoull(argv[++i], NULL, 10);
@@ -211,34 +213,10 @@ main(int argc, char **argv)
 		    stderr, "cannot reach or fill JetStream at %s\n", b.url);
 		return 1;
 	}
-	b.round = -1;
-	bench_weir(&b); // warm-up, untimed
-	bench_bare(&b);
-	for (int r = 0; r < rounds; r++) {
-		b.round   = r;
-		double c0 = in_bench_cpu_s(), s0 = in_bench_csw();
-		w[r]      = bench_weir(&b);
-		double c1 = in_bench_cpu_s(), s1 = in_bench_csw();
-		p[r]  = bench_bare(&b);
-		wc[r] = (c1 - c0) * 1e6 / (double) b.n;
-		pc[r] = (in_bench_cpu_s() - c1) * 1e6 / (double) b.n;
-		ws[r] = (s1 - s0) / (double) b.n;
-		ps[r] = (in_bench_csw() - s1) / (double) b.n;
-		printf(
-		    "{\"name\":\"nats_in_round\",\"round\":%d,\"weir_events_"
-		    "per_s\":%.0f,\"bare_events_per_s\":%.0f,\"weir_cpu_us\":"
-		    "%.2f,\"bare_cpu_us\":%.2f,\"weir_csw\":%.3f,\"bare_csw\":"
-		    "%.3f}\n",
-		    r, w[r], p[r], wc[r], pc[r], ws[r], ps[r]);
-		fflush(stdout);
-		if (w[r] == 0 || p[r] == 0) {
-			return 1;
-		}
+	if (in_bench_run("nats_in", rounds, b.n, bench_weir, bench_bare, &b,
+	        &b.round, &r) != 0) {
+		return 1;
 	}
-	double wm  = in_bench_median(w, (size_t) rounds),
-	       pm  = in_bench_median(p, (size_t) rounds),
-	       wcm = in_bench_median(wc, (size_t) rounds),
-	       pcm = in_bench_median(pc, (size_t) rounds);
 	printf(
 	    "{\"name\":\"nats_in_throughput\","
 	    "\"build\":\"" WEIR_BENCH_BUILD "\",\"n\":%llu,\"rounds\":%d,"
@@ -246,8 +224,8 @@ main(int argc, char **argv)
 	    "\"bare_events_per_s\":%.0f,\"bare_min\":%.0f,\"bare_max\":%.0f,"
 	    "\"ratio\":%.2f,\"weir_cpu_us\":%.2f,\"bare_cpu_us\":%.2f,"
 	    "\"durability\":\"%s\",\"cnats\":\"%s\"}\n",
-	    (unsigned long long) b.n, rounds, wm, w[0], w[rounds - 1], pm,
-	    p[0], p[rounds - 1], wm / pm, wcm, pcm,
+	    (unsigned long long) b.n, rounds, r.wm, r.w[0], r.w[rounds - 1],
+	    r.pm, r.p[0], r.p[rounds - 1], r.wm / r.pm, r.wcm, r.pcm,
 	    b.normal ? "NORMAL" : "FULL", nats_GetVersion());
 	js_DeleteStream(b.js, b.stream, NULL, NULL);
 	jsCtx_Destroy(b.js);
