@@ -5,55 +5,8 @@
  * leaves the store as it was: same last seq, no cursor, no dead letter.
  * The same for the setters of the store's and the attachment's configs.
  */
+#include "counting.h"
 #include "fixture.h"
-
-static int called;
-
-static weir_err
-read_fn(weir_store *st, const weir_event *ev, const char *stream,
-    int64_t version, void *arg)
-{
-	(void) st;
-	(void) ev;
-	(void) stream;
-	(void) version;
-	(void) arg;
-	called++;
-	return WEIR_OK;
-}
-
-static void
-cursor_fn(weir_store *st, const char *name, uint64_t seq, void *arg)
-{
-	(void) st;
-	(void) name;
-	(void) seq;
-	(void) arg;
-	called++;
-}
-
-static weir_err
-dead_fn(weir_store *st, const weir_store_dead_letter *dl, void *arg)
-{
-	(void) st;
-	(void) dl;
-	(void) arg;
-	called++;
-	return WEIR_OK;
-}
-
-static void
-snap_fn(weir_store *st, const char *stream, int64_t version, const void *data,
-    size_t len, void *arg)
-{
-	(void) st;
-	(void) stream;
-	(void) version;
-	(void) data;
-	(void) len;
-	(void) arg;
-	called++;
-}
 
 // Nothing changed: the one seeded event is the last, no cursor, no
 // dead letter, and no callback ran.
@@ -61,13 +14,14 @@ static void
 assert_unchanged(fx *f, uint64_t last)
 {
 	uint64_t now;
-	int      before = called;
+	int      before = fx_calls;
 	assert_weir_ok(weir_store_last_seq(f->st, &now));
 	assert_int_equal(now, last);
-	assert_weir_ok(weir_store_cursor_list(f->st, cursor_fn, NULL));
-	assert_weir_ok(weir_store_dead_list(f->st, NULL, 0, dead_fn, NULL));
-	assert_int_equal(called, before);
-	assert_int_equal(called, 0);
+	assert_weir_ok(weir_store_cursor_list(f->st, fx_count_cursor, NULL));
+	assert_weir_ok(
+	    weir_store_dead_list(f->st, NULL, 0, fx_count_dead, NULL));
+	assert_int_equal(fx_calls, before);
+	assert_int_equal(fx_calls, 0);
 }
 
 static void
@@ -83,30 +37,33 @@ test_null_store(void **state)
 	assert_weir_err(weir_store_flush(NULL), WEIR_EINVAL);
 	assert_weir_err(weir_store_last_seq(NULL, &u), WEIR_EINVAL);
 	assert_weir_err(
-	    weir_store_read(NULL, NULL, read_fn, NULL), WEIR_EINVAL);
+	    weir_store_read(NULL, NULL, fx_count_read, NULL), WEIR_EINVAL);
 	assert_weir_err(
-	    weir_store_read_all(NULL, 0, 0, read_fn, NULL), WEIR_EINVAL);
+	    weir_store_read_all(NULL, 0, 0, fx_count_read, NULL), WEIR_EINVAL);
 	assert_weir_err(
-	    weir_store_read_stream(NULL, "s", 0, 0, 0, read_fn, NULL),
+	    weir_store_read_stream(NULL, "s", 0, 0, 0, fx_count_read, NULL),
 	    WEIR_EINVAL);
 	assert_weir_err(weir_store_stream_version(NULL, "s", &v), WEIR_EINVAL);
 	assert_weir_err(
 	    weir_store_snapshot_save(NULL, "s", 1, "x", 1), WEIR_EINVAL);
 	assert_weir_err(
-	    weir_store_snapshot_load(NULL, "s", snap_fn, NULL), WEIR_EINVAL);
+	    weir_store_snapshot_load(NULL, "s", fx_count_snap, NULL),
+	    WEIR_EINVAL);
 	assert_weir_err(weir_store_cursor_set(NULL, "c", 1), WEIR_EINVAL);
 	assert_weir_err(weir_store_cursor_get(NULL, "c", &u), WEIR_EINVAL);
 	assert_weir_err(weir_store_cursor_delete(NULL, "c"), WEIR_EINVAL);
 	assert_weir_err(
-	    weir_store_cursor_list(NULL, cursor_fn, NULL), WEIR_EINVAL);
+	    weir_store_cursor_list(NULL, fx_count_cursor, NULL), WEIR_EINVAL);
 	assert_weir_err(weir_store_trim(NULL, 1, 0, &u), WEIR_EINVAL);
 	assert_weir_err(weir_store_replay(NULL, NULL, &u), WEIR_EINVAL);
 	assert_weir_err(weir_store_dead_add(NULL, ev, "o", WEIR_EIO, NULL, &u),
 	    WEIR_EINVAL);
 	assert_weir_err(
-	    weir_store_dead_list(NULL, NULL, 0, dead_fn, NULL), WEIR_EINVAL);
+	    weir_store_dead_list(NULL, NULL, 0, fx_count_dead, NULL),
+	    WEIR_EINVAL);
 	assert_weir_err(
-	    weir_store_dead_retry(NULL, NULL, dead_fn, NULL, &n), WEIR_EINVAL);
+	    weir_store_dead_retry(NULL, NULL, fx_count_dead, NULL, &n),
+	    WEIR_EINVAL);
 	assert_weir_err(weir_store_dead_delete(NULL, 1), WEIR_EINVAL);
 	assert_weir_err(weir_store_dead_purge(NULL, NULL, &u), WEIR_EINVAL);
 	assert_weir_err(weir_store_check(NULL), WEIR_EINVAL);

@@ -11,65 +11,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "counting.h"
 #include "fixture.h"
 #include "store/inbox.h"
-
-static int calls;
-
-static weir_err
-cl_read(weir_store *st, const weir_event *ev, const char *stream,
-    int64_t version, void *arg)
-{
-	(void) st;
-	(void) ev;
-	(void) stream;
-	(void) version;
-	(void) arg;
-	calls++;
-	return WEIR_OK;
-}
-
-static void
-cl_cursor(weir_store *st, const char *name, uint64_t seq, void *arg)
-{
-	(void) st;
-	(void) name;
-	(void) seq;
-	(void) arg;
-	calls++;
-}
-
-static void
-cl_snap(weir_store *st, const char *stream, int64_t version, const void *data,
-    size_t len, void *arg)
-{
-	(void) st;
-	(void) stream;
-	(void) version;
-	(void) data;
-	(void) len;
-	(void) arg;
-	calls++;
-}
-
-static weir_err
-cl_dead(weir_store *st, const weir_store_dead_letter *dl, void *arg)
-{
-	(void) st;
-	(void) dl;
-	(void) arg;
-	calls++;
-	return WEIR_OK;
-}
-
-static void
-cl_problem(weir_store *st, const weir_store_problem *p, void *arg)
-{
-	(void) st;
-	(void) p;
-	(void) arg;
-	calls++;
-}
 
 // Asserts that @p expr is WEIR_ECLOSED and errmsg says why.
 #define assert_closed(st, expr)                                        \
@@ -122,11 +66,11 @@ test_writes(void **state)
 	assert_closed(st, weir_store_dead_purge(st, "o", &n));
 	assert_int_equal(n, 0);
 	assert_closed(
-	    st, weir_store_dead_retry(st, NULL, cl_dead, NULL, NULL));
+	    st, weir_store_dead_retry(st, NULL, fx_count_dead, NULL, NULL));
 	assert_closed(
-	    st, weir_store_dead_retry(st, "o", cl_dead, NULL, &retried));
+	    st, weir_store_dead_retry(st, "o", fx_count_dead, NULL, &retried));
 	assert_int_equal(retried, 0);
-	assert_int_equal(calls, 0);
+	assert_int_equal(fx_calls, 0);
 	weir_event_release(ev);
 }
 
@@ -139,28 +83,31 @@ test_reads(void **state)
 	weir_store_filter flt = { .size = sizeof(flt), .stream = "s" };
 	uint64_t          seq = 99;
 	int64_t           v   = 99;
-	assert_closed(st, weir_store_read(st, &flt, cl_read, NULL));
-	assert_closed(st, weir_store_read_all(st, 0, 0, cl_read, NULL));
+	assert_closed(st, weir_store_read(st, &flt, fx_count_read, NULL));
+	assert_closed(st, weir_store_read_all(st, 0, 0, fx_count_read, NULL));
 	assert_closed(
-	    st, weir_store_read_stream(st, "s", 0, 0, 0, cl_read, 0));
+	    st, weir_store_read_stream(st, "s", 0, 0, 0, fx_count_read, 0));
 	assert_closed(st, weir_store_stream_version(st, "s", &v));
-	assert_closed(st, weir_store_snapshot_load(st, "s", cl_snap, NULL));
+	assert_closed(
+	    st, weir_store_snapshot_load(st, "s", fx_count_snap, NULL));
 	assert_closed(st, weir_store_cursor_get(st, "c", &seq));
-	assert_closed(st, weir_store_cursor_list(st, cl_cursor, NULL));
-	assert_closed(st, weir_store_dead_list(st, NULL, 0, cl_dead, NULL));
-	assert_closed(st, weir_store_dead_list(st, "o", 1, cl_dead, NULL));
+	assert_closed(st, weir_store_cursor_list(st, fx_count_cursor, NULL));
+	assert_closed(
+	    st, weir_store_dead_list(st, NULL, 0, fx_count_dead, NULL));
+	assert_closed(
+	    st, weir_store_dead_list(st, "o", 1, fx_count_dead, NULL));
 	assert_closed(st, weir_store_check(st));
-	assert_closed(st, weir_store_check_report(st, cl_problem, NULL));
+	assert_closed(st, weir_store_check_report(st, fx_count_problem, NULL));
 	assert_closed(st, weir_store_last_seq(st, &seq));
 	assert_int_equal(seq, 0);
 	assert_closed(st, weir_store_flush(st));
 	weir_store_replay_opts rp = { .size = sizeof(rp),
 		.target                     = WEIR_STORE_REPLAY_CALL,
-		.fn                         = cl_read };
+		.fn                         = fx_count_read };
 	uint64_t               n  = 99;
 	assert_closed(st, weir_store_replay(st, &rp, &n));
 	assert_int_equal(n, 0);
-	assert_int_equal(calls, 0);
+	assert_int_equal(fx_calls, 0);
 	weir_event_release(ev);
 }
 
@@ -205,7 +152,8 @@ test_close_during_read(void **state)
 	}
 	assert_weir_ok(weir_store_read_all(f->st, 0, 0, close_inside, &n));
 	assert_int_equal(n, 3);
-	assert_closed(f->st, weir_store_read_all(f->st, 0, 0, cl_read, NULL));
+	assert_closed(
+	    f->st, weir_store_read_all(f->st, 0, 0, fx_count_read, NULL));
 }
 
 // ---- an append waiting for room in the writer's queue -------------------
