@@ -1,4 +1,3 @@
-/* SPDX-License-Identifier: MIT */
 /*
  * Store callbacks that only count their calls into fx_calls: for tests
  * that check a refused call (bad arguments, a closed store) ran none.
