@@ -71,12 +71,8 @@ async_worker(void *arg)
 static weir_bus *
 async_bus(async_state *as, size_t max_in_flight)
 {
-	weir_bus_config *cfg;
-	weir_bus        *bus;
-	assert_weir_ok(weir_bus_config_create(&cfg));
-	assert_weir_ok(weir_bus_config_set_loops(cfg, 1));
-	assert_weir_ok(weir_bus_create(&bus, cfg));
-	weir_bus_config_destroy(cfg);
+	weir_bus *bus = wt_bus_with_loops(1);
+	assert_non_null(bus);
 	weir_subscr_config *sc;
 	assert_weir_ok(weir_subscr_config_create(&sc));
 	assert_weir_ok(

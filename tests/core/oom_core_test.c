@@ -148,12 +148,8 @@ static void
 test_stats(void **state)
 {
 	(void) state;
-	weir_bus_config *cfg;
-	weir_bus        *bus;
-	assert_weir_ok(weir_bus_config_create(&cfg));
-	assert_weir_ok(weir_bus_config_set_loops(cfg, 2));
-	assert_weir_ok(weir_bus_create(&bus, cfg));
-	weir_bus_config_destroy(cfg);
+	weir_bus *bus = wt_bus_with_loops(2);
+	assert_non_null(bus);
 	// Names with characters JSON escapes, on the pool's loops.
 	weir_subscr *subs[NSUBS];
 	for (int i = 0; i < NSUBS; i++) {

@@ -105,12 +105,8 @@ static void
 test_running_loop_busy(void **state)
 {
 	(void) state;
-	weir_bus_config *cfg;
-	weir_bus        *bus;
-	assert_weir_ok(weir_bus_config_create(&cfg));
-	assert_weir_ok(weir_bus_config_set_loops(cfg, 1));
-	assert_weir_ok(weir_bus_create(&bus, cfg));
-	weir_bus_config_destroy(cfg);
+	weir_bus *bus = wt_bus_with_loops(1);
+	assert_non_null(bus);
 	weir_loop *loop = weir_bus_loop_at(bus, 0);
 	assert_weir_ok(weir_bus_start(bus));
 	weir_err rv  = WEIR_OK;
@@ -136,12 +132,8 @@ static void
 test_loop_at(void **state)
 {
 	(void) state;
-	weir_bus_config *cfg;
-	weir_bus        *bus;
-	assert_weir_ok(weir_bus_config_create(&cfg));
-	assert_weir_ok(weir_bus_config_set_loops(cfg, 2));
-	assert_weir_ok(weir_bus_create(&bus, cfg));
-	weir_bus_config_destroy(cfg);
+	weir_bus *bus = wt_bus_with_loops(2);
+	assert_non_null(bus);
 	assert_int_equal(weir_bus_loop_count(bus), 2);
 	assert_non_null(weir_bus_loop_at(bus, 1));
 	assert_ptr_not_equal(
