@@ -484,17 +484,12 @@ static void
 test_destroy_with_subscriptions_busy(void **state)
 {
 	(void) state;
-	weir_bus           *bus;
-	weir_loop          *loop;
-	weir_subscr        *sub;
-	weir_subscr_config *sc;
+	weir_bus    *bus;
+	weir_loop   *loop;
+	weir_subscr *sub;
 	assert_weir_ok(weir_bus_create(&bus, NULL));
 	assert_weir_ok(weir_loop_create(&loop));
-	assert_weir_ok(weir_subscr_config_create(&sc));
-	assert_weir_ok(weir_subscr_config_set_loop(sc, loop));
-	assert_weir_ok(
-	    weir_subscribe(&sub, bus, "d", count_fn, NULL, NULL, sc));
-	weir_subscr_config_destroy(sc);
+	wt_subscribe_on(&sub, bus, loop, "d", count_fn, NULL);
 	assert_weir_err(weir_loop_destroy(loop), WEIR_EBUSY);
 	// The subscription runs on its own loop, not the bus's.
 	atomic_store(&handler_calls, 0);

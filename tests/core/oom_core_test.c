@@ -467,17 +467,12 @@ static void
 test_stats_own_loop(void **state)
 {
 	(void) state;
-	weir_bus           *bus;
-	weir_loop          *loop;
-	weir_subscr        *sub;
-	weir_subscr_config *sc;
+	weir_bus    *bus;
+	weir_loop   *loop;
+	weir_subscr *sub;
 	assert_weir_ok(weir_bus_create(&bus, NULL));
 	assert_weir_ok(weir_loop_create(&loop));
-	assert_weir_ok(weir_subscr_config_create(&sc));
-	assert_weir_ok(weir_subscr_config_set_loop(sc, loop));
-	assert_weir_ok(
-	    weir_subscribe(&sub, bus, "o", wt_nop_handler, NULL, NULL, sc));
-	weir_subscr_config_destroy(sc);
+	wt_subscribe_on(&sub, bus, loop, "o", wt_nop_handler, NULL);
 	char *js = weir_bus_stats_json(bus);
 	assert_non_null(js);
 	assert_non_null(strstr(js, "\"loop\":-2"));

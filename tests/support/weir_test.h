@@ -190,6 +190,19 @@ wt_subscr_config(size_t cap, weir_policy pol, int64_t timeout_ms)
 	return sc;
 }
 
+/* Subscribes @p fn to @p topic on @p loop (a loop of the caller's
+ * own, not one of the bus's). */
+static inline void
+wt_subscribe_on(weir_subscr **sub, weir_bus *bus, weir_loop *loop,
+    const char *topic, weir_handler fn, void *arg)
+{
+	weir_subscr_config *sc;
+	assert_weir_ok(weir_subscr_config_create(&sc));
+	assert_weir_ok(weir_subscr_config_set_loop(sc, loop));
+	assert_weir_ok(weir_subscribe(sub, bus, topic, fn, arg, NULL, sc));
+	weir_subscr_config_destroy(sc);
+}
+
 /* @p sub's counters (weir_subscr_stats_get must succeed). */
 static inline weir_subscr_stats
 wt_subscr_stats(weir_subscr *sub)
@@ -238,7 +251,7 @@ wt_in_ci(void)
 			print_error("CI=true and %s: failed\n", (why)); \
 			fail();                                         \
 		}                                                       \
-		print_message("skipped: %s\n", (why));                 \
+		print_message("skipped: %s\n", (why));                  \
 		skip();                                                 \
 	} while (0)
 
