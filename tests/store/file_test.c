@@ -253,7 +253,8 @@ test_immutable_store(void **state)
 	weir_store_destroy(f->st);
 	f->st = NULL;
 	if (set_immutable(f->path, 1) != 0) {
-		wt_skip_unless_ci("chattr +i failed (not root, or no such flag)");
+		wt_skip_unless_ci(
+		    "chattr +i failed (not root, or no such flag)");
 	}
 	char        msg[256];
 	weir_store *st = (weir_store *) 1;
@@ -284,7 +285,8 @@ test_immutable_sidecar(void **state)
 	close(fd);
 	if (set_immutable(wal, 1) != 0) {
 		unlink(wal);
-		wt_skip_unless_ci("chattr +i failed (not root, or no such flag)");
+		wt_skip_unless_ci(
+		    "chattr +i failed (not root, or no such flag)");
 	}
 	char        msg[256];
 	weir_store *st = (weir_store *) 1;
