@@ -351,6 +351,9 @@ WEIR_API void weir_timer_stop(weir_timer *t);
 
 /**
  * @brief Watches @p fd for WEIR_WATCH_READ / WEIR_WATCH_WRITE.
+ * @returns WEIR_OK; WEIR_EBUSY if a watcher of this loop not yet
+ *          stopped has @p fd (one per fd: ask for both events in one);
+ *          WEIR_EINVAL; WEIR_ENOMEM; the poller's error.
  * @remark Loop-thread API, like timers. The fd stays the caller's.
  */
 WEIR_API weir_err weir_watch_start(weir_watch **out, weir_loop *loop, int fd,

@@ -397,6 +397,14 @@ weir_watch_start(weir_watch **out, weir_loop *loop, int fd, int events,
 	    events == 0 || (events & ~(WEIR_WATCH_READ | WEIR_WATCH_WRITE))) {
 		return WEIR_EINVAL;
 	}
+	// The poller keeps one registration per fd: a second watcher would
+	// take the first one's events, and stopping either would remove
+	// both (libuv likewise allows one poll handle per socket).
+	for (weir_watch *o = loop->watches; o != NULL; o = o->next) {
+		if (o->fd == fd && !o->dead) {
+			return WEIR_EBUSY;
+		}
+	}
 	weir_watch *w = weir__zalloc(sizeof(*w));
 	if (w == NULL) {
 		return WEIR_ENOMEM;

@@ -241,6 +241,42 @@ on_readable(weir_watch *w, int fd, int events, void *arg)
 	}
 }
 
+// One live watcher per fd and loop (as libuv allows one poll handle
+// per socket): a second is refused with WEIR_EBUSY and the first keeps
+// its events; once the first is stopped, the fd may be watched again.
+static void
+test_fd_one_watcher(void **state)
+{
+	(void) state;
+	weir_loop *loop;
+	int        p[2];
+	assert_int_equal(pipe(p), 0);
+	assert_weir_ok(weir_loop_create(&loop));
+	wstate a = { 0 }, b = { 0 };
+	assert_weir_ok(weir_watch_start(
+	    &a.w, loop, p[0], WEIR_WATCH_READ, on_readable, &a));
+	b.w = NULL;
+	assert_weir_err(weir_watch_start(&b.w, loop, p[0], WEIR_WATCH_WRITE,
+	                    on_readable, &b),
+	    WEIR_EBUSY);
+	assert_null(b.w);
+	assert_int_equal(write(p[1], "x", 1), 1);
+	assert_weir_ok(weir_loop_run(loop, WEIR_RUN_ONCE));
+	assert_int_equal(a.calls, 1);
+	assert_int_equal(b.calls, 0);
+	weir_watch_stop(a.w);
+	assert_weir_ok(weir_watch_start(
+	    &b.w, loop, p[0], WEIR_WATCH_READ, on_readable, &b));
+	assert_int_equal(write(p[1], "y", 1), 1);
+	assert_weir_ok(weir_loop_run(loop, WEIR_RUN_ONCE));
+	assert_int_equal(b.calls, 1);
+	assert_int_equal(a.calls, 1);
+	weir_watch_stop(b.w);
+	assert_weir_ok(weir_loop_destroy(loop));
+	close(p[0]);
+	close(p[1]);
+}
+
 static void
 test_fd_watcher(void **state)
 {
@@ -576,6 +612,7 @@ main(void)
 		cmocka_unit_test(test_timers),
 		cmocka_unit_test(test_timer_order),
 		cmocka_unit_test(test_fd_watcher),
+		cmocka_unit_test(test_fd_one_watcher),
 		cmocka_unit_test(test_stop_from_handler),
 		cmocka_unit_test(test_fd_readable_on_publish),
 		cmocka_unit_test(test_wake_once_per_edge_idle),
