@@ -241,45 +241,55 @@ nats_last_text(natsStatus s)
 	return (t != NULL && t[0] != '\0') ? t : natsStatus_GetText(s);
 }
 
-static int
+// Keeps a copy of secret @p sec (@p n bytes) for nats_scrub; an empty
+// one needs none. Past NATS_SECRETS the option set is refused, by name:
+// a secret not kept could not be scrubbed out of the messages.
+static weir_err
 nats_add_secret(nats_state *st, const char *sec, size_t n)
 {
 	size_t i = 0;
 	while (i < NATS_SECRETS && st->secrets[i] != NULL) {
 		i++;
 	}
-	if (n == 0 || i == NATS_SECRETS) {
-		return n == 0;
+	if (n == 0) {
+		return WEIR_OK;
+	}
+	if (i == NATS_SECRETS) {
+		nats_errf(st,
+		    "nats: more than %d secrets (nats.password, nats.token "
+		    "and the user infos of nats.url)",
+		    NATS_SECRETS);
+		return WEIR_EINVAL;
 	}
 	st->secrets[i] = malloc(n + 1);
 	if (st->secrets[i] == NULL) {
-		return 0;
+		return WEIR_ENOMEM;
 	}
 	memcpy(st->secrets[i], sec, n);
 	st->secrets[i][n] = '\0';
-	return 1;
+	return WEIR_OK;
 }
 
 /* The user info (user:password) of each URL of a comma list. */
-static int
+static weir_err
 nats_add_url_secrets(nats_state *st, const char *urls)
 {
-	const char *p = urls;
-	while (p != NULL && *p != '\0') {
+	const char *p  = urls;
+	weir_err    rv = WEIR_OK;
+	while (rv == WEIR_OK && p != NULL && *p != '\0') {
 		const char *end    = strchr(p, ',');
 		const char *scheme = strstr(p, "://");
 		const char *at     = strchr(p, '@');
 		if (end == NULL) {
 			end = p + strlen(p);
 		}
-		if (scheme != NULL && at != NULL && at < end && scheme < at &&
-		    !nats_add_secret(
-		        st, scheme + 3, (size_t) (at - scheme - 3))) {
-			return 0;
+		if (scheme != NULL && at != NULL && at < end && scheme < at) {
+			rv = nats_add_secret(
+			    st, scheme + 3, (size_t) (at - scheme - 3));
 		}
 		p = *end == ',' ? end + 1 : NULL;
 	}
-	return 1;
+	return rv;
 }
 
 /* ------------------------------------------------------------------ */
@@ -555,17 +565,17 @@ nats_apply_flow(nats_state *st, const nats_conf *c)
 static weir_err
 nats_apply_secrets(nats_state *st, const nats_conf *c)
 {
-	int ok = 1;
+	weir_err rv = WEIR_OK;
 	if (c->password != NULL) {
-		ok = nats_add_secret(st, c->password, strlen(c->password));
+		rv = nats_add_secret(st, c->password, strlen(c->password));
 	}
-	if (ok && c->token != NULL) {
-		ok = nats_add_secret(st, c->token, strlen(c->token));
+	if (rv == WEIR_OK && c->token != NULL) {
+		rv = nats_add_secret(st, c->token, strlen(c->token));
 	}
-	if (ok && c->url != NULL) {
-		ok = nats_add_url_secrets(st, c->url);
+	if (rv == WEIR_OK && c->url != NULL) {
+		rv = nats_add_url_secrets(st, c->url);
 	}
-	return ok ? WEIR_OK : WEIR_ENOMEM;
+	return rv;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1805,9 +1815,7 @@ nsrc_fini(void *state)
 	nats_src *src = state;
 	nsrc_trash_empty(src);
 	free(src->trash);
-	if (src->ns.mu_ok) {
-		nats_ring_clear(&src->ring);
-	}
+	nats_ring_clear(&src->ring);
 	natsSubscription_Destroy(src->sub);
 	nats_close(&src->ns);
 	free(src->ring.msg);
