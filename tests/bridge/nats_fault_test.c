@@ -206,6 +206,22 @@ NF_WRAP(js_PullSubscribe,
         jsOptions *o, jsSubOptions *so, jsErrCode *e),
     (s, js, f, d, o, so, e))
 
+NF_WRAP(natsConnection_SubscribeSync,
+    (natsSubscription * *s, natsConnection *nc, const char *subj),
+    (s, nc, subj))
+NF_WRAP(natsMsg_GetMetaData, (jsMsgMetaData * *md, natsMsg *m), (md, m))
+
+/* Armed: the connection is reconnecting. */
+natsConnStatus __real_natsConnection_Status(natsConnection *nc);
+natsConnStatus __wrap_natsConnection_Status(natsConnection *nc);
+natsConnStatus
+__wrap_natsConnection_Status(natsConnection *nc)
+{
+	return nf_hit("natsConnection_Status") != NATS_OK
+	    ? NATS_CONN_STATUS_RECONNECTING
+	    : __real_natsConnection_Status(nc);
+}
+
 /* Armed: the connection's last error is nf.text. */
 natsStatus __real_natsConnection_GetLastError(
     natsConnection *nc, const char **text);
@@ -235,7 +251,8 @@ __wrap_natsConnection_Buffered(natsConnection *nc)
 	    : __real_natsConnection_Buffered(nc);
 }
 
-/* Armed: one message is queued in the subscription. */
+/* Armed with NATS_ERR: one message is queued in the subscription;
+ * with another status: the call fails with it. */
 natsStatus __real_natsSubscription_GetPending(
     natsSubscription *sub, int *msgs, int *bytes);
 natsStatus __wrap_natsSubscription_GetPending(
@@ -244,11 +261,12 @@ natsStatus
 __wrap_natsSubscription_GetPending(
     natsSubscription *sub, int *msgs, int *bytes)
 {
+	natsStatus f = nf_hit("natsSubscription_GetPending");
 	natsStatus s = __real_natsSubscription_GetPending(sub, msgs, bytes);
-	if (nf_hit("natsSubscription_GetPending") != NATS_OK) {
+	if (f == NATS_ERR) {
 		*msgs = 1;
 	}
-	return s;
+	return f == NATS_OK || f == NATS_ERR ? s : f;
 }
 
 /* Armed: pthread_mutex_init / pthread_cond_init fail (ENOMEM). */
@@ -272,6 +290,38 @@ __wrap_pthread_cond_init(pthread_cond_t *c, const pthread_condattr_t *a)
 	return nf_hit("pthread_cond_init") != NATS_OK
 	    ? 12
 	    : __real_pthread_cond_init(c, a);
+}
+
+/* Armed: instead of waiting, nf_hook runs (with the caller's mutex
+ * held, as another thread's call would after taking it) and the wait
+ * returns as if signalled. */
+static void (*nf_hook)(void);
+
+int __real_pthread_cond_wait(pthread_cond_t *c, pthread_mutex_t *m);
+int __wrap_pthread_cond_wait(pthread_cond_t *c, pthread_mutex_t *m);
+int
+__wrap_pthread_cond_wait(pthread_cond_t *c, pthread_mutex_t *m)
+{
+	if (nf_hit("pthread_cond_wait") != NATS_OK) {
+		nf_hook();
+		return 0;
+	}
+	return __real_pthread_cond_wait(c, m);
+}
+
+int __real_pthread_cond_timedwait(
+    pthread_cond_t *c, pthread_mutex_t *m, const struct timespec *t);
+int __wrap_pthread_cond_timedwait(
+    pthread_cond_t *c, pthread_mutex_t *m, const struct timespec *t);
+int
+__wrap_pthread_cond_timedwait(
+    pthread_cond_t *c, pthread_mutex_t *m, const struct timespec *t)
+{
+	if (nf_hit("pthread_cond_timedwait") != NATS_OK) {
+		nf_hook();
+		return 0;
+	}
+	return __real_pthread_cond_timedwait(c, m, t);
 }
 
 /* Armed: the event's payload claims INT32_MAX + 1 bytes. */
@@ -336,6 +386,7 @@ struct weir_inlet {
 	size_t   n;
 	weir_err reply;
 	size_t   headers[8]; /* header_count of the first deliveries */
+	int      coord[8];   /* 1: with stream coordinates */
 	uint64_t token[8];   /* and their tokens */
 };
 
@@ -345,6 +396,7 @@ weir_inlet_deliver(weir_inlet *in, const weir_inbound_msg *m)
 	if (in->n < 8) {
 		in->headers[in->n] = m->header_count;
 		in->token[in->n]   = m->token;
+		in->coord[in->n]   = m->coord != NULL;
 	}
 	in->n++;
 	return in->reply;
@@ -557,6 +609,28 @@ test_init_cnats_refuses(void **state)
 	bx_free(b);
 }
 
+/* nats.stream.subjects: up to 64 subjects (empty items do not count);
+ * more are refused at init, by name, never dropped silently (events for
+ * a dropped subject could not be stored). */
+static void
+test_init_subjects_limit(void **state)
+{
+	char list[65 * 8 + 8], *p = list;
+	bx  *b = bx_new(weir_backend_nats());
+	(void) state;
+	p += sprintf(p, ",,");
+	for (int i = 0; i < 64; i++) {
+		p += sprintf(p, "s.%d,", i);
+	}
+	cfg_set(&b->cfg, "nats.stream", b->stream);
+	cfg_set(&b->cfg, "nats.stream.subjects", list);
+	assert_weir_ok(b->ops->init(&b->st, &b->cfg, &b->sink));
+	b->ops->fini(&b->st);
+	sprintf(p, "s.64");
+	bx_init_fails(b, WEIR_EINVAL, "more than 64 subjects");
+	bx_free(b);
+}
+
 /* Every option that has a setter, all valid: init succeeds and fini
  * wipes the secrets. */
 static void
@@ -580,8 +654,18 @@ test_init_all_options(void **state)
 	assert_string_equal(b->st.secrets[1], "tok3");
 	assert_string_equal(b->st.secrets[2], "u:pw1");
 	assert_null(b->ops->errmsg(&b->st));
+	// Not started: publish is refused.
+	weir_event *ev = ev_new("x", NULL, 0);
+	assert_weir_err(bx_publish(b, ev, "a.b", 1), WEIR_ECLOSED);
+	weir_event_release(ev);
 	b->ops->fini(&b->st);
 	assert_null(b->st.secrets[0]);
+	b->cfg.n = 0;
+	cfg_set(&b->cfg, "nats.tls", "0");
+	cfg_set(&b->cfg, "nats.stream.storage", "file");
+	assert_weir_ok(b->ops->init(&b->st, &b->cfg, &b->sink));
+	assert_int_equal(b->st.storage_memory, 0);
+	b->ops->fini(&b->st);
 	bx_free(b);
 }
 
@@ -690,6 +774,43 @@ test_init_secrets(void **state)
 	b->ops->stop(&b->st); /* never started: nothing to stop */
 	b->ops->fini(&b->st);
 	bx_free(b);
+}
+
+/* cnats's error text on a thread that has none. */
+static void *
+last_text_thread(void *arg)
+{
+	*(const char **) arg = nats_last_text(NATS_TIMEOUT);
+	return NULL;
+}
+
+/* The text helpers: percent-encoding, quoting (bounded by length and
+ * room), user infos found in URL lists, scrubbing a full buffer. */
+static void
+test_text_helpers(void **state)
+{
+	char        out[64];
+	nats_state  st;
+	pthread_t   t;
+	const char *text = NULL;
+	(void) state;
+	nats_pct_encode("a b\x7f\"%\xc3\xa9~!", 10, out);
+	assert_string_equal(out, "a%20b%7F%22%25%C3%A9~!");
+	nats_quote(out, 16, "\x01\x01\x01\x01\x01", 100);
+	assert_string_equal(out, "\\x01\\x01\\x01");
+	nats_quote(out, sizeof out, "abcdef", 3);
+	assert_string_equal(out, "abc");
+	memset(&st, 0, sizeof st);
+	assert_weir_ok(nats_add_url_secrets(
+	    &st, "h:1,nats://h:2,u@h://x,nats://c:d@h:3,nats://h:5,h:4,"));
+	assert_string_equal(st.secrets[0], "c:d");
+	assert_null(st.secrets[1]);
+	nats_errf(&st, "%0390d", 1);
+	assert_int_equal(strlen(st.err), 380);
+	free(st.secrets[0]);
+	assert_int_equal(pthread_create(&t, NULL, last_text_thread, &text), 0);
+	pthread_join(t, NULL);
+	assert_string_equal(text, natsStatus_GetText(NATS_TIMEOUT));
 }
 
 /* ------------------------------------------------------------------ */
@@ -824,7 +945,7 @@ test_publish_refused(void **state)
 	const weir_backend_ops  *ops[2]     = { weir_backend_nats(),
 		     weir_backend_natscore() };
 	static const char *const bad_subj[] = { "a..b", "a.*", "a.>", ".a",
-		"a.", "a b", "a.\\x01\\r\\n\\t" };
+		"a.", "a b", "a\x7f", "a.\\x01\\r\\n\\t" };
 	weir_header              h_empty    = { "", "v", 1 };
 	weir_header              h_space    = { "a b", "v", 1 };
 	weir_header              h_del      = { "a\x7f", "v", 1 };
@@ -849,7 +970,7 @@ test_publish_refused(void **state)
 			        : "a.\x01\r\n\t");
 			bx_publish_fails(b, ev, subj, 0, "invalid subject");
 		}
-		ack_is(b, sink_count(&b->sink) - 1, 100 + 7, WEIR_EBACKEND, 0,
+		ack_is(b, sink_count(&b->sink) - 1, 100 + 8, WEIR_EBACKEND, 0,
 		    "'a.\\x01\\r\\n\\t'");
 		nf_arm("weir_event_payload", 0, 1, NATS_OK + 1);
 		bx_publish_fails(b, ev, b->dest, 0, "payload too large");
@@ -863,7 +984,7 @@ test_publish_refused(void **state)
 			    b, ev, b->dest, 0, "cannot be carried");
 			weir_event_release(ev);
 		}
-		ack_is(b, sink_count(&b->sink) - 4, 100 + 13, WEIR_EBACKEND, 0,
+		ack_is(b, sink_count(&b->sink) - 4, 100 + 14, WEIR_EBACKEND, 0,
 		    "header '\\x01\\r\\n\\t\\x80'");
 		assert_int_equal(b->st.outstanding, 0);
 		bx_done(b);
@@ -989,6 +1110,16 @@ test_js_negative_puback(void **state)
 	bx_free(b);
 }
 
+static nats_state *hook_st;
+
+/* What a publish failing on another thread does (mu held). */
+static void
+hook_fail_one(void)
+{
+	hook_st->outstanding++;
+	nats_done_push(hook_st, 4, WEIR_EBACKEND, 0, "no subject");
+}
+
 /* A subject whose PubAck never comes (a plain subscriber takes the
  * message and never answers): a retriable timeout after
  * nats.ack_timeout_ms; meanwhile nats.max_pending = 1 is reached
@@ -1019,6 +1150,16 @@ test_js_no_puback(void **state)
 	// out" at once, the pending message is failed, retriable.
 	b = bx_running(weir_backend_nats(), NULL, "30000");
 	assert_weir_ok(bx_publish(b, ev, silent, 5));
+	// A poll waiting for the PubAck ends when another thread's
+	// publish queues a failure (made here inside the wait).
+	hook_st = &b->st;
+	nf_hook = hook_fail_one;
+	nf_arm("pthread_cond_timedwait", 0, 1, NATS_ERR);
+	b->ops->poll(&b->st, 10000);
+	assert_int_equal(nf_hits(), 1);
+	assert_int_equal(sink_count(&b->sink), 1);
+	ack_is(b, 0, 4, WEIR_EBACKEND, 0, "no subject");
+	b->sink.n = 0;
 	nf_arm("js_PublishAsyncComplete", 0, 1, NATS_TIMEOUT);
 	b->ops->stop(&b->st);
 	assert_int_equal(nf_hits(), 1);
@@ -1081,21 +1222,26 @@ test_js_denied_subject(void **state)
 	assert_int_equal(natsMsg_Create(&m1, "no.pub", NULL, "x", 1), NATS_OK);
 	assert_int_equal(natsMsg_Create(&m2, "ok.pub", NULL, "x", 1), NATS_OK);
 	assert_int_equal(natsMsg_Create(&m3, "ok.pub", NULL, "x", 1), NATS_OK);
-	b->st.outstanding = 3;
+	b->st.outstanding = 4;
 	memset(&pae, 0, sizeof pae);
 	pae.Err = NATS_TIMEOUT;
 	nats_ack_error(&b->st, m1, 1, &pae);
 	nats_ack_error(&b->st, m2, 2, &pae);
 	pae.ErrCode = JSStreamStoreFailedErr;
 	nats_ack_error(&b->st, m2, 3, &pae);
-	assert_int_equal(sink_count(&b->sink), 3);
+	pae.ErrCode = 0;
+	pae.Err     = NATS_NO_RESPONDERS;
+	pae.ErrText = "no responders pw9";
+	nats_ack_error(&b->st, m2, 4, &pae);
+	assert_int_equal(sink_count(&b->sink), 4);
+	ack_is(b, 3, 4, WEIR_EBACKEND, 1, "no responders ***");
 	ack_is(b, 0, 1, WEIR_EBACKEND, 0, "Permissions Violation");
 	ack_is(b, 1, 2, WEIR_EBACKEND, 1, natsStatus_GetText(NATS_TIMEOUT));
 	ack_is(b, 2, 3, WEIR_EBACKEND, 1, "(JetStream error 10077)");
 	assert_int_equal(b->st.outstanding, 0);
 	// Not in the map (taken back at stop): no ack, m3 destroyed.
 	nats_on_puback(NULL, m3, NULL, &pae, &b->st);
-	assert_int_equal(sink_count(&b->sink), 3);
+	assert_int_equal(sink_count(&b->sink), 4);
 	natsMsg_Destroy(m1);
 	natsMsg_Destroy(m2);
 	b->ops->fini(&b->st);
@@ -1120,9 +1266,15 @@ test_map_model(void **state)
 	assert_weir_ok(nats_alloc(&st));
 	assert_int_equal(st.map_mask, 15);
 	srand(12);
-	for (size_t i = 0; i < 12; i++) {
-		keys[i]  = (natsMsg *) (uintptr_t) (0x1000 + 0x40 * i);
-		model[i] = 0;
+	// Keys whose home slots lie around the table's end (13..15, 0):
+	// their probes wrap.
+	for (size_t i = 0, c = 0; i < 12; c++) {
+		natsMsg *k = (natsMsg *) (uintptr_t) (0x1000 + 0x40 * c);
+		size_t   h = nats_map_hash(&st, k);
+		if (h >= 13 || h == 0) {
+			keys[i]    = k;
+			model[i++] = 0;
+		}
 	}
 	for (int step = 0; step < 20000; step++) {
 		size_t   k = (size_t) rand() % 12;
@@ -1170,8 +1322,13 @@ test_core_poll_and_stop(void **state)
 	assert_int_equal(nf_hits(), 1);
 	assert_int_equal(sink_count(&b->sink), 1);
 	ack_is(b, 0, 1, WEIR_OK, 0, NULL);
-	// The flush fails: not acked yet, but at the next poll.
+	// Reconnecting, and no time to flush: not acked yet.
 	assert_weir_ok(bx_publish(b, ev, b->dest, 2));
+	nf_arm("natsConnection_Status", 0, 1, NATS_ERR);
+	b->ops->poll(&b->st, 0);
+	assert_int_equal(nf_hits(), 1);
+	assert_int_equal(sink_count(&b->sink), 1);
+	// The flush fails: not acked yet, but at the next poll.
 	nf_arm("natsConnection_Buffered", 0, 1, NATS_ERR);
 	nf_also("natsConnection_FlushTimeout", 0, 1, NATS_TIMEOUT);
 	b->ops->poll(&b->st, 100);
@@ -1360,6 +1517,8 @@ test_src_init_errors(void **state)
 	x->spec.from  = NULL;
 	x->spec.route = NULL;
 	sx_init_fails(x, WEIR_EINVAL, "route '' has no subject");
+	x->spec.route = "r1";
+	sx_init_fails(x, WEIR_EINVAL, "route 'r1' has no subject");
 	sx_free(x);
 	// Durable names: empty, too long; a route's dots become '_', no
 	// route is "inbound".
@@ -1377,6 +1536,7 @@ test_src_init_errors(void **state)
 	assert_weir_ok(sx_init(x));
 	assert_string_equal(x->src.durable, "weir-a_b_c");
 	assert_int_equal(x->src.spec.batch, 256);
+	assert_weir_err(x->ops->fetch(&x->src, 16, 10), WEIR_ECLOSED);
 	x->ops->fini(&x->src);
 	x->spec.route = NULL;
 	assert_weir_ok(sx_init(x));
@@ -1401,15 +1561,26 @@ test_src_init_errors(void **state)
 	sx_free(x);
 }
 
+static void *
+start_fails_thread(void *arg)
+{
+	sx_start_fails(arg, WEIR_EBACKEND, "cannot bind durable consumer");
+	return NULL;
+}
+
 /* start's failures, each named, the connection closed again. */
 static void
 test_src_start_errors(void **state)
 {
-	sx *x;
+	pthread_t t;
+	sx       *x;
 	(void) state;
 	NEED_BROKER();
 	x = sx_new(weir_source_natscore());
 	sx_connect(x);
+	nf_arm("natsConnection_SubscribeSync", 0, 1, NATS_NOT_PERMITTED);
+	sx_start_fails(x, WEIR_EBACKEND, "cannot subscribe");
+	assert_int_equal(nf_hits(), 1);
 	nf_arm("natsSubscription_SetPendingLimits", 0, 1, NATS_INVALID_ARG);
 	sx_start_fails(x, WEIR_EBACKEND, "cannot subscribe");
 	assert_int_equal(nf_hits(), 1);
@@ -1439,6 +1610,16 @@ test_src_start_errors(void **state)
 	nf_arm("js_PullSubscribe", 0, 1, NATS_ERR);
 	sx_start_fails(x, WEIR_EBACKEND, "cannot bind durable consumer");
 	assert_int_equal(nf_hits(), 1);
+	nf_arm("js_GetStreamInfo", 0, 1, NATS_NOT_FOUND);
+	sx_start_fails(x, WEIR_ENOENT, "does not exist");
+	assert_int_equal(nf_hits(), 1);
+	// No stream named, and a failure whose text does not say "stream"
+	// (a thread without an earlier cnats error): not "no stream".
+	x->spec.stream = NULL;
+	nf_arm("js_PullSubscribe", 0, 1, NATS_ERR);
+	assert_int_equal(pthread_create(&t, NULL, start_fails_thread, x), 0);
+	pthread_join(t, NULL);
+	assert_int_equal(nf_hits(), 1);
 	sx_free(x);
 }
 
@@ -1447,6 +1628,22 @@ test_src_start_errors(void **state)
  * header's values cannot be read (that header skipped); and what goes
  * well: many headers, none, a queued message pulled alone, a done for
  * a token not held, the done list unable to grow. */
+static nats_src *hook_src;
+
+/* stop, as seen by a waiting fetch (ns.mu held). */
+static void
+hook_stopping(void)
+{
+	hook_src->stopping = 1;
+}
+
+/* The end of a fetch, as seen by stop (ns.mu held). */
+static void
+hook_fetch_ends(void)
+{
+	hook_src->fetching = 0;
+}
+
 static void
 test_src_fetch_faults(void **state)
 {
@@ -1491,7 +1688,34 @@ test_src_fetch_faults(void **state)
 	assert_null(x->src.trash);
 	x->ops->done(&x->src, x->in.token[1]);
 	assert_int_equal(x->src.ntrash, 1);
+	// No metadata (no coordinates), GetPending failing (a full pull).
+	sx_publish(x, 1, 0);
+	nf_arm("natsMsg_GetMetaData", 0, 1, NATS_ERR);
+	nf_also("natsSubscription_GetPending", 0, 1, NATS_INVALID_ARG);
+	sx_fetch_until(x, 3, WEIR_OK);
+	assert_int_equal(nf_hits(), 2);
+	assert_int_equal(x->in.coord[1], 1);
+	assert_int_equal(x->in.coord[2], 0);
+	x->ops->done(&x->src, x->in.token[2]);
+	x->ops->done(&x->src, x->in.token[0]); /* done twice: ignored */
+	assert_int_equal(x->src.ntrash, 1);
+	// Paused, fetch waits until stop (made inside the wait).
+	hook_src = &x->src;
+	nf_hook  = hook_stopping;
+	x->ops->pause(&x->src, 1);
+	nf_arm("pthread_cond_timedwait", 0, 1, NATS_ERR);
+	assert_weir_ok(x->ops->fetch(&x->src, 16, 10000));
+	assert_int_equal(nf_hits(), 1);
+	x->src.stopping = 0;
+	// stop waits for a fetch still running (its end made inside the
+	// wait).
+	x->src.fetching = 1;
+	nf_hook         = hook_fetch_ends;
+	nf_arm("pthread_cond_wait", 0, 1, NATS_ERR);
 	x->ops->stop(&x->src);
+	assert_int_equal(nf_hits(), 1);
+	assert_int_equal(x->src.fetching, 0);
+	assert_null(x->src.sub);
 	x->ops->fini(&x->src);
 	sx_free(x);
 }
@@ -1535,7 +1759,9 @@ main(void)
 		cmocka_unit_test(test_init_setter_fails),
 		cmocka_unit_test(test_init_alloc_fails),
 		cmocka_unit_test(test_init_secrets),
+		cmocka_unit_test(test_init_subjects_limit),
 		cmocka_unit_test(test_map_model),
+		cmocka_unit_test(test_text_helpers),
 		cmocka_unit_test(test_start_fails),
 		cmocka_unit_test(test_start_stream_forms),
 		cmocka_unit_test(test_publish_refused),
