@@ -1174,51 +1174,25 @@ test_js_no_puback(void **state)
 	natsConnection_Destroy(nc);
 }
 
-/* The error handler keeps the subject of a publish permission
- * violation; a PubAck timeout on that subject is then permanent, with
- * the violation as its reason. Other errors and texts are ignored. A
- * PubAck for a message not in the map makes no ack. */
+/* The error handler, for a permission error whose text is @p text. */
 static void
-test_js_denied_subject(void **state)
+on_error_text(bx *b, natsConnection *nc, const char *text)
 {
-	bx             *b = bx_new(weir_backend_nats());
-	natsConnection *nc;
-	natsMsg        *m1 = NULL, *m2 = NULL, *m3 = NULL;
-	jsPubAckErr     pae;
-	char            long_text[300];
-	(void) state;
-	NEED_BROKER();
-	nc = plain_connect(NULL);
-	cfg_set(&b->cfg, "nats.url", nats_url);
-	cfg_set(&b->cfg, "nats.password", "pw9");
-	assert_weir_ok(b->ops->init(&b->st, &b->cfg, &b->sink));
-	// Ignored: another error, no error, no text, another text, no
-	// closing quote, a subject too long to keep.
-	nats_on_error(nc, NULL, NATS_SLOW_CONSUMER, &b->st);
-	nats_on_error(nc, NULL, NATS_NOT_PERMITTED, &b->st);
 	nf_arm("natsConnection_GetLastError", 0, 1, NATS_NOT_PERMITTED);
+	nf_text(text);
 	nats_on_error(nc, NULL, NATS_NOT_PERMITTED, &b->st);
 	assert_int_equal(nf_hits(), 1);
-	const char *texts[] = { "Authorization Violation",
-		"Permissions Violation for Publish to \"x.y", long_text };
-	snprintf(long_text, sizeof long_text,
-	    "Permissions Violation for Publish to \"%0200d\"", 7);
-	for (size_t i = 0; i < 3; i++) {
-		nf_arm(
-		    "natsConnection_GetLastError", 0, 1, NATS_NOT_PERMITTED);
-		nf_text(texts[i]);
-		nats_on_error(nc, NULL, NATS_NOT_PERMITTED, &b->st);
-		assert_int_equal(nf_hits(), 1);
-	}
-	for (size_t i = 0; i < NATS_DENIED; i++) {
-		assert_string_equal(b->st.denied[i], "");
-	}
-	nf_arm("natsConnection_GetLastError", 0, 1, NATS_NOT_PERMITTED);
-	nf_text("Permissions Violation for Publish to \"no.pub\"");
-	nats_on_error(nc, NULL, NATS_NOT_PERMITTED, &b->st);
-	assert_int_equal(nf_hits(), 1);
-	assert_string_equal(b->st.denied[0], "no.pub");
-	// The PubAcks, as cnats would make them.
+}
+
+/* Negative PubAcks, as cnats makes them, once "no.pub" is denied: a
+ * timeout there is permanent, elsewhere retriable; a JetStream code
+ * and a text (scrubbed) are quoted. A PubAck for a message not in the
+ * map (taken back at stop) makes no ack. */
+static void
+puback_errors(bx *b)
+{
+	natsMsg    *m1 = NULL, *m2 = NULL, *m3 = NULL;
+	jsPubAckErr pae;
 	assert_int_equal(natsMsg_Create(&m1, "no.pub", NULL, "x", 1), NATS_OK);
 	assert_int_equal(natsMsg_Create(&m2, "ok.pub", NULL, "x", 1), NATS_OK);
 	assert_int_equal(natsMsg_Create(&m3, "ok.pub", NULL, "x", 1), NATS_OK);
@@ -1234,16 +1208,50 @@ test_js_denied_subject(void **state)
 	pae.ErrText = "no responders pw9";
 	nats_ack_error(&b->st, m2, 4, &pae);
 	assert_int_equal(sink_count(&b->sink), 4);
-	ack_is(b, 3, 4, WEIR_EBACKEND, 1, "no responders ***");
 	ack_is(b, 0, 1, WEIR_EBACKEND, 0, "Permissions Violation");
 	ack_is(b, 1, 2, WEIR_EBACKEND, 1, natsStatus_GetText(NATS_TIMEOUT));
 	ack_is(b, 2, 3, WEIR_EBACKEND, 1, "(JetStream error 10077)");
+	ack_is(b, 3, 4, WEIR_EBACKEND, 1, "no responders ***");
 	assert_int_equal(b->st.outstanding, 0);
-	// Not in the map (taken back at stop): no ack, m3 destroyed.
 	nats_on_puback(NULL, m3, NULL, &pae, &b->st);
 	assert_int_equal(sink_count(&b->sink), 4);
 	natsMsg_Destroy(m1);
 	natsMsg_Destroy(m2);
+}
+
+/* The error handler keeps the subject of a publish permission
+ * violation; a PubAck timeout on that subject is then permanent, with
+ * the violation as its reason. Other errors and texts are ignored. A
+ * PubAck for a message not in the map makes no ack. */
+static void
+test_js_denied_subject(void **state)
+{
+	bx             *b = bx_new(weir_backend_nats());
+	natsConnection *nc;
+	char            long_text[300];
+	(void) state;
+	NEED_BROKER();
+	nc = plain_connect(NULL);
+	cfg_set(&b->cfg, "nats.url", nats_url);
+	cfg_set(&b->cfg, "nats.password", "pw9");
+	assert_weir_ok(b->ops->init(&b->st, &b->cfg, &b->sink));
+	// Ignored: another error, no error, no text, another text, no
+	// closing quote, a subject too long to keep.
+	nats_on_error(nc, NULL, NATS_SLOW_CONSUMER, &b->st);
+	nats_on_error(nc, NULL, NATS_NOT_PERMITTED, &b->st);
+	on_error_text(b, nc, NULL);
+	on_error_text(b, nc, "Authorization Violation");
+	on_error_text(b, nc, "Permissions Violation for Publish to \"x.y");
+	snprintf(long_text, sizeof long_text,
+	    "Permissions Violation for Publish to \"%0200d\"", 7);
+	on_error_text(b, nc, long_text);
+	for (size_t i = 0; i < NATS_DENIED; i++) {
+		assert_string_equal(b->st.denied[i], "");
+	}
+	on_error_text(
+	    b, nc, "Permissions Violation for Publish to \"no.pub\"");
+	assert_string_equal(b->st.denied[0], "no.pub");
+	puback_errors(b);
 	b->ops->fini(&b->st);
 	natsConnection_Destroy(nc);
 	bx_free(b);
@@ -1688,18 +1696,38 @@ test_src_fetch_faults(void **state)
 	assert_null(x->src.trash);
 	x->ops->done(&x->src, x->in.token[1]);
 	assert_int_equal(x->src.ntrash, 1);
-	// No metadata (no coordinates), GetPending failing (a full pull).
+	x->ops->stop(&x->src);
+	x->ops->fini(&x->src);
+	sx_free(x);
+}
+
+/* A message without metadata has no coordinates; GetPending failing
+ * means a full pull; a token done twice is ignored. Paused, fetch waits
+ * until stop; stop waits for a fetch still running. (Each wait ends by
+ * what another thread would do, made inside the wait.) */
+static void
+test_src_meta_and_waits(void **state)
+{
+	sx *x;
+	(void) state;
+	NEED_BROKER();
+	x = sx_new(weir_source_nats());
+	sx_connect(x);
+	assert_weir_ok(sx_init(x));
+	assert_weir_ok(x->ops->start(&x->src));
+	sx_publish(x, 1, 0);
+	sx_fetch_until(x, 1, WEIR_OK);
+	x->ops->done(&x->src, x->in.token[0]);
 	sx_publish(x, 1, 0);
 	nf_arm("natsMsg_GetMetaData", 0, 1, NATS_ERR);
 	nf_also("natsSubscription_GetPending", 0, 1, NATS_INVALID_ARG);
-	sx_fetch_until(x, 3, WEIR_OK);
+	sx_fetch_until(x, 2, WEIR_OK);
 	assert_int_equal(nf_hits(), 2);
-	assert_int_equal(x->in.coord[1], 1);
-	assert_int_equal(x->in.coord[2], 0);
-	x->ops->done(&x->src, x->in.token[2]);
+	assert_int_equal(x->in.coord[0], 1);
+	assert_int_equal(x->in.coord[1], 0);
+	x->ops->done(&x->src, x->in.token[1]);
 	x->ops->done(&x->src, x->in.token[0]); /* done twice: ignored */
 	assert_int_equal(x->src.ntrash, 1);
-	// Paused, fetch waits until stop (made inside the wait).
 	hook_src = &x->src;
 	nf_hook  = hook_stopping;
 	x->ops->pause(&x->src, 1);
@@ -1707,8 +1735,6 @@ test_src_fetch_faults(void **state)
 	assert_weir_ok(x->ops->fetch(&x->src, 16, 10000));
 	assert_int_equal(nf_hits(), 1);
 	x->src.stopping = 0;
-	// stop waits for a fetch still running (its end made inside the
-	// wait).
 	x->src.fetching = 1;
 	nf_hook         = hook_fetch_ends;
 	nf_arm("pthread_cond_wait", 0, 1, NATS_ERR);
@@ -1773,6 +1799,7 @@ main(void)
 		cmocka_unit_test(test_src_init_errors),
 		cmocka_unit_test(test_src_start_errors),
 		cmocka_unit_test(test_src_fetch_faults),
+		cmocka_unit_test(test_src_meta_and_waits),
 		cmocka_unit_test(test_src_core_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
