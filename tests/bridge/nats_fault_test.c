@@ -7,7 +7,8 @@
  *
  * - cnats calls that fail: the executable is linked with
  *   -Wl,--wrap=<fn> (tests/bridge/CMakeLists.txt) and each __wrap_<fn>
- *   below fails on demand (nf_arm), else calls __real_<fn>;
+ *   below fails on demand (nf_arm), else calls __real_<fn>; weir's own
+ *   weir_event_payload is redirected for nats.c by a macro instead;
  * - allocation failures: nats.c allocates with the C library's malloc,
  *   calloc and realloc (not weir's allocator), so they are redirected,
  *   for nats.c only, to nf_malloc and friends, which fail the n-th call;
@@ -71,6 +72,11 @@ nf_realloc(void *p, size_t n)
 	return nf_alloc_fails() ? NULL : realloc(p, n);
 }
 
+// The event's payload length, for nats.c only (a macro, not a wrap:
+// weir's own functions may be inlined across objects by LTO).
+static const void *nf_event_payload(const weir_event *ev, size_t *len);
+
+#define weir_event_payload(ev, len) nf_event_payload(ev, len)
 #define malloc(n) nf_malloc(n)
 #define calloc(n, s) nf_calloc(n, s)
 #define realloc(p, n) nf_realloc(p, n)
@@ -78,6 +84,7 @@ nf_realloc(void *p, size_t n)
 #undef malloc
 #undef calloc
 #undef realloc
+#undef weir_event_payload
 
 /* ------------------------------------------------------------------ */
 /* cnats calls that fail on demand (-Wl,--wrap)                        */
@@ -325,12 +332,10 @@ __wrap_pthread_cond_timedwait(
 }
 
 /* Armed: the event's payload claims INT32_MAX + 1 bytes. */
-const void *__real_weir_event_payload(const weir_event *ev, size_t *len);
-const void *__wrap_weir_event_payload(const weir_event *ev, size_t *len);
-const void *
-__wrap_weir_event_payload(const weir_event *ev, size_t *len)
+static const void *
+nf_event_payload(const weir_event *ev, size_t *len)
 {
-	const void *p = __real_weir_event_payload(ev, len);
+	const void *p = weir_event_payload(ev, len);
 	if (nf_hit("weir_event_payload") != NATS_OK) {
 		*len = (size_t) INT32_MAX + 1;
 	}
