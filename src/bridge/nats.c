@@ -34,7 +34,9 @@
 //   empty on a connected socket (or a flush round trip succeeds).
 // - Secrets (nats.password, nats.token, the user info of nats.url) are
 //   copied only to scrub them out of every message this file makes, and
-//   are wiped at fini. No value of any option is ever echoed.
+//   are wiped at fini (at most NATS_SECRETS: more fail init). This
+//   file echoes no option's value; cnats's text for an option it
+//   refused (quoted in errmsg) may name a file or a cipher list.
 
 #include <nats/nats.h>
 
@@ -58,6 +60,7 @@
 #define NATS_REASON 192
 #define NATS_SECRETS 32
 #define NATS_DENIED 8
+#define NATS_SUBJECTS 64
 
 /* ------------------------------------------------------------------ */
 /* Error classification (docs/bridge.md, section NATS, has the table)  */
@@ -241,45 +244,55 @@ nats_last_text(natsStatus s)
 	return (t != NULL && t[0] != '\0') ? t : natsStatus_GetText(s);
 }
 
-static int
+// Keeps a copy of secret @p sec (@p n bytes) for nats_scrub; an empty
+// one needs none. Past NATS_SECRETS the option set is refused, by name:
+// a secret not kept could not be scrubbed out of the messages.
+static weir_err
 nats_add_secret(nats_state *st, const char *sec, size_t n)
 {
 	size_t i = 0;
 	while (i < NATS_SECRETS && st->secrets[i] != NULL) {
 		i++;
 	}
-	if (n == 0 || i == NATS_SECRETS) {
-		return n == 0;
+	if (n == 0) {
+		return WEIR_OK;
+	}
+	if (i == NATS_SECRETS) {
+		nats_errf(st,
+		    "nats: more than %d secrets (nats.password, nats.token "
+		    "and the user infos of nats.url)",
+		    NATS_SECRETS);
+		return WEIR_EINVAL;
 	}
 	st->secrets[i] = malloc(n + 1);
 	if (st->secrets[i] == NULL) {
-		return 0;
+		return WEIR_ENOMEM;
 	}
 	memcpy(st->secrets[i], sec, n);
 	st->secrets[i][n] = '\0';
-	return 1;
+	return WEIR_OK;
 }
 
 /* The user info (user:password) of each URL of a comma list. */
-static int
+static weir_err
 nats_add_url_secrets(nats_state *st, const char *urls)
 {
-	const char *p = urls;
-	while (p != NULL && *p != '\0') {
+	const char *p  = urls;
+	weir_err    rv = WEIR_OK;
+	while (rv == WEIR_OK && p != NULL && *p != '\0') {
 		const char *end    = strchr(p, ',');
 		const char *scheme = strstr(p, "://");
 		const char *at     = strchr(p, '@');
 		if (end == NULL) {
 			end = p + strlen(p);
 		}
-		if (scheme != NULL && at != NULL && at < end && scheme < at &&
-		    !nats_add_secret(
-		        st, scheme + 3, (size_t) (at - scheme - 3))) {
-			return 0;
+		if (scheme != NULL && at != NULL && at < end && scheme < at) {
+			rv = nats_add_secret(
+			    st, scheme + 3, (size_t) (at - scheme - 3));
 		}
 		p = *end == ',' ? end + 1 : NULL;
 	}
-	return 1;
+	return rv;
 }
 
 /* ------------------------------------------------------------------ */
@@ -516,6 +529,17 @@ nats_strdup(const char *s)
 	return d != NULL ? memcpy(d, s, n) : NULL;
 }
 
+/* The items of a comma list (empty ones do not count). */
+static int
+nats_list_len(const char *list)
+{
+	int n = 0;
+	for (const char *p = list; *p != '\0'; p++) {
+		n += *p != ',' && (p == list || p[-1] == ',');
+	}
+	return n;
+}
+
 /* JetStream and flow-control settings, kept in the state. */
 static weir_err
 nats_apply_flow(nats_state *st, const nats_conf *c)
@@ -544,6 +568,14 @@ nats_apply_flow(nats_state *st, const nats_conf *c)
 		return WEIR_EINVAL;
 	}
 	st->storage_memory = c->storage != NULL && c->storage[0] == 'm';
+	if (c->subjects != NULL &&
+	    nats_list_len(c->subjects) > NATS_SUBJECTS) {
+		nats_errf(st,
+		    "nats: option 'nats.stream.subjects' holds more than %d "
+		    "subjects",
+		    NATS_SUBJECTS);
+		return WEIR_EINVAL;
+	}
 	if ((c->stream != NULL && !(st->stream = nats_strdup(c->stream))) ||
 	    (c->subjects != NULL &&
 	        !(st->subjects = nats_strdup(c->subjects)))) {
@@ -555,17 +587,17 @@ nats_apply_flow(nats_state *st, const nats_conf *c)
 static weir_err
 nats_apply_secrets(nats_state *st, const nats_conf *c)
 {
-	int ok = 1;
+	weir_err rv = WEIR_OK;
 	if (c->password != NULL) {
-		ok = nats_add_secret(st, c->password, strlen(c->password));
+		rv = nats_add_secret(st, c->password, strlen(c->password));
 	}
-	if (ok && c->token != NULL) {
-		ok = nats_add_secret(st, c->token, strlen(c->token));
+	if (rv == WEIR_OK && c->token != NULL) {
+		rv = nats_add_secret(st, c->token, strlen(c->token));
 	}
-	if (ok && c->url != NULL) {
-		ok = nats_add_url_secrets(st, c->url);
+	if (rv == WEIR_OK && c->url != NULL) {
+		rv = nats_add_url_secrets(st, c->url);
 	}
-	return ok ? WEIR_OK : WEIR_ENOMEM;
+	return rv;
 }
 
 /* ------------------------------------------------------------------ */
@@ -622,7 +654,8 @@ nats_map_take(nats_state *st, const natsMsg *msg, uint64_t *token)
 	return 1;
 }
 
-/* Queues a completion for poll(); mu held. */
+/* Queues a completion for poll(); mu held. Every completion has a
+ * reason (the sink call then carries it). */
 static void
 nats_done_push(nats_state *st, uint64_t token, weir_err result, int retriable,
     const char *reason)
@@ -633,7 +666,7 @@ nats_done_push(nats_state *st, uint64_t token, weir_err result, int retriable,
 	d->token     = token;
 	d->result    = result;
 	d->retriable = retriable;
-	snprintf(d->reason, sizeof d->reason, "%s", reason ? reason : "");
+	snprintf(d->reason, sizeof d->reason, "%s", reason);
 	nats_scrub(st, d->reason, sizeof d->reason);
 }
 
@@ -666,8 +699,7 @@ nats_done_deliver(nats_state *st)
 		st->done_head = (st->done_head + 1) % st->max_pending;
 		st->done_len--;
 		pthread_mutex_unlock(&st->mu);
-		nats_ack(st, d.token, d.result, d.retriable,
-		    d.reason[0] != '\0' ? d.reason : NULL);
+		nats_ack(st, d.token, d.result, d.retriable, d.reason);
 		n++;
 	}
 }
@@ -1123,13 +1155,14 @@ nats_fini(void *state)
 	st->err[0] = '\0';
 }
 
-/* Splits the comma list nats.stream.subjects into an array (in place). */
+/* Splits the comma list nats.stream.subjects into an array (in place);
+ * init checked that it holds at most NATS_SUBJECTS items. */
 static int
-nats_split(char *list, const char **out, int max)
+nats_split(char *list, const char **out)
 {
 	int   n = 0;
 	char *save;
-	for (char *p = strtok_r(list, ",", &save); p && n < max;
+	for (char *p = strtok_r(list, ",", &save); p != NULL;
 	     p       = strtok_r(NULL, ",", &save)) {
 		while (*p == ' ') {
 			p++;
@@ -1148,7 +1181,7 @@ nats_ensure_stream(nats_state *st)
 	jsStreamInfo  *si   = NULL;
 	jsErrCode      code = 0;
 	jsStreamConfig sc;
-	const char    *subj[64];
+	const char    *subj[NATS_SUBJECTS];
 	char          *list = NULL;
 	natsStatus s = js_GetStreamInfo(&si, st->js, st->stream, NULL, &code);
 	if (s == NATS_OK) {
@@ -1165,7 +1198,7 @@ nats_ensure_stream(nats_state *st)
 			return WEIR_ENOMEM;
 		}
 		sc.Subjects    = subj;
-		sc.SubjectsLen = nats_split(list, subj, 64);
+		sc.SubjectsLen = nats_split(list, subj);
 	}
 	s = js_AddStream(&si, st->js, &sc, NULL, &code);
 	jsStreamInfo_Destroy(si);
@@ -1805,9 +1838,7 @@ nsrc_fini(void *state)
 	nats_src *src = state;
 	nsrc_trash_empty(src);
 	free(src->trash);
-	if (src->ns.mu_ok) {
-		nats_ring_clear(&src->ring);
-	}
+	nats_ring_clear(&src->ring);
 	natsSubscription_Destroy(src->sub);
 	nats_close(&src->ns);
 	free(src->ring.msg);
@@ -2022,7 +2053,7 @@ nsrc_headers(nats_src *src, natsMsg *m, weir_inbound_msg *msg)
 		if (natsMsgHeader_Values(m, keys[k], &vals, &nv) != NATS_OK) {
 			continue;
 		}
-		for (int v = 0; v < nv && rv == WEIR_OK; v++) {
+		for (int v = 0; v < nv; v++) {
 			if (n == src->hdr_cap) {
 				size_t       cap = n ? 2 * n : 16;
 				weir_header *h =
