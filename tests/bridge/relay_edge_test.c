@@ -14,6 +14,7 @@
 
 #include "fixture.h"
 
+#include "bridge/inbound.h"
 #include "bridge/template.h"
 
 /* ---- link-time wraps ------------------------------------------------ */
@@ -140,6 +141,7 @@ typedef struct stub {
 	weir_err        script[16]; /* answers of the next publish calls */
 	size_t          nscript, pos;
 	uint64_t        tokens[STUB_MAX]; /* accepted, in order */
+	uint64_t        seqs[STUB_MAX];   /* their store seqs */
 	size_t          ntok;
 	uint64_t        calls;
 } stub;
@@ -182,8 +184,10 @@ stub_publish(void *state, const weir_bridge_msg *msg)
 	pthread_mutex_lock(&s->lock);
 	s->calls++;
 	weir_err e = s->pos < s->nscript ? s->script[s->pos++] : WEIR_OK;
-	if (e == WEIR_OK && s->ntok < STUB_MAX)
+	if (e == WEIR_OK && s->ntok < STUB_MAX) {
+		s->seqs[s->ntok]     = msg->seq;
 		s->tokens[s->ntok++] = msg->token;
+	}
 	pthread_mutex_unlock(&s->lock);
 	return e;
 }
@@ -202,7 +206,12 @@ stub_caps(void *state)
 	return stub_ordered ? WEIR_BACKEND_CAP_ORDERED : 0;
 }
 
-/* No errmsg: the relay falls back to weir_strerror. */
+static const char *
+stub_errmsg(void *state)
+{
+	(void) state;
+	return "stub: refused";
+}
 static const weir_backend_ops stub_ops = { .version = WEIR_BACKEND_V2,
 	.scheme                                     = "stub",
 	.state_size                                 = sizeof(stub),
@@ -213,6 +222,19 @@ static const weir_backend_ops stub_ops = { .version = WEIR_BACKEND_V2,
 	.publish                                    = stub_publish,
 	.poll                                       = stub_poll,
 	.caps                                       = stub_caps };
+
+/* "stubm": the same with an errmsg, and version 2 without caps (no
+ * promise of order). */
+static const weir_backend_ops stubm_ops = { .version = WEIR_BACKEND_V2,
+	.scheme                                      = "stubm",
+	.state_size                                  = sizeof(stub),
+	.init                                        = stub_init,
+	.fini                                        = stub_fini,
+	.start                                       = stub_start,
+	.stop                                        = stub_stop,
+	.publish                                     = stub_publish,
+	.poll                                        = stub_poll,
+	.errmsg                                      = stub_errmsg };
 
 static stub *
 stub_of(bt *t)
@@ -250,16 +272,25 @@ stub_token(stub *s, size_t i)
 	return tok;
 }
 
-/* A bridge with mem and stub and route "r" (a.> to @p scheme) with
- * @p opts, not started. */
+/* A bridge with mem, stub and stubm and route "r" (a.> to @p scheme,
+ * destination @p tmpl) with @p opts, not started. */
+static void
+edge_open_tmpl(bt *t, const char *const *kv, const char *scheme,
+    const char *tmpl, const weir_bridge_route_opts *opts)
+{
+	bt_open(t, kv);
+	assert_weir_ok(weir_bridge_register(t->br, &stub_ops));
+	assert_weir_ok(weir_bridge_register(t->br, &stubm_ops));
+	assert_weir_ok(weir_bridge_route_add(
+	    t->br, "r", "a.>", scheme, tmpl, "key", opts));
+}
+
+/* The same with destination "x". */
 static void
 edge_open(bt *t, const char *const *kv, const char *scheme,
     const weir_bridge_route_opts *opts)
 {
-	bt_open(t, kv);
-	assert_weir_ok(weir_bridge_register(t->br, &stub_ops));
-	assert_weir_ok(weir_bridge_route_add(
-	    t->br, "r", "a.>", scheme, "x", "key", opts));
+	edge_open_tmpl(t, kv, scheme, "x", opts);
 }
 
 /* Every dead letter of route "r": messages joined by '|', and codes. */
@@ -360,6 +391,202 @@ test_sync_errors_ordered(void **state)
 {
 	(void) state;
 	run_sync_errors(1);
+}
+
+/* The permanent errors a publish call may return, with the backend's
+ * errmsg as the dead letter's text; a version 2 table without caps
+ * promises no order. */
+static void
+test_sync_permanent_errmsg(void **state)
+{
+	(void) state;
+	bt t;
+	edge_open(&t, NULL, "stubm", NULL);
+	stub *sb = weir__bridge_backend_state(t.br, "stubm");
+	assert_weir_ok(weir_bridge_start(t.br));
+	assert_int_equal(weir__bridge_route(t.br, "r")->ordered, 0);
+	const weir_err codes[] = { WEIR_ETOOBIG, WEIR_EBADTOPIC,
+		WEIR_ENOTSUP };
+	stub_script(sb, codes, 3);
+	for (int i = 0; i < 3; i++)
+		bt_publish(&t, "a.b", "k", i);
+	BT_WAIT(&t, "r", s.dead == 3 && s.backlog == 0);
+	dead_all d = dead_list(&t);
+	assert_int_equal(d.n, 3);
+	assert_string_equal(
+	    d.text, "stub: refused|stub: refused|stub: refused|");
+	for (size_t i = 0; i < 3; i++)
+		assert_int_equal(d.codes[i], codes[i]);
+	assert_int_equal(bt_stats(&t, "r").sent, 0);
+	bt_close(&t);
+}
+
+/* Events that came in from the route's own broker are not sent back
+ * (counted as echoes), even behind one in flight, unless marked
+ * weir-echo. */
+/* Publishes an event on @p topic that came in from @p origin, marked
+ * weir-echo if @p echo. */
+static void
+publish_from(bt *t, const char *topic, const char *origin, int echo)
+{
+	weir_header     h[2] = { { WEIR__HDR_ORIGIN, origin, strlen(origin) },
+		    { WEIR__HDR_ECHO, "1", 1 } };
+	weir_event     *ev;
+	weir_event_init init = WEIR_STRUCT_INIT(weir_event_init);
+	init.topic           = topic;
+	init.headers         = h;
+	init.header_count    = echo ? 2 : 1;
+	assert_weir_ok(weir_event_new(&ev, &init));
+	assert_weir_ok(weir_publish_event(t->bus, ev));
+	weir_event_release(ev);
+}
+
+static void
+test_echo_in_window(void **state)
+{
+	(void) state;
+	bt t;
+	edge_open(&t, NULL, "stub", NULL);
+	stub *sb = stub_of(&t);
+	assert_weir_ok(weir_bridge_start(t.br));
+	bt_publish(&t, "a.b", "k", 0);
+	uint64_t tok0 = stub_token(sb, 0);
+	publish_from(&t, "a.b", "stub", 0);  /* an echo: not sent */
+	publish_from(&t, "a.b", "stub", 1);  /* marked weir-echo: sent */
+	publish_from(&t, "a.b", "kafka", 0); /* another broker's: sent */
+	uint64_t     tok1 = stub_token(sb, 1);
+	uint64_t     tok2 = stub_token(sb, 2);
+	weir__route *rt   = weir__bridge_route(t.br, "r");
+	assert_int_equal(atomic_load(&rt->echoes), 1);
+	weir_sink_ack(sb->sink, tok0, WEIR_OK, 0, NULL);
+	weir_sink_ack(sb->sink, tok1, WEIR_OK, 0, NULL);
+	weir_sink_ack(sb->sink, tok2, WEIR_OK, 0, NULL);
+	BT_WAIT(&t, "r", s.acked == 3 && s.backlog == 0);
+	assert_int_equal(bt_stats(&t, "r").cursor, 4);
+	pthread_mutex_lock(&sb->lock);
+	assert_int_equal(sb->ntok, 3);
+	assert_int_equal(sb->seqs[1], 3);
+	assert_int_equal(sb->seqs[2], 4);
+	pthread_mutex_unlock(&sb->lock);
+	// A route that allows echoes sends one from its own broker.
+	weir_bridge_stop(t.br);
+	weir_bridge_route_opts o = WEIR_STRUCT_INIT(weir_bridge_route_opts);
+	o.echo                   = 1;
+	assert_weir_ok(
+	    weir_bridge_route_add(t.br, "re", "e.>", "stub", "x", "key", &o));
+	assert_weir_ok(weir_bridge_start(t.br));
+	publish_from(&t, "e.b", "stub", 0);
+	weir_sink_ack(sb->sink, stub_token(sb, 3), WEIR_OK, 0, NULL);
+	BT_WAIT(&t, "re", s.acked == 1 && s.backlog == 0);
+	assert_int_equal(
+	    atomic_load(&weir__bridge_route(t.br, "re")->echoes), 0);
+	bt_close(&t);
+}
+
+/* An ordered sink with one destination: a retriable failure makes the
+ * key serial (the pass checks keys until the re-send is acknowledged). */
+static void
+test_ordered_serial_one_dest(void **state)
+{
+	(void) state;
+	bt                t;
+	const char *const kv[] = { "bridge.retry.initial_ms", "1",
+		"bridge.retry.max_ms", "2", NULL };
+	stub_ordered           = 1;
+	edge_open(&t, kv, "stub", NULL);
+	stub *sb = stub_of(&t);
+	assert_weir_ok(weir_bridge_start(t.br));
+	assert_int_equal(weir__bridge_route(t.br, "r")->one_dest, 1);
+	bt_publish(&t, "a.b", "k", 0);
+	weir_sink_ack(sb->sink, stub_token(sb, 0), WEIR_EIO, 1, NULL);
+	weir_sink_ack(sb->sink, stub_token(sb, 1), WEIR_OK, 0, NULL);
+	BT_WAIT(&t, "r", s.acked == 1 && s.backlog == 0);
+	weir_bridge_route_stats st = bt_stats(&t, "r");
+	assert_int_equal(st.retried, 1);
+	assert_int_equal(st.sent, 2);
+	assert_int_equal(weir__bridge_route(t.br, "r")->serials, 0);
+	bt_close(&t);
+	stub_ordered = 0;
+}
+
+/* An ordered sink: two topics of one key whose destinations render
+ * alike go out together; a retriable failure makes the key serial, so
+ * its next event waits for the re-send's acknowledgement. */
+static void
+test_ordered_same_dest_and_serial(void **state)
+{
+	(void) state;
+	bt                t;
+	const char *const kv[] = { "bridge.retry.initial_ms", "1",
+		"bridge.retry.max_ms", "2", NULL };
+	stub_ordered           = 1;
+	edge_open_tmpl(&t, kv, "stub", "{1}", NULL);
+	stub *sb = stub_of(&t);
+	assert_weir_ok(weir_bridge_start(t.br));
+	weir__route *rt = weir__bridge_route(t.br, "r");
+	assert_int_equal(rt->ordered, 1);
+	assert_int_equal(rt->one_dest, 0);
+	bt_publish(&t, "a.b", "k", 0);
+	bt_publish(&t, "a.c", "k", 1); /* destination "a" too */
+	uint64_t tok0 = stub_token(sb, 0);
+	uint64_t tok1 = stub_token(sb, 1); /* before tok0's ack */
+	weir_sink_ack(sb->sink, tok0, WEIR_EIO, 1, "later");
+	uint64_t tok2 = stub_token(sb, 2); /* seq 1 again */
+	weir_sink_ack(sb->sink, tok1, WEIR_OK, 0, NULL);
+	bt_publish(&t, "a.b", "k", 2);
+	BT_WAIT(&t, "r",
+	    s.acked == 1 && s.backlog == 3 && bt_intake_idle(&t, "r"));
+	weir_sink_ack(sb->sink, tok2, WEIR_OK, 0, NULL);
+	uint64_t tok3 = stub_token(sb, 3);
+	weir_sink_ack(sb->sink, tok3, WEIR_OK, 0, NULL);
+	BT_WAIT(&t, "r", s.acked == 3 && s.backlog == 0);
+	pthread_mutex_lock(&sb->lock);
+	assert_int_equal(sb->ntok, 4);
+	assert_int_equal(sb->seqs[0], 1);
+	assert_int_equal(sb->seqs[1], 2);
+	assert_int_equal(sb->seqs[2], 1);
+	assert_int_equal(sb->seqs[3], 3);
+	pthread_mutex_unlock(&sb->lock);
+	weir_bridge_route_stats st = bt_stats(&t, "r");
+	assert_int_equal(st.retried, 1);
+	assert_int_equal(st.dead, 0);
+	bt_close(&t);
+	stub_ordered = 0;
+}
+
+/* An ordered sink behind an open breaker: nothing goes out until the
+ * cool-down ends, then one probe, then the rest. */
+static void
+test_ordered_breaker(void **state)
+{
+	(void) state;
+	bt                t;
+	const char *const kv[] = { "bridge.retry.initial_ms", "1",
+		"bridge.retry.max_ms", "2", "bridge.retry.max_attempts", "1",
+		"bridge.breaker.threshold", "1", "bridge.breaker.cooldown_ms",
+		"300", NULL };
+	stub_ordered           = 1;
+	edge_open(&t, kv, "stub", NULL);
+	stub *sb = stub_of(&t);
+	assert_weir_ok(weir_bridge_start(t.br));
+	const weir_err codes[] = { WEIR_EIO };
+	stub_script(sb, codes, 1);
+	bt_publish(&t, "a.b", "k0", 0);
+	BT_WAIT(&t, "r", s.dead == 1 && s.breaker_opens == 1);
+	bt_publish(&t, "a.b", "k1", 1);
+	bt_publish(&t, "a.b", "k2", 2);
+	uint64_t probe = stub_token(sb, 0);
+	assert_int_equal(stub_ntok(sb), 1);
+	weir_sink_ack(sb->sink, probe, WEIR_OK, 0, NULL);
+	uint64_t tok = stub_token(sb, 1);
+	weir_sink_ack(sb->sink, tok, WEIR_OK, 0, NULL);
+	BT_WAIT(&t, "r", s.acked == 2 && s.backlog == 0);
+	weir_bridge_route_stats st = bt_stats(&t, "r");
+	assert_int_equal(st.breaker, WEIR_BRIDGE_BREAKER_CLOSED);
+	assert_int_equal(st.breaker_opens, 1);
+	assert_int_equal(st.dead, 1);
+	bt_close(&t);
+	stub_ordered = 0;
 }
 
 /* ---- acknowledgements that are not the relay's ------------------------ */
@@ -619,6 +846,11 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sync_errors_keyed),
 		cmocka_unit_test(test_sync_errors_ordered),
+		cmocka_unit_test(test_sync_permanent_errmsg),
+		cmocka_unit_test(test_echo_in_window),
+		cmocka_unit_test(test_ordered_same_dest_and_serial),
+		cmocka_unit_test(test_ordered_breaker),
+		cmocka_unit_test(test_ordered_serial_one_dest),
 		cmocka_unit_test(test_forged_and_stale_acks),
 		cmocka_unit_test(test_direct_stop_with_ring),
 		cmocka_unit_test(test_dest_fail_handoff),
