@@ -454,8 +454,59 @@ test_stats_fields(void **state)
 	    "\"paused\":0,\"in_flight\":0,\"fetch_errors\":0,"
 	    "\"halted\":false}]}"));
 	weir_free(js);
+	weir_inlet *in =
+	    t.br->inlets[0]; /* as a failed dead letter leaves it */
+	pthread_mutex_lock(&in->lock);
+	in->halted = 1;
+	pthread_mutex_unlock(&in->lock);
+	js = weir_bus_stats_json(t.bus);
+	assert_non_null(strstr(js, "\"fetch_errors\":0,\"halted\":true}]}"));
+	weir_free(js);
+	pthread_mutex_lock(&in->lock);
+	in->halted = 0;
+	pthread_mutex_unlock(&in->lock);
 	weir__mem_hold_acks(t.mem, 0);
 	BT_WAIT(&t, "r", s.acked == 2 && s.backlog == 0);
+	bt_close(&t);
+}
+
+/* Regression: the buffer of the stats section was sized for route
+ * names of 64 bytes and short schemes; a backend whose scheme was a few
+ * hundred bytes long made the whole "bridge" section vanish from the
+ * bus's stats JSON. */
+static void
+test_stats_long_scheme(void **state)
+{
+	(void) state;
+	bt t;
+	bt_open(&t, NULL);
+	char scheme[1001];
+	memset(scheme, 's', 1000);
+	scheme[1000]         = '\0';
+	weir_backend_ops ops = down_ops;
+	ops.scheme           = scheme;
+	ops.start            = api_start_ok;
+	assert_weir_ok(weir_bridge_register(t.br, &ops));
+	char name[65];
+	memset(name, 'r', 64);
+	name[64] = '\0';
+	for (int i = 0; i < 3; i++) {
+		name[0] = (char) ('a' + i);
+		assert_weir_ok(weir_bridge_route_add(
+		    t.br, name, "a.>", scheme, "x", NULL, NULL));
+	}
+	char *js = weir_bus_stats_json(t.bus);
+	assert_non_null(js);
+	char want[1100];
+	snprintf(want, sizeof want, "\"mode\":\"store\",\"scheme\":\"%s\",",
+	    scheme);
+	const char *p = strstr(js, "\"bridge\":{\"routes\":[{\"name\":\"arrr");
+	assert_non_null(p);
+	assert_non_null(p = strstr(p, want));
+	assert_non_null(p = strstr(p + 1, want));
+	assert_non_null(p = strstr(p + 1, want));
+	assert_non_null(strstr(p, "\"breaker_opens\":0}]}"));
+	weir_free(js);
 	bt_close(&t);
 }
 
@@ -555,6 +606,7 @@ main(void)
 		cmocka_unit_test(test_route_args),
 		cmocka_unit_test(test_config_args),
 		cmocka_unit_test(test_stats_fields),
+		cmocka_unit_test(test_stats_long_scheme),
 		cmocka_unit_test_setup_teardown(
 		    test_route_add_oom, api_fi_setup, api_fi_teardown),
 		cmocka_unit_test_setup_teardown(
