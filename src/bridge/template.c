@@ -257,6 +257,7 @@ weir__keychoice_view(const weir__keychoice *k, const weir_event *ev,
 		    template_topic_token(weir_event_topic(ev), k->token, len);
 		break;
 	case WEIR__KEY_NONE:
+	default:
 		break;
 	}
 	if (src == NULL || *len == 0) {

@@ -8,6 +8,7 @@
 #include "fault_alloc.h"
 #include "inbound_fixture.h"
 
+#include "bridge/handoff.h"
 #include "core/evpool.h"
 
 /* ---- backends of this file ------------------------------------------ */
@@ -563,6 +564,32 @@ test_route_add_oom(void **state)
 	bt_close(&t);
 }
 
+/* The handoff's ring cannot grow: the event is not kept (the relay reads
+ * it from the store), and the next put grows it. */
+static void
+test_handoff_no_memory(void **state)
+{
+	(void) state;
+	weir_event     *ev;
+	weir_event_init init = WEIR_STRUCT_INIT(weir_event_init);
+	init.topic           = "t.a";
+	assert_weir_ok(weir_event_new(&ev, &init));
+	weir__handoff ho;
+	weir__handoff_init(&ho, 1 << 20);
+	fi_arm(1);
+	int kept = weir__handoff_put(&ho, ev, 1);
+	fail_at  = 0;
+	assert_int_equal(kept, 0);
+	assert_int_equal(ho.count, 0);
+	assert_int_equal(weir__handoff_put(&ho, ev, 1), 1);
+	assert_int_equal(ho.count, 1);
+	weir__handoff_clear(&ho);
+	weir_event_release(ev);
+	// A sink that is no bridge's: the acknowledgement is ignored.
+	struct weir_sink none = { NULL };
+	weir_sink_ack(&none, UINT64_C(1) << 48, WEIR_OK, 0, "x");
+}
+
 /* A backend that fails to start, whose reason cannot be copied: its
  * routes are refused with "backend not started". */
 static void
@@ -609,6 +636,8 @@ main(void)
 		cmocka_unit_test(test_stats_long_scheme),
 		cmocka_unit_test_setup_teardown(
 		    test_route_add_oom, api_fi_setup, api_fi_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_handoff_no_memory, api_fi_setup, api_fi_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_partial_no_memory_for_reason, api_fi_setup,
 		    api_fi_teardown),
