@@ -260,9 +260,6 @@ weir__keychoice_view(const weir__keychoice *k, const weir_event *ev,
 	default:
 		break;
 	}
-	if (src == NULL || *len == 0) {
-		src  = NULL;
-		*len = 0;
-	}
-	*key = src;
+	*key = *len > 0 ? src : NULL; /* no key and an empty one are alike;
+	                               * src is NULL only with *len 0 */
 }
