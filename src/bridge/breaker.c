@@ -22,7 +22,7 @@ weir__backoff_ms(
 	x ^= x >> 7;
 	x ^= x << 17;
 	*rng = x;
-	return d / 2 + (d - d / 2 > 0 ? x % (d - d / 2 + 1) : 0);
+	return d / 2 + x % (d - d / 2 + 1); /* modulo >= 1, even for d = 0 */
 }
 
 uint32_t

@@ -263,7 +263,6 @@ bridge_loop_main(void *arg)
 static weir_err
 bridge_start_backends(weir_bridge *br)
 {
-	weir_err first = WEIR_OK;
 	for (size_t i = 0; i < br->nbackends; i++) {
 		weir__backend *be = br->backends[i];
 		weir_err       e  = be->ops->start(be->state);
@@ -276,12 +275,11 @@ bridge_start_backends(weir_bridge *br)
 			if (!br->start_partial)
 				return e;
 			be->start_err = weir__strdup(br->errmsg);
-			first         = first != WEIR_OK ? first : e;
 			continue;
 		}
 		be->started = 1;
 	}
-	return first == WEIR_OK || br->start_partial ? WEIR_OK : first;
+	return WEIR_OK; /* a failure returned above, or (partial) was noted */
 }
 
 /* Starts one route: its relay, then its intake. */

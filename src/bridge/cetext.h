@@ -55,8 +55,9 @@ weir__ce_civil(int64_t days, int64_t *y, unsigned *m, unsigned *d)
 }
 
 /* RFC 3339 UTC with nanoseconds, e.g. 2025-01-31T12:00:00.123456789Z,
- * with a NUL (31 bytes). Times before 1970 or after 9999 take the slow
- * path through gmtime_r, which knows them. */
+ * with a NUL (31 bytes). Times before 1970 take the slow path through
+ * gmtime_r, which knows them; int64 nanoseconds end in 2262, so every
+ * later time has a four-digit year and takes the fast path. */
 static inline void
 weir__ce_time(int64_t ns, char out[40])
 {
@@ -67,7 +68,7 @@ weir__ce_time(int64_t ns, char out[40])
 	}
 	int64_t  y;
 	unsigned m, d;
-	if (sec < 0 || sec >= INT64_C(253402300800)) { /* 10000-01-01 */
+	if (sec < 0) {
 		time_t    t = (time_t) sec;
 		struct tm tm;
 		gmtime_r(&t, &tm);

@@ -499,13 +499,15 @@ relay_key(weir__route *rt, const weir__slot *s)
 	}
 }
 
-/* 1 when @p s, unfinished, holds back the later slots of its key: it
- * waits to be sent, it failed before, or the sink does not keep order.
- * (One with another destination is held back too: relay_same_dest.) */
+/* 1 when @p s, in flight, holds back the later slots of its key: it
+ * failed before, or the sink does not keep order. (One with another
+ * destination is held back too: relay_same_dest.) Only relay_send_keyed
+ * calls it, for a slot it did not skip: one in flight, as a slot it
+ * tries to send either goes (in flight) or ends the pass. */
 static int
 relay_blocks(const weir__route *rt, const weir__slot *s)
 {
-	return !rt->ordered || s->state != WEIR__SLOT_FLIGHT || s->serial;
+	return !rt->ordered || s->serial;
 }
 
 /* Sends one slot; returns 0 to stop sending for now. */

@@ -257,11 +257,9 @@ weir__keychoice_view(const weir__keychoice *k, const weir_event *ev,
 		    template_topic_token(weir_event_topic(ev), k->token, len);
 		break;
 	case WEIR__KEY_NONE:
+	default:
 		break;
 	}
-	if (src == NULL || *len == 0) {
-		src  = NULL;
-		*len = 0;
-	}
-	*key = src;
+	*key = *len > 0 ? src : NULL; /* no key and an empty one are alike;
+	                               * src is NULL only with *len 0 */
 }

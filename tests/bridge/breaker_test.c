@@ -26,10 +26,29 @@ test_breaker_opens_and_closes(void **state)
 	bt_close(&t);
 }
 
+/* The backoff: doubling from initial to max, jittered within the upper
+ * half; a zero state is seeded, and a zero delay stays zero. */
+static void
+test_backoff_bounds(void **state)
+{
+	(void) state;
+	uint64_t rng = 0;
+	for (uint32_t n = 1; n < 40; n++) {
+		uint64_t d    = weir__backoff_ms(100, 1000, n, &rng);
+		uint64_t full = n >= 5 ? 1000 : 100u << (n - 1);
+		assert_true(rng != 0);
+		assert_true(d >= full / 2 && d <= full);
+	}
+	rng = 0;
+	assert_int_equal(weir__backoff_ms(0, 10, 1, &rng), 0);
+	assert_true(rng != 0);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_backoff_bounds),
 		cmocka_unit_test(test_breaker_opens_and_closes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -45,6 +45,46 @@ ho_publish(bt *t, int n)
 		bt_publish(t, "t.a", HO_KEY, i);
 }
 
+/* What the handoff keeps: nothing with a zero budget, only rising seqs,
+ * each event at its estimated cost, and only within the budget. */
+static void
+test_handoff_put_rules(void **state)
+{
+	(void) state;
+	weir_event     *ev;
+	weir_header     h    = { "hdr", "value", 5 };
+	weir_event_init init = WEIR_STRUCT_INIT(weir_event_init);
+	init.topic           = "t.a";
+	init.key             = "kk";
+	init.key_len         = 2;
+	init.payload         = "12345678";
+	init.payload_len     = 8;
+	init.headers         = &h;
+	init.header_count    = 1;
+	assert_weir_ok(weir_event_new(&ev, &init));
+	const size_t  cost = 128 + 3 + 2 + 8 + 32 + 3 + 5;
+	weir__handoff ho;
+	weir__handoff_init(&ho, 0);
+	assert_int_equal(weir__handoff_put(&ho, ev, 1), 0);
+	weir__handoff_init(&ho, 2 * cost);
+	assert_int_equal(weir__handoff_put(&ho, ev, 5), 1);
+	assert_int_equal(ho.bytes, cost);
+	assert_int_equal(weir__handoff_put(&ho, ev, 5), 0); /* not above */
+	assert_int_equal(weir__handoff_put(&ho, ev, 4), 0);
+	assert_int_equal(weir__handoff_put(&ho, ev, 6), 1);
+	assert_int_equal(weir__handoff_put(&ho, ev, 7), 0); /* over budget */
+	weir__handed out[4];
+	assert_int_equal(
+	    weir__handoff_take(&ho, 6, out, 4), 1); /* 5 dropped */
+	assert_int_equal(out[0].seq, 6);
+	assert_ptr_equal(out[0].ev, ev);
+	weir_event_release(out[0].ev);
+	assert_int_equal(ho.count, 0);
+	assert_int_equal(ho.bytes, 0);
+	weir__handoff_clear(&ho);
+	weir_event_release(ev);
+}
+
 static void
 test_handoff_from_memory(void **state)
 {
@@ -193,6 +233,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_handoff_put_rules),
 		cmocka_unit_test(test_handoff_from_memory),
 		cmocka_unit_test(test_handoff_overflow),
 		cmocka_unit_test(test_handoff_restart),

@@ -29,7 +29,8 @@ test_bad_templates(void **state)
 {
 	(void) state;
 	static const char *const bad[] = { "", "a b", "x.{4}", "x.{0}", "x.{",
-		"x.}", "{name}", "{01}" };
+		"x.}", "{name}", "{01}", "x.{}", "x.{12345}", "x.{1:}",
+		"x.{/}", "x\x7f", NULL };
 	weir__template           t;
 	char                     why[160];
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
@@ -39,6 +40,44 @@ test_bad_templates(void **state)
 		    WEIR_EINVAL);
 		assert_true(why[0] != '\0');
 	}
+	/* key choices: braces on both ends, a token inside */
+	static const char *const bad_keys[] = { "{1x", "x1}", "{}", "{x}",
+		"{0}", "{4}", "ky" };
+	weir__keychoice          k;
+	for (size_t i = 0; i < sizeof bad_keys / sizeof *bad_keys; i++) {
+		why[0] = '\0';
+		assert_weir_err(weir__keychoice_parse(
+		                    &k, bad_keys[i], "a.b.c", why, sizeof why),
+		    WEIR_EINVAL);
+		assert_true(why[0] != '\0');
+	}
+}
+
+/* An empty key is no key: the relay then orders nothing by it. */
+static void
+test_empty_key(void **state)
+{
+	(void) state;
+	weir_event     *ev;
+	weir_event_init init = WEIR_STRUCT_INIT(weir_event_init);
+	init.topic           = "a.b";
+	init.key             = "";
+	init.key_len         = 0;
+	assert_weir_ok(weir_event_new(&ev, &init));
+	weir__keychoice k;
+	char            why[160];
+	assert_weir_ok(
+	    weir__keychoice_parse(&k, "key", "a.*", why, sizeof why));
+	const void *key = ev;
+	size_t      len = 99;
+	weir__keychoice_view(&k, ev, &key, &len);
+	assert_null(key);
+	assert_int_equal(len, 0);
+	assert_weir_ok(
+	    weir__keychoice_parse(&k, "none", "a.*", why, sizeof why));
+	weir__keychoice_view(&k, ev, &key, &len);
+	assert_null(key);
+	weir_event_release(ev);
 }
 
 static void
@@ -118,6 +157,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_template_render),
 		cmocka_unit_test(test_bad_templates),
+		cmocka_unit_test(test_empty_key),
 		cmocka_unit_test(test_route_add_errors),
 		cmocka_unit_test(test_direct_needs_no_store),
 		cmocka_unit_test(test_register_checks),
