@@ -52,13 +52,13 @@ sb_reset(void)
 	pthread_mutex_unlock(&sb_mu);
 }
 
-#define SB_GET(type, field)                      \
-	static inline type sb_##field(void)      \
-	{                                        \
-		pthread_mutex_lock(&sb_mu);      \
-		type v = (type) sb.field;        \
-		pthread_mutex_unlock(&sb_mu);    \
-		return v;                        \
+#define SB_GET(type, field)                   \
+	static inline type sb_##field(void)   \
+	{                                     \
+		pthread_mutex_lock(&sb_mu);   \
+		type v = (type) sb.field;     \
+		pthread_mutex_unlock(&sb_mu); \
+		return v;                     \
 	}
 SB_GET(size_t, ndone)
 SB_GET(size_t, nresults)
@@ -141,7 +141,7 @@ sb_deliver(size_t max)
 {
 	pthread_mutex_lock(&sb_mu);
 	for (size_t n = 0; sb.taken < sb.nq && (sb.ignore_max || n < max);
-	    n++) {
+	     n++) {
 		weir_inbound_msg m  = sb.q[sb.taken];
 		weir_inlet      *in = sb.in;
 		pthread_mutex_unlock(&sb_mu); /* the inlet may call done */
@@ -213,17 +213,17 @@ sb_errmsg(void *state)
 
 /* The stub under scheme "stub" (with errmsg), "stub0" (without errmsg,
  * and a state_size of 0). */
-static const weir_source_ops sb_ops = { .version = WEIR_SOURCE_V1,
-	.scheme                                  = "stub",
-	.state_size                              = 16,
-	.init                                    = sb_init,
-	.fini                                    = sb_fini,
-	.start                                   = sb_start,
-	.stop                                    = sb_stop,
-	.fetch                                   = sb_fetch,
-	.done                                    = sb_done,
-	.pause                                   = sb_pause,
-	.errmsg                                  = sb_errmsg };
+static const weir_source_ops sb_ops  = { .version = WEIR_SOURCE_V1,
+	 .scheme                                  = "stub",
+	 .state_size                              = 16,
+	 .init                                    = sb_init,
+	 .fini                                    = sb_fini,
+	 .start                                   = sb_start,
+	 .stop                                    = sb_stop,
+	 .fetch                                   = sb_fetch,
+	 .done                                    = sb_done,
+	 .pause                                   = sb_pause,
+	 .errmsg                                  = sb_errmsg };
 static const weir_source_ops sb_ops0 = { .version = WEIR_SOURCE_V1,
 	.scheme                                   = "stub0",
 	.state_size                               = 0,
