@@ -239,6 +239,13 @@ msrc_copy(msrc_msg *q, const void *p, size_t len)
 	return c;
 }
 
+/* 1 if the copy of @p p, made as @p c, is missing (no memory). */
+static int
+msrc_lost(const void *p, const void *c)
+{
+	return p != NULL && c == NULL;
+}
+
 static weir_err
 msrc_clone(msrc_msg *q, const weir_inbound_msg *msg)
 {
@@ -255,14 +262,20 @@ msrc_clone(msrc_msg *q, const weir_inbound_msg *msg)
 	q->msg.payload = msrc_copy(q, msg->payload, msg->payload_len);
 	q->msg.coord =
 	    msrc_copy(q, msg->coord, msg->coord ? strlen(msg->coord) : 0);
-	for (size_t i = 0; i < msg->header_count; i++) {
+	int lost = msrc_lost(msg->origin, q->msg.origin) ||
+	    msrc_lost(msg->key, q->msg.key) ||
+	    msrc_lost(msg->payload, q->msg.payload) ||
+	    msrc_lost(msg->coord, q->msg.coord);
+	for (size_t i = 0; i < msg->header_count && !lost; i++) {
 		const weir_header *h = &msg->headers[i];
 		q->hdrs[i].name      = msrc_copy(q, h->name, strlen(h->name));
 		q->hdrs[i].value     = msrc_copy(q, h->value, h->len);
 		q->hdrs[i].len       = h->len;
+		lost                 = q->hdrs[i].name == NULL ||
+		    msrc_lost(h->value, q->hdrs[i].value);
 	}
 	q->msg.headers = q->hdrs;
-	return WEIR_OK;
+	return lost ? WEIR_ENOMEM : WEIR_OK;
 }
 
 weir_err
