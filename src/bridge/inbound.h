@@ -92,7 +92,8 @@ void weir__inbound_ready(weir_inlet *in, const weir__in_msg *m);
 /* The source state of inbound route @p name (for tests). */
 void *weir__bridge_source_state(weir_bridge *br, const char *name);
 
-/* inlet.c: the dead letter of a message that cannot be taken in. */
+/* inlet.c: the dead letter of a message that cannot be taken in; @p ev
+ * is its event or a stand-in, never NULL. */
 void weir__inlet_dead(weir_inlet *in, const weir_event *ev, weir_err code,
     const char *why, const char *coord);
 

@@ -119,12 +119,13 @@ weir__inbound_id(const weir_inbound_msg *msg, uint8_t id[16])
 	weir_uuid_v7(id); /* core NATS: nothing stable to go by */
 }
 
-/* Fraction digits after a '.', as ns; *p moves past them. */
+/* Fraction digits after a '.', as ns; *p moves past them. The text is
+ * NUL-terminated at @p end, so **p may be read at *p == end. */
 static int64_t
 id_fraction(const char **p, const char *end)
 {
 	int64_t ns = 0, scale = 100000000;
-	if (*p >= end || **p != '.')
+	if (**p != '.')
 		return 0;
 	for ((*p)++; *p < end && **p >= '0' && **p <= '9'; (*p)++) {
 		ns += (**p - '0') * scale;

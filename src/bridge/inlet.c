@@ -76,7 +76,7 @@ weir__inlet_dead(weir_inlet *in, const weir_event *ev, weir_err code,
 	    coord != NULL ? coord : "no coordinates: core NATS");
 	weir_err e =
 	    weir_store_dead_add(in->br->store, ev, in->name, code, text, NULL);
-	if (e == WEIR_ETOOBIG && ev != NULL)
+	if (e == WEIR_ETOOBIG) /* so there is an event (NULL: WEIR_EINVAL) */
 		e = inlet_dead_without_payload(in, ev, code, text);
 	atomic_fetch_add(&in->dead, 1);
 	if (e != WEIR_OK) { /* nowhere to keep it: leave it to the broker */
@@ -233,8 +233,8 @@ inlet_commit(weir_inlet *in, weir__in_msg *m, weir__in_state state)
 	pthread_mutex_unlock(&in->lock);
 }
 
-/* Takes @p m into slot @p slot: the event @p ev made of it (or NULL
- * when it could not become one: @p e and @p why say why). */
+/* Takes @p m into slot @p slot: the event @p ev made of it, or (@p e
+ * and @p why say why it could not become one) its stand-in. */
 static void
 inlet_take(weir_inlet *in, weir__in_msg *m, weir_event *ev, char *coord,
     weir_err e, char *why, size_t why_size)

@@ -6,8 +6,11 @@
  * that delivers more than `max`, what weir_inlet_deliver refuses, and
  * pruning of the inbox by count alone.
  */
+#include "fault_alloc.h"
 #include "inbound_stub.h"
 #include "store_gate.h"
+
+#include "core/evpool.h"
 
 #include "store/inbox.h"
 
@@ -187,9 +190,9 @@ test_spec_and_lookup(void **state)
 	assert_null(weir__bridge_source_state(t.br, "fourth"));
 	/* a Kafka regex: only {topic} and {1} can be filled */
 	assert_weir_ok(weir_bridge_inbound_add(
-	    t.br, "re", "stub", "^ord(ers)?$", "in.{1}", NULL));
-	assert_weir_err(weir_bridge_inbound_add(t.br, "re2", "stub",
-	                    "^ord(ers)?$", "in.{2}", NULL),
+	    t.br, "re", "stub", "^ord..*$", "in.{1}", NULL));
+	assert_weir_err(weir_bridge_inbound_add(
+	                    t.br, "re2", "stub", "^ord..*$", "in.{2}", NULL),
 	    WEIR_EINVAL);
 	bt_close(&t);
 }
@@ -502,9 +505,123 @@ test_prune_by_count_only(void **state)
 	bt_close(&t);
 }
 
+/* The NATS binding's ce- headers (any case) are understood as Kafka's
+ * ce_ ones: source and type under weir's names, time as the event's
+ * ts, the rest consumed; a message without an origin maps `from`. */
+static weir_err
+first_ev_fn(weir_store *st, const weir_event *ev, const char *stream,
+    int64_t version, void *arg)
+{
+	(void) st;
+	(void) stream;
+	(void) version;
+	const weir_event **out = arg;
+	if (*out == NULL)
+		*out = weir_event_hold(ev);
+	return WEIR_OK;
+}
+
+static void
+test_nats_binding_headers(void **state)
+{
+	(void) state;
+	bt t;
+	it_open(&t, NULL);
+	void       *src    = it_route(&t, "in", "orders", "in.{topic}", NULL);
+	weir_header h[5]   = { { "ce-source", "/shop", 5 },
+		  { "CE-Type", "order.made", 10 },
+		  { "ce-time", "2024-01-02T03:04:05Z", 20 },
+		  { "ce-specversion", "1.0", 3 }, { "x-user", "u1", 2 } };
+	weir_inbound_msg m = { .size = sizeof m,
+		.payload             = "p",
+		.payload_len         = 1,
+		.headers             = h,
+		.header_count        = 5,
+		.coord               = "nats:ORDERS/7",
+		.token               = 1 };
+	assert_weir_ok(weir__mem_source_push(src, &m));
+	assert_weir_ok(weir_bridge_start(t.br));
+	it_wait_done(src, 1);
+	const weir_event *ev = NULL;
+	assert_weir_ok(weir_store_read(t.st, NULL, first_ev_fn, &ev));
+	assert_non_null(ev);
+	assert_string_equal(weir_event_topic(ev), "in.orders");
+	assert_int_equal(weir_event_ts(ev), 1704164645LL * 1000000000LL);
+	size_t      len;
+	const char *v = weir_event_header_get(ev, WEIR__HDR_CE_SOURCE, &len);
+	assert_non_null(v);
+	assert_memory_equal(v, "/shop", 5);
+	v = weir_event_header_get(ev, WEIR__HDR_CE_TYPE, &len);
+	assert_non_null(v);
+	assert_memory_equal(v, "order.made", 10);
+	assert_non_null(weir_event_header_get(ev, "x-user", &len));
+	assert_null(weir_event_header_get(ev, "ce-specversion", &len));
+	assert_null(weir_event_header_get(ev, "ce-time", &len));
+	/* x-user, the two ce attributes, weir-origin */
+	assert_int_equal(weir_event_header_count(ev), 4);
+	weir_event_release(ev);
+	bt_close(&t);
+}
+
+/* Core NATS has no coordinates: the dead letter says so. */
+static void
+test_dead_letter_without_coordinates(void **state)
+{
+	(void) state;
+	bt t;
+	it_open(&t, NULL);
+	void *src = it_route(&t, "in", "a.>", "in.{topic}", NULL);
+	it_push(src, 1, "a..b", NULL, NULL);
+	assert_weir_ok(weir_bridge_start(t.br));
+	it_wait_done(src, 1);
+	bt_dead d = bt_dead_first(&t, "in");
+	assert_int_equal(d.code, WEIR_EBADTOPIC);
+	assert_non_null(strstr(d.message, "(at no coordinates: core NATS)"));
+	bt_dead_free(&d);
+	bt_close(&t);
+}
+
+/* weir_bridge_inbound_add with every option, its n-th allocation
+ * failing, n = 1, 2, ...: WEIR_ENOMEM, and no route added, until it
+ * succeeds. */
+static void
+test_add_out_of_memory(void **state)
+{
+	(void) state;
+	bt t;
+	sb_open(&t, NULL, "stub", "in");
+	weir_bridge_inbound_opts o =
+	    WEIR_STRUCT_INIT(weir_bridge_inbound_opts);
+	o.group       = "g";
+	o.stream      = "ORDERS";
+	int  failures = 0;
+	long n;
+	for (n = 1; n < 200; n++) {
+		weir__evpool_flush();
+		fi_arm(n);
+		weir_err e = weir_bridge_inbound_add(
+		    t.br, "n", "stub", "orders", "in.{topic}", &o);
+		long calls = alloc_calls;
+		fail_at    = 0;
+		if (e == WEIR_OK) {
+			assert_true(calls < n);
+			break;
+		}
+		assert_weir_err(e, WEIR_ENOMEM);
+		assert_int_equal(t.br->ninlets, 1);
+		failures++;
+	}
+	assert_true(n < 200);
+	assert_true(failures >= 10); /* one per allocation of the route */
+	assert_int_equal(t.br->ninlets, 2);
+	bt_close(&t);
+}
+
 int
 main(void)
 {
+	if (weir_set_allocator(&fi_alloc) != WEIR_OK)
+		return 1;
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_register_source_refusals),
 		cmocka_unit_test(test_inbound_add_refusals),
@@ -517,6 +634,12 @@ main(void)
 		cmocka_unit_test(test_source_over_max_waits_for_room),
 		cmocka_unit_test(test_deliver_refusals),
 		cmocka_unit_test(test_prune_by_count_only),
+		cmocka_unit_test(test_nats_binding_headers),
+		cmocka_unit_test(test_dead_letter_without_coordinates),
+		cmocka_unit_test(test_add_out_of_memory),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	int rc = cmocka_run_group_tests(tests, NULL, NULL);
+	weir__evpool_flush();
+	weir_set_allocator(NULL);
+	return rc;
 }

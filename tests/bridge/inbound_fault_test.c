@@ -338,6 +338,61 @@ test_halt_while_waiting_for_room(void **state)
 	bt_close(&t);
 }
 
+/* The event and its first stand-in fail (a payload too big even for a
+ * stand-in): the dead letter keeps the id without the payload. */
+static void
+test_stand_in_without_payload(void **state)
+{
+	(void) state;
+	bt t;
+	it_open(&t, NULL);
+	void *src = it_route(&t, "in", "orders", "in.{topic}", NULL);
+	atomic_store(&event_err, WEIR_EINVAL);
+	atomic_store(&event_fails, 2);
+	it_push(src, 1, "orders", NULL, "kafka:orders/0/1");
+	assert_weir_ok(weir_bridge_start(t.br));
+	it_wait_done(src, 1);
+	bt_dead d = bt_dead_first(&t, "in");
+	assert_int_equal(d.code, WEIR_EINVAL);
+	assert_string_equal(
+	    d.message, "bad key or headers (at kafka:orders/0/1)");
+	assert_int_equal(d.size, 0); /* the token was its payload */
+	bt_dead_free(&d);
+	assert_int_equal(it_log_count(&t, ">"), 0);
+	bt_close(&t);
+}
+
+/* A source that delivers the next message in the same fetch after the
+ * route halted: refused at once (WEIR_ECLOSED). */
+static void
+test_deliver_after_halt(void **state)
+{
+	(void) state;
+	bt               t;
+	weir_inlet      *in     = sb_open(&t, NULL, "stub", "in");
+	uint64_t         tok[2] = { 1, 2 };
+	weir_inbound_msg m1     = sb_msg(&tok[0], "kafka:a..b/0/1");
+	weir_inbound_msg m2     = sb_msg(&tok[1], "kafka:orders/0/2");
+	m1.origin               = "a..b";
+	pthread_mutex_lock(&sb_mu);
+	sb.ignore_max = 1;
+	pthread_mutex_unlock(&sb_mu);
+	sb_push(&m1);
+	sb_push(&m2);
+	atomic_store(&dead_err, WEIR_EIO);
+	assert_weir_ok(weir_bridge_start(t.br));
+	wt_wait_until(sb_nresults() == 2);
+	assert_weir_ok(sb.results[0]);
+	assert_weir_err(sb.results[1], WEIR_ECLOSED);
+	weir_bridge_stop(t.br);
+	assert_int_equal(sb_ndone(), 0);
+	assert_int_equal(atomic_load(&in->received), 1);
+	assert_weir_err(weir_inlet_flush(in), WEIR_ESTORE);
+	atomic_store(&dead_err, WEIR_OK);
+	assert_int_equal(dead_letters(&t, "in"), 0);
+	bt_close(&t);
+}
+
 int
 main(void)
 {
@@ -351,6 +406,9 @@ main(void)
 		    test_dead_letter_too_big_no_copy, fault_reset),
 		cmocka_unit_test_setup(
 		    test_halt_while_waiting_for_room, fault_reset),
+		cmocka_unit_test_setup(
+		    test_stand_in_without_payload, fault_reset),
+		cmocka_unit_test_setup(test_deliver_after_halt, fault_reset),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
