@@ -109,6 +109,9 @@ void weir__inbound_derive(
     const void *const *parts, const size_t *lens, size_t n, uint8_t id[16]);
 /* Parses an RFC 3339 time to unix ns; 0 if it is not one. */
 int64_t weir__inbound_time(const void *text, size_t len);
+/* 1 if header @p name is CloudEvents attribute @p attr in the Kafka
+ * (ce_) or NATS (ce-) binding, in any case. */
+int weir__inbound_ce(const char *name, const char *attr);
 /* 1 if header @p name is a transport attribute that inbound consumes. */
 int weir__inbound_header_dropped(const char *name);
 /* The broker family of a scheme ("natscore" is "nats"), for echoes. */

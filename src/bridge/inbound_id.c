@@ -55,10 +55,8 @@ weir__inbound_derive(
 	id[8] = (uint8_t) ((id[8] & 0x3f) | 0x80); /* RFC 9562 variant */
 }
 
-/* 1 if @p name is CloudEvents attribute @p attr in the Kafka (ce_) or
- * NATS (ce-) binding. */
-static int
-id_ce(const char *name, const char *attr)
+int
+weir__inbound_ce(const char *name, const char *attr)
 {
 	return strncasecmp(name, "ce", 2) == 0 &&
 	    (name[2] == '_' || name[2] == '-') &&
@@ -70,7 +68,8 @@ id_header(const weir_inbound_msg *msg, const char *attr, int ce)
 {
 	for (size_t i = 0; i < msg->header_count; i++) {
 		const char *n = msg->headers[i].name;
-		if (n != NULL && (ce ? id_ce(n, attr) : !strcasecmp(n, attr)))
+		if (n != NULL &&
+		    (ce ? weir__inbound_ce(n, attr) : !strcasecmp(n, attr)))
 			return &msg->headers[i];
 	}
 	return NULL;
@@ -174,7 +173,7 @@ weir__inbound_header_dropped(const char *name)
 	static const char *const ce[] = { "specversion", "id", "time",
 		"source", "type" };
 	for (size_t i = 0; i < sizeof ce / sizeof *ce; i++)
-		if (id_ce(name, ce[i]))
+		if (weir__inbound_ce(name, ce[i]))
 			return 1;
 	return !strcasecmp(name, "Nats-Msg-Id") ||
 	    !strcasecmp(name, "weir-seq") ||

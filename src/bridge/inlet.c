@@ -7,7 +7,6 @@
  */
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 
 #include "bridge/bridge.h"
 #include "bridge/inbound.h"
@@ -104,14 +103,6 @@ inlet_hdr_add(inlet_hdrs *hs, const char *name, const void *v, size_t len)
 	return 1;
 }
 
-static int
-inlet_ce(const char *name, const char *attr)
-{
-	return strncasecmp(name, "ce", 2) == 0 &&
-	    (name[2] == '_' || name[2] == '-') &&
-	    strcasecmp(name + 3, attr) == 0;
-}
-
 static weir_err
 inlet_headers(weir_inlet *in, const weir_inbound_msg *msg, inlet_hdrs *hs)
 {
@@ -121,12 +112,12 @@ inlet_headers(weir_inlet *in, const weir_inbound_msg *msg, inlet_hdrs *hs)
 		const weir_header *h = &msg->headers[i];
 		if (h->name == NULL)
 			return WEIR_EINVAL;
-		if (inlet_ce(h->name, "time"))
+		if (weir__inbound_ce(h->name, "time"))
 			hs->ce_time = weir__inbound_time(h->value, h->len);
-		if (inlet_ce(h->name, "source"))
+		if (weir__inbound_ce(h->name, "source"))
 			ok &= inlet_hdr_add(
 			    hs, WEIR__HDR_CE_SOURCE, h->value, h->len);
-		else if (inlet_ce(h->name, "type"))
+		else if (weir__inbound_ce(h->name, "type"))
 			ok &= inlet_hdr_add(
 			    hs, WEIR__HDR_CE_TYPE, h->value, h->len);
 		else if (!weir__inbound_header_dropped(h->name))
