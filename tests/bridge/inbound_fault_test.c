@@ -31,13 +31,14 @@ weir_err __wrap_weir_store_dead_add(weir_store *st, const weir_event *ev,
 weir_err __wrap_weir__store_inbox_append(weir_store *st, const weir_event *ev,
     weir__store_inbox_fn done, void *arg);
 
-static _Atomic long thread_calls, thread_fail_at; /* n-th call from arm */
-static _Atomic int  event_fails; /* the next ones fail with... */
-static _Atomic int  event_err;   /* ...this error */
-static _Atomic int  dead_err;    /* every dead_add fails with this */
-static _Atomic int  dead_calls;  /* dead_add calls while failing */
-static char         dead_text[700];
-static _Atomic int  append_hold; /* inbox appends kept, not queued */
+static _Atomic long    thread_calls, thread_fail_at; /* n-th call from arm */
+static _Atomic int     event_fails;    /* the next ones fail with... */
+static _Atomic int     event_err;      /* ...this error */
+static _Atomic int     dead_err;       /* every dead_add fails with this */
+static _Atomic int     dead_calls;     /* dead_add calls while failing */
+static char            dead_text[700]; /* the first one's message */
+static pthread_mutex_t dead_mu = PTHREAD_MUTEX_INITIALIZER;
+static _Atomic int     append_hold; /* inbox appends kept, not queued */
 static weir__store_inbox_fn held_done;
 static void                *held_arg;
 static _Atomic int          held;
@@ -76,8 +77,11 @@ __wrap_weir_store_dead_add(weir_store *st, const weir_event *ev,
 	if (e == WEIR_OK)
 		return __real_weir_store_dead_add(
 		    st, ev, origin, code, message, id);
-	if (atomic_fetch_add(&dead_calls, 1) == 0)
+	pthread_mutex_lock(&dead_mu); /* the text, then the count */
+	if (atomic_load(&dead_calls) == 0)
 		snprintf(dead_text, sizeof dead_text, "%s", message);
+	atomic_fetch_add(&dead_calls, 1);
+	pthread_mutex_unlock(&dead_mu);
 	if (e == WEIR_ETOOBIG) {
 		atomic_store(&event_err, WEIR_ENOMEM);
 		atomic_store(&event_fails, 1);
