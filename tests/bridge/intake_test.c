@@ -209,11 +209,23 @@ test_append_refused(void **state)
 	run_append_refused("65536");
 }
 
-/* At the bound, a delivery that cannot be deferred (no memory): the
- * handler returns the error to the bus, which counts the delivery
- * failed; the intake does not count it parked. */
+static weir_subscr *
+intake_sub(bt *t, const char *route)
+{
+	weir__route *rt = weir__bridge_route(t->br, route);
+	pthread_mutex_lock(&rt->lock);
+	weir_subscr *sub = rt->sub;
+	pthread_mutex_unlock(&rt->lock);
+	return sub;
+}
+
+/* Store mode at the bound, when the delivery cannot be deferred (no
+ * memory): the event is taken in anyway, one over the bound, rather
+ * than failed back to the bus, which would lose it for the route.
+ * Regression: the handler returned WEIR_ENOMEM, the bus counted the
+ * delivery failed, and the event was never stored nor sent. */
 static void
-test_defer_fails(void **state)
+test_defer_fails_store_mode(void **state)
 {
 	(void) state;
 	static const char *const kv[] = { "bridge.max_backlog", "1", NULL };
@@ -227,16 +239,52 @@ test_defer_fails(void **state)
 	BT_WAIT(&t, "r", s.backlog == 1);
 	atomic_store(&defer_err, WEIR_ENOMEM);
 	bt_publish(&t, "a.b", "k", 1);
-	weir__route *rt = weir__bridge_route(t.br, "r");
-	pthread_mutex_lock(&rt->lock);
-	weir_subscr *sub = rt->sub;
-	pthread_mutex_unlock(&rt->lock);
-	wt_wait_until(wt_subscr_stats(sub).failed == 1);
+	/* the handler has run for both (delivered counts failed calls) */
+	weir_subscr *sub = intake_sub(&t, "r");
+	wt_wait_until(wt_subscr_stats(sub).delivered == 2 &&
+	    wt_subscr_stats(sub).in_flight == 0);
 	assert_int_equal(atomic_load(&defer_err), WEIR_OK);
+	assert_int_equal(wt_subscr_stats(sub).failed, 0);
 	weir_bridge_route_stats rs = bt_stats(&t, "r");
 	assert_int_equal(rs.paused, 0);
-	assert_int_equal(rs.backlog, 1);
-	assert_int_equal(bt_stored(t.st), 1);
+	assert_int_equal(rs.backlog, 2);
+	wt_wait_until(bt_stored(t.st) == 2);
+	weir__mem_hold_acks(t.mem, 0);
+	BT_WAIT(&t, "r", s.acked == 2 && s.backlog == 0);
+	bt_close(&t);
+}
+
+/* Direct mode has no room past its ring: the delivery fails back to
+ * the bus (counted failed there), at most once as direct mode is. */
+static void
+test_defer_fails_direct_mode(void **state)
+{
+	(void) state;
+	bt t;
+	memset(&t, 0, sizeof t);
+	weir_bridge_config *cfg;
+	assert_weir_ok(weir_bridge_config_create(&cfg));
+	assert_weir_ok(weir_bridge_config_set_str(cfg, "bridge.window", "1"));
+	assert_weir_ok(
+	    weir_bridge_config_set_str(cfg, "bridge.direct_capacity", "1"));
+	bt_bridge(&t, cfg);
+	weir_bridge_config_destroy(cfg);
+	weir_bridge_route_opts o = WEIR_STRUCT_INIT(weir_bridge_route_opts);
+	o.direct                 = 1;
+	assert_weir_ok(
+	    weir_bridge_route_add(t.br, "d", "a.*", "mem", "x", "key", &o));
+	assert_weir_ok(weir_bridge_start(t.br));
+	weir__mem_hold_acks(t.mem, 1);
+	bt_publish(&t, "a.b", "k", 0);
+	BT_WAIT(&t, "d", s.backlog == 1 && s.sent == 1);
+	bt_publish(&t, "a.b", "k", 1);
+	BT_WAIT(&t, "d", s.backlog == 2);
+	atomic_store(&defer_err, WEIR_ENOMEM);
+	bt_publish(&t, "a.b", "k", 2);
+	wt_wait_until(wt_subscr_stats(intake_sub(&t, "d")).failed == 1);
+	weir_bridge_route_stats rs = bt_stats(&t, "d");
+	assert_int_equal(rs.paused, 0);
+	assert_int_equal(rs.backlog, 2);
 	bt_close(&t);
 }
 
@@ -272,7 +320,8 @@ main(void)
 		cmocka_unit_test(test_direct_mode_drops_parked),
 		cmocka_unit_test(test_id_already_in_log),
 		cmocka_unit_test(test_append_refused),
-		cmocka_unit_test(test_defer_fails),
+		cmocka_unit_test(test_defer_fails_store_mode),
+		cmocka_unit_test(test_defer_fails_direct_mode),
 		cmocka_unit_test(test_subscription_setup_fails),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
