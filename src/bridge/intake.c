@@ -8,7 +8,8 @@
  * the handler defers the delivery and parks it; with max in-flight 1
  * the subscription then takes nothing more, its queue fills and the
  * bus's policy applies to publishers. The relay resumes the intake as
- * events are done.
+ * events are done. (Without memory to defer, store mode goes one over
+ * the bound; direct mode fails the delivery back to the bus.)
  */
 #include <stdio.h>
 
@@ -135,8 +136,13 @@ intake_handler(weir_bus *bus, const weir_event *ev, void *arg)
 			rt->parked = d;
 			atomic_fetch_add(&rt->paused, 1);
 		}
-		pthread_mutex_unlock(&rt->lock);
-		return e == WEIR_OK ? WEIR_EPENDING : e;
+		/* Without memory to park it, store mode takes the event in
+		 * one over the bound: failed back to the bus, it would be
+		 * lost to the route. Direct mode's ring has no room. */
+		if (e == WEIR_OK || rt->direct) {
+			pthread_mutex_unlock(&rt->lock);
+			return e == WEIR_OK ? WEIR_EPENDING : e;
+		}
 	}
 	atomic_fetch_add(&rt->backlog, 1);
 	pthread_mutex_unlock(&rt->lock);
