@@ -1031,6 +1031,11 @@ kin_start(void *state)
 
 // Leaving the group revokes the assignment through kin_rebalance on
 // this thread: flush, commit, let go. Then nothing calls the inlet.
+// After a fatal error (the member was fenced: it may neither commit nor
+// leave) there is no group to leave, and librdkafka 2.0's destroy after
+// rd_kafka_consumer_close then never returns, its main thread spinning:
+// the client is destroyed without closing. What was delivered and not
+// committed goes to the next owner again (a duplicate, never a loss).
 static void
 kin_stop(void *state)
 {
@@ -1039,12 +1044,18 @@ kin_stop(void *state)
 	if (k->rk == NULL) {
 		return;
 	}
-	err = rd_kafka_consumer_close(k->rk);
-	if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-		kafka_fail(&k->b, "kafka: leaving group of %s: %s", k->topic,
-		    rd_kafka_err2str(err));
+	if (rd_kafka_fatal_error(k->rk, NULL, 0) !=
+	    RD_KAFKA_RESP_ERR_NO_ERROR) {
+		rd_kafka_destroy_flags(
+		    k->rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+	} else {
+		err = rd_kafka_consumer_close(k->rk);
+		if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+			kafka_fail(&k->b, "kafka: leaving group of %s: %s",
+			    k->topic, rd_kafka_err2str(err));
+		}
+		rd_kafka_destroy(k->rk);
 	}
-	rd_kafka_destroy(k->rk);
 	k->rk     = NULL;
 	k->held   = 0;
 	k->ndirty = 0;
