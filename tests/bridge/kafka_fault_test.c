@@ -50,6 +50,7 @@ static struct {
 	int                 assignment; /* rd_kafka_assignment */
 	int                 seeks;      /* seek calls, failed or not */
 	int                 pauses;     /* pause_partitions calls */
+	int                 eofs;       /* partition ends consumer_poll saw */
 } ff;
 
 rd_kafka_conf_res_t __real_rd_kafka_conf_set(
@@ -262,6 +263,19 @@ __wrap_rd_kafka_pause_partitions(
 {
 	ff.pauses++;
 	return __real_rd_kafka_pause_partitions(rk, l);
+}
+
+/* Counts the partition ends, so that a test can wait for one. */
+rd_kafka_message_t *__real_rd_kafka_consumer_poll(rd_kafka_t *, int);
+rd_kafka_message_t *__wrap_rd_kafka_consumer_poll(rd_kafka_t *, int);
+rd_kafka_message_t *
+__wrap_rd_kafka_consumer_poll(rd_kafka_t *rk, int ms)
+{
+	rd_kafka_message_t *m = __real_rd_kafka_consumer_poll(rk, ms);
+	if (m != NULL && m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+		ff.eofs++;
+	}
+	return m;
 }
 
 /* ------------------------------------------------------------------ */
@@ -718,7 +732,10 @@ test_config_errors(void **state)
 	ff.conf_get = "bootstrap.servers";
 	ff_init_refused(
 	    plain, WEIR_EINVAL, "kafka.bootstrap.servers: not set");
-	ff.conf_get = NULL;
+	ff.conf_get         = NULL;
+	const char *blank[] = { "kafka.bootstrap.servers", "", NULL };
+	ff_init_refused(
+	    blank, WEIR_EINVAL, "kafka.bootstrap.servers: not set");
 	/* No bootstrap.servers, but librdkafka's built-in mock cluster. */
 	const char         *mock[] = { "kafka.test.mock.num.brokers", "1",
 		        "kafka.log_level", "0", NULL };
@@ -897,6 +914,13 @@ test_source_contract(void **state)
 	bad.from = NULL;
 	assert_weir_err(kin_ops.init(&k, cfg, &bad, &in), WEIR_EINVAL);
 	kin_ops.fini(&k); /* nothing was made */
+	const char *unknown[] = { "kafka.bootstrap.servers", "127.0.0.1:1",
+		"kafka.no.such.option", "1", NULL };
+	weir_bridge_config *bad_cfg = ff_cfg(unknown);
+	assert_weir_err(kin_ops.init(&k, bad_cfg, &spec, &in), WEIR_EINVAL);
+	assert_non_null(strstr(kin_ops.errmsg(&k), "kafka.no.such.option"));
+	assert_null(k.b.conf);
+	weir_bridge_config_destroy(bad_cfg);
 	char long_topic[251];
 	memset(long_topic, 'a', 250);
 	long_topic[250]                = '\0';
@@ -1093,6 +1117,9 @@ test_source_commit_errors(void **state)
 		kin_ops.done(&c.k, c.in.got[i].token);
 	}
 	assert_int_equal(c.k.ndirty, 1);
+	kin_ops.done(&c.k, c.in.got[0].token); /* older: changes nothing */
+	assert_int_equal(c.k.parts[0].next, 3);
+	assert_int_equal(c.k.ndirty, 1);
 	ff.offsets_store = 1;
 	assert_weir_ok(kin_ops.fetch(&c.k, 0, 0));
 	assert_non_null(strstr(kin_ops.errmsg(&c.k), "storing offsets"));
@@ -1201,7 +1228,8 @@ test_source_errors(void **state)
 {
 	(void) state;
 	ffc         c;
-	const char *extra[] = { "kafka.enable.partition.eof", "true", NULL };
+	const char *extra[] = { "kafka.enable.partition.eof", "true",
+		"kafka.auto.commit.interval.ms", "100", NULL };
 	ffc_open(&c, 1, extra);
 	ffm_produce(&c.m, 0, 2, 0, 0);
 	ff.subscribe = 1;
@@ -1212,11 +1240,24 @@ test_source_errors(void **state)
 	c.k.b.errmsg[0] = '\0';
 	assert_weir_ok(ffc_fetch_until(&c, 2, 10));
 	/* The partition's end is reported, and is no error. */
-	for (int i = 0; i < 5; i++) {
+	int64_t end = wt_now_ms() + KF_DEADLINE_MS;
+	while (ff.eofs == 0 && wt_now_ms() < end) {
+		assert_weir_ok(kin_ops.fetch(&c.k, 10, 50));
+	}
+	assert_true(ff.eofs > 0);
+	assert_int_equal(c.k.b.errmsg[0], '\0');
+	/* An auto-commit the broker refuses: said, and nothing else. */
+	kin_ops.done(&c.k, c.in.got[1].token);
+	rd_kafka_mock_push_request_errors(c.m.mc, 8 /* OffsetCommit */, 1,
+	    RD_KAFKA_RESP_ERR_OFFSET_METADATA_TOO_LARGE);
+	while (strstr(kin_ops.errmsg(&c.k), "commit of") == NULL &&
+	    wt_now_ms() < end) {
 		assert_weir_ok(kin_ops.fetch(&c.k, 10, 50));
 	}
 	print_message("%s\n", kin_ops.errmsg(&c.k));
-	assert_int_equal(c.k.b.errmsg[0], '\0');
+	assert_non_null(strstr(kin_ops.errmsg(&c.k), "commit of"));
+	assert_non_null(
+	    strstr(kin_ops.errmsg(&c.k), "OFFSET_METADATA_TOO_LARGE"));
 	kin_ops.stop(&c.k);
 	/* The broker refuses the topic. */
 	rd_kafka_mock_topic_set_error(
