@@ -178,11 +178,8 @@ static weir_err
 kafka_conf_one(const char *key, const char *value, void *arg)
 {
 	kafka_base *b    = arg;
-	const char *name = key;
+	const char *name = key + 6; // config_each passes only "kafka.*"
 	char        errstr[512];
-	if (strncmp(name, "kafka.", 6) == 0) {
-		name += 6;
-	}
 	if (strncmp(name, "weir.", 5) == 0) {
 		return kafka_conf_own(b, name + 5, value);
 	}
@@ -209,10 +206,12 @@ kafka_conf_is(kafka_base *b, const char *name, const char *want)
 static int
 kafka_conf_set(kafka_base *b, const char *name)
 {
-	char                buf[8];
-	size_t              n = sizeof(buf);
-	rd_kafka_conf_res_t r = rd_kafka_conf_get(b->conf, name, buf, &n);
-	return (r == RD_KAFKA_CONF_OK || r == RD_KAFKA_CONF_INVALID) && n > 1;
+	char   buf[8];
+	size_t n = sizeof(buf);
+	// n becomes the value's full size, even when buf is too small
+	// (rd_kafka_conf_get answers only OK or UNKNOWN).
+	return rd_kafka_conf_get(b->conf, name, buf, &n) == RD_KAFKA_CONF_OK &&
+	    n > 1;
 }
 
 // What the bridge's guarantees need, whatever the user passed through.
@@ -426,7 +425,7 @@ weir__kafka_classify(int code, int *retriable)
 }
 
 static void
-kafka_ack(kafka *k, uint64_t token, rd_kafka_resp_err_t err, const char *text)
+kafka_ack(kafka *k, uint64_t token, rd_kafka_resp_err_t err)
 {
 	char        reason[512];
 	kafka_class c;
@@ -435,8 +434,8 @@ kafka_ack(kafka *k, uint64_t token, rd_kafka_resp_err_t err, const char *text)
 		return;
 	}
 	c = kafka_classify(err);
-	snprintf(reason, sizeof(reason), "%s (%s)",
-	    text ? text : rd_kafka_err2str(err), rd_kafka_err2name(err));
+	snprintf(reason, sizeof(reason), "%s (%s)", rd_kafka_err2str(err),
+	    rd_kafka_err2name(err));
 	weir_sink_ack(k->sink, token, c.result, c.retriable, reason);
 }
 
@@ -452,7 +451,7 @@ kafka_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *arg)
 	}
 	// Not rd_kafka_message_errstr(): librdkafka says it is for the
 	// consumer; the produce path's text is err2str's.
-	kafka_ack(k, (uint64_t) (uintptr_t) m->_private, m->err, NULL);
+	kafka_ack(k, (uint64_t) (uintptr_t) m->_private, m->err);
 }
 
 // Acknowledges the refused publishes (poll_mu held).
@@ -468,7 +467,7 @@ kafka_serve_refused(kafka *k)
 	while (r != NULL) {
 		kafka_refusal *next = r->next;
 		if (!k->silent) {
-			kafka_ack(k, r->token, r->err, NULL);
+			kafka_ack(k, r->token, r->err);
 		}
 		weir__free(r);
 		r = next;
@@ -589,7 +588,7 @@ kafka_poll(void *state, int timeout_ms)
 {
 	kafka *k = state;
 	pthread_mutex_lock(&k->poll_mu);
-	if (!k->silent && k->rk != NULL) {
+	if (!k->silent) { // started (so k->rk is set) and not stopped
 		kafka_serve_refused(k);
 		rd_kafka_poll(k->rk, timeout_ms < 0 ? 0 : timeout_ms);
 	}
@@ -606,6 +605,9 @@ kafka_headers(const weir_bridge_msg *msg)
 	rd_kafka_headers_t *h  = rd_kafka_headers_new(n + 6);
 	char                id[37], when[40], seq[24];
 	const char         *src = msg->source ? msg->source : "weir";
+	const char         *name;
+	const void         *value;
+	size_t              len;
 	weir_uuid_format(weir_event_id(ev), id);
 	weir__ce_time(weir_event_ts(ev), when);
 	rd_kafka_header_add(h, "ce_specversion", -1, "1.0", 3);
@@ -617,13 +619,9 @@ kafka_headers(const weir_bridge_msg *msg)
 		rd_kafka_header_add(h, "weir-seq", -1, seq,
 		    (ssize_t) weir__ce_u64(msg->seq, seq));
 	}
-	for (size_t i = 0; i < n; i++) {
-		const char *name;
-		const void *value;
-		size_t      len;
-		if (weir_event_header(ev, i, &name, &value, &len) == WEIR_OK) {
-			rd_kafka_header_add(h, name, -1, value, (ssize_t) len);
-		}
+	for (size_t i = 0;
+	     weir_event_header(ev, i, &name, &value, &len) == WEIR_OK; i++) {
+		rd_kafka_header_add(h, name, -1, value, (ssize_t) len);
 	}
 	return h;
 }
@@ -893,7 +891,7 @@ kin_revoke(kin *k, rd_kafka_topic_partition_list_t *parts, int coop)
 	rd_kafka_error_destroy(er);
 	for (int i = 0; i < parts->cnt; i++) {
 		int32_t p = parts->elems[i].partition;
-		if (p >= 0 && (size_t) p < k->nparts) {
+		if ((size_t) p < k->nparts) { // (a negative p: huge)
 			k->parts[p].next = -1;
 		}
 	}
@@ -1031,6 +1029,11 @@ kin_start(void *state)
 
 // Leaving the group revokes the assignment through kin_rebalance on
 // this thread: flush, commit, let go. Then nothing calls the inlet.
+// After a fatal error (the member was fenced: it may neither commit nor
+// leave) there is no group to leave, and librdkafka 2.0's destroy after
+// rd_kafka_consumer_close then never returns, its main thread spinning:
+// the client is destroyed without closing. What was delivered and not
+// committed goes to the next owner again (a duplicate, never a loss).
 static void
 kin_stop(void *state)
 {
@@ -1039,12 +1042,18 @@ kin_stop(void *state)
 	if (k->rk == NULL) {
 		return;
 	}
-	err = rd_kafka_consumer_close(k->rk);
-	if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-		kafka_fail(&k->b, "kafka: leaving group of %s: %s", k->topic,
-		    rd_kafka_err2str(err));
+	if (rd_kafka_fatal_error(k->rk, NULL, 0) !=
+	    RD_KAFKA_RESP_ERR_NO_ERROR) {
+		rd_kafka_destroy_flags(
+		    k->rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+	} else {
+		err = rd_kafka_consumer_close(k->rk);
+		if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+			kafka_fail(&k->b, "kafka: leaving group of %s: %s",
+			    k->topic, rd_kafka_err2str(err));
+		}
+		rd_kafka_destroy(k->rk);
 	}
-	rd_kafka_destroy(k->rk);
 	k->rk     = NULL;
 	k->held   = 0;
 	k->ndirty = 0;
@@ -1320,7 +1329,7 @@ kin_pause(void *state, int paused)
 	k->paused = paused != 0;
 	if (k->paused) {
 		k->paused_at = kin_now_ms();
-	} else if (k->held && k->rk != NULL) {
+	} else if (k->held) { // only fetch holds; stop clears held
 		kin_hold(k, 0);
 	}
 }
