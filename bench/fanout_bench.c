@@ -51,7 +51,8 @@ typedef struct fan_opts {
 	int         subs;
 	int         producers;
 	int         reps;
-	const char *only; /* fanout or mpsc; NULL: both */
+	const char *only;      /* fanout or mpsc; NULL: both */
+	int         weir_only; /* weir's main case, once: for callgrind */
 } fan_opts;
 
 static void
@@ -205,6 +206,17 @@ fan_stop(fan_run *fr, pthread_t thr)
 	}
 }
 
+/* --weir-only: one run of weir's case, no rounds, no peers, nothing
+ * printed on stdout: what callgrind counts is weir's work alone. */
+static void
+fan_once(bench_case *c, uint64_t n)
+{
+	uint64_t ns;
+
+	bench_run_or_die(c, n, &ns);
+	fprintf(stderr, "  %s: one run, %.0f ns\n", c->what, (double) ns);
+}
+
 /* ------------------------------------------------------------------ */
 /* Fan-out: 1 producer -> k subscriptions                             */
 /* ------------------------------------------------------------------ */
@@ -270,6 +282,10 @@ bench_fanout(const fan_opts *o)
 		    .fn  = fan_weir_run,
 		    .ctx = &one },
 	};
+	if (o->weir_only) {
+		fan_once(&cs[0], o->fan_n);
+		return;
+	}
 	bench_interleaved(cs, 3, o->fan_n, o->fan_n * (uint64_t) k, o->reps);
 	snprintf(name, sizeof(name), "fanout_%d_loops", k);
 	snprintf(one_name, sizeof(one_name), "fanout_%d_one_loop", k);
@@ -368,6 +384,10 @@ bench_mpsc(const fan_opts *o)
 		    .fn  = mp_mutexq_run,
 		    .ctx = &np },
 	};
+	if (o->weir_only) {
+		fan_once(&cs[0], o->mpsc_n);
+		return;
+	}
 	bench_interleaved(cs, 2, o->mpsc_n, o->mpsc_n, o->reps);
 	snprintf(name, sizeof(name), "mpsc_%d_to_1", np);
 	snprintf(peer, sizeof(peer), "mutex_condvar_queue_%d_producers", np);
@@ -392,6 +412,9 @@ usage(FILE *fp)
 	    "  --producers P  producer threads of mpsc (default 4)\n"
 	    "  --reps R       timed rounds, median reported (default 5)\n"
 	    "  --only G       fanout or mpsc\n"
+	    "  --weir-only    one run of weir's case of each group, no "
+	    "peers,\n"
+	    "                 no JSON (for callgrind's instruction counts)\n"
 	    "  --smoke        tiny sizes, one round\n");
 }
 
@@ -418,6 +441,8 @@ parse_args(int argc, char **argv, fan_opts *o)
 		if (strcmp(a, "--smoke") == 0) {
 			o->fan_n = o->mpsc_n = 20000;
 			o->reps              = 1;
+		} else if (strcmp(a, "--weir-only") == 0) {
+			o->weir_only = 1;
 		} else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
 			usage(stdout);
 			exit(0);
@@ -446,7 +471,7 @@ parse_args(int argc, char **argv, fan_opts *o)
 int
 main(int argc, char **argv)
 {
-	fan_opts o = { 500000, 2000000, 4, 4, 5, NULL };
+	fan_opts o = { 500000, 2000000, 4, 4, 5, NULL, 0 };
 
 	parse_args(argc, argv, &o);
 #ifndef __OPTIMIZE__
