@@ -41,9 +41,14 @@
 #include "peer_zmq_fan.h"
 
 #define FAN_MAX 16
-#define FAN_CAPACITY 65536
 
 int bench_pin_cpus = 0; /* peer_util.h: never pinned here */
+
+static int fan_diag; /* --diag: each weir run's loop counters on stderr */
+
+/* Queue bound of every weir subscription and of the mutex queue (as
+ * core_bench's cross cases); --capacity changes it. */
+static size_t fan_capacity = 65536;
 
 typedef struct fan_opts {
 	uint64_t    fan_n;  /* events per fan-out run */
@@ -111,7 +116,7 @@ fan_handler(weir_bus *bus, const weir_event *ev, void *arg)
 	return (WEIR_OK);
 }
 
-/* A bus, and k subscriptions on "bench.fan" of FAN_CAPACITY, BLOCK,
+/* A bus, and k subscriptions on "bench.fan" of fan_capacity, BLOCK,
  * each on loop i of the bus when it has loops. */
 static void
 fan_setup(fan_run *fr, int k, size_t loops, uint64_t n)
@@ -130,7 +135,7 @@ fan_setup(fan_run *fr, int k, size_t loops, uint64_t n)
 	weir_bus_config_destroy(bc);
 	fan_check(weir_subscr_config_create(&sc), "subscr_config_create");
 	fan_check(
-	    weir_subscr_config_set_capacity(sc, FAN_CAPACITY), "set_capacity");
+	    weir_subscr_config_set_capacity(sc, fan_capacity), "set_capacity");
 	fan_check(weir_subscr_config_set_policy(sc, WEIR_POLICY_BLOCK, -1),
 	    "set_policy");
 	for (int i = 0; i < k; i++) {
@@ -147,6 +152,37 @@ fan_setup(fan_run *fr, int k, size_t loops, uint64_t n)
 	weir_subscr_config_destroy(sc);
 }
 
+/* --diag: the counters that say where a run's time went: loop passes,
+ * wake-ups by the wake fd, gathers, and the deepest queue (at the
+ * capacity, the producer blocked). */
+static void
+fan_print_diag(fan_run *fr)
+{
+	weir_loop_stats sum = { 0 };
+	size_t          nl  = weir_bus_loop_count(fr->bus);
+	uint64_t        hw  = 0;
+
+	for (size_t i = 0; i <= nl; i++) {
+		weir_loop_stats ls = WEIR_STRUCT_INIT(weir_loop_stats);
+		weir_loop      *l  = i < nl ? weir_bus_loop_at(fr->bus, i)
+		                            : weir_bus_loop(fr->bus);
+		fan_check(weir_loop_stats_get(l, &ls), "loop_stats");
+		sum.passes += ls.passes;
+		sum.wakeups += ls.wakeups;
+		sum.gathers += ls.gathers;
+	}
+	for (int i = 0; i < fr->k; i++) {
+		weir_subscr_stats st = WEIR_STRUCT_INIT(weir_subscr_stats);
+		fan_check(weir_subscr_stats_get(fr->sub[i], &st), "stats");
+		hw = st.high_water > hw ? st.high_water : hw;
+	}
+	fprintf(stderr,
+	    "    diag: %llu passes, %llu wake-ups, %llu gathers, deepest "
+	    "queue %llu\n",
+	    (unsigned long long) sum.passes, (unsigned long long) sum.wakeups,
+	    (unsigned long long) sum.gathers, (unsigned long long) hw);
+}
+
 /* Every sink got its n events, each counted delivered by the bus, none
  * refused or dropped; then the bus goes. */
 static int
@@ -154,6 +190,9 @@ fan_verify(fan_run *fr)
 {
 	int rv = fr->run_rv == WEIR_OK ? 0 : -1;
 
+	if (fan_diag) {
+		fan_print_diag(fr);
+	}
 	for (int i = 0; i < fr->k; i++) {
 		weir_subscr_stats st = WEIR_STRUCT_INIT(weir_subscr_stats);
 		fan_check(weir_subscr_stats_get(fr->sub[i], &st), "stats");
@@ -363,7 +402,7 @@ mp_weir_run(void *arg, uint64_t n, uint64_t *ns)
 static int
 mp_mutexq_run(void *arg, uint64_t n, uint64_t *ns)
 {
-	return (peer_mutexq_run_mp(*(int *) arg, n, FAN_CAPACITY, ns));
+	return (peer_mutexq_run_mp(*(int *) arg, n, fan_capacity, ns));
 }
 
 static void
@@ -415,6 +454,9 @@ usage(FILE *fp)
 	    "  --weir-only    one run of weir's case of each group, no "
 	    "peers,\n"
 	    "                 no JSON (for callgrind's instruction counts)\n"
+	    "  --diag         each weir run's loop counters on stderr\n"
+	    "  --capacity C   queue bound, weir's and the mutex queue's "
+	    "(default 65536)\n"
 	    "  --smoke        tiny sizes, one round\n");
 }
 
@@ -441,6 +483,8 @@ parse_args(int argc, char **argv, fan_opts *o)
 		if (strcmp(a, "--smoke") == 0) {
 			o->fan_n = o->mpsc_n = 20000;
 			o->reps              = 1;
+		} else if (strcmp(a, "--diag") == 0) {
+			fan_diag = 1;
 		} else if (strcmp(a, "--weir-only") == 0) {
 			o->weir_only = 1;
 		} else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
@@ -457,6 +501,9 @@ parse_args(int argc, char **argv, fan_opts *o)
 			o->subs = (int) parse_count(argv[++i], FAN_MAX);
 		} else if (strcmp(a, "--producers") == 0) {
 			o->producers = (int) parse_count(argv[++i], FAN_MAX);
+		} else if (strcmp(a, "--capacity") == 0) {
+			fan_capacity =
+			    (size_t) parse_count(argv[++i], 1u << 24);
 		} else if (strcmp(a, "--reps") == 0) {
 			o->reps = (int) parse_count(argv[++i], BENCH_MAX_REPS);
 		} else if (strcmp(a, "--only") == 0) {
