@@ -3,14 +3,15 @@
  * one producer and one consumer, against their peers in the same run.
  *
  *   fanout   1 producer publishes 64-byte events by topic handle;
- *            --subs subscriptions (default 4) each receive every event,
- *            each on its own loop thread (weir_bus_config_set_loops and
- *            weir_subscr_config_set_loop_index: what a weir user writes
- *            for fan-out to parallel consumers), and, as a second weir
- *            figure, all on one loop thread (a bus without loops, the
- *            default loop run by one application thread). Peer: ZeroMQ
- *            inproc PUB -> --subs SUB sockets, each SUB in its own
- *            thread. Figures are per delivery: first publish to the
+ *            --subs subscriptions (default 4) each receive every event.
+ *            What a weir user writes for fan-out to parallel consumers:
+ *            weir_bus_config_set_loops(cfg, 4) and weir_bus_start(), the
+ *            subscriptions spread over the loops round-robin, one loop
+ *            thread each (the headline, thread for thread what the peer
+ *            runs); set_loops(cfg, 0), one loop per online CPU; and no
+ *            loops, all on the default loop run by one application
+ *            thread. Peer: ZeroMQ inproc PUB -> --subs SUB sockets,
+ *            each SUB in its own thread. Figures are per delivery: first publish to the
  *            last handler call (the last receive) / (events x subs).
  *   mpsc     --producers threads (default 4), each with its own topic
  *            handle, publish 64-byte events to 1 subscription on a loop
@@ -41,6 +42,7 @@
 #include "peer_zmq_fan.h"
 
 #define FAN_MAX 16
+#define FAN_NO_LOOPS (-1) /* a bus without loop threads */
 
 int bench_pin_cpus = 0; /* peer_util.h: never pinned here */
 
@@ -91,7 +93,7 @@ typedef struct fan_run {
 	int               k;    /* subscriptions */
 	atomic_int        done; /* sinks that got all their events */
 	_Atomic uint64_t  t_end;
-	int               loops; /* fan-out: one loop thread per sub */
+	int               loops; /* FAN_NO_LOOPS, or set_loops()'s count */
 	weir_err          run_rv;
 	int               producers; /* mpsc */
 	uint64_t          n;
@@ -116,10 +118,11 @@ fan_handler(weir_bus *bus, const weir_event *ev, void *arg)
 	return (WEIR_OK);
 }
 
-/* A bus, and k subscriptions on "bench.fan" of fan_capacity, BLOCK,
- * each on loop i of the bus when it has loops. */
+/* A bus with @p loops (FAN_NO_LOOPS: only its default loop), and k
+ * subscriptions on "bench.fan" of fan_capacity, BLOCK, which the bus
+ * spreads over its loops. */
 static void
-fan_setup(fan_run *fr, int k, size_t loops, uint64_t n)
+fan_setup(fan_run *fr, int k, int loops, uint64_t n)
 {
 	weir_bus_config    *bc;
 	weir_subscr_config *sc;
@@ -128,8 +131,10 @@ fan_setup(fan_run *fr, int k, size_t loops, uint64_t n)
 	atomic_store(&fr->done, 0);
 	atomic_store(&fr->t_end, 0);
 	fan_check(weir_bus_config_create(&bc), "bus_config_create");
-	if (loops > 0) {
-		fan_check(weir_bus_config_set_loops(bc, loops), "set_loops");
+	fr->loops = loops;
+	if (loops != FAN_NO_LOOPS) {
+		fan_check(weir_bus_config_set_loops(bc, (size_t) loops),
+		    "set_loops");
 	}
 	fan_check(weir_bus_create(&fr->bus, bc), "bus_create");
 	weir_bus_config_destroy(bc);
@@ -140,11 +145,6 @@ fan_setup(fan_run *fr, int k, size_t loops, uint64_t n)
 	    "set_policy");
 	for (int i = 0; i < k; i++) {
 		fr->sink[i] = (fan_sink) { .n = n, .run = fr };
-		if (loops > 0) {
-			fan_check(weir_subscr_config_set_loop_index(
-			              sc, (size_t) i % loops),
-			    "set_loop_index");
-		}
 		fan_check(weir_subscribe(&fr->sub[i], fr->bus, "bench.fan",
 		              fan_handler, &fr->sink[i], NULL, sc),
 		    "subscribe");
@@ -228,7 +228,7 @@ fan_default_loop(void *arg)
 static void
 fan_start(fan_run *fr, pthread_t *thr)
 {
-	if (fr->loops) {
+	if (fr->loops != FAN_NO_LOOPS) {
 		fan_check(weir_bus_start(fr->bus), "bus_start");
 	} else {
 		pthread_create(thr, NULL, fan_default_loop, fr);
@@ -238,7 +238,7 @@ fan_start(fan_run *fr, pthread_t *thr)
 static void
 fan_stop(fan_run *fr, pthread_t thr)
 {
-	if (fr->loops) {
+	if (fr->loops != FAN_NO_LOOPS) {
 		fr->run_rv = weir_bus_join(fr->bus);
 	} else {
 		pthread_join(thr, NULL);
@@ -274,8 +274,7 @@ fan_weir_run(void *arg, uint64_t n, uint64_t *ns)
 		return (-1);
 	}
 	memset(payload, 0xab, sizeof(payload));
-	fr->loops = cfg->loops;
-	fan_setup(fr, cfg->k, cfg->loops ? (size_t) cfg->k : 0, n);
+	fan_setup(fr, cfg->k, cfg->loops, n);
 	fan_check(weir_topic_create(&t, fr->bus, "bench.fan"), "topic");
 	fan_start(fr, &thr);
 	t0 = bench_now_ns();
@@ -300,23 +299,27 @@ fan_zmq_run(void *arg, uint64_t n, uint64_t *ns)
 static void
 bench_fanout(const fan_opts *o)
 {
-	fan_run loops = { .k = o->subs, .loops = 1 };
-	fan_run one   = { .k = o->subs, .loops = 0 };
 	int     k     = o->subs;
-	char    name[64], one_name[64], peer[64];
+	fan_run loops = { .k = k, .loops = k };
+	fan_run core  = { .k = k, .loops = 0 };
+	fan_run one   = { .k = k, .loops = FAN_NO_LOOPS };
+	char    name[3][64], peer[64];
 
 	fprintf(stderr,
 	    "fan-out 1 -> %d (n=%llu events, %llu deliveries a run; "
 	    "ns per delivery; cases in turn):\n",
 	    k, (unsigned long long) o->fan_n,
 	    (unsigned long long) o->fan_n * (uint64_t) k);
-	bench_case cs[3] = {
+	bench_case cs[4] = {
 		{ .what  = "weir, a loop thread each",
 		    .fn  = fan_weir_run,
 		    .ctx = &loops },
 		{ .what  = "zmq PUB -> SUB threads",
 		    .fn  = fan_zmq_run,
 		    .ctx = &k },
+		{ .what  = "weir, a loop per CPU",
+		    .fn  = fan_weir_run,
+		    .ctx = &core },
 		{ .what  = "weir, one loop thread",
 		    .fn  = fan_weir_run,
 		    .ctx = &one },
@@ -325,16 +328,15 @@ bench_fanout(const fan_opts *o)
 		fan_once(&cs[0], o->fan_n);
 		return;
 	}
-	bench_interleaved(cs, 3, o->fan_n, o->fan_n * (uint64_t) k, o->reps);
-	snprintf(name, sizeof(name), "fanout_%d_loops", k);
-	snprintf(one_name, sizeof(one_name), "fanout_%d_one_loop", k);
+	bench_interleaved(cs, 4, o->fan_n, o->fan_n * (uint64_t) k, o->reps);
+	snprintf(name[0], sizeof(name[0]), "fanout_%d_loops", k);
+	snprintf(name[1], sizeof(name[1]), "fanout_%d_loop_per_cpu", k);
+	snprintf(name[2], sizeof(name[2]), "fanout_%d_one_loop", k);
 	snprintf(peer, sizeof(peer), "zmq_inproc_pub_%d_sub", k);
-	bench_print(name, cs[0].fig, peer, cs[1].fig, o->fan_n, o->reps,
+	bench_print(name[0], cs[0].fig, peer, cs[1].fig, o->fan_n, o->reps,
 	    k == 4 ? 3.0 : 0);
-	bench_print(
-	    one_name, cs[2].fig, peer, cs[1].fig, o->fan_n, o->reps, 0);
-	bench_print(
-	    one_name, cs[2].fig, name, cs[0].fig, o->fan_n, o->reps, 0);
+	bench_print(name[1], cs[2].fig, peer, cs[1].fig, o->fan_n, o->reps, 0);
+	bench_print(name[2], cs[3].fig, peer, cs[1].fig, o->fan_n, o->reps, 0);
 }
 
 /* ------------------------------------------------------------------ */
@@ -377,7 +379,7 @@ mp_weir_run(void *arg, uint64_t n, uint64_t *ns)
 	if (fr == NULL) {
 		return (-1);
 	}
-	fan_setup(fr, 1, 0, n);
+	fan_setup(fr, 1, FAN_NO_LOOPS, n);
 	pthread_barrier_init(&fr->start, NULL, (unsigned) np + 1);
 	for (int i = 0; i < np; i++) {
 		p[i].fr = fr;
