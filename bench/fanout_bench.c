@@ -2,22 +2,22 @@
  * fanout_bench: the two cross-thread shapes of issue 13 item 4 beyond
  * one producer and one consumer, against their peers in the same run.
  *
- *   fanout   1 producer publishes 64-byte events by topic handle;
- *            --subs subscriptions (default 4) each receive every event.
- *            What a weir user writes for fan-out to parallel consumers:
- *            weir_bus_config_set_loops(cfg, 4) and weir_bus_start(), the
- *            subscriptions spread over the loops round-robin, one loop
- *            thread each (the headline, thread for thread what the peer
- *            runs); set_loops(cfg, 0), one loop per online CPU; and no
- *            loops, all on the default loop run by one application
- *            thread. Peer: ZeroMQ inproc PUB -> --subs SUB sockets,
- *            each SUB in its own thread. Figures are per delivery: first publish to the
- *            last handler call (the last receive) / (events x subs).
- *   mpsc     --producers threads (default 4), each with its own topic
- *            handle, publish 64-byte events to 1 subscription on a loop
- *            thread. Peer: a mutex+condvar queue with as many producers
- *            (peer_mutexq_run_mp). Figures per event: the producers'
- *            common start to the last handler call / events.
+ * fanout: 1 producer publishes 64-byte events by topic handle; --subs
+ * subscriptions (default 4) each receive every event. What a weir user
+ * writes for fan-out to parallel consumers: weir_bus_config_set_loops(
+ * cfg, 4) and weir_bus_start(), the subscriptions spread over the loops
+ * round-robin, one loop thread each (the headline, thread for thread
+ * what the peer runs); set_loops(cfg, 0), one loop per online CPU; and
+ * no loops, all on the default loop run by one application thread.
+ * Peer: ZeroMQ inproc PUB -> --subs SUB sockets, each SUB in its own
+ * thread. Figures per delivery: first publish to the last handler call
+ * (the last receive) / (events x subs).
+ *
+ * mpsc: --producers threads (default 4), each with its own topic
+ * handle, publish 64-byte events to 1 subscription on a loop thread.
+ * Peer: a mutex+condvar queue with as many producers
+ * (peer_mutexq_run_mp). Figures per event: the producers' common start
+ * to the last handler call / events.
  *
  * No thread is pinned: with 5 threads on a 2-vCPU machine pinning would
  * choose the result. Output: one JSON line per comparison, as
