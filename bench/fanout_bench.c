@@ -95,9 +95,7 @@ typedef struct fan_run {
 	_Atomic uint64_t  t_end;
 	int               loops; /* FAN_NO_LOOPS, or set_loops()'s count */
 	weir_err          run_rv;
-	int               producers; /* mpsc */
-	uint64_t          n;
-	pthread_barrier_t start;
+	pthread_barrier_t start; /* mpsc: the producers' common start */
 } fan_run;
 
 /* Reads the payload, counts; the last event of the last sink to finish
