@@ -7,7 +7,8 @@ if(CMAKE_INTERPROCEDURAL_OPTIMIZATION)
 else()
   set(weir_bench_build app)
 endif()
-foreach(b core_bench store_bench bridge_bench kafka_in_bench nats_in_bench)
+foreach(b core_bench fanout_bench store_bench bridge_bench kafka_in_bench
+          nats_in_bench)
   if(TARGET ${b})
     target_compile_definitions(${b} PRIVATE
       WEIR_BENCH_BUILD="${weir_bench_build}")

@@ -16,4 +16,16 @@
  */
 int peer_mutexq_run(uint64_t n, size_t capacity, uint64_t *ns);
 
+/* Most producers peer_mutexq_run_mp() takes. */
+#define PEER_MUTEXQ_MAX_PRODUCERS 16
+
+/*
+ * As peer_mutexq_run(), with @producers threads (1..16, none of them
+ * the caller, none pinned) pushing @n messages between them into the
+ * one queue: the textbook many-to-one hand-off. @ns runs from the
+ * producers' common start to the last pop.
+ */
+int peer_mutexq_run_mp(
+    int producers, uint64_t n, size_t capacity, uint64_t *ns);
+
 #endif /* WEIR_BENCH_PEER_MUTEXQ_H */

@@ -11,11 +11,15 @@
 # weir is linked as an application links it: static archives built
 # without link-time optimisation (build/bench), the headline. With --lto
 # first, the tree build/bench-lto optimises weir and the bench together
-# across files; its JSON lines say "build":"lto".
+# across files; its JSON lines say "build":"lto". With --fanout (after
+# --lto, if any) the bench run is fanout_bench instead (fan-out 1 -> 4
+# against ZeroMQ PUB -> 4 SUB, 4 producers -> 1 against a mutex queue;
+# `fanout_bench --help`), its lines kept in build/bench/fanout_bench.jsonl.
 #
 #   bash scripts/bench.sh
 #   bash scripts/bench.sh --cross 2000000 --reps 5
 #   bash scripts/bench.sh --lto --only emit
+#   bash scripts/bench.sh --fanout --reps 5
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -28,9 +32,14 @@ if [ "${1:-}" = "--lto" ]; then
 	tree=build/bench-lto
 	lto=ON
 fi
+bench=core_bench
+if [ "${1:-}" = "--fanout" ]; then
+	shift
+	bench=fanout_bench
+fi
 cmake -S . -B "$tree" -G Ninja -DCMAKE_BUILD_TYPE=Release -DWEIR_LTO=$lto \
     -DWEIR_TESTS=OFF -DWEIR_EXAMPLES=OFF -DWEIR_BENCH=ON >&2
-cmake --build "$tree" --parallel "${WEIR_JOBS:-2}" --target core_bench >&2
+cmake --build "$tree" --parallel "${WEIR_JOBS:-2}" --target "$bench" >&2
 
 {
 	echo "machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p')"
@@ -58,8 +67,8 @@ busy0=$(cpu_busy)
 times >"$times_file"
 own0=$(child_cpu)
 start=$(date +%s.%N)
-"$tree/bench/core_bench" "$@" >"$tree/core_bench.jsonl"
-cat "$tree/core_bench.jsonl"
+"$tree/bench/$bench" "$@" >"$tree/$bench.jsonl"
+cat "$tree/$bench.jsonl"
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 end=$(date +%s.%N)
 times >"$times_file"
@@ -68,9 +77,9 @@ busy1=$(cpu_busy)
 # Other processes competing for the 2 cores make the cross-thread figures
 # meaningless; say how much CPU they took during the run.
 awk -v b0="$busy0" -v b1="$busy1" -v o0="$own0" -v o1="$own1" \
-    -v t0="$start" -v t1="$end" -v hz="$hz" 'BEGIN {
+    -v t0="$start" -v t1="$end" -v hz="$hz" -v bench="$bench" 'BEGIN {
 	wall = t1 - t0; all = (b1 - b0) / hz; own = o1 - o0
 	other = all - own; if (other < 0) other = 0
-	printf "run: %.1f s wall, core_bench %.1f CPU s, other processes " \
-	    "%.1f CPU s (%.2f cores on average)\n", wall, own, other,
+	printf "run: %.1f s wall, %s %.1f CPU s, other processes " \
+	    "%.1f CPU s (%.2f cores on average)\n", wall, bench, own, other,
 	    other / wall }' >&2

@@ -54,12 +54,18 @@ dispatch_offer(weir_subscr *sub, weir_event *ev, weir__qwait *w)
 		weir_event_release(ev);
 		return WEIR_OK;
 	}
-	int pushed;
-	// A pull subscription has no loop thread that would wait for
-	// itself (pull.c): its BLOCK publishers always wait.
-	int may_block = sub->q.policy == WEIR_POLICY_BLOCK &&
-	    (sub->pull != NULL || !weir__loop_on_thread(sub->loop));
-	weir_err rv = weir__queue_push(&sub->q, ev, may_block, w, &pushed);
+	weir_err rv     = WEIR_OK;
+	int      pushed = weir__queue_try_push(&sub->q, ev);
+	if (!pushed) {
+		// Full (or coalescing): only now is it worth asking whether
+		// this thread may wait, which costs a look at the thread's
+		// loop (a fan-out paid it for every queue of every event). A
+		// pull subscription has no loop thread that would wait for
+		// itself (pull.c): its BLOCK publishers always wait.
+		int may_block = sub->q.policy == WEIR_POLICY_BLOCK &&
+		    (sub->pull != NULL || !weir__loop_on_thread(sub->loop));
+		rv = weir__queue_push(&sub->q, ev, may_block, w, &pushed);
+	}
 	if (pushed) {
 		// Scheduled (or a puller woken) first: a slow on_pressure
 		// does not hold up the delivery of what is queued.

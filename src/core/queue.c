@@ -548,6 +548,17 @@ weir__queue_push(
 	return WEIR_OK;
 }
 
+int
+weir__queue_try_push(weir__queue *q, weir_event *ev)
+{
+	size_t at;
+	if (q->co != NULL || !ring_push(q, ev, &at)) {
+		return 0;
+	}
+	queue_note_push(q, at);
+	return 1;
+}
+
 size_t
 weir__queue_push_run(weir__queue *q, weir_event *const *evs, size_t n)
 {

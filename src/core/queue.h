@@ -85,6 +85,12 @@ void weir__queue_drain(weir__queue *q);
 // call waited for room); counts the outcome.
 weir_err weir__queue_push(weir__queue *q, weir_event *ev, int may_block,
     weir__qwait *w, int *pushed);
+// The common case of weir__queue_push(): room in the ring. Returns 1 when
+// @p ev went in (taking the caller's reference, the high-water mark
+// noted), 0 when the ring is full or the queue coalesces, with nothing
+// done and nothing counted: weir__queue_push() then applies the policy.
+// Lets a caller put off working out @p may_block until a queue is full.
+int weir__queue_try_push(weir__queue *q, weir_event *ev);
 // Puts the longest prefix of evs[0..n) that fits into the ring, with
 // one claim, taking one reference of each; returns how many (0 when the
 // ring is full, and always for a COALESCE queue). What does not fit is

@@ -218,6 +218,70 @@ test_block_waits_for_room(void **state)
 	wt_assert_adds_up(&st);
 }
 
+// A handler that publishes, on its loop's thread, to a full BLOCK queue
+// of that loop gets WEIR_EFULL at once (the loop would be waiting for
+// itself), while the other matching queue takes the event; the wait-or-not
+// question is asked only once a queue is full (dispatch.c), so this pins
+// the answer on that path. The loop runs on its own thread so a
+// regression shows as a failure after WT_WAIT_MS, not a hung test.
+typedef struct own_loop {
+	weir_subscr          *big; // the second matching queue, roomy
+	weir_err              rv[3];
+	atomic_uint_least64_t done;
+} own_loop;
+
+static weir_err
+own_loop_fn(weir_bus *bus, const weir_event *ev, void *arg)
+{
+	own_loop *ol = arg;
+	(void) ev;
+	for (int i = 0; i < 3; i++) {
+		ol->rv[i] = weir_publish(bus, "q.t", &i, sizeof(i), 0, NULL);
+	}
+	atomic_store(&ol->done, 1);
+	weir_bus_stop(bus);
+	return WEIR_OK;
+}
+
+static void
+test_block_own_loop_refuses(void **state)
+{
+	(void) state;
+	own_loop            ol = { 0 };
+	weir_subscr        *go;
+	weir_subscr_config *sc = wt_subscr_config(2, WEIR_POLICY_BLOCK, -1);
+	subscribe(2, WEIR_POLICY_BLOCK, -1); // fx.sub: waits forever
+	assert_weir_ok(weir_subscribe(
+	    &ol.big, fx.bus, "q.>", wt_nop_handler, NULL, NULL, NULL));
+	assert_weir_ok(
+	    weir_subscribe(&go, fx.bus, "go", own_loop_fn, &ol, NULL, sc));
+	weir_subscr_config_destroy(sc);
+	assert_weir_ok(weir_publish(fx.bus, "go", "", 0, 0, NULL));
+	pthread_t th;
+	assert_int_equal(pthread_create(&th, NULL, wt_run_bus, fx.bus), 0);
+	int finished = wt_wait_u64(&ol.done, 1);
+	if (!finished) {
+		weir_unsubscribe(fx.sub); // ends the wait, then fail
+		fx.sub = NULL;
+	}
+	pthread_join(th, NULL);
+	assert_true(finished);
+	assert_weir_ok(ol.rv[0]);
+	assert_weir_ok(ol.rv[1]);
+	assert_weir_err(ol.rv[2], WEIR_EFULL);
+	weir_subscr_stats st = wt_subscr_stats(fx.sub);
+	assert_int_equal(st.published, 3);
+	assert_int_equal(st.rejected, 1);
+	assert_int_equal(st.queued, 2);
+	wt_assert_adds_up(&st);
+	st = wt_subscr_stats(ol.big);
+	assert_int_equal(st.published, 3);
+	assert_int_equal(st.queued, 3);
+	assert_int_equal(st.rejected, 0);
+	weir_unsubscribe(ol.big);
+	weir_unsubscribe(go);
+}
+
 static void
 test_reject(void **state)
 {
@@ -703,6 +767,7 @@ main(void)
 		T(test_block_timeout),
 		T(test_block_zero_timeout),
 		T(test_block_waits_for_room),
+		T(test_block_own_loop_refuses),
 		T(test_reject),
 		T(test_drop_oldest),
 		T(test_drop_newest),
