@@ -38,7 +38,7 @@ typedef struct tail {
 	const weir_event **held;
 	char             **streams;
 	int64_t           *versions;
-	size_t             nheld;
+	size_t             nheld, cap;
 	uint64_t           last_seq;
 } tail;
 
@@ -87,6 +87,30 @@ tail_print(const weir_event *ev, const char *stream, int64_t version)
 	free(text);
 }
 
+/* Room for one more held event. The arrays grow with what the read
+ * finds, never sized by -n up front: -n may be far more than the store
+ * holds (-n 2^64-1 wrapped n + 1 to 0, and 10^11 failed to allocate). */
+static int
+tail_grow(tail *t)
+{
+	if (t->nheld < t->cap)
+		return 0;
+	size_t cap = t->cap ? 2 * t->cap : 16;
+	void  *h   = realloc(t->held, cap * sizeof *t->held);
+	if (h != NULL)
+		t->held = h;
+	void *s = realloc(t->streams, cap * sizeof *t->streams);
+	if (s != NULL)
+		t->streams = s;
+	void *v = realloc(t->versions, cap * sizeof *t->versions);
+	if (v != NULL)
+		t->versions = v;
+	if (h == NULL || s == NULL || v == NULL)
+		return -1;
+	t->cap = cap;
+	return 0;
+}
+
 /* Backward read of the last N: kept, then printed oldest first. */
 static weir_err
 tail_keep(weir_store *st, const weir_event *ev, const char *stream,
@@ -94,11 +118,18 @@ tail_keep(weir_store *st, const weir_event *ev, const char *stream,
 {
 	tail *t = arg;
 	(void) st;
-	t->held[t->nheld]     = weir_event_hold(ev);
-	t->streams[t->nheld]  = stream ? strdup(stream) : NULL;
-	t->versions[t->nheld] = version;
-	if (t->held[t->nheld] == NULL)
+	if (tail_grow(t) != 0)
 		return WEIR_ENOMEM;
+	const weir_event *held = weir_event_hold(ev);
+	char             *name = stream ? strdup(stream) : NULL;
+	if (held == NULL || (stream != NULL && name == NULL)) {
+		weir_event_release(held);
+		free(name);
+		return WEIR_ENOMEM;
+	}
+	t->held[t->nheld]     = held;
+	t->streams[t->nheld]  = name;
+	t->versions[t->nheld] = version;
 	if (weir_event_seq(ev) > t->last_seq)
 		t->last_seq = weir_event_seq(ev);
 	t->nheld++;
@@ -111,19 +142,13 @@ tail_last(tail *t, weir_store *st)
 	weir_store_filter f = t->f;
 	f.backward          = 1;
 	f.limit             = (size_t) t->n;
-	t->held             = calloc(t->n + 1, sizeof *t->held);
-	t->streams          = calloc(t->n + 1, sizeof *t->streams);
-	t->versions         = calloc(t->n + 1, sizeof *t->versions);
-	weir_err e          = WEIR_ENOMEM;
-	if (t->held != NULL && t->streams != NULL && t->versions != NULL) {
-		e = t->n > 0 ? weir_store_read(st, &f, tail_keep, t) : WEIR_OK;
-		for (size_t i = t->nheld; i-- > 0;) {
-			if (e == WEIR_OK)
-				tail_print(
-				    t->held[i], t->streams[i], t->versions[i]);
-			weir_event_release(t->held[i]);
-			free(t->streams[i]);
-		}
+	weir_err e =
+	    t->n > 0 ? weir_store_read(st, &f, tail_keep, t) : WEIR_OK;
+	for (size_t i = t->nheld; i-- > 0;) {
+		if (e == WEIR_OK)
+			tail_print(t->held[i], t->streams[i], t->versions[i]);
+		weir_event_release(t->held[i]);
+		free(t->streams[i]);
 	}
 	free(t->held);
 	free(t->streams);
@@ -177,7 +202,9 @@ weir__cli_tail(int argc, char **argv)
 		e = tail_follow(&t, st);
 	fflush(stdout);
 	if (e != WEIR_OK)
-		fprintf(stderr, "weir: tail: %s\n", weir_store_errmsg(st));
+		fprintf(stderr, "weir: tail: %s\n",
+		    e == WEIR_ENOMEM ? weir_strerror(e)
+		                     : weir_store_errmsg(st));
 	weir_store_destroy(st);
 	return e == WEIR_OK ? CLI_EXIT_OK : CLI_EXIT_RUNTIME;
 }
