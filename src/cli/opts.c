@@ -17,6 +17,8 @@
 
 #define OPTS_MAX 40
 #define OPTS_HELP 1000
+/* Whole seconds int64 nanoseconds hold (INT64_MAX / 1e9, rounded down). */
+#define OPTS_MAX_S 9223372036
 
 static size_t
 opts_count(const cli_opt *o)
@@ -155,6 +157,18 @@ weir__opts_now_ns(void)
 	return (int64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+/* Seconds to unix nanoseconds, refusing what int64 cannot hold (past
+ * 2262-04-11 or before 1677-09-21): the product used to overflow into a
+ * negative time that matched nothing. */
+static int
+opts_secs_ns(double secs, int64_t *ns)
+{
+	if (!(secs > -OPTS_MAX_S && secs < OPTS_MAX_S))
+		return -1;
+	*ns = (int64_t) (secs * 1e9);
+	return 0;
+}
+
 /* "-30s", "-10m", "-2h", "-1d": now minus that. */
 static int
 opts_time_relative(const char *s, int64_t *ns)
@@ -178,9 +192,11 @@ opts_time_relative(const char *s, int64_t *ns)
 	default:
 		return -1;
 	}
-	if (end == s + 1 || end[1] != '\0' || !(v >= 0))
+	int64_t ago;
+	if (end == s + 1 || end[1] != '\0' || !(v >= 0) ||
+	    opts_secs_ns(v * unit, &ago) != 0)
 		return -1;
-	*ns = weir__opts_now_ns() - (int64_t) (v * unit * 1e9);
+	*ns = weir__opts_now_ns() - ago;
 	return 0;
 }
 
@@ -215,10 +231,8 @@ weir__opts_time(const char *s, int64_t *ns)
 		return -1;
 	if (*s == '-')
 		return opts_time_relative(s, ns);
-	if (weir__opts_double(s, &v) == 0 && v >= 0) {
-		*ns = (int64_t) (v * 1e9);
-		return 0;
-	}
+	if (weir__opts_double(s, &v) == 0 && v >= 0)
+		return opts_secs_ns(v, ns);
 	struct tm tm = { 0 };
 	int       n  = 0;
 	if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon,
@@ -229,7 +243,9 @@ weir__opts_time(const char *s, int64_t *ns)
 		return -1;
 	tm.tm_year -= 1900;
 	tm.tm_mon -= 1;
-	time_t t = timegm(&tm);
-	*ns      = ((int64_t) t - off) * 1000000000 + frac;
+	int64_t secs = (int64_t) timegm(&tm) - off;
+	if (secs <= -OPTS_MAX_S || secs >= OPTS_MAX_S)
+		return -1;
+	*ns = secs * 1000000000 + frac; /* exact, unlike a double */
 	return 0;
 }

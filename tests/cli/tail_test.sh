@@ -26,3 +26,37 @@ expect_rc 0 "$WEIR" tail -s t.db -n 18446744073709551615
 [[ $(wc -l <out) == 51 ]] || fail "tail -n 2^64-1: $(wc -l <out) lines"
 expect_rc 0 "$WEIR" tail -s t.db -n 100000000000 -t 't.a'
 [[ $(wc -l <out) == 50 ]] || fail "tail -n 1e11: $(wc -l <out) lines"
+
+# --- options: each bad value is a usage error naming it
+expect_rc 2 "$WEIR" tail -s t.db -n ten
+contains err "--lines: bad value 'ten'"
+expect_rc 2 "$WEIR" tail -s t.db -f --interval 0
+contains err "--interval: bad value '0'"
+expect_rc 2 "$WEIR" tail -s t.db --interval 60001
+contains err "--interval: bad value '60001'"
+expect_rc 2 "$WEIR" tail -s t.db extra
+contains err "unexpected argument 'extra'"
+expect_rc 2 "$WEIR" tail -n 3
+contains err "--store is required"
+expect_rc 2 "$WEIR" tail -s
+contains err "missing argument for option '-s'"
+expect_rc 0 "$WEIR" tail --help
+contains out "usage: weir tail"
+expect_rc 1 "$WEIR" tail -s .
+contains err "weir: store '.'"
+
+# --- -f: prints the last N, then what a gateway appends, until SIGTERM
+# (exit 0). The pattern matches nothing of the last N at first.
+"$WEIR" tail -s t.db -f -n 5 -t 'late.*' --interval 20 >fout 2>ferr &
+tpid=$!
+printf '{"topic":"late.%d","payload":"n%d"}\n' 1 1 2 2 3 3 >late.ndjson
+expect_rc 0 "$WEIR" gateway -s t.db <late.ndjson
+count3() { [[ $(wc -l <fout) == 3 ]]; }
+wait_for 20 count3
+kill -TERM "$tpid"
+rc=0
+wait "$tpid" || rc=$?
+[[ $rc == 0 ]] || fail "tail -f exited $rc after SIGTERM"
+head -1 fout | grep -qF '"topic":"late.1"' || fail "tail -f: first is not late.1"
+tail -1 fout | grep -qF '"topic":"late.3"' || fail "tail -f: last is not late.3"
+grep -qF '"seq":52' fout || fail "tail -f: late.1 is not seq 52"
