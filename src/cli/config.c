@@ -121,6 +121,8 @@ cfg_backend_key(
 		if (e == WEIR_OK)
 			e = weir_bridge_config_set_str(bc, key, value);
 		weir_bridge_config_destroy(bc);
+		if (e == WEIR_ENOMEM)
+			return cfg_fail(r, "out of memory");
 		if (e != WEIR_OK)
 			return cfg_fail(r,
 			    "[bridge]: unknown key '%s' (docs/bridge.md "
@@ -139,6 +141,8 @@ cfg_store_key(cfg_read *r, const char *name, const char *value)
 		free(c->store_path);
 		c->store_path = strdup(value);
 		c->store_line = r->line;
+		if (c->store_path == NULL)
+			return cfg_fail(r, "out of memory");
 	} else if (strcmp(name, "durability") == 0) {
 		if (strcmp(value, "full") && strcmp(value, "normal"))
 			return cfg_fail(r,

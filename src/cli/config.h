@@ -29,7 +29,8 @@ typedef struct cli_route {
 	char                  *name;
 	char                  *pattern, *scheme, *dest, *key;
 	weir_bridge_route_opts opts;
-	int                    line; /* of the [route NAME] header */
+	int                    line; /* of its first key (inih gives no
+	                              * line for a header) */
 } cli_route;
 
 typedef struct cli_config {
