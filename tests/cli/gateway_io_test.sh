@@ -1,0 +1,79 @@
+# The gateway's input edges: CR LF and blank lines, a last line without
+# a newline, a line over 16 MiB, an append the store refuses, SIGUSR1's
+# stats, and socket paths already taken or too long.
+source "$(dirname "$0")/lib.sh"
+
+# --- CR LF, trailing blanks, blank lines, no final newline: line
+# numbers still count every line
+printf '{"topic":"io.a"}\r\n\n   \r\n{"topic":"io.b"}  \n{"topic":"io.c"}' >crlf.ndjson
+expect_rc 0 "$WEIR" gateway -s io.db --ack <crlf.ndjson
+[[ $(grep -c '"ok":true' out) == 3 ]] || fail "crlf: 3 acks expected"
+contains out '"line":4'
+contains out '"line":5'
+contains err "weir: gateway: 5 lines, 3 stored, 0 refused, 0 not stored"
+
+# --- a line over 16 MiB is refused, the lines around it are taken
+{
+	echo '{"topic":"io.before"}'
+	head -c $((17 * 1024 * 1024)) /dev/zero | tr '\0' 'x'
+	echo
+	echo '{"topic":"io.after"}'
+} >long.ndjson
+expect_rc 3 "$WEIR" gateway -s long.db --ack <long.ndjson
+contains out '{"ok":false,"field":"","error":"line longer than 16 MiB","line":2}'
+contains out '"line":3'
+[[ $(grep -c '"ok":true' out) == 2 ]] || fail "long: 2 acks expected"
+
+# --- an append the store refuses (over [store] max_event): "not
+# stored", answered ok:false, exit 1; with --on-error stop too (lines of
+# the same read pass as the refused one are still taken)
+printf '[store]\npath = small.db\nmax_event = 256\n' >small.ini
+big=$(head -c 400 /dev/zero | tr '\0' 'y')
+printf '{"topic":"io.s","payload":"%s"}\n{"topic":"io.t"}\n' "$big" >big.ndjson
+expect_rc 1 "$WEIR" gateway -c small.ini --ack <big.ndjson
+contains err "weir: stdin line 1: not stored:"
+contains out '"ok":false'
+contains out '"line":2'
+expect_rc 1 "$WEIR" gateway -c small.ini --ack --on-error stop <big.ndjson
+contains err "weir: stdin line 1: not stored: event of 404 bytes exceeds"
+contains out '{"ok":false,"field":"","error":"too large","line":1}'
+
+# --- SIGUSR1: the stats JSON on stderr, the gateway goes on
+mkfifo in.fifo
+"$WEIR" gateway -s usr.db --ack <in.fifo >usr.out 2>usr.err &
+gw=$!
+exec 3>in.fifo
+trap 'exec 3>&-; kill $gw 2>/dev/null || true' EXIT
+echo '{"topic":"usr.a"}' >&3
+acked() { grep -q '"ok":true' usr.out; }
+wait_for 20 acked
+kill -USR1 "$gw"
+stats_printed() { grep -q '"gateway":{' usr.err; }
+wait_for 20 stats_printed
+contains usr.err '"accepted":1'
+contains usr.err '"usr.a":1'
+echo '{"topic":"usr.b"}' >&3
+exec 3>&-
+rc=0
+wait "$gw" || rc=$?
+trap - EXIT
+[[ $rc == 0 ]] || fail "gateway exited $rc after SIGUSR1 and EOF"
+[[ $(grep -c '"ok":true' usr.out) == 2 ]] || fail "after SIGUSR1: 2 acks"
+
+# --- a socket path in use by a live gateway, a path too long
+"$WEIR" gateway -s s1.db -S in.sock --stats-socket st.sock 2>s1.err &
+gw=$!
+trap 'kill $gw 2>/dev/null || true' EXIT
+wait_for 20 test -S st.sock
+expect_rc 1 "$WEIR" gateway -s s2.db -S in.sock
+contains err "weir: in.sock: another process listens there"
+expect_rc 1 "$WEIR" gateway -s s2.db -S other.sock --stats-socket st.sock
+contains err "weir: st.sock: another process listens there"
+kill -TERM "$gw"
+wait "$gw" || fail "socket gateway exited $? after SIGTERM"
+trap - EXIT
+long=$(printf 'd%.0s' $(seq 1 120))
+expect_rc 1 "$WEIR" stats -S "$long.sock"
+contains err "weir: socket path too long"
+expect_rc 1 "$WEIR" stats -S nobody.sock
+contains err "weir: cannot connect to nobody.sock"
