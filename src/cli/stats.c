@@ -17,7 +17,8 @@ static const cli_opt stats_opts[] = {
 	{ "store", 's', "PATH", "figures of this store" },
 	{ "socket", 'S', "PATH", "a running gateway's --stats-socket" },
 	{ "watch", 'w', NULL, "a live per-topic rate view, until SIGINT" },
-	{ "interval", 0, "SECONDS", "--watch: refresh period (default 1)" },
+	{ "interval", 0, "SECONDS",
+	    "--watch: refresh period (default 1, at most 86400)" },
 	{ "count", 0, "N", "--watch: stop after N refreshes" },
 	{ NULL, 0, NULL, NULL },
 };
@@ -61,7 +62,7 @@ stats_parse(stats *s, int argc, char **argv)
 			s->watch = 1;
 		else if (!strcmp(name, "interval"))
 			bad = weir__opts_double(arg, &s->interval) ||
-			    s->interval <= 0;
+			    s->interval <= 0 || s->interval > 86400;
 		else if (!strcmp(name, "count"))
 			bad = weir__opts_u64(arg, &s->count);
 		if (bad)
