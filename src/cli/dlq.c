@@ -78,7 +78,7 @@ dlq_parse(dlq *d, int argc, char **argv)
 		else if (!strcmp(name, "config"))
 			d->config_file = arg;
 		else if (!strcmp(name, "timeout"))
-			bad = weir__opts_double(arg, &d->timeout_s);
+			bad = weir__opts_seconds(arg, &d->timeout_s);
 		else if (!strcmp(name, "all"))
 			d->all = 1;
 		if (bad)

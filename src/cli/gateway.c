@@ -74,7 +74,7 @@ gateway_option(gateway *gw, int i, const char *arg)
 	    (!strcmp(arg, "skip") || !strcmp(arg, "stop")))
 		gw->on_error_stop = !strcmp(arg, "stop");
 	else if (!strcmp(name, "drain-timeout") &&
-	    weir__opts_double(arg, &gw->drain_s) == 0 && gw->drain_s >= 0)
+	    weir__opts_seconds(arg, &gw->drain_s) == 0)
 		return CLI_EXIT_OK;
 	else
 		return weir__opts_usage_error(

@@ -149,6 +149,16 @@ weir__opts_double(const char *s, double *out)
 	return 0;
 }
 
+int
+weir__opts_seconds(const char *s, double *out)
+{
+	double v;
+	if (weir__opts_double(s, &v) != 0 || v < 0 || v > 86400)
+		return -1;
+	*out = v;
+	return 0;
+}
+
 int64_t
 weir__opts_now_ns(void)
 {

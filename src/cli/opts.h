@@ -44,6 +44,9 @@ int weir__opts_usage_error(const cli_usage *u, const char *fmt, ...)
 /* Numbers and times from arguments; 0 on success, -1 if malformed. */
 int weir__opts_u64(const char *s, uint64_t *out);
 int weir__opts_double(const char *s, double *out);
+/* A duration in seconds, from 0 to 86400 (a day): larger ones would
+ * overflow the int64 nanoseconds and int milliseconds of deadlines. */
+int weir__opts_seconds(const char *s, double *out);
 /* A time: unix seconds ("1700000000", "1700000000.25"), RFC 3339
  * ("2024-05-06T07:08:09Z", "...09.5+02:00") or relative to now
  * ("-30s", "-10m", "-2h", "-1d"). Unix nanoseconds in *ns. */

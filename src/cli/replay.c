@@ -102,7 +102,7 @@ replay_option(replay *r, const char *name, const char *arg)
 	else if (!strcmp(name, "route"))
 		r->route = arg;
 	else if (!strcmp(name, "drain-timeout"))
-		bad = weir__opts_double(arg, &r->drain_s) || r->drain_s < 0;
+		bad = weir__opts_seconds(arg, &r->drain_s);
 	if (bad)
 		return weir__opts_usage_error(
 		    &replay_usage, "--%s: bad value '%s'", name, arg);

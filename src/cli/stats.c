@@ -61,8 +61,8 @@ stats_parse(stats *s, int argc, char **argv)
 		else if (!strcmp(name, "watch"))
 			s->watch = 1;
 		else if (!strcmp(name, "interval"))
-			bad = weir__opts_double(arg, &s->interval) ||
-			    s->interval <= 0 || s->interval > 86400;
+			bad = weir__opts_seconds(arg, &s->interval) ||
+			    s->interval == 0;
 		else if (!strcmp(name, "count"))
 			bad = weir__opts_u64(arg, &s->count);
 		if (bad)

@@ -98,6 +98,16 @@ expect_rc 2 "$WEIR" dlq list -s u.db --id x
 contains err "--id: bad value 'x'"
 expect_rc 2 "$WEIR" dlq retry -s u.db -c m.ini --timeout soon
 contains err "--timeout: bad value 'soon'"
+# durations are 0 to 86400 s: a negative --timeout was taken (no wait
+# at all), and 1e300 s overflowed the deadline's int64 nanoseconds
+for bad in -1 1e300 86401; do
+	expect_rc 2 "$WEIR" dlq retry -s u.db -c m.ini --timeout "$bad"
+	contains err "--timeout: bad value '$bad'"
+	expect_rc 2 "$WEIR" gateway -s g.db --drain-timeout "$bad"
+	contains err "--drain-timeout: bad value '$bad'"
+	expect_rc 2 "$WEIR" replay -s u.db --drain-timeout "$bad"
+	contains err "--drain-timeout: bad value '$bad'"
+done
 expect_rc 2 "$WEIR" dlq -s u.db list extra
 contains err "unexpected argument 'extra'"
 expect_rc 2 "$WEIR" dlq -s u.db
