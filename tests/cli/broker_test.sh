@@ -49,4 +49,17 @@ if [[ -n ${WEIR_KAFKA_BOOTSTRAP:-} ]]; then
 	contains err "bad.ini:5:"
 	contains err "kafka.no.such.option"
 fi
+# dlq retry through a route whose destination Kafka refuses at run time
+# (a topic name with '/'): not delivered, one more attempt, exit 4.
+if [[ -n ${WEIR_KAFKA_BOOTSTRAP:-} ]]; then
+	echo '{"topic":"cli.dead","payload":"x"}' >dead.ndjson
+	expect_rc 0 "$WEIR" gateway -s d.db <dead.ndjson
+	"$SEED" d.db kbad
+	printf '[kafka]\nbootstrap.servers = %s\n[route kbad]\npattern = cli.>\nscheme = kafka\ndest = cli/bad%s\n' \
+		"$WEIR_KAFKA_BOOTSTRAP" "$sfx" >kbad.ini
+	expect_rc 4 "$WEIR" dlq retry -s d.db -c kbad.ini --timeout 30
+	contains err "weir: dlq retry: route kbad: 0 delivered, 1 failed"
+	expect_rc 0 "$WEIR" dlq list -s d.db
+	contains out '"error":"weir dlq retry: not acknowledged","attempts":2'
+fi
 echo "broker_test: ok"

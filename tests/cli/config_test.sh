@@ -18,3 +18,32 @@ contains err "nul.ini:2: a NUL byte in the line"
 } >split.ini
 expect_rc 3 "$WEIR" gateway -c split.ini <empty
 contains err "split.ini:4: a NUL byte in the line"
+
+# --- wiring the config into a bridge: each refusal names file:line
+printf '[route r1]\npattern = a.>\nscheme = carrier\ndest = x\n' >scheme.ini
+expect_rc 3 "$WEIR" gateway -c scheme.ini </dev/null
+contains err "weir: scheme.ini:2: [route r1] scheme 'carrier': "
+printf '[route r1]\npattern = a.>\nscheme = mem\ndest = x\n' >nostore.ini
+expect_rc 3 "$WEIR" gateway -c nostore.ini </dev/null
+contains err "nostore.ini:2: r1: a store route needs a store"
+printf '[store]\npath = c.db\n[route r1]\npattern = a..b\nscheme = mem\ndest = x\n' >pattern.ini
+expect_rc 3 "$WEIR" gateway -c pattern.ini </dev/null
+contains err "pattern.ini:4: route: "
+# --store overrides [store] path; a store that is a directory
+printf '[store]\npath = elsewhere.db\ndurability = normal\nmax_event = 4096\n' >store.ini
+echo '{"topic":"a.b"}' >one.ndjson
+expect_rc 0 "$WEIR" gateway -c store.ini -s over.db <one.ndjson
+[[ -f over.db && ! -e elsewhere.db ]] || fail "--store did not override"
+expect_rc 1 "$WEIR" gateway -s . <one.ndjson
+contains err "weir: store '.'"
+expect_rc 1 "$WEIR" replay -s missing.db
+contains err "weir: store 'missing.db': No such file or directory"
+
+# --- replay --to bus -r: only that route; another one is left alone
+printf '[mem]\nrecord_path = rec.txt\n[route r1]\npattern = a.>\nscheme = mem\ndest = x\n[route r2]\npattern = a.>\nscheme = mem\ndest = y\n' >two.ini
+expect_rc 0 "$WEIR" replay -s over.db --to bus -c two.ini -r r2
+contains err "weir: route r2: 1 acked, 0 not delivered, 0 unanswered"
+grep -q "route r1" err && fail "replay -r r2 reported route r1"
+[[ $(wc -l <rec.txt) == 1 ]] || fail "replay -r r2: not 1 record"
+expect_rc 3 "$WEIR" replay -s over.db --to bus -c scheme.ini
+contains err "scheme 'carrier'"

@@ -42,4 +42,23 @@ expect_rc 0 "$WEIR" dlq purge -s d.db --all
 contains out '{"purged":3}'
 expect_rc 0 "$WEIR" dlq list -s d.db
 [[ ! -s out ]] || fail "purge left dead letters"
+
+# retry: dead letters of two routes, r1 sent, r2's route refused by the
+# bridge (nothing sent, its dead letters stay, exit 4); purge --id
+"$SEED" d.db r1
+"$SEED" d.db r2
+printf '[mem]\nrecord_path = rec2.txt\n[route r1]\npattern = d.>\nscheme = mem\ndest = out.{2}\n[route r2]\npattern = d.>\nscheme = mem\ndest = out.{7}\n' >two.ini
+expect_rc 4 "$WEIR" dlq retry -s d.db -c two.ini --timeout 20
+contains err "weir: dlq retry: route r1: 3 delivered, 0 failed"
+contains err "two.ini:8: route: route 'r2': destination: {7}"
+expect_rc 0 "$WEIR" dlq list -s d.db
+[[ $(wc -l <out) == 3 ]] || fail "3 dead letters of r2 expected"
+[[ $(grep -c '"route":"r2"' out) == 3 ]] || fail "not r2's dead letters"
+id=$(head -1 out | sed 's/^{"id":\([0-9]*\).*/\1/')
+expect_rc 0 "$WEIR" dlq purge -s d.db --id "$id"
+contains out '{"purged":1}'
+expect_rc 0 "$WEIR" dlq list -s d.db -r r2
+[[ $(wc -l <out) == 2 ]] || fail "2 dead letters left after purge --id"
+expect_rc 1 "$WEIR" dlq list -s missing.db
+contains err "weir: store 'missing.db'"
 echo "dlq_test: ok"
