@@ -231,7 +231,10 @@ dlq_retry_route(dlq *d, weir_store *st, const cli_config *c, size_t first)
 	weir_bridge    *br     = NULL;
 	cli_bridge_opts bo     = { .force_direct = 1, .only = route };
 	size_t          failed = 0, ok = 0;
-	if (weir_bus_create(&bus, NULL) != WEIR_OK ||
+	weir_err        e = weir_bus_create(&bus, NULL);
+	if (e != WEIR_OK)
+		fprintf(stderr, "weir: dlq retry: %s\n", weir_strerror(e));
+	if (e != WEIR_OK ||
 	    weir__wire_bridge(&br, bus, NULL, c, &bo) != CLI_EXIT_OK) {
 		weir_bus_destroy(bus);
 		return 1;

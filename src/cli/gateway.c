@@ -118,8 +118,11 @@ gateway_setup(gateway *gw)
 		return weir__opts_usage_error(&gateway_usage,
 		    "nothing to do: give --store, or a config with a "
 		    "[store] path or routes");
-	if (weir_bus_create(&gw->bus, NULL) != WEIR_OK)
+	weir_err e = weir_bus_create(&gw->bus, NULL);
+	if (e != WEIR_OK) {
+		fprintf(stderr, "weir: gateway: %s\n", weir_strerror(e));
 		return CLI_EXIT_RUNTIME;
+	}
 	if (gw->store_path != NULL &&
 	    (rv = weir__wire_store(&gw->st, gw->store_path, &gw->cfg, 1)) != 0)
 		return rv;
@@ -134,8 +137,12 @@ gateway_setup(gateway *gw)
 	if (gw->stats_path != NULL &&
 	    (gw->sfd = weir__sock_listen(gw->stats_path)) < 0)
 		return CLI_EXIT_RUNTIME;
-	if (gw->socket_path == NULL)
-		gw->conns[gw->nconns++] = weir__gw_conn_new(gw, 0, 1);
+	if (gw->socket_path == NULL &&
+	    (gw->conns[gw->nconns++] = weir__gw_conn_new(gw, 0, 1)) == NULL) {
+		gw->nconns--; /* a NULL conn would crash the loop */
+		fprintf(stderr, "weir: gateway: out of memory\n");
+		return CLI_EXIT_RUNTIME;
+	}
 	return CLI_EXIT_OK;
 }
 
@@ -295,9 +302,9 @@ weir__cli_gateway(int argc, char **argv)
 		    (unsigned long long) gw.accepted,
 		    (unsigned long long) gw.rejected,
 		    (unsigned long long) gw.failed);
-		rv = gw.store_error  ? CLI_EXIT_RUNTIME
-		    : gw.input_error ? CLI_EXIT_INPUT
-		                     : CLI_EXIT_OK;
+		rv = gw.store_error || gw.read_error ? CLI_EXIT_RUNTIME
+		    : gw.input_error                 ? CLI_EXIT_INPUT
+		                                     : CLI_EXIT_OK;
 	}
 	gateway_close(&gw);
 	return rv;

@@ -69,6 +69,7 @@ typedef struct gateway {
 	int       stop;        /* stop reading: signal, EOF or --on-error */
 	int       input_error; /* a line was refused */
 	int       store_error; /* an append failed */
+	int       read_error;  /* an input could not be read to its end */
 } gateway;
 
 /* gwio.c */

@@ -235,14 +235,29 @@ gw_grow(gw_conn *c)
 	return 0;
 }
 
+/* An input that ends on an error, not at its end: said, and the exit
+ * code is 1 (before, it ended as if at EOF, and the gateway exited 0). */
+static int
+gw_read_failed(gateway *gw, gw_conn *c, const char *why)
+{
+	char where[64];
+	gw_where(c, c->line + 1, where, sizeof where);
+	fprintf(stderr, "weir: %s: cannot read: %s\n", where, why);
+	gw->read_error = 1;
+	c->eof         = 1;
+	return -1;
+}
+
 int
 weir__gw_conn_read(gateway *gw, gw_conn *c)
 {
 	if (gw_grow(c) != 0)
-		return -1;
+		return gw_read_failed(gw, c, "out of memory");
 	ssize_t n = read(c->fd, c->buf + c->len, c->cap - c->len);
 	if (n < 0 && (errno == EINTR || errno == EAGAIN))
 		return 0;
+	if (n < 0)
+		return gw_read_failed(gw, c, strerror(errno));
 	if (n > 0) {
 		c->len += (size_t) n;
 		gw_lines(gw, c);

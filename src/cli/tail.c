@@ -78,13 +78,17 @@ tail_parse(tail *t, int argc, char **argv)
 	return CLI_EXIT_OK;
 }
 
-static void
+/* An event that cannot be formatted fails the tail: skipped, it would
+ * be missing from the output of a command that exits 0. */
+static weir_err
 tail_print(const weir_event *ev, const char *stream, int64_t version)
 {
 	char *text = weir__ndjson_format(ev, stream, version);
-	if (text != NULL)
-		printf("%s\n", text);
+	if (text == NULL)
+		return WEIR_ENOMEM;
+	printf("%s\n", text);
 	free(text);
+	return WEIR_OK;
 }
 
 /* Room for one more held event. The arrays grow with what the read
@@ -146,7 +150,8 @@ tail_last(tail *t, weir_store *st)
 	    t->n > 0 ? weir_store_read(st, &f, tail_keep, t) : WEIR_OK;
 	for (size_t i = t->nheld; i-- > 0;) {
 		if (e == WEIR_OK)
-			tail_print(t->held[i], t->streams[i], t->versions[i]);
+			e = tail_print(
+			    t->held[i], t->streams[i], t->versions[i]);
 		weir_event_release(t->held[i]);
 		free(t->streams[i]);
 	}
@@ -162,9 +167,8 @@ tail_new(weir_store *st, const weir_event *ev, const char *stream,
 {
 	tail *t = arg;
 	(void) st;
-	tail_print(ev, stream, version);
 	t->last_seq = weir_event_seq(ev);
-	return WEIR_OK;
+	return tail_print(ev, stream, version);
 }
 
 static weir_err

@@ -12,6 +12,11 @@ contains out '"line":4'
 contains out '"line":5'
 contains err "weir: gateway: 5 lines, 3 stored, 0 refused, 0 not stored"
 
+# --- an input that fails to read (a directory) is an error, exit 1: it
+# ended as if at EOF, and the gateway exited 0
+expect_rc 1 "$WEIR" gateway -s dir.db <.
+contains err "weir: stdin line 1: cannot read: Is a directory"
+
 # --- a line over 16 MiB is refused, the lines around it are taken
 {
 	echo '{"topic":"io.before"}'

@@ -10,6 +10,7 @@
 #ifndef WEIR_TEST_LIBC_FAIL_H
 #define WEIR_TEST_LIBC_FAIL_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -22,7 +23,8 @@ void *__wrap_calloc(size_t n, size_t size);
 void *__wrap_realloc(void *p, size_t n);
 char *__wrap_strdup(const char *s);
 
-static long lf_calls, lf_fail_at;
+/* Atomic: a command's bridge and store threads allocate too. */
+static _Atomic long lf_calls, lf_fail_at;
 
 static inline void
 lf_arm(long n)

@@ -1,0 +1,298 @@
+/*
+ * The weir tool's subcommands under allocation failure: each command
+ * runs in-process (its entry point, stdout and stderr sent to files),
+ * once as the reference, then again with the n-th allocation failing,
+ * for n = 1, 2, ... until a run fires no failure. Every run must either
+ * recover (exit 0 and the reference's output) or report it (a "weir:"
+ * line on stderr and a runtime exit code); never crash, hang or leak
+ * (ASan's LSan). The allocations are libc's (libc_fail.h): the tool's
+ * own and weir's, whose default allocator is libc's; SQLite's and
+ * jansson's are in shared libraries and do not fail.
+ */
+#include "weir_test.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <weir/store.h>
+
+#include "cli/cli.h"
+#include "libc_fail.h"
+
+/* main.c is not linked (it has main): its one shared text. */
+const char weir__cli_exit_help[] = "exit codes: (cmd_oom_test)\n";
+
+typedef int (*cmd_fn)(int argc, char **argv);
+
+/* Runs @p fn with @p args (NULL-terminated; args[0] is the command's
+ * name), stdin from @p in (or /dev/null); returns its exit code. */
+static int
+run(cmd_fn fn, const char *in, const char *const *args)
+{
+	char *argv[16];
+	int   argc = 0;
+	while (args[argc] != NULL) {
+		argv[argc] = (char *) args[argc];
+		argc++;
+	}
+	argv[argc] = NULL;
+	fflush(stdout);
+	fflush(stderr);
+	int saved[3] = { dup(0), dup(1), dup(2) };
+	int fds[3]   = { open(in ? in : "/dev/null", O_RDONLY),
+		  open("cmd.out", O_WRONLY | O_CREAT | O_TRUNC, 0600),
+		  open("cmd.err", O_WRONLY | O_CREAT | O_TRUNC, 0600) };
+	if (fds[0] < 0 || fds[1] < 0 || fds[2] < 0 || saved[2] < 0)
+		fail_msg("open: %s", strerror(errno)); /* not redirected yet */
+	for (int i = 0; i < 3; i++) {
+		dup2(fds[i], i);
+		close(fds[i]);
+	}
+	clearerr(stdin);
+	int rv = fn(argc, argv);
+	fflush(stdout);
+	fflush(stderr);
+	for (int i = 0; i < 3; i++) {
+		dup2(saved[i], i);
+		close(saved[i]);
+	}
+	clearerr(stdin);
+	return rv;
+}
+
+/* Open file descriptors: a failed run must not leak one. */
+static int
+fd_count(void)
+{
+	int n = 0;
+	for (int fd = 0; fd < 1024; fd++)
+		n += fcntl(fd, F_GETFD) != -1;
+	return n;
+}
+
+static char *
+slurp(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	assert_non_null(f);
+	static char buf[1 << 16];
+	size_t      n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	return strdup(buf);
+}
+
+static void
+copy_file(const char *from, const char *to)
+{
+	char cmd[512];
+	snprintf(cmd, sizeof cmd, "cp '%s' '%s'", from, to);
+	assert_int_equal(system(cmd), 0);
+}
+
+/* What one command is: its args, its input, a store to start from
+ * (copied to the path its args name), and whether its output may be
+ * compared with the reference (no random ids, no timings). */
+typedef struct cmd_case {
+	cmd_fn             fn;
+	const char *const *args;
+	const char        *in, *fixture, *store;
+	int                compare_out;
+	int                ok_rc; /* the reference's exit code */
+} cmd_case;
+
+static void
+prepare(const cmd_case *k)
+{
+	if (k->store != NULL) {
+		unlink(k->store);
+		if (k->fixture != NULL)
+			copy_file(k->fixture, k->store);
+	}
+}
+
+static void
+oom_loop(const cmd_case *k)
+{
+	int64_t t0 = wt_now_ms();
+	prepare(k);
+	int rc = run(k->fn, k->in, k->args);
+	if (rc != k->ok_rc) {
+		char *err = slurp("cmd.err");
+		fail_msg("%s: reference exit %d: %s", k->args[0], rc, err);
+	}
+	char *want = slurp("cmd.out");
+	long  n;
+	/* OOM_FROM=n: start there (to look at one run in a debugger) */
+	long from = getenv("OOM_FROM") ? atol(getenv("OOM_FROM")) : 1;
+	for (n = from; n < 5000; n++) {
+		prepare(k);
+		FILE *nf = fopen("cmd.n", "a"); /* which run, if it crashes */
+		if (nf != NULL) {
+			fprintf(nf, "%s %s %ld\n", k->args[0], k->args[1], n);
+			fclose(nf);
+		}
+		int fds = fd_count();
+		lf_arm(n);
+		rc         = run(k->fn, k->in, k->args);
+		long fired = lf_calls >= n;
+		lf_arm(0);
+		char *out = slurp("cmd.out");
+		char *err = slurp("cmd.err");
+		if (fd_count() != fds)
+			fail_msg("%s, allocation %ld: exit %d, %d fds leaked, "
+			         "stderr '%s'",
+			    k->args[0], n, rc, fd_count() - fds, err);
+		if (rc == k->ok_rc) {
+			if (k->compare_out && strcmp(out, want) != 0)
+				fail_msg("%s, allocation %ld: exit %d, other "
+				         "output:\n%s\nwant:\n%s",
+				    k->args[0], n, rc, out, want);
+		} else if ((rc != CLI_EXIT_RUNTIME && rc != CLI_EXIT_PARTIAL &&
+		               rc != CLI_EXIT_INPUT) ||
+		    strstr(err, "weir: ") == NULL) {
+			fail_msg("%s, allocation %ld: exit %d, stderr '%s'",
+			    k->args[0], n, rc, err);
+		}
+		free(out);
+		free(err);
+		if (!fired)
+			break;
+	}
+	free(want);
+	print_message("%s %s: %ld allocations failed in turn (%lld ms)\n",
+	    k->args[0], k->args[1], n - 1, (long long) (wt_now_ms() - t0));
+	assert_true(n > from && n < 5000);
+}
+
+static const char *const gw_args[]     = { "gateway", "-c", "oom.ini", "--ack",
+	    "--drain-timeout", "1", NULL };
+static const char *const tail_args[]   = { "tail", "-s", "fx.db", "-n", "3",
+	  NULL };
+static const char *const replay_args[] = { "replay", "-s", "fx.db", NULL };
+static const char *const bus_args[] = { "replay", "-s", "fx.db", "--to", "bus",
+	"-c", "bus.ini", "--drain-timeout", "1", NULL };
+static const char *const stats_args[] = { "stats", "-s", "fx.db", NULL };
+static const char *const watch_args[] = { "stats", "-s", "fx.db", "--watch",
+	"--count", "2", "--interval", "0.001", NULL };
+static const char *const list_args[]  = { "dlq", "list", "-s", "fx.db", NULL };
+static const char *const show_args[]  = { "dlq", "show", "-s", "fx.db", "--id",
+	 "2", NULL };
+static const char *const retry_args[] = { "dlq", "retry", "-s", "rt.db", "-c",
+	"bus.ini", "--timeout", "1", NULL };
+static const char *const purge_args[] = { "dlq", "purge", "-s", "rt.db",
+	"--all", NULL };
+
+static weir_err
+seed_dead(weir_store *st, const weir_event *ev, const char *stream,
+    int64_t version, void *arg)
+{
+	(void) stream;
+	(void) version;
+	(void) arg;
+	return weir_store_dead_add(
+	    st, ev, "r1", WEIR_EBACKEND, "seeded by cmd_oom_test", NULL);
+}
+
+static int
+setup(void **state)
+{
+	(void) state;
+	FILE *f = fopen("oom.ini", "w");
+	assert_non_null(f);
+	fputs("[store]\npath = gw.db\n[mem]\n[route r1]\npattern = o.>\n"
+	      "scheme = mem\ndest = out.{2}\n",
+	    f);
+	fclose(f);
+	f = fopen("bus.ini", "w");
+	assert_non_null(f);
+	fputs("[mem]\n[route r1]\npattern = o.>\nscheme = mem\n"
+	      "dest = out.{2}\n",
+	    f);
+	fclose(f);
+	f = fopen("oom.ndjson", "w");
+	assert_non_null(f);
+	fputs(
+	    "{\"topic\":\"o.a\",\"key\":\"k\",\"payload\":\"1\"}\n"
+	    "{\"topic\":\"o.b\",\"stream\":\"s\",\"headers\":{\"h\":\"v\"}}\n"
+	    "{\"topic\":\"o.a\",\"payload_b64\":\"AP8=\"}\nnot json\n",
+	    f);
+	fclose(f);
+	/* the fixture: 3 events, a cursor, 3 dead letters of r1 */
+	unlink("fx.db");
+	unlink("gw.db");
+	assert_int_equal(
+	    run(weir__cli_gateway, "oom.ndjson", gw_args), CLI_EXIT_INPUT);
+	copy_file("gw.db", "fx.db");
+	/* and its events as dead letters of r1, as a failing route leaves
+	 * them (tests/cli/dlq_seed.c) */
+	weir_store *st;
+	char        why[256];
+	assert_int_equal(
+	    weir_store_open(&st, "fx.db", NULL, why, sizeof why), WEIR_OK);
+	assert_int_equal(
+	    weir_store_read_all(st, 1, 0, seed_dead, NULL), WEIR_OK);
+	weir_store_destroy(st);
+	return 0;
+}
+
+static void
+test_gateway(void **state)
+{
+	(void) state;
+	cmd_case k = { weir__cli_gateway, gw_args, "oom.ndjson", NULL, "gw.db",
+		0, CLI_EXIT_INPUT };
+	oom_loop(&k);
+}
+
+static void
+test_readers(void **state)
+{
+	(void) state;
+	const cmd_case k[] = {
+		{ weir__cli_tail, tail_args, NULL, NULL, NULL, 1, 0 },
+		{ weir__cli_replay, replay_args, NULL, NULL, NULL, 1, 0 },
+		{ weir__cli_stats, stats_args, NULL, NULL, NULL, 1, 0 },
+		{ weir__cli_stats, watch_args, NULL, NULL, NULL, 0, 0 },
+	};
+	for (size_t i = 0; i < sizeof k / sizeof *k; i++)
+		oom_loop(&k[i]);
+}
+
+static void
+test_replay_to_bus(void **state)
+{
+	(void) state;
+	cmd_case k = { weir__cli_replay, bus_args, NULL, NULL, NULL, 0, 0 };
+	oom_loop(&k);
+}
+
+static void
+test_dlq(void **state)
+{
+	(void) state;
+	const cmd_case k[] = {
+		{ weir__cli_dlq, list_args, NULL, NULL, NULL, 1, 0 },
+		{ weir__cli_dlq, show_args, NULL, NULL, NULL, 1, 0 },
+		{ weir__cli_dlq, retry_args, NULL, "fx.db", "rt.db", 1, 0 },
+		{ weir__cli_dlq, purge_args, NULL, "fx.db", "rt.db", 1, 0 },
+	};
+	for (size_t i = 0; i < sizeof k / sizeof *k; i++)
+		oom_loop(&k[i]);
+}
+
+int
+main(void)
+{
+	signal(SIGPIPE, SIG_IGN);
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_gateway),
+		cmocka_unit_test(test_readers),
+		cmocka_unit_test(test_replay_to_bus),
+		cmocka_unit_test(test_dlq),
+	};
+	return cmocka_run_group_tests(tests, setup, NULL);
+}
