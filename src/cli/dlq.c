@@ -79,7 +79,7 @@ dlq_parse(dlq *d, int argc, char **argv)
 			d->config_file = arg;
 		else if (!strcmp(name, "timeout"))
 			bad = weir__opts_seconds(arg, &d->timeout_s);
-		else if (!strcmp(name, "all"))
+		else /* "all": the table's last */
 			d->all = 1;
 		if (bad)
 			return weir__opts_usage_error(

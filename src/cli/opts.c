@@ -125,7 +125,7 @@ int
 weir__opts_u64(const char *s, uint64_t *out)
 {
 	char *end;
-	if (s == NULL || *s < '0' || *s > '9')
+	if (*s < '0' || *s > '9')
 		return -1;
 	errno                = 0;
 	unsigned long long v = strtoull(s, &end, 10);
@@ -139,7 +139,7 @@ int
 weir__opts_double(const char *s, double *out)
 {
 	char *end;
-	if (s == NULL || *s == '\0')
+	if (*s == '\0')
 		return -1;
 	errno    = 0;
 	double v = strtod(s, &end);
@@ -237,7 +237,7 @@ int
 weir__opts_time(const char *s, int64_t *ns)
 {
 	double v;
-	if (s == NULL || *s == '\0')
+	if (*s == '\0')
 		return -1;
 	if (*s == '-')
 		return opts_time_relative(s, ns);

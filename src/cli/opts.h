@@ -41,7 +41,8 @@ void weir__opts_help(FILE *f, const cli_usage *u);
 int weir__opts_usage_error(const cli_usage *u, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-/* Numbers and times from arguments; 0 on success, -1 if malformed. */
+/* Numbers and times from arguments (never NULL: the options that take
+ * them require one); 0 on success, -1 if malformed. */
 int weir__opts_u64(const char *s, uint64_t *out);
 int weir__opts_double(const char *s, double *out);
 /* A duration in seconds, from 0 to 86400 (a day): larger ones would

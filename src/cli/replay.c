@@ -101,7 +101,7 @@ replay_option(replay *r, const char *name, const char *arg)
 		r->config_file = arg;
 	else if (!strcmp(name, "route"))
 		r->route = arg;
-	else if (!strcmp(name, "drain-timeout"))
+	else /* "drain-timeout": the table's last */
 		bad = weir__opts_seconds(arg, &r->drain_s);
 	if (bad)
 		return weir__opts_usage_error(

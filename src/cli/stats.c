@@ -63,7 +63,7 @@ stats_parse(stats *s, int argc, char **argv)
 		else if (!strcmp(name, "interval"))
 			bad = weir__opts_seconds(arg, &s->interval) ||
 			    s->interval == 0;
-		else if (!strcmp(name, "count"))
+		else /* "count": the table's last */
 			bad = weir__opts_u64(arg, &s->count);
 		if (bad)
 			return weir__opts_usage_error(

@@ -62,7 +62,7 @@ tail_parse(tail *t, int argc, char **argv)
 			t->f.pattern = arg;
 		else if (!strcmp(name, "stream"))
 			t->f.stream = arg;
-		else if (!strcmp(name, "interval"))
+		else /* "interval": the table's last */
 			bad = weir__opts_u64(arg, &t->interval) ||
 			    t->interval == 0 || t->interval > 60000;
 		if (bad)
