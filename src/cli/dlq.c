@@ -192,11 +192,16 @@ dlq_collect(weir_store *st, const weir_store_dead_letter *dl, void *arg)
 		d->origins = ors;
 	if (!ids || !evs || !ors)
 		return WEIR_ENOMEM;
-	d->ids[d->n]     = dl->id;
-	d->evs[d->n]     = weir_event_hold(dl->ev);
-	d->origins[d->n] = strdup(dl->origin);
-	if (d->evs[d->n] == NULL || d->origins[d->n] == NULL)
+	const weir_event *ev     = weir_event_hold(dl->ev);
+	char             *origin = strdup(dl->origin);
+	if (ev == NULL || origin == NULL) { /* not counted: freed here */
+		weir_event_release(ev);
+		free(origin);
 		return WEIR_ENOMEM;
+	}
+	d->ids[d->n]     = dl->id;
+	d->evs[d->n]     = ev;
+	d->origins[d->n] = origin;
 	d->n++;
 	return WEIR_OK;
 }

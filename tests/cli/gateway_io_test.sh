@@ -74,8 +74,22 @@ expect_rc 1 "$WEIR" gateway -s s2.db -S in.sock
 contains err "weir: in.sock: another process listens there"
 expect_rc 1 "$WEIR" gateway -s s2.db -S other.sock --stats-socket st.sock
 contains err "weir: st.sock: another process listens there"
+# a socket client's refused line is blamed on "client N line L"
+python3 - <<'PY'
+import socket
+s = socket.socket(socket.AF_UNIX)
+s.connect("in.sock")
+s.sendall(b'{"topic":"ok.a"}\nnot json\n')
+s.shutdown(socket.SHUT_WR)
+s.recv(1)
+PY
+# (the probes of the two gateways above were clients too)
+grep -qE "^weir: client [0-9]+ line 2: not JSON" s1.err ||
+	fail "no 'client N line 2' in s1.err"
 kill -TERM "$gw"
-wait "$gw" || fail "socket gateway exited $? after SIGTERM"
+rc=0
+wait "$gw" || rc=$?
+[[ $rc == 3 ]] || fail "socket gateway exited $rc, not 3 (a line refused)"
 trap - EXIT
 long=$(printf 'd%.0s' $(seq 1 120))
 expect_rc 1 "$WEIR" stats -S "$long.sock"

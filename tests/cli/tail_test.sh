@@ -27,6 +27,12 @@ expect_rc 0 "$WEIR" tail -s t.db -n 18446744073709551615
 expect_rc 0 "$WEIR" tail -s t.db -n 100000000000 -t 't.a'
 [[ $(wc -l <out) == 50 ]] || fail "tail -n 1e11: $(wc -l <out) lines"
 
+# --- replay to a full device: an error, exit 1, not a short output
+rc=0
+"$WEIR" replay -s t.db --to stdout >/dev/full 2>err || rc=$?
+[[ $rc == 1 ]] || fail "replay >/dev/full exited $rc, not 1"
+contains err "weir: replay: cannot write to stdout"
+
 # --- options: each bad value is a usage error naming it
 expect_rc 2 "$WEIR" tail -s t.db -n ten
 contains err "--lines: bad value 'ten'"
