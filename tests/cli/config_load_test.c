@@ -62,6 +62,7 @@ test_store_section(void **state)
 	refused("[store]\nmax_event = 0\n", ":2: [store] max_event: '0'");
 	refused("[store]\nmax_event = x1\n", "max_event: 'x1'");
 	refused("[store]\nmax_event = 12k\n", "max_event: '12k'");
+	refused("[store]\nmax_event = -1\n", "max_event: '-1'");
 	refused("[store]\nsize = 1\n", ":2: [store]: unknown key 'size'");
 }
 
@@ -128,6 +129,8 @@ test_backend_sections(void **state)
 	assert_string_equal(e->key, "kafka.linger.ms");
 	e = weir__config_blame(&c, "kafka.acks kafka.linger.ms");
 	assert_string_equal(e->key, "kafka.linger.ms");
+	e = weir__config_blame(&c, "kafka.bootstrap.servers, kafka.acks");
+	assert_string_equal(e->key, "kafka.bootstrap.servers");
 	assert_null(weir__config_blame(&c, "nothing here"));
 	weir__config_free(&c);
 	refused(

@@ -36,7 +36,9 @@ for bad in "--from-seq -1" "--from-seq 1x" "--to-seq 99999999999999999999" \
 	"--until nan" "--until inf" "--speed x0" "--speed xx" "--to file" \
 	"--drain-timeout -1" "--since=" "--until 2262-04-12T00:00:00Z" \
 	"--until 2999-01-01T00:00:00Z" "--until 99999999999" \
-	"--since -1e300d" "--since 1700000000.5Z"; do
+	"--since -1e300d" "--since 1700000000.5Z" "--since -nans" \
+	"--since 2024-05-06T07:08:09Zx" "--since 2024-05-06T07:08:09+02:00x" \
+	"--since 0001-01-01T00:00:00Z" "--drain-timeout="; do
 	expect_rc 2 "$WEIR" replay -s u.db $bad
 	contains err "bad value"
 done
