@@ -124,13 +124,14 @@ dlq_json(const weir_store_dead_letter *dl, int with_event)
 		    weir_event_topic(dl->ev), "seq",
 		    (json_int_t) weir_event_seq(dl->ev));
 	}
+	if (ev == NULL) /* out of memory: "event":null would lie */
+		return NULL;
 	return json_pack("{s:I,s:s,s:s,s:s,s:I,s:I,s:I,s:o}", "id",
 	    (json_int_t) dl->id, "route", dl->origin, "code",
 	    weir_err_name(dl->code), "error", dl->message ? dl->message : "",
 	    "attempts", (json_int_t) dl->attempts, "first_failure",
 	    (json_int_t) dl->first_failure, "last_failure",
-	    (json_int_t) dl->last_failure, "event",
-	    ev != NULL ? ev : json_null());
+	    (json_int_t) dl->last_failure, "event", ev);
 }
 
 static weir_err

@@ -41,7 +41,9 @@ typedef struct stats {
 	uint64_t    count;
 	weir_store *st;
 	uint64_t    seen_seq;
-	json_t     *topics; /* store: counts so far */
+	json_t     *topics;  /* store: counts so far */
+	json_t     *cursors; /* store: of the current fetch */
+	int         nomem;   /* a JSON value could not be made */
 } stats;
 
 static int
@@ -88,8 +90,9 @@ stats_count(weir_store *st, const weir_event *ev, const char *stream,
 	(void) stream;
 	(void) version;
 	json_t *n = json_object_get(s->topics, t);
-	json_object_set_new(
-	    s->topics, t, json_integer(n ? json_integer_value(n) + 1 : 1));
+	if (json_object_set_new(s->topics, t,
+	        json_integer(n ? json_integer_value(n) + 1 : 1)) != 0)
+		return WEIR_ENOMEM; /* a count left out would be wrong */
 	s->seen_seq = weir_event_seq(ev);
 	return WEIR_OK;
 }
@@ -97,8 +100,11 @@ stats_count(weir_store *st, const weir_event *ev, const char *stream,
 static void
 stats_cursor(weir_store *st, const char *name, uint64_t seq, void *arg)
 {
+	stats *s = arg;
 	(void) st;
-	json_object_set_new(arg, name, json_integer((json_int_t) seq));
+	if (json_object_set_new(
+	        s->cursors, name, json_integer((json_int_t) seq)) != 0)
+		s->nomem = 1;
 }
 
 static weir_err
@@ -116,17 +122,23 @@ stats_store(stats *s)
 {
 	weir_store_filter f    = WEIR_STRUCT_INIT(weir_store_filter);
 	uint64_t          last = 0, dead = 0, events = 0;
-	f.from_seq       = s->seen_seq + 1;
-	json_t  *cursors = json_object();
-	weir_err e       = weir_store_read(s->st, &f, stats_count, s);
+	f.from_seq      = s->seen_seq + 1;
+	json_t *cursors = s->cursors = json_object();
+	s->nomem                     = cursors == NULL || s->topics == NULL;
+	weir_err e                   = s->nomem ? WEIR_ENOMEM
+	                                        : weir_store_read(s->st, &f, stats_count, s);
 	if (e == WEIR_OK)
 		e = weir_store_last_seq(s->st, &last);
 	if (e == WEIR_OK)
-		e = weir_store_cursor_list(s->st, stats_cursor, cursors);
+		e = weir_store_cursor_list(s->st, stats_cursor, s);
 	if (e == WEIR_OK)
 		e = weir_store_dead_list(s->st, NULL, 0, stats_dead, &dead);
+	if (e == WEIR_OK && s->nomem)
+		e = WEIR_ENOMEM;
 	if (e != WEIR_OK) {
-		fprintf(stderr, "weir: stats: %s\n", weir_store_errmsg(s->st));
+		fprintf(stderr, "weir: stats: %s\n",
+		    e == WEIR_ENOMEM ? weir_strerror(e)
+		                     : weir_store_errmsg(s->st));
 		json_decref(cursors);
 		return NULL;
 	}
@@ -134,10 +146,13 @@ stats_store(stats *s)
 	json_t     *v;
 	json_object_foreach(s->topics, k, v) events +=
 	    (uint64_t) json_integer_value(v);
-	return json_pack("{s:{s:s,s:I,s:I,s:O,s:o,s:I}}", "store", "path",
+	json_t *o = json_pack("{s:{s:s,s:I,s:I,s:O,s:o,s:I}}", "store", "path",
 	    s->store_path, "last_seq", (json_int_t) last, "events",
 	    (json_int_t) events, "topics", s->topics, "cursors", cursors,
 	    "dead_letters", (json_int_t) dead);
+	if (o == NULL)
+		fprintf(stderr, "weir: stats: out of memory\n");
+	return o;
 }
 
 static json_t *
@@ -235,6 +250,8 @@ weir__cli_stats(int argc, char **argv)
 		char   *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
 		if (text != NULL)
 			printf("%s\n", text);
+		else if (o != NULL) /* else: stats_fetch said why */
+			fprintf(stderr, "weir: stats: out of memory\n");
 		rv = text != NULL ? CLI_EXIT_OK : CLI_EXIT_RUNTIME;
 		free(text);
 		json_decref(o);
