@@ -133,3 +133,9 @@ script -qec "'$WEIR' replay -s u.db >replay.out" /dev/null >tty.txt
 contains tty.txt "[##############################] 100% 3/3"
 contains tty.txt "weir: replayed 3 events"
 [[ $(wc -l <replay.out) == 3 ]] || fail "replay on a tty: not 3 events"
+# 250 events: the first redraw (at 100 done) shows a part-filled bar
+for i in $(seq 1 250); do echo '{"topic":"t.p"}'; done >p.ndjson
+expect_rc 0 "$WEIR" gateway -s p.db <p.ndjson
+script -qec "'$WEIR' replay -s p.db >replay.out" /dev/null >tty.txt
+contains tty.txt "[############..................]  40% 100/250"
+contains tty.txt "weir: replayed 250 events"
