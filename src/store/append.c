@@ -247,7 +247,7 @@ weir__append_rows(weir_store *st, weir__req *r, size_t *single)
 		return 0; // one plain append, or none
 	}
 	n                  = (size_t) WEIR__APPEND_ROWS >> size;
-	*single            = n;
+	*single            = 0; // after a multi-row INSERT: try the next one
 	sqlite3_stmt *s    = st->writer.ins_rows[size];
 	uint64_t      next = st->writer.next_seq;
 	weir__bind    b;
@@ -272,6 +272,7 @@ weir__append_rows(weir_store *st, weir__req *r, size_t *single)
 	// A failed bind or a refused id (a retry, or one id twice): the
 	// statement undid its rows; each runs alone, as if never grouped.
 	// Anything else is a storage error, which fails the batch.
+	*single = n;
 	if (b.rc == SQLITE_OK && (rc & 0xff) != SQLITE_CONSTRAINT) {
 		r->rv = weir__store_sqlerr(st, st->writer.db, rc, "append");
 	}
