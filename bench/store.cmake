@@ -11,3 +11,12 @@ weir_target_warnings(store_bench)
 target_link_libraries(store_bench PRIVATE weir::store weir::core
                       SQLite::SQLite3 Threads::Threads)
 target_compile_definitions(store_bench PRIVATE _GNU_SOURCE)
+
+# writer_count: the store writer's instructions per plain or inbox append,
+# for callgrind (full batches; reaches into src/store for the writer).
+add_executable(writer_count ${CMAKE_CURRENT_LIST_DIR}/writer_count.c)
+weir_target_warnings(writer_count)
+target_include_directories(writer_count PRIVATE ${PROJECT_SOURCE_DIR}/src)
+target_link_libraries(writer_count PRIVATE weir::store weir::core
+                      SQLite::SQLite3 Threads::Threads)
+target_compile_definitions(writer_count PRIVATE _GNU_SOURCE)

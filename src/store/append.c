@@ -12,9 +12,8 @@
 
 // ---- writer side ------------------------------------------------------
 
-// Binds one row's nine parameters, from @p base + 1 on.
-static void
-append_bind_row(
+void
+weir__append_bind_row(
     weir__bind *b, const weir__req *r, int base, uint64_t seq, int64_t version)
 {
 	const weir_event *ev = r->ev;
@@ -44,7 +43,7 @@ append_insert(weir_store *st, weir__req *r, int64_t version)
 	sqlite3_stmt *s = st->writer.ins;
 	weir__bind    b;
 	weir__bind_init(&b, s);
-	append_bind_row(&b, r, 0, st->writer.next_seq, version);
+	weir__append_bind_row(&b, r, 0, st->writer.next_seq, version);
 	int rc = b.rc == SQLITE_OK ? sqlite3_step(s) : b.rc;
 	sqlite3_reset(s);
 	if (rc == SQLITE_DONE) {
@@ -141,8 +140,8 @@ append_stream(weir_store *st, weir__req *r)
 // batch commits, so the id is taken out again: "seen" without its event,
 // the broker's redelivery would be dropped as a duplicate and the event
 // lost. Returns @p rv, or the delete's own failure.
-static weir_err
-append_inbox_unsee(weir_store *st, weir__req *r, weir_err rv)
+weir_err
+weir__append_inbox_unsee(weir_store *st, const weir__req *r, weir_err rv)
 {
 	if (weir__writer_is_hard(rv)) {
 		return rv;
@@ -194,7 +193,7 @@ append_inbox(weir_store *st, weir__req *r)
 		r->dup = rv == WEIR_OK;
 		return rv;
 	}
-	return append_inbox_unsee(
+	return weir__append_inbox_unsee(
 	    st, r, weir__store_sqlerr(st, st->writer.db, rc, "append"));
 }
 
@@ -228,35 +227,31 @@ append_is_plain(const weir__req *r)
 	return r->kind == WEIR__REQ_APPEND && !r->inbox && r->stream == NULL;
 }
 
-size_t
-weir__append_rows(weir_store *st, weir__req *r, size_t *single)
+int
+weir__append_run_size(size_t n)
 {
-	size_t     n = 0;
-	weir__req *p = r;
-	for (; p != NULL && n < WEIR__APPEND_ROWS && append_is_plain(p);
-	     p = p->next) {
-		n++;
-	}
 	int size = 0; // the largest statement not longer than the run
 	while (size < WEIR__APPEND_SIZES - 1 &&
 	    (size_t) (WEIR__APPEND_ROWS >> size) > n) {
 		size++;
 	}
-	*single = 1;
-	if ((size_t) (WEIR__APPEND_ROWS >> size) > n) {
-		return 0; // one plain append, or none
-	}
-	n                  = (size_t) WEIR__APPEND_ROWS >> size;
-	*single            = 0; // after a multi-row INSERT: try the next one
+	return (size_t) (WEIR__APPEND_ROWS >> size) > n ? -1 : size;
+}
+
+int
+weir__append_rows_insert(weir_store *st, weir__req *r, int size, int *bound)
+{
+	size_t        n    = (size_t) WEIR__APPEND_ROWS >> size;
 	sqlite3_stmt *s    = st->writer.ins_rows[size];
 	uint64_t      next = st->writer.next_seq;
+	weir__req    *p    = r;
 	weir__bind    b;
 	weir__bind_init(&b, s);
-	p = r;
 	for (size_t i = 0; i < n; i++, p = p->next) {
-		append_bind_row(&b, p, (int) (9 * i), next + i, 0);
+		weir__append_bind_row(&b, p, (int) (9 * i), next + i, 0);
 	}
-	int rc = b.rc == SQLITE_OK ? sqlite3_step(s) : b.rc;
+	*bound = b.rc == SQLITE_OK;
+	int rc = *bound ? sqlite3_step(s) : b.rc;
 	sqlite3_reset(s);
 	if (rc == SQLITE_DONE) {
 		p = r;
@@ -267,13 +262,36 @@ weir__append_rows(weir_store *st, weir__req *r, size_t *single)
 			    &st->writer, p->seq, weir_event_ts(p->ev));
 		}
 		st->writer.next_seq = next + n;
+	}
+	return rc;
+}
+
+size_t
+weir__append_rows(weir_store *st, weir__req *r, size_t *single)
+{
+	size_t     n = 0;
+	weir__req *p = r;
+	for (; p != NULL && n < WEIR__APPEND_ROWS && append_is_plain(p);
+	     p = p->next) {
+		n++;
+	}
+	int size = weir__append_run_size(n);
+	*single  = 1;
+	if (size < 0) {
+		return 0; // one plain append, or none
+	}
+	n = (size_t) WEIR__APPEND_ROWS >> size;
+	int bound;
+	int rc = weir__append_rows_insert(st, r, size, &bound);
+	if (rc == SQLITE_DONE) {
+		*single = 0; // the next run may be grouped again
 		return n;
 	}
 	// A failed bind or a refused id (a retry, or one id twice): the
 	// statement undid its rows; each runs alone, as if never grouped.
 	// Anything else is a storage error, which fails the batch.
 	*single = n;
-	if (b.rc == SQLITE_OK && (rc & 0xff) != SQLITE_CONSTRAINT) {
+	if (bound && (rc & 0xff) != SQLITE_CONSTRAINT) {
 		r->rv = weir__store_sqlerr(st, st->writer.db, rc, "append");
 	}
 	return 0;
