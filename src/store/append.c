@@ -14,7 +14,7 @@
 
 void
 weir__append_bind_row(
-    weir__bind *b, const weir__req *r, int base, uint64_t seq, int64_t version)
+    weir__bind *b, const weir__req *r, int base, uint64_t seq)
 {
 	const weir_event *ev = r->ev;
 	size_t            key_len, payload_len;
@@ -27,12 +27,6 @@ weir__append_bind_row(
 	weir__bind_blob(b, base + 5, key, key_len);
 	weir__bind_blob(b, base + 6, r->hdr, r->hdr_len);
 	weir__bind_blob(b, base + 7, payload, payload_len);
-	weir__bind_text(b, base + 8, r->stream);
-	if (r->stream != NULL) {
-		weir__bind_int64(b, base + 9, version);
-	} else {
-		weir__bind_text(b, base + 9, NULL);
-	}
 }
 
 // Binds the row and steps; SQLITE_DONE on success. A failed bind is
@@ -43,7 +37,13 @@ append_insert(weir_store *st, weir__req *r, int64_t version)
 	sqlite3_stmt *s = st->writer.ins;
 	weir__bind    b;
 	weir__bind_init(&b, s);
-	weir__append_bind_row(&b, r, 0, st->writer.next_seq, version);
+	weir__append_bind_row(&b, r, 0, st->writer.next_seq);
+	weir__bind_text(&b, 8, r->stream);
+	if (r->stream != NULL) {
+		weir__bind_int64(&b, 9, version);
+	} else {
+		weir__bind_text(&b, 9, NULL);
+	}
 	int rc = b.rc == SQLITE_OK ? sqlite3_step(s) : b.rc;
 	sqlite3_reset(s);
 	if (rc == SQLITE_DONE) {
@@ -248,7 +248,8 @@ weir__append_rows_insert(weir_store *st, weir__req *r, int size, int *bound)
 	weir__bind    b;
 	weir__bind_init(&b, s);
 	for (size_t i = 0; i < n; i++, p = p->next) {
-		weir__append_bind_row(&b, p, (int) (9 * i), next + i, 0);
+		weir__append_bind_row(
+		    &b, p, (int) (WEIR__APPEND_COLS * i), next + i);
 	}
 	*bound = b.rc == SQLITE_OK;
 	int rc = *bound ? sqlite3_step(s) : b.rc;

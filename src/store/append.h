@@ -40,9 +40,13 @@ int weir__append_run_size(size_t n);
 // its rows. *bound is 0 when a bind failed (the step did not run).
 int weir__append_rows_insert(
     weir_store *st, weir__req *r, int size, int *bound);
-// Binds one row's nine parameters of an events INSERT, from @p base + 1.
-void weir__append_bind_row(weir__bind *b, const weir__req *r, int base,
-    uint64_t seq, int64_t version);
+// Binds the first WEIR__APPEND_COLS columns of an events row (seq, id,
+// ts, topic, key, headers, payload), from parameter @p base + 1 on. The
+// multi-row INSERTs name no more columns: their events have no stream,
+// so stream and version take their default, NULL, without a bind.
+#define WEIR__APPEND_COLS 7
+void weir__append_bind_row(
+    weir__bind *b, const weir__req *r, int base, uint64_t seq);
 // After the event of an inbox append was refused, its id's inbox row
 // (which went in first) is deleted unless @p rv is a hard error (the
 // batch then rolls back). Returns @p rv, or the delete's own failure.

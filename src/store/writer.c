@@ -28,7 +28,11 @@
 static const char writer_sql_ins[] =
     "INSERT INTO events(seq,id,ts,topic,key,headers,payload,stream,version)"
     " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)";
-static const char writer_sql_row[] = ",(?,?,?,?,?,?,?,?,?)";
+// The multi-row INSERTs of stream-less events (append.h): 7 columns.
+static const char writer_sql_rows[] =
+    "INSERT INTO events(seq,id,ts,topic,key,headers,payload)"
+    " VALUES(?1,?2,?3,?4,?5,?6,?7)";
+static const char writer_sql_row[] = ",(?,?,?,?,?,?,?)";
 static const char writer_sql_find[] =
     "SELECT seq,version FROM events WHERE id=?1";
 static const char writer_sql_sget[] =
@@ -92,7 +96,7 @@ writer_prepare_rows(
     weir_store *st, const char *head, const char *row, sqlite3_stmt **out)
 {
 	size_t head_len = strlen(head), row_len = strlen(row);
-	char   sql[sizeof(writer_sql_ins) +
+	char   sql[sizeof(writer_sql_rows) +
             WEIR__APPEND_ROWS * sizeof(writer_sql_row)];
 	size_t len = head_len;
 	memcpy(sql, head, len);
@@ -134,7 +138,7 @@ writer_prepare(weir_store *st)
 		}
 	}
 	weir_err rv = writer_prepare_rows(
-	    st, writer_sql_ins, writer_sql_row, w->ins_rows);
+	    st, writer_sql_rows, writer_sql_row, w->ins_rows);
 	return rv != WEIR_OK ? rv
 	                     : writer_prepare_rows(st, writer_sql_inbox_rows,
 	                           writer_sql_inbox_row, w->inbox_rows);
