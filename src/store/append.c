@@ -238,6 +238,28 @@ weir__append_run_size(size_t n)
 	return (size_t) (WEIR__APPEND_ROWS >> size) > n ? -1 : size;
 }
 
+// A multi-row INSERT OR IGNORE skipped a row (an id already logged, or
+// one id twice): its seqs would have a hole, so the rows it did write
+// go again, and the run is refused like a constraint. Returns
+// SQLITE_CONSTRAINT, or the delete's failure.
+static int
+append_rows_unwind(sqlite3 *db, uint64_t first, size_t n)
+{
+	sqlite3_stmt *s;
+	int           rc = sqlite3_prepare_v2(db,
+	              "DELETE FROM events WHERE seq BETWEEN ?1 AND ?2", -1, &s, NULL);
+	if (rc != SQLITE_OK) {
+		return rc;
+	}
+	weir__bind b;
+	weir__bind_init(&b, s);
+	weir__bind_int64(&b, 1, (int64_t) first);
+	weir__bind_int64(&b, 2, (int64_t) (first + n - 1));
+	rc = b.rc == SQLITE_OK ? sqlite3_step(s) : b.rc;
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? SQLITE_CONSTRAINT : rc;
+}
+
 int
 weir__append_rows_insert(weir_store *st, weir__req *r, int size, int *bound)
 {
@@ -254,6 +276,10 @@ weir__append_rows_insert(weir_store *st, weir__req *r, int size, int *bound)
 	*bound = b.rc == SQLITE_OK;
 	int rc = *bound ? sqlite3_step(s) : b.rc;
 	sqlite3_reset(s);
+	if (rc == SQLITE_DONE &&
+	    (size_t) sqlite3_changes(st->writer.db) != n) {
+		rc = append_rows_unwind(st->writer.db, next, n);
+	}
 	if (rc == SQLITE_DONE) {
 		p = r;
 		for (size_t i = 0; i < n; i++, p = p->next) {

@@ -36,8 +36,10 @@ size_t weir__append_inbox_rows(weir_store *st, weir__req *r, size_t *single);
 int weir__append_run_size(size_t n);
 // Binds the WEIR__APPEND_ROWS >> @p size events from @p r into the
 // multi-row INSERT of that size and steps it: SQLITE_DONE, their seq
-// set and their ts noted, or the failure, the statement having undone
-// its rows. *bound is 0 when a bind failed (the step did not run).
+// set and their ts noted, or the failure, nothing of the run left in
+// the log (SQLITE_CONSTRAINT also when a row was skipped: an id already
+// logged, or one id twice). *bound is 0 when a bind failed (the step
+// did not run).
 int weir__append_rows_insert(
     weir_store *st, weir__req *r, int size, int *bound);
 // Binds the first WEIR__APPEND_COLS columns of an events row (seq, id,

@@ -9,10 +9,11 @@
 // - The inbox INSERT has no ON CONFLICT clause: an id seen before (or
 //   one id twice in the run) aborts it, it undoes its rows, and the run
 //   goes one by one, where each id is looked at alone (dup, or new).
-// - The events INSERT refused (an id already in the log, a trigger, a
-//   failed bind): it undid its rows, the run's inbox rows are deleted
-//   again, so no id stays seen without its event, and the run goes one
-//   by one, where a refused event un-sees its own id only.
+// - The events INSERT refused (an id already in the log, a value past
+//   SQLite's limits): none of its rows is left (append.h), the run's
+//   inbox rows are deleted again, so no id stays seen without its event,
+//   and the run goes one by one, where a refused event un-sees its own
+//   id only.
 // - A storage error fails the batch, which rolls back everything.
 #include "store/append.h"
 #include "store/bind.h"

@@ -29,8 +29,11 @@ static const char writer_sql_ins[] =
     "INSERT INTO events(seq,id,ts,topic,key,headers,payload,stream,version)"
     " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)";
 // The multi-row INSERTs of stream-less events (append.h): 7 columns.
+// OR IGNORE: a statement that cannot abort half-way needs no statement
+// journal (SQLite copies every page it touches into one otherwise); a
+// row it skipped shows in sqlite3_changes (weir__append_rows_insert).
 static const char writer_sql_rows[] =
-    "INSERT INTO events(seq,id,ts,topic,key,headers,payload)"
+    "INSERT OR IGNORE INTO events(seq,id,ts,topic,key,headers,payload)"
     " VALUES(?1,?2,?3,?4,?5,?6,?7)";
 static const char writer_sql_row[] = ",(?,?,?,?,?,?,?)";
 static const char writer_sql_find[] =
