@@ -241,7 +241,9 @@ weir__append_run_size(size_t n)
 // A multi-row INSERT OR IGNORE skipped a row (an id already logged, or
 // one id twice): its seqs would have a hole, so the rows it did write
 // go again, and the run is refused like a constraint. Returns
-// SQLITE_CONSTRAINT, or the delete's failure.
+// SQLITE_CONSTRAINT, or the delete's failure, never a constraint code
+// then (a trigger's abort): rows left behind must fail the batch, not
+// send the run one by one onto their seqs.
 static int
 append_rows_unwind(sqlite3 *db, uint64_t first, size_t n)
 {
@@ -257,7 +259,10 @@ append_rows_unwind(sqlite3 *db, uint64_t first, size_t n)
 	weir__bind_int64(&b, 2, (int64_t) (first + n - 1));
 	rc = b.rc == SQLITE_OK ? sqlite3_step(s) : b.rc;
 	sqlite3_finalize(s);
-	return rc == SQLITE_DONE ? SQLITE_CONSTRAINT : rc;
+	if (rc == SQLITE_DONE) {
+		return SQLITE_CONSTRAINT;
+	}
+	return (rc & 0xff) == SQLITE_CONSTRAINT ? SQLITE_ERROR : rc;
 }
 
 int
