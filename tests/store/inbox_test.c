@@ -535,25 +535,44 @@ test_run_refused_mid_run(void **state)
 }
 
 // A storage error in a run fails the whole batch: nothing appended,
-// nothing seen, every append told.
+// nothing seen, every append told. Three places: the inbox INSERT (the
+// table gone), after both INSERTs (the ts blocks gone), and the delete
+// that takes the run's inbox rows out again after an event was refused
+// (a trigger refusing it: the rows cannot go, so nothing may commit).
 static void
 test_run_storage_error(void **state)
 {
 	fx         *f = *state;
 	weir_event *ev[RUN];
 	ib_done     d[RUN];
+	char       *big   = wt_filled(5000, 'b');
+	int         limit = 4096;
+	const char *sql[] = { "DROP TABLE events_ts_blocks",
+		"CREATE TRIGGER keep BEFORE DELETE ON inbox"
+		" BEGIN SELECT RAISE(ABORT, 'refused by test'); END",
+		"DROP TABLE inbox" };
 	for (int i = 0; i < RUN; i++) {
-		ev[i] = fx_event("in.e", "e");
+		ev[i] = fx_event("in.e", i == 9 ? big : "e");
 	}
-	fx_sql(f, "DROP TABLE events_ts_blocks");
-	ib_batch(f->st, ev, RUN, d);
-	for (int i = 0; i < RUN; i++) {
-		assert_int_equal(d[i].err, WEIR_ESTORE);
-		assert_int_equal(d[i].seq, 0);
+	assert_weir_ok(weir__writer_call(f->st, ib_set_limit, &limit));
+	for (int k = 0; k < 3; k++) {
+		fx_sql(f, sql[k]);
+		ib_batch(f->st, ev, RUN, d);
+		for (int i = 0; i < RUN; i++) {
+			// The refused one keeps its own error where its
+			// refusal was reached one by one.
+			weir_err want =
+			    k == 0 && i == 9 ? WEIR_ETOOBIG : WEIR_ESTORE;
+			assert_int_equal(d[i].err, want);
+			assert_int_equal(d[i].seq, 0);
+		}
+		assert_int_equal(ib_last(f->st), 0);
+		if (k < 2) {
+			assert_int_equal(ib_count(f->st), 0);
+		}
 	}
-	assert_int_equal(ib_count(f->st), 0);
-	assert_int_equal(ib_last(f->st), 0);
 	ib_release_all(ev, RUN);
+	free(big);
 }
 
 int
