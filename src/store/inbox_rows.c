@@ -19,13 +19,6 @@
 #include "store/bind.h"
 #include "store/store.h"
 
-// A request that may share its inbox INSERT with its neighbours.
-static int
-inbox_rows_member(const weir__req *r)
-{
-	return r->kind == WEIR__REQ_APPEND && r->inbox;
-}
-
 // The run's inbox rows in one INSERT: SQLITE_DONE, or the failure (a
 // failed bind's code when *bound is 0), the statement having undone
 // its rows.
@@ -78,8 +71,8 @@ weir__append_inbox_rows(weir_store *st, weir__req *r, size_t *single)
 {
 	size_t     n = 0;
 	weir__req *p = r;
-	for (; p != NULL && n < WEIR__APPEND_ROWS && inbox_rows_member(p);
-	     p = p->next) {
+	// Only inbox appends set inbox (calls and plain appends are zeroed).
+	for (; p != NULL && n < WEIR__APPEND_ROWS && p->inbox; p = p->next) {
 		n++;
 	}
 	int size = weir__append_run_size(n);

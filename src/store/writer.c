@@ -290,7 +290,7 @@ writer_run_requests(weir_store *st, weir__req *r)
 	size_t single = 0; // requests to run one by one from r
 	while (r != NULL) {
 		if (single == 0) {
-			size_t n = r->kind == WEIR__REQ_APPEND && r->inbox
+			size_t n = r->inbox
 			    ? weir__append_inbox_rows(st, r, &single)
 			    : weir__append_rows(st, r, &single);
 			if (r->rv != WEIR_OK) {
