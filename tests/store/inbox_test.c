@@ -547,7 +547,7 @@ test_run_storage_error(void **state)
 	weir_event *ev[RUN];
 	ib_done     d[RUN];
 	char       *big   = wt_filled(5000, 'b');
-	int         limit = 4096;
+	int         limit = 4096, dflt = 1000000000;
 	const char *sql[] = { "DROP TABLE events_ts_blocks",
 		"CREATE TRIGGER keep BEFORE DELETE ON inbox"
 		" BEGIN SELECT RAISE(ABORT, 'refused by test'); END",
@@ -557,6 +557,10 @@ test_run_storage_error(void **state)
 	}
 	assert_weir_ok(weir__writer_call(f->st, ib_set_limit, &limit));
 	for (int k = 0; k < 4; k++) {
+		if (k == 2) { // from here on the big event is no refusal
+			assert_weir_ok(
+			    weir__writer_call(f->st, ib_set_limit, &dflt));
+		}
 		fx_sql(f, sql[k]);
 		ib_batch(f->st, ev, RUN, d);
 		for (int i = 0; i < RUN; i++) {
