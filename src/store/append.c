@@ -12,10 +12,9 @@
 
 // ---- writer side ------------------------------------------------------
 
-// Binds one row's nine parameters, from @p base + 1 on.
-static void
-append_bind_row(
-    weir__bind *b, const weir__req *r, int base, uint64_t seq, int64_t version)
+void
+weir__append_bind_row(
+    weir__bind *b, const weir__req *r, int base, uint64_t seq)
 {
 	const weir_event *ev = r->ev;
 	size_t            key_len, payload_len;
@@ -28,12 +27,6 @@ append_bind_row(
 	weir__bind_blob(b, base + 5, key, key_len);
 	weir__bind_blob(b, base + 6, r->hdr, r->hdr_len);
 	weir__bind_blob(b, base + 7, payload, payload_len);
-	weir__bind_text(b, base + 8, r->stream);
-	if (r->stream != NULL) {
-		weir__bind_int64(b, base + 9, version);
-	} else {
-		weir__bind_text(b, base + 9, NULL);
-	}
 }
 
 // Binds the row and steps; SQLITE_DONE on success. A failed bind is
@@ -44,7 +37,13 @@ append_insert(weir_store *st, weir__req *r, int64_t version)
 	sqlite3_stmt *s = st->writer.ins;
 	weir__bind    b;
 	weir__bind_init(&b, s);
-	append_bind_row(&b, r, 0, st->writer.next_seq, version);
+	weir__append_bind_row(&b, r, 0, st->writer.next_seq);
+	weir__bind_text(&b, 8, r->stream);
+	if (r->stream != NULL) {
+		weir__bind_int64(&b, 9, version);
+	} else {
+		weir__bind_text(&b, 9, NULL);
+	}
 	int rc = b.rc == SQLITE_OK ? sqlite3_step(s) : b.rc;
 	sqlite3_reset(s);
 	if (rc == SQLITE_DONE) {
@@ -141,8 +140,8 @@ append_stream(weir_store *st, weir__req *r)
 // batch commits, so the id is taken out again: "seen" without its event,
 // the broker's redelivery would be dropped as a duplicate and the event
 // lost. Returns @p rv, or the delete's own failure.
-static weir_err
-append_inbox_unsee(weir_store *st, weir__req *r, weir_err rv)
+weir_err
+weir__append_inbox_unsee(weir_store *st, const weir__req *r, weir_err rv)
 {
 	if (weir__writer_is_hard(rv)) {
 		return rv;
@@ -194,7 +193,7 @@ append_inbox(weir_store *st, weir__req *r)
 		r->dup = rv == WEIR_OK;
 		return rv;
 	}
-	return append_inbox_unsee(
+	return weir__append_inbox_unsee(
 	    st, r, weir__store_sqlerr(st, st->writer.db, rc, "append"));
 }
 
@@ -228,36 +227,64 @@ append_is_plain(const weir__req *r)
 	return r->kind == WEIR__REQ_APPEND && !r->inbox && r->stream == NULL;
 }
 
-size_t
-weir__append_rows(weir_store *st, weir__req *r, size_t *single)
+int
+weir__append_run_size(size_t n)
 {
-	size_t     n = 0;
-	weir__req *p = r;
-	for (; p != NULL && n < WEIR__APPEND_ROWS && append_is_plain(p);
-	     p = p->next) {
-		n++;
-	}
 	int size = 0; // the largest statement not longer than the run
 	while (size < WEIR__APPEND_SIZES - 1 &&
 	    (size_t) (WEIR__APPEND_ROWS >> size) > n) {
 		size++;
 	}
-	*single = 1;
-	if ((size_t) (WEIR__APPEND_ROWS >> size) > n) {
-		return 0; // one plain append, or none
+	return (size_t) (WEIR__APPEND_ROWS >> size) > n ? -1 : size;
+}
+
+// A multi-row INSERT OR IGNORE skipped a row (an id already logged, or
+// one id twice): its seqs would have a hole, so the rows it did write
+// go again, and the run is refused like a constraint. Returns
+// SQLITE_CONSTRAINT, or the delete's failure, never a constraint code
+// then (a trigger's abort): rows left behind must fail the batch, not
+// send the run one by one onto their seqs.
+static int
+append_rows_unwind(sqlite3 *db, uint64_t first, size_t n)
+{
+	sqlite3_stmt *s;
+	int           rc = sqlite3_prepare_v2(db,
+	              "DELETE FROM events WHERE seq BETWEEN ?1 AND ?2", -1, &s, NULL);
+	if (rc != SQLITE_OK) {
+		return rc;
 	}
-	n                  = (size_t) WEIR__APPEND_ROWS >> size;
-	*single            = n;
+	weir__bind b;
+	weir__bind_init(&b, s);
+	weir__bind_int64(&b, 1, (int64_t) first);
+	weir__bind_int64(&b, 2, (int64_t) (first + n - 1));
+	rc = b.rc == SQLITE_OK ? sqlite3_step(s) : b.rc;
+	sqlite3_finalize(s);
+	if (rc == SQLITE_DONE) {
+		return SQLITE_CONSTRAINT;
+	}
+	return (rc & 0xff) == SQLITE_CONSTRAINT ? SQLITE_ERROR : rc;
+}
+
+int
+weir__append_rows_insert(weir_store *st, weir__req *r, int size, int *bound)
+{
+	size_t        n    = (size_t) WEIR__APPEND_ROWS >> size;
 	sqlite3_stmt *s    = st->writer.ins_rows[size];
 	uint64_t      next = st->writer.next_seq;
+	weir__req    *p    = r;
 	weir__bind    b;
 	weir__bind_init(&b, s);
-	p = r;
 	for (size_t i = 0; i < n; i++, p = p->next) {
-		append_bind_row(&b, p, (int) (9 * i), next + i, 0);
+		weir__append_bind_row(
+		    &b, p, (int) (WEIR__APPEND_COLS * i), next + i);
 	}
-	int rc = b.rc == SQLITE_OK ? sqlite3_step(s) : b.rc;
+	*bound = b.rc == SQLITE_OK;
+	int rc = *bound ? sqlite3_step(s) : b.rc;
 	sqlite3_reset(s);
+	if (rc == SQLITE_DONE &&
+	    (size_t) sqlite3_changes(st->writer.db) != n) {
+		rc = append_rows_unwind(st->writer.db, next, n);
+	}
 	if (rc == SQLITE_DONE) {
 		p = r;
 		for (size_t i = 0; i < n; i++, p = p->next) {
@@ -267,12 +294,36 @@ weir__append_rows(weir_store *st, weir__req *r, size_t *single)
 			    &st->writer, p->seq, weir_event_ts(p->ev));
 		}
 		st->writer.next_seq = next + n;
+	}
+	return rc;
+}
+
+size_t
+weir__append_rows(weir_store *st, weir__req *r, size_t *single)
+{
+	size_t     n = 0;
+	weir__req *p = r;
+	for (; p != NULL && n < WEIR__APPEND_ROWS && append_is_plain(p);
+	     p = p->next) {
+		n++;
+	}
+	int size = weir__append_run_size(n);
+	*single  = 1;
+	if (size < 0) {
+		return 0; // one plain append, or none
+	}
+	n = (size_t) WEIR__APPEND_ROWS >> size;
+	int bound;
+	int rc = weir__append_rows_insert(st, r, size, &bound);
+	if (rc == SQLITE_DONE) {
+		*single = 0; // the next run may be grouped again
 		return n;
 	}
 	// A failed bind or a refused id (a retry, or one id twice): the
 	// statement undid its rows; each runs alone, as if never grouped.
 	// Anything else is a storage error, which fails the batch.
-	if (b.rc == SQLITE_OK && (rc & 0xff) != SQLITE_CONSTRAINT) {
+	*single = n;
+	if (bound && (rc & 0xff) != SQLITE_CONSTRAINT) {
 		r->rv = weir__store_sqlerr(st, st->writer.db, rc, "append");
 	}
 	return 0;

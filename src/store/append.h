@@ -6,6 +6,7 @@
 
 #include <weir/store.h>
 
+#include "store/bind.h"
 #include "store/writer.h"
 
 // Runs one append request inside the writer's open transaction: sets
@@ -27,6 +28,32 @@ weir_err weir__append_exec(weir_store *st, weir__req *r);
 // after an id was refused), and r->rv holds a storage error that fails
 // the batch, if one happened.
 size_t weir__append_rows(weir_store *st, weir__req *r, size_t *single);
+// The same for runs of inbox appends (inbox_rows.c): their inbox rows
+// by one multi-row INSERT, then their events by another.
+size_t weir__append_inbox_rows(weir_store *st, weir__req *r, size_t *single);
+// The index into ins_rows (and inbox_rows) of the largest multi-row
+// statement not longer than a run of @p n, or -1 when n < 2.
+int weir__append_run_size(size_t n);
+// Binds the WEIR__APPEND_ROWS >> @p size events from @p r into the
+// multi-row INSERT of that size and steps it: SQLITE_DONE, their seq
+// set and their ts noted, or the failure, nothing of the run left in
+// the log (SQLITE_CONSTRAINT also when a row was skipped: an id already
+// logged, or one id twice). *bound is 0 when a bind failed (the step
+// did not run).
+int weir__append_rows_insert(
+    weir_store *st, weir__req *r, int size, int *bound);
+// Binds the first WEIR__APPEND_COLS columns of an events row (seq, id,
+// ts, topic, key, headers, payload), from parameter @p base + 1 on. The
+// multi-row INSERTs name no more columns: their events have no stream,
+// so stream and version take their default, NULL, without a bind.
+#define WEIR__APPEND_COLS 7
+void weir__append_bind_row(
+    weir__bind *b, const weir__req *r, int base, uint64_t seq);
+// After the event of an inbox append was refused, its id's inbox row
+// (which went in first) is deleted unless @p rv is a hard error (the
+// batch then rolls back). Returns @p rv, or the delete's own failure.
+weir_err weir__append_inbox_unsee(
+    weir_store *st, const weir__req *r, weir_err rv);
 // Checks that @p ev may enter the log (appends and dead letters): a
 // valid topic, within weir's limits (so that it reads back), and at most
 // the store's max_event bytes; sets *hsize to its encoded headers' size.

@@ -28,7 +28,14 @@
 static const char writer_sql_ins[] =
     "INSERT INTO events(seq,id,ts,topic,key,headers,payload,stream,version)"
     " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)";
-static const char writer_sql_row[] = ",(?,?,?,?,?,?,?,?,?)";
+// The multi-row INSERTs of stream-less events (append.h): 7 columns.
+// OR IGNORE: a statement that cannot abort half-way needs no statement
+// journal (SQLite copies every page it touches into one otherwise); a
+// row it skipped shows in sqlite3_changes (weir__append_rows_insert).
+static const char writer_sql_rows[] =
+    "INSERT OR IGNORE INTO events(seq,id,ts,topic,key,headers,payload)"
+    " VALUES(?1,?2,?3,?4,?5,?6,?7)";
+static const char writer_sql_row[] = ",(?,?,?,?,?,?,?)";
 static const char writer_sql_find[] =
     "SELECT seq,version FROM events WHERE id=?1";
 static const char writer_sql_sget[] =
@@ -38,6 +45,10 @@ static const char writer_sql_sset[] =
     " ON CONFLICT(name) DO UPDATE SET version=excluded.version";
 static const char writer_sql_inbox[] =
     "INSERT INTO inbox(id,ts) VALUES(?1,?2) ON CONFLICT(id) DO NOTHING";
+// No ON CONFLICT: a seen id aborts the run's INSERT (inbox_rows.c).
+static const char writer_sql_inbox_rows[] =
+    "INSERT INTO inbox(id,ts) VALUES(?1,?2)";
+static const char writer_sql_inbox_row[] = ",(?,?)";
 static const char writer_sql_ts_block[] =
     "INSERT INTO events_ts_blocks(block,lo,hi) VALUES(?1,?2,?3)"
     " ON CONFLICT(block) DO UPDATE SET lo=min(lo,excluded.lo),"
@@ -76,27 +87,30 @@ writer_exec(weir_store *st, const char *sql)
 _Static_assert(sizeof(((weir__writer *) 0)->ins_rows) ==
         WEIR__APPEND_SIZES * sizeof(sqlite3_stmt *),
     "one multi-row INSERT per size");
+_Static_assert(sizeof(((weir__writer *) 0)->inbox_rows) ==
+        WEIR__APPEND_SIZES * sizeof(sqlite3_stmt *),
+    "one multi-row inbox INSERT per size");
 
-// The multi-row INSERTs: writer_sql_ins, then one more VALUES row per
-// further event (nine parameters each, numbered on implicitly).
+// The multi-row INSERTs: @p head (one VALUES row), then one more @p row
+// per further row (parameters numbered on implicitly), into @p out[size]
+// for WEIR__APPEND_ROWS >> size rows.
 static weir_err
-writer_prepare_rows(weir_store *st)
+writer_prepare_rows(
+    weir_store *st, const char *head, const char *row, sqlite3_stmt **out)
 {
-	char   sql[sizeof(writer_sql_ins) +
+	size_t head_len = strlen(head), row_len = strlen(row);
+	char   sql[sizeof(writer_sql_rows) +
             WEIR__APPEND_ROWS * sizeof(writer_sql_row)];
-	size_t len = sizeof(writer_sql_ins) - 1;
-	memcpy(sql, writer_sql_ins, len);
+	size_t len = head_len;
+	memcpy(sql, head, len);
 	for (int size = WEIR__APPEND_SIZES - 1; size >= 0; size--) {
 		int rows = WEIR__APPEND_ROWS >> size;
-		while (len < sizeof(writer_sql_ins) - 1 +
-		        (size_t) (rows - 1) * (sizeof(writer_sql_row) - 1)) {
-			memcpy(
-			    sql + len, writer_sql_row, sizeof(writer_sql_row));
-			len += sizeof(writer_sql_row) - 1;
+		while (len < head_len + (size_t) (rows - 1) * row_len) {
+			memcpy(sql + len, row, row_len);
+			len += row_len;
 		}
 		int rc = sqlite3_prepare_v3(st->writer.db, sql, (int) len,
-		    SQLITE_PREPARE_PERSISTENT, &st->writer.ins_rows[size],
-		    NULL);
+		    SQLITE_PREPARE_PERSISTENT, &out[size], NULL);
 		if (rc != SQLITE_OK) {
 			return weir__store_sqlerr(
 			    st, st->writer.db, rc, "prepare");
@@ -126,7 +140,11 @@ writer_prepare(weir_store *st)
 			return weir__store_sqlerr(st, w->db, rc, "prepare");
 		}
 	}
-	return writer_prepare_rows(st);
+	weir_err rv = writer_prepare_rows(
+	    st, writer_sql_rows, writer_sql_row, w->ins_rows);
+	return rv != WEIR_OK ? rv
+	                     : writer_prepare_rows(st, writer_sql_inbox_rows,
+	                           writer_sql_inbox_row, w->inbox_rows);
 }
 
 // The next seq is one past both the largest seq present and the
@@ -262,8 +280,9 @@ writer_shrink_wal(weir__writer *w)
 	w->shrink_after = now + 1000000000;
 }
 
-// Runs the requests of a batch in order: runs of plain appends
-// WEIR__APPEND_ROWS at a time (weir__append_rows), the rest one by one.
+// Runs the requests of a batch in order: runs of plain appends and runs
+// of inbox appends WEIR__APPEND_ROWS at a time (weir__append_rows,
+// weir__append_inbox_rows), the rest one by one.
 // Returns the storage error that fails the batch, or WEIR_OK.
 static weir_err
 writer_run_requests(weir_store *st, weir__req *r)
@@ -271,7 +290,9 @@ writer_run_requests(weir_store *st, weir__req *r)
 	size_t single = 0; // requests to run one by one from r
 	while (r != NULL) {
 		if (single == 0) {
-			size_t n = weir__append_rows(st, r, &single);
+			size_t n = r->inbox
+			    ? weir__append_inbox_rows(st, r, &single)
+			    : weir__append_rows(st, r, &single);
 			if (r->rv != WEIR_OK) {
 				return r->rv;
 			}
@@ -418,7 +439,9 @@ writer_close_db(weir__writer *w)
 	sqlite3_finalize(w->ins);
 	for (int i = 0; i < WEIR__APPEND_SIZES; i++) {
 		sqlite3_finalize(w->ins_rows[i]);
-		w->ins_rows[i] = NULL;
+		sqlite3_finalize(w->inbox_rows[i]);
+		w->ins_rows[i]   = NULL;
+		w->inbox_rows[i] = NULL;
 	}
 	sqlite3_finalize(w->find_id);
 	sqlite3_finalize(w->stream_get);

@@ -80,6 +80,9 @@ typedef struct weir__writer {
 	sqlite3_stmt *stream_set;
 	sqlite3_stmt *meta_set;
 	sqlite3_stmt *inbox_ins;
+	// inbox_rows[i]: the inbox rows of WEIR__APPEND_ROWS >> i inbox
+	// appends at once (inbox_rows.c)
+	sqlite3_stmt *inbox_rows[5];
 	sqlite3_stmt *ts_block_set;
 	// The blocks of seqs (schema.h) this batch adds rows to, from
 	// ts_first_block on; written to events_ts_blocks before COMMIT.

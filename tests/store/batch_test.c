@@ -4,9 +4,12 @@
  * a storage error, the whole batch is rolled back: requests that had
  * succeeded get that error and no seq, while one that had failed on its
  * own (a version conflict) keeps its own error. A queue longer than a
- * batch goes in several, in order.
+ * batch goes in several, in order. Runs of plain appends go in
+ * multi-row INSERTs, every row of the run (counted by SQLite's run
+ * counter of each statement).
  */
 #include "fixture.h"
+#include "store/store.h"
 
 typedef struct outcome {
 	int      n;
@@ -107,6 +110,118 @@ test_queue_longer_than_batch(void **state)
 	assert_int_equal(v, 5);
 }
 
+// How many times the writer ran its one-row INSERT and its 32-row one,
+// read on the writer thread (a call) so nothing races the connection.
+typedef struct runs {
+	int one;
+	int rows32;
+} runs;
+
+static weir_err
+read_runs(weir_store *st, sqlite3 *db, void *arg)
+{
+	runs *r = arg;
+	(void) db;
+	r->one = sqlite3_stmt_status(st->writer.ins, SQLITE_STMTSTATUS_RUN, 0);
+	r->rows32 = sqlite3_stmt_status(
+	    st->writer.ins_rows[0], SQLITE_STMTSTATUS_RUN, 0);
+	return WEIR_OK;
+}
+
+// 96 plain appends in one batch: three 32-row INSERTs and no row alone.
+// (The run after a multi-row INSERT once went one row at a time: every
+// other 32 appends took the one-row statement.)
+static void
+test_runs_grouped(void **state)
+{
+	fx     *f      = *state;
+	outcome o[96]  = { 0 };
+	runs    before = { 0 }, after = { 0 };
+	assert_weir_ok(weir__writer_call(f->st, read_runs, &before));
+	fx_gate g;
+	fx_gate_close(&g, f->st);
+	for (int i = 0; i < 96; i++) {
+		queue(f->st, "ok.x", NULL, WEIR_STORE_EXPECT_ANY, &o[i]);
+	}
+	fx_gate_open(&g);
+	assert_weir_ok(weir_store_flush(f->st));
+	for (int i = 0; i < 96; i++) {
+		assert_int_equal(o[i].n, 1);
+		assert_weir_ok(o[i].err);
+		assert_int_equal(o[i].seq, (uint64_t) i + 1);
+	}
+	assert_weir_ok(weir__writer_call(f->st, read_runs, &after));
+	assert_int_equal(after.one - before.one, 0);
+	assert_int_equal(after.rows32 - before.rows32, 3);
+}
+
+// A run of plain appends holding a retry goes one by one after the
+// writer deletes the rows its INSERT OR IGNORE wrote. When that delete
+// is refused (here a trigger), the rows stay: the batch must fail as a
+// whole, not run the appends one by one onto the seqs they hold.
+static void
+test_run_unwind_refused(void **state)
+{
+	fx                    *f   = *state;
+	weir_event            *old = fx_event("ok.x", "old");
+	outcome                o[32];
+	weir_store_append_opts opt = { .size = sizeof(opt),
+		.flags                       = WEIR_STORE_APPEND_NOWAIT,
+		.done                        = on_done };
+	assert_weir_ok(weir_store_append(f->st, old, NULL, NULL, NULL));
+	fx_sql(f,
+	    "CREATE TRIGGER keep BEFORE DELETE ON events"
+	    " BEGIN SELECT RAISE(ABORT, 'refused by test'); END");
+	fx_gate g;
+	fx_gate_close(&g, f->st);
+	for (int i = 0; i < 32; i++) {
+		weir_event *ev = i == 5 ? old : fx_event("ok.x", "v");
+		memset(&o[i], 0, sizeof(o[i]));
+		opt.arg = &o[i];
+		assert_weir_ok(weir_store_append(f->st, ev, &opt, NULL, NULL));
+		if (ev != old) {
+			weir_event_release(ev);
+		}
+	}
+	fx_gate_open(&g);
+	assert_weir_ok(weir_store_flush(f->st));
+	for (int i = 0; i < 32; i++) {
+		assert_int_equal(o[i].n, 1);
+		assert_int_equal(o[i].err, WEIR_ESTORE);
+		assert_int_equal(o[i].seq, 0);
+	}
+	uint64_t last;
+	assert_weir_ok(weir_store_last_seq(f->st, &last));
+	assert_int_equal(last, 1);
+	// The log goes on from there once deletes are allowed again.
+	fx_sql(f, "DROP TRIGGER keep");
+	assert_int_equal(fx_append(f->st, "ok.x", "next"), 2);
+	weir_event_release(old);
+}
+
+// A storage error in a run of plain appends (the table gone) fails the
+// batch.
+static void
+test_run_storage_error(void **state)
+{
+	fx     *f = *state;
+	outcome o[32];
+	fx_sql(f, "DROP TABLE events");
+	fx_gate g;
+	fx_gate_close(&g, f->st);
+	for (int i = 0; i < 32; i++) {
+		memset(&o[i], 0, sizeof(o[i]));
+		queue(f->st, "ok.x", NULL, WEIR_STORE_EXPECT_ANY, &o[i]);
+	}
+	fx_gate_open(&g);
+	assert_weir_ok(weir_store_flush(f->st));
+	for (int i = 0; i < 32; i++) {
+		assert_int_equal(o[i].n, 1);
+		assert_int_equal(o[i].err, WEIR_ESTORE);
+	}
+	assert_non_null(strstr(weir_store_errmsg(f->st), "no such table"));
+}
+
 int
 main(void)
 {
@@ -115,6 +230,12 @@ main(void)
 		    test_failed_batch, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_queue_longer_than_batch, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_runs_grouped, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_run_unwind_refused, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_run_storage_error, fx_setup, fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

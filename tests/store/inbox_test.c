@@ -4,14 +4,19 @@
  * event in one transaction; an id seen before writes nothing and says
  * "dup"; an event already in the log (a local event that came back)
  * adds only the row and gives the log's seq. Pruning by age and count,
- * and the errors of all three calls. The bridge's tests reach the inbox
- * through a running bridge; these reach every path of it directly.
+ * and the errors of all three calls. Runs of inbox appends in one batch
+ * go in two multi-row INSERTs (inbox_rows.c); a run with an id seen
+ * before, one id twice, an event already in the log or an event the log
+ * refuses goes one by one and gives each append what it would get
+ * alone. The bridge's tests reach the inbox through a running bridge;
+ * these reach every path of it directly.
  */
 #include <stdatomic.h>
 #include <time.h>
 
 #include "fixture.h"
 #include "store/inbox.h"
+#include "store/store.h"
 
 typedef struct ib_done {
 	atomic_int n;
@@ -299,6 +304,282 @@ test_log_refuses(void **state)
 	weir_event_release(ev);
 }
 
+// ---- runs of inbox appends in one batch (inbox_rows.c) ----------------
+
+#define RUN 32
+
+// Runs of the writer's statements, read on the writer thread.
+typedef struct ib_runs {
+	int inbox_one;  // the one-row inbox INSERT
+	int inbox_rows; // the 32-row inbox INSERT
+	int events_one; // the one-row events INSERT
+	int events_rows;
+} ib_runs;
+
+static weir_err
+ib_read_runs(weir_store *st, sqlite3 *db, void *arg)
+{
+	ib_runs      *r = arg;
+	weir__writer *w = &st->writer;
+	(void) db;
+	r->inbox_one =
+	    sqlite3_stmt_status(w->inbox_ins, SQLITE_STMTSTATUS_RUN, 0);
+	r->inbox_rows =
+	    sqlite3_stmt_status(w->inbox_rows[0], SQLITE_STMTSTATUS_RUN, 0);
+	r->events_one = sqlite3_stmt_status(w->ins, SQLITE_STMTSTATUS_RUN, 0);
+	r->events_rows =
+	    sqlite3_stmt_status(w->ins_rows[0], SQLITE_STMTSTATUS_RUN, 0);
+	return WEIR_OK;
+}
+
+static ib_runs
+ib_runs_now(weir_store *st)
+{
+	ib_runs r = { 0 };
+	assert_weir_ok(weir__writer_call(st, ib_read_runs, &r));
+	return r;
+}
+
+// Queues ev[0..n) as inbox appends while the writer is held, so that
+// they form one batch, then waits for every callback.
+static void
+ib_batch(weir_store *st, weir_event **ev, size_t n, ib_done *d)
+{
+	fx_gate g;
+	fx_gate_close(&g, st);
+	for (size_t i = 0; i < n; i++) {
+		memset(&d[i], 0, sizeof(d[i]));
+		assert_weir_ok(
+		    weir__store_inbox_append(st, ev[i], ib_fn, &d[i]));
+	}
+	fx_gate_open(&g);
+	assert_weir_ok(weir_store_flush(st));
+	for (size_t i = 0; i < n; i++) {
+		wt_wait_until(atomic_load(&d[i].n) == 1);
+	}
+}
+
+// A second event with @p like's id (a redelivery made anew).
+static weir_event *
+ib_event_same_id(const weir_event *like)
+{
+	weir_event     *ev;
+	weir_event_init init = { .size = sizeof(weir_event_init),
+		.topic                 = "in.d",
+		.payload               = "again",
+		.payload_len           = 5,
+		.id                    = weir_event_id(like) };
+	assert_weir_ok(weir_event_new(&ev, &init));
+	return ev;
+}
+
+static void
+ib_release_all(weir_event **ev, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		weir_event_release(ev[i]);
+	}
+}
+
+// Two runs of 32 new ids: two INSERTs into the inbox and two into the
+// log, no row alone; seqs in queue order.
+static void
+test_run_grouped(void **state)
+{
+	fx         *f = *state;
+	weir_event *ev[2 * RUN];
+	ib_done     d[2 * RUN];
+	for (int i = 0; i < 2 * RUN; i++) {
+		ev[i] = fx_event("in.run", "r");
+	}
+	ib_runs before = ib_runs_now(f->st);
+	ib_batch(f->st, ev, 2 * RUN, d);
+	ib_runs after = ib_runs_now(f->st);
+	for (int i = 0; i < 2 * RUN; i++) {
+		assert_weir_ok(d[i].err);
+		assert_int_equal(d[i].dup, 0);
+		assert_int_equal(d[i].seq, (uint64_t) i + 1);
+	}
+	assert_int_equal(after.inbox_rows - before.inbox_rows, 2);
+	assert_int_equal(after.events_rows - before.events_rows, 2);
+	assert_int_equal(after.inbox_one - before.inbox_one, 0);
+	assert_int_equal(after.events_one - before.events_one, 0);
+	assert_int_equal(ib_count(f->st), 2 * RUN);
+	assert_int_equal(ib_last(f->st), 2 * RUN);
+	// The same 64 again (a redelivery): every one a duplicate, nothing
+	// written.
+	ib_batch(f->st, ev, 2 * RUN, d);
+	for (int i = 0; i < 2 * RUN; i++) {
+		assert_weir_ok(d[i].err);
+		assert_int_equal(d[i].dup, 1);
+	}
+	assert_int_equal(ib_count(f->st), 2 * RUN);
+	assert_int_equal(ib_last(f->st), 2 * RUN);
+	ib_release_all(ev, 2 * RUN);
+}
+
+// One id twice in a run: the first is appended, the second is a
+// duplicate; the others are appended, in order, seqs without a hole.
+static void
+test_run_duplicate_inside(void **state)
+{
+	fx         *f = *state;
+	weir_event *ev[RUN];
+	ib_done     d[RUN];
+	for (int i = 0; i < RUN; i++) {
+		ev[i] =
+		    i == 10 ? ib_event_same_id(ev[3]) : fx_event("in.d", "d");
+	}
+	ib_batch(f->st, ev, RUN, d);
+	uint64_t seq = 0;
+	for (int i = 0; i < RUN; i++) {
+		assert_weir_ok(d[i].err);
+		assert_int_equal(d[i].dup, i == 10);
+		if (i != 10) {
+			assert_int_equal(d[i].seq, ++seq);
+		}
+	}
+	assert_int_equal(ib_count(f->st), RUN - 1);
+	assert_int_equal(ib_last(f->st), RUN - 1);
+	ib_release_all(ev, RUN);
+}
+
+// An id already in the inbox (seen in an earlier batch) inside a run,
+// and an event already in the log (a local one that came back): the
+// first is a duplicate without a seq, the second a duplicate with its
+// log seq (and now in the inbox); the rest are appended.
+static void
+test_run_seen_and_logged(void **state)
+{
+	fx         *f = *state;
+	weir_event *ev[RUN];
+	ib_done     d[RUN];
+	for (int i = 0; i < RUN; i++) {
+		ev[i] = fx_event("in.s", "s");
+	}
+	ib_append(f->st, ev[5], &d[5]);
+	assert_int_equal(d[5].seq, 1);
+	uint64_t local;
+	assert_weir_ok(weir_store_append(f->st, ev[20], NULL, &local, NULL));
+	assert_int_equal(local, 2);
+	ib_batch(f->st, ev, RUN, d);
+	uint64_t seq = 2;
+	for (int i = 0; i < RUN; i++) {
+		assert_weir_ok(d[i].err);
+		assert_int_equal(d[i].dup, i == 5 || i == 20);
+		if (i == 5) {
+			assert_int_equal(d[i].seq, 0);
+		} else if (i == 20) {
+			assert_int_equal(d[i].seq, local);
+		} else {
+			assert_int_equal(d[i].seq, ++seq);
+		}
+	}
+	assert_int_equal(ib_count(f->st), RUN);
+	assert_int_equal(ib_last(f->st), RUN);
+	ib_release_all(ev, RUN);
+}
+
+// Sets SQLite's length limit on the writer's connection (a bind past
+// it is refused with SQLITE_TOOBIG, as bind_test.c does for every
+// connection).
+static weir_err
+ib_set_limit(weir_store *st, sqlite3 *db, void *arg)
+{
+	(void) st;
+	sqlite3_limit(db, SQLITE_LIMIT_LENGTH, *(int *) arg);
+	return WEIR_OK;
+}
+
+// The log refusing one event in the middle of a run (a payload past
+// SQLite's length limit, lowered on the writer's connection: the one
+// refusal that is not storage trouble): that append fails and its id is
+// not seen (the redelivery goes in once the log takes it); the others
+// are committed, in order. (A trigger's abort is a storage error, which
+// fails the whole batch: test_log_refuses, test_run_storage_error.)
+static void
+test_run_refused_mid_run(void **state)
+{
+	fx         *f = *state;
+	weir_event *ev[RUN];
+	ib_done     d[RUN];
+	char       *big   = wt_filled(5000, 'b');
+	int         limit = 4096, dflt = 1000000000;
+	for (int i = 0; i < RUN; i++) {
+		ev[i] = fx_event("in.ok", i == 7 ? big : "x");
+	}
+	assert_weir_ok(weir__writer_call(f->st, ib_set_limit, &limit));
+	ib_batch(f->st, ev, RUN, d);
+	uint64_t seq = 0;
+	for (int i = 0; i < RUN; i++) {
+		if (i == 7) {
+			assert_int_equal(d[i].err, WEIR_ETOOBIG);
+			assert_int_equal(d[i].seq, 0);
+			continue;
+		}
+		assert_weir_ok(d[i].err);
+		assert_int_equal(d[i].dup, 0);
+		assert_int_equal(d[i].seq, ++seq);
+	}
+	assert_int_equal(ib_count(f->st), RUN - 1);
+	assert_int_equal(ib_last(f->st), RUN - 1);
+	// Redelivered once the log takes it: new, appended.
+	assert_weir_ok(weir__writer_call(f->st, ib_set_limit, &dflt));
+	ib_append(f->st, ev[7], &d[7]);
+	assert_weir_ok(d[7].err);
+	assert_int_equal(d[7].dup, 0);
+	assert_int_equal(d[7].seq, RUN);
+	assert_int_equal(ib_count(f->st), RUN);
+	ib_release_all(ev, RUN);
+	free(big);
+}
+
+// A storage error in a run fails the whole batch: nothing appended,
+// nothing seen, every append told. Four places: after both INSERTs (the
+// ts blocks gone), the delete that takes the run's inbox rows out again
+// after an event was refused (a trigger refusing it: the rows cannot
+// go, so nothing may commit), the events INSERT (the log's table gone)
+// and the inbox INSERT (the inbox gone).
+static void
+test_run_storage_error(void **state)
+{
+	fx         *f = *state;
+	weir_event *ev[RUN];
+	ib_done     d[RUN];
+	char       *big   = wt_filled(5000, 'b');
+	int         limit = 4096, dflt = 1000000000;
+	const char *sql[] = { "DROP TABLE events_ts_blocks",
+		"CREATE TRIGGER keep BEFORE DELETE ON inbox"
+		" BEGIN SELECT RAISE(ABORT, 'refused by test'); END",
+		"DROP TABLE events", "DROP TABLE inbox" };
+	for (int i = 0; i < RUN; i++) {
+		ev[i] = fx_event("in.e", i == 9 ? big : "e");
+	}
+	assert_weir_ok(weir__writer_call(f->st, ib_set_limit, &limit));
+	for (int k = 0; k < 4; k++) {
+		if (k == 2) { // from here on the big event is no refusal
+			assert_weir_ok(
+			    weir__writer_call(f->st, ib_set_limit, &dflt));
+		}
+		fx_sql(f, sql[k]);
+		ib_batch(f->st, ev, RUN, d);
+		for (int i = 0; i < RUN; i++) {
+			// The refused one keeps its own error where its
+			// refusal was reached one by one.
+			weir_err want =
+			    k == 0 && i == 9 ? WEIR_ETOOBIG : WEIR_ESTORE;
+			assert_int_equal(d[i].err, want);
+			assert_int_equal(d[i].seq, 0);
+		}
+		assert_int_equal(ib_last(f->st), 0);
+		if (k < 3) {
+			assert_int_equal(ib_count(f->st), 0);
+		}
+	}
+	ib_release_all(ev, RUN);
+	free(big);
+}
+
 int
 main(void)
 {
@@ -321,6 +602,16 @@ main(void)
 		    test_log_refuses, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_prune_refused, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_run_grouped, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_run_duplicate_inside, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_run_seen_and_logged, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_run_refused_mid_run, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_run_storage_error, fx_setup, fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
