@@ -39,13 +39,18 @@ delivery_bump(atomic_uint_least64_t *c)
 }
 
 void
+weir__flow_latency(weir_subscr *sub, int64_t lat, uint64_t n)
+{
+	// Only this loop sets the slot (weir__subscr_dispatch()).
+	weir__hist_record_n(
+	    atomic_load_explicit(&sub->flow->lat, memory_order_relaxed),
+	    lat > 0 ? (uint64_t) lat : 0, n);
+}
+
+void
 weir__flow_call(weir_subscr *sub, weir_event *ev, uint32_t attempts)
 {
-	weir__flow *fl  = sub->flow;
-	int64_t     lat = weir__now_ns() - ev->ts;
-	// Only this loop sets the slot (weir__subscr_dispatch()).
-	weir__hist_record(atomic_load_explicit(&fl->lat, memory_order_relaxed),
-	    lat > 0 ? (uint64_t) lat : 0);
+	weir__flow  *fl  = sub->flow;
 	delivery_ctx ctx = { sub, ev, attempts, 0, delivery_cur };
 	delivery_cur     = &ctx;
 	weir_err rv      = sub->fn(sub->bus, ev, sub->arg);

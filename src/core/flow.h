@@ -93,7 +93,11 @@ weir_event *weir__flow_next_retry(
 void weir__flow_arm(weir_subscr *sub, int64_t due_ns);
 
 // Calls the handler with the delivery context set (delivery.c):
-// counts the call, records its latency and takes the failure path.
+// counts the call and takes the failure path. The caller records its
+// latency (weir__flow_latency).
 void weir__flow_call(weir_subscr *sub, weir_event *ev, uint32_t attempts);
+// Records @p n dispatch latencies of @p lat ns (the loop's stamp minus
+// the events' ts; a run of events stamped alike is recorded at once).
+void weir__flow_latency(weir_subscr *sub, int64_t lat, uint64_t n);
 
 #endif
