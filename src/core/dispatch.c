@@ -218,8 +218,10 @@ dispatch_lat_note(weir_subscr *sub, dispatch_lat *dl, int64_t ts)
 static int
 dispatch_run(weir_subscr *sub, weir_event **evs, size_t k)
 {
-	dispatch_lat dl = { weir__now_ns(), 0, 0 };
-	size_t       i  = 0;
+	dispatch_lat       dl = { weir__now_ns(), 0, 0 };
+	size_t             i  = 0;
+	weir__delivery_ctx ctx;
+	weir__flow_run_begin(&ctx, sub);
 	for (size_t j = 0; j < k && j < DISPATCH_AHEAD; j++) {
 		dispatch_prefetch(evs[j]);
 	}
@@ -235,8 +237,9 @@ dispatch_run(weir_subscr *sub, weir_event **evs, size_t k)
 		dispatch_lat_note(sub, &dl, evs[i]->ts);
 		// Counts the call, takes failures to $weir.error (or retry
 		// / dead letter, see flow.c).
-		weir__flow_call(sub, evs[i], 1);
+		weir__flow_run_call(&ctx, evs[i]);
 	}
+	weir__flow_run_end(&ctx);
 	if (dl.n > 0) {
 		weir__flow_latency(sub, dl.now - dl.ts, dl.n);
 	}

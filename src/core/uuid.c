@@ -64,8 +64,14 @@ uuid_next_stamp(int64_t now_ns)
 void
 weir__uuid_v7_at(uint8_t id[16], int64_t now_ns)
 {
-	uint64_t stamp = uuid_next_stamp(now_ns);
-	weir__uuid_put(id, stamp, weir__rand64());
+	// The random half straight from the thread's stream (seeded by
+	// the stamp's first use of it, or here): one look at the state.
+	uint64_t    stamp = uuid_next_stamp(now_ns);
+	uuid_state *s     = &uuid_tls;
+	if (!s->seeded) {
+		uuid_seed(s);
+	}
+	weir__uuid_put(id, stamp, weir__uuid_xorshift(s->rng));
 }
 
 void
