@@ -1072,7 +1072,7 @@ typedef struct weir_subscr_stats {
 	uint64_t     dead;         /* dead letters published */
 	uint64_t     rate_delayed; /* dispatch pauses for the rate limit */
 	uint64_t     debounced;    /* events replaced while debouncing */
-	weir_latency latency;      /* ts to the handler's start (pull: take) */
+	weir_latency latency;      /* ts to its run's dispatch (pull: take) */
 	uint64_t     closed;       /* BLOCK waits ended by weir_unsubscribe */
 } weir_subscr_stats;
 

@@ -27,7 +27,7 @@
 #include "core/uuid.h"
 #include "core/watermark.h"
 
-#define BATCH_CHUNK 64
+#define BATCH_CHUNK WEIR__EVENT_BATCH_MAX
 #define BATCH_LOCAL 16 // subscriptions whose state lives on the stack
 
 // Where one subscription stands in the batch.

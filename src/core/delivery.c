@@ -19,13 +19,7 @@ struct weir_delivery {
 	uint32_t     attempts;
 };
 
-typedef struct delivery_ctx {
-	weir_subscr         *sub;
-	weir_event          *ev;
-	uint32_t             attempts;
-	int                  deferred;
-	struct delivery_ctx *prev;
-} delivery_ctx;
+typedef weir__delivery_ctx delivery_ctx;
 
 static _Thread_local delivery_ctx *delivery_cur;
 
@@ -39,24 +33,56 @@ delivery_bump(atomic_uint_least64_t *c)
 }
 
 void
+weir__flow_latency(weir_subscr *sub, int64_t lat, uint64_t n)
+{
+	// Only this loop sets the slot (weir__subscr_dispatch()).
+	weir__hist_record_n(
+	    atomic_load_explicit(&sub->flow->lat, memory_order_relaxed),
+	    lat > 0 ? (uint64_t) lat : 0, n);
+}
+
+void
+weir__flow_run_begin(weir__delivery_ctx *ctx, weir_subscr *sub)
+{
+	*ctx         = (delivery_ctx) { sub, NULL, 1, 0, delivery_cur };
+	delivery_cur = ctx;
+}
+
+void
+weir__flow_run_end(weir__delivery_ctx *ctx)
+{
+	delivery_cur = ctx->prev;
+}
+
+void
+weir__flow_run_call(weir__delivery_ctx *ctx, weir_event *ev)
+{
+	weir_subscr *sub = ctx->sub;
+	ctx->ev          = ev;
+	ctx->deferred    = 0;
+	weir_err rv      = sub->fn(sub->bus, ev, sub->arg);
+	delivery_bump(&sub->q.delivered);
+	if (ctx->attempts > 1) {
+		delivery_bump(&sub->flow->retried);
+	}
+	if (!ctx->deferred && rv != WEIR_OK && rv != WEIR_EPENDING) {
+		// Outside the call's context, as before the run shared one:
+		// what the failure path runs (listeners of $weir.error) is
+		// not part of this delivery.
+		delivery_cur = ctx->prev;
+		weir__flow_failed(sub, ev, ctx->attempts, rv);
+		delivery_cur = ctx;
+	}
+}
+
+void
 weir__flow_call(weir_subscr *sub, weir_event *ev, uint32_t attempts)
 {
-	weir__flow *fl  = sub->flow;
-	int64_t     lat = weir__now_ns() - ev->ts;
-	// Only this loop sets the slot (weir__subscr_dispatch()).
-	weir__hist_record(atomic_load_explicit(&fl->lat, memory_order_relaxed),
-	    lat > 0 ? (uint64_t) lat : 0);
-	delivery_ctx ctx = { sub, ev, attempts, 0, delivery_cur };
-	delivery_cur     = &ctx;
-	weir_err rv      = sub->fn(sub->bus, ev, sub->arg);
-	delivery_cur     = ctx.prev;
-	delivery_bump(&sub->q.delivered);
-	if (attempts > 1) {
-		delivery_bump(&fl->retried);
-	}
-	if (!ctx.deferred && rv != WEIR_OK && rv != WEIR_EPENDING) {
-		weir__flow_failed(sub, ev, attempts, rv);
-	}
+	delivery_ctx ctx;
+	weir__flow_run_begin(&ctx, sub);
+	ctx.attempts = attempts;
+	weir__flow_run_call(&ctx, ev);
+	weir__flow_run_end(&ctx);
 }
 
 weir_subscr *

@@ -9,6 +9,7 @@
 // the flag after (both seq_cst), so an event is never left queued with
 // nobody scheduled to take it.
 #include "core/bus.h"
+#include "core/clock.h"
 #include "core/emit.h"
 #include "core/event.h"
 #include "core/flow.h"
@@ -102,8 +103,9 @@ weir__subscr_worse(weir_err a, weir_err b)
 	return dispatch_rank(b) > dispatch_rank(a) ? b : a;
 }
 
-weir_err
-weir__subscr_offer_all(weir_subscr *const *subs, size_t n, weir_event *ev)
+// The general offer to n subscriptions (weir__subscr_offer_all).
+static weir_err
+dispatch_offer_n(weir_subscr *const *subs, size_t n, weir_event *ev)
 {
 	// The caller's reference goes to the first queue: one atomic add
 	// for the others instead of one per queue plus a release.
@@ -125,6 +127,23 @@ weir__subscr_offer_all(weir_subscr *const *subs, size_t n, weir_event *ev)
 		}
 	}
 	return worst;
+}
+
+weir_err
+weir__subscr_offer_all(weir_subscr *const *subs, size_t n, weir_event *ev)
+{
+	// One subscription of a loop whose ring has room: nothing to
+	// decide, no wait to prepare (no qwait on the stack, so no stack
+	// guard either); anything else takes the general path.
+	weir_subscr *sub = n == 1 ? subs[0] : NULL;
+	if (sub != NULL &&
+	    !atomic_load_explicit(&sub->closed, memory_order_relaxed) &&
+	    sub->pull == NULL && weir__queue_try_push(&sub->q, ev)) {
+		dispatch_kick(sub, 0);
+		dispatch_note_push(sub);
+		return WEIR_OK;
+	}
+	return dispatch_offer_n(subs, n, ev);
 }
 
 void
@@ -158,9 +177,6 @@ dispatch_run_max(const weir_loop *loop, size_t left)
 	return loop->budget < run ? loop->budget : run;
 }
 
-// Calls the handler on a run of events in order; events left when the
-// subscription is closed meanwhile are released uncalled, as a close
-// releases what is still queued. Returns 0 once closed.
 // The events a run prefetches ahead of the handler: their lines were
 // written on the publisher's core, and a handler's time is about one
 // line's transfer.
@@ -175,10 +191,37 @@ dispatch_prefetch(const weir_event *ev)
 	}
 }
 
+// Latencies of a run: one clock read for the run (each event's latency
+// is its wait up to the start of its run, docs/core.md "Event time"),
+// and events stamped alike (a batch) recorded as one sample of n.
+typedef struct dispatch_lat {
+	int64_t  now;
+	int64_t  ts;
+	uint64_t n;
+} dispatch_lat;
+
+static void
+dispatch_lat_note(weir_subscr *sub, dispatch_lat *dl, int64_t ts)
+{
+	if (ts != dl->ts && dl->n > 0) {
+		weir__flow_latency(sub, dl->now - dl->ts, dl->n);
+		dl->n = 0;
+	}
+	dl->ts = ts;
+	dl->n++;
+}
+
+// Calls the handler on a run of events in order; events left when the
+// subscription is closed meanwhile are released uncalled, as a close
+// releases what is still queued. The run is released at its end, with
+// one look at the thread's pool. Returns 0 once closed.
 static int
 dispatch_run(weir_subscr *sub, weir_event **evs, size_t k)
 {
-	size_t i = 0;
+	dispatch_lat       dl = { weir__now_ns(), 0, 0 };
+	size_t             i  = 0;
+	weir__delivery_ctx ctx;
+	weir__flow_run_begin(&ctx, sub);
 	for (size_t j = 0; j < k && j < DISPATCH_AHEAD; j++) {
 		dispatch_prefetch(evs[j]);
 	}
@@ -191,16 +234,21 @@ dispatch_run(weir_subscr *sub, weir_event **evs, size_t k)
 		}
 		atomic_store_explicit(
 		    &sub->in_hand, k - i - 1, memory_order_relaxed);
-		weir__loop_spend(sub->loop);
-		// Counts the call, records its latency, takes failures to
-		// $weir.error (or retry / dead letter, see flow.c).
-		weir__flow_call(sub, evs[i], 1);
-		weir_event_release(evs[i]);
+		dispatch_lat_note(sub, &dl, evs[i]->ts);
+		// Counts the call, takes failures to $weir.error (or retry
+		// / dead letter, see flow.c).
+		weir__flow_run_call(&ctx, evs[i]);
 	}
+	weir__flow_run_end(&ctx);
+	if (dl.n > 0) {
+		weir__flow_latency(sub, dl.now - dl.ts, dl.n);
+	}
+	// The calls count against the pass's budget after the run (it
+	// took no more than the budget left): the loop's `dispatched`
+	// moves a run at a time.
+	weir__loop_spend_n(sub->loop, i);
 	atomic_store_explicit(&sub->in_hand, 0, memory_order_relaxed);
-	for (size_t j = i; j < k; j++) {
-		weir_event_release(evs[j]);
-	}
+	weir__event_release_n(evs, k);
 	return i == k;
 }
 

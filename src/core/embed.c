@@ -37,10 +37,20 @@ weir__loop_budget_left(weir_loop *loop)
 void
 weir__loop_spend(weir_loop *loop)
 {
+	weir__loop_spend_n(loop, 1);
+}
+
+void
+weir__loop_spend_n(weir_loop *loop, size_t n)
+{
+	// A run never takes more than the budget left (dispatch.c).
 	if (loop->budget != SIZE_MAX) {
-		loop->budget--;
+		loop->budget -= n;
 	}
-	weir__loop_bump(&loop->st.dispatched);
+	atomic_store_explicit(&loop->st.dispatched,
+	    atomic_load_explicit(&loop->st.dispatched, memory_order_relaxed) +
+	        n,
+	    memory_order_relaxed);
 }
 
 weir_err

@@ -9,6 +9,7 @@
 // builds its event on the caller's stack with a lazy id and ts (most listeners
 // never read them); hold() turns such an event into a heap copy, so nothing on
 // the stack outlives the emit.
+#include <assert.h>
 #include <string.h>
 
 #include "core/abi.h"
@@ -216,17 +217,12 @@ weir__event_make(weir_event **out, const weir_event_init *init,
 	return WEIR_OK;
 }
 
-// A plain event stamped @p ts, its count at @p refs.
-static weir_event *
-event_plain_at(const char *topic, size_t topic_len, const void *data,
-    size_t len, int64_t ts, unsigned refs)
+// Fills a plain event in the block @p ev of class @p cls, stamped @p ts,
+// its count at @p refs; the caller sets the id.
+static void
+event_plain_fill(weir_event *ev, int cls, const char *topic, size_t topic_len,
+    const void *data, size_t len, int64_t ts, unsigned refs)
 {
-	int         cls;
-	weir_event *ev =
-	    event_alloc(event_round(sizeof(*ev) + topic_len + 1), len, &cls);
-	if (ev == NULL) {
-		return NULL;
-	}
 	// Field by field: a struct literal compiled to `rep stos`, whose
 	// start-up cost showed on every publish.
 	char *p = (char *) (ev + 1);
@@ -240,38 +236,105 @@ event_plain_at(const char *topic, size_t topic_len, const void *data,
 	ev->payload     = NULL;
 	ev->ts          = ts;
 	ev->ext         = NULL;
-	weir__uuid_v7_at(ev->id, ev->ts);
 	memcpy(p, topic, topic_len + 1);
 	if (len) {
 		char *dst   = event_align(p + topic_len + 1);
 		ev->payload = dst;
 		memcpy(dst, data, len);
 	}
+}
+
+weir_event *
+weir__event_make_plain(
+    const char *topic, size_t topic_len, const void *data, size_t len)
+{
+	int         cls;
+	weir_event *ev =
+	    event_alloc(event_round(sizeof(*ev) + topic_len + 1), len, &cls);
+	if (ev != NULL) {
+		event_plain_fill(
+		    ev, cls, topic, topic_len, data, len, weir__now_ns(), 1);
+		weir__uuid_v7_at(ev->id, ev->ts);
+	}
 	return ev;
 }
 
-weir_err
-weir__event_make_plain(weir_event **out, const char *topic, size_t topic_len,
-    const void *data, size_t len)
+// How many of bufs[0..n) share the block class of bufs[0]'s event (the
+// blocks of one class are taken from the pool at once); the longest
+// payload of them in @p most.
+static size_t
+event_class_run(size_t off, const weir_buf *bufs, size_t n, size_t *most)
 {
-	*out = event_plain_at(topic, topic_len, data, len, weir__now_ns(), 1);
-	return *out != NULL ? WEIR_OK : WEIR_ENOMEM;
+	int    cls = weir__evpool_class(off + bufs[0].len);
+	size_t k   = 1;
+	*most      = bufs[0].len;
+	// Too large for the pool (-1): each alone, each its own size.
+	while (k < n && cls >= 0 &&
+	    (bufs[k].len == bufs[k - 1].len ||
+	        weir__evpool_class(off + bufs[k].len) == cls)) {
+		*most = bufs[k].len > *most ? bufs[k].len : *most;
+		k++;
+	}
+	return k;
+}
+
+// Blocks for the events of bufs[0..n), all of one class, @p most the
+// longest payload: taken at once; one an allocator hook left less
+// aligned than malloc's is given back and taken alone (event_alloc).
+// Returns how many blocks (fewer than @p n when memory ran out), their
+// classes in @p cls.
+static size_t
+event_alloc_n(size_t off, size_t most, const weir_buf *bufs, size_t n,
+    weir_event **out, int *cls)
+{
+	int    c;
+	size_t got = weir__evpool_alloc_n(off + most, &c, (void **) out, n);
+	for (size_t i = 0; i < got; i++) {
+		cls[i] = c;
+		if (((uintptr_t) out[i] & (EVENT_ALIGN - 1)) != 0) {
+			weir__evpool_free(out[i], c);
+			out[i] = event_alloc(off, bufs[i].len, &cls[i]);
+			if (out[i] == NULL) {
+				for (size_t j = i + 1; j < got; j++) {
+					weir__evpool_free(out[j], c);
+				}
+				return i;
+			}
+		}
+	}
+	return got;
 }
 
 size_t
 weir__event_make_plain_n(weir_event **out, const char *topic, size_t topic_len,
     const weir_buf *bufs, size_t n, unsigned refs, int64_t ts)
 {
-	// One timestamp for the batch; the ids still differ and rise,
-	// from the thread's UUIDv7 counter (uuid.c).
-	for (size_t i = 0; i < n; i++) {
-		out[i] = event_plain_at(
-		    topic, topic_len, bufs[i].data, bufs[i].len, ts, refs);
-		if (out[i] == NULL) {
-			return i;
+	// One timestamp and one run of ids for the batch (the ids still
+	// differ and rise: uuid.h), and the blocks taken from the pool a
+	// class at a time.
+	size_t off = event_round(sizeof(weir_event) + topic_len + 1);
+	int    cls[WEIR__EVENT_BATCH_MAX];
+	size_t made = 0;
+	assert(n <= WEIR__EVENT_BATCH_MAX);
+	while (made < n) {
+		size_t most;
+		size_t k = event_class_run(off, bufs + made, n - made, &most);
+		size_t got = event_alloc_n(
+		    off, most, bufs + made, k, out + made, cls + made);
+		made += got;
+		if (got < k) {
+			break;
 		}
 	}
-	return n;
+	weir__uuid_run r;
+	weir__uuid_run_begin(&r, ts, made);
+	for (size_t i = 0; i < made; i++) {
+		event_plain_fill(out[i], cls[i], topic, topic_len,
+		    bufs[i].data, bufs[i].len, ts, refs);
+		weir__uuid_run_next(&r, out[i]->id);
+	}
+	weir__uuid_run_end(&r);
+	return made;
 }
 
 weir_err
@@ -364,6 +427,34 @@ weir_event_release(const weir_event *cev)
 		weir_event_release(x->cause);
 	}
 	weir__evpool_free(ev, ev->pool_cls);
+}
+
+// Blocks a run release gives back to the pool at once.
+#define EVENT_RELEASE_RUN 32
+
+void
+weir__event_release_n(weir_event *const *evs, size_t n)
+{
+	void  *dead[EVENT_RELEASE_RUN];
+	int    cls[EVENT_RELEASE_RUN];
+	size_t m = 0;
+	for (size_t i = 0; i < n; i++) {
+		weir_event *ev = evs[i];
+		// A plain event nobody else holds goes back to the pool with
+		// the run; the rest take the general path.
+		if (ev->ext == NULL &&
+		    atomic_load_explicit(&ev->refs, memory_order_acquire) ==
+		        1) {
+			dead[m]  = ev;
+			cls[m++] = ev->pool_cls;
+		} else {
+			weir_event_release(ev);
+		}
+		if (m == EVENT_RELEASE_RUN || (i + 1 == n && m > 0)) {
+			weir__evpool_free_n(dead, cls, m);
+			m = 0;
+		}
+	}
 }
 
 const uint8_t *

@@ -216,15 +216,22 @@ evpool_refill(evpool_cache *tc, int c)
 	return 1;
 }
 
-void *
-weir__evpool_alloc(size_t size, int *cls)
+int
+weir__evpool_class(size_t size)
 {
 	int c = 0;
 	while (c < EVPOOL_CLASSES && size > evpool_sizes[c]) {
 		c++;
 	}
+	return c < EVPOOL_CLASSES ? c : -1;
+}
+
+void *
+weir__evpool_alloc(size_t size, int *cls)
+{
+	int           c  = weir__evpool_class(size);
 	evpool_cache *tc = NULL;
-	if (EVPOOL_ENABLED && c < EVPOOL_CLASSES) {
+	if (EVPOOL_ENABLED && c >= 0) {
 		tc = evpool_cache_get();
 	}
 	if (tc == NULL) {
@@ -243,10 +250,55 @@ weir__evpool_alloc(size_t size, int *cls)
 	return tc->blk[c][n];
 }
 
-void
-weir__evpool_free(void *p, int cls)
+// Takes up to @p n blocks of class @p c from the cache, refilling it
+// from the depot when it runs dry; returns how many.
+static size_t
+evpool_take_n(evpool_cache *tc, int c, void **out, size_t n)
 {
-	evpool_cache *tc = cls >= 0 ? evpool_cache_get() : NULL;
+	size_t got = 0;
+	while (got < n && (tc->n[c] > 0 || evpool_refill(tc, c))) {
+		size_t have = tc->n[c];
+		size_t k    = n - got < have ? n - got : have;
+		// Newest first, the order single allocations take them in.
+		for (size_t i = 0; i < k; i++) {
+			out[got + i] = tc->blk[c][have - 1 - i];
+		}
+		tc->n[c] = have - k;
+		got += k;
+	}
+	return got;
+}
+
+size_t
+weir__evpool_alloc_n(size_t size, int *cls, void **out, size_t n)
+{
+	int           c = weir__evpool_class(size);
+	evpool_cache *tc =
+	    EVPOOL_ENABLED && c >= 0 ? evpool_cache_get() : NULL;
+	size_t got = tc != NULL ? evpool_take_n(tc, c, out, n) : 0;
+	// The pool is dry: blocks of the class's size, so that they join
+	// the pool when freed. Bypassed: blocks of the size asked for.
+	size_t one = tc != NULL ? evpool_sizes[c] : size;
+	*cls       = tc != NULL ? c : -1;
+	for (; got < n; got++) {
+		if ((out[got] = weir__alloc(one)) == NULL) {
+			break;
+		}
+	}
+	for (size_t i = 1; tc != NULL && i <= EVPOOL_AHEAD && i <= tc->n[c];
+	     i++) {
+		// The blocks the next allocations take, as alloc does.
+		evpool_prefetch(tc, tc->blk[c][tc->n[c] - i], evpool_sizes[c]);
+	}
+	return got;
+}
+
+// The slow half of free: no cache yet, or the cache is full. Kept out
+// of line so that the common case saves no registers.
+static __attribute__((noinline)) void
+evpool_free_slow(void *p, int cls)
+{
+	evpool_cache *tc = evpool_cache_get();
 	if (tc == NULL) {
 		weir__free(p);
 		return;
@@ -257,6 +309,34 @@ weir__evpool_free(void *p, int cls)
 		evpool_give_oldest(tc, cls);
 	}
 	tc->blk[cls][tc->n[cls]++] = p;
+}
+
+void
+weir__evpool_free(void *p, int cls)
+{
+	evpool_cache *tc = evpool_tc;
+	if (cls < 0) {
+		weir__free(p);
+	} else if (tc != NULL && tc->n[cls] < 2 * EVPOOL_BATCH) {
+		tc->blk[cls][tc->n[cls]++] = p;
+	} else {
+		evpool_free_slow(p, cls);
+	}
+}
+
+void
+weir__evpool_free_n(void *const *p, const int *cls, size_t n)
+{
+	evpool_cache *tc = evpool_tc;
+	for (size_t i = 0; i < n; i++) {
+		int c = cls[i];
+		if (c >= 0 && tc != NULL && tc->n[c] < 2 * EVPOOL_BATCH) {
+			tc->blk[c][tc->n[c]++] = p[i];
+		} else {
+			weir__evpool_free(p[i], c);
+			tc = evpool_tc; // the slow path may have made it
+		}
+	}
 }
 
 void

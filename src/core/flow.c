@@ -277,6 +277,7 @@ weir__flow_drain(weir_subscr *sub, size_t budget)
 		}
 		weir__loop_spend(sub->loop);
 		fl->tokens -= fl->cfg.rate > 0 ? 1.0 : 0.0;
+		weir__flow_latency(sub, weir__now_ns() - ev->ts, 1);
 		weir__flow_call(sub, ev, attempts);
 		weir_event_release(ev);
 	}

@@ -93,7 +93,30 @@ weir_event *weir__flow_next_retry(
 void weir__flow_arm(weir_subscr *sub, int64_t due_ns);
 
 // Calls the handler with the delivery context set (delivery.c):
-// counts the call, records its latency and takes the failure path.
+// counts the call and takes the failure path. The caller records its
+// latency (weir__flow_latency).
 void weir__flow_call(weir_subscr *sub, weir_event *ev, uint32_t attempts);
+
+// The context of a handler call (delivery.c): what weir_delivery_defer()
+// and weir_subscr_current() read, through a thread-local pointer.
+typedef struct weir__delivery_ctx {
+	weir_subscr *sub;
+	weir_event  *ev;
+	uint32_t     attempts;
+	int          deferred;
+	struct weir__delivery_ctx
+	    *prev; // contexts nest (a handler runs a loop)
+} weir__delivery_ctx;
+
+// A run of first attempts on one subscription (dispatch.c): the context
+// is set once for the run and each call only points it at its event.
+// Between begin() and end() the thread runs no handlers but the run's
+// and nested ones, whose contexts are gone again when they return.
+void weir__flow_run_begin(weir__delivery_ctx *ctx, weir_subscr *sub);
+void weir__flow_run_call(weir__delivery_ctx *ctx, weir_event *ev);
+void weir__flow_run_end(weir__delivery_ctx *ctx);
+// Records @p n dispatch latencies of @p lat ns (the loop's stamp minus
+// the events' ts; a run of events stamped alike is recorded at once).
+void weir__flow_latency(weir_subscr *sub, int64_t lat, uint64_t n);
 
 #endif

@@ -63,18 +63,13 @@ weir__hist_upper(unsigned bucket)
 	return lo + ((uint64_t) 1 << (msb - 3)) - 1;
 }
 
-static void
-hist_bump(atomic_uint_least64_t *c)
-{
-	atomic_store_explicit(c,
-	    atomic_load_explicit(c, memory_order_relaxed) + 1,
-	    memory_order_relaxed);
-}
-
 void
-weir__hist_record(weir__hist *h, uint64_t ns)
+weir__hist_record_n(weir__hist *h, uint64_t ns, uint64_t n)
 {
-	hist_bump(&h->b[weir__hist_bucket(ns)]);
+	atomic_uint_least64_t *c = &h->b[weir__hist_bucket(ns)];
+	atomic_store_explicit(c,
+	    atomic_load_explicit(c, memory_order_relaxed) + n,
+	    memory_order_relaxed);
 	if (ns > atomic_load_explicit(&h->max, memory_order_relaxed)) {
 		atomic_store_explicit(&h->max, ns, memory_order_relaxed);
 	}

@@ -29,8 +29,15 @@ extern weir__hist weir__hist_none;
 weir__hist *weir__hist_make(_Atomic(weir__hist *) *slot);
 // Frees the histogram of @p slot (no recorder or reader left).
 void weir__hist_free(_Atomic(weir__hist *) *slot);
-// Records @p ns; only one thread may record into a histogram.
-void weir__hist_record(weir__hist *h, uint64_t ns);
+// Records @p n samples of @p ns (a run of events stamped alike); only
+// one thread may record into a histogram.
+void weir__hist_record_n(weir__hist *h, uint64_t ns, uint64_t n);
+
+static inline void
+weir__hist_record(weir__hist *h, uint64_t ns)
+{
+	weir__hist_record_n(h, ns, 1);
+}
 // Records @p ns where several threads record (pull subscriptions).
 void weir__hist_record_shared(weir__hist *h, uint64_t ns);
 // Count and percentiles (each bucket's upper bound); weir__hist_none

@@ -85,6 +85,8 @@ int weir__loop_any_on_thread(void);
 int weir__loop_budget_left(weir_loop *loop);
 // Counts one handler call against the pass's budget.
 void weir__loop_spend(weir_loop *loop);
+// Counts @p n handler calls at once (a run's, after it).
+void weir__loop_spend_n(weir_loop *loop, size_t n);
 // Adds one to a counter written by one thread only.
 void weir__loop_bump(atomic_uint_least64_t *c);
 // Claims the loop for the calling thread (WEIR_EBUSY if taken), runs

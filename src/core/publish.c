@@ -119,12 +119,13 @@ publish_by_cache(weir_bus *bus, const char *topic, const void *data,
 	}
 	int done = e->ns != WEIR__SCACHE_NONE;
 	if (done) {
-		weir_event *ev;
 		*rv = WEIR_OK;
-		if (e->ns != 0 &&
-		    (*rv = weir__event_make_plain(
-		         &ev, topic, e->len, data, len)) == WEIR_OK) {
-			*rv = weir__subscr_offer_all(e->subs, e->ns, ev);
+		if (e->ns != 0) {
+			weir_event *ev =
+			    weir__event_make_plain(topic, e->len, data, len);
+			*rv = ev == NULL
+			    ? WEIR_ENOMEM
+			    : weir__subscr_offer_all(e->subs, e->ns, ev);
 		}
 	}
 	weir__scache_leave();
@@ -183,12 +184,11 @@ weir_publish_topic(weir_topic *t, const void *data, size_t len)
 	if (rv != WEIR_OK || t->ss->n == 0) {
 		return rv;
 	}
-	weir_event *ev;
-	rv = weir__event_make_plain(&ev, t->name, t->len, data, len);
-	if (rv == WEIR_OK) {
-		rv = weir__subscr_offer_all(t->ss->s, t->ss->n, ev);
+	weir_event *ev = weir__event_make_plain(t->name, t->len, data, len);
+	if (ev == NULL) {
+		return WEIR_ENOMEM;
 	}
-	return rv;
+	return weir__subscr_offer_all(t->ss->s, t->ss->n, ev);
 }
 
 weir_err

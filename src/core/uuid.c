@@ -38,17 +38,11 @@ uuid_seed(uuid_state *s)
 uint64_t
 weir__rand64(void)
 {
-	// xorshift128+: fast, and ids need uniqueness, not secrecy.
 	uuid_state *s = &uuid_tls;
 	if (!s->seeded) {
 		uuid_seed(s);
 	}
-	uint64_t a = s->rng[0];
-	uint64_t b = s->rng[1];
-	s->rng[0]  = b;
-	a ^= a << 23;
-	s->rng[1] = a ^ b ^ (a >> 17) ^ (b >> 26);
-	return s->rng[1] + b;
+	return weir__uuid_xorshift(s->rng);
 }
 
 static uint64_t
@@ -67,29 +61,45 @@ uuid_next_stamp(int64_t now_ns)
 	return ((uint64_t) s->last_ms << 12) | s->counter;
 }
 
-static void
-uuid_put64(uint8_t *p, uint64_t v)
-{
-	// Big-endian, as RFC 9562 lays it out.
-#if defined(__GNUC__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	v = __builtin_bswap64(v);
-	memcpy(p, &v, 8);
-#else
-	for (int i = 0; i < 8; i++) {
-		p[i] = (uint8_t) (v >> (56 - 8 * i));
-	}
-#endif
-}
-
 void
 weir__uuid_v7_at(uint8_t id[16], int64_t now_ns)
 {
-	// 48 bits of ms, version 7, 12 bits of counter; variant 10, random.
-	uint64_t stamp = uuid_next_stamp(now_ns);
-	uint64_t hi    = ((stamp >> 12) << 16) | 0x7000 | (stamp & 0xfff);
-	uint64_t lo    = (weir__rand64() >> 2) | 0x8000000000000000ull;
-	uuid_put64(id, hi);
-	uuid_put64(id + 8, lo);
+	// The random half straight from the thread's stream (seeded by
+	// the stamp's first use of it, or here): one look at the state.
+	uint64_t    stamp = uuid_next_stamp(now_ns);
+	uuid_state *s     = &uuid_tls;
+	if (!s->seeded) {
+		uuid_seed(s);
+	}
+	weir__uuid_put(id, stamp, weir__uuid_xorshift(s->rng));
+}
+
+void
+weir__uuid_run_begin(weir__uuid_run *r, int64_t now_ns, size_t n)
+{
+	// The stamps of the run are consecutive: the first one as a single
+	// id would take it, the rest by adding one, which carries a full
+	// counter into the next millisecond exactly as uuid_next_stamp
+	// borrows it.
+	uuid_state *s = &uuid_tls;
+	r->stamp      = uuid_next_stamp(now_ns);
+	if (n > 1) {
+		uint64_t last = r->stamp + (n - 1);
+		s->last_ms    = (int64_t) (last >> 12);
+		s->counter    = (uint32_t) (last & 0xfff);
+	}
+	if (!s->seeded) {
+		uuid_seed(s);
+	}
+	r->rng[0] = s->rng[0];
+	r->rng[1] = s->rng[1];
+}
+
+void
+weir__uuid_run_end(const weir__uuid_run *r)
+{
+	uuid_tls.rng[0] = r->rng[0];
+	uuid_tls.rng[1] = r->rng[1];
 }
 
 void

@@ -1,7 +1,8 @@
 /*
  * Asynchronous handlers: defer a delivery, complete it on another
- * thread, the max-in-flight bound, failures after completion, and
- * completion after the subscription was closed.
+ * thread, the max-in-flight bound, failures after completion,
+ * completion after the subscription was closed, and deferrals within a
+ * run of events the loop took at once.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -176,6 +177,86 @@ test_complete_after_unsubscribe(void **state)
 	free(as);
 }
 
+// A run of events (one pass takes up to 32 at once) shares one delivery
+// context: each call still defers only its own event, once, and the
+// failure path of a call (the $weir.error listeners) runs outside it.
+#define RUN_N 40
+
+typedef struct run_state {
+	weir_subscr   *sub;
+	weir_delivery *d[RUN_N];
+	int            ndefer;
+	int            calls;
+	int            bad; // a context seen where it should not be
+} run_state;
+
+static weir_err
+run_handler(weir_bus *bus, const weir_event *ev, void *arg)
+{
+	(void) bus;
+	(void) ev;
+	run_state     *rs = arg;
+	int            i  = rs->calls++;
+	weir_delivery *d, *again;
+	rs->bad += weir_subscr_current() != rs->sub;
+	if (i % 2 == 0) {
+		rs->bad += weir_delivery_defer(&d) != WEIR_OK;
+		rs->bad += weir_delivery_defer(&again) != WEIR_EINVAL; // once
+		rs->d[rs->ndefer++] = d;
+		return i % 4 == 0 ? WEIR_EIO : WEIR_OK; // deferred: not failed
+	}
+	return i % 5 == 0 ? WEIR_EIO : WEIR_OK;
+}
+
+static weir_err
+run_error_listener(weir_bus *bus, const weir_event *ev, void *arg)
+{
+	(void) bus;
+	(void) ev;
+	run_state     *rs = arg;
+	weir_delivery *d;
+	rs->bad += weir_subscr_current() != NULL;
+	rs->bad += weir_delivery_defer(&d) != WEIR_EINVAL;
+	return WEIR_OK;
+}
+
+static void
+test_defer_within_a_run(void **state)
+{
+	(void) state;
+	run_state *rs = calloc(1, sizeof(*rs));
+	weir_bus  *bus;
+	assert_non_null(rs);
+	assert_weir_ok(weir_bus_create(&bus, NULL));
+	assert_weir_ok(weir_subscribe(
+	    &rs->sub, bus, "job.run", run_handler, rs, NULL, NULL));
+	assert_weir_ok(weir_on(
+	    bus, WEIR_TOPIC_ERROR, run_error_listener, rs, NULL, 0, NULL));
+	for (int i = 0; i < RUN_N; i++) {
+		assert_weir_ok(
+		    weir_publish(bus, "job.run", &i, sizeof(i), 0, NULL));
+	}
+	assert_weir_ok(weir_bus_run(bus, WEIR_RUN_NOWAIT));
+	assert_int_equal(rs->calls, RUN_N);
+	assert_int_equal(rs->bad, 0);
+	assert_int_equal(rs->ndefer, RUN_N / 2);
+	for (int k = 0; k < rs->ndefer; k++) {
+		size_t     len;
+		const int *v =
+		    weir_event_payload(weir_delivery_event(rs->d[k]), &len);
+		assert_int_equal(*v, 2 * k);
+		weir_delivery_complete(rs->d[k], WEIR_OK);
+	}
+	weir_subscr_stats st = WEIR_STRUCT_INIT(weir_subscr_stats);
+	assert_weir_ok(weir_subscr_stats_get(rs->sub, &st));
+	assert_int_equal(st.delivered, RUN_N);
+	assert_int_equal(st.deferred, RUN_N / 2);
+	assert_int_equal(st.in_flight, 0);
+	assert_int_equal(st.failed, 4); // odd i with i % 5 == 0: 5 15 25 35
+	weir_bus_destroy(bus);
+	free(rs);
+}
+
 int
 main(void)
 {
@@ -183,6 +264,7 @@ main(void)
 		cmocka_unit_test(test_max_in_flight),
 		cmocka_unit_test(test_failed_completion_reported),
 		cmocka_unit_test(test_complete_after_unsubscribe),
+		cmocka_unit_test(test_defer_within_a_run),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

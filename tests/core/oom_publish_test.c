@@ -6,7 +6,11 @@
  * n-th allocation failing, n = 1, 2, ..., until it succeeds; a failure
  * is WEIR_ENOMEM, offers the event to no subscription (their
  * `published` counts stay put) and leaves taken data with the caller.
- * No loop runs: offered events wait in the queues, counted.
+ * weir_publish_batch() runs the same way: a failure stops the batch at
+ * the events made, which every subscription takes, and `accepted` says
+ * how many; nothing leaks.
+ * No loop runs (but for the batches, which a pass drains between
+ * calls): offered events wait in the queues, counted.
  */
 #include <string.h>
 
@@ -204,10 +208,67 @@ test_publish_stack_event(void **state)
 	assert_true(r.calls < r.n); // the last run failed nothing
 }
 
+// A batch of 100 (two chunks of weir_publish_batch) whose sizes change
+// block class: 0 and 8 bytes share one, 200 another, 3000 bytes is too
+// large for the pool. Its n-th allocation fails, n = 1, 2, ...
+static void
+test_publish_batch(void **state)
+{
+	pfx                *f = *state;
+	weir_topic         *t;
+	static char         data[3000];
+	weir_buf            bufs[100];
+	static const size_t lens[] = { 0, 8, 8, 200, 3000, 8 };
+	for (size_t i = 0; i < 100; i++) {
+		bufs[i] = (weir_buf) { data, lens[(i / 7) % 6] };
+	}
+	fail_at = 0;
+	assert_weir_ok(weir_topic_create(&t, f->bus, "p.x"));
+	uint64_t offered = wt_subscr_stats(f->sub[0]).published;
+	long     live    = live_allocs;
+	int      fails   = 0;
+	long     n;
+	for (n = 1; n < 10000; n++) {
+		size_t accepted = 12345;
+		weir__evpool_flush();
+		fi_arm(n);
+		weir_err rv    = weir_publish_batch(t, bufs, 100, &accepted);
+		long     calls = alloc_calls;
+		fail_at        = 0;
+		offered += accepted;
+		assert_published(f, offered);
+		// Drained by a pass here, so that the queues never fill.
+		assert_weir_ok(weir_bus_run(f->bus, WEIR_RUN_NOWAIT));
+		if (rv == WEIR_OK) {
+			assert_int_equal(accepted, 100);
+			if (calls < n) {
+				break;
+			}
+			continue;
+		}
+		assert_weir_err(rv, WEIR_ENOMEM);
+		assert_true(accepted < 100);
+		fails++;
+	}
+	assert_true(n < 10000);
+	assert_true(fails >= 100); // each event's block, at least
+	// Every queued event goes with the queues: nothing of the failed
+	// batches is left behind.
+	weir_topic_destroy(t);
+	for (int i = 0; i < NSUBS; i++) {
+		weir_unsubscribe(f->sub[i]);
+		f->sub[i] = NULL;
+	}
+	weir__evpool_flush();
+	assert_true(live_allocs <= live);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(
+		    test_publish_batch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_publish, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_publish_take, setup, teardown),

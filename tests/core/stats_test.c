@@ -65,6 +65,67 @@ test_latency_before_first_delivery(void **state)
 	weir_bus_destroy(bus);
 }
 
+// A sample of n (a run of events stamped alike) counts n times.
+static void
+test_hist_record_n(void **state)
+{
+	(void) state;
+	weir__hist *h = weir__zalloc(sizeof(*h));
+	weir__hist_record_n(h, 5000, 64);
+	weir__hist_record(h, 7000);
+	weir__hist_record_n(h, 3000, 35);
+	weir_latency l;
+	weir__hist_read(h, &l);
+	assert_int_equal(l.count, 100);
+	assert_true(l.p50_ns >= 5000 && l.p50_ns <= 5000 * 9 / 8 + 1);
+	assert_int_equal(l.max_ns, 7000);
+	weir__free(h);
+}
+
+// Runs the loop takes mix single publishes and a batch (one latency
+// clock read per run, a batch's equal stamps one histogram update):
+// one sample per handler call all the same, and the loop's count of
+// handler calls exact, also through steps whose budget ends a run.
+static void
+test_latency_counts_every_call(void **state)
+{
+	(void) state;
+	weir_bus    *bus;
+	weir_subscr *sub;
+	weir_topic  *t;
+	weir_buf     bufs[100];
+	for (int i = 0; i < 100; i++) {
+		bufs[i] = (weir_buf) { "x", 1 };
+	}
+	assert_weir_ok(weir_bus_create(&bus, NULL));
+	assert_weir_ok(weir_subscribe(
+	    &sub, bus, "a.>", wt_nop_handler, NULL, NULL, NULL));
+	assert_weir_ok(weir_topic_create(&t, bus, "a.b"));
+	for (int i = 0; i < 20; i++) {
+		assert_weir_ok(weir_publish_topic(t, "x", 1));
+	}
+	assert_weir_ok(weir_publish_batch(t, bufs, 100, NULL));
+	for (int i = 0; i < 30; i++) {
+		assert_weir_ok(weir_publish_topic(t, "x", 1));
+	}
+	size_t done = 0;
+	assert_weir_err(
+	    weir_loop_step(weir_bus_loop(bus), 45, 0, &done), WEIR_EAGAIN);
+	assert_int_equal(done, 45);
+	weir_subscr_stats x = wt_subscr_stats(sub);
+	assert_int_equal(x.delivered, 45);
+	assert_int_equal(x.latency.count, 45);
+	assert_weir_ok(weir_bus_run(bus, WEIR_RUN_NOWAIT));
+	x = wt_subscr_stats(sub);
+	assert_int_equal(x.delivered, 150);
+	assert_int_equal(x.latency.count, 150);
+	weir_loop_stats ls = WEIR_STRUCT_INIT(weir_loop_stats);
+	assert_weir_ok(weir_loop_stats_get(weir_bus_loop(bus), &ls));
+	assert_int_equal(ls.dispatched, 150);
+	weir_topic_destroy(t);
+	weir_bus_destroy(bus);
+}
+
 static void
 test_stats_json(void **state)
 {
@@ -307,6 +368,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_hist_buckets),
 		cmocka_unit_test(test_latency_before_first_delivery),
+		cmocka_unit_test(test_hist_record_n),
+		cmocka_unit_test(test_latency_counts_every_call),
 		cmocka_unit_test(test_stats_json),
 		cmocka_unit_test(test_stats_json_format_error),
 	};

@@ -1,0 +1,181 @@
+// Runs of UUIDv7s (uuid.h, weir__uuid_run_*), the ids of a batch
+// publish: unique and rising within the run and against the single ids
+// made before and after on the thread, through a counter that runs out
+// (the next millisecond is borrowed), a clock that steps back, and
+// runs on several threads at once.
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "weir_test.h"
+
+#include "core/uuid.h"
+
+#define T0 ((int64_t) 1760000000000 * 1000000) // a unix time in ns
+
+static void
+assert_v7(const uint8_t id[16])
+{
+	assert_int_equal(id[6] >> 4, 7);      // version 7
+	assert_int_equal(id[8] & 0xc0, 0x80); // variant 10
+}
+
+static void
+assert_before(const uint8_t a[16], const uint8_t b[16])
+{
+	if (memcmp(a, b, 16) >= 0) {
+		char x[37], y[37];
+		weir_uuid_format(a, x);
+		weir_uuid_format(b, y);
+		fail_msg("%s is not before %s", x, y);
+	}
+}
+
+// The unix ms in an id's first 48 bits.
+static int64_t
+id_ms(const uint8_t id[16])
+{
+	int64_t ms = 0;
+	for (int i = 0; i < 6; i++) {
+		ms = ms << 8 | id[i];
+	}
+	return ms;
+}
+
+// Makes @p n ids as one run at @p now into ids[0..n), checked against
+// @p prev (the thread's last id) and each other.
+static void
+make_run(uint8_t (*ids)[16], size_t n, int64_t now, uint8_t prev[16])
+{
+	weir__uuid_run r;
+	weir__uuid_run_begin(&r, now, n);
+	for (size_t i = 0; i < n; i++) {
+		weir__uuid_run_next(&r, ids[i]);
+	}
+	weir__uuid_run_end(&r);
+	for (size_t i = 0; i < n; i++) {
+		assert_v7(ids[i]);
+		assert_before(prev, ids[i]);
+		memcpy(prev, ids[i], 16);
+	}
+}
+
+static void
+test_run_rises_between_singles(void **state)
+{
+	(void) state;
+	uint8_t prev[16], ids[64][16], after[16];
+	weir__uuid_v7_at(prev, T0);
+	uint8_t first[16];
+	memcpy(first, prev, 16);
+	make_run(ids, 64, T0, prev);
+	assert_int_equal(id_ms(ids[0]), T0 / 1000000);
+	weir__uuid_v7_at(after, T0);
+	assert_before(prev, after);
+	// A run of one, and of none, are runs too.
+	make_run(ids, 1, T0, after);
+	weir__uuid_run r;
+	weir__uuid_run_begin(&r, T0, 0);
+	weir__uuid_run_end(&r);
+	weir__uuid_v7_at(prev, T0);
+	assert_before(ids[0], prev);
+	// The random halves differ (62 bits each).
+	assert_memory_not_equal(first + 8, ids[0] + 8, 8);
+}
+
+static void
+test_run_counter_runs_out(void **state)
+{
+	(void) state;
+	// 200 runs of 64 at one instant: 12,800 ids, more than a
+	// millisecond's 4,096 counter values. They keep rising, the ms
+	// borrowed ahead of the clock as single ids borrow it.
+	uint8_t prev[16], ids[64][16];
+	int64_t now = T0 + 7 * 1000000;
+	weir__uuid_v7_at(prev, now);
+	for (int i = 0; i < 200; i++) {
+		make_run(ids, 64, now, prev);
+	}
+	assert_true(id_ms(prev) > now / 1000000);
+	assert_true(id_ms(prev) <= now / 1000000 + 4);
+	// A single id after them still comes after.
+	uint8_t one[16];
+	weir__uuid_v7_at(one, now);
+	assert_before(prev, one);
+}
+
+static void
+test_run_clock_steps_back(void **state)
+{
+	(void) state;
+	uint8_t prev[16], ids[64][16];
+	int64_t now = T0 + 60 * 1000000000LL;
+	weir__uuid_v7_at(prev, now);
+	make_run(ids, 64, now, prev);
+	make_run(ids, 64, now - 5 * 1000000000LL, prev); // stepped back 5 s
+	assert_int_equal(id_ms(prev), now / 1000000);
+	make_run(ids, 64, now + 1000000, prev); // the clock moves on
+	assert_int_equal(id_ms(prev), now / 1000000 + 1);
+}
+
+#define NTHREADS 4
+#define NRUNS 200
+
+typedef struct thr_ids {
+	uint8_t ids[NRUNS * 64][16];
+} thr_ids;
+
+static void *
+thr_main(void *arg)
+{
+	thr_ids *t = arg;
+	uint8_t  prev[16];
+	memset(prev, 0, sizeof(prev));
+	for (int i = 0; i < NRUNS; i++) {
+		// Every thread at the same instants: only the random halves
+		// keep their ids apart.
+		make_run(&t->ids[i * 64], 64, T0 + i * 1000000, prev);
+	}
+	return NULL;
+}
+
+static int
+cmp_id(const void *a, const void *b)
+{
+	return memcmp(a, b, 16);
+}
+
+static void
+test_run_threads_unique(void **state)
+{
+	(void) state;
+	thr_ids  *t = calloc(NTHREADS, sizeof(*t));
+	pthread_t th[NTHREADS];
+	assert_non_null(t);
+	for (int i = 0; i < NTHREADS; i++) {
+		assert_int_equal(
+		    pthread_create(&th[i], NULL, thr_main, &t[i]), 0);
+	}
+	for (int i = 0; i < NTHREADS; i++) {
+		pthread_join(th[i], NULL);
+	}
+	size_t n = (size_t) NTHREADS * NRUNS * 64;
+	qsort(t, n, 16, cmp_id);
+	uint8_t(*all)[16] = (uint8_t(*)[16]) t;
+	for (size_t i = 1; i < n; i++) {
+		assert_memory_not_equal(all[i - 1], all[i], 16);
+	}
+	free(t);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_run_rises_between_singles),
+		cmocka_unit_test(test_run_counter_runs_out),
+		cmocka_unit_test(test_run_clock_steps_back),
+		cmocka_unit_test(test_run_threads_unique),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
