@@ -807,8 +807,10 @@ nats_set_user_headers(natsMsg *m, const weir_event *ev, char *why, size_t cap)
 		natsStatus  s;
 		weir_event_header(ev, i, &name, &v, &n);
 		if (!nats_header_ok(name, v, n)) {
+			// %.90s: the quote (at most 64 bytes of the name,
+			// escaped) fits beside the text in any reason buffer.
 			snprintf(why, cap,
-			    "header '%s' cannot be carried by NATS (name "
+			    "header '%.90s' cannot be carried by NATS (name "
 			    "with ':' or space, or value with NUL/CR/LF)",
 			    nats_quote(small, sizeof small, name, 64));
 			return NATS_INVALID_ARG;
@@ -914,7 +916,7 @@ nats_build(natsMsg **out, const weir_bridge_msg *bm, int msg_id, char *why,
 	if (!nats_subject_ok(bm->dest)) {
 		char q[404];
 		snprintf(why, cap,
-		    "invalid subject '%s' (an empty or wildcard token)",
+		    "invalid subject '%.120s' (an empty or wildcard token)",
 		    nats_quote(q, sizeof q, bm->dest, 100));
 		return NATS_INVALID_SUBJECT;
 	}
