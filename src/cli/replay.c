@@ -8,6 +8,8 @@
 // once; what a broker refused is counted and makes the exit code 4, so
 // a script can replay the range again (broker idempotency absorbs the
 // copies that did arrive).
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -225,6 +227,52 @@ replay_to_bus(replay *r, weir_store *st, uint64_t *count)
 	return rv;
 }
 
+/*
+ * Cancels the store's replay when SIGINT or SIGTERM comes. The progress
+ * callback sees the signal only between events, and a paced replay may
+ * wait as long as the log's widest gap before the next one.
+ */
+typedef struct replay_guard {
+	weir_store *st;
+	atomic_int  done;
+	pthread_t   th;
+	int         started;
+} replay_guard;
+
+static void *
+replay_guard_main(void *arg)
+{
+	replay_guard *g = arg;
+	while (!atomic_load(&g->done)) {
+		if (weir__sig_stopping()) {
+			weir_store_replay_cancel(g->st);
+			break;
+		}
+		weir__sig_sleep_ms(50);
+		weir__sig_drain(); // a SIGUSR1 byte would end every poll at
+		                   // once
+	}
+	return NULL;
+}
+
+static void
+replay_guard_start(replay_guard *g, weir_store *st)
+{
+	g->st = st;
+	atomic_init(&g->done, 0);
+	// Without the thread, SIGINT still stops the replay at its next
+	// event (the progress callback), as before.
+	g->started = pthread_create(&g->th, NULL, replay_guard_main, g) == 0;
+}
+
+static void
+replay_guard_stop(replay_guard *g)
+{
+	atomic_store(&g->done, 1);
+	if (g->started)
+		pthread_join(g->th, NULL);
+}
+
 int
 weir__cli_replay(int argc, char **argv)
 {
@@ -239,6 +287,11 @@ weir__cli_replay(int argc, char **argv)
 	if ((rv = weir__wire_store(&st, r.store_path, NULL, 0)) != CLI_EXIT_OK)
 		return rv;
 	weir__sig_install();
+	// Paced, each event is shown when it is due, not when a buffer fills.
+	if (r.rp.speed != WEIR_STORE_REPLAY_FAST)
+		setvbuf(stdout, NULL, _IOLBF, 0);
+	replay_guard guard;
+	replay_guard_start(&guard, st);
 	weir__progress_start(&r.prog);
 	r.rp.filter         = &r.f;
 	r.rp.progress       = replay_progress;
@@ -263,6 +316,7 @@ weir__cli_replay(int argc, char **argv)
 		    ? CLI_EXIT_OK
 		    : CLI_EXIT_RUNTIME;
 	}
+	replay_guard_stop(&guard);
 	weir__progress_end(&r.prog, count, r.last_seq);
 	weir_store_destroy(st);
 	return rv;

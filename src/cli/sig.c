@@ -4,10 +4,13 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <unistd.h>
 
-static volatile sig_atomic_t sig_stop;
+// Atomic, not only sig_atomic_t: the replay's guard thread reads it
+// while the handler may write it (a lock-free atomic is signal-safe).
+static atomic_int            sig_stop;
 static volatile sig_atomic_t sig_usr1;
 static int                   sig_pipe[2] = { -1, -1 };
 
