@@ -29,13 +29,14 @@
 
 #include <weir/weir.h>
 
+#define BENCH_NAME "core_bench"
+#include "bench_rounds.h"
 #include "peer_mutexq.h"
 #include "peer_node.h"
 #include "peer_spsc.h"
 #include "peer_util.h"
 #include "peer_zmq.h"
 
-#define BENCH_MAX_REPS 15
 #define CROSS_CAPACITY 65536
 #define MATCH_BATCH 1024
 #define CROSS_BATCH 64 /* events per weir_publish_batch() call */
@@ -55,171 +56,6 @@ typedef struct bench_opts {
 int bench_pin_cpus = 1; /* see peer_util.h */
 
 /* One timed run of n events; returns 0 and the elapsed time in *ns. */
-typedef int (*bench_run_fn)(void *ctx, uint64_t n, uint64_t *ns);
-
-/* A measured figure: the median of the runs, and their range. */
-typedef struct bench_fig {
-	double rate; /* events per second; 0 when not measured */
-	double ns;   /* nanoseconds per event, median */
-	double min;  /* fastest run, ns per event */
-	double max;  /* slowest run, ns per event */
-} bench_fig;
-
-/*
- * How weir was linked into this program: "app" (static archives built
- * without link-time optimisation, as an application links the installed
- * library: the headline) or "lto" (weir and the bench optimised together
- * across files, which no application gets). Set by bench/core.cmake.
- */
-#ifndef WEIR_BENCH_BUILD
-#define WEIR_BENCH_BUILD "app"
-#endif
-
-/* Figures from sorted times[reps] of n events each. */
-static bench_fig
-bench_fig_of(const uint64_t *t, int reps, uint64_t n)
-{
-	bench_fig fig;
-
-	fig.ns   = (double) t[reps / 2] / (double) n;
-	fig.rate = 1e9 / fig.ns;
-	fig.min  = (double) t[0] / (double) n;
-	fig.max  = (double) t[reps - 1] / (double) n;
-	return (fig);
-}
-
-static int
-bench_cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *) a;
-	uint64_t y = *(const uint64_t *) b;
-
-	return ((x > y) - (x < y));
-}
-
-/* Runs fn reps times and keeps the median time. Exits on failure: a
- * benchmark that lost an event has no figure worth printing. */
-static bench_fig
-bench_median(
-    const char *what, bench_run_fn fn, void *ctx, uint64_t n, int reps)
-{
-	uint64_t  times[BENCH_MAX_REPS];
-	bench_fig fig;
-
-	for (int r = 0; r < reps; r++) {
-		if (fn(ctx, n, &times[r]) != 0) {
-			fprintf(stderr, "core_bench: %s failed\n", what);
-			exit(1);
-		}
-		if (times[r] == 0) {
-			times[r] = 1;
-		}
-	}
-	qsort(times, (size_t) reps, sizeof(uint64_t), bench_cmp_u64);
-	fig = bench_fig_of(times, reps, n);
-	fprintf(stderr,
-	    "  %-28s %14.0f events/s %9.2f ns/event  (runs %.2f..%.2f)\n",
-	    what, fig.rate, fig.ns, (double) times[0] / (double) n,
-	    (double) times[reps - 1] / (double) n);
-	return (fig);
-}
-
-/* One case of an interleaved comparison. */
-typedef struct bench_case {
-	const char  *what;
-	bench_run_fn fn;
-	void        *ctx;
-	uint64_t     times[BENCH_MAX_REPS];
-	bench_fig    fig;
-} bench_case;
-
-/*
- * Runs k cases rep by rep in turn (a, b, c, a, b, c, ...) and keeps each
- * case's median. On a shared VM the speed of cross-core traffic drifts
- * between phases lasting seconds; running the cases in turn puts every
- * case in every phase, so the ratios compare like with like.
- */
-static void
-bench_interleaved(bench_case *cs, int k, uint64_t n, int reps)
-{
-	/* One untimed round first: the first runs pay for page faults on
-	 * fresh memory and empty caches (weir's event pool fills, ZeroMQ
-	 * and the mutex queue allocate their buffers). */
-	for (int c = 0; c < k; c++) {
-		uint64_t ns;
-		if (cs[c].fn(cs[c].ctx, n, &ns) != 0) {
-			fprintf(stderr, "core_bench: %s failed\n", cs[c].what);
-			exit(1);
-		}
-	}
-	for (int r = 0; r < reps; r++) {
-		for (int c = 0; c < k; c++) {
-			if (cs[c].fn(cs[c].ctx, n, &cs[c].times[r]) != 0) {
-				fprintf(stderr, "core_bench: %s failed\n",
-				    cs[c].what);
-				exit(1);
-			}
-			if (cs[c].times[r] == 0) {
-				cs[c].times[r] = 1;
-			}
-		}
-		if (k > 1) {
-			/* Each round, for reading the drift: ns/event per
-			 * case. */
-			fprintf(stderr, "    round %d:", r + 1);
-			for (int c = 0; c < k; c++) {
-				fprintf(stderr, " %.1f",
-				    (double) cs[c].times[r] / (double) n);
-			}
-			fprintf(stderr, "\n");
-		}
-	}
-	for (int c = 0; c < k; c++) {
-		uint64_t *t = cs[c].times;
-		qsort(t, (size_t) reps, sizeof(uint64_t), bench_cmp_u64);
-		cs[c].fig = bench_fig_of(t, reps, n);
-		fprintf(stderr,
-		    "  %-28s %14.0f events/s %9.2f ns/event  (runs "
-		    "%.2f..%.2f)\n",
-		    cs[c].what, cs[c].fig.rate, cs[c].fig.ns,
-		    (double) t[0] / (double) n,
-		    (double) t[reps - 1] / (double) n);
-	}
-}
-
-/*
- * Prints one case. A peer that could not run prints null figures.
- * target > 0 adds the issue's goal for the ratio and whether it is met.
- */
-static void
-bench_print(const char *name, bench_fig weir, const char *peer,
-    bench_fig other, uint64_t n, int reps, double target)
-{
-	printf("{\"name\":\"%s\",\"build\":\"%s\",\"events_per_s\":%.0f,"
-	       "\"ns_per_event\":%.2f,\"ns_min\":%.2f,\"ns_max\":%.2f,"
-	       "\"peer\":\"%s\",",
-	    name, WEIR_BENCH_BUILD, weir.rate, weir.ns, weir.min, weir.max,
-	    peer);
-	if (other.rate > 0) {
-		printf("\"peer_events_per_s\":%.0f,\"peer_ns_per_event\":%.2f,"
-		       "\"peer_ns_min\":%.2f,\"peer_ns_max\":%.2f,"
-		       "\"ratio\":%.3f",
-		    other.rate, other.ns, other.min, other.max,
-		    weir.rate / other.rate);
-	} else {
-		printf("\"peer_events_per_s\":null,\"peer_ns_per_event\":null,"
-		       "\"ratio\":null");
-	}
-	printf(",\"n\":%llu,\"reps\":%d", (unsigned long long) n, reps);
-	if (target > 0) {
-		int met = other.rate > 0 && weir.rate / other.rate >= target;
-		printf(",\"target_ratio\":%.2f,\"target_met\":%s", target,
-		    met ? "true" : "false");
-	}
-	printf("}\n");
-	fflush(stdout);
-}
-
 static void
 bench_check(weir_err rv, const char *what)
 {
@@ -372,7 +208,8 @@ bench_emit(const bench_opts *o)
 		    .fn  = node_round_run,
 		    .ctx = pn },
 	};
-	bench_interleaved(cs, pn != NULL ? 4 : 3, o->emit_n, o->reps);
+	bench_interleaved(
+	    cs, pn != NULL ? 4 : 3, o->emit_n, o->emit_n, o->reps);
 	topic  = cs[0].fig;
 	string = cs[1].fig;
 	fptr   = cs[2].fig;
@@ -626,7 +463,7 @@ bench_cross(const bench_opts *o)
 		    .fn  = cross_run,
 		    .ctx = &cc_batch },
 	};
-	bench_interleaved(cs, 7, n, o->reps);
+	bench_interleaved(cs, 7, n, n, o->reps);
 	topic  = cs[0].fig;
 	string = cs[1].fig;
 	zmq    = cs[2].fig;

@@ -250,7 +250,7 @@ fan_once(bench_case *c, uint64_t n)
 {
 	uint64_t ns;
 
-	bench_run_or_die(c, n, &ns);
+	bench_run_or_die(c->what, c->fn, c->ctx, n, &ns);
 	fprintf(stderr, "  %s: one run, %.0f ns\n", c->what, (double) ns);
 }
 
