@@ -728,12 +728,30 @@ nats_pct_encode(const char *in, size_t n, char *out)
 	*out = '\0';
 }
 
-static natsStatus
-nats_set_encoded(natsMsg *m, const char *name, const char *v, size_t n)
+/* 1 if the n bytes of v need no percent-encoding. */
+static int
+nats_pct_plain(const char *v, size_t n)
 {
-	char       small[256];
-	char      *buf = 3 * n + 1 <= sizeof small ? small : malloc(3 * n + 1);
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char) v[i];
+		if (c < 0x21 || c > 0x7e || c == '"' || c == '%') {
+			return 0;
+		}
+	}
+	return 1;
+}
+
+// v is NUL-terminated at n when z is set: a plain value (a topic, the
+// source: nearly always) then goes to cnats as it is, without a copy.
+static natsStatus
+nats_set_encoded(natsMsg *m, const char *name, const char *v, size_t n, int z)
+{
+	char       small[256], *buf;
 	natsStatus s;
+	if (z && nats_pct_plain(v, n)) {
+		return natsMsgHeader_Set(m, name, v);
+	}
+	buf = 3 * n + 1 <= sizeof small ? small : malloc(3 * n + 1);
 	if (buf == NULL) {
 		return NATS_NO_MEMORY;
 	}
@@ -852,17 +870,17 @@ nats_set_ce_headers(natsMsg *m, const weir_bridge_msg *bm, int msg_id)
 		s = natsMsgHeader_Set(m, "ce-id", id);
 	}
 	if (s == NATS_OK) {
-		s = nats_set_encoded(m, "ce-source", src, strlen(src));
+		s = nats_set_encoded(m, "ce-source", src, strlen(src), 1);
 	}
 	if (s == NATS_OK) {
-		s = nats_set_encoded(m, "ce-type", type, strlen(type));
+		s = nats_set_encoded(m, "ce-type", type, strlen(type), 1);
 	}
 	if (s == NATS_OK) {
 		s = natsMsgHeader_Set(m, "ce-time", tm);
 	}
 	ct = weir_event_header_get(ev, "content-type", &ct_len);
 	if (s == NATS_OK && ct != NULL) {
-		s = nats_set_encoded(m, "ce-datacontenttype", ct, ct_len);
+		s = nats_set_encoded(m, "ce-datacontenttype", ct, ct_len, 0);
 	}
 	if (s == NATS_OK) {
 		s = natsMsgHeader_Set(m, "weir-seq", seq);

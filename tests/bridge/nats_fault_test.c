@@ -801,6 +801,12 @@ test_text_helpers(void **state)
 	(void) state;
 	nats_pct_encode("a b\x7f\"%\xc3\xa9~!", 10, out);
 	assert_string_equal(out, "a%20b%7F%22%25%C3%A9~!");
+	// Plain: what the encoding leaves alone; each other byte is not.
+	assert_true(nats_pct_plain("weir://h/bus!~", 14));
+	assert_true(nats_pct_plain("", 0));
+	for (const char *c = " \x7f\"%\xc3\x01"; *c != '\0'; c++) {
+		assert_false(nats_pct_plain(c, 1));
+	}
 	nats_quote(out, 16, "\x01\x01\x01\x01\x01", 100);
 	assert_string_equal(out, "\\x01\\x01\\x01");
 	nats_quote(out, sizeof out, "abcdef", 3);
@@ -1018,6 +1024,7 @@ test_publish_cnats_fails(void **state)
 		char        source[200];
 		memset(source, 's', sizeof source - 1);
 		source[sizeof source - 1] = '\0';
+		source[0] = ' '; /* to encode: a plain one is not copied */
 		nf_arm("natsMsg_Create", 0, 1, NATS_NO_MEMORY);
 		bx_publish_fails(b, ev, b->dest, 1, NULL);
 		assert_int_equal(nf_hits(), 1);
@@ -1030,7 +1037,8 @@ test_publish_cnats_fails(void **state)
 			assert_int_equal(nf_hits(), 1);
 		}
 		// The long header value (1st allocation), then the long
-		// source (2nd: ce-source's percent-encoding).
+		// source (2nd: ce-source's percent-encoding, which only a
+		// source with a byte to encode needs).
 		b->source = source;
 		nf_alloc_arm(1);
 		bx_publish_fails(b, ev, b->dest, 1, NULL);
