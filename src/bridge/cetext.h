@@ -11,6 +11,7 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 /* Writes @p v in decimal with a NUL into @p out (21 bytes at least);
@@ -54,28 +55,12 @@ weir__ce_civil(int64_t days, int64_t *y, unsigned *m, unsigned *d)
 	*y           = (int64_t) yoe + era * 400 + (*m <= 2);
 }
 
-/* RFC 3339 UTC with nanoseconds, e.g. 2025-01-31T12:00:00.123456789Z,
- * with a NUL (31 bytes). Times before 1970 take the slow path through
- * gmtime_r, which knows them; int64 nanoseconds end in 2262, so every
- * later time has a four-digit year and takes the fast path. */
+/* Writes "YYYY-MM-DDTHH:MM:SS." for @p sec >= 0 (20 bytes, no NUL). */
 static inline void
-weir__ce_time(int64_t ns, char out[40])
+weir__ce_date(int64_t sec, char out[20])
 {
-	int64_t sec = ns / 1000000000, frac = ns % 1000000000;
-	if (frac < 0) {
-		frac += 1000000000;
-		sec -= 1;
-	}
 	int64_t  y;
 	unsigned m, d;
-	if (sec < 0) {
-		time_t    t = (time_t) sec;
-		struct tm tm;
-		gmtime_r(&t, &tm);
-		strftime(out, 40, "%Y-%m-%dT%H:%M:%S", &tm);
-		snprintf(out + 19, 21, ".%09lldZ", (long long) frac);
-		return;
-	}
 	weir__ce_civil(sec / 86400, &y, &m, &d);
 	int64_t s = sec % 86400;
 	weir__ce_digits(out, (uint64_t) y, 4);
@@ -84,13 +69,45 @@ weir__ce_time(int64_t ns, char out[40])
 	weir__ce_digits(out + 11, (uint64_t) (s / 3600), 2);
 	weir__ce_digits(out + 14, (uint64_t) (s / 60 % 60), 2);
 	weir__ce_digits(out + 17, (uint64_t) (s % 60), 2);
-	weir__ce_digits(out + 20, (uint64_t) frac, 9);
 	out[4] = out[7] = '-';
 	out[10]         = 'T';
 	out[13] = out[16] = ':';
 	out[19]           = '.';
-	out[29]           = 'Z';
-	out[30]           = '\0';
+}
+
+/* RFC 3339 UTC with nanoseconds, e.g. 2025-01-31T12:00:00.123456789Z,
+ * with a NUL (31 bytes). Times before 1970 take the slow path through
+ * gmtime_r, which knows them; int64 nanoseconds end in 2262, so every
+ * later time has a four-digit year and takes the fast path. A relay
+ * formats runs of events from the same second: each thread keeps the
+ * text of the last second it formatted (per thread: no lock, no race),
+ * which leaves the nine digits of the fraction to write. */
+static inline void
+weir__ce_time(int64_t ns, char out[40])
+{
+	static _Thread_local int64_t last_sec = -1;
+	static _Thread_local char    last_date[20];
+	int64_t sec = ns / 1000000000, frac = ns % 1000000000;
+	if (frac < 0) {
+		frac += 1000000000;
+		sec -= 1;
+	}
+	if (sec < 0) {
+		time_t    t = (time_t) sec;
+		struct tm tm;
+		gmtime_r(&t, &tm);
+		strftime(out, 40, "%Y-%m-%dT%H:%M:%S", &tm);
+		snprintf(out + 19, 21, ".%09lldZ", (long long) frac);
+		return;
+	}
+	if (sec != last_sec) {
+		weir__ce_date(sec, last_date);
+		last_sec = sec;
+	}
+	memcpy(out, last_date, 20);
+	weir__ce_digits(out + 20, (uint64_t) frac, 9);
+	out[29] = 'Z';
+	out[30] = '\0';
 }
 
 #endif

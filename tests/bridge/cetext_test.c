@@ -58,6 +58,26 @@ test_ce_time(void **state)
 	}
 }
 
+/* The date and time of day are kept per thread for the last second seen:
+ * runs within one second, returns to an earlier second, a day and a year
+ * boundary, and the slow path in between all give the text strftime
+ * gives. */
+static void
+test_ce_time_sequence(void **state)
+{
+	(void) state;
+	const int64_t s     = 1000000000;
+	int64_t       seq[] = { 1767225599 * s + 999999999, 1767225599 * s,
+		      1767225600 * s, 1767225599 * s + 5, -3 * s + 7,
+		      1767225600 * s + 123, 1767225600 * s + 124, 0, 86399 * s,
+		      86400 * s, 86399 * s + 1 };
+	for (int round = 0; round < 2; round++) {
+		for (size_t i = 0; i < sizeof seq / sizeof *seq; i++) {
+			check_time(seq[i]);
+		}
+	}
+}
+
 static void
 test_ce_u64(void **state)
 {
@@ -78,6 +98,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ce_time),
+		cmocka_unit_test(test_ce_time_sequence),
 		cmocka_unit_test(test_ce_u64),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
