@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cli/gateway.h"
+#include "cli/jtext.h"
 #include "cli/ndjson.h"
 #include "cli/sock.h"
 
@@ -61,7 +62,7 @@ gw_ack(gateway *gw, gw_conn *c, uint64_t line, json_t *o)
 		return;
 	}
 	json_object_set_new(o, "line", json_integer((json_int_t) line));
-	char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	char *text = weir__jtext(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(o);
 	if (text == NULL)
 		return;

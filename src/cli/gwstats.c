@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli/gateway.h"
+#include "cli/jtext.h"
 #include "cli/opts.h"
 #include "cli/sock.h"
 
@@ -43,13 +44,20 @@ weir__gw_topics_free(gateway *gw)
 	gw->ntopics = 0;
 }
 
+/* NULL when any part cannot be made: figures with a topic missing
+ * would be wrong, not partial. */
 static json_t *
 gw_own_json(gateway *gw)
 {
 	json_t *topics = json_object();
-	for (size_t i = 0; i < gw->ntopics; i++)
-		json_object_set_new(topics, gw->topics[i].name,
-		    json_integer((json_int_t) gw->topics[i].count));
+	for (size_t i = 0; topics != NULL && i < gw->ntopics; i++)
+		if (json_object_set_new(topics, gw->topics[i].name,
+		        json_integer((json_int_t) gw->topics[i].count)) != 0) {
+			json_decref(topics);
+			return NULL;
+		}
+	if (topics == NULL)
+		return NULL;
 	double up = (double) (weir__opts_now_ns() - gw->started_ns) / 1e9;
 	return json_pack("{s:I,s:I,s:I,s:I,s:I,s:f,s:o}", "lines",
 	    (json_int_t) gw->lines, "accepted", (json_int_t) gw->accepted,
@@ -66,7 +74,7 @@ weir__gw_stats_json(gateway *gw)
 	weir_free(bus_text);
 	json_t *o = json_pack("{s:o,s:o}", "gateway", gw_own_json(gw), "bus",
 	    bus != NULL ? bus : json_null());
-	char   *text = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
+	char   *text = weir__jtext(o, JSON_COMPACT);
 	json_decref(o);
 	return text;
 }

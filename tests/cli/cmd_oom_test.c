@@ -128,6 +128,28 @@ copy_file(const char *from, const char *to)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* The first line of @p text that starts with '{' but is not valid
+ * JSON, or NULL: a recovered run's output must stay parseable (jansson's
+ * json_dumps could drop an object's key when its buffer failed to grow). */
+static const char *
+bad_json_line(const char *text)
+{
+	static char line[4096];
+	for (const char *p = text; *p != '\0';) {
+		size_t len = strcspn(p, "\n");
+		if (*p == '{' && len < sizeof line) {
+			memcpy(line, p, len);
+			line[len] = '\0';
+			json_t *o = json_loads(line, 0, NULL);
+			json_decref(o);
+			if (o == NULL)
+				return line;
+		}
+		p += len + (p[len] == '\n');
+	}
+	return NULL;
+}
+
 /* What one command is: its args, its input, a store to start from
  * (copied to the path its args name), and whether its output may be
  * compared with the reference (no random ids, no timings). */
@@ -181,6 +203,12 @@ oom_loop(const cmd_case *k)
 			fail_msg("%s, allocation %ld: exit %d, %d fds leaked, "
 			         "stderr '%s'",
 			    k->args[0], n, rc, fd_count() - fds, err);
+		const char *bad = bad_json_line(out);
+		if (bad != NULL)
+			fail_msg(
+			    "%s %s, allocation %ld: exit %d, invalid JSON "
+			    "written: %s",
+			    k->args[0], k->args[1], n, rc, bad);
 		if (rc == k->ok_rc) {
 			static char got_seqs[4096], want_seqs[4096];
 			seqs_of(out, got_seqs, sizeof got_seqs);
