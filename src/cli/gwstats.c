@@ -15,17 +15,30 @@
 /* Topics counted one by one; past this many, the rest share one slot. */
 #define GW_MAX_TOPICS 4096
 
+static gw_topic *
+gw_topic_find(gateway *gw, const char *topic)
+{
+	for (size_t i = 0; i < gw->ntopics; i++)
+		if (strcmp(gw->topics[i].name, topic) == 0)
+			return &gw->topics[i];
+	return NULL;
+}
+
+/* Past GW_MAX_TOPICS, every new topic counts in the one "(other)" slot
+ * (the check used to hold only once: each later topic got a slot). */
 void
 weir__gw_count_topic(gateway *gw, const char *topic)
 {
-	for (size_t i = 0; i < gw->ntopics; i++)
-		if (strcmp(gw->topics[i].name, topic) == 0) {
-			gw->topics[i].count++;
-			return;
-		}
-	if (gw->ntopics == GW_MAX_TOPICS)
+	gw_topic *t = gw_topic_find(gw, topic);
+	if (t == NULL && gw->ntopics >= GW_MAX_TOPICS) {
 		topic = "(other)";
-	gw_topic *t = realloc(gw->topics, (gw->ntopics + 1) * sizeof *t);
+		t     = gw_topic_find(gw, topic);
+	}
+	if (t != NULL) {
+		t->count++;
+		return;
+	}
+	t = realloc(gw->topics, (gw->ntopics + 1) * sizeof *t);
 	if (t == NULL)
 		return;
 	gw->topics           = t;
