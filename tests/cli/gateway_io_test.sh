@@ -1,6 +1,7 @@
 # The gateway's input edges: CR LF and blank lines, a last line without
 # a newline, a line over 16 MiB, an append the store refuses, SIGUSR1's
-# stats, and socket paths already taken or too long.
+# stats, socket paths already taken or too long, and the 257th socket
+# client turned away.
 source "$(dirname "$0")/lib.sh"
 
 # --- CR LF, trailing blanks, blank lines, no final newline: line
@@ -96,3 +97,41 @@ expect_rc 1 "$WEIR" stats -S "$long.sock"
 contains err "weir: socket path too long"
 expect_rc 1 "$WEIR" stats -S nobody.sock
 contains err "weir: cannot connect to nobody.sock"
+
+# --- 256 socket clients at once are served; the 257th is turned away
+# ("too many clients", closed at once), and the gateway goes on
+"$WEIR" gateway -s many.db -S many.sock --ack 2>many.err &
+gw=$!
+trap 'kill $gw 2>/dev/null || true' EXIT
+wait_for 20 test -S many.sock
+python3 - <<'PY'
+import socket
+cs = []
+for i in range(256):
+    s = socket.socket(socket.AF_UNIX)
+    s.connect("many.sock")  # blocking: waits while the backlog is full
+    s.settimeout(20)
+    s.sendall(b'{"topic":"many.a"}\n')
+    cs.append((s, s.makefile("rb")))
+for s, f in cs:  # every line acknowledged: all 256 are connected
+    assert b'"ok":true' in f.readline()
+extra = socket.socket(socket.AF_UNIX)
+extra.connect("many.sock")
+extra.settimeout(20)
+assert extra.recv(1) == b"", "the 257th client was not closed"
+extra.close()
+s, f = cs[0]  # an earlier client is still served
+s.sendall(b'{"topic":"many.b"}\n')
+assert b'"ok":true' in f.readline()
+for s, f in cs:
+    f.close()
+    s.close()
+PY
+contains many.err "weir: too many clients"
+kill -TERM "$gw"
+rc=0
+wait "$gw" || rc=$?
+trap - EXIT
+[[ $rc == 0 ]] || fail "gateway with 257 clients exited $rc"
+expect_rc 0 "$WEIR" replay -s many.db
+[[ $(wc -l <out) == 257 ]] || fail "257 events stored (256 + 1)"
