@@ -110,8 +110,8 @@ gw_line(gateway *gw, gw_conn *c, char *line, size_t len)
 	gw->lines++;
 	while (len > 0 && (line[len - 1] == '\r' || line[len - 1] == ' '))
 		len--;
-	if (len == 0 || gw->stop)
-		return; /* blank lines are not events */
+	if (len == 0)
+		return; /* blank lines are not events (both callers check stop) */
 	gw_item *it = &gw->batch[gw->nbatch];
 	memset(it, 0, sizeof *it);
 	if (weir__ndjson_parse(line, len, &it->ev, &it->stream, &err) != 0) {
