@@ -69,9 +69,17 @@ gw_ack(gateway *gw, gw_conn *c, uint64_t line, json_t *o)
 	size_t n   = strlen(text);
 	text[n]    = '\n';
 	int failed = weir__sock_write_all(c->out_fd, text, n + 1);
+	int why    = errno;
 	free(text);
-	if (failed && c->id != 0)
+	if (failed && c->id != 0) {
 		c->eof = 1; /* the client went away: stop reading it */
+	} else if (failed && !gw->ack_error) {
+		/* stdout: the events are stored, but whoever asked for acks
+		 * has none; said once, and the exit code is 1 */
+		fprintf(stderr, "weir: cannot write acks to stdout: %s\n",
+		    strerror(why));
+		gw->ack_error = 1;
+	}
 }
 
 static void
@@ -111,7 +119,8 @@ gw_line(gateway *gw, gw_conn *c, char *line, size_t len)
 	while (len > 0 && (line[len - 1] == '\r' || line[len - 1] == ' '))
 		len--;
 	if (len == 0)
-		return; /* blank lines are not events (both callers check stop) */
+		return; /* blank lines are not events (both callers check stop)
+		         */
 	gw_item *it = &gw->batch[gw->nbatch];
 	memset(it, 0, sizeof *it);
 	if (weir__ndjson_parse(line, len, &it->ev, &it->stream, &err) != 0) {

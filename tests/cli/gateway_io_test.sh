@@ -1,7 +1,8 @@
 # The gateway's input edges: CR LF and blank lines, a last line without
 # a newline, a line over 16 MiB, an append the store refuses, SIGUSR1's
-# stats, socket paths already taken or too long, and the 257th socket
-# client turned away.
+# stats, socket paths already taken or too long, the 257th socket
+# client turned away, a client gone before its ack, and acks to a stdout
+# that cannot be written.
 source "$(dirname "$0")/lib.sh"
 
 # --- CR LF, trailing blanks, blank lines, no final newline: line
@@ -128,10 +129,36 @@ for s, f in cs:
     s.close()
 PY
 contains many.err "weir: too many clients"
+# a client that is gone before its ack: the gateway (stopped meanwhile)
+# stores its line, fails to answer, drops the client and goes on
+kill -STOP "$gw"
+python3 - <<'PY'
+import socket
+s = socket.socket(socket.AF_UNIX)
+s.connect("many.sock")
+s.sendall(b'{"topic":"many.c"}\n')
+s.close()
+PY
+kill -CONT "$gw"
+stored() { "$WEIR" replay -s many.db >many.out 2>/dev/null && [[ $(wc -l <many.out) == "$1" ]]; }
+wait_for 20 stored 258
+kill -0 "$gw" || fail "the gateway died when a client went away"
 kill -TERM "$gw"
 rc=0
 wait "$gw" || rc=$?
 trap - EXIT
 [[ $rc == 0 ]] || fail "gateway with 257 clients exited $rc"
 expect_rc 0 "$WEIR" replay -s many.db
-[[ $(wc -l <out) == 257 ]] || fail "257 events stored (256 + 1)"
+[[ $(wc -l <out) == 258 ]] || fail "258 events stored (256 + 1 + 1)"
+
+# --- --ack to a stdout that cannot be written (/dev/full): the events
+# are stored, the acks are lost: said once, exit 1 (it was exit 0, and
+# nothing said)
+printf '{"topic":"f.a"}\n{"topic":"f.b"}\n' >full.ndjson
+rc=0
+"$WEIR" gateway -s full.db --ack <full.ndjson >/dev/full 2>full.err || rc=$?
+[[ $rc == 1 ]] || { cat full.err >&2; fail "--ack to /dev/full exited $rc, not 1"; }
+[[ $(grep -c "^weir: cannot write acks to stdout: " full.err) == 1 ]] ||
+	{ cat full.err >&2; fail "--ack to /dev/full: one 'cannot write acks' line"; }
+expect_rc 0 "$WEIR" replay -s full.db
+[[ $(wc -l <out) == 2 ]] || fail "--ack to /dev/full: 2 events stored"
