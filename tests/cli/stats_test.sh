@@ -21,6 +21,8 @@ expect_rc 2 timeout 20 "$WEIR" stats -s s.db --watch --interval 86401
 contains err "--interval: bad value '86401'"
 expect_rc 2 timeout 20 "$WEIR" stats -s s.db --watch --count 2 --interval 1e300
 contains err "--interval: bad value '1e300'"
+expect_rc 2 "$WEIR" stats -s s.db --watch --interval 1e999
+contains err "--interval: bad value '1e999'"
 
 # --- --watch on a terminal clears the screen before each table
 script -qec "'$WEIR' stats -s s.db --watch --count 2 --interval 0.05" \

@@ -94,3 +94,22 @@ wait "$tpid" || rc=$?
 [[ $rc == 0 ]] || fail "tail -f of an empty store exited $rc after SIGINT"
 head -1 eout | grep -qF '"seq":1,' || fail "tail -f: first is not seq 1"
 tail -1 eout | grep -qF '"topic":"e.2"' || fail "tail -f: last is not e.2"
+
+# --- -f when nothing in the store matches: it follows from the store's
+# end (an event of another topic is not printed), until SIGINT
+printf '{"topic":"x.1"}\n' >x.ndjson
+expect_rc 0 "$WEIR" gateway -s other.db <x.ndjson
+"$WEIR" tail -s other.db -f -t 'e.*' --interval 20 >oout 2>oerr &
+tpid=$!
+expect_rc 0 "$WEIR" gateway -s other.db <x.ndjson
+expect_rc 0 "$WEIR" gateway -s other.db <e.ndjson
+ocount() { [[ $(wc -l <oout) == 2 ]]; }
+wait_for 20 ocount
+kill -INT "$tpid"
+rc=0
+wait "$tpid" || rc=$?
+[[ $rc == 0 ]] || fail "tail -f -t exited $rc after SIGINT"
+head -1 oout | grep -qF '"seq":3,' || fail "tail -f -t: first is not seq 3"
+grep -qF '"x.1"' oout && fail "tail -f -t printed another topic"
+expect_rc 2 "$WEIR" tail -s t.db -f --interval abc
+contains err "--interval: bad value 'abc'"
