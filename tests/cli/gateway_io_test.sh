@@ -1,8 +1,8 @@
 # The gateway's input edges: CR LF and blank lines, a last line without
 # a newline, a line over 16 MiB, an append the store refuses, SIGUSR1's
 # stats, socket paths already taken or too long, the 257th socket
-# client turned away, a client gone before its ack, and acks to a stdout
-# that cannot be written.
+# client turned away, a client gone before its ack, acks to a stdout
+# that cannot be written, and a gateway without a store.
 source "$(dirname "$0")/lib.sh"
 
 # --- CR LF, trailing blanks, blank lines, no final newline: line
@@ -162,3 +162,12 @@ rc=0
 	{ cat full.err >&2; fail "--ack to /dev/full: one 'cannot write acks' line"; }
 expect_rc 0 "$WEIR" replay -s full.db
 [[ $(wc -l <out) == 2 ]] || fail "--ack to /dev/full: 2 events stored"
+
+# --- without a store (a direct route): each line is published at once,
+# answered ok with seq 0 (at-most-once), and the route acknowledges it
+printf '[mem]\nrecord_path = drec.txt\n[route r1]\npattern = d.>\nscheme = mem\ndest = out\ndirect = true\n' >direct.ini
+printf '{"topic":"d.a","payload":"1"}\n{"topic":"d.b","payload":"2"}\n' >direct.ndjson
+expect_rc 0 "$WEIR" gateway -c direct.ini --ack <direct.ndjson
+[[ $(grep -c '"ok":true,"seq":0,' out) == 2 ]] || fail "direct: 2 acks with seq 0"
+contains err "weir: route r1: 2 acked, 0 dead, 0 left"
+[[ $(wc -l <drec.txt) == 2 ]] || fail "direct: the route got 2 events"
