@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "cli/cli.h"
+#include "cli/jtext.h"
 #include "cli/ndjson.h"
 #include "cli/opts.h"
 #include "cli/sig.h"
@@ -141,9 +142,8 @@ dlq_print(weir_store *st, const weir_store_dead_letter *dl, void *arg)
 	(void) st;
 	if (d->have_id && dl->id != d->id)
 		return WEIR_OK;
-	json_t *o = dlq_json(dl, !strcmp(d->verb, "show"));
-	char   *text =
-            o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+	json_t *o    = dlq_json(dl, !strcmp(d->verb, "show"));
+	char   *text = weir__jtext(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(o);
 	if (text == NULL)
 		return WEIR_ENOMEM;

@@ -302,9 +302,10 @@ weir__cli_gateway(int argc, char **argv)
 		    (unsigned long long) gw.accepted,
 		    (unsigned long long) gw.rejected,
 		    (unsigned long long) gw.failed);
-		rv = gw.store_error || gw.read_error ? CLI_EXIT_RUNTIME
-		    : gw.input_error                 ? CLI_EXIT_INPUT
-		                                     : CLI_EXIT_OK;
+		rv = gw.store_error || gw.read_error || gw.ack_error
+		    ? CLI_EXIT_RUNTIME
+		    : gw.input_error ? CLI_EXIT_INPUT
+		                     : CLI_EXIT_OK;
 	}
 	gateway_close(&gw);
 	return rv;

@@ -70,6 +70,7 @@ typedef struct gateway {
 	int       input_error; /* a line was refused */
 	int       store_error; /* an append failed */
 	int       read_error;  /* an input could not be read to its end */
+	int       ack_error;   /* an ack could not be written to stdout */
 } gateway;
 
 /* gwio.c */

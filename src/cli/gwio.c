@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cli/gateway.h"
+#include "cli/jtext.h"
 #include "cli/ndjson.h"
 #include "cli/sock.h"
 
@@ -61,16 +62,24 @@ gw_ack(gateway *gw, gw_conn *c, uint64_t line, json_t *o)
 		return;
 	}
 	json_object_set_new(o, "line", json_integer((json_int_t) line));
-	char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	char *text = weir__jtext(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(o);
 	if (text == NULL)
 		return;
 	size_t n   = strlen(text);
 	text[n]    = '\n';
 	int failed = weir__sock_write_all(c->out_fd, text, n + 1);
+	int why    = errno;
 	free(text);
-	if (failed && c->id != 0)
+	if (failed && c->id != 0) {
 		c->eof = 1; /* the client went away: stop reading it */
+	} else if (failed && !gw->ack_error) {
+		/* stdout: the events are stored, but whoever asked for acks
+		 * has none; said once, and the exit code is 1 */
+		fprintf(stderr, "weir: cannot write acks to stdout: %s\n",
+		    strerror(why));
+		gw->ack_error = 1;
+	}
 }
 
 static void
@@ -109,8 +118,9 @@ gw_line(gateway *gw, gw_conn *c, char *line, size_t len)
 	gw->lines++;
 	while (len > 0 && (line[len - 1] == '\r' || line[len - 1] == ' '))
 		len--;
-	if (len == 0 || gw->stop)
-		return; /* blank lines are not events */
+	if (len == 0)
+		return; /* blank lines are not events (both callers check stop)
+		         */
 	gw_item *it = &gw->batch[gw->nbatch];
 	memset(it, 0, sizeof *it);
 	if (weir__ndjson_parse(line, len, &it->ev, &it->stream, &err) != 0) {

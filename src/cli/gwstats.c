@@ -8,23 +8,37 @@
 #include <unistd.h>
 
 #include "cli/gateway.h"
+#include "cli/jtext.h"
 #include "cli/opts.h"
 #include "cli/sock.h"
 
 /* Topics counted one by one; past this many, the rest share one slot. */
 #define GW_MAX_TOPICS 4096
 
+static gw_topic *
+gw_topic_find(gateway *gw, const char *topic)
+{
+	for (size_t i = 0; i < gw->ntopics; i++)
+		if (strcmp(gw->topics[i].name, topic) == 0)
+			return &gw->topics[i];
+	return NULL;
+}
+
+/* Past GW_MAX_TOPICS, every new topic counts in the one "(other)" slot
+ * (the check used to hold only once: each later topic got a slot). */
 void
 weir__gw_count_topic(gateway *gw, const char *topic)
 {
-	for (size_t i = 0; i < gw->ntopics; i++)
-		if (strcmp(gw->topics[i].name, topic) == 0) {
-			gw->topics[i].count++;
-			return;
-		}
-	if (gw->ntopics == GW_MAX_TOPICS)
+	gw_topic *t = gw_topic_find(gw, topic);
+	if (t == NULL && gw->ntopics >= GW_MAX_TOPICS) {
 		topic = "(other)";
-	gw_topic *t = realloc(gw->topics, (gw->ntopics + 1) * sizeof *t);
+		t     = gw_topic_find(gw, topic);
+	}
+	if (t != NULL) {
+		t->count++;
+		return;
+	}
+	t = realloc(gw->topics, (gw->ntopics + 1) * sizeof *t);
 	if (t == NULL)
 		return;
 	gw->topics           = t;
@@ -43,13 +57,20 @@ weir__gw_topics_free(gateway *gw)
 	gw->ntopics = 0;
 }
 
+/* NULL when any part cannot be made: figures with a topic missing
+ * would be wrong, not partial. */
 static json_t *
 gw_own_json(gateway *gw)
 {
 	json_t *topics = json_object();
-	for (size_t i = 0; i < gw->ntopics; i++)
-		json_object_set_new(topics, gw->topics[i].name,
-		    json_integer((json_int_t) gw->topics[i].count));
+	for (size_t i = 0; topics != NULL && i < gw->ntopics; i++)
+		if (json_object_set_new(topics, gw->topics[i].name,
+		        json_integer((json_int_t) gw->topics[i].count)) != 0) {
+			json_decref(topics);
+			return NULL;
+		}
+	if (topics == NULL)
+		return NULL;
 	double up = (double) (weir__opts_now_ns() - gw->started_ns) / 1e9;
 	return json_pack("{s:I,s:I,s:I,s:I,s:I,s:f,s:o}", "lines",
 	    (json_int_t) gw->lines, "accepted", (json_int_t) gw->accepted,
@@ -66,7 +87,7 @@ weir__gw_stats_json(gateway *gw)
 	weir_free(bus_text);
 	json_t *o = json_pack("{s:o,s:o}", "gateway", gw_own_json(gw), "bus",
 	    bus != NULL ? bus : json_null());
-	char   *text = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
+	char   *text = weir__jtext(o, JSON_COMPACT);
 	json_decref(o);
 	return text;
 }

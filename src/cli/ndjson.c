@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "cli/b64.h"
+#include "cli/jtext.h"
 
 typedef struct nd_parse {
 	weir_event_init in;
@@ -87,7 +88,7 @@ nd_payload(nd_parse *p, const char *name, json_t *v)
 		return nd_fail(
 		    p, name, "payload is given twice (payload, payload_b64)");
 	if (strcmp(name, "payload") == 0 && !json_is_string(v)) {
-		char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+		char *text = weir__jtext(v, JSON_COMPACT | JSON_ENCODE_ANY);
 		if (text == NULL)
 			return nd_fail(p, name, "out of memory");
 		p->owned[p->nowned++] = text;
@@ -318,7 +319,7 @@ weir__ndjson_format(const weir_event *ev, const char *stream, int64_t version)
 	json_t *o    = json_object();
 	char   *text = NULL;
 	if (o != NULL && nd_put_event(o, ev, stream, version) == 0)
-		text = json_dumps(o, JSON_COMPACT);
+		text = weir__jtext(o, JSON_COMPACT);
 	json_decref(o);
 	return text;
 }

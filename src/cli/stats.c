@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/jtext.h"
 #include "cli/opts.h"
 #include "cli/sig.h"
 #include "cli/sock.h"
@@ -247,7 +248,7 @@ weir__cli_stats(int argc, char **argv)
 		rv = stats_watch(&s);
 	} else {
 		json_t *o    = stats_fetch(&s);
-		char   *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+		char   *text = weir__jtext(o, JSON_COMPACT);
 		if (text != NULL)
 			printf("%s\n", text);
 		else if (o != NULL) /* else: stats_fetch said why */

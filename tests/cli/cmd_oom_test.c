@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -35,6 +36,42 @@ static void
 jfail_free(void *p)
 {
 	free(p);
+}
+
+/* Thread creation failing in turn too (-Wl,--wrap=pthread_create):
+ * the replay's guard thread, the store's and the bridge's threads. */
+int __real_pthread_create(
+    pthread_t *th, const pthread_attr_t *attr, void *(*fn)(void *), void *arg);
+int __wrap_pthread_create(
+    pthread_t *th, const pthread_attr_t *attr, void *(*fn)(void *), void *arg);
+
+static _Atomic long pt_calls, pt_fail_at;
+static int          arm_threads; /* fail threads, not allocations */
+
+int
+__wrap_pthread_create(
+    pthread_t *th, const pthread_attr_t *attr, void *(*fn)(void *), void *arg)
+{
+	if (pt_fail_at > 0 && ++pt_calls == pt_fail_at)
+		return EAGAIN;
+	return __real_pthread_create(th, attr, fn, arg);
+}
+
+static void
+arm(long n)
+{
+	if (arm_threads) {
+		pt_calls   = 0;
+		pt_fail_at = n;
+	} else {
+		lf_arm(n);
+	}
+}
+
+static long
+calls(void)
+{
+	return arm_threads ? pt_calls : lf_calls;
 }
 
 /* main.c is not linked (it has main): its one shared text. */
@@ -128,6 +165,28 @@ copy_file(const char *from, const char *to)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* The first line of @p text that starts with '{' but is not valid
+ * JSON, or NULL: a recovered run's output must stay parseable (jansson's
+ * json_dumps could drop an object's key when its buffer failed to grow). */
+static const char *
+bad_json_line(const char *text)
+{
+	static char line[4096];
+	for (const char *p = text; *p != '\0';) {
+		size_t len = strcspn(p, "\n");
+		if (*p == '{' && len < sizeof line) {
+			memcpy(line, p, len);
+			line[len] = '\0';
+			json_t *o = json_loads(line, 0, NULL);
+			json_decref(o);
+			if (o == NULL)
+				return line;
+		}
+		p += len + (p[len] == '\n');
+	}
+	return NULL;
+}
+
 /* What one command is: its args, its input, a store to start from
  * (copied to the path its args name), and whether its output may be
  * compared with the reference (no random ids, no timings). */
@@ -171,16 +230,22 @@ oom_loop(const cmd_case *k)
 			fclose(nf);
 		}
 		int fds = fd_count();
-		lf_arm(n);
+		arm(n);
 		rc         = run(k->fn, k->in, k->args);
-		long fired = lf_calls >= n;
-		lf_arm(0);
+		long fired = calls() >= n;
+		arm(0);
 		char *out = slurp("cmd.out");
 		char *err = slurp("cmd.err");
 		if (fd_count() != fds)
 			fail_msg("%s, allocation %ld: exit %d, %d fds leaked, "
 			         "stderr '%s'",
 			    k->args[0], n, rc, fd_count() - fds, err);
+		const char *bad = bad_json_line(out);
+		if (bad != NULL)
+			fail_msg(
+			    "%s %s, allocation %ld: exit %d, invalid JSON "
+			    "written: %s",
+			    k->args[0], k->args[1], n, rc, bad);
 		if (rc == k->ok_rc) {
 			static char got_seqs[4096], want_seqs[4096];
 			seqs_of(out, got_seqs, sizeof got_seqs);
@@ -201,8 +266,10 @@ oom_loop(const cmd_case *k)
 			break;
 	}
 	free(want);
-	print_message("%s %s: %ld allocations failed in turn (%lld ms)\n",
-	    k->args[0], k->args[1], n - 1, (long long) (wt_now_ms() - t0));
+	print_message("%s %s: %ld %s failed in turn (%lld ms)\n", k->args[0],
+	    k->args[1], n - 1,
+	    arm_threads ? "thread creations" : "allocations",
+	    (long long) (wt_now_ms() - t0));
 	assert_true(n > from && n < 5000);
 }
 
@@ -322,6 +389,25 @@ test_dlq(void **state)
 		oom_loop(&k[i]);
 }
 
+/* pthread_create failing, the n-th call for n = 1, 2, ...: a replay
+ * without its guard thread still replays everything (SIGINT then stops
+ * it at the next event); a store or bridge without its thread says so. */
+static void
+test_threads(void **state)
+{
+	(void) state;
+	const cmd_case k[] = {
+		{ weir__cli_replay, replay_args, NULL, NULL, NULL, 1, 0 },
+		{ weir__cli_replay, bus_args, NULL, NULL, NULL, 0, 0 },
+		{ weir__cli_gateway, gw_args, "oom.ndjson", NULL, "gw.db", 0,
+		    CLI_EXIT_INPUT },
+	};
+	arm_threads = 1;
+	for (size_t i = 0; i < sizeof k / sizeof *k; i++)
+		oom_loop(&k[i]);
+	arm_threads = 0;
+}
+
 int
 main(void)
 {
@@ -332,6 +418,7 @@ main(void)
 		cmocka_unit_test(test_readers),
 		cmocka_unit_test(test_replay_to_bus),
 		cmocka_unit_test(test_dlq),
+		cmocka_unit_test(test_threads),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }

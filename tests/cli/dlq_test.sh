@@ -1,6 +1,6 @@
 # weir dlq list / show / retry / purge, with dead letters seeded by a
 # helper (as a route that failed would leave them) and a mem route for
-# the retry.
+# the retry; purge of an id that is not there and in a damaged store.
 source "$(dirname "$0")/lib.sh"
 
 printf '%s\n' '{"topic":"d.a","payload":"1"}' '{"topic":"d.b","payload":"2"}' \
@@ -61,4 +61,12 @@ expect_rc 0 "$WEIR" dlq list -s d.db -r r2
 [[ $(wc -l <out) == 2 ]] || fail "2 dead letters left after purge --id"
 expect_rc 1 "$WEIR" dlq list -s missing.db
 contains err "weir: store 'missing.db'"
+# purge: an id that is not there, a store without its dead-letter table
+expect_rc 1 "$WEIR" dlq purge -s d.db --id 999999
+contains err "weir: dlq purge: no such dead letter"
+cp d.db nodl.db
+sqlite3 nodl.db "DROP TABLE dead_letters"
+expect_rc 1 "$WEIR" dlq purge -s nodl.db --all
+contains err "weir: dlq purge: dead letters: no such table: dead_letters"
+[[ ! -s out ]] || fail "a failed purge printed a count"
 echo "dlq_test: ok"

@@ -1,6 +1,8 @@
 # The gateway's input edges: CR LF and blank lines, a last line without
 # a newline, a line over 16 MiB, an append the store refuses, SIGUSR1's
-# stats, and socket paths already taken or too long.
+# stats, socket paths already taken or too long, the 257th socket
+# client turned away, a client gone before its ack, acks to a stdout
+# that cannot be written, and a gateway without a store.
 source "$(dirname "$0")/lib.sh"
 
 # --- CR LF, trailing blanks, blank lines, no final newline: line
@@ -96,3 +98,76 @@ expect_rc 1 "$WEIR" stats -S "$long.sock"
 contains err "weir: socket path too long"
 expect_rc 1 "$WEIR" stats -S nobody.sock
 contains err "weir: cannot connect to nobody.sock"
+
+# --- 256 socket clients at once are served; the 257th is turned away
+# ("too many clients", closed at once), and the gateway goes on
+"$WEIR" gateway -s many.db -S many.sock --ack 2>many.err &
+gw=$!
+trap 'kill $gw 2>/dev/null || true' EXIT
+wait_for 20 test -S many.sock
+python3 - <<'PY'
+import socket
+cs = []
+for i in range(256):
+    s = socket.socket(socket.AF_UNIX)
+    s.connect("many.sock")  # blocking: waits while the backlog is full
+    s.settimeout(20)
+    s.sendall(b'{"topic":"many.a"}\n')
+    cs.append((s, s.makefile("rb")))
+for s, f in cs:  # every line acknowledged: all 256 are connected
+    assert b'"ok":true' in f.readline()
+extra = socket.socket(socket.AF_UNIX)
+extra.connect("many.sock")
+extra.settimeout(20)
+assert extra.recv(1) == b"", "the 257th client was not closed"
+extra.close()
+s, f = cs[0]  # an earlier client is still served
+s.sendall(b'{"topic":"many.b"}\n')
+assert b'"ok":true' in f.readline()
+for s, f in cs:
+    f.close()
+    s.close()
+PY
+contains many.err "weir: too many clients"
+# a client that is gone before its ack: the gateway (stopped meanwhile)
+# stores its line, fails to answer, drops the client and goes on
+kill -STOP "$gw"
+python3 - <<'PY'
+import socket
+s = socket.socket(socket.AF_UNIX)
+s.connect("many.sock")
+s.sendall(b'{"topic":"many.c"}\n')
+s.close()
+PY
+kill -CONT "$gw"
+stored() { "$WEIR" replay -s many.db >many.out 2>/dev/null && [[ $(wc -l <many.out) == "$1" ]]; }
+wait_for 20 stored 258
+kill -0 "$gw" || fail "the gateway died when a client went away"
+kill -TERM "$gw"
+rc=0
+wait "$gw" || rc=$?
+trap - EXIT
+[[ $rc == 0 ]] || fail "gateway with 257 clients exited $rc"
+expect_rc 0 "$WEIR" replay -s many.db
+[[ $(wc -l <out) == 258 ]] || fail "258 events stored (256 + 1 + 1)"
+
+# --- --ack to a stdout that cannot be written (/dev/full): the events
+# are stored, the acks are lost: said once, exit 1 (it was exit 0, and
+# nothing said)
+printf '{"topic":"f.a"}\n{"topic":"f.b"}\n' >full.ndjson
+rc=0
+"$WEIR" gateway -s full.db --ack <full.ndjson >/dev/full 2>full.err || rc=$?
+[[ $rc == 1 ]] || { cat full.err >&2; fail "--ack to /dev/full exited $rc, not 1"; }
+[[ $(grep -c "^weir: cannot write acks to stdout: " full.err) == 1 ]] ||
+	{ cat full.err >&2; fail "--ack to /dev/full: one 'cannot write acks' line"; }
+expect_rc 0 "$WEIR" replay -s full.db
+[[ $(wc -l <out) == 2 ]] || fail "--ack to /dev/full: 2 events stored"
+
+# --- without a store (a direct route): each line is published at once,
+# answered ok with seq 0 (at-most-once), and the route acknowledges it
+printf '[mem]\nrecord_path = drec.txt\n[route r1]\npattern = d.>\nscheme = mem\ndest = out\ndirect = true\n' >direct.ini
+printf '{"topic":"d.a","payload":"1"}\n{"topic":"d.b","payload":"2"}\n' >direct.ndjson
+expect_rc 0 "$WEIR" gateway -c direct.ini --ack <direct.ndjson
+[[ $(grep -c '"ok":true,"seq":0,' out) == 2 ]] || fail "direct: 2 acks with seq 0"
+contains err "weir: route r1: 2 acked, 0 dead, 0 left"
+[[ $(wc -l <drec.txt) == 2 ]] || fail "direct: the route got 2 events"

@@ -2,8 +2,8 @@
  * The weir tool's UNIX socket helpers (src/cli/sock.c): a path too
  * long, nobody listening, a live listener in the way, a stale socket
  * file replaced, writes to a closed peer, reads past one buffer, and
- * the failures only injection reaches: socket(), bind(), read() and
- * write() failing or interrupted (EINTR), realloc() failing.
+ * the failures only injection reaches: socket(), bind(), listen(),
+ * read() and write() failing or interrupted (EINTR), realloc() failing.
  */
 #include "weir_test.h"
 
@@ -22,9 +22,22 @@ ssize_t __real_read(int fd, void *buf, size_t n);
 ssize_t __wrap_read(int fd, void *buf, size_t n);
 ssize_t __real_write(int fd, const void *buf, size_t n);
 ssize_t __wrap_write(int fd, const void *buf, size_t n);
+int     __real_listen(int fd, int backlog);
+int     __wrap_listen(int fd, int backlog);
 
 static int socket_fail_at, socket_calls; /* the call that fails */
 static int read_eintr, write_eintr;      /* calls left to interrupt */
+static int listen_fail;
+
+int
+__wrap_listen(int fd, int backlog)
+{
+	if (listen_fail) {
+		errno = EADDRINUSE;
+		return -1;
+	}
+	return __real_listen(fd, backlog);
+}
 
 int
 __wrap_socket(int domain, int type, int proto)
@@ -101,6 +114,11 @@ test_paths(void **state)
 	fail_socket(1);
 	assert_int_equal(weir__sock_connect("sock_test.sock"), -1);
 	fail_socket(0);
+	/* listen() failing after bind(): -1, and nobody can connect */
+	listen_fail = 1;
+	assert_int_equal(weir__sock_listen("sock_test.sock"), -1);
+	listen_fail = 0;
+	assert_int_equal(weir__sock_connect("sock_test.sock"), -1);
 	unlink("sock_test.sock");
 }
 

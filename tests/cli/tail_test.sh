@@ -1,5 +1,6 @@
-# weir tail: the last N events, its options, and -f following a store
-# that a gateway appends to meanwhile.
+# weir tail: the last N events, its options, -f following a store
+# that a gateway appends to meanwhile (one with events, an empty one),
+# and a damaged row.
 source "$(dirname "$0")/lib.sh"
 
 for i in $(seq 1 50); do
@@ -70,3 +71,45 @@ wait "$tpid" || rc=$?
 head -1 fout | grep -qF '"topic":"late.0"' || fail "tail -f: first is not late.0"
 tail -1 fout | grep -qF '"topic":"late.3"' || fail "tail -f: last is not late.3"
 grep -qF '"seq":53,' fout || fail "tail -f: late.1 is not seq 53"
+
+# --- a damaged row (an id that is not 16 bytes): the store's word,
+# exit 1
+cp t.db bad.db
+sqlite3 bad.db "UPDATE events SET id = X'00' WHERE seq = 1"
+expect_rc 1 "$WEIR" tail -s bad.db -n 100
+contains err "weir: tail: event at seq 1: malformed"
+
+# --- -f on an empty store: nothing at first, then what a gateway
+# appends (seq 1 and 2), until SIGINT: exit 0
+expect_rc 0 "$WEIR" gateway -s empty.db </dev/null
+"$WEIR" tail -s empty.db -f --interval 20 >eout 2>eerr &
+tpid=$!
+printf '{"topic":"e.%d"}\n' 1 2 >e.ndjson
+expect_rc 0 "$WEIR" gateway -s empty.db <e.ndjson
+ecount() { [[ $(wc -l <eout) == 2 ]]; }
+wait_for 20 ecount
+kill -INT "$tpid"
+rc=0
+wait "$tpid" || rc=$?
+[[ $rc == 0 ]] || fail "tail -f of an empty store exited $rc after SIGINT"
+head -1 eout | grep -qF '"seq":1,' || fail "tail -f: first is not seq 1"
+tail -1 eout | grep -qF '"topic":"e.2"' || fail "tail -f: last is not e.2"
+
+# --- -f when nothing in the store matches: it follows from the store's
+# end (an event of another topic is not printed), until SIGINT
+printf '{"topic":"x.1"}\n' >x.ndjson
+expect_rc 0 "$WEIR" gateway -s other.db <x.ndjson
+"$WEIR" tail -s other.db -f -t 'e.*' --interval 20 >oout 2>oerr &
+tpid=$!
+expect_rc 0 "$WEIR" gateway -s other.db <x.ndjson
+expect_rc 0 "$WEIR" gateway -s other.db <e.ndjson
+ocount() { [[ $(wc -l <oout) == 2 ]]; }
+wait_for 20 ocount
+kill -INT "$tpid"
+rc=0
+wait "$tpid" || rc=$?
+[[ $rc == 0 ]] || fail "tail -f -t exited $rc after SIGINT"
+head -1 oout | grep -qF '"seq":3,' || fail "tail -f -t: first is not seq 3"
+grep -qF '"x.1"' oout && fail "tail -f -t printed another topic"
+expect_rc 2 "$WEIR" tail -s t.db -f --interval abc
+contains err "--interval: bad value 'abc'"
