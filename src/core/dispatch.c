@@ -135,13 +135,15 @@ weir__subscr_offer_all(weir_subscr *const *subs, size_t n, weir_event *ev)
 	// One subscription of a loop whose ring has room: nothing to
 	// decide, no wait to prepare (no qwait on the stack, so no stack
 	// guard either); anything else takes the general path.
-	weir_subscr *sub = n == 1 ? subs[0] : NULL;
-	if (sub != NULL &&
-	    !atomic_load_explicit(&sub->closed, memory_order_relaxed) &&
-	    sub->pull == NULL && weir__queue_try_push(&sub->q, ev)) {
-		dispatch_kick(sub, 0);
-		dispatch_note_push(sub);
-		return WEIR_OK;
+	if (n == 1) {
+		weir_subscr *sub = subs[0];
+		if (!atomic_load_explicit(
+		        &sub->closed, memory_order_relaxed) &&
+		    sub->pull == NULL && weir__queue_try_push(&sub->q, ev)) {
+			dispatch_kick(sub, 0);
+			dispatch_note_push(sub);
+			return WEIR_OK;
+		}
 	}
 	return dispatch_offer_n(subs, n, ev);
 }

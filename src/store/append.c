@@ -227,6 +227,19 @@ append_is_plain(const weir__req *r)
 	return r->kind == WEIR__REQ_APPEND && !r->inbox && r->stream == NULL;
 }
 
+size_t
+weir__append_run_len(const weir__req *r, int (*in_run)(const weir__req *r))
+{
+	size_t n = 0;
+	while (n < WEIR__APPEND_ROWS && in_run(r)) {
+		n++;
+		if ((r = r->next) == NULL) {
+			break;
+		}
+	}
+	return n;
+}
+
 int
 weir__append_run_size(size_t n)
 {
@@ -301,14 +314,9 @@ weir__append_rows_insert(weir_store *st, weir__req *r, int size, int *bound)
 size_t
 weir__append_rows(weir_store *st, weir__req *r, size_t *single)
 {
-	size_t     n = 0;
-	weir__req *p = r;
-	for (; p != NULL && n < WEIR__APPEND_ROWS && append_is_plain(p);
-	     p = p->next) {
-		n++;
-	}
-	int size = weir__append_run_size(n);
-	*single  = 1;
+	size_t n    = weir__append_run_len(r, append_is_plain);
+	int    size = weir__append_run_size(n);
+	*single     = 1;
 	if (size < 0) {
 		return 0; // one plain append, or none
 	}

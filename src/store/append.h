@@ -34,6 +34,11 @@ size_t weir__append_inbox_rows(weir_store *st, weir__req *r, size_t *single);
 // The index into ins_rows (and inbox_rows) of the largest multi-row
 // statement not longer than a run of @p n, or -1 when n < 2.
 int weir__append_run_size(size_t n);
+// How many requests from @p r (never NULL: the writer's current one)
+// on are of one run (@p in_run true for each), at most
+// WEIR__APPEND_ROWS.
+size_t weir__append_run_len(
+    const weir__req *r, int (*in_run)(const weir__req *r));
 // Binds the WEIR__APPEND_ROWS >> @p size events from @p r into the
 // multi-row INSERT of that size and steps it: SQLITE_DONE, their seq
 // set and their ts noted, or the failure, nothing of the run left in

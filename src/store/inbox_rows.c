@@ -66,17 +66,19 @@ inbox_rows_failed(weir_store *st, weir__req *r, int rc, int bound)
 	}
 }
 
+// Only inbox appends set inbox (calls and plain appends are zeroed).
+static int
+inbox_rows_in_run(const weir__req *r)
+{
+	return r->inbox;
+}
+
 size_t
 weir__append_inbox_rows(weir_store *st, weir__req *r, size_t *single)
 {
-	size_t     n = 0;
-	weir__req *p = r;
-	// Only inbox appends set inbox (calls and plain appends are zeroed).
-	for (; p != NULL && n < WEIR__APPEND_ROWS && p->inbox; p = p->next) {
-		n++;
-	}
-	int size = weir__append_run_size(n);
-	*single  = 1;
+	size_t n    = weir__append_run_len(r, inbox_rows_in_run);
+	int    size = weir__append_run_size(n);
+	*single     = 1;
 	if (size < 0) {
 		return 0; // one inbox append, or none
 	}
