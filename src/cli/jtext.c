@@ -21,9 +21,12 @@ jtext_add(const char *s, size_t n, void *arg)
 	if (!t->failed && t->len + n + 1 > t->cap) {
 		size_t cap = (t->len + n + 1) * 2;
 		char  *b   = realloc(t->buf, cap);
-		t->failed  = b == NULL;
-		t->buf     = b != NULL ? b : t->buf;
-		t->cap     = b != NULL ? cap : t->cap;
+		if (b == NULL) {
+			t->failed = 1; // t->buf stays, freed by weir__jtext
+		} else {
+			t->buf = b;
+			t->cap = cap;
+		}
 	}
 	if (t->failed)
 		return -1;
