@@ -24,20 +24,6 @@
 #include "cli/cli.h"
 #include "libc_fail.h"
 
-/* jansson's allocations fail in turn too (it is a shared library:
- * --wrap does not reach it, its own hook does). */
-static void *
-jfail_malloc(size_t n)
-{
-	return lf_fail_now() ? NULL : __real_malloc(n);
-}
-
-static void
-jfail_free(void *p)
-{
-	free(p);
-}
-
 /* Thread creation failing in turn too (-Wl,--wrap=pthread_create):
  * the replay's guard thread, the store's and the bridge's threads. */
 int __real_pthread_create(
@@ -412,7 +398,7 @@ int
 main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
-	json_set_alloc_funcs(jfail_malloc, jfail_free);
+	json_set_alloc_funcs(lf_json_malloc, lf_json_free);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_gateway),
 		cmocka_unit_test(test_readers),

@@ -20,18 +20,6 @@
 /* main.c is not linked (it has main): its one shared text. */
 const char weir__cli_exit_help[] = "exit codes: (gwstats_test)\n";
 
-static void *
-jfail_malloc(size_t n)
-{
-	return lf_fail_now() ? NULL : __real_malloc(n);
-}
-
-static void
-jfail_free(void *p)
-{
-	free(p);
-}
-
 static uint64_t
 count_of(const gateway *gw, const char *name)
 {
@@ -118,7 +106,7 @@ test_json(void **state)
 	free(text);
 	/* the n-th allocation failing, n = 1, 2, ...: no JSON at all, or
 	 * the gateway's figures with "bus":null, or the whole */
-	json_set_alloc_funcs(jfail_malloc, jfail_free);
+	json_set_alloc_funcs(lf_json_malloc, lf_json_free);
 	int  nulls = 0, none = 0;
 	long n, none_at      = 0;
 	for (n = 1; n < 1000; n++) {

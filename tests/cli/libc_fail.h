@@ -12,6 +12,7 @@
 
 #include <stdatomic.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
 void *__real_malloc(size_t n);
@@ -61,6 +62,20 @@ char *
 __wrap_strdup(const char *s)
 {
 	return lf_fail_now() ? NULL : __real_strdup(s);
+}
+
+/* For json_set_alloc_funcs: jansson's allocations fail in turn too (it
+ * is a shared library: --wrap does not reach it, its own hook does). */
+static inline void *
+lf_json_malloc(size_t n)
+{
+	return lf_fail_now() ? NULL : __real_malloc(n);
+}
+
+static inline void
+lf_json_free(void *p)
+{
+	free(p);
 }
 
 #endif

@@ -13,18 +13,6 @@
 #include "cli/ndjson.h"
 #include "libc_fail.h"
 
-static void *
-jfail_malloc(size_t n)
-{
-	return lf_fail_now() ? NULL : __real_malloc(n);
-}
-
-static void
-jfail_free(void *p)
-{
-	free(p);
-}
-
 /* Parses @p line, which must be refused with @p field and @p text. */
 static void
 refused(const char *line, const char *field, const char *text)
@@ -201,7 +189,7 @@ test_out_of_memory(void **state)
 	    "{\"topic\":\"a\",\"key_b64\":\"AA==\",\"headers\":{\"h\":\"v\"},"
 	    "\"headers_b64\":{\"b\":\"AAE=\"},\"payload\":[1],\"stream\":"
 	    "\"s\"}";
-	json_set_alloc_funcs(jfail_malloc, jfail_free);
+	json_set_alloc_funcs(lf_json_malloc, lf_json_free);
 	long n;
 	for (n = 1; n < 500; n++) {
 		weir_event *ev;
