@@ -14,9 +14,10 @@
  *     acknowledgement, p50 / p99, weir and peer alternating event by
  *     event.
  *
- * Rounds interleave (weir, peer, weir, peer, ...) after one untimed
- * warm-up round of each; figures are medians with min and max, never
- * best-of. One JSON line per comparison on stdout, each round on
+ * Rounds interleave in ABBA order (weir, peer, peer, weir, ...) after
+ * one untimed warm-up round of each, each round after the last one's
+ * tail has settled (--settle-ms); figures are medians with min and max,
+ * never best-of. One JSON line per comparison on stdout, each round on
  * stderr.
  *
  * Brokers: WEIR_KAFKA_BOOTSTRAP / WEIR_NATS_URL from the environment,
@@ -25,7 +26,8 @@
  * stream names carry a random suffix and are deleted at the end.
  *
  * Usage: bridge_bench [--n N] [--reps R] [--lat N] [--gap-ms G]
- *        [--keys K] [--dir DIR] [--only kafka|nats] [--set KEY=VALUE]...
+ *        [--keys K] [--settle-ms S] [--dir DIR] [--only kafka|nats]
+ *        [--set KEY=VALUE]...
  *        [--quick]
  */
 #include <dirent.h>
@@ -72,6 +74,7 @@ typedef struct opts {
 	uint64_t    lat;    /* events of the latency run, per side */
 	uint64_t    gap_ms; /* between latency events */
 	uint64_t    keys;   /* distinct keys */
+	uint64_t    settle_ms; /* quiet before each throughput round */
 	const char *dir;
 	const char *only;
 	const char *sets[MAX_SETS]; /* extra bridge config, KEY=VALUE */
@@ -403,38 +406,82 @@ load1(void)
 
 /* ---- the driver ------------------------------------------------------ */
 
+/*
+ * Lets the previous round's tail finish before the next round starts:
+ * the weir route's backlog emptied and its cursor written (the relay's
+ * last store transaction), then @p settle_ms of quiet for what runs
+ * after an acknowledgement (librdkafka's and cnats's threads, the
+ * brokers' own work on the shared machine). Without it a round could
+ * start beside the last one's leftovers and be charged for them.
+ */
+static void
+settle(wside *w, uint64_t settle_ms, uint64_t t0)
+{
+	struct timespec ts = { 0, 1000000L };
+	for (;;) {
+		weir_bridge_route_stats s = wside_stats(w);
+		/* backlog 0: the cursor is written (the relay writes it
+		 * before the backlog drops) */
+		if (s.backlog == 0 || bench_now_ns() - t0 > WAIT_DEADLINE_NS) {
+			break;
+		}
+		nanosleep(&ts, NULL);
+	}
+	ts.tv_sec  = (time_t) (settle_ms / 1000);
+	ts.tv_nsec = (long) (settle_ms % 1000) * 1000000L;
+	nanosleep(&ts, NULL);
+}
+
+/* One timed round of one side: events/s, CPU and librdkafka's CPU per
+ * event into @p ev, @p cpu, @p rdk. */
+static void
+run_side(broker *b, const opts *o, int peer, double *ev, double *cpu,
+    double *rdk)
+{
+	uint64_t ns;
+	settle(&b->w, o->settle_ms, bench_now_ns());
+	uint64_t c0 = cpu_ns(), k0 = client_cpu_ns();
+	int      rv = peer ? b->peer_run(b->peer, o->n, &ns)
+	                   : wside_run(&b->w, o->n, &ns, WSIDE_POLL_US);
+	if (rv != 0) {
+		die(b->name, peer ? "peer round failed" : "weir round failed");
+	}
+	*ev  = (double) o->n * 1e9 / (double) ns;
+	*cpu = (double) (cpu_ns() - c0) / (double) o->n;
+	*rdk = (double) (client_cpu_ns() - k0) / (double) o->n;
+}
+
+/*
+ * The rounds go weir, peer, peer, weir, weir, peer, ... (ABBA): each
+ * side goes first in half the pairs, so neither always follows the
+ * other's tail, and a drift over the run (the topic or stream, the
+ * store, the machine's load) falls on both sides alike.
+ */
 static void
 run_throughput(broker *b, const opts *o)
 {
 	double   w[64], p[64], wc[64], pc[64], wk[64], pk[64];
-	uint64_t ns, c0, k0, warm = o->n / 10 > 100 ? o->n / 10 : 100;
+	uint64_t ns, warm = o->n / 10 > 100 ? o->n / 10 : 100;
 	if (wside_run(&b->w, warm, &ns, WSIDE_POLL_US) != 0 ||
 	    b->peer_run(b->peer, warm, &ns) != 0) {
 		die(b->name, "warm-up failed");
 	}
 	fprintf(stderr, "%s throughput (events/s, weir / peer):\n", b->name);
 	for (int r = 0; r < o->reps; r++) {
-		c0 = cpu_ns();
-		k0 = client_cpu_ns();
-		if (wside_run(&b->w, o->n, &ns, WSIDE_POLL_US) != 0) {
-			die(b->name, "weir round failed");
+		int peer_first = r % 2;
+		for (int k = 0; k < 2; k++) {
+			if (k == peer_first) {
+				run_side(b, o, 0, &w[r], &wc[r], &wk[r]);
+			} else {
+				run_side(b, o, 1, &p[r], &pc[r], &pk[r]);
+			}
 		}
-		w[r]  = (double) o->n * 1e9 / (double) ns;
-		wc[r] = (double) (cpu_ns() - c0) / (double) o->n;
-		wk[r] = (double) (client_cpu_ns() - k0) / (double) o->n;
-		c0    = cpu_ns();
-		k0    = client_cpu_ns();
-		if (b->peer_run(b->peer, o->n, &ns) != 0) {
-			die(b->name, "peer round failed");
-		}
-		p[r]  = (double) o->n * 1e9 / (double) ns;
-		pc[r] = (double) (cpu_ns() - c0) / (double) o->n;
-		pk[r] = (double) (client_cpu_ns() - k0) / (double) o->n;
 		fprintf(stderr,
-		    "  round %d: %9.0f / %9.0f  (%.2f)  cpu %5.1f / %5.1f "
+		    "  round %d%s: %9.0f / %9.0f  (%.2f)  cpu %5.1f / %5.1f "
 		    "us/event (librdkafka threads %4.1f / %4.1f), load %.2f\n",
-		    r + 1, w[r], p[r], w[r] / p[r], wc[r] / 1e3, pc[r] / 1e3,
-		    wk[r] / 1e3, pk[r] / 1e3, load1());
+		    r + 1, peer_first ? " (peer first)" : "", w[r], p[r],
+		    w[r] / p[r], wc[r] / 1e3, pc[r] / 1e3, wk[r] / 1e3,
+		    pk[r] / 1e3, load1());
 	}
 	report_throughput(b, o, w, p, wc, pc, wk, pk);
 }
@@ -628,6 +675,7 @@ parse_args(opts *o, int argc, char **argv)
 		           *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (strcmp(a, "--quick") == 0) {
 			o->n = 300, o->reps = 1, o->lat = 5, o->gap_ms = 1;
+			o->settle_ms = 0;
 		} else if (strcmp(a, "--n") == 0 && v) {
 			o->n = parse_count(argv[++i]);
 		} else if (strcmp(a, "--reps") == 0 && v) {
@@ -636,6 +684,8 @@ parse_args(opts *o, int argc, char **argv)
 			o->lat = parse_count(argv[++i]);
 		} else if (strcmp(a, "--gap-ms") == 0 && v) {
 			o->gap_ms = parse_count(argv[++i]);
+		} else if (strcmp(a, "--settle-ms") == 0 && v) {
+			o->settle_ms = parse_count(argv[++i]);
 		} else if (strcmp(a, "--keys") == 0 && v) {
 			o->keys = parse_count(argv[++i]);
 		} else if (strcmp(a, "--dir") == 0 && v) {
@@ -648,7 +698,8 @@ parse_args(opts *o, int argc, char **argv)
 		} else {
 			die("usage",
 			    "bridge_bench [--n N] [--reps R] [--lat N] "
-			    "[--gap-ms G] [--keys K] [--dir DIR] "
+			    "[--gap-ms G] [--keys K] [--settle-ms S] "
+			    "[--dir DIR] "
 			    "[--only kafka|nats] [--set KEY=VALUE]... "
 			    "[--quick]");
 		}
@@ -661,8 +712,9 @@ parse_args(opts *o, int argc, char **argv)
 int
 main(int argc, char **argv)
 {
-	opts          o = { .n   = 20000,
-		         .reps   = 3,
+	opts          o = { .n   = 50000,
+		         .reps   = 5,
+		         .settle_ms = 200,
 		         .lat    = 200,
 		         .gap_ms = 5,
 		         .keys   = 1000,
