@@ -69,11 +69,11 @@
 #define WSIDE_POLL_US 1000
 
 typedef struct opts {
-	uint64_t    n;      /* events per throughput round */
-	int         reps;   /* timed rounds per side */
-	uint64_t    lat;    /* events of the latency run, per side */
-	uint64_t    gap_ms; /* between latency events */
-	uint64_t    keys;   /* distinct keys */
+	uint64_t    n;         /* events per throughput round */
+	int         reps;      /* timed rounds per side */
+	uint64_t    lat;       /* events of the latency run, per side */
+	uint64_t    gap_ms;    /* between latency events */
+	uint64_t    keys;      /* distinct keys */
 	uint64_t    settle_ms; /* quiet before each throughput round */
 	const char *dir;
 	const char *only;
@@ -439,8 +439,8 @@ settle(wside *w, uint64_t settle_ms, uint64_t t0)
 /* One timed round of one side: events/s, CPU and librdkafka's CPU per
  * event into @p ev, @p cpu, @p rdk. */
 static void
-run_side(broker *b, const opts *o, int peer, double *ev, double *cpu,
-    double *rdk)
+run_side(
+    broker *b, const opts *o, int peer, double *ev, double *cpu, double *rdk)
 {
 	uint64_t ns;
 	settle(&b->w, o->settle_ms, bench_now_ns());
@@ -716,13 +716,13 @@ parse_args(opts *o, int argc, char **argv)
 int
 main(int argc, char **argv)
 {
-	opts          o = { .n   = 50000,
-		         .reps   = 5,
+	opts          o = { .n      = 50000,
+		         .reps      = 5,
 		         .settle_ms = 200,
-		         .lat    = 200,
-		         .gap_ms = 5,
-		         .keys   = 1000,
-		         .dir    = "/var/tmp" };
+		         .lat       = 200,
+		         .gap_ms    = 5,
+		         .keys      = 1000,
+		         .dir       = "/var/tmp" };
 	struct statfs fs;
 	parse_args(&o, argc, argv);
 	if (statfs(o.dir, &fs) == 0 && fs.f_type == TMPFS_MAGIC) {
