@@ -14,9 +14,10 @@
  *     acknowledgement, p50 / p99, weir and peer alternating event by
  *     event.
  *
- * Rounds interleave (weir, peer, weir, peer, ...) after one untimed
- * warm-up round of each; figures are medians with min and max, never
- * best-of. One JSON line per comparison on stdout, each round on
+ * Rounds interleave in ABBA order (weir, peer, peer, weir, ...) after
+ * one untimed warm-up round of each, each round after the last one's
+ * tail has settled (--settle-ms); figures are medians with min and max,
+ * never best-of. One JSON line per comparison on stdout, each round on
  * stderr.
  *
  * Brokers: WEIR_KAFKA_BOOTSTRAP / WEIR_NATS_URL from the environment,
@@ -25,7 +26,8 @@
  * stream names carry a random suffix and are deleted at the end.
  *
  * Usage: bridge_bench [--n N] [--reps R] [--lat N] [--gap-ms G]
- *        [--keys K] [--dir DIR] [--only kafka|nats] [--set KEY=VALUE]...
+ *        [--keys K] [--settle-ms S] [--dir DIR] [--only kafka|nats]
+ *        [--set KEY=VALUE]...
  *        [--quick]
  */
 #include <dirent.h>
@@ -67,11 +69,12 @@
 #define WSIDE_POLL_US 1000
 
 typedef struct opts {
-	uint64_t    n;      /* events per throughput round */
-	int         reps;   /* timed rounds per side */
-	uint64_t    lat;    /* events of the latency run, per side */
-	uint64_t    gap_ms; /* between latency events */
-	uint64_t    keys;   /* distinct keys */
+	uint64_t    n;         /* events per throughput round */
+	int         reps;      /* timed rounds per side */
+	uint64_t    lat;       /* events of the latency run, per side */
+	uint64_t    gap_ms;    /* between latency events */
+	uint64_t    keys;      /* distinct keys */
+	uint64_t    settle_ms; /* quiet before each throughput round */
 	const char *dir;
 	const char *only;
 	const char *sets[MAX_SETS]; /* extra bridge config, KEY=VALUE */
@@ -349,10 +352,14 @@ report_throughput(const broker *b, const opts *o, double *w, double *p,
     double *wc, double *pc, double *wk, double *pk)
 {
 	size_t r = (size_t) o->reps;
-	double ratio[64];
+	double ratio[64], cpu_ratio[64];
 	for (size_t i = 0; i < r; i++) {
-		ratio[i] = w[i] / p[i]; /* the round's own pair */
+		ratio[i]     = w[i] / p[i]; /* the round's own pair */
+		cpu_ratio[i] = pc[i] / wc[i];
 	}
+	/* CPU per event moves far less with the machine's load than the
+	 * rates do: on a CPU-bound machine the rate ratio tends to it. */
+	double crm = median(cpu_ratio, r);
 	double wm = median(w, r), pm = median(p, r), rm = wm / pm;
 	double wcm = median(wc, r), pcm = median(pc, r);
 	double wkm = median(wk, r), pkm = median(pk, r);
@@ -367,11 +374,11 @@ report_throughput(const broker *b, const opts *o, double *w, double *p,
 	       "\"cpu_ns_per_event\":%.0f,\"peer_cpu_ns_per_event\":%.0f,"
 	       "\"client_cpu_ns_per_event\":%.0f,"
 	       "\"peer_client_cpu_ns_per_event\":%.0f,"
-	       "\"n\":%llu,"
+	       "\"cpu_ratio\":%.3f,\"n\":%llu,"
 	       "\"reps\":%d,\"durability\":\"full\",\"target_ratio\":0.8,"
 	       "\"target_met\":%s}\n",
 	    b->name, wm, w[0], w[r - 1], 1e9 / wm, b->peer_name, pm, p[0],
-	    p[r - 1], rm, ratio[0], ratio[r - 1], wcm, pcm, wkm, pkm,
+	    p[r - 1], rm, ratio[0], ratio[r - 1], wcm, pcm, wkm, pkm, crm,
 	    (unsigned long long) o->n, o->reps, rm >= 0.8 ? "true" : "false");
 	fflush(stdout);
 }
@@ -403,38 +410,82 @@ load1(void)
 
 /* ---- the driver ------------------------------------------------------ */
 
+/*
+ * Lets the previous round's tail finish before the next round starts:
+ * the weir route's backlog emptied and its cursor written (the relay's
+ * last store transaction), then @p settle_ms of quiet for what runs
+ * after an acknowledgement (librdkafka's and cnats's threads, the
+ * brokers' own work on the shared machine). Without it a round could
+ * start beside the last one's leftovers and be charged for them.
+ */
+static void
+settle(wside *w, uint64_t settle_ms, uint64_t t0)
+{
+	struct timespec ts = { 0, 1000000L };
+	for (;;) {
+		weir_bridge_route_stats s = wside_stats(w);
+		/* backlog 0: the cursor is written (the relay writes it
+		 * before the backlog drops) */
+		if (s.backlog == 0 || bench_now_ns() - t0 > WAIT_DEADLINE_NS) {
+			break;
+		}
+		nanosleep(&ts, NULL);
+	}
+	ts.tv_sec  = (time_t) (settle_ms / 1000);
+	ts.tv_nsec = (long) (settle_ms % 1000) * 1000000L;
+	nanosleep(&ts, NULL);
+}
+
+/* One timed round of one side: events/s, CPU and librdkafka's CPU per
+ * event into @p ev, @p cpu, @p rdk. */
+static void
+run_side(
+    broker *b, const opts *o, int peer, double *ev, double *cpu, double *rdk)
+{
+	uint64_t ns;
+	settle(&b->w, o->settle_ms, bench_now_ns());
+	uint64_t c0 = cpu_ns(), k0 = client_cpu_ns();
+	int      rv = peer ? b->peer_run(b->peer, o->n, &ns)
+	                   : wside_run(&b->w, o->n, &ns, WSIDE_POLL_US);
+	if (rv != 0) {
+		die(b->name, peer ? "peer round failed" : "weir round failed");
+	}
+	*ev  = (double) o->n * 1e9 / (double) ns;
+	*cpu = (double) (cpu_ns() - c0) / (double) o->n;
+	*rdk = (double) (client_cpu_ns() - k0) / (double) o->n;
+}
+
+/*
+ * The rounds go weir, peer, peer, weir, weir, peer, ... (ABBA): each
+ * side goes first in half the pairs, so neither always follows the
+ * other's tail, and a drift over the run (the topic or stream, the
+ * store, the machine's load) falls on both sides alike.
+ */
 static void
 run_throughput(broker *b, const opts *o)
 {
 	double   w[64], p[64], wc[64], pc[64], wk[64], pk[64];
-	uint64_t ns, c0, k0, warm = o->n / 10 > 100 ? o->n / 10 : 100;
+	uint64_t ns, warm = o->n / 10 > 100 ? o->n / 10 : 100;
 	if (wside_run(&b->w, warm, &ns, WSIDE_POLL_US) != 0 ||
 	    b->peer_run(b->peer, warm, &ns) != 0) {
 		die(b->name, "warm-up failed");
 	}
 	fprintf(stderr, "%s throughput (events/s, weir / peer):\n", b->name);
 	for (int r = 0; r < o->reps; r++) {
-		c0 = cpu_ns();
-		k0 = client_cpu_ns();
-		if (wside_run(&b->w, o->n, &ns, WSIDE_POLL_US) != 0) {
-			die(b->name, "weir round failed");
+		int peer_first = r % 2;
+		for (int k = 0; k < 2; k++) {
+			if (k == peer_first) {
+				run_side(b, o, 0, &w[r], &wc[r], &wk[r]);
+			} else {
+				run_side(b, o, 1, &p[r], &pc[r], &pk[r]);
+			}
 		}
-		w[r]  = (double) o->n * 1e9 / (double) ns;
-		wc[r] = (double) (cpu_ns() - c0) / (double) o->n;
-		wk[r] = (double) (client_cpu_ns() - k0) / (double) o->n;
-		c0    = cpu_ns();
-		k0    = client_cpu_ns();
-		if (b->peer_run(b->peer, o->n, &ns) != 0) {
-			die(b->name, "peer round failed");
-		}
-		p[r]  = (double) o->n * 1e9 / (double) ns;
-		pc[r] = (double) (cpu_ns() - c0) / (double) o->n;
-		pk[r] = (double) (client_cpu_ns() - k0) / (double) o->n;
 		fprintf(stderr,
-		    "  round %d: %9.0f / %9.0f  (%.2f)  cpu %5.1f / %5.1f "
+		    "  round %d%s: %9.0f / %9.0f  (%.2f)  cpu %5.1f / %5.1f "
 		    "us/event (librdkafka threads %4.1f / %4.1f), load %.2f\n",
-		    r + 1, w[r], p[r], w[r] / p[r], wc[r] / 1e3, pc[r] / 1e3,
-		    wk[r] / 1e3, pk[r] / 1e3, load1());
+		    r + 1, peer_first ? " (peer first)" : "", w[r], p[r],
+		    w[r] / p[r], wc[r] / 1e3, pc[r] / 1e3, wk[r] / 1e3,
+		    pk[r] / 1e3, load1());
 	}
 	report_throughput(b, o, w, p, wc, pc, wk, pk);
 }
@@ -628,6 +679,7 @@ parse_args(opts *o, int argc, char **argv)
 		           *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (strcmp(a, "--quick") == 0) {
 			o->n = 300, o->reps = 1, o->lat = 5, o->gap_ms = 1;
+			o->settle_ms = 0;
 		} else if (strcmp(a, "--n") == 0 && v) {
 			o->n = parse_count(argv[++i]);
 		} else if (strcmp(a, "--reps") == 0 && v) {
@@ -636,6 +688,8 @@ parse_args(opts *o, int argc, char **argv)
 			o->lat = parse_count(argv[++i]);
 		} else if (strcmp(a, "--gap-ms") == 0 && v) {
 			o->gap_ms = parse_count(argv[++i]);
+		} else if (strcmp(a, "--settle-ms") == 0 && v) {
+			o->settle_ms = parse_count(argv[++i]);
 		} else if (strcmp(a, "--keys") == 0 && v) {
 			o->keys = parse_count(argv[++i]);
 		} else if (strcmp(a, "--dir") == 0 && v) {
@@ -648,7 +702,8 @@ parse_args(opts *o, int argc, char **argv)
 		} else {
 			die("usage",
 			    "bridge_bench [--n N] [--reps R] [--lat N] "
-			    "[--gap-ms G] [--keys K] [--dir DIR] "
+			    "[--gap-ms G] [--keys K] [--settle-ms S] "
+			    "[--dir DIR] "
 			    "[--only kafka|nats] [--set KEY=VALUE]... "
 			    "[--quick]");
 		}
@@ -661,12 +716,13 @@ parse_args(opts *o, int argc, char **argv)
 int
 main(int argc, char **argv)
 {
-	opts          o = { .n   = 20000,
-		         .reps   = 3,
-		         .lat    = 200,
-		         .gap_ms = 5,
-		         .keys   = 1000,
-		         .dir    = "/var/tmp" };
+	opts          o = { .n      = 50000,
+		         .reps      = 5,
+		         .settle_ms = 200,
+		         .lat       = 200,
+		         .gap_ms    = 5,
+		         .keys      = 1000,
+		         .dir       = "/var/tmp" };
 	struct statfs fs;
 	parse_args(&o, argc, argv);
 	if (statfs(o.dir, &fs) == 0 && fs.f_type == TMPFS_MAGIC) {
