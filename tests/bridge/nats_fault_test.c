@@ -1487,21 +1487,9 @@ sx_publish(sx *x, int n, int nh)
 			assert_int_equal(
 			    natsMsgHeader_Set(m, k, "v"), NATS_OK);
 		}
-		if (js) {
-			assert_int_equal(
-			    js_PublishMsgAsync(x->js, &m, NULL), NATS_OK);
-		} else {
-			assert_int_equal(
-			    natsConnection_PublishMsg(x->nc, m), NATS_OK);
-		}
-		natsMsg_Destroy(m);
+		plain_send(x->nc, x->js, m, js);
 	}
-	if (js) {
-		assert_int_equal(
-		    js_PublishAsyncComplete(x->js, NULL), NATS_OK);
-	} else {
-		assert_int_equal(natsConnection_Flush(x->nc), NATS_OK);
-	}
+	plain_sent(x->nc, x->js, js);
 }
 
 /* Fetches until the inlet saw @p n deliveries (bounded); each fetch

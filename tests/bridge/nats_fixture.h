@@ -92,6 +92,31 @@ plain_stream(jsCtx *js, const char *name, const char *subjects)
 	jsStreamInfo_Destroy(si);
 }
 
+/* Sends @p m (then destroys it) through JetStream if @p use_js, else
+ * as a core NATS message. */
+static inline void
+plain_send(natsConnection *nc, jsCtx *js, natsMsg *m, int use_js)
+{
+	if (use_js) {
+		assert_int_equal(js_PublishMsgAsync(js, &m, NULL), NATS_OK);
+	} else {
+		assert_int_equal(natsConnection_PublishMsg(nc, m), NATS_OK);
+	}
+	natsMsg_Destroy(m);
+}
+
+/* Waits until what plain_send sent is through: every PubAck, or a
+ * flush. */
+static inline void
+plain_sent(natsConnection *nc, jsCtx *js, int use_js)
+{
+	if (use_js) {
+		assert_int_equal(js_PublishAsyncComplete(js, NULL), NATS_OK);
+	} else {
+		assert_int_equal(natsConnection_Flush(nc), NATS_OK);
+	}
+}
+
 #ifdef NATS_FIXTURE_CONFIG
 /* The bridge's config, as a stand-in: pointers to the caller's strings. */
 struct weir_bridge_config {

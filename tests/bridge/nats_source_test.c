@@ -168,21 +168,9 @@ fx_publish(fx *f, int from, int to, int jetstream)
 		natsMsgHeader_Set(m, "ce-id", id);
 		natsMsgHeader_Set(m, "Nats-Msg-Id", id);
 		natsMsgHeader_Set(m, "traceparent", TRACE);
-		if (jetstream) {
-			assert_int_equal(
-			    js_PublishMsgAsync(f->js, &m, NULL), NATS_OK);
-		} else {
-			assert_int_equal(
-			    natsConnection_PublishMsg(f->nc, m), NATS_OK);
-		}
-		natsMsg_Destroy(m);
+		plain_send(f->nc, f->js, m, jetstream);
 	}
-	if (jetstream) {
-		assert_int_equal(
-		    js_PublishAsyncComplete(f->js, NULL), NATS_OK);
-	} else {
-		assert_int_equal(natsConnection_Flush(f->nc), NATS_OK);
-	}
+	plain_sent(f->nc, f->js, jetstream);
 }
 
 /* Fetches until @p n messages have been delivered in all (bounded). */

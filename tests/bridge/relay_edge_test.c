@@ -19,32 +19,6 @@
 
 /* ---- link-time wraps ------------------------------------------------ */
 
-char *__real_weir__template_render(const weir__template *t, const char *topic);
-char *__real_weir__strdup(const char *s);
-weir_err __real_weir_event_new(weir_event **out, const weir_event_init *init);
-weir_err __real_weir_store_cursor_get(
-    weir_store *st, const char *name, uint64_t *seq);
-weir_err __real_weir_store_cursor_set(
-    weir_store *st, const char *name, uint64_t seq);
-weir_err __real_weir_store_last_seq(weir_store *st, uint64_t *seq);
-weir_err __real_weir_store_read(weir_store *st, const weir_store_filter *f,
-    weir_store_read_fn fn, void *arg);
-int      __real_pthread_create(
-         pthread_t *t, const pthread_attr_t *a, void *(*fn)(void *), void *arg);
-
-char *__wrap_weir__template_render(const weir__template *t, const char *topic);
-char *__wrap_weir__strdup(const char *s);
-weir_err __wrap_weir_event_new(weir_event **out, const weir_event_init *init);
-weir_err __wrap_weir_store_cursor_get(
-    weir_store *st, const char *name, uint64_t *seq);
-weir_err __wrap_weir_store_cursor_set(
-    weir_store *st, const char *name, uint64_t seq);
-weir_err __wrap_weir_store_last_seq(weir_store *st, uint64_t *seq);
-weir_err __wrap_weir_store_read(weir_store *st, const weir_store_filter *f,
-    weir_store_read_fn fn, void *arg);
-int      __wrap_pthread_create(
-         pthread_t *t, const pthread_attr_t *a, void *(*fn)(void *), void *arg);
-
 static atomic_int  render_fail;   /* renderings to fail */
 static atomic_int  strdup_fail;   /* copies of strdup_target to fail */
 static const char *strdup_target; /* set before arming */
@@ -63,13 +37,34 @@ take(atomic_int *c)
 	return n > 0;
 }
 
-char *
-__wrap_weir__template_render(const weir__template *t, const char *topic)
-{
-	return take(&render_fail) ? NULL
-	                          : __real_weir__template_render(t, topic);
-}
+/* Declares __real_<fn> and defines __wrap_<fn>, which returns @p failed
+ * while the counter @p c is armed (take), else calls the real one. */
+#define EDGE_WRAP(type, fn, c, failed, params, args) \
+	type __real_##fn params;                     \
+	type __wrap_##fn params;                     \
+	type __wrap_##fn params                      \
+	{                                            \
+		if (take(&(c)))                      \
+			return failed;               \
+		return __real_##fn args;             \
+	}
 
+EDGE_WRAP(char *, weir__template_render, render_fail, NULL,
+    (const weir__template *t, const char *topic), (t, topic))
+EDGE_WRAP(weir_err, weir_store_cursor_get, cursor_get_fail, WEIR_EIO,
+    (weir_store * st, const char *name, uint64_t *seq), (st, name, seq))
+EDGE_WRAP(weir_err, weir_store_cursor_set, cursor_set_fail, WEIR_EIO,
+    (weir_store * st, const char *name, uint64_t seq), (st, name, seq))
+EDGE_WRAP(weir_err, weir_store_last_seq, last_seq_fail, WEIR_EIO,
+    (weir_store * st, uint64_t *seq), (st, seq))
+EDGE_WRAP(weir_err, weir_store_read, read_fail, WEIR_EIO,
+    (weir_store * st, const weir_store_filter *f, weir_store_read_fn fn,
+        void *arg),
+    (st, f, fn, arg))
+
+/* Fails only the copies of strdup_target. */
+char *__real_weir__strdup(const char *s);
+char *__wrap_weir__strdup(const char *s);
 char *
 __wrap_weir__strdup(const char *s)
 {
@@ -79,6 +74,9 @@ __wrap_weir__strdup(const char *s)
 	return __real_weir__strdup(s);
 }
 
+/* Fails only copies (an init with a seq), not new events. */
+weir_err __real_weir_event_new(weir_event **out, const weir_event_init *init);
+weir_err __wrap_weir_event_new(weir_event **out, const weir_event_init *init);
 weir_err
 __wrap_weir_event_new(weir_event **out, const weir_event_init *init)
 {
@@ -87,37 +85,11 @@ __wrap_weir_event_new(weir_event **out, const weir_event_init *init)
 	return __real_weir_event_new(out, init);
 }
 
-weir_err
-__wrap_weir_store_cursor_get(weir_store *st, const char *name, uint64_t *seq)
-{
-	return take(&cursor_get_fail)
-	    ? WEIR_EIO
-	    : __real_weir_store_cursor_get(st, name, seq);
-}
-
-weir_err
-__wrap_weir_store_cursor_set(weir_store *st, const char *name, uint64_t seq)
-{
-	return take(&cursor_set_fail)
-	    ? WEIR_EIO
-	    : __real_weir_store_cursor_set(st, name, seq);
-}
-
-weir_err
-__wrap_weir_store_last_seq(weir_store *st, uint64_t *seq)
-{
-	return take(&last_seq_fail) ? WEIR_EIO
-	                            : __real_weir_store_last_seq(st, seq);
-}
-
-weir_err
-__wrap_weir_store_read(weir_store *st, const weir_store_filter *f,
-    weir_store_read_fn fn, void *arg)
-{
-	return take(&read_fail) ? WEIR_EIO
-	                        : __real_weir_store_read(st, f, fn, arg);
-}
-
+/* Fails the n-th call from arming, letting the ones before through. */
+int __real_pthread_create(
+    pthread_t *t, const pthread_attr_t *a, void *(*fn)(void *), void *arg);
+int __wrap_pthread_create(
+    pthread_t *t, const pthread_attr_t *a, void *(*fn)(void *), void *arg);
 int
 __wrap_pthread_create(
     pthread_t *t, const pthread_attr_t *a, void *(*fn)(void *), void *arg)
