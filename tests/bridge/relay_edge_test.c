@@ -265,6 +265,30 @@ edge_open(bt *t, const char *const *kv, const char *scheme,
 	edge_open_tmpl(t, kv, scheme, "x", opts);
 }
 
+/* edge_open_tmpl over the stub, which promises order if @p ordered,
+ * started; returns the stub. edge_close undoes it. */
+static stub *
+edge_stub(bt *t, const char *const *kv, int ordered, const char *tmpl,
+    const weir_bridge_route_opts *opts)
+{
+	stub_ordered = ordered;
+	edge_open_tmpl(t, kv, "stub", tmpl, opts);
+	stub *sb = stub_of(t);
+	assert_weir_ok(weir_bridge_start(t->br));
+	return sb;
+}
+
+static void
+edge_close(bt *t)
+{
+	bt_close(t);
+	stub_ordered = 0;
+}
+
+/* Retries at once, without limit. */
+static const char *const quick_retry[] = { "bridge.retry.initial_ms", "1",
+	"bridge.retry.max_ms", "2", NULL };
+
 /* Every dead letter of route "r": messages joined by '|', and codes. */
 typedef struct dead_all {
 	char     text[1024];
@@ -313,11 +337,8 @@ static const char *const fast_retry[] = { "bridge.retry.initial_ms", "1",
 static void
 run_sync_errors(int ordered)
 {
-	bt t;
-	stub_ordered = ordered;
-	edge_open(&t, fast_retry, "stub", NULL);
-	stub *sb = stub_of(&t);
-	assert_weir_ok(weir_bridge_start(t.br));
+	bt             t;
+	stub          *sb      = edge_stub(&t, fast_retry, ordered, "x", NULL);
 	const weir_err codes[] = { WEIR_OK, WEIR_EINVAL, WEIR_EAGAIN, WEIR_OK,
 		WEIR_EIO };
 	stub_script(sb, codes, 5);
@@ -347,8 +368,7 @@ run_sync_errors(int ordered)
 	    "%s|retries exhausted after 1 attempts: %s|",
 	    weir_strerror(WEIR_EINVAL), weir_strerror(WEIR_EIO));
 	assert_string_equal(d.text, want);
-	bt_close(&t);
-	stub_ordered = 0;
+	edge_close(&t);
 }
 
 static void
@@ -417,10 +437,8 @@ static void
 test_echo_in_window(void **state)
 {
 	(void) state;
-	bt t;
-	edge_open(&t, NULL, "stub", NULL);
-	stub *sb = stub_of(&t);
-	assert_weir_ok(weir_bridge_start(t.br));
+	bt    t;
+	stub *sb = edge_stub(&t, NULL, 0, "x", NULL);
 	bt_publish(&t, "a.b", "k", 0);
 	uint64_t tok0 = stub_token(sb, 0);
 	publish_from(&t, "a.b", "stub", 0);  /* an echo: not sent */
@@ -461,13 +479,8 @@ static void
 test_ordered_serial_one_dest(void **state)
 {
 	(void) state;
-	bt                t;
-	const char *const kv[] = { "bridge.retry.initial_ms", "1",
-		"bridge.retry.max_ms", "2", NULL };
-	stub_ordered           = 1;
-	edge_open(&t, kv, "stub", NULL);
-	stub *sb = stub_of(&t);
-	assert_weir_ok(weir_bridge_start(t.br));
+	bt    t;
+	stub *sb = edge_stub(&t, quick_retry, 1, "x", NULL);
 	assert_int_equal(weir__bridge_route(t.br, "r")->one_dest, 1);
 	bt_publish(&t, "a.b", "k", 0);
 	weir_sink_ack(sb->sink, stub_token(sb, 0), WEIR_EIO, 1, NULL);
@@ -477,8 +490,7 @@ test_ordered_serial_one_dest(void **state)
 	assert_int_equal(st.retried, 1);
 	assert_int_equal(st.sent, 2);
 	assert_int_equal(weir__bridge_route(t.br, "r")->serials, 0);
-	bt_close(&t);
-	stub_ordered = 0;
+	edge_close(&t);
 }
 
 /* An ordered sink: two topics of one key whose destinations render
@@ -488,13 +500,8 @@ static void
 test_ordered_same_dest_and_serial(void **state)
 {
 	(void) state;
-	bt                t;
-	const char *const kv[] = { "bridge.retry.initial_ms", "1",
-		"bridge.retry.max_ms", "2", NULL };
-	stub_ordered           = 1;
-	edge_open_tmpl(&t, kv, "stub", "{1}", NULL);
-	stub *sb = stub_of(&t);
-	assert_weir_ok(weir_bridge_start(t.br));
+	bt           t;
+	stub        *sb = edge_stub(&t, quick_retry, 1, "{1}", NULL);
 	weir__route *rt = weir__bridge_route(t.br, "r");
 	assert_int_equal(rt->ordered, 1);
 	assert_int_equal(rt->one_dest, 0);
@@ -522,8 +529,7 @@ test_ordered_same_dest_and_serial(void **state)
 	weir_bridge_route_stats st = bt_stats(&t, "r");
 	assert_int_equal(st.retried, 1);
 	assert_int_equal(st.dead, 0);
-	bt_close(&t);
-	stub_ordered = 0;
+	edge_close(&t);
 }
 
 /* An ordered sink behind an open breaker: nothing goes out until the
@@ -533,15 +539,12 @@ test_ordered_breaker(void **state)
 {
 	(void) state;
 	bt                t;
-	const char *const kv[] = { "bridge.retry.initial_ms", "1",
-		"bridge.retry.max_ms", "2", "bridge.retry.max_attempts", "1",
-		"bridge.breaker.threshold", "1", "bridge.breaker.cooldown_ms",
-		"300", NULL };
-	stub_ordered           = 1;
-	edge_open(&t, kv, "stub", NULL);
-	stub *sb = stub_of(&t);
-	assert_weir_ok(weir_bridge_start(t.br));
-	const weir_err codes[] = { WEIR_EIO };
+	const char *const kv[]    = { "bridge.retry.initial_ms", "1",
+		   "bridge.retry.max_ms", "2", "bridge.retry.max_attempts", "1",
+		   "bridge.breaker.threshold", "1", "bridge.breaker.cooldown_ms",
+		   "300", NULL };
+	stub             *sb      = edge_stub(&t, kv, 1, "x", NULL);
+	const weir_err    codes[] = { WEIR_EIO };
 	stub_script(sb, codes, 1);
 	bt_publish(&t, "a.b", "k0", 0);
 	BT_WAIT(&t, "r", s.dead == 1 && s.breaker_opens == 1);
@@ -557,8 +560,7 @@ test_ordered_breaker(void **state)
 	assert_int_equal(st.breaker, WEIR_BRIDGE_BREAKER_CLOSED);
 	assert_int_equal(st.breaker_opens, 1);
 	assert_int_equal(st.dead, 1);
-	bt_close(&t);
-	stub_ordered = 0;
+	edge_close(&t);
 }
 
 /* ---- acknowledgements that are not the relay's ------------------------ */
@@ -570,9 +572,7 @@ test_forged_and_stale_acks(void **state)
 	bt                     t;
 	weir_bridge_route_opts o = WEIR_STRUCT_INIT(weir_bridge_route_opts);
 	o.window                 = 4;
-	edge_open(&t, NULL, "stub", &o);
-	stub *sb = stub_of(&t);
-	assert_weir_ok(weir_bridge_start(t.br));
+	stub *sb                 = edge_stub(&t, NULL, 0, "x", &o);
 	bt_publish(&t, "a.b", "k", 0);
 	uint64_t tok   = stub_token(sb, 0);
 	uint64_t route = tok & ~((UINT64_C(1) << 48) - 1);
@@ -625,9 +625,7 @@ test_direct_stop_with_ring(void **state)
 	weir_bridge_route_opts o = WEIR_STRUCT_INIT(weir_bridge_route_opts);
 	o.direct                 = 1;
 	o.window                 = 1;
-	edge_open(&t, NULL, "stub", &o);
-	stub *sb = stub_of(&t);
-	assert_weir_ok(weir_bridge_start(t.br));
+	stub *sb                 = edge_stub(&t, NULL, 0, "x", &o);
 	for (int i = 0; i < 3; i++)
 		bt_publish(&t, "a.b", "k", i);
 	(void) stub_token(sb, 0);
