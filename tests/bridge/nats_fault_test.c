@@ -451,11 +451,7 @@ bx_init_fails(bx *b, weir_err want, const char *needle)
 {
 	weir_err rv = b->ops->init(&b->st, &b->cfg, &b->sink);
 	assert_weir_err(rv, want);
-	const char *msg = b->ops->errmsg(&b->st);
-	assert_non_null(msg);
-	if (strstr(msg, needle) == NULL) {
-		fail_msg("errmsg '%s' lacks '%s'", msg, needle);
-	}
+	errmsg_has(b->ops->errmsg(&b->st), needle);
 	b->ops->fini(&b->st);
 	assert_null(b->ops->errmsg(&b->st));
 }
@@ -1447,11 +1443,7 @@ static void
 sx_init_fails(sx *x, weir_err want, const char *needle)
 {
 	assert_weir_err(sx_init(x), want);
-	const char *msg = x->ops->errmsg(&x->src);
-	assert_non_null(msg);
-	if (strstr(msg, needle) == NULL) {
-		fail_msg("errmsg '%s' lacks '%s'", msg, needle);
-	}
+	errmsg_has(x->ops->errmsg(&x->src), needle);
 	assert_int_equal(x->src.ns.mu_ok, 0);
 }
 
@@ -1461,10 +1453,7 @@ sx_start_fails(sx *x, weir_err want, const char *needle)
 {
 	assert_weir_ok(sx_init(x));
 	assert_weir_err(x->ops->start(&x->src), want);
-	const char *msg = x->ops->errmsg(&x->src);
-	if (strstr(msg, needle) == NULL) {
-		fail_msg("errmsg '%s' lacks '%s'", msg, needle);
-	}
+	errmsg_has(x->ops->errmsg(&x->src), needle);
 	assert_null(x->src.ns.nc);
 	x->ops->stop(&x->src); /* not started: nothing to do */
 	x->ops->fini(&x->src);

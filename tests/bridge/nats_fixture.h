@@ -1,7 +1,8 @@
 /*
  * Helpers shared by the NATS tests (nats_test, nats_source_test,
- * nats_in_test), over broker_env.h: skip-or-fail when no nats-server
- * answers, a plain cnats connection and stream.
+ * nats_in_test, nats_fault_test), over broker_env.h: skip-or-fail when
+ * no nats-server answers, a plain cnats connection and stream, sending
+ * with it, and the check that an error text names its cause.
  *
  * The broker: WEIR_NATS_URL from the environment, else from
  * build/brokers/env (scripts/brokers.sh start nats). None: skipped, or a
@@ -16,6 +17,8 @@
 #define WEIR_NATS_FIXTURE_H
 
 #include "broker_env.h"
+
+#include <string.h>
 
 #include <nats/nats.h>
 
@@ -90,6 +93,16 @@ plain_stream(jsCtx *js, const char *name, const char *subjects)
 	sc.Storage     = js_FileStorage;
 	assert_int_equal(js_AddStream(&si, js, &sc, NULL, NULL), NATS_OK);
 	jsStreamInfo_Destroy(si);
+}
+
+/* Fails the test unless the error text @p msg names @p needle. */
+static inline void
+errmsg_has(const char *msg, const char *needle)
+{
+	assert_non_null(msg);
+	if (strstr(msg, needle) == NULL) {
+		fail_msg("errmsg '%s' lacks '%s'", msg, needle);
+	}
 }
 
 /* Sends @p m (then destroys it) through JetStream if @p use_js, else

@@ -364,12 +364,11 @@ expect_start_error(fx *f, weir_err want, const char *needle)
 	if (rv == WEIR_OK) {
 		rv = f->ops->start(&f->src);
 		if (rv != WEIR_OK) {
-			assert_non_null(
-			    strstr(f->ops->errmsg(&f->src), needle));
+			errmsg_has(f->ops->errmsg(&f->src), needle);
 		}
 		f->ops->fini(&f->src);
 	} else {
-		assert_non_null(strstr(f->ops->errmsg(&f->src), needle));
+		errmsg_has(f->ops->errmsg(&f->src), needle);
 	}
 	assert_weir_err(rv, want);
 }
