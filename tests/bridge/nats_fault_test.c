@@ -1397,14 +1397,7 @@ sx_new(const weir_source_ops *ops)
 	sx *x = calloc(1, sizeof *x);
 	assert_non_null(x);
 	x->ops = ops;
-	bk_unique(x->stream, sizeof x->stream, "WEIRNFS_");
-	bk_unique(x->subj, sizeof x->subj, "weirnfs.s");
-	bk_unique(x->route, sizeof x->route, "in.r");
-	snprintf(x->from, sizeof x->from, "%s.>", x->subj);
-	x->spec = (weir_source_spec) { .size = sizeof x->spec,
-		.route                       = x->route,
-		.from                        = x->from,
-		.batch                       = 16 };
+	SRC_FIXTURE_NAME(x, "WEIRNFS_", "weirnfs.s", 16);
 	return x;
 }
 

@@ -95,6 +95,22 @@ plain_stream(jsCtx *js, const char *name, const char *subjects)
 	jsStreamInfo_Destroy(si);
 }
 
+/* Names the source fixture @p x (its char arrays stream, subj, from and
+ * route) uniquely, from the prefixes @p sp (stream) and @p jp (subjects),
+ * and sets its spec over them, fetching @p n at a time. */
+#define SRC_FIXTURE_NAME(x, sp, jp, n)                                   \
+	do {                                                             \
+		bk_unique((x)->stream, sizeof(x)->stream, sp);           \
+		bk_unique((x)->subj, sizeof(x)->subj, jp);               \
+		bk_unique((x)->route, sizeof(x)->route, "in.r");         \
+		snprintf((x)->from, sizeof(x)->from, "%s.>", (x)->subj); \
+		memset(&(x)->spec, 0, sizeof(x)->spec);                  \
+		(x)->spec.size  = sizeof(x)->spec;                       \
+		(x)->spec.route = (x)->route;                            \
+		(x)->spec.from  = (x)->from;                             \
+		(x)->spec.batch = (n);                                   \
+	} while (0)
+
 /* Fails the test unless the error text @p msg names @p needle. */
 static inline void
 errmsg_has(const char *msg, const char *needle)

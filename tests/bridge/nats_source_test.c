@@ -107,19 +107,12 @@ fx_new(const weir_source_ops *ops, int with_stream)
 	fx *f = calloc(1, sizeof *f);
 	assert_non_null(f);
 	f->ops = ops;
-	bk_unique(f->stream, sizeof f->stream, "WEIRSRC_");
-	bk_unique(f->subj, sizeof f->subj, "weirsrc.s");
-	bk_unique(f->route, sizeof f->route, "in.r");
-	snprintf(f->from, sizeof f->from, "%s.>", f->subj);
+	SRC_FIXTURE_NAME(f, "WEIRSRC_", "weirsrc.s", 64);
 	f->nc = plain_connect(&f->js);
 	if (with_stream) {
 		plain_stream(f->js, f->stream, f->from);
 	}
 	cfg_set(&f->cfg, "nats.url", nats_url);
-	f->spec = (weir_source_spec) { .size = sizeof f->spec,
-		.route                       = f->route,
-		.from                        = f->from,
-		.batch                       = 64 };
 	return f;
 }
 
