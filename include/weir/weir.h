@@ -1104,7 +1104,8 @@ WEIR_API weir_err weir_loop_stats_get(weir_loop *loop, weir_loop_stats *out);
 /**
  * @brief The bus's loops and subscriptions with all their counters as
  *        one JSON object. Free it with weir_free().
- * @returns NULL if out of memory.
+ * @returns NULL if out of memory, here or in a stats section: never a
+ *          text with a member left out.
  * @remark Any thread; counters are read one by one.
  */
 WEIR_API char *weir_bus_stats_json(weir_bus *bus);
@@ -1112,7 +1113,8 @@ WEIR_API char *weir_bus_stats_json(weir_bus *bus);
 /**
  * Returns one JSON value (object, array, number...) for a stats section,
  * allocated with weir's allocator (the bus frees it with weir_free()),
- * or NULL to leave the section out this time. It runs inside
+ * or NULL if it failed (out of memory): weir_bus_stats_json() then
+ * returns NULL rather than a text with the member missing. It runs inside
  * weir_bus_stats_json(), on its caller's thread, and must not call
  * weir_bus_stats_json() or add or remove sections.
  */

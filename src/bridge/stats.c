@@ -7,6 +7,7 @@
 #include "bridge/inbound.h"
 #include "core/abi.h"
 #include "core/alloc.h"
+#include "core/jbuf.h"
 
 static void
 stats_read(weir__route *rt, weir_bridge_route_stats *st)
@@ -73,106 +74,74 @@ weir_bridge_breaker_name(weir_bridge_breaker b)
 	return "unknown";
 }
 
-/* One route as JSON into @p buf (route names need no escaping). */
-static int
-stats_route_json(weir__route *rt, char *buf, size_t size)
+#define U(x) ((unsigned long long) (x))
+
+/* One route as JSON. Names are checked ([A-Za-z0-9_.-]); schemes are
+ * the backends' own, any string, so escaped. */
+static void
+stats_route_json(weir__route *rt, weir__jbuf *b)
 {
 	weir_bridge_route_stats st;
 	stats_read(rt, &st);
-	return snprintf(buf, size,
-	    "{\"name\":\"%s\",\"mode\":\"%s\",\"scheme\":\"%s\","
-	    "\"sent\":%llu,\"acked\":%llu,\"retried\":%llu,\"dead\":%llu,"
-	    "\"store_failed\":%llu,\"backlog\":%llu,\"lag_events\":%llu,\"lag_"
-	    "seconds\":%.3f,"
-	    "\"cursor\":%llu,\"paused\":%llu,\"echoes\":%llu,"
-	    "\"breaker\":\"%s\","
-	    "\"breaker_opens\":%llu%s}",
-	    rt->name, rt->direct ? "direct" : "store", rt->be->ops->scheme,
-	    (unsigned long long) st.sent, (unsigned long long) st.acked,
-	    (unsigned long long) st.retried, (unsigned long long) st.dead,
-	    (unsigned long long) st.store_failed,
-	    (unsigned long long) st.backlog,
-	    (unsigned long long) st.lag_events, st.lag_seconds,
-	    (unsigned long long) st.cursor, (unsigned long long) st.paused,
-	    (unsigned long long) atomic_load(&rt->echoes),
-	    weir_bridge_breaker_name(st.breaker),
-	    (unsigned long long) st.breaker_opens,
+	weir__jbuf_add(b,
+	    "{\"name\":\"%s\",\"mode\":\"%s\",\"scheme\":", rt->name,
+	    rt->direct ? "direct" : "store");
+	weir__jbuf_str(b, rt->be->ops->scheme);
+	weir__jbuf_add(b,
+	    ",\"sent\":%llu,\"acked\":%llu,\"retried\":%llu,\"dead\":%llu,"
+	    "\"store_failed\":%llu,\"backlog\":%llu,\"lag_events\":%llu,"
+	    "\"lag_seconds\":%.3f,\"cursor\":%llu,\"paused\":%llu,"
+	    "\"echoes\":%llu,\"breaker\":\"%s\",\"breaker_opens\":%llu%s}",
+	    U(st.sent), U(st.acked), U(st.retried), U(st.dead),
+	    U(st.store_failed), U(st.backlog), U(st.lag_events),
+	    st.lag_seconds, U(st.cursor), U(st.paused),
+	    U(atomic_load(&rt->echoes)), weir_bridge_breaker_name(st.breaker),
+	    U(st.breaker_opens),
 	    rt->refused != NULL ? ",\"refused\":true" : "");
 }
 
-/* One route's JSON but for its scheme, with a 64-byte name (names are
- * checked; schemes are the backends' and sources' own, of any length). */
-#define STATS_ROUTE_MAX 700
-
-/* One inbound route as JSON (names need no escaping; `from` is printed
- * only as far as it needs none). */
-static int
-stats_inbound_json(weir_inlet *in, char *buf, size_t size)
+/* One inbound route as JSON (the name is checked, the scheme escaped;
+ * `from` is not shown). */
+static void
+stats_inbound_json(weir_inlet *in, weir__jbuf *b)
 {
 	pthread_mutex_lock(&in->lock);
 	uint64_t inflight = in->delivered - in->head;
 	int      halted   = in->halted;
 	pthread_mutex_unlock(&in->lock);
-	return snprintf(buf, size,
-	    "{\"name\":\"%s\",\"scheme\":\"%s\",\"received\":%llu,"
-	    "\"appended\":%llu,\"duplicates\":%llu,\"dead\":%llu,"
-	    "\"paused\":%llu,\"in_flight\":%llu,\"fetch_errors\":%llu,"
-	    "\"halted\":%s}",
-	    in->name, in->scheme,
-	    (unsigned long long) atomic_load(&in->received),
-	    (unsigned long long) atomic_load(&in->appended),
-	    (unsigned long long) atomic_load(&in->duplicates),
-	    (unsigned long long) atomic_load(&in->dead),
-	    (unsigned long long) atomic_load(&in->pauses),
-	    (unsigned long long) inflight,
-	    (unsigned long long) atomic_load(&in->fetch_errors),
-	    halted ? "true" : "false");
+	weir__jbuf_add(b, "{\"name\":\"%s\",\"scheme\":", in->name);
+	weir__jbuf_str(b, in->scheme);
+	weir__jbuf_add(b,
+	    ",\"received\":%llu,\"appended\":%llu,\"duplicates\":%llu,"
+	    "\"dead\":%llu,\"paused\":%llu,\"in_flight\":%llu,"
+	    "\"fetch_errors\":%llu,\"halted\":%s}",
+	    U(atomic_load(&in->received)), U(atomic_load(&in->appended)),
+	    U(atomic_load(&in->duplicates)), U(atomic_load(&in->dead)),
+	    U(atomic_load(&in->pauses)), U(inflight),
+	    U(atomic_load(&in->fetch_errors)), halted ? "true" : "false");
 }
 
-/* Appends the route JSONs of one kind, comma-separated, at *len. */
-static int
-stats_list(weir_bridge *br, int inbound, char *out, size_t size, size_t *len)
-{
-	size_t n = inbound ? br->ninlets : br->nroutes;
-	for (size_t i = 0; i < n; i++) {
-		if (i > 0)
-			out[(*len)++] = ',';
-		size_t room = size - *len - 16;
-		int    w    = inbound
-		          ? stats_inbound_json(br->inlets[i], out + *len, room)
-		          : stats_route_json(br->routes[i], out + *len, room);
-		if (w < 0 || (size_t) w >= room)
-			return 0;
-		*len += (size_t) w;
-	}
-	return 1;
-}
-
+/* The bridge's stats section: NULL (the whole stats call fails) if a
+ * write failed. */
 char *
 weir__bridge_stats_json(weir_bus *bus, void *arg)
 {
 	(void) bus;
-	weir_bridge *br   = arg;
-	size_t       size = 64;
-	for (size_t i = 0; i < br->nroutes; i++)
-		size +=
-		    STATS_ROUTE_MAX + strlen(br->routes[i]->be->ops->scheme);
-	for (size_t i = 0; i < br->ninlets; i++)
-		size += STATS_ROUTE_MAX + strlen(br->inlets[i]->scheme);
-	char *out = weir__alloc(size);
-	if (out == NULL)
-		return NULL;
-	size_t len = (size_t) snprintf(out, size, "{\"routes\":[");
-	int    ok  = stats_list(br, 0, out, size, &len);
-	if (ok && br->ninlets > 0) {
-		memcpy(out + len, "],\"inbound\":[", 13);
-		len += 13;
-		ok = stats_list(br, 1, out, size, &len);
+	weir_bridge *br = arg;
+	weir__jbuf   b;
+	weir__jbuf_init(&b, 1024);
+	weir__jbuf_add(&b, "{\"routes\":[");
+	for (size_t i = 0; i < br->nroutes; i++) {
+		weir__jbuf_add(&b, i > 0 ? "," : "");
+		stats_route_json(br->routes[i], &b);
 	}
-	if (!ok) {
-		weir__free(out);
-		return NULL;
+	if (br->ninlets > 0) {
+		weir__jbuf_add(&b, "],\"inbound\":[");
+		for (size_t i = 0; i < br->ninlets; i++) {
+			weir__jbuf_add(&b, i > 0 ? "," : "");
+			stats_inbound_json(br->inlets[i], &b);
+		}
 	}
-	memcpy(out + len, "]}", 3);
-	return out;
+	weir__jbuf_add(&b, "]}");
+	return weir__jbuf_take(&b);
 }

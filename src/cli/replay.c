@@ -164,6 +164,18 @@ replay_progress(
 	return weir__sig_stopping() ? WEIR_ECANCELED : WEIR_OK;
 }
 
+/*
+ * Replays; stopped by SIGINT / SIGTERM is not an error, whatever the
+ * target: the user asked for it. What was sent until then decides the
+ * exit code (--to bus: 4 if a route has events not acked).
+ */
+static weir_err
+replay_run(weir_store *st, const weir_store_replay_opts *rp, uint64_t *count)
+{
+	weir_err e = weir_store_replay(st, rp, count);
+	return e == WEIR_ECANCELED && weir__sig_stopping() ? WEIR_OK : e;
+}
+
 /* --to bus: waits for the routes, reports, returns the exit code. */
 static int
 replay_wait_routes(replay *r, weir_bridge *br, const cli_config *c)
@@ -213,7 +225,7 @@ replay_to_bus(replay *r, weir_store *st, uint64_t *count)
 	if (rv == CLI_EXIT_OK) {
 		r->rp.target = WEIR_STORE_REPLAY_PUBLISH;
 		r->rp.bus    = bus;
-		weir_err e   = weir_store_replay(st, &r->rp, count);
+		weir_err e   = replay_run(st, &r->rp, count);
 		if (e != WEIR_OK)
 			fprintf(
 			    stderr, "weir: replay: %s\n", weir_strerror(e));
@@ -304,17 +316,13 @@ weir__cli_replay(int argc, char **argv)
 		r.rp.target = WEIR_STORE_REPLAY_CALL;
 		r.rp.fn     = replay_print;
 		r.rp.arg    = &r;
-		weir_err e  = weir_store_replay(st, &r.rp, &count);
+		weir_err e  = replay_run(st, &r.rp, &count);
 		fflush(stdout);
-		if (e != WEIR_OK &&
-		    !(e == WEIR_ECANCELED && weir__sig_stopping()))
+		if (e != WEIR_OK)
 			fprintf(stderr, "weir: replay: %s\n",
 			    r.write_failed ? "cannot write to stdout"
 			                   : weir_strerror(e));
-		rv = e == WEIR_OK ||
-		        (e == WEIR_ECANCELED && weir__sig_stopping())
-		    ? CLI_EXIT_OK
-		    : CLI_EXIT_RUNTIME;
+		rv = e == WEIR_OK ? CLI_EXIT_OK : CLI_EXIT_RUNTIME;
 	}
 	replay_guard_stop(&guard);
 	weir__progress_end(&r.prog, count, r.last_seq);

@@ -8,6 +8,7 @@
 
 #include "core/alloc.h"
 #include "core/bus.h"
+#include "core/jbuf.h"
 #include "core/section.h"
 
 struct weir__section {
@@ -117,19 +118,17 @@ weir_bus_remove_stats_section(weir_bus *bus, const char *name)
 }
 
 void
-weir__sections_json(weir_bus *bus, weir__sections *ss,
-    void (*add)(void *b, const char *s), void     *b)
+weir__sections_json(weir_bus *bus, weir__sections *ss, weir__jbuf *b)
 {
 	pthread_mutex_lock(&ss->lock);
-	for (weir__section *s = ss->head; s != NULL; s = s->next) {
+	for (weir__section *s = ss->head; s != NULL && !b->failed;
+	     s                = s->next) {
 		char *v = s->fn(bus, s->arg);
-		if (v == NULL) {
-			continue;
+		if (v == NULL) { // its own allocation failed: the text fails
+			weir__jbuf_fail(b);
+			break;
 		}
-		add(b, ",\"");
-		add(b, s->name); // checked: nothing to escape
-		add(b, "\":");
-		add(b, v);
+		weir__jbuf_add(b, ",\"%s\":%s", s->name, v); // name: checked
 		weir__free(v);
 	}
 	pthread_mutex_unlock(&ss->lock);

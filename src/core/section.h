@@ -7,6 +7,8 @@
 
 #include <weir/weir.h>
 
+#include "core/jbuf.h"
+
 typedef struct weir__section weir__section;
 
 // The bus's list of sections; its lock is held while a section's
@@ -19,10 +21,9 @@ typedef struct weir__sections {
 void weir__sections_init(weir__sections *ss);
 // Frees what is left (the bus is being destroyed).
 void weir__sections_fini(weir__sections *ss);
-// Appends `,"name":value` for every section to the JSON being built by
-// @p add (a printf-like appender over @p b); values the functions
-// return NULL for are left out.
-void weir__sections_json(weir_bus *bus, weir__sections *ss,
-    void (*add)(void *b, const char *s), void          *b);
+// Appends `,"name":value` for every section to @p b; a section whose
+// function returns NULL (it failed) fails @p b, so the caller hands out
+// no text with that member missing.
+void weir__sections_json(weir_bus *bus, weir__sections *ss, weir__jbuf *b);
 
 #endif

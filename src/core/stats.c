@@ -2,9 +2,9 @@
 // threads with read-modify-writes (publish outcomes) or by one loop
 // thread with plain stores, so a reader sees each one exact and whole;
 // a snapshot is a series of such reads, not one instant. The JSON is
-// written by hand (core has no dependencies): a growable buffer, names
-// escaped, numbers as unsigned integers.
-#include <stdarg.h>
+// written by hand (core has no dependencies) through jbuf.c: names
+// escaped, numbers as unsigned integers, and any failed write (memory,
+// a section's) fails the whole text.
 #include <stdio.h>
 #include <string.h>
 
@@ -12,6 +12,7 @@
 #include "core/alloc.h"
 #include "core/bus.h"
 #include "core/flow.h"
+#include "core/jbuf.h"
 #include "core/loop.h"
 #include "core/pool.h"
 #include "core/section.h"
@@ -91,73 +92,12 @@ weir_loop_stats_get(weir_loop *loop, weir_loop_stats *out)
 	return weir__struct_out(out, &st, sizeof(st));
 }
 
-typedef struct json_buf {
-	char  *p;
-	size_t len;
-	size_t cap;
-	int    failed;
-} json_buf;
-
-static void json_add(json_buf *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
 static void
-json_add(json_buf *b, const char *fmt, ...)
-{
-	for (int tries = 0; tries < 2 && !b->failed; tries++) {
-		va_list ap;
-		va_start(ap, fmt);
-		int n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
-		va_end(ap);
-		if (n >= 0 && (size_t) n < b->cap - b->len) {
-			b->len += (size_t) n;
-			return;
-		}
-		if (n < 0) { // a formatting error: no size to grow to
-			b->failed = 1;
-			return;
-		}
-		size_t ncap = (b->cap + (size_t) n + 1) * 2;
-		char  *np   = weir__realloc(b->p, ncap);
-		if (np == NULL) { // b->p is still ours, freed by the caller
-			b->failed = 1;
-			return;
-		}
-		b->p   = np;
-		b->cap = ncap;
-	}
-}
-
-// weir__sections_json's appender: @p s as it is.
-static void
-json_add_str(void *b, const char *s)
-{
-	json_add(b, "%s", s);
-}
-
-static void
-json_str(json_buf *b, const char *s)
-{
-	json_add(b, "\"");
-	for (; *s != '\0'; s++) {
-		unsigned char c = (unsigned char) *s;
-		if (c == '"' || c == '\\') {
-			json_add(b, "\\%c", c);
-		} else if (c < 0x20) {
-			json_add(b, "\\u%04x", c);
-		} else {
-			json_add(b, "%c", c);
-		}
-	}
-	json_add(b, "\"");
-}
-
-static void
-json_loop(json_buf *b, weir_loop *loop, long index)
+json_loop(weir__jbuf *b, weir_loop *loop, long index)
 {
 	weir_loop_stats st = WEIR_STRUCT_INIT(weir_loop_stats);
 	weir_loop_stats_get(loop, &st);
-	json_add(b,
+	weir__jbuf_add(b,
 	    "{\"index\":%ld,\"passes\":%llu,\"wakeups\":%llu,"
 	    "\"dispatched\":%llu,\"spins\":%llu,\"spin_hits\":%llu,"
 	    "\"steps\":%llu,\"budget_out\":%llu,\"gathers\":%llu,"
@@ -186,21 +126,22 @@ json_loop_index(weir_bus *bus, weir_loop *loop)
 #define U(x) ((unsigned long long) (x))
 
 static void
-json_subscr(json_buf *b, weir_bus *bus, weir_subscr *sub)
+json_subscr(weir__jbuf *b, weir_bus *bus, weir_subscr *sub)
 {
 	weir_subscr_stats s = WEIR_STRUCT_INIT(weir_subscr_stats);
 	weir_subscr_stats_get(sub, &s);
 	const weir_subscr_stats *x = &s;
-	json_add(b, "{\"name\":");
-	json_str(b, sub->cfg.name);
-	json_add(b, ",\"pattern\":");
-	json_str(b, sub->pattern);
+	weir__jbuf_add(b, "{\"name\":");
+	weir__jbuf_str(b, sub->cfg.name);
+	weir__jbuf_add(b, ",\"pattern\":");
+	weir__jbuf_str(b, sub->pattern);
 	if (sub->loop != NULL) {
-		json_add(b, ",\"loop\":%ld", json_loop_index(bus, sub->loop));
+		weir__jbuf_add(
+		    b, ",\"loop\":%ld", json_loop_index(bus, sub->loop));
 	} else {
-		json_add(b, ",\"loop\":null"); // a pull subscription
+		weir__jbuf_add(b, ",\"loop\":null"); // a pull subscription
 	}
-	json_add(b,
+	weir__jbuf_add(b,
 	    ",\"published\":%llu,\"delivered\":%llu,"
 	    "\"failed\":%llu,\"dropped\":%llu,\"rejected\":%llu,"
 	    "\"timed_out\":%llu,\"coalesced\":%llu,\"queued\":%llu,"
@@ -209,7 +150,7 @@ json_subscr(json_buf *b, weir_bus *bus, weir_subscr *sub)
 	    U(s.published), U(s.delivered), U(s.failed), U(s.dropped),
 	    U(s.rejected), U(s.timed_out), U(s.coalesced), U(s.queued),
 	    U(s.high_water), U(s.pressure), U(s.drain), U(s.closed));
-	json_add(b,
+	weir__jbuf_add(b,
 	    "\"in_flight\":%llu,\"deferred\":%llu,\"retried\":%llu,"
 	    "\"dead\":%llu,\"rate_delayed\":%llu,\"debounced\":%llu,"
 	    "\"latency_ns\":{\"count\":%llu,\"p50\":%llu,\"p99\":%llu,"
@@ -221,15 +162,15 @@ json_subscr(json_buf *b, weir_bus *bus, weir_subscr *sub)
 }
 
 static void
-json_loops(json_buf *b, weir_bus *bus)
+json_loops(weir__jbuf *b, weir_bus *bus)
 {
-	json_add(b, "{\"loops\":[");
+	weir__jbuf_add(b, "{\"loops\":[");
 	json_loop(b, bus->loop, -1);
 	for (size_t i = 0; i < weir_bus_loop_count(bus); i++) {
-		json_add(b, ",");
+		weir__jbuf_add(b, ",");
 		json_loop(b, weir_bus_loop_at(bus, i), (long) i);
 	}
-	json_add(b, "],\"subscriptions\":[");
+	weir__jbuf_add(b, "],\"subscriptions\":[");
 }
 
 typedef struct json_subs {
@@ -276,22 +217,21 @@ weir_bus_stats_json(weir_bus *bus)
 	pthread_mutex_lock(&bus->lock);
 	weir__tree_each(&bus->subs, json_subs_visit, &js);
 	pthread_mutex_unlock(&bus->lock);
-	json_buf b = { .p = weir__alloc(1024), .cap = 1024 };
-	b.failed   = js.failed || b.p == NULL;
+	weir__jbuf b;
+	weir__jbuf_init(&b, 1024);
+	if (js.failed) {
+		weir__jbuf_fail(&b);
+	}
 	json_loops(&b, bus);
 	for (size_t i = 0; i < js.n; i++) {
 		if (i > 0) {
-			json_add(&b, ",");
+			weir__jbuf_add(&b, ",");
 		}
 		json_subscr(&b, bus, js.s[i]);
 	}
-	json_add(&b, "]");
+	weir__jbuf_add(&b, "]");
 	json_subs_release(&js);
-	weir__sections_json(bus, &bus->sections, json_add_str, &b);
-	json_add(&b, "}");
-	if (b.failed) {
-		weir__free(b.p);
-		return NULL;
-	}
-	return b.p;
+	weir__sections_json(bus, &bus->sections, &b);
+	weir__jbuf_add(&b, "}");
+	return weir__jbuf_take(&b);
 }

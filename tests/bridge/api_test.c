@@ -14,45 +14,39 @@
 #include "bridge/handoff.h"
 #include "core/evpool.h"
 
-/* ---- snprintf failing (a wrap, tests/bridge/CMakeLists.txt) ---------- */
+/* ---- vsnprintf failing (a wrap, tests/bridge/CMakeLists.txt) --------- */
 
-int __real_snprintf(char *buf, size_t size, const char *fmt, ...);
-int __wrap_snprintf(char *buf, size_t size, const char *fmt, ...);
-int __wrap___snprintf_chk(
-    char *buf, size_t size, int flag, size_t len, const char *fmt, ...);
+/* The stats JSON's writes (core/jbuf.c) go through vsnprintf, or with
+ * _FORTIFY_SOURCE its checked variant: both wrapped. */
+int __real_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
+int __wrap_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
+int __real___vsnprintf_chk(
+    char *buf, size_t size, int flag, size_t len, const char *fmt, va_list ap);
+int __wrap___vsnprintf_chk(
+    char *buf, size_t size, int flag, size_t len, const char *fmt, va_list ap);
 
 static const char *_Atomic snprintf_fail; /* fail formats starting so */
 
 static int
-api_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
+api_fails(const char *fmt)
 {
 	const char *f = atomic_load(&snprintf_fail);
-	if (f != NULL && strncmp(fmt, f, strlen(f)) == 0)
+	return f != NULL && strncmp(fmt, f, strlen(f)) == 0;
+}
+
+int
+__wrap_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
+{
+	return api_fails(fmt) ? -1 : __real_vsnprintf(buf, size, fmt, ap);
+}
+
+int
+__wrap___vsnprintf_chk(
+    char *buf, size_t size, int flag, size_t len, const char *fmt, va_list ap)
+{
+	if (api_fails(fmt))
 		return -1;
-	return vsnprintf(buf, size, fmt, ap);
-}
-
-int
-__wrap_snprintf(char *buf, size_t size, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	int n = api_vsnprintf(buf, size, fmt, ap);
-	va_end(ap);
-	return n;
-}
-
-int
-__wrap___snprintf_chk(
-    char *buf, size_t size, int flag, size_t len, const char *fmt, ...)
-{
-	(void) flag;
-	(void) len;
-	va_list ap;
-	va_start(ap, fmt);
-	int n = api_vsnprintf(buf, size, fmt, ap);
-	va_end(ap);
-	return n;
+	return __real___vsnprintf_chk(buf, size, flag, len, fmt, ap);
 }
 
 /* ---- backends of this file ------------------------------------------ */
@@ -579,16 +573,17 @@ test_stats_fields(void **state)
 	in->halted = 0;
 	pthread_mutex_unlock(&in->lock);
 	// A route's or an inbound route's text that cannot be made: the
-	// section is left out of the bus's JSON, which stays whole.
+	// whole call fails (it used to leave "bridge" out and return the
+	// rest), and the next call, the failure gone, is whole.
 	const char *fmts[] = { "{\"name\":\"%s\",\"mode\"",
 		"{\"name\":\"%s\",\"scheme\"" };
 	for (size_t i = 0; i < 2; i++) {
 		atomic_store(&snprintf_fail, fmts[i]);
 		js = weir_bus_stats_json(t.bus);
 		atomic_store(&snprintf_fail, NULL);
-		assert_non_null(js);
-		assert_null(strstr(js, "\"bridge\""));
-		assert_non_null(strstr(js, "\"subscriptions\""));
+		assert_null(js);
+		js = weir_bus_stats_json(t.bus);
+		assert_non_null(strstr(js, "\"bridge\":{\"routes\":[{"));
 		weir_free(js);
 	}
 	weir__mem_hold_acks(t.mem, 0);

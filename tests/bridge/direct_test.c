@@ -6,19 +6,10 @@ static void
 test_direct_at_most_once(void **state)
 {
 	(void) state;
-	bt t;
-	memset(&t, 0, sizeof t);
-	weir_bridge_config *cfg;
-	assert_weir_ok(weir_bridge_config_create(&cfg));
-	assert_weir_ok(
-	    weir_bridge_config_set_str(cfg, "bridge.retry.initial_ms", "1"));
-	bt_bridge(&t, cfg);
-	weir_bridge_config_destroy(cfg);
-	weir_bridge_route_opts o = WEIR_STRUCT_INIT(weir_bridge_route_opts);
-	o.direct                 = 1;
-	assert_weir_ok(
-	    weir_bridge_route_add(t.br, "d", "a.*", "mem", "{2}", "key", &o));
-	assert_weir_ok(weir_bridge_start(t.br));
+	static const char *const kv[] = { "bridge.retry.initial_ms", "1",
+		NULL };
+	bt                       t;
+	bt_open_direct(&t, kv, "{2}");
 	for (int i = 0; i < 50; i++)
 		bt_publish(&t, "a.b", "k", i);
 	BT_WAIT(&t, "d", s.acked == 50 && s.backlog == 0);

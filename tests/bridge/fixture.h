@@ -140,6 +140,18 @@ bt_bridge(bt *t, const weir_bridge_config *cfg)
 	t->mem = weir__bridge_backend_state(t->br, "mem");
 }
 
+/* bt_bridge with a config of @p kv: NULL-terminated key, value pairs. */
+static inline void
+bt_bridge_kv(bt *t, const char *const *kv)
+{
+	weir_bridge_config *cfg;
+	assert_weir_ok(weir_bridge_config_create(&cfg));
+	for (; kv != NULL && kv[0] != NULL; kv += 2)
+		assert_weir_ok(weir_bridge_config_set_str(cfg, kv[0], kv[1]));
+	bt_bridge(t, cfg);
+	weir_bridge_config_destroy(cfg);
+}
+
 /* A store, a bus and a bridge; @p kv: NULL-terminated key, value pairs. */
 static inline void
 bt_open(bt *t, const char *const *kv)
@@ -147,12 +159,22 @@ bt_open(bt *t, const char *const *kv)
 	memset(t, 0, sizeof *t);
 	bt_dir(t);
 	bt_open_store(t);
-	weir_bridge_config *cfg;
-	assert_weir_ok(weir_bridge_config_create(&cfg));
-	for (; kv != NULL && kv[0] != NULL; kv += 2)
-		assert_weir_ok(weir_bridge_config_set_str(cfg, kv[0], kv[1]));
-	bt_bridge(t, cfg);
-	weir_bridge_config_destroy(cfg);
+	bt_bridge_kv(t, kv);
+}
+
+/* A bus and a bridge with no store (config @p kv), and one started
+ * direct route "d": a.* to the mem sink at @p dest, keyed by the event
+ * key (the direct-mode tests' setup). */
+static inline void
+bt_open_direct(bt *t, const char *const *kv, const char *dest)
+{
+	memset(t, 0, sizeof *t);
+	bt_bridge_kv(t, kv);
+	weir_bridge_route_opts o = WEIR_STRUCT_INIT(weir_bridge_route_opts);
+	o.direct                 = 1;
+	assert_weir_ok(
+	    weir_bridge_route_add(t->br, "d", "a.*", "mem", dest, "key", &o));
+	assert_weir_ok(weir_bridge_start(t->br));
 }
 
 /* bt_open, then one started route "r": a.> to the mem sink, keyed by

@@ -292,20 +292,30 @@ stopper_join(stopper *s)
 	assert_int_equal(pthread_join(s->th, NULL), 0);
 }
 
+/* The stub's inbound route "in" whose fetches fail (EBACKEND), after
+ * the stop began if @p wait_stop; the backoff is an hour. */
+static weir_inlet *
+fetch_failing_open(bt *t, int wait_stop)
+{
+	static const char *const kv[] = { "bridge.retry.initial_ms", "3600000",
+		NULL };
+	weir_inlet              *in   = sb_open(t, kv, "stub", "in");
+	pthread_mutex_lock(&sb_mu);
+	sb.fetch_err       = WEIR_EBACKEND;
+	sb.fetch_wait_stop = wait_stop;
+	pthread_mutex_unlock(&sb_mu);
+	assert_weir_ok(weir_bridge_start(t->br));
+	return in;
+}
+
 /* A failing fetch is counted and retried after the backoff; stop does
  * not wait the backoff out (an hour here). */
 static void
 test_fetch_error_backs_off(void **state)
 {
 	(void) state;
-	static const char *const kv[] = { "bridge.retry.initial_ms", "3600000",
-		NULL };
-	bt                       t;
-	weir_inlet              *in = sb_open(&t, kv, "stub", "in");
-	pthread_mutex_lock(&sb_mu);
-	sb.fetch_err = WEIR_EBACKEND;
-	pthread_mutex_unlock(&sb_mu);
-	assert_weir_ok(weir_bridge_start(t.br));
+	bt          t;
+	weir_inlet *in = fetch_failing_open(&t, 0);
 	wt_wait_until(atomic_load(&in->fetch_errors) == 1);
 	stopper s;
 	stopper_start(&s, t.br);
@@ -320,15 +330,8 @@ static void
 test_fetch_fails_as_stop_begins(void **state)
 {
 	(void) state;
-	static const char *const kv[] = { "bridge.retry.initial_ms", "3600000",
-		NULL };
-	bt                       t;
-	weir_inlet              *in = sb_open(&t, kv, "stub", "in");
-	pthread_mutex_lock(&sb_mu);
-	sb.fetch_err       = WEIR_EBACKEND;
-	sb.fetch_wait_stop = 1;
-	pthread_mutex_unlock(&sb_mu);
-	assert_weir_ok(weir_bridge_start(t.br));
+	bt          t;
+	weir_inlet *in = fetch_failing_open(&t, 1);
 	wt_wait_until(sb_fetches() == 1);
 	weir_bridge_stop(t.br); /* the fetch returns once this began */
 	assert_int_equal(atomic_load(&in->fetch_errors), 1);

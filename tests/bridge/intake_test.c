@@ -73,6 +73,10 @@ CFG_WRAP(5, weir_subscr_config_set_max_in_flight,
  * ring or the backlog, the third is parked at the bound. One at a time,
  * since a second event arriving before the relay took the first from a
  * one-slot ring would be parked too (and resumed). */
+/* Direct routes of window 1 and a ring of 1: the third event waits. */
+static const char *const direct_one_kv[] = { "bridge.window", "1",
+	"bridge.direct_capacity", "1", NULL };
+
 static void
 park_third(bt *t, const char *route, int direct)
 {
@@ -122,19 +126,7 @@ test_direct_mode_drops_parked(void **state)
 {
 	(void) state;
 	bt t;
-	memset(&t, 0, sizeof t);
-	weir_bridge_config *cfg;
-	assert_weir_ok(weir_bridge_config_create(&cfg));
-	assert_weir_ok(weir_bridge_config_set_str(cfg, "bridge.window", "1"));
-	assert_weir_ok(
-	    weir_bridge_config_set_str(cfg, "bridge.direct_capacity", "1"));
-	bt_bridge(&t, cfg);
-	weir_bridge_config_destroy(cfg);
-	weir_bridge_route_opts o = WEIR_STRUCT_INIT(weir_bridge_route_opts);
-	o.direct                 = 1;
-	assert_weir_ok(
-	    weir_bridge_route_add(t.br, "d", "a.*", "mem", "x", "key", &o));
-	assert_weir_ok(weir_bridge_start(t.br));
+	bt_open_direct(&t, direct_one_kv, "x");
 	park_third(&t, "d", 1); /* one in the window, one in the ring */
 	assert_int_equal(bt_stats(&t, "d").dead, 0);
 	weir_bridge_stop(t.br);
@@ -261,19 +253,7 @@ test_defer_fails_direct_mode(void **state)
 {
 	(void) state;
 	bt t;
-	memset(&t, 0, sizeof t);
-	weir_bridge_config *cfg;
-	assert_weir_ok(weir_bridge_config_create(&cfg));
-	assert_weir_ok(weir_bridge_config_set_str(cfg, "bridge.window", "1"));
-	assert_weir_ok(
-	    weir_bridge_config_set_str(cfg, "bridge.direct_capacity", "1"));
-	bt_bridge(&t, cfg);
-	weir_bridge_config_destroy(cfg);
-	weir_bridge_route_opts o = WEIR_STRUCT_INIT(weir_bridge_route_opts);
-	o.direct                 = 1;
-	assert_weir_ok(
-	    weir_bridge_route_add(t.br, "d", "a.*", "mem", "x", "key", &o));
-	assert_weir_ok(weir_bridge_start(t.br));
+	bt_open_direct(&t, direct_one_kv, "x");
 	weir__mem_hold_acks(t.mem, 1);
 	bt_publish(&t, "a.b", "k", 0);
 	BT_WAIT(&t, "d", s.backlog == 1 && s.sent == 1);

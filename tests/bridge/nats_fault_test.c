@@ -451,11 +451,7 @@ bx_init_fails(bx *b, weir_err want, const char *needle)
 {
 	weir_err rv = b->ops->init(&b->st, &b->cfg, &b->sink);
 	assert_weir_err(rv, want);
-	const char *msg = b->ops->errmsg(&b->st);
-	assert_non_null(msg);
-	if (strstr(msg, needle) == NULL) {
-		fail_msg("errmsg '%s' lacks '%s'", msg, needle);
-	}
+	errmsg_has(b->ops->errmsg(&b->st), needle);
 	b->ops->fini(&b->st);
 	assert_null(b->ops->errmsg(&b->st));
 }
@@ -1401,14 +1397,7 @@ sx_new(const weir_source_ops *ops)
 	sx *x = calloc(1, sizeof *x);
 	assert_non_null(x);
 	x->ops = ops;
-	bk_unique(x->stream, sizeof x->stream, "WEIRNFS_");
-	bk_unique(x->subj, sizeof x->subj, "weirnfs.s");
-	bk_unique(x->route, sizeof x->route, "in.r");
-	snprintf(x->from, sizeof x->from, "%s.>", x->subj);
-	x->spec = (weir_source_spec) { .size = sizeof x->spec,
-		.route                       = x->route,
-		.from                        = x->from,
-		.batch                       = 16 };
+	SRC_FIXTURE_NAME(x, "WEIRNFS_", "weirnfs.s", 16);
 	return x;
 }
 
@@ -1447,11 +1436,7 @@ static void
 sx_init_fails(sx *x, weir_err want, const char *needle)
 {
 	assert_weir_err(sx_init(x), want);
-	const char *msg = x->ops->errmsg(&x->src);
-	assert_non_null(msg);
-	if (strstr(msg, needle) == NULL) {
-		fail_msg("errmsg '%s' lacks '%s'", msg, needle);
-	}
+	errmsg_has(x->ops->errmsg(&x->src), needle);
 	assert_int_equal(x->src.ns.mu_ok, 0);
 }
 
@@ -1461,10 +1446,7 @@ sx_start_fails(sx *x, weir_err want, const char *needle)
 {
 	assert_weir_ok(sx_init(x));
 	assert_weir_err(x->ops->start(&x->src), want);
-	const char *msg = x->ops->errmsg(&x->src);
-	if (strstr(msg, needle) == NULL) {
-		fail_msg("errmsg '%s' lacks '%s'", msg, needle);
-	}
+	errmsg_has(x->ops->errmsg(&x->src), needle);
 	assert_null(x->src.ns.nc);
 	x->ops->stop(&x->src); /* not started: nothing to do */
 	x->ops->fini(&x->src);
@@ -1487,21 +1469,9 @@ sx_publish(sx *x, int n, int nh)
 			assert_int_equal(
 			    natsMsgHeader_Set(m, k, "v"), NATS_OK);
 		}
-		if (js) {
-			assert_int_equal(
-			    js_PublishMsgAsync(x->js, &m, NULL), NATS_OK);
-		} else {
-			assert_int_equal(
-			    natsConnection_PublishMsg(x->nc, m), NATS_OK);
-		}
-		natsMsg_Destroy(m);
+		plain_send(x->nc, x->js, m, js);
 	}
-	if (js) {
-		assert_int_equal(
-		    js_PublishAsyncComplete(x->js, NULL), NATS_OK);
-	} else {
-		assert_int_equal(natsConnection_Flush(x->nc), NATS_OK);
-	}
+	plain_sent(x->nc, x->js, js);
 }
 
 /* Fetches until the inlet saw @p n deliveries (bounded); each fetch

@@ -1,7 +1,8 @@
 /*
  * Helpers shared by the NATS tests (nats_test, nats_source_test,
- * nats_in_test), over broker_env.h: skip-or-fail when no nats-server
- * answers, a plain cnats connection and stream.
+ * nats_in_test, nats_fault_test), over broker_env.h: skip-or-fail when
+ * no nats-server answers, a plain cnats connection and stream, sending
+ * with it, and the check that an error text names its cause.
  *
  * The broker: WEIR_NATS_URL from the environment, else from
  * build/brokers/env (scripts/brokers.sh start nats). None: skipped, or a
@@ -16,6 +17,8 @@
 #define WEIR_NATS_FIXTURE_H
 
 #include "broker_env.h"
+
+#include <string.h>
 
 #include <nats/nats.h>
 
@@ -90,6 +93,57 @@ plain_stream(jsCtx *js, const char *name, const char *subjects)
 	sc.Storage     = js_FileStorage;
 	assert_int_equal(js_AddStream(&si, js, &sc, NULL, NULL), NATS_OK);
 	jsStreamInfo_Destroy(si);
+}
+
+/* Names the source fixture @p x (its char arrays stream, subj, from and
+ * route) uniquely, from the prefixes @p sp (stream) and @p jp (subjects),
+ * and sets its spec over them, fetching @p n at a time. */
+#define SRC_FIXTURE_NAME(x, sp, jp, n)                                   \
+	do {                                                             \
+		bk_unique((x)->stream, sizeof(x)->stream, sp);           \
+		bk_unique((x)->subj, sizeof(x)->subj, jp);               \
+		bk_unique((x)->route, sizeof(x)->route, "in.r");         \
+		snprintf((x)->from, sizeof(x)->from, "%s.>", (x)->subj); \
+		memset(&(x)->spec, 0, sizeof(x)->spec);                  \
+		(x)->spec.size  = sizeof(x)->spec;                       \
+		(x)->spec.route = (x)->route;                            \
+		(x)->spec.from  = (x)->from;                             \
+		(x)->spec.batch = (n);                                   \
+	} while (0)
+
+/* Fails the test unless the error text @p msg names @p needle. */
+static inline void
+errmsg_has(const char *msg, const char *needle)
+{
+	assert_non_null(msg);
+	if (strstr(msg, needle) == NULL) {
+		fail_msg("errmsg '%s' lacks '%s'", msg, needle);
+	}
+}
+
+/* Sends @p m (then destroys it) through JetStream if @p use_js, else
+ * as a core NATS message. */
+static inline void
+plain_send(natsConnection *nc, jsCtx *js, natsMsg *m, int use_js)
+{
+	if (use_js) {
+		assert_int_equal(js_PublishMsgAsync(js, &m, NULL), NATS_OK);
+	} else {
+		assert_int_equal(natsConnection_PublishMsg(nc, m), NATS_OK);
+	}
+	natsMsg_Destroy(m);
+}
+
+/* Waits until what plain_send sent is through: every PubAck, or a
+ * flush. */
+static inline void
+plain_sent(natsConnection *nc, jsCtx *js, int use_js)
+{
+	if (use_js) {
+		assert_int_equal(js_PublishAsyncComplete(js, NULL), NATS_OK);
+	} else {
+		assert_int_equal(natsConnection_Flush(nc), NATS_OK);
+	}
 }
 
 #ifdef NATS_FIXTURE_CONFIG

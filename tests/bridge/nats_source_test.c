@@ -107,19 +107,12 @@ fx_new(const weir_source_ops *ops, int with_stream)
 	fx *f = calloc(1, sizeof *f);
 	assert_non_null(f);
 	f->ops = ops;
-	bk_unique(f->stream, sizeof f->stream, "WEIRSRC_");
-	bk_unique(f->subj, sizeof f->subj, "weirsrc.s");
-	bk_unique(f->route, sizeof f->route, "in.r");
-	snprintf(f->from, sizeof f->from, "%s.>", f->subj);
+	SRC_FIXTURE_NAME(f, "WEIRSRC_", "weirsrc.s", 64);
 	f->nc = plain_connect(&f->js);
 	if (with_stream) {
 		plain_stream(f->js, f->stream, f->from);
 	}
 	cfg_set(&f->cfg, "nats.url", nats_url);
-	f->spec = (weir_source_spec) { .size = sizeof f->spec,
-		.route                       = f->route,
-		.from                        = f->from,
-		.batch                       = 64 };
 	return f;
 }
 
@@ -168,21 +161,9 @@ fx_publish(fx *f, int from, int to, int jetstream)
 		natsMsgHeader_Set(m, "ce-id", id);
 		natsMsgHeader_Set(m, "Nats-Msg-Id", id);
 		natsMsgHeader_Set(m, "traceparent", TRACE);
-		if (jetstream) {
-			assert_int_equal(
-			    js_PublishMsgAsync(f->js, &m, NULL), NATS_OK);
-		} else {
-			assert_int_equal(
-			    natsConnection_PublishMsg(f->nc, m), NATS_OK);
-		}
-		natsMsg_Destroy(m);
+		plain_send(f->nc, f->js, m, jetstream);
 	}
-	if (jetstream) {
-		assert_int_equal(
-		    js_PublishAsyncComplete(f->js, NULL), NATS_OK);
-	} else {
-		assert_int_equal(natsConnection_Flush(f->nc), NATS_OK);
-	}
+	plain_sent(f->nc, f->js, jetstream);
 }
 
 /* Fetches until @p n messages have been delivered in all (bounded). */
@@ -376,12 +357,11 @@ expect_start_error(fx *f, weir_err want, const char *needle)
 	if (rv == WEIR_OK) {
 		rv = f->ops->start(&f->src);
 		if (rv != WEIR_OK) {
-			assert_non_null(
-			    strstr(f->ops->errmsg(&f->src), needle));
+			errmsg_has(f->ops->errmsg(&f->src), needle);
 		}
 		f->ops->fini(&f->src);
 	} else {
-		assert_non_null(strstr(f->ops->errmsg(&f->src), needle));
+		errmsg_has(f->ops->errmsg(&f->src), needle);
 	}
 	assert_weir_err(rv, want);
 }

@@ -19,32 +19,6 @@
 
 /* ---- link-time wraps ------------------------------------------------ */
 
-char *__real_weir__template_render(const weir__template *t, const char *topic);
-char *__real_weir__strdup(const char *s);
-weir_err __real_weir_event_new(weir_event **out, const weir_event_init *init);
-weir_err __real_weir_store_cursor_get(
-    weir_store *st, const char *name, uint64_t *seq);
-weir_err __real_weir_store_cursor_set(
-    weir_store *st, const char *name, uint64_t seq);
-weir_err __real_weir_store_last_seq(weir_store *st, uint64_t *seq);
-weir_err __real_weir_store_read(weir_store *st, const weir_store_filter *f,
-    weir_store_read_fn fn, void *arg);
-int      __real_pthread_create(
-         pthread_t *t, const pthread_attr_t *a, void *(*fn)(void *), void *arg);
-
-char *__wrap_weir__template_render(const weir__template *t, const char *topic);
-char *__wrap_weir__strdup(const char *s);
-weir_err __wrap_weir_event_new(weir_event **out, const weir_event_init *init);
-weir_err __wrap_weir_store_cursor_get(
-    weir_store *st, const char *name, uint64_t *seq);
-weir_err __wrap_weir_store_cursor_set(
-    weir_store *st, const char *name, uint64_t seq);
-weir_err __wrap_weir_store_last_seq(weir_store *st, uint64_t *seq);
-weir_err __wrap_weir_store_read(weir_store *st, const weir_store_filter *f,
-    weir_store_read_fn fn, void *arg);
-int      __wrap_pthread_create(
-         pthread_t *t, const pthread_attr_t *a, void *(*fn)(void *), void *arg);
-
 static atomic_int  render_fail;   /* renderings to fail */
 static atomic_int  strdup_fail;   /* copies of strdup_target to fail */
 static const char *strdup_target; /* set before arming */
@@ -63,13 +37,34 @@ take(atomic_int *c)
 	return n > 0;
 }
 
-char *
-__wrap_weir__template_render(const weir__template *t, const char *topic)
-{
-	return take(&render_fail) ? NULL
-	                          : __real_weir__template_render(t, topic);
-}
+/* Declares __real_<fn> and defines __wrap_<fn>, which returns @p failed
+ * while the counter @p c is armed (take), else calls the real one. */
+#define EDGE_WRAP(type, fn, c, failed, params, args) \
+	type __real_##fn params;                     \
+	type __wrap_##fn params;                     \
+	type __wrap_##fn params                      \
+	{                                            \
+		if (take(&(c)))                      \
+			return failed;               \
+		return __real_##fn args;             \
+	}
 
+EDGE_WRAP(char *, weir__template_render, render_fail, NULL,
+    (const weir__template *t, const char *topic), (t, topic))
+EDGE_WRAP(weir_err, weir_store_cursor_get, cursor_get_fail, WEIR_EIO,
+    (weir_store * st, const char *name, uint64_t *seq), (st, name, seq))
+EDGE_WRAP(weir_err, weir_store_cursor_set, cursor_set_fail, WEIR_EIO,
+    (weir_store * st, const char *name, uint64_t seq), (st, name, seq))
+EDGE_WRAP(weir_err, weir_store_last_seq, last_seq_fail, WEIR_EIO,
+    (weir_store * st, uint64_t *seq), (st, seq))
+EDGE_WRAP(weir_err, weir_store_read, read_fail, WEIR_EIO,
+    (weir_store * st, const weir_store_filter *f, weir_store_read_fn fn,
+        void *arg),
+    (st, f, fn, arg))
+
+/* Fails only the copies of strdup_target. */
+char *__real_weir__strdup(const char *s);
+char *__wrap_weir__strdup(const char *s);
 char *
 __wrap_weir__strdup(const char *s)
 {
@@ -79,6 +74,9 @@ __wrap_weir__strdup(const char *s)
 	return __real_weir__strdup(s);
 }
 
+/* Fails only copies (an init with a seq), not new events. */
+weir_err __real_weir_event_new(weir_event **out, const weir_event_init *init);
+weir_err __wrap_weir_event_new(weir_event **out, const weir_event_init *init);
 weir_err
 __wrap_weir_event_new(weir_event **out, const weir_event_init *init)
 {
@@ -87,37 +85,11 @@ __wrap_weir_event_new(weir_event **out, const weir_event_init *init)
 	return __real_weir_event_new(out, init);
 }
 
-weir_err
-__wrap_weir_store_cursor_get(weir_store *st, const char *name, uint64_t *seq)
-{
-	return take(&cursor_get_fail)
-	    ? WEIR_EIO
-	    : __real_weir_store_cursor_get(st, name, seq);
-}
-
-weir_err
-__wrap_weir_store_cursor_set(weir_store *st, const char *name, uint64_t seq)
-{
-	return take(&cursor_set_fail)
-	    ? WEIR_EIO
-	    : __real_weir_store_cursor_set(st, name, seq);
-}
-
-weir_err
-__wrap_weir_store_last_seq(weir_store *st, uint64_t *seq)
-{
-	return take(&last_seq_fail) ? WEIR_EIO
-	                            : __real_weir_store_last_seq(st, seq);
-}
-
-weir_err
-__wrap_weir_store_read(weir_store *st, const weir_store_filter *f,
-    weir_store_read_fn fn, void *arg)
-{
-	return take(&read_fail) ? WEIR_EIO
-	                        : __real_weir_store_read(st, f, fn, arg);
-}
-
+/* Fails the n-th call from arming, letting the ones before through. */
+int __real_pthread_create(
+    pthread_t *t, const pthread_attr_t *a, void *(*fn)(void *), void *arg);
+int __wrap_pthread_create(
+    pthread_t *t, const pthread_attr_t *a, void *(*fn)(void *), void *arg);
 int
 __wrap_pthread_create(
     pthread_t *t, const pthread_attr_t *a, void *(*fn)(void *), void *arg)
@@ -293,6 +265,30 @@ edge_open(bt *t, const char *const *kv, const char *scheme,
 	edge_open_tmpl(t, kv, scheme, "x", opts);
 }
 
+/* edge_open_tmpl over the stub, which promises order if @p ordered,
+ * started; returns the stub. edge_close undoes it. */
+static stub *
+edge_stub(bt *t, const char *const *kv, int ordered, const char *tmpl,
+    const weir_bridge_route_opts *opts)
+{
+	stub_ordered = ordered;
+	edge_open_tmpl(t, kv, "stub", tmpl, opts);
+	stub *sb = stub_of(t);
+	assert_weir_ok(weir_bridge_start(t->br));
+	return sb;
+}
+
+static void
+edge_close(bt *t)
+{
+	bt_close(t);
+	stub_ordered = 0;
+}
+
+/* Retries at once, without limit. */
+static const char *const quick_retry[] = { "bridge.retry.initial_ms", "1",
+	"bridge.retry.max_ms", "2", NULL };
+
 /* Every dead letter of route "r": messages joined by '|', and codes. */
 typedef struct dead_all {
 	char     text[1024];
@@ -341,11 +337,8 @@ static const char *const fast_retry[] = { "bridge.retry.initial_ms", "1",
 static void
 run_sync_errors(int ordered)
 {
-	bt t;
-	stub_ordered = ordered;
-	edge_open(&t, fast_retry, "stub", NULL);
-	stub *sb = stub_of(&t);
-	assert_weir_ok(weir_bridge_start(t.br));
+	bt             t;
+	stub          *sb      = edge_stub(&t, fast_retry, ordered, "x", NULL);
 	const weir_err codes[] = { WEIR_OK, WEIR_EINVAL, WEIR_EAGAIN, WEIR_OK,
 		WEIR_EIO };
 	stub_script(sb, codes, 5);
@@ -375,8 +368,7 @@ run_sync_errors(int ordered)
 	    "%s|retries exhausted after 1 attempts: %s|",
 	    weir_strerror(WEIR_EINVAL), weir_strerror(WEIR_EIO));
 	assert_string_equal(d.text, want);
-	bt_close(&t);
-	stub_ordered = 0;
+	edge_close(&t);
 }
 
 static void
@@ -445,10 +437,8 @@ static void
 test_echo_in_window(void **state)
 {
 	(void) state;
-	bt t;
-	edge_open(&t, NULL, "stub", NULL);
-	stub *sb = stub_of(&t);
-	assert_weir_ok(weir_bridge_start(t.br));
+	bt    t;
+	stub *sb = edge_stub(&t, NULL, 0, "x", NULL);
 	bt_publish(&t, "a.b", "k", 0);
 	uint64_t tok0 = stub_token(sb, 0);
 	publish_from(&t, "a.b", "stub", 0);  /* an echo: not sent */
@@ -489,13 +479,8 @@ static void
 test_ordered_serial_one_dest(void **state)
 {
 	(void) state;
-	bt                t;
-	const char *const kv[] = { "bridge.retry.initial_ms", "1",
-		"bridge.retry.max_ms", "2", NULL };
-	stub_ordered           = 1;
-	edge_open(&t, kv, "stub", NULL);
-	stub *sb = stub_of(&t);
-	assert_weir_ok(weir_bridge_start(t.br));
+	bt    t;
+	stub *sb = edge_stub(&t, quick_retry, 1, "x", NULL);
 	assert_int_equal(weir__bridge_route(t.br, "r")->one_dest, 1);
 	bt_publish(&t, "a.b", "k", 0);
 	weir_sink_ack(sb->sink, stub_token(sb, 0), WEIR_EIO, 1, NULL);
@@ -505,8 +490,7 @@ test_ordered_serial_one_dest(void **state)
 	assert_int_equal(st.retried, 1);
 	assert_int_equal(st.sent, 2);
 	assert_int_equal(weir__bridge_route(t.br, "r")->serials, 0);
-	bt_close(&t);
-	stub_ordered = 0;
+	edge_close(&t);
 }
 
 /* An ordered sink: two topics of one key whose destinations render
@@ -516,13 +500,8 @@ static void
 test_ordered_same_dest_and_serial(void **state)
 {
 	(void) state;
-	bt                t;
-	const char *const kv[] = { "bridge.retry.initial_ms", "1",
-		"bridge.retry.max_ms", "2", NULL };
-	stub_ordered           = 1;
-	edge_open_tmpl(&t, kv, "stub", "{1}", NULL);
-	stub *sb = stub_of(&t);
-	assert_weir_ok(weir_bridge_start(t.br));
+	bt           t;
+	stub        *sb = edge_stub(&t, quick_retry, 1, "{1}", NULL);
 	weir__route *rt = weir__bridge_route(t.br, "r");
 	assert_int_equal(rt->ordered, 1);
 	assert_int_equal(rt->one_dest, 0);
@@ -550,8 +529,7 @@ test_ordered_same_dest_and_serial(void **state)
 	weir_bridge_route_stats st = bt_stats(&t, "r");
 	assert_int_equal(st.retried, 1);
 	assert_int_equal(st.dead, 0);
-	bt_close(&t);
-	stub_ordered = 0;
+	edge_close(&t);
 }
 
 /* An ordered sink behind an open breaker: nothing goes out until the
@@ -561,15 +539,12 @@ test_ordered_breaker(void **state)
 {
 	(void) state;
 	bt                t;
-	const char *const kv[] = { "bridge.retry.initial_ms", "1",
-		"bridge.retry.max_ms", "2", "bridge.retry.max_attempts", "1",
-		"bridge.breaker.threshold", "1", "bridge.breaker.cooldown_ms",
-		"300", NULL };
-	stub_ordered           = 1;
-	edge_open(&t, kv, "stub", NULL);
-	stub *sb = stub_of(&t);
-	assert_weir_ok(weir_bridge_start(t.br));
-	const weir_err codes[] = { WEIR_EIO };
+	const char *const kv[]    = { "bridge.retry.initial_ms", "1",
+		   "bridge.retry.max_ms", "2", "bridge.retry.max_attempts", "1",
+		   "bridge.breaker.threshold", "1", "bridge.breaker.cooldown_ms",
+		   "300", NULL };
+	stub             *sb      = edge_stub(&t, kv, 1, "x", NULL);
+	const weir_err    codes[] = { WEIR_EIO };
 	stub_script(sb, codes, 1);
 	bt_publish(&t, "a.b", "k0", 0);
 	BT_WAIT(&t, "r", s.dead == 1 && s.breaker_opens == 1);
@@ -585,8 +560,7 @@ test_ordered_breaker(void **state)
 	assert_int_equal(st.breaker, WEIR_BRIDGE_BREAKER_CLOSED);
 	assert_int_equal(st.breaker_opens, 1);
 	assert_int_equal(st.dead, 1);
-	bt_close(&t);
-	stub_ordered = 0;
+	edge_close(&t);
 }
 
 /* ---- acknowledgements that are not the relay's ------------------------ */
@@ -598,9 +572,7 @@ test_forged_and_stale_acks(void **state)
 	bt                     t;
 	weir_bridge_route_opts o = WEIR_STRUCT_INIT(weir_bridge_route_opts);
 	o.window                 = 4;
-	edge_open(&t, NULL, "stub", &o);
-	stub *sb = stub_of(&t);
-	assert_weir_ok(weir_bridge_start(t.br));
+	stub *sb                 = edge_stub(&t, NULL, 0, "x", &o);
 	bt_publish(&t, "a.b", "k", 0);
 	uint64_t tok   = stub_token(sb, 0);
 	uint64_t route = tok & ~((UINT64_C(1) << 48) - 1);
@@ -653,9 +625,7 @@ test_direct_stop_with_ring(void **state)
 	weir_bridge_route_opts o = WEIR_STRUCT_INIT(weir_bridge_route_opts);
 	o.direct                 = 1;
 	o.window                 = 1;
-	edge_open(&t, NULL, "stub", &o);
-	stub *sb = stub_of(&t);
-	assert_weir_ok(weir_bridge_start(t.br));
+	stub *sb                 = edge_stub(&t, NULL, 0, "x", &o);
 	for (int i = 0; i < 3; i++)
 		bt_publish(&t, "a.b", "k", i);
 	(void) stub_token(sb, 0);

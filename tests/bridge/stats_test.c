@@ -1,5 +1,6 @@
 /* Route stats in the bus's stats JSON, under "bridge". */
-#include "fixture.h"
+#include "fault_alloc.h"
+#include "inbound_fixture.h"
 
 static void
 test_stats_json(void **state)
@@ -39,11 +40,46 @@ test_stats_json(void **state)
 	bt_close(&t);
 }
 
+/* Out of memory while the stats JSON is written, the bridge's part
+ * included: the call gives NULL or the whole text, never one with the
+ * "bridge" member left out (it read as a bus without a bridge). */
+static void
+test_stats_json_oom(void **state)
+{
+	(void) state;
+	assert_weir_ok(weir_set_allocator(&fi_alloc));
+	bt t;
+	bt_open(&t, NULL);
+	(void) it_route(&t, "in1", "src", "in.{topic}", NULL); /* "inbound" */
+	assert_weir_ok(
+	    weir_bridge_route_add(t.br, "r1", "a.>", "mem", "x", "id", NULL));
+	assert_weir_ok(weir_bridge_start(t.br));
+	bt_publish(&t, "a.b", NULL, 1);
+	BT_WAIT(&t, "r1", s.acked == 1 && s.backlog == 0);
+	int   failures = 0;
+	char *js       = NULL;
+	for (long n = 1; js == NULL; n++) {
+		fi_arm(n);
+		js      = weir_bus_stats_json(t.bus);
+		fail_at = 0;
+		failures += js == NULL;
+		assert_true(n < 10000);
+	}
+	assert_non_null(strstr(js, ",\"bridge\":{\"routes\":[{"));
+	assert_non_null(strstr(js, "],\"inbound\":[{\"name\":\"in1\""));
+	assert_int_equal(js[strlen(js) - 1], '}');
+	weir_free(js);
+	assert_true(failures >= 3);
+	bt_close(&t);
+	weir_set_allocator(NULL);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_stats_json),
+		cmocka_unit_test(test_stats_json_oom),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
