@@ -263,12 +263,57 @@ test_publish_batch(void **state)
 	assert_true(live_allocs <= live);
 }
 
+// A batch on a handle made before a subscription came: the handle's
+// refresh runs first and its n-th allocation fails, n = 1, 2, ...: the
+// batch is WEIR_ENOMEM with nothing accepted and offered to nobody, and
+// the next call refreshes and delivers.
+static void
+test_publish_batch_refresh(void **state)
+{
+	pfx        *f = *state;
+	weir_topic *t;
+	int         v = 7;
+	weir_buf    b = { &v, sizeof(v) };
+	fail_at       = 0;
+	assert_weir_ok(weir_topic_create(&t, f->bus, "p.r"));
+	int fails = 0;
+	for (long n = 1; n < 1000; n++) {
+		weir_subscr *late;
+		fail_at = 0;
+		assert_weir_ok(weir_subscribe(
+		    &late, f->bus, "p.r", wt_nop_handler, NULL, NULL, NULL));
+		uint64_t before   = wt_subscr_stats(f->sub[0]).published;
+		size_t   accepted = 12345;
+		weir__evpool_flush();
+		fi_arm(n);
+		weir_err rv = weir_publish_batch(t, &b, 1, &accepted);
+		fail_at     = 0;
+		if (rv == WEIR_OK) {
+			assert_int_equal(accepted, 1);
+			assert_int_equal(wt_subscr_stats(late).published, 1);
+			weir_unsubscribe(late);
+			break;
+		}
+		assert_weir_err(rv, WEIR_ENOMEM);
+		assert_int_equal(accepted, 0);
+		assert_int_equal(wt_subscr_stats(late).published, 0);
+		assert_int_equal(wt_subscr_stats(f->sub[0]).published, before);
+		weir_unsubscribe(late);
+		fails++;
+	}
+	assert_true(fails >= 1); // the refresh's own allocation, at least
+	assert_weir_ok(weir_bus_run(f->bus, WEIR_RUN_NOWAIT));
+	weir_topic_destroy(t);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(
 		    test_publish_batch, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_publish_batch_refresh, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_publish, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_publish_take, setup, teardown),
