@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/debounce.h"
 #include "fault_alloc.h"
 #include "weir_test.h"
 
@@ -215,12 +216,61 @@ test_dispatch_enomem(void **state)
 	weir_set_allocator(NULL);
 }
 
+// The debounce table's growth failing (the allocation after the 65th
+// key's entry): the put still succeeds, the table keeps its 64 buckets
+// with longer chains and grows at a later put; every key is still found
+// (a put of it replaces) and taken once, oldest first.
+#define DB_KEYS 200
+
+static void
+test_debounce_table_cannot_grow(void **state)
+{
+	(void) state;
+	weir__debounce *db;
+	weir_event     *ev[DB_KEYS], *again[DB_KEYS];
+	char            key[DB_KEYS][16];
+	for (int i = 0; i < DB_KEYS; i++) {
+		snprintf(key[i], sizeof(key[i]), "k%d", i);
+		weir_event_init init = { .size = sizeof(init),
+			.topic                 = "db.k",
+			.key                   = key[i],
+			.key_len               = strlen(key[i]) };
+		assert_weir_ok(weir_event_new(&ev[i], &init));
+		assert_weir_ok(weir_event_new(&again[i], &init));
+	}
+	weir_set_allocator(&fi_alloc);
+	assert_weir_ok(weir__debounce_create(&db, 1000));
+
+	for (int i = 0; i < DB_KEYS; i++) {
+		if (i == 64) {
+			fi_arm(2); // the entry, then the table's growth
+		}
+		assert_int_equal(weir__debounce_put(db, ev[i], 10 + i), 0);
+		if (i == 64) {
+			assert_int_equal(alloc_calls, 2); // it was tried
+			fail_at = 0;
+		}
+	}
+	for (int i = 0; i < DB_KEYS; i++) {
+		assert_int_equal(weir__debounce_put(db, again[i], 500 + i), 1);
+	}
+	for (int i = 0; i < DB_KEYS; i++) {
+		weir_event *e = weir__debounce_take(db, 1000000);
+		assert_ptr_equal(e, again[i]);
+		weir_event_release(e);
+	}
+	assert_null(weir__debounce_take(db, 1000000));
+	weir__debounce_destroy(db);
+	weir_set_allocator(NULL);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_subscribe_enomem),
 		cmocka_unit_test(test_dispatch_enomem),
+		cmocka_unit_test(test_debounce_table_cannot_grow),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
