@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "core/debounce.h"
+#include "core/evpool.h"
 #include "fault_alloc.h"
 #include "weir_test.h"
 
@@ -264,6 +265,58 @@ test_debounce_table_cannot_grow(void **state)
 	weir_set_allocator(NULL);
 }
 
+// A handler's last failure with the dispatch's allocations failing from
+// the n-th on, n = 1, 2, ...: the event is counted dead every time; its
+// dead letter
+// reaches $weir.dead unless the letter itself could not be made (then
+// it is lost, counted all the same), and nothing leaks.
+static void
+test_dead_letter_cannot_be_made(void **state)
+{
+	(void) state;
+	weir_set_allocator(&fi_alloc);
+	weir_bus           *bus;
+	weir_subscr        *sub, *dead;
+	weir_subscr_config *sc;
+	int                 calls = 0, letters = 0, lost = 0;
+	assert_weir_ok(weir_bus_create(&bus, NULL));
+	assert_weir_ok(weir_subscr_config_create(&sc));
+	assert_weir_ok(weir_subscr_config_set_retry(sc, 1, 1, 1));
+	assert_weir_ok(
+	    weir_subscribe(&sub, bus, "f.x", fail_fn, &calls, NULL, sc));
+	weir_subscr_config_destroy(sc);
+	assert_weir_ok(weir_subscribe(&dead, bus, WEIR_TOPIC_DEAD,
+	    wt_count_int_handler, &letters, NULL, NULL));
+	long n;
+	for (n = 1; n < 1000; n++) {
+		int before = letters;
+		assert_weir_ok(weir_publish(bus, "f.x", "x", 1, 0, NULL));
+		weir__evpool_flush(); // the letter's block from the allocator
+		fi_arm_from(n);
+		assert_weir_ok(weir_bus_run(bus, WEIR_RUN_NOWAIT));
+		long made = alloc_calls;
+		fail_from = 0;
+		for (int i = 0; i < 3; i++) {
+			assert_weir_ok(weir_bus_run(bus, WEIR_RUN_NOWAIT));
+		}
+		weir_subscr_stats st = wt_subscr_stats(sub);
+		assert_int_equal(st.dead, (uint64_t) n);
+		assert_int_equal(calls, (int) n);
+		assert_true(letters - before <= 1);
+		lost += letters == before;
+		if (made < n) {
+			assert_int_equal(letters - before, 1);
+			break;
+		}
+	}
+	assert_true(n < 1000);
+	assert_true(lost >= 1);
+	weir_unsubscribe(dead);
+	weir_unsubscribe(sub);
+	weir_bus_destroy(bus);
+	weir_set_allocator(NULL);
+}
+
 int
 main(void)
 {
@@ -271,6 +324,7 @@ main(void)
 		cmocka_unit_test(test_subscribe_enomem),
 		cmocka_unit_test(test_dispatch_enomem),
 		cmocka_unit_test(test_debounce_table_cannot_grow),
+		cmocka_unit_test(test_dead_letter_cannot_be_made),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
