@@ -111,6 +111,34 @@ test_queue_longer_than_batch(void **state)
 	assert_int_equal(v, 5);
 }
 
+// A group commit configured without bounds (SIZE_MAX appends per batch
+// and in the queue): the writer caps a batch at 2^24 requests, so its
+// per-batch tables stay small; the store opens and appends in order.
+static void
+test_unbounded_batch_config(void **state)
+{
+	fx                *f = *state;
+	weir_store_config *cfg;
+	weir_store_destroy(f->st);
+	assert_weir_ok(weir_store_config_create(&cfg));
+	assert_weir_ok(weir_store_config_set_batch(cfg, SIZE_MAX, SIZE_MAX));
+	fx_open_cfg(f, cfg);
+	weir_store_config_destroy(cfg);
+	outcome o[40] = { 0 };
+	fx_gate g;
+	fx_gate_close(&g, f->st);
+	for (int i = 0; i < 40; i++) {
+		queue(f->st, "ok.x", NULL, WEIR_STORE_EXPECT_ANY, &o[i]);
+	}
+	fx_gate_open(&g);
+	assert_weir_ok(weir_store_flush(f->st));
+	for (int i = 0; i < 40; i++) {
+		assert_int_equal(o[i].n, 1);
+		assert_weir_ok(o[i].err);
+		assert_int_equal(o[i].seq, (uint64_t) i + 1);
+	}
+}
+
 // How many times the writer ran its one-row INSERT and its 32-row one,
 // read on the writer thread (a call) so nothing races the connection.
 typedef struct runs {
@@ -282,6 +310,8 @@ main(void)
 		    test_failed_batch, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_queue_longer_than_batch, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_unbounded_batch_config, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_runs_grouped, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(
