@@ -410,6 +410,71 @@ test_closed_while_blocked(void **state)
 	free(pa);
 }
 
+// One subscription's BLOCK wait in the second chunk is ended by its
+// close after another subscription of the batch was closed: the closed
+// one takes the rest silently, as weir_publish does, and nothing leaks.
+static void
+test_other_closed_while_blocked(void **state)
+{
+	(void) state;
+	weir_subscr *blk = sub_on(&fx.a, 70, WEIR_POLICY_BLOCK, -1);
+	weir_subscr *rej = sub_on(&fx.b, 256, WEIR_POLICY_REJECT, 0);
+	pub_arg     *pa  = calloc(1, sizeof(*pa));
+	assert_non_null(pa);
+	pa->t   = fx.t;
+	pa->n   = 100;
+	pa->per = 100;
+	pthread_t thr;
+	assert_int_equal(pthread_create(&thr, NULL, pub_thread, pa), 0);
+	wt_wait_until(atomic_load(&blk->q.waiters) > 0);
+	weir_unsubscribe(rej);
+	weir_unsubscribe(blk);
+	wt_wait_until(atomic_load(&pa->done));
+	pthread_join(thr, NULL);
+	assert_int_equal(pa->rv, WEIR_ECLOSED);
+	assert_int_equal(pa->accepted, 70);
+	drain();
+	assert_int_equal(fx.a.n, 0);
+	assert_int_equal(fx.b.n, 0);
+	free(pa);
+}
+
+// A handler that publishes a batch to a BLOCK subscription of its own
+// loop cannot wait (the loop that would drain it is the caller): the
+// full queue refuses as REJECT does, at once.
+static weir_err
+batch_from_handler(weir_bus *bus, const weir_event *ev, void *arg)
+{
+	(void) bus;
+	(void) ev;
+	size_t  *accepted = arg;
+	weir_err rv = weir_publish_batch(fx.t, bufs_from(0, 5), 5, accepted);
+	return rv == WEIR_EFULL ? WEIR_OK : rv;
+}
+
+static void
+test_block_on_own_loop(void **state)
+{
+	(void) state;
+	weir_subscr *blk = sub_on(&fx.a, 2, WEIR_POLICY_BLOCK, -1);
+	weir_subscr *src;
+	size_t       accepted = 0;
+	assert_weir_ok(weir_subscribe(&src, fx.bus, "batch.src",
+	    batch_from_handler, &accepted, NULL, NULL));
+	assert_weir_ok(weir_publish(fx.bus, "batch.src", NULL, 0, 0, NULL));
+	assert_weir_ok(weir_bus_run(fx.bus, WEIR_RUN_NOWAIT));
+	assert_int_equal(accepted, 2);
+	weir_subscr_stats st = wt_subscr_stats(blk);
+	assert_int_equal(st.rejected, 1);
+	assert_int_equal(st.timed_out, 0);
+	wt_assert_adds_up(&st);
+	assert_int_equal(wt_subscr_stats(src).failed, 0);
+	drain();
+	assert_got(&fx.a, 0, 2);
+	weir_unsubscribe(src);
+	weir_unsubscribe(blk);
+}
+
 // A BLOCK batch far larger than the capacity, drained by a loop thread:
 // every event arrives once, in order.
 static void
@@ -679,6 +744,92 @@ test_held_events_outlive_their_run(void **state)
 	free(h);
 }
 
+// Every subscription refuses in the first chunk of a long batch: the
+// later chunks are neither made nor offered (published counts the
+// refused event once, not the rest of the batch).
+static void
+test_all_refuse_in_first_chunk(void **state)
+{
+	(void) state;
+	weir_subscr *sub      = sub_on(&fx.a, 4, WEIR_POLICY_REJECT, 0);
+	size_t       accepted = 0;
+	assert_int_equal(
+	    weir_publish_batch(fx.t, bufs_from(0, 300), 300, &accepted),
+	    WEIR_EFULL);
+	assert_int_equal(accepted, 4);
+	weir_subscr_stats st = wt_subscr_stats(sub);
+	assert_int_equal(st.published, 5);
+	assert_int_equal(st.rejected, 1);
+	wt_assert_adds_up(&st);
+	drain();
+	assert_got(&fx.a, 0, 4);
+	weir_unsubscribe(sub);
+}
+
+static void
+count_fn(weir_subscr *sub, void *arg)
+{
+	(void) sub;
+	(*(int *) arg)++;
+}
+
+// A batch that fills a queue past its high watermark calls on_pressure
+// once on the publishing thread; the drain after it calls on_drain.
+static void
+test_watermark_batch(void **state)
+{
+	(void) state;
+	int                 pressures = 0;
+	weir_subscr_config *sc = wt_subscr_config(16, WEIR_POLICY_REJECT, 0);
+	assert_weir_ok(weir_subscr_config_set_watermarks(
+	    sc, 8, 2, count_fn, count_fn, &pressures));
+	weir_subscr *sub;
+	assert_weir_ok(
+	    weir_subscribe(&sub, fx.bus, TOPIC, record_fn, &fx.a, NULL, sc));
+	weir_subscr_config_destroy(sc);
+	size_t accepted = 0;
+	assert_weir_ok(
+	    weir_publish_batch(fx.t, bufs_from(0, 12), 12, &accepted));
+	assert_int_equal(accepted, 12);
+	assert_int_equal(pressures, 1); // on_pressure, on this thread
+	drain();
+	assert_int_equal(pressures, 2); // then on_drain (same counter)
+	assert_got(&fx.a, 0, 12);
+	weir_unsubscribe(sub);
+}
+
+// A pull subscription with BLOCK: a batch larger than its capacity
+// waits for the puller (here none: it times out after the capacity).
+static void
+test_pull_block_batch(void **state)
+{
+	(void) state;
+	weir_subscr_config *sc = wt_subscr_config(3, WEIR_POLICY_BLOCK, 20);
+	weir_subscr        *sub;
+	assert_weir_ok(
+	    weir_subscribe(&sub, fx.bus, TOPIC, NULL, NULL, NULL, sc));
+	weir_subscr_config_destroy(sc);
+	size_t accepted = 0;
+	assert_int_equal(
+	    weir_publish_batch(fx.t, bufs_from(0, 5), 5, &accepted),
+	    WEIR_ETIMEDOUT);
+	assert_int_equal(accepted, 3);
+	weir_subscr_stats st = wt_subscr_stats(sub);
+	assert_int_equal(st.timed_out, 1);
+	wt_assert_adds_up(&st);
+	for (int i = 0; i < 3; i++) {
+		const weir_event *ev = NULL;
+		assert_weir_ok(weir_subscr_next(sub, &ev, 0));
+		size_t      len;
+		const void *p = weir_event_payload(ev, &len);
+		int         v;
+		memcpy(&v, p, sizeof(v));
+		assert_int_equal(v, i);
+		weir_event_release(ev);
+	}
+	weir_unsubscribe(sub);
+}
+
 int
 main(void)
 {
@@ -696,6 +847,12 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_reject_mid_batch, setup, teardown),
 		cmocka_unit_test_setup_teardown(
+		    test_all_refuse_in_first_chunk, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_watermark_batch, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_pull_block_batch, setup, teardown),
+		cmocka_unit_test_setup_teardown(
 		    test_block_nowait_mid_batch, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_block_timeout_mid_batch, setup, teardown),
@@ -711,6 +868,10 @@ main(void)
 		    test_unsubscribed, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_closed_while_blocked, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_other_closed_while_blocked, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_block_on_own_loop, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_block_larger_than_capacity, setup, teardown),
 		cmocka_unit_test_setup_teardown(

@@ -277,6 +277,59 @@ test_fd_one_watcher(void **state)
 	close(p[1]);
 }
 
+// A callback that stops its own watch and starts another on the same
+// fd in the same pass (to change its callback or argument): the stopped
+// one, freed only after the pass, does not count as the fd's watcher,
+// and the new one gets the fd's next events.
+typedef struct rewatch {
+	weir_loop *loop;
+	wstate     next;
+	weir_err   rv;
+	int        calls;
+} rewatch;
+
+static void
+on_readable_rewatch(weir_watch *w, int fd, int events, void *arg)
+{
+	rewatch *r = arg;
+	char     buf[16];
+	(void) events;
+	r->calls++;
+	ssize_t n = read(fd, buf, sizeof(buf));
+	(void) n;
+	weir_watch_stop(w);
+	r->rv = weir_watch_start(
+	    &r->next.w, r->loop, fd, WEIR_WATCH_READ, on_readable, &r->next);
+}
+
+static void
+test_fd_rewatch_in_callback(void **state)
+{
+	(void) state;
+	int p[2];
+	assert_int_equal(pipe(p), 0);
+	rewatch     r = { 0 };
+	weir_watch *w;
+	assert_weir_ok(weir_loop_create(&r.loop));
+	assert_weir_ok(weir_watch_start(
+	    &w, r.loop, p[0], WEIR_WATCH_READ, on_readable_rewatch, &r));
+	assert_int_equal(write(p[1], "x", 1), 1);
+	assert_weir_ok(weir_loop_run(r.loop, WEIR_RUN_ONCE));
+	assert_int_equal(r.calls, 1);
+	assert_weir_ok(r.rv);
+	assert_non_null(r.next.w);
+	assert_int_equal(r.next.calls, 0);
+	assert_int_equal(write(p[1], "y", 1), 1);
+	assert_weir_ok(weir_loop_run(r.loop, WEIR_RUN_ONCE));
+	assert_int_equal(r.calls, 1);
+	assert_int_equal(r.next.calls, 1);
+	assert_int_equal(r.next.events, WEIR_WATCH_READ);
+	weir_watch_stop(r.next.w);
+	assert_weir_ok(weir_loop_destroy(r.loop));
+	close(p[0]);
+	close(p[1]);
+}
+
 static void
 test_fd_watcher(void **state)
 {
@@ -613,6 +666,7 @@ main(void)
 		cmocka_unit_test(test_timer_order),
 		cmocka_unit_test(test_fd_watcher),
 		cmocka_unit_test(test_fd_one_watcher),
+		cmocka_unit_test(test_fd_rewatch_in_callback),
 		cmocka_unit_test(test_stop_from_handler),
 		cmocka_unit_test(test_fd_readable_on_publish),
 		cmocka_unit_test(test_wake_once_per_edge_idle),

@@ -10,6 +10,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/debounce.h"
+#include "core/evpool.h"
 #include "fault_alloc.h"
 #include "weir_test.h"
 
@@ -215,12 +217,114 @@ test_dispatch_enomem(void **state)
 	weir_set_allocator(NULL);
 }
 
+// The debounce table's growth failing (the allocation after the 65th
+// key's entry): the put still succeeds, the table keeps its 64 buckets
+// with longer chains and grows at a later put; every key is still found
+// (a put of it replaces) and taken once, oldest first.
+#define DB_KEYS 200
+
+static void
+test_debounce_table_cannot_grow(void **state)
+{
+	(void) state;
+	weir__debounce *db;
+	weir_event     *ev[DB_KEYS], *again[DB_KEYS];
+	char            key[DB_KEYS][16];
+	for (int i = 0; i < DB_KEYS; i++) {
+		snprintf(key[i], sizeof(key[i]), "k%d", i);
+		weir_event_init init = { .size = sizeof(init),
+			.topic                 = "db.k",
+			.key                   = key[i],
+			.key_len               = strlen(key[i]) };
+		assert_weir_ok(weir_event_new(&ev[i], &init));
+		assert_weir_ok(weir_event_new(&again[i], &init));
+	}
+	weir_set_allocator(&fi_alloc);
+	assert_weir_ok(weir__debounce_create(&db, 1000));
+
+	for (int i = 0; i < DB_KEYS; i++) {
+		if (i == 64) {
+			fi_arm(2); // the entry, then the table's growth
+		}
+		assert_int_equal(weir__debounce_put(db, ev[i], 10 + i), 0);
+		if (i == 64) {
+			assert_int_equal(alloc_calls, 2); // it was tried
+			fail_at = 0;
+		}
+	}
+	for (int i = 0; i < DB_KEYS; i++) {
+		assert_int_equal(weir__debounce_put(db, again[i], 500 + i), 1);
+	}
+	for (int i = 0; i < DB_KEYS; i++) {
+		weir_event *e = weir__debounce_take(db, 1000000);
+		assert_ptr_equal(e, again[i]);
+		weir_event_release(e);
+	}
+	assert_null(weir__debounce_take(db, 1000000));
+	weir__debounce_destroy(db);
+	weir_set_allocator(NULL);
+}
+
+// A handler's last failure with the dispatch's allocations failing from
+// the n-th on, n = 1, 2, ...: the event is counted dead every time; its
+// dead letter
+// reaches $weir.dead unless the letter itself could not be made (then
+// it is lost, counted all the same), and nothing leaks.
+static void
+test_dead_letter_cannot_be_made(void **state)
+{
+	(void) state;
+	weir_set_allocator(&fi_alloc);
+	weir_bus           *bus;
+	weir_subscr        *sub, *dead;
+	weir_subscr_config *sc;
+	int                 calls = 0, letters = 0, lost = 0;
+	assert_weir_ok(weir_bus_create(&bus, NULL));
+	assert_weir_ok(weir_subscr_config_create(&sc));
+	assert_weir_ok(weir_subscr_config_set_retry(sc, 1, 1, 1));
+	assert_weir_ok(
+	    weir_subscribe(&sub, bus, "f.x", fail_fn, &calls, NULL, sc));
+	weir_subscr_config_destroy(sc);
+	assert_weir_ok(weir_subscribe(&dead, bus, WEIR_TOPIC_DEAD,
+	    wt_count_int_handler, &letters, NULL, NULL));
+	long n;
+	for (n = 1; n < 1000; n++) {
+		int before = letters;
+		assert_weir_ok(weir_publish(bus, "f.x", "x", 1, 0, NULL));
+		weir__evpool_flush(); // the letter's block from the allocator
+		fi_arm_from(n);
+		assert_weir_ok(weir_bus_run(bus, WEIR_RUN_NOWAIT));
+		long made = alloc_calls;
+		fail_from = 0;
+		for (int i = 0; i < 3; i++) {
+			assert_weir_ok(weir_bus_run(bus, WEIR_RUN_NOWAIT));
+		}
+		weir_subscr_stats st = wt_subscr_stats(sub);
+		assert_int_equal(st.dead, (uint64_t) n);
+		assert_int_equal(calls, (int) n);
+		assert_true(letters - before <= 1);
+		lost += letters == before;
+		if (made < n) {
+			assert_int_equal(letters - before, 1);
+			break;
+		}
+	}
+	assert_true(n < 1000);
+	assert_true(lost >= 1);
+	weir_unsubscribe(dead);
+	weir_unsubscribe(sub);
+	weir_bus_destroy(bus);
+	weir_set_allocator(NULL);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_subscribe_enomem),
 		cmocka_unit_test(test_dispatch_enomem),
+		cmocka_unit_test(test_debounce_table_cannot_grow),
+		cmocka_unit_test(test_dead_letter_cannot_be_made),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

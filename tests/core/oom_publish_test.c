@@ -106,6 +106,73 @@ test_publish(void **state)
 	assert_true(pub_loop(f, do_publish, NULL) >= 2);
 }
 
+// weir_publish() by the thread's topic cache (a topic with at most
+// WEIR__SCACHE_SUBS subscriptions, seen once before): its event's
+// allocation failing is WEIR_ENOMEM and offers it to nobody.
+static void
+test_publish_cached(void **state)
+{
+	pfx         *f = *state;
+	weir_subscr *few[2];
+	fail_at = 0;
+	for (int i = 0; i < 2; i++) {
+		assert_weir_ok(weir_subscribe(
+		    &few[i], f->bus, "q.x", wt_nop_handler, NULL, NULL, NULL));
+	}
+	assert_weir_ok(weir_publish(f->bus, "q.x", "abc", 3, 0, NULL));
+	int fails = 0;
+	for (long n = 1; n < 100; n++) {
+		uint64_t before = wt_subscr_stats(few[0]).published;
+		weir__evpool_flush();
+		fi_arm(n);
+		weir_err rv = weir_publish(f->bus, "q.x", "abc", 3, 0, NULL);
+		long     calls = alloc_calls;
+		fail_at        = 0;
+		if (rv == WEIR_OK) {
+			assert_int_equal(
+			    wt_subscr_stats(few[1]).published, before + 1);
+			if (calls < n) {
+				break;
+			}
+			continue;
+		}
+		assert_weir_err(rv, WEIR_ENOMEM);
+		for (int i = 0; i < 2; i++) {
+			assert_int_equal(
+			    wt_subscr_stats(few[i]).published, before);
+		}
+		fails++;
+	}
+	assert_true(fails >= 1); // the event's block
+	assert_weir_ok(weir_bus_run(f->bus, WEIR_RUN_NOWAIT));
+	for (int i = 0; i < 2; i++) {
+		weir_unsubscribe(few[i]);
+	}
+}
+
+// A publish that matches nothing on the locked path (a topic too long
+// for the thread's cache) makes no event, so it needs no memory: OK
+// with every allocation failing; a taken payload is freed at once.
+static void
+test_publish_nobody_uncached(void **state)
+{
+	pfx *f = *state;
+	char topic[80];
+	memset(topic, 'n', sizeof(topic) - 1);
+	topic[sizeof(topic) - 1] = '\0';
+	long live                = live_allocs;
+	fi_arm(1);
+	assert_weir_ok(weir_publish(f->bus, topic, "abc", 3, 0, NULL));
+	freed_args = 0;
+	assert_weir_ok(weir_publish(
+	    f->bus, topic, "abc", 3, WEIR_PUBLISH_TAKE, arg_free_fn));
+	assert_int_equal(freed_args, 1);
+	assert_int_equal(alloc_calls, 0);
+	fail_at = 0;
+	assert_int_equal(live_allocs, live);
+	assert_published(f, 0);
+}
+
 static weir_err
 do_publish_take(pfx *f, void *arg)
 {
@@ -263,13 +330,62 @@ test_publish_batch(void **state)
 	assert_true(live_allocs <= live);
 }
 
+// A batch on a handle made before a subscription came: the handle's
+// refresh runs first and its n-th allocation fails, n = 1, 2, ...: the
+// batch is WEIR_ENOMEM with nothing accepted and offered to nobody, and
+// the next call refreshes and delivers.
+static void
+test_publish_batch_refresh(void **state)
+{
+	pfx        *f = *state;
+	weir_topic *t;
+	int         v = 7;
+	weir_buf    b = { &v, sizeof(v) };
+	fail_at       = 0;
+	assert_weir_ok(weir_topic_create(&t, f->bus, "p.r"));
+	int fails = 0;
+	for (long n = 1; n < 1000; n++) {
+		weir_subscr *late;
+		fail_at = 0;
+		assert_weir_ok(weir_subscribe(
+		    &late, f->bus, "p.r", wt_nop_handler, NULL, NULL, NULL));
+		uint64_t before   = wt_subscr_stats(f->sub[0]).published;
+		size_t   accepted = 12345;
+		weir__evpool_flush();
+		fi_arm(n);
+		weir_err rv = weir_publish_batch(t, &b, 1, &accepted);
+		fail_at     = 0;
+		if (rv == WEIR_OK) {
+			assert_int_equal(accepted, 1);
+			assert_int_equal(wt_subscr_stats(late).published, 1);
+			weir_unsubscribe(late);
+			break;
+		}
+		assert_weir_err(rv, WEIR_ENOMEM);
+		assert_int_equal(accepted, 0);
+		assert_int_equal(wt_subscr_stats(late).published, 0);
+		assert_int_equal(wt_subscr_stats(f->sub[0]).published, before);
+		weir_unsubscribe(late);
+		fails++;
+	}
+	assert_true(fails >= 1); // the refresh's own allocation, at least
+	assert_weir_ok(weir_bus_run(f->bus, WEIR_RUN_NOWAIT));
+	weir_topic_destroy(t);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(
 		    test_publish_batch, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_publish_batch_refresh, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_publish, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_publish_cached, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_publish_nobody_uncached, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_publish_take, setup, teardown),
 		cmocka_unit_test_setup_teardown(

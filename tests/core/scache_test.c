@@ -289,6 +289,85 @@ test_nested_emits_keep_outer_list(void **state)
 	weir_bus_destroy(bus);
 }
 
+/* Emits nested across two buses on one thread: a listener of bus A
+ * emits on bus B, whose listener emits on A again and removes a
+ * listener of B that B's emit had cached. Every emit reaches its own
+ * bus's listeners only, the removed listener is not called again, and
+ * its arg is freed (at the latest with its bus). */
+typedef struct two_buses {
+	weir_bus *a, *b;
+	probe    *gone;
+	uint64_t  gone_id;
+	int       a_calls, b_calls, inner_calls;
+} two_buses;
+
+static weir_err
+two_inner(weir_bus *bus, const weir_event *ev, void *arg)
+{
+	two_buses *tb = arg;
+	(void) ev;
+	assert_ptr_equal(bus, tb->a);
+	tb->inner_calls++;
+	return WEIR_OK;
+}
+
+static weir_err
+two_on_b(weir_bus *bus, const weir_event *ev, void *arg)
+{
+	two_buses *tb = arg;
+	(void) ev;
+	assert_ptr_equal(bus, tb->b);
+	tb->b_calls++;
+	assert_weir_ok(weir_emit(tb->a, "two.inner", NULL, 0, NULL));
+	if (tb->gone != NULL) {
+		assert_weir_ok(weir_off(tb->b, tb->gone_id));
+		tb->gone = NULL;
+	}
+	return WEIR_OK;
+}
+
+static weir_err
+two_on_a(weir_bus *bus, const weir_event *ev, void *arg)
+{
+	two_buses *tb = arg;
+	(void) ev;
+	assert_ptr_equal(bus, tb->a);
+	tb->a_calls++;
+	assert_weir_ok(weir_emit(tb->b, "two.b", NULL, 0, NULL));
+	return WEIR_OK;
+}
+
+static void
+test_nested_across_buses(void **state)
+{
+	(void) state;
+	two_buses tb = { 0 };
+	assert_weir_ok(weir_bus_create(&tb.a, NULL));
+	assert_weir_ok(weir_bus_create(&tb.b, NULL));
+	tb.gone = calloc(1, sizeof(*tb.gone));
+	assert_non_null(tb.gone);
+	probe *gone = tb.gone;
+	atomic_store(&late_calls, 0);
+	assert_weir_ok(weir_on(tb.a, "two.a", two_on_a, &tb, NULL, 0, NULL));
+	assert_weir_ok(
+	    weir_on(tb.a, "two.inner", two_inner, &tb, NULL, 0, NULL));
+	assert_weir_ok(weir_on(tb.b, "two.b", two_on_b, &tb, NULL, 0, NULL));
+	assert_weir_ok(weir_on(
+	    tb.b, "two.b", probe_handler, gone, probe_free, 0, &tb.gone_id));
+	for (int r = 0; r < 3; r++) {
+		size_t called = 0;
+		assert_weir_ok(weir_emit(tb.a, "two.a", NULL, 0, &called));
+		assert_int_equal(called, 1);
+	}
+	assert_int_equal(tb.a_calls, 3);
+	assert_int_equal(tb.b_calls, 3);
+	assert_int_equal(tb.inner_calls, 3);
+	assert_int_equal(atomic_load(&late_calls), 0);
+	weir_bus_destroy(tb.b);
+	weir_bus_destroy(tb.a);
+	assert_int_equal(weir__scache_limbo_count(), 0);
+}
+
 /* 100,000 distinct topics: every emit right, the cache's memory fixed. */
 static void
 test_memory_bounded(void **state)
@@ -314,6 +393,102 @@ test_memory_bounded(void **state)
 	assert_int_equal(weir__scache_footprint(), first);
 	assert_true(first <= 32 * 1024);
 	weir_bus_destroy(bus);
+}
+
+/* A thread that has not emitted or published by string has no cache
+ * (no memory); its first emit makes one. */
+static void *
+footprint_body(void *arg)
+{
+	weir_bus *bus    = arg;
+	size_t   *before = malloc(2 * sizeof(size_t));
+	assert_non_null(before);
+	before[0] = weir__scache_footprint();
+	assert_weir_ok(weir_emit(bus, "cache.fresh", NULL, 0, NULL));
+	before[1] = weir__scache_footprint();
+	return before;
+}
+
+static void
+test_fresh_thread_has_no_cache(void **state)
+{
+	(void) state;
+	weir_bus *bus;
+	pthread_t thr;
+	void     *got;
+	assert_weir_ok(weir_bus_create(&bus, NULL));
+	assert_int_equal(pthread_create(&thr, NULL, footprint_body, bus), 0);
+	assert_int_equal(pthread_join(thr, &got), 0);
+	size_t *fp = got;
+	assert_int_equal(fp[0], 0);
+	assert_true(fp[1] > 0);
+	free(fp);
+	weir_bus_destroy(bus);
+}
+
+/* A thread held inside an emit on bus B does not delay the release of
+ * a listener removed from bus A: weir_off() on A frees its arg at once
+ * (only readers of A, or of several buses, can still use it). */
+typedef struct holder {
+	weir_bus  *bus;
+	atomic_int inside, release;
+} holder;
+
+static weir_err
+hold_handler(weir_bus *bus, const weir_event *ev, void *arg)
+{
+	holder *h = arg;
+	(void) bus;
+	(void) ev;
+	atomic_store(&h->inside, 1);
+	wt_wait_until(atomic_load(&h->release));
+	return WEIR_OK;
+}
+
+static void *
+holder_body(void *arg)
+{
+	holder *h = arg;
+	assert_weir_ok(weir_emit(h->bus, "cache.hold", NULL, 0, NULL));
+	return NULL;
+}
+
+static atomic_int counted_frees;
+
+static void
+count_free(void *arg)
+{
+	(void) arg;
+	atomic_fetch_add(&counted_frees, 1);
+}
+
+static void
+test_other_bus_reader_does_not_delay(void **state)
+{
+	(void) state;
+	weir_bus *a;
+	holder    h = { 0 };
+	pthread_t thr;
+	uint64_t  id;
+	int       dummy = 0;
+	assert_weir_ok(weir_bus_create(&a, NULL));
+	assert_weir_ok(weir_bus_create(&h.bus, NULL));
+	assert_weir_ok(
+	    weir_on(h.bus, "cache.hold", hold_handler, &h, NULL, 0, NULL));
+	assert_int_equal(pthread_create(&thr, NULL, holder_body, &h), 0);
+	wt_wait_until(atomic_load(&h.inside));
+	atomic_store(&counted_frees, 0);
+	assert_weir_ok(weir_on(
+	    a, "cache.a", wt_count_int_handler, &dummy, count_free, 0, &id));
+	assert_weir_ok(weir_emit(a, "cache.a", NULL, 0, NULL));
+	assert_weir_ok(weir_off(a, id));
+	assert_int_equal(atomic_load(&counted_frees), 1);
+	assert_int_equal(weir__scache_limbo_count(), 0);
+	atomic_store(&h.release, 1);
+	pthread_join(thr, NULL);
+	assert_int_equal(dummy, 1);
+	weir_bus_destroy(h.bus);
+	weir_bus_destroy(a);
 }
 
 /* weir_unsubscribe() while another thread publishes by string: the
@@ -382,6 +557,9 @@ main(void)
 		cmocka_unit_test(test_off_frees_at_once),
 		cmocka_unit_test(test_wildcard_invalidates),
 		cmocka_unit_test(test_nested_emits_keep_outer_list),
+		cmocka_unit_test(test_nested_across_buses),
+		cmocka_unit_test(test_fresh_thread_has_no_cache),
+		cmocka_unit_test(test_other_bus_reader_does_not_delay),
 		cmocka_unit_test(test_memory_bounded),
 		cmocka_unit_test(test_threads_come_and_go),
 		cmocka_unit_test(test_off_while_emitting),

@@ -9,6 +9,7 @@
  * counter of each statement).
  */
 #include "fixture.h"
+#include "store/inbox.h"
 #include "store/store.h"
 
 typedef struct outcome {
@@ -110,6 +111,34 @@ test_queue_longer_than_batch(void **state)
 	assert_int_equal(v, 5);
 }
 
+// A group commit configured without bounds (SIZE_MAX appends per batch
+// and in the queue): the writer caps a batch at 2^24 requests, so its
+// per-batch tables stay small; the store opens and appends in order.
+static void
+test_unbounded_batch_config(void **state)
+{
+	fx                *f = *state;
+	weir_store_config *cfg;
+	weir_store_destroy(f->st);
+	assert_weir_ok(weir_store_config_create(&cfg));
+	assert_weir_ok(weir_store_config_set_batch(cfg, SIZE_MAX, SIZE_MAX));
+	fx_open_cfg(f, cfg);
+	weir_store_config_destroy(cfg);
+	outcome o[40] = { 0 };
+	fx_gate g;
+	fx_gate_close(&g, f->st);
+	for (int i = 0; i < 40; i++) {
+		queue(f->st, "ok.x", NULL, WEIR_STORE_EXPECT_ANY, &o[i]);
+	}
+	fx_gate_open(&g);
+	assert_weir_ok(weir_store_flush(f->st));
+	for (int i = 0; i < 40; i++) {
+		assert_int_equal(o[i].n, 1);
+		assert_weir_ok(o[i].err);
+		assert_int_equal(o[i].seq, (uint64_t) i + 1);
+	}
+}
+
 // How many times the writer ran its one-row INSERT and its 32-row one,
 // read on the writer thread (a call) so nothing races the connection.
 typedef struct runs {
@@ -153,6 +182,57 @@ test_runs_grouped(void **state)
 	assert_weir_ok(weir__writer_call(f->st, read_runs, &after));
 	assert_int_equal(after.one - before.one, 0);
 	assert_int_equal(after.rows32 - before.rows32, 3);
+}
+
+typedef struct inbox_outcome {
+	outcome o;
+	int     dup;
+} inbox_outcome;
+
+static void
+on_inbox(weir_store *st, weir_err err, uint64_t seq, int dup, void *arg)
+{
+	inbox_outcome *io = arg;
+	io->dup           = dup;
+	on_done(st, err, seq, 0, &io->o);
+}
+
+// Plain appends, then an inbox append, then plain ones again in one
+// batch: the run of plain rows ends at the inbox request (which goes
+// with its inbox row), and every seq follows the queue's order.
+static void
+test_plain_run_ends_at_inbox(void **state)
+{
+	fx           *f    = *state;
+	outcome       o[7] = { 0 };
+	inbox_outcome in = { 0 }, again = { 0 };
+	fx_gate       g;
+	fx_gate_close(&g, f->st);
+	for (int i = 0; i < 3; i++) {
+		queue(f->st, "ok.x", NULL, WEIR_STORE_EXPECT_ANY, &o[i]);
+	}
+	weir_event *ev = fx_event("in.x", "v");
+	assert_weir_ok(weir__store_inbox_append(f->st, ev, on_inbox, &in));
+	for (int i = 4; i < 7; i++) {
+		queue(f->st, "ok.x", NULL, WEIR_STORE_EXPECT_ANY, &o[i]);
+	}
+	fx_gate_open(&g);
+	assert_weir_ok(weir_store_flush(f->st));
+	wt_wait_until(in.o.n == 1);
+	assert_weir_ok(in.o.err);
+	assert_int_equal(in.dup, 0);
+	o[3] = in.o;
+	for (int i = 0; i < 7; i++) {
+		wt_wait_until(o[i].n == 1);
+		assert_weir_ok(o[i].err);
+		assert_int_equal(o[i].seq, (uint64_t) i + 1);
+	}
+	// Its inbox row went in: the same id again is a duplicate.
+	assert_weir_ok(weir__store_inbox_append(f->st, ev, on_inbox, &again));
+	assert_weir_ok(weir_store_flush(f->st));
+	wt_wait_until(again.o.n == 1);
+	assert_int_equal(again.dup, 1);
+	weir_event_release(ev);
 }
 
 // A run of plain appends holding a retry goes one by one after the
@@ -231,7 +311,11 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_queue_longer_than_batch, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(
+		    test_unbounded_batch_config, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(
 		    test_runs_grouped, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_plain_run_ends_at_inbox, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_run_unwind_refused, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(

@@ -113,6 +113,52 @@ test_out_of_order_ts(void **state)
 	assert_weir_ok(weir_store_check(f->st));
 }
 
+// A stream read with a time window: the stream's own order (versions),
+// only its events, only those whose ts is inside the window (the time
+// blocks are for the log's seq order, so this read does not use them).
+static void
+test_stream_by_time(void **state)
+{
+	fx *f = *state;
+	for (size_t i = 0; i < 40; i++) {
+		weir_event     *ev;
+		weir_event_init init = { .size = sizeof(weir_event_init),
+			.topic                 = "t.s",
+			.ts                    = ts_of(i) };
+		assert_weir_ok(weir_event_new(&ev, &init));
+		weir_store_append_opts opt = { .size = sizeof(opt),
+			.stream                      = i % 2 ? NULL : "s" };
+		assert_weir_ok(weir_store_append(f->st, ev, &opt, NULL, NULL));
+		weir_event_release(ev);
+	}
+	const int64_t lo = 1000, hi = 600000;
+	for (int back = 0; back < 2; back++) {
+		weir_store_filter flt = { .size = sizeof(flt),
+			.stream                 = "s",
+			.from_ts                = lo,
+			.to_ts                  = hi,
+			.backward               = back };
+		fx_got           *g   = calloc(1, sizeof(*g));
+		assert_non_null(g);
+		assert_weir_ok(weir_store_read(f->st, &flt, fx_collect, g));
+		size_t n = 0;
+		for (size_t k = 0; k < 20; k++) {
+			size_t  i  = 2 * (back ? 19 - k : k); // the stream's i
+			int64_t ts = ts_of(i);
+			if (ts < lo || ts > hi) {
+				continue;
+			}
+			assert_true(n < g->n);
+			assert_int_equal(g->seq[n], i + 1);
+			assert_int_equal(g->version[n], (int64_t) (i / 2 + 1));
+			n++;
+		}
+		assert_true(n > 0 && n < 20); // the window cuts some
+		assert_int_equal(g->n, n);
+		free(g);
+	}
+}
+
 // A replay counts what it will deliver (progress) with the same plan.
 static void
 test_replay_count(void **state)
@@ -222,6 +268,8 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(
+		    test_stream_by_time, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_out_of_order_ts, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(

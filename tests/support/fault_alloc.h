@@ -1,7 +1,9 @@
 /*
  * Allocation failure injection for tests (SQLite's test_malloc idea):
  * install fi_alloc with weir_set_allocator(), then fi_arm(n) makes the
- * n-th allocation from then on fail; fail_at = 0 disarms. live_allocs
+ * n-th allocation from then on fail; fail_at = 0 disarms. fi_arm_from(n)
+ * makes the n-th and every later one fail (no memory at all, so that a
+ * fallback allocation fails too); fail_from = 0 disarms. live_allocs
  * counts blocks not yet freed. Each test file gets its own copy.
  */
 #ifndef WEIR_FAULT_ALLOC_H
@@ -15,11 +17,15 @@
 /* Atomic: the store's and the loops' threads allocate and free too. */
 static _Atomic long alloc_calls;
 static _Atomic long fail_at;
+static _Atomic long fail_from;
 static _Atomic long live_allocs;
 
 static inline int
 alloc_fail_now(void)
 {
+	if (fail_from > 0) {
+		return ++alloc_calls >= fail_from;
+	}
 	return fail_at > 0 && ++alloc_calls == fail_at;
 }
 
@@ -70,6 +76,13 @@ fi_arm(long n)
 {
 	alloc_calls = 0;
 	fail_at     = n;
+}
+
+__attribute__((unused)) static inline void
+fi_arm_from(long n)
+{
+	alloc_calls = 0;
+	fail_from   = n;
 }
 
 /* An arg_free that counts its calls: a call that fails must leave arg
