@@ -55,6 +55,7 @@
 #include <time.h>
 
 #include "bridge/cetext.h"
+#include "bridge/jsack.h"
 
 #define NATS_ERRMSG 384
 #define NATS_REASON 192
@@ -2098,12 +2099,12 @@ nsrc_headers(nats_src *src, natsMsg *m, weir_inbound_msg *msg)
 }
 
 /* "nats:STREAM/SEQ" into @p out (160 bytes: at most 100 of the stream's
- * name are kept). By hand: snprintf cost ~1,000 instructions per
- * message. */
+ * @p len bytes are kept). By hand: snprintf cost ~1,000 instructions
+ * per message. */
 static void
-nsrc_coord(char out[160], const char *stream, uint64_t seq)
+nsrc_coord(char out[160], const char *stream, size_t len, uint64_t seq)
 {
-	size_t n = strnlen(stream, 100);
+	size_t n = len < 100 ? len : 100;
 	memcpy(out, "nats:", 5);
 	memcpy(out + 5, stream, n);
 	out[5 + n] = '/';
@@ -2122,8 +2123,15 @@ nsrc_deliver(nats_src *src, natsMsg *m)
 	im.origin      = natsMsg_GetSubject(m);
 	im.payload     = natsMsg_GetData(m);
 	im.payload_len = (size_t) natsMsg_GetDataLength(m);
-	if (src->jetstream && natsMsg_GetMetaData(&meta, m) == NATS_OK) {
-		nsrc_coord(coord, meta->Stream, meta->Sequence.Stream);
+	weir__jsack ack;
+	if (src->jetstream && weir__jsack_parse(natsMsg_GetReply(m), &ack)) {
+		nsrc_coord(coord, ack.stream, ack.stream_len, ack.seq);
+		im.coord = coord;
+		im.ts    = ack.ts;
+	} else if (src->jetstream &&
+	    natsMsg_GetMetaData(&meta, m) == NATS_OK) {
+		nsrc_coord(coord, meta->Stream, strlen(meta->Stream),
+		    meta->Sequence.Stream);
 		im.coord = coord;
 		im.ts    = meta->Timestamp;
 	}
