@@ -185,6 +185,10 @@ weir__inbound_header_dropped(const char *name)
 				return 1;
 		return 0;
 	}
+	/* The rest start with n or w: most headers are none of them. */
+	int c = name[0] | 0x20;
+	if (c != 'n' && c != 'w')
+		return 0;
 	return !strcasecmp(name, "Nats-Msg-Id") ||
 	    !strcasecmp(name, "weir-seq") ||
 	    !strcasecmp(name, WEIR__HDR_ORIGIN) ||
