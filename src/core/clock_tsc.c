@@ -34,6 +34,7 @@
 
 #include "core/clock.h"
 #include "core/prefetch.h"
+#include "core/tls.h"
 
 #define CLOCK_CALIBRATE_NS 10000000
 #define CLOCK_SLACK_NS 20000
@@ -62,7 +63,7 @@ typedef struct clock_state {
 	int          phase;
 } clock_state;
 
-static _Thread_local clock_state clock_tls;
+static _Thread_local clock_state clock_tls WEIR__TLS_FAST;
 
 static int
 clock_tsc_invariant(void)
