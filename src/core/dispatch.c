@@ -103,8 +103,10 @@ weir__subscr_worse(weir_err a, weir_err b)
 	return dispatch_rank(b) > dispatch_rank(a) ? b : a;
 }
 
-// The general offer to n subscriptions (weir__subscr_offer_all).
-static weir_err
+// The general offer to n subscriptions (weir__subscr_offer_all). Out
+// of line: inlined, its frame (saved registers, the wait on the stack
+// and its guard) was set up before the one-subscription case was tried.
+static __attribute__((noinline)) weir_err
 dispatch_offer_n(weir_subscr *const *subs, size_t n, weir_event *ev)
 {
 	// The caller's reference goes to the first queue: one atomic add
