@@ -71,23 +71,6 @@ evblock_span(size_t head, const weir_buf *bufs, size_t n, size_t *size)
 	return k;
 }
 
-// Copies a payload: one of 16 to 64 bytes (the common size of an
-// event) as overlapping 16-byte moves the compiler makes inline, without
-// a call, around which the fill loop would save and restore its state.
-static void
-evblock_copy(char *dst, const void *src, size_t len)
-{
-	const char *s = src;
-	if (len >= 16 && len <= 64) {
-		for (size_t i = 0; i + 16 < len; i += 16) {
-			memcpy(dst + i, s + i, 16);
-		}
-		memcpy(dst + len - 16, s + len - 16, 16);
-	} else if (len > 0) {
-		memcpy(dst, s, len);
-	}
-}
-
 // Fills the plain event at @p p of block @p b from @p buf; returns where
 // the next event goes.
 static char *
@@ -106,7 +89,9 @@ evblock_fill(const evblock *b, char *p, size_t topic_len, const weir_buf *buf,
 	ev->payload     = buf->len ? pl : NULL;
 	ev->ts          = ts;
 	ev->ext         = NULL;
-	evblock_copy(pl, buf->data, buf->len);
+	if (buf->len) {
+		memcpy(pl, buf->data, buf->len);
+	}
 	return pl + evblock_round(buf->len);
 }
 
@@ -134,10 +119,8 @@ weir__evblock_make_n(weir_event **out, const char *topic, size_t topic_len,
 	// One run of ids for the whole call: stamps reserved for events
 	// that memory did not allow are skipped, which keeps the ids unique
 	// and rising.
-	weir__uuid_run rr;
-	weir__uuid_run_begin(&rr, ts, n);
-	// A copy whose address is not taken stays in registers.
-	weir__uuid_run r = rr;
+	weir__uuid_run r;
+	weir__uuid_run_begin(&r, ts, n);
 	while (made < n) {
 		size_t   size;
 		size_t   k = evblock_span(head, bufs + made, n - made, &size);
@@ -153,8 +136,7 @@ weir__evblock_make_n(weir_event **out, const char *topic, size_t topic_len,
 		}
 		made += k;
 	}
-	rr = r;
-	weir__uuid_run_end(&rr);
+	weir__uuid_run_end(&r);
 	return made;
 }
 

@@ -393,12 +393,13 @@ weir__event_release_n(weir_event *const *evs, size_t n)
 		weir_event *ev = evs[i];
 		// A plain event nobody else holds goes back to its block or
 		// the pool with the run; the rest take the general path.
-		if (ev->ext != NULL ||
-		    atomic_load_explicit(&ev->refs, memory_order_acquire) !=
-		        1) {
-			weir_event_release(ev);
-		} else if (ev->flags & EVENT_BLOCK) {
+		// A batch block's event never has an extension: tested first.
+		int one =
+		    atomic_load_explicit(&ev->refs, memory_order_acquire) == 1;
+		if (one && (ev->flags & EVENT_BLOCK)) {
 			event_dead_block_add(&db, ev);
+		} else if (!one || ev->ext != NULL) {
+			weir_event_release(ev);
 		} else {
 			dead[m]  = ev;
 			cls[m++] = ev->pool_cls;
