@@ -634,8 +634,8 @@ weir__queue_try_push(weir__queue *q, weir_event *ev)
 size_t
 weir__queue_push_run(weir__queue *q, weir_event *const *evs, size_t n)
 {
-	size_t last;
-	size_t k = q->co == NULL ? ring_push_many(q, evs, n, &last) : 0;
+	size_t last = 0; // set when k > 0 (-O1 cannot tell)
+	size_t k    = q->co == NULL ? ring_push_many(q, evs, n, &last) : 0;
 	if (k > 0) {
 		queue_note_push(q, last);
 	}
