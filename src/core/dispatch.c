@@ -169,7 +169,7 @@ weir__subscr_pop(weir_subscr *sub)
 // Events a pass takes from the queue at once: one claim of the ring
 // for the run. Only a pass without a step's limits takes runs (a step
 // may stop at its deadline between any two events).
-#define DISPATCH_RUN 32
+#define DISPATCH_RUN 64
 
 static size_t
 dispatch_run_max(const weir_loop *loop, size_t left)
