@@ -73,14 +73,6 @@ event_alloc_blk(size_t off, size_t len)
 	return b;
 }
 
-static weir_event *
-event_alloc(size_t off, size_t len, int *cls)
-{
-	weir__evpool_blk b = event_alloc_blk(off, len);
-	*cls               = b.cls;
-	return b.p;
-}
-
 static int
 event_has_ext(const weir_event_init *init, weir_free_fn take_free,
     const weir_event *cause)
