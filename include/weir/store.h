@@ -529,8 +529,10 @@ WEIR_API weir_err weir_store_attach(weir_store_attachment **out,
 WEIR_API weir_err weir_store_attach_stats_get(
     weir_store_attachment *a, weir_store_attach_stats *out);
 /**
- * @brief Unsubscribes, logs what is still queued, stops the thread and
- *        frees the attachment. NULL is a no-op.
+ * @brief Logs what is still queued (waiting up to five seconds for the
+ *        store to take it; what is left then is released, not logged),
+ *        unsubscribes, stops the thread and frees the attachment. NULL
+ *        is a no-op.
  * @remark Not from the attachment's own thread (a store callback).
  */
 WEIR_API void weir_store_detach(weir_store_attachment *a);

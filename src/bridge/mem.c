@@ -15,6 +15,7 @@
  */
 #include "bridge/mem.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -53,6 +54,7 @@ typedef struct mem_state {
 	weir__mem_rec   poison[MEM_POISON]; /* keys with a failed seq */
 	size_t          npoison;
 	uint64_t        out_of_order;
+	char            err[160]; /* why init failed; empty: no memory */
 } mem_state;
 
 static int
@@ -85,6 +87,9 @@ mem_init(void *state, const weir_bridge_config *cfg, weir_sink *sink)
 	if (path != NULL &&
 	    (m->fd = open(
 	         path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600)) < 0) {
+		snprintf(m->err, sizeof m->err,
+		    "mem: cannot open mem.record_path '%.64s': %s", path,
+		    strerror(errno));
 		pthread_mutex_destroy(&m->lock);
 		return WEIR_EIO;
 	}
@@ -275,8 +280,8 @@ mem_poll(void *state, int timeout_ms)
 static const char *
 mem_errmsg(void *state)
 {
-	(void) state;
-	return "mem: no memory";
+	const mem_state *m = state;
+	return m->err[0] != '\0' ? m->err : "mem: no memory";
 }
 
 static uint32_t

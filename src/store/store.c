@@ -11,6 +11,7 @@
 // handle stays valid until weir_store_destroy().
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -234,18 +235,18 @@ store_private_sidecars(weir_store *st)
 }
 
 // A failed open removes the file it created (and what SQLite made
-// beside it), so that a full disk leaves no empty store behind.
+// beside it), so that a full disk leaves no empty store behind. The
+// names are built on the stack: the open may have failed for want of
+// memory. open() took the path, so it is shorter than PATH_MAX.
 static void
 store_remove_created(weir_store *st)
 {
 	static const char *const suffix[] = { "-wal", "-shm", "-journal", "" };
-	size_t                   size     = strlen(st->path) + 12;
-	char                    *p        = weir__alloc(size);
-	for (size_t i = 0; p != NULL && i < 4; i++) {
-		snprintf(p, size, "%s%s", st->path, suffix[i]);
+	char                     p[PATH_MAX + 16];
+	for (size_t i = 0; i < 4; i++) {
+		snprintf(p, sizeof(p), "%s%s", st->path, suffix[i]);
 		(void) unlink(p);
 	}
-	weir__free(p);
 }
 
 // The directory must exist and be writable (SQLite creates the WAL and

@@ -220,10 +220,16 @@ test_backend_record_file(void **state)
 	assert_int_equal(weir__mem_records(d.st, NULL, 0), 1);
 	dbl_close(&d);
 
-	/* a file that cannot be opened: init fails */
+	/* a file that cannot be opened: init fails, and says why (it said
+	 * "mem: no memory") */
 	snprintf(path, sizeof path, "%s/no/such/dir/rec.txt", t.dir);
 	dbl_open(&d, "mem.record_path", path);
 	assert_weir_err(d.ops->init(d.st, d.cfg, NULL), WEIR_EIO);
+	snprintf(want, sizeof want,
+	    "mem: cannot open mem.record_path '%.64s': No such file or "
+	    "directory",
+	    path);
+	assert_string_equal(d.ops->errmsg(d.st), want);
 	free(d.st);
 	weir_bridge_config_destroy(d.cfg);
 	weir_event_release(d.ev);

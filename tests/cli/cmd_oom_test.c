@@ -15,13 +15,17 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <jansson.h>
 #include <weir/store.h>
 
 #include "cli/cli.h"
+#include "cmd_run.h"
 #include "libc_fail.h"
 
 /* Thread creation failing in turn too (-Wl,--wrap=pthread_create):
@@ -63,44 +67,6 @@ calls(void)
 /* main.c is not linked (it has main): its one shared text. */
 const char weir__cli_exit_help[] = "exit codes: (cmd_oom_test)\n";
 
-typedef int (*cmd_fn)(int argc, char **argv);
-
-/* Runs @p fn with @p args (NULL-terminated; args[0] is the command's
- * name), stdin from @p in (or /dev/null); returns its exit code. */
-static int
-run(cmd_fn fn, const char *in, const char *const *args)
-{
-	char *argv[16];
-	int   argc = 0;
-	while (args[argc] != NULL) {
-		argv[argc] = (char *) args[argc];
-		argc++;
-	}
-	argv[argc] = NULL;
-	fflush(stdout);
-	fflush(stderr);
-	int saved[3] = { dup(0), dup(1), dup(2) };
-	int fds[3]   = { open(in ? in : "/dev/null", O_RDONLY),
-		  open("cmd.out", O_WRONLY | O_CREAT | O_TRUNC, 0600),
-		  open("cmd.err", O_WRONLY | O_CREAT | O_TRUNC, 0600) };
-	if (fds[0] < 0 || fds[1] < 0 || fds[2] < 0 || saved[2] < 0)
-		fail_msg("open: %s", strerror(errno)); /* not redirected yet */
-	for (int i = 0; i < 3; i++) {
-		dup2(fds[i], i);
-		close(fds[i]);
-	}
-	clearerr(stdin);
-	int rv = fn(argc, argv);
-	fflush(stdout);
-	fflush(stderr);
-	for (int i = 0; i < 3; i++) {
-		dup2(saved[i], i);
-		close(saved[i]);
-	}
-	clearerr(stdin);
-	return rv;
-}
-
 /* Open file descriptors: a failed run must not leak one. */
 static int
 fd_count(void)
@@ -109,18 +75,6 @@ fd_count(void)
 	for (int fd = 0; fd < 1024; fd++)
 		n += fcntl(fd, F_GETFD) != -1;
 	return n;
-}
-
-static char *
-slurp(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	assert_non_null(f);
-	static char buf[1 << 16];
-	size_t      n = fread(buf, 1, sizeof buf - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	return strdup(buf);
 }
 
 /* The "seq":N of every event in @p text, in order: what a recovered
@@ -353,6 +307,51 @@ test_readers(void **state)
 		oom_loop(&k[i]);
 }
 
+/* A gateway's stats socket answering every client with its JSON: a
+ * child process, so that its descriptors are not counted as the
+ * command's (the loop checks that a failed run leaks none). */
+static pid_t
+stats_server(const char *path)
+{
+	struct sockaddr_un a  = { .sun_family = AF_UNIX };
+	int                fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(fd >= 0);
+	snprintf(a.sun_path, sizeof a.sun_path, "%s", path);
+	unlink(path);
+	assert_int_equal(bind(fd, (struct sockaddr *) &a, sizeof a), 0);
+	assert_int_equal(listen(fd, 16), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		static const char json[] =
+		    "{\"gateway\":{\"lines\":2,\"topics\":{\"o.a\":2}}}\n";
+		for (;;) {
+			int c = accept(fd, NULL, NULL);
+			if (c >= 0 && write(c, json, sizeof json - 1) < 0)
+				_exit(1);
+			close(c);
+		}
+	}
+	close(fd);
+	return pid;
+}
+
+/* weir stats of a gateway's socket: the client's reading and parsing of
+ * the answer under allocation failure. */
+static void
+test_stats_socket(void **state)
+{
+	(void) state;
+	static const char *const args[] = { "stats", "-S", "oom-stats.sock",
+		NULL };
+	pid_t                    pid    = stats_server("oom-stats.sock");
+	cmd_case k = { weir__cli_stats, args, NULL, NULL, NULL, 1, 0 };
+	oom_loop(&k);
+	kill(pid, SIGKILL);
+	assert_int_equal(waitpid(pid, NULL, 0), pid);
+	unlink("oom-stats.sock");
+}
+
 static void
 test_replay_to_bus(void **state)
 {
@@ -402,6 +401,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_gateway),
 		cmocka_unit_test(test_readers),
+		cmocka_unit_test(test_stats_socket),
 		cmocka_unit_test(test_replay_to_bus),
 		cmocka_unit_test(test_dlq),
 		cmocka_unit_test(test_threads),

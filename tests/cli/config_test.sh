@@ -29,6 +29,16 @@ contains err "nostore.ini:2: r1: a store route needs a store"
 printf '[store]\npath = c.db\n[route r1]\npattern = a..b\nscheme = mem\ndest = x\n' >pattern.ini
 expect_rc 3 "$WEIR" gateway -c pattern.ini </dev/null
 contains err "pattern.ini:4: route: "
+# a value refused after one that is fine and an entry of another section:
+# the refused one is blamed, found by trying each [bridge] entry alone
+printf '[store]\npath = c.db\n[mem]\nordered = 1\n[bridge]\nqueue_capacity = 8\npolicy = sideways\n[route r1]\npattern = a.>\nscheme = mem\ndest = x\n' >bad6.ini
+expect_rc 3 "$WEIR" gateway -c bad6.ini </dev/null
+contains err "weir: bad6.ini:7: policy: value out of range"
+# a backend that cannot start: the mem backend's record file in a
+# directory that does not exist; blamed on that line, with the reason
+printf '[store]\npath = c.db\n[mem]\nrecord_path = no/such/dir/r.txt\n[route r1]\npattern = a.>\nscheme = mem\ndest = x\n' >init.ini
+expect_rc 3 "$WEIR" gateway -c init.ini </dev/null
+contains err "weir: init.ini:4: [route r1] scheme 'mem': backend mem: init: mem: cannot open mem.record_path 'no/such/dir/r.txt': No such file or directory"
 # --store overrides [store] path; a store that is a directory
 printf '[store]\npath = elsewhere.db\ndurability = normal\nmax_event = 4096\n' >store.ini
 echo '{"topic":"a.b"}' >one.ndjson

@@ -86,6 +86,12 @@ printf '[store]\npath = m.db\n[mem]\nrecord_path = rec.txt\n[route r1]\npattern 
 expect_rc 0 "$WEIR" gateway -c mem.ini --ack <in.ndjson
 contains err "route r1: 3 acked, 0 dead, 0 left"
 [[ $(wc -l <rec.txt) == 3 ]] || fail "mem route: 3 records expected"
+# two routes of one scheme share its backend (registered once)
+printf '[store]\npath = m2.db\n[mem]\nrecord_path = rec2.txt\n[route r1]\npattern = shop.eu.>\nscheme = mem\ndest = eu\n[route r2]\npattern = shop.>\nscheme = mem\ndest = all\n' >mem2.ini
+expect_rc 0 "$WEIR" gateway -c mem2.ini <in.ndjson
+contains err "route r1: 2 acked, 0 dead, 0 left"
+contains err "route r2: 3 acked, 0 dead, 0 left"
+[[ $(wc -l <rec2.txt) == 5 ]] || fail "two mem routes: 5 records expected"
 # --- two socket clients with acks, and the stats socket
 "$WEIR" gateway -s sock.db -S in.sock --stats-socket st.sock --ack \
 	2>sock.err &

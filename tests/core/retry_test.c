@@ -7,6 +7,9 @@
 
 #include "weir_test.h"
 
+#include "core/clock.h"
+#include "core/subscr.h"
+
 typedef struct retry_state {
 	int       fail_first; // calls that fail (per event "a"), then OK
 	int       calls_a;
@@ -158,6 +161,63 @@ test_unsubscribe_with_retry_pending(void **state)
 	weir_bus_destroy(bus);
 }
 
+// Records when each call came (mono ns), then fails as flaky_handler.
+static int64_t call_ns[80];
+
+static weir_err
+timed_handler(weir_bus *bus, const weir_event *ev, void *arg)
+{
+	retry_state *rs = arg;
+	if (rs->calls_a < 80) {
+		call_ns[rs->calls_a] = weir__mono_ns();
+	}
+	return flaky_handler(bus, ev, arg);
+}
+
+// The wait doubles up to its cap and stays there while attempts remain:
+// with base 1 ms, cap 2 ms and 70 attempts, every wait after the second
+// failure is drawn from [1, 2] ms (uncapped, the ninth would be 256 ms;
+// doubled without stopping at the cap, it would wrap to 0 from the 65th
+// on). Each call comes at least half the cap after the one before; each
+// pending retry, read from the subscription's list after the pass that
+// failed, is due at most the cap from now.
+static void
+test_backoff_capped(void **state)
+{
+	(void) state;
+	weir_bus           *bus;
+	weir_subscr        *sub;
+	weir_subscr_config *sc;
+	retry_state         rs = { .fail_first = 1000 };
+	assert_weir_ok(weir_bus_create(&bus, NULL));
+	assert_weir_ok(weir_subscr_config_create(&sc));
+	assert_weir_ok(weir_subscr_config_set_retry(sc, 70, 1, 2));
+	assert_weir_ok(
+	    weir_subscribe(&sub, bus, "pay.>", timed_handler, &rs, NULL, sc));
+	weir_subscr_config_destroy(sc);
+	assert_weir_ok(weir_publish(bus, "pay.x", "a", 1, 0, NULL));
+	int     capped = 0;
+	int64_t end    = wt_now_ms() + WT_WAIT_MS;
+	while (rs.calls_a < 70 && wt_now_ms() < end) {
+		assert_weir_ok(weir_bus_run(bus, WEIR_RUN_ONCE));
+		const weir__retry *r = sub->flow->retries;
+		if (r != NULL && r->attempts >= 2) {
+			assert_true(r->due_ns - weir__mono_ns() <= 2000000);
+			capped += r->attempts >= 3;
+		}
+	}
+	assert_int_equal(rs.calls_a, 70);
+	assert_true(capped >= 1);
+	for (int n = 2; n < 70; n++) { // call n+1 waited backoff(n)
+		assert_true(call_ns[n] - call_ns[n - 1] >= 1000000);
+	}
+	weir_subscr_stats st = WEIR_STRUCT_INIT(weir_subscr_stats);
+	assert_weir_ok(weir_subscr_stats_get(sub, &st));
+	assert_int_equal(st.retried, 69);
+	assert_int_equal(st.dead, 1);
+	weir_bus_destroy(bus);
+}
+
 int
 main(void)
 {
@@ -165,6 +225,7 @@ main(void)
 		cmocka_unit_test(test_retry_then_success_keeps_order),
 		cmocka_unit_test(test_dead_letter),
 		cmocka_unit_test(test_unsubscribe_with_retry_pending),
+		cmocka_unit_test(test_backoff_capped),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

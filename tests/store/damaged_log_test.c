@@ -282,10 +282,11 @@ test_wrong_types(void **state)
 	fx         *f      = *state;
 	const char *sets[] = {
 		"topic=CAST(topic AS BLOB)", "id=hex(id)",
-		"id=CAST('0123456789abcdef' AS TEXT)", "ts='yesterday'",
-		"ts=1.5", "headers='text'", "key=42", "payload=2.5",
-		"stream=7, version=1", "stream='cart-9', version='one'",
-		"stream='cart-9'",
+		"id=CAST('0123456789abcdef' AS TEXT)",
+		"id=x'0011223344'", // a blob, but not the 16 bytes of an id
+		"ts='yesterday'", "ts=1.5", "headers='text'", "key=42",
+		"payload=2.5", "stream=7, version=1",
+		"stream='cart-9', version='one'", "stream='cart-9'",
 		"version=3", // a version without its stream
 	};
 	dmg_each_row(

@@ -338,6 +338,29 @@ test_vfs_without_wal(void **state)
 	assert_weir_ok(weir_store_check(f->st));
 }
 
+// The same VFS made SQLite's default, and a store opened without
+// naming one: the message names the default VFS the store got.
+static void
+test_default_vfs_without_wal(void **state)
+{
+	fx         *f  = *state;
+	weir_store *st = (weir_store *) f; // must become NULL
+	char        msg[256];
+	faulty_register();
+	assert_int_equal(sqlite3_vfs_register(&nowal_vfs, 1), SQLITE_OK);
+	weir_err rv = weir_store_open(&st, f->path, NULL, msg, sizeof(msg));
+	assert_int_equal(sqlite3_vfs_register(real_vfs, 1), SQLITE_OK);
+	assert_ptr_equal(sqlite3_vfs_find(NULL), real_vfs);
+	assert_weir_err(rv, WEIR_ENOTSUP);
+	assert_null(st);
+	print_message("%s\n", msg);
+	assert_non_null(strstr(msg, "WAL"));
+	assert_non_null(strstr(msg, "weir-nowal"));
+	// The default restored, the same path opens.
+	fx_open(f);
+	assert_weir_ok(weir_store_check(f->st));
+}
+
 int
 main(void)
 {
@@ -350,6 +373,8 @@ main(void)
 		    test_sync_errors, setup_faulty, fx_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_vfs_without_wal, setup_dir, fx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_default_vfs_without_wal, setup_dir, fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

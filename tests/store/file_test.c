@@ -160,6 +160,41 @@ mode_of(const char *path, const char *suffix)
 	return (unsigned) sb.st_mode & 07777;
 }
 
+// A store directly under "/" (its directory is "/", not ""): the test
+// directory made the root with chroot(2) for an open and a close, then
+// the real root restored through a descriptor kept open; the store made
+// there is a private, sound store. Needs root (CAP_SYS_CHROOT); skipped
+// otherwise.
+static void
+test_store_under_root(void **state)
+{
+	fx  *f = *state;
+	char cwd[1024], msg[256];
+	assert_non_null(getcwd(cwd, sizeof(cwd)));
+	int root = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(root >= 0);
+	if (chroot(f->dir) != 0) {
+		close(root);
+		skip();
+	}
+	weir_store *st = NULL;
+	weir_err    rv = WEIR_EIO;
+	if (chdir("/") == 0) {
+		rv = weir_store_open(&st, "/log.db", NULL, msg, sizeof(msg));
+	}
+	weir_store_destroy(st);
+	// back to the real root before anything can fail
+	int back = fchdir(root) == 0 && chroot(".") == 0 && chdir(cwd) == 0;
+	close(root);
+	assert_true(back);
+	if (rv != WEIR_OK) {
+		fail_msg("open /log.db under chroot: %s", msg);
+	}
+	assert_int_equal(mode_of(f->path, ""), 0600);
+	fx_open(f);
+	assert_weir_ok(weir_store_check(f->st));
+}
+
 static void
 make_file(const char *path, const char *suffix, mode_t mode)
 {
@@ -312,6 +347,8 @@ main(void)
 		    test_bad_paths, fx_dir_only, fx_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_relative_path, fx_dir_only, fx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_store_under_root, fx_dir_only, fx_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_unwritable_directory, fx_dir_only, fx_teardown),
 		cmocka_unit_test_setup_teardown(

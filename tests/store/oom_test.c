@@ -12,6 +12,7 @@
  * succeed at n = 1 and the loop says so.
  */
 #include <string.h>
+#include <sys/stat.h>
 
 #include "core/evpool.h"
 #include "fault_alloc.h"
@@ -156,6 +157,42 @@ test_open_close(void **state)
 	fail_at = 0;
 	assert_weir_err(weir_store_flush(f->st), WEIR_ECLOSED);
 	assert_non_null(weir_store_errmsg(f->st));
+}
+
+// An open with no memory at all from its n-th allocation on, for every
+// n until one succeeds: each failure is WEIR_ENOMEM with no store and
+// nothing leaked, and leaves no file behind, even when the failure
+// comes after the store file was created (removing it must not need
+// the memory that just ran out).
+static void
+test_open_starved(void **state)
+{
+	fx         *f = *state;
+	weir_store *st;
+	char        path[700], msg[128];
+	struct stat sb;
+	snprintf(path, sizeof(path), "%s/starved.db", f->dir);
+	weir_err rv = WEIR_ENOMEM;
+	for (long n = 1; rv == WEIR_ENOMEM; n++) {
+		long live = live_allocs;
+		st        = (weir_store *) f; // must become NULL
+		weir__evpool_flush();
+		fi_arm_from(n);
+		rv        = weir_store_open(&st, path, NULL, msg, sizeof(msg));
+		fail_from = 0;
+		if (rv == WEIR_OK) {
+			break;
+		}
+		assert_weir_err(rv, WEIR_ENOMEM);
+		assert_null(st);
+		assert_int_equal(live_allocs, live);
+		if (stat(path, &sb) == 0) {
+			fail_msg("n = %ld: the failed open left %s behind", n,
+			    path);
+		}
+	}
+	assert_weir_ok(rv);
+	weir_store_destroy(st);
 }
 
 /* ---- append, flush ------------------------------------------------ */
@@ -665,6 +702,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(
 		    test_open_close, oom_setup, oom_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_open_starved, oom_setup, oom_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_append, oom_setup, oom_teardown),
 		cmocka_unit_test_setup_teardown(
