@@ -293,6 +293,27 @@ test_gateway(void **state)
 	oom_loop(&k);
 }
 
+/* A [bridge] value out of range: the run that finds which entry it is
+ * (a bridge config per entry) may fail to make one; it then blames the
+ * values as a whole, without a line. */
+static void
+test_bad_bridge_value(void **state)
+{
+	(void) state;
+	static const char *const args[] = { "gateway", "-c", "oombad.ini",
+		NULL };
+	FILE                    *f      = fopen("oombad.ini", "w");
+	assert_non_null(f);
+	fputs("[store]\npath = gwbad.db\n[bridge]\nqueue_capacity = 8\n"
+	      "window = 0\n[route r1]\npattern = o.>\nscheme = mem\n"
+	      "dest = out\n",
+	    f);
+	fclose(f);
+	cmd_case k = { weir__cli_gateway, args, NULL, NULL, "gwbad.db", 0,
+		CLI_EXIT_INPUT };
+	oom_loop(&k);
+}
+
 static void
 test_readers(void **state)
 {
@@ -400,6 +421,7 @@ main(void)
 	json_set_alloc_funcs(lf_json_malloc, lf_json_free);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_gateway),
+		cmocka_unit_test(test_bad_bridge_value),
 		cmocka_unit_test(test_readers),
 		cmocka_unit_test(test_stats_socket),
 		cmocka_unit_test(test_replay_to_bus),
