@@ -86,10 +86,10 @@ count_dead(weir_store *st, const weir_store_dead_letter *dl, void *arg)
 }
 
 /* Six dead letters retried on a route whose broker never answers, with
- * every queue of one event: the first three wait out --timeout in the
- * relay, the direct ring and the bus queue; the bus refuses the other
- * three at once (REJECT). None is delivered; all six stay, each with a
- * second attempt. */
+ * every queue of one event: the first ones are held (the relay's
+ * window, the direct ring, the route's hand, the bus queue) and each
+ * waits out --timeout; then the bus refuses the rest at once (REJECT).
+ * None is delivered; all six stay, each with a second attempt. */
 static void
 test_dlq_retry_unanswered(void **state)
 {
