@@ -117,6 +117,8 @@ weir__inbound_free(weir_inlet *in)
 	weir__free(in->ring);
 	weir__free(in->state);
 	weir__template_fini(&in->topic);
+	weir__free(in->topic_text);
+	weir__free(in->topic_origin);
 	weir__free(in->name);
 	weir__free(in->scheme);
 	weir__free(in->from);

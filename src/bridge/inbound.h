@@ -45,9 +45,11 @@ typedef struct weir__source {
 
 /* One inbound route; it is also the inlet its source delivers to. */
 struct weir_inlet {
-	weir_bridge           *br;
-	char                  *name, *scheme, *from, *group, *stream;
-	weir__template         topic; /* over the broker destination */
+	weir_bridge   *br;
+	char          *name, *scheme, *from, *group, *stream;
+	weir__template topic; /* over the broker destination */
+	/* the last topic rendered and its origin (inlet.c, route thread) */
+	char                  *topic_text, *topic_origin;
 	const weir_source_ops *ops;
 	void                  *state; /* the source's */
 	weir_source_spec       spec;

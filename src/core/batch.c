@@ -2,11 +2,11 @@
 // subscriptions of a topic handle. It shares what n single publishes
 // would each pay for: one look at the registry generation, one clock
 // read (the ids still come one by one from the thread's UUIDv7 counter,
-// so they stay unique and rising), one claim of a run of ring cells per
-// queue (queue.c), one schedule or wake-up of each subscription's loop,
-// and one watermark check per queue. The events are still separate
-// blocks from the event pool, each with its own count: a handler may
-// hold any one of them past the others.
+// so they stay unique and rising), one allocation for a chunk's events
+// (evblock.c: one block, each event with its own count, the block freed
+// with its last event), one claim of a run of ring cells per queue
+// (queue.c), one schedule or wake-up of each subscription's loop, and
+// one watermark check per queue.
 //
 // The batch goes out in chunks of BATCH_CHUNK events (their pointers
 // live on the stack). Each subscription takes a prefix of the batch: its
@@ -20,6 +20,7 @@
 
 #include "core/alloc.h"
 #include "core/bus.h"
+#include "core/evblock.h"
 #include "core/event.h"
 #include "core/loop.h"
 #include "core/pull.h"
@@ -27,7 +28,7 @@
 #include "core/uuid.h"
 #include "core/watermark.h"
 
-#define BATCH_CHUNK WEIR__EVENT_BATCH_MAX
+#define BATCH_CHUNK 64 // events whose pointers live on the stack
 #define BATCH_LOCAL 16 // subscriptions whose state lives on the stack
 
 // Where one subscription stands in the batch.
@@ -172,7 +173,7 @@ static weir_err
 batch_chunk(batch_call *bc, weir_topic *t, const weir_buf *bufs, size_t n)
 {
 	weir_event *evs[BATCH_CHUNK];
-	size_t      made = weir__event_make_plain_n(
+	size_t      made = weir__evblock_make_n(
 	         evs, t->name, t->len, bufs, n, (unsigned) bc->live, bc->ts);
 	for (size_t s = 0; s < bc->nsubs && made > 0; s++) {
 		if (!bc->st[s].stopped) {

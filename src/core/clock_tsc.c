@@ -34,6 +34,7 @@
 
 #include "core/clock.h"
 #include "core/prefetch.h"
+#include "core/tls.h"
 
 #define CLOCK_CALIBRATE_NS 10000000
 #define CLOCK_SLACK_NS 20000
@@ -62,7 +63,7 @@ typedef struct clock_state {
 	int          phase;
 } clock_state;
 
-static _Thread_local clock_state clock_tls;
+static _Thread_local clock_state clock_tls WEIR__TLS_FAST;
 
 static int
 clock_tsc_invariant(void)
@@ -163,7 +164,9 @@ clock_set_anchor(clock_state *s, const clock_sample *smp)
 	s->phase       = CLOCK_RUNNING;
 }
 
-static int64_t
+// Out of line: inlined, it made weir__now_ns save six registers on
+// every call for the one in ~10^4 that reads the clocks.
+static __attribute__((noinline)) int64_t
 clock_anchor(clock_state *s)
 {
 	if (s->phase == CLOCK_OFF) {

@@ -54,14 +54,13 @@ weir__flow_run_end(weir__delivery_ctx *ctx)
 	delivery_cur = ctx->prev;
 }
 
-void
-weir__flow_run_call(weir__delivery_ctx *ctx, weir_event *ev)
+// What follows a call that is not a plain success on a first attempt:
+// the retry count, and the failure path. Out of line, so that the
+// common case keeps only the context across the handler call.
+static __attribute__((noinline)) void
+delivery_after(delivery_ctx *ctx, weir_err rv)
 {
 	weir_subscr *sub = ctx->sub;
-	ctx->ev          = ev;
-	ctx->deferred    = 0;
-	weir_err rv      = sub->fn(sub->bus, ev, sub->arg);
-	delivery_bump(&sub->q.delivered);
 	if (ctx->attempts > 1) {
 		delivery_bump(&sub->flow->retried);
 	}
@@ -70,8 +69,22 @@ weir__flow_run_call(weir__delivery_ctx *ctx, weir_event *ev)
 		// what the failure path runs (listeners of $weir.error) is
 		// not part of this delivery.
 		delivery_cur = ctx->prev;
-		weir__flow_failed(sub, ev, ctx->attempts, rv);
+		weir__flow_failed(sub, ctx->ev, ctx->attempts, rv);
 		delivery_cur = ctx;
+	}
+}
+
+void
+weir__flow_run_call(weir__delivery_ctx *ctx, weir_event *ev)
+{
+	weir_subscr *sub = ctx->sub;
+	ctx->ev          = ev;
+	ctx->deferred    = 0;
+	weir_err rv      = sub->fn(sub->bus, ev, sub->arg);
+	// Read again from the context: only it is kept across the call.
+	delivery_bump(&ctx->sub->q.delivered);
+	if (rv != WEIR_OK || ctx->attempts > 1) {
+		delivery_after(ctx, rv);
 	}
 }
 

@@ -103,8 +103,10 @@ weir__subscr_worse(weir_err a, weir_err b)
 	return dispatch_rank(b) > dispatch_rank(a) ? b : a;
 }
 
-// The general offer to n subscriptions (weir__subscr_offer_all).
-static weir_err
+// The general offer to n subscriptions (weir__subscr_offer_all). Out
+// of line: inlined, its frame (saved registers, the wait on the stack
+// and its guard) was set up before the one-subscription case was tried.
+static __attribute__((noinline)) weir_err
 dispatch_offer_n(weir_subscr *const *subs, size_t n, weir_event *ev)
 {
 	// The caller's reference goes to the first queue: one atomic add
@@ -167,7 +169,7 @@ weir__subscr_pop(weir_subscr *sub)
 // Events a pass takes from the queue at once: one claim of the ring
 // for the run. Only a pass without a step's limits takes runs (a step
 // may stop at its deadline between any two events).
-#define DISPATCH_RUN 32
+#define DISPATCH_RUN 64
 
 static size_t
 dispatch_run_max(const weir_loop *loop, size_t left)

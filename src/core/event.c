@@ -14,6 +14,7 @@
 
 #include "core/abi.h"
 #include "core/alloc.h"
+#include "core/evblock.h"
 #include "core/event.h"
 #include "core/evpool.h"
 #include "core/topic.h"
@@ -39,15 +40,37 @@ event_align(char *p)
 // goes at offset @p off (a multiple of EVENT_ALIGN). A block from an
 // allocator hook that is less aligned than malloc's is given back and
 // one with room to align the payload taken instead.
-static weir_event *
-event_alloc(size_t off, size_t len, int *cls)
+// memcpy for the sizes a topic and a small payload have: two moves of
+// a constant size that overlap in the middle, inline, where a call
+// went through the PLT into the C library's size dispatch (23
+// instructions per publish for the two copies). The source and the
+// destination never overlap.
+static inline void
+event_copy_small(char *dst, const char *src, size_t n)
 {
-	weir_event *ev = weir__evpool_alloc(off + len, cls);
-	if (ev != NULL && ((uintptr_t) ev & (EVENT_ALIGN - 1)) != 0) {
-		weir__evpool_free(ev, *cls);
-		ev = weir__evpool_alloc(off + len + EVENT_ALIGN, cls);
+	if (n >= 8 && n <= 16) {
+		memcpy(dst, src, 8);
+		memcpy(dst + n - 8, src + n - 8, 8);
+	} else if (n > 16 && n <= 32) {
+		memcpy(dst, src, 16);
+		memcpy(dst + n - 16, src + n - 16, 16);
+	} else if (n > 32 && n <= 64) {
+		memcpy(dst, src, 32);
+		memcpy(dst + n - 32, src + n - 32, 32);
+	} else {
+		memcpy(dst, src, n);
 	}
-	return ev;
+}
+
+static weir__evpool_blk
+event_alloc_blk(size_t off, size_t len)
+{
+	weir__evpool_blk b = weir__evpool_alloc(off + len);
+	if (b.p != NULL && ((uintptr_t) b.p & (EVENT_ALIGN - 1)) != 0) {
+		weir__evpool_free(b.p, b.cls);
+		b = weir__evpool_alloc(off + len + EVENT_ALIGN);
+	}
+	return b;
 }
 
 static int
@@ -195,10 +218,11 @@ weir__event_make(weir_event **out, const weir_event_init *init,
 	size_t topic_len = strlen(init->topic);
 	size_t prefix    = event_prefix(
 	       init, topic_len, event_has_ext(init, take_free, held));
-	int         cls;
-	weir_event *ev = take_free != NULL
-	    ? weir__evpool_alloc(prefix, &cls)
-	    : event_alloc(event_round(prefix), init->payload_len, &cls);
+	weir__evpool_blk b   = take_free != NULL
+	      ? weir__evpool_alloc(prefix)
+	      : event_alloc_blk(event_round(prefix), init->payload_len);
+	weir_event      *ev  = b.p;
+	int              cls = b.cls;
 	if (ev == NULL) {
 		weir_event_release(held);
 		return WEIR_ENOMEM;
@@ -236,11 +260,11 @@ event_plain_fill(weir_event *ev, int cls, const char *topic, size_t topic_len,
 	ev->payload     = NULL;
 	ev->ts          = ts;
 	ev->ext         = NULL;
-	memcpy(p, topic, topic_len + 1);
+	event_copy_small(p, topic, topic_len + 1);
 	if (len) {
 		char *dst   = event_align(p + topic_len + 1);
 		ev->payload = dst;
-		memcpy(dst, data, len);
+		event_copy_small(dst, data, len);
 	}
 }
 
@@ -248,93 +272,15 @@ weir_event *
 weir__event_make_plain(
     const char *topic, size_t topic_len, const void *data, size_t len)
 {
-	int         cls;
-	weir_event *ev =
-	    event_alloc(event_round(sizeof(*ev) + topic_len + 1), len, &cls);
+	weir__evpool_blk b = event_alloc_blk(
+	    event_round(sizeof(weir_event) + topic_len + 1), len);
+	weir_event *ev = b.p;
 	if (ev != NULL) {
 		event_plain_fill(
-		    ev, cls, topic, topic_len, data, len, weir__now_ns(), 1);
+		    ev, b.cls, topic, topic_len, data, len, weir__now_ns(), 1);
 		weir__uuid_v7_at(ev->id, ev->ts);
 	}
 	return ev;
-}
-
-// How many of bufs[0..n) share the block class of bufs[0]'s event (the
-// blocks of one class are taken from the pool at once); the longest
-// payload of them in @p most.
-static size_t
-event_class_run(size_t off, const weir_buf *bufs, size_t n, size_t *most)
-{
-	int    cls = weir__evpool_class(off + bufs[0].len);
-	size_t k   = 1;
-	*most      = bufs[0].len;
-	// Too large for the pool (-1): each alone, each its own size.
-	while (k < n && cls >= 0 &&
-	    (bufs[k].len == bufs[k - 1].len ||
-	        weir__evpool_class(off + bufs[k].len) == cls)) {
-		*most = bufs[k].len > *most ? bufs[k].len : *most;
-		k++;
-	}
-	return k;
-}
-
-// Blocks for the events of bufs[0..n), all of one class, @p most the
-// longest payload: taken at once; one an allocator hook left less
-// aligned than malloc's is given back and taken alone (event_alloc).
-// Returns how many blocks (fewer than @p n when memory ran out), their
-// classes in @p cls.
-static size_t
-event_alloc_n(size_t off, size_t most, const weir_buf *bufs, size_t n,
-    weir_event **out, int *cls)
-{
-	int    c;
-	size_t got = weir__evpool_alloc_n(off + most, &c, (void **) out, n);
-	for (size_t i = 0; i < got; i++) {
-		cls[i] = c;
-		if (((uintptr_t) out[i] & (EVENT_ALIGN - 1)) != 0) {
-			weir__evpool_free(out[i], c);
-			out[i] = event_alloc(off, bufs[i].len, &cls[i]);
-			if (out[i] == NULL) {
-				for (size_t j = i + 1; j < got; j++) {
-					weir__evpool_free(out[j], c);
-				}
-				return i;
-			}
-		}
-	}
-	return got;
-}
-
-size_t
-weir__event_make_plain_n(weir_event **out, const char *topic, size_t topic_len,
-    const weir_buf *bufs, size_t n, unsigned refs, int64_t ts)
-{
-	// One timestamp and one run of ids for the batch (the ids still
-	// differ and rise: uuid.h), and the blocks taken from the pool a
-	// class at a time.
-	size_t off = event_round(sizeof(weir_event) + topic_len + 1);
-	int    cls[WEIR__EVENT_BATCH_MAX];
-	size_t made = 0;
-	assert(n <= WEIR__EVENT_BATCH_MAX);
-	while (made < n) {
-		size_t most;
-		size_t k = event_class_run(off, bufs + made, n - made, &most);
-		size_t got = event_alloc_n(
-		    off, most, bufs + made, k, out + made, cls + made);
-		made += got;
-		if (got < k) {
-			break;
-		}
-	}
-	weir__uuid_run r;
-	weir__uuid_run_begin(&r, ts, made);
-	for (size_t i = 0; i < made; i++) {
-		event_plain_fill(out[i], cls[i], topic, topic_len,
-		    bufs[i].data, bufs[i].len, ts, refs);
-		weir__uuid_run_next(&r, out[i]->id);
-	}
-	weir__uuid_run_end(&r);
-	return made;
 }
 
 weir_err
@@ -426,34 +372,68 @@ weir_event_release(const weir_event *cev)
 		}
 		weir_event_release(x->cause);
 	}
-	weir__evpool_free(ev, ev->pool_cls);
+	if (ev->flags & EVENT_BLOCK) {
+		weir__evblock_release(ev, 1);
+	} else {
+		weir__evpool_free(ev, ev->pool_cls);
+	}
 }
 
 // Blocks a run release gives back to the pool at once.
 #define EVENT_RELEASE_RUN 32
 
+// The dead events of a run that came from one batch block (evblock.c),
+// given back to the block together.
+typedef struct event_dead_block {
+	const weir_event *first; // of the block's dead events, NULL: none
+	unsigned          n;
+} event_dead_block;
+
+static void
+event_dead_block_add(event_dead_block *db, const weir_event *ev)
+{
+	// A batch block's events share its topic string: the same pointer
+	// is the same block.
+	if (db->first != NULL && db->first->topic != ev->topic) {
+		weir__evblock_release(db->first, db->n);
+		db->first = NULL;
+	}
+	if (db->first == NULL) {
+		db->first = ev;
+		db->n     = 0;
+	}
+	db->n++;
+}
+
 void
 weir__event_release_n(weir_event *const *evs, size_t n)
 {
-	void  *dead[EVENT_RELEASE_RUN];
-	int    cls[EVENT_RELEASE_RUN];
-	size_t m = 0;
+	void            *dead[EVENT_RELEASE_RUN];
+	int              cls[EVENT_RELEASE_RUN];
+	size_t           m  = 0;
+	event_dead_block db = { NULL, 0 };
 	for (size_t i = 0; i < n; i++) {
 		weir_event *ev = evs[i];
-		// A plain event nobody else holds goes back to the pool with
-		// the run; the rest take the general path.
-		if (ev->ext == NULL &&
-		    atomic_load_explicit(&ev->refs, memory_order_acquire) ==
-		        1) {
+		// A plain event nobody else holds goes back to its block or
+		// the pool with the run; the rest take the general path.
+		// A batch block's event never has an extension: tested first.
+		int one =
+		    atomic_load_explicit(&ev->refs, memory_order_acquire) == 1;
+		if (one && (ev->flags & EVENT_BLOCK)) {
+			event_dead_block_add(&db, ev);
+		} else if (!one || ev->ext != NULL) {
+			weir_event_release(ev);
+		} else {
 			dead[m]  = ev;
 			cls[m++] = ev->pool_cls;
-		} else {
-			weir_event_release(ev);
 		}
 		if (m == EVENT_RELEASE_RUN || (i + 1 == n && m > 0)) {
 			weir__evpool_free_n(dead, cls, m);
 			m = 0;
 		}
+	}
+	if (db.first != NULL) {
+		weir__evblock_release(db.first, db.n);
 	}
 }
 

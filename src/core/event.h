@@ -10,6 +10,7 @@
 enum {
 	EVENT_STACK = 1, // lives for one synchronous emit; hold() copies
 	EVENT_LAZY  = 2, // id and ts are made when first read
+	EVENT_BLOCK = 4, // one of a batch's block (evblock.c), not pooled
 };
 
 // What few events carry (a key, headers, a cause, a taken payload, a
@@ -56,18 +57,6 @@ weir_err weir__event_make(weir_event **out, const weir_event_init *init,
 // guard on every publish.
 weir_event *weir__event_make_plain(
     const char *topic, size_t topic_len, const void *data, size_t len);
-
-// The most events weir__event_make_plain_n() makes in one call.
-#define WEIR__EVENT_BATCH_MAX 64
-
-// Builds @p n (at most WEIR__EVENT_BATCH_MAX) plain events of one topic
-// from @p bufs (copied), all with the timestamp @p ts and a count of
-// @p refs, their ids one run of the thread's UUIDv7 counter, their
-// blocks taken from the pool a size class at a time. Returns how many
-// were made (the first ones): fewer than @p n when memory ran out.
-size_t weir__event_make_plain_n(weir_event **out, const char *topic,
-    size_t topic_len, const weir_buf *bufs, size_t n, unsigned refs,
-    int64_t ts);
 
 // Releases a run of queued (heap) events, as weir_event_release on each.
 void weir__event_release_n(weir_event *const *evs, size_t n);

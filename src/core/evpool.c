@@ -37,6 +37,7 @@
 #include "core/alloc.h"
 #include "core/evpool.h"
 #include "core/prefetch.h"
+#include "core/tls.h"
 
 #define EVPOOL_CLASSES 7
 #define EVPOOL_BATCH 256
@@ -80,7 +81,7 @@ static size_t          evpool_ndepot[EVPOOL_CLASSES];
 static pthread_key_t   evpool_key;
 static pthread_once_t  evpool_once = PTHREAD_ONCE_INIT;
 
-static _Thread_local evpool_cache *evpool_tc;
+static _Thread_local evpool_cache *evpool_tc WEIR__TLS_FAST;
 
 // Magazines the depot keeps of class @p c: 16 MiB of blocks, at most
 // EVPOOL_DEPOT_SLOTS.
@@ -226,8 +227,11 @@ weir__evpool_class(size_t size)
 	return c < EVPOOL_CLASSES ? c : -1;
 }
 
-void *
-weir__evpool_alloc(size_t size, int *cls)
+// The slow half of alloc: the pool bypassed, no cache yet, or the cache
+// nearly dry (refilled once empty). Out of line so that the common case
+// saves no registers.
+static __attribute__((noinline)) weir__evpool_blk
+evpool_alloc_slow(size_t size)
 {
 	int           c  = weir__evpool_class(size);
 	evpool_cache *tc = NULL;
@@ -235,19 +239,49 @@ weir__evpool_alloc(size_t size, int *cls)
 		tc = evpool_cache_get();
 	}
 	if (tc == NULL) {
-		*cls = -1;
-		return weir__alloc(size);
+		return (weir__evpool_blk) { weir__alloc(size), -1 };
 	}
-	*cls = c;
 	if (tc->n[c] == 0 && !evpool_refill(tc, c)) {
-		return weir__alloc(evpool_sizes[c]);
+		return (weir__evpool_blk) { weir__alloc(evpool_sizes[c]), c };
 	}
 	size_t n = --tc->n[c];
 	if (n >= EVPOOL_AHEAD) {
 		evpool_prefetch(
 		    tc, tc->blk[c][n - EVPOOL_AHEAD], evpool_sizes[c]);
 	}
-	return tc->blk[c][n];
+	return (weir__evpool_blk) { tc->blk[c][n], c };
+}
+
+// The first EVPOOL_PREFETCH bytes of a block of class @p c, as
+// evpool_prefetch takes them, unrolled: every class has at least three
+// lines of them, and the classes from 248 bytes up four.
+_Static_assert(EVPOOL_PREFETCH == 256, "evpool_prefetch_class unrolls it");
+
+static inline void
+evpool_prefetch_class(const evpool_cache *tc, const char *b, int c)
+{
+	weir__prefetch_write(b, tc->prefetchw);
+	weir__prefetch_write(b + 64, tc->prefetchw);
+	weir__prefetch_write(b + 128, tc->prefetchw);
+	if (c >= 3) {
+		weir__prefetch_write(b + 192, tc->prefetchw);
+	}
+}
+
+weir__evpool_blk
+weir__evpool_alloc(size_t size)
+{
+	// The common case: the thread's cache has a block of the class and
+	// the one EVPOOL_AHEAD allocations on is prefetched.
+	evpool_cache *tc = evpool_tc;
+	int           c  = weir__evpool_class(size);
+	if (EVPOOL_ENABLED && tc != NULL && c >= 0 &&
+	    tc->n[c] > EVPOOL_AHEAD) {
+		size_t n = --tc->n[c];
+		evpool_prefetch_class(tc, tc->blk[c][n - EVPOOL_AHEAD], c);
+		return (weir__evpool_blk) { tc->blk[c][n], c };
+	}
+	return evpool_alloc_slow(size);
 }
 
 // Takes up to @p n blocks of class @p c from the cache, refilling it

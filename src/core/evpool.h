@@ -5,9 +5,17 @@
 
 #include <stddef.h>
 
-// Returns a block of at least @p size bytes and its class in @p cls
-// (-1 when it came from the allocator directly).
-void *weir__evpool_alloc(size_t size, int *cls);
+// A block and its class (-1 when it came from the allocator directly).
+// Returned by value, in two registers: a class written through a
+// pointer made the caller keep it on the stack, and the stack guard
+// came with it.
+typedef struct weir__evpool_blk {
+	void *p; // NULL when out of memory
+	int   cls;
+} weir__evpool_blk;
+
+// Returns a block of at least @p size bytes and its class.
+weir__evpool_blk weir__evpool_alloc(size_t size);
 // The size class of a block of @p size bytes, -1 if none (too large):
 // blocks of one class are interchangeable.
 int weir__evpool_class(size_t size);

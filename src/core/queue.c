@@ -194,50 +194,6 @@ ring_pop(weir__queue *q)
 	}
 }
 
-// Takes up to @p max ready events, oldest first, with one CAS on
-// `head` for the run: the consumer of a batch pays for that shared line
-// once per run instead of once per event.
-static size_t
-ring_pop_many(weir__queue *q, weir_event **evs, size_t max)
-{
-	size_t head = atomic_load_explicit(&q->head, memory_order_relaxed);
-	size_t k, s;
-	for (;;) {
-		for (k = 0, s = head; k < max; k++, s = ring_next(q, s)) {
-			const weir__qcell *c = &q->cells[s & (q->one_lap - 1)];
-			if (atomic_load_explicit(
-			        &c->stamp, memory_order_acquire) != s + 1) {
-				break;
-			}
-		}
-		if (k == 0) {
-			const weir__qcell *c =
-			    &q->cells[head & (q->one_lap - 1)];
-			if (atomic_load_explicit(
-			        &c->stamp, memory_order_acquire) == head) {
-				return 0; // empty, or the producer mid-write
-			}
-			// A dropper popped it (DROP_OLDEST): look again.
-			head = atomic_load_explicit(
-			    &q->head, memory_order_relaxed);
-			continue;
-		}
-		if (atomic_compare_exchange_weak_explicit(&q->head, &head, s,
-		        memory_order_seq_cst, memory_order_relaxed)) {
-			break;
-		}
-	}
-	for (size_t i = 0, p = head; i < k; i++, p = ring_next(q, p)) {
-		weir__qcell *c = &q->cells[p & (q->one_lap - 1)];
-		evs[i] = atomic_load_explicit(&c->ev, memory_order_relaxed);
-		atomic_store_explicit(
-		    &c->stamp, p + q->one_lap, memory_order_release);
-	}
-	// The cell line the next run starts on, as a single pop does.
-	weir__prefetch_read(ring_cell_ahead(q, s & (q->one_lap - 1), 0));
-	return k;
-}
-
 // Events that ever entered the ring, from a stamp.
 static uint64_t
 ring_count(const weir__queue *q, size_t s)
@@ -253,6 +209,106 @@ ring_advance(const weir__queue *q, size_t s, size_t k)
 	size_t idx = s & (q->one_lap - 1);
 	size_t to  = idx + k;
 	return to < q->cap ? s + k : (s - idx) + q->one_lap + (to - q->cap);
+}
+
+// A run of cells, walked a segment (up to the ring's end) at a time,
+// so that the walk does not test for the wrap at every cell: the cells
+// [idx, end) of the segment have the stamps base + idx .. base + end - 1
+// (base: the lap).
+typedef struct ring_seg {
+	size_t base;
+	size_t idx;
+	size_t end;
+} ring_seg;
+
+// The next segment of the @p *k cells from stamp @p *s; 0 when none is
+// left. Advances *s and *k past it.
+static int
+ring_seg_next(const weir__queue *q, size_t *s, size_t *k, ring_seg *g)
+{
+	if (*k == 0) {
+		return 0;
+	}
+	g->idx  = *s & (q->one_lap - 1);
+	g->base = *s - g->idx;
+	g->end  = g->idx + *k < q->cap ? g->idx + *k : q->cap;
+	*k -= g->end - g->idx;
+	*s = g->base + q->one_lap; // index 0 of the next lap (if *k > 0)
+	return 1;
+}
+
+// Reads the events of the ready cells from stamp @p s on, up to @p max,
+// into @p evs; returns how many. Nothing is taken yet: read before the
+// claim, they are the claim's if `head` still was @p s (a cell is only
+// refilled after `head` passed it).
+static size_t
+ring_read_ready(const weir__queue *q, size_t s, weir_event **evs, size_t max)
+{
+	size_t   k    = 0;
+	size_t   left = max;
+	ring_seg g;
+	while (ring_seg_next(q, &s, &left, &g)) {
+		for (size_t i = g.idx; i < g.end; i++) {
+			const weir__qcell *c = &q->cells[i];
+			if (atomic_load_explicit(&c->stamp,
+			        memory_order_acquire) != g.base + i + 1) {
+				return k;
+			}
+			evs[k++] =
+			    atomic_load_explicit(&c->ev, memory_order_relaxed);
+		}
+	}
+	return k;
+}
+
+// Gives the @p k cells from stamp @p s back to producers (the next lap).
+static void
+ring_free_cells(weir__queue *q, size_t s, size_t k)
+{
+	ring_seg g;
+	while (ring_seg_next(q, &s, &k, &g)) {
+		size_t lap = g.base + q->one_lap;
+		for (size_t i = g.idx; i < g.end; i++) {
+			atomic_store_explicit(
+			    &q->cells[i].stamp, lap + i, memory_order_release);
+		}
+	}
+}
+
+// Takes up to @p max ready events, oldest first, with one CAS on
+// `head` for the run: the consumer of a batch pays for that shared line
+// once per run instead of once per event. The events are read in the
+// pass that counts them, and the cells given back in a second one.
+static size_t
+ring_pop_many(weir__queue *q, weir_event **evs, size_t max)
+{
+	size_t head = atomic_load_explicit(&q->head, memory_order_relaxed);
+	size_t k;
+	for (;;) {
+		k = ring_read_ready(q, head, evs, max);
+		if (k == 0) {
+			const weir__qcell *c =
+			    &q->cells[head & (q->one_lap - 1)];
+			if (atomic_load_explicit(
+			        &c->stamp, memory_order_acquire) == head) {
+				return 0; // empty, or the producer mid-write
+			}
+			// A dropper popped it (DROP_OLDEST): look again.
+			head = atomic_load_explicit(
+			    &q->head, memory_order_relaxed);
+			continue;
+		}
+		if (atomic_compare_exchange_weak_explicit(&q->head, &head,
+		        ring_advance(q, head, k), memory_order_seq_cst,
+		        memory_order_relaxed)) {
+			break;
+		}
+	}
+	ring_free_cells(q, head, k);
+	// The cell line the next run starts on, as a single pop does.
+	weir__prefetch_read(ring_cell_ahead(
+	    q, ring_advance(q, head, k) & (q->one_lap - 1), 0));
+	return k;
 }
 
 // Claims up to @p n cells with one CAS on `tail` and fills them with
@@ -283,15 +339,23 @@ ring_push_many(weir__queue *q, weir_event *const *evs, size_t n, size_t *last)
 			break;
 		}
 	}
-	for (size_t i = 0, s = tail; i < k; i++, s = ring_next(q, s)) {
-		weir__qcell *c = &q->cells[s & (q->one_lap - 1)];
-		while (atomic_load_explicit(&c->stamp, memory_order_acquire) !=
-		    s) {
-			sched_yield(); // its popper is between head and stamp
+	size_t   left = k;
+	ring_seg g;
+	while (ring_seg_next(q, &tail, &left, &g)) {
+		for (size_t i = g.idx; i < g.end; i++) {
+			weir__qcell *c = &q->cells[i];
+			size_t       s = g.base + i;
+			while (atomic_load_explicit(
+			           &c->stamp, memory_order_acquire) != s) {
+				sched_yield(); // its popper is between head
+				               // and stamp
+			}
+			atomic_store_explicit(
+			    &c->ev, *evs++, memory_order_relaxed);
+			atomic_store_explicit(
+			    &c->stamp, s + 1, memory_order_release);
 		}
-		atomic_store_explicit(&c->ev, evs[i], memory_order_relaxed);
-		atomic_store_explicit(&c->stamp, s + 1, memory_order_release);
-		*last = s;
+		*last = g.base + g.end - 1;
 	}
 	return k;
 }
@@ -570,8 +634,8 @@ weir__queue_try_push(weir__queue *q, weir_event *ev)
 size_t
 weir__queue_push_run(weir__queue *q, weir_event *const *evs, size_t n)
 {
-	size_t last;
-	size_t k = q->co == NULL ? ring_push_many(q, evs, n, &last) : 0;
+	size_t last = 0; // set when k > 0 (-O1 cannot tell)
+	size_t k    = q->co == NULL ? ring_push_many(q, evs, n, &last) : 0;
 	if (k > 0) {
 		queue_note_push(q, last);
 	}

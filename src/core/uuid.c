@@ -11,16 +11,21 @@
 
 #include <weir/weir.h>
 
+#include "core/tls.h"
 #include "core/uuid.h"
 
 typedef struct uuid_state {
 	uint64_t rng[2];
 	int64_t  last_ms;
 	uint32_t counter;
+	// The counter's last value the fast path may take: 0 until the
+	// stream is seeded, so that an unseeded thread always takes the
+	// slow half.
+	uint32_t counter_max;
 	int      seeded;
 } uuid_state;
 
-static _Thread_local uuid_state uuid_tls;
+static _Thread_local uuid_state uuid_tls WEIR__TLS_FAST;
 
 static void
 uuid_seed(uuid_state *s)
@@ -32,7 +37,8 @@ uuid_seed(uuid_state *s)
 		s->rng[1] = (uint64_t) (uintptr_t) s;
 	}
 	s->rng[0] |= 1;
-	s->seeded = 1;
+	s->seeded      = 1;
+	s->counter_max = 0xfff;
 }
 
 uint64_t
@@ -61,17 +67,36 @@ uuid_next_stamp(int64_t now_ns)
 	return ((uint64_t) s->last_ms << 12) | s->counter;
 }
 
-void
-weir__uuid_v7_at(uint8_t id[16], int64_t now_ns)
+// The slow half of weir__uuid_v7_at: the thread's first id, a new
+// millisecond, or a counter that ran out. Out of line so that the
+// common case saves no registers.
+static __attribute__((noinline)) void
+uuid_v7_slow(uint8_t id[16], int64_t now_ns)
 {
-	// The random half straight from the thread's stream (seeded by
-	// the stamp's first use of it, or here): one look at the state.
 	uint64_t    stamp = uuid_next_stamp(now_ns);
 	uuid_state *s     = &uuid_tls;
 	if (!s->seeded) {
 		uuid_seed(s);
 	}
 	weir__uuid_put(id, stamp, weir__uuid_xorshift(s->rng));
+}
+
+void
+weir__uuid_v7_at(uint8_t id[16], int64_t now_ns)
+{
+	// The common case, one look at the thread's state: the millisecond
+	// has not moved past last_ms and the counter has room in a seeded
+	// stream (counter_max is 0 before the seed). Anything else is what
+	// uuid_next_stamp decides, in the slow half.
+	uuid_state *s = &uuid_tls;
+	if (__builtin_expect(
+	        now_ns / 1000000 <= s->last_ms && s->counter < s->counter_max,
+	        1)) {
+		uint64_t stamp = ((uint64_t) s->last_ms << 12) | ++s->counter;
+		weir__uuid_put(id, stamp, weir__uuid_xorshift(s->rng));
+		return;
+	}
+	uuid_v7_slow(id, now_ns);
 }
 
 void

@@ -75,21 +75,29 @@ inbox_exec(
 	    : weir__store_sqlerr(st, db, rc, "inbox");
 }
 
+// The inbox's rows are numbered in the order their ids were first seen
+// (n, the rowid), and pruning goes by that order: both deletes walk only
+// the rows they delete, or the `keep` newest, without an index on ts.
 static weir_err
 inbox_prune(weir_store *st, sqlite3 *db, void *arg)
 {
 	inbox_prune_req *r  = arg;
 	weir_err         rv = WEIR_OK;
+	// By age: the rows seen before the first one seen at or after
+	// `before` (all of them when there is none). A row whose clock
+	// stepped back behind a newer row stays until that one goes.
 	if (r->before > 0) {
-		rv = inbox_exec(st, db, "DELETE FROM inbox WHERE ts < ?1",
+		rv = inbox_exec(st, db,
+		    "DELETE FROM inbox WHERE n < ifnull("
+		    "(SELECT n FROM inbox WHERE ts >= ?1 ORDER BY n LIMIT 1),"
+		    " (SELECT max(n) + 1 FROM inbox))",
 		    r->before, &r->pruned);
 	}
-	// The oldest beyond `keep`: everything older than the keep-th
-	// newest row's time (ties at that time stay).
+	// By count: all but the `keep` newest.
 	if (rv == WEIR_OK && r->keep > 0) {
 		rv = inbox_exec(st, db,
-		    "DELETE FROM inbox WHERE ts < (SELECT ts FROM inbox"
-		    " ORDER BY ts DESC LIMIT 1 OFFSET ?1 - 1)",
+		    "DELETE FROM inbox WHERE n <= (SELECT n FROM inbox"
+		    " ORDER BY n DESC LIMIT 1 OFFSET ?1)",
 		    (int64_t) r->keep, &r->pruned);
 	}
 	return rv;

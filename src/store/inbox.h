@@ -24,9 +24,12 @@ typedef void (*weir__store_inbox_fn)(
 WEIR_API weir_err weir__store_inbox_append(weir_store *st,
     const weir_event *ev, weir__store_inbox_fn done, void *arg);
 
-// Deletes inbox rows first seen before @p before_ns (0: no age limit),
-// then the oldest rows beyond @p keep (0: no count limit). Waits for
-// the commit. @p pruned (may be NULL) receives how many went.
+// Deletes the inbox rows first seen before @p before_ns (0: no age
+// limit), in the order they were seen: up to the first row seen at or
+// after it (a row whose clock stepped back stays while a newer row
+// before it does); then all but the @p keep newest rows (0: no count
+// limit). Waits for the commit. @p pruned (may be NULL) receives how
+// many went.
 WEIR_API weir_err weir__store_inbox_prune(
     weir_store *st, int64_t before_ns, uint64_t keep, uint64_t *pruned);
 

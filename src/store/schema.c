@@ -45,6 +45,15 @@ static const char *const schema_migrations[WEIR__SCHEMA_VERSION] = {
 	"INSERT INTO events_ts_blocks(block,lo,hi)"
 	" SELECT seq>>10, min(ts), max(ts) FROM events GROUP BY seq>>10;"
 	"DROP INDEX events_ts;",
+	// 4 -> 5: the inbox becomes a rowid table whose rows are in the
+	// order they were seen (n), without the inbox_ts index: an inbox
+	// append costs one index insert less, and pruning goes by arrival
+	// order (inbox.c). Old rows keep their order of first sight.
+	"CREATE TABLE inbox5(n INTEGER PRIMARY KEY,"
+	" id BLOB NOT NULL UNIQUE, ts INTEGER NOT NULL);"
+	"INSERT INTO inbox5(id,ts) SELECT id,ts FROM inbox ORDER BY ts,id;"
+	"DROP TABLE inbox;"
+	"ALTER TABLE inbox5 RENAME TO inbox;",
 };
 
 static weir_err

@@ -9,7 +9,7 @@
 // PRAGMA application_id of a weir store: "weir" in ASCII.
 #define WEIR__SCHEMA_APP_ID 0x77656972
 // PRAGMA user_version this weir writes and understands.
-#define WEIR__SCHEMA_VERSION 4
+#define WEIR__SCHEMA_VERSION 5
 
 // Checks that @p db is empty or a weir store of a version this weir
 // knows, then migrates it to WEIR__SCHEMA_VERSION in one transaction.

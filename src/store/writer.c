@@ -45,9 +45,10 @@ static const char writer_sql_sset[] =
     " ON CONFLICT(name) DO UPDATE SET version=excluded.version";
 static const char writer_sql_inbox[] =
     "INSERT INTO inbox(id,ts) VALUES(?1,?2) ON CONFLICT(id) DO NOTHING";
-// No ON CONFLICT: a seen id aborts the run's INSERT (inbox_rows.c).
+// OR IGNORE: no statement journal; a skipped (seen) id makes the
+// writer delete the run's rows again (inbox_rows.c).
 static const char writer_sql_inbox_rows[] =
-    "INSERT INTO inbox(id,ts) VALUES(?1,?2)";
+    "INSERT OR IGNORE INTO inbox(id,ts) VALUES(?1,?2)";
 static const char writer_sql_inbox_row[] = ",(?,?)";
 static const char writer_sql_ts_block[] =
     "INSERT INTO events_ts_blocks(block,lo,hi) VALUES(?1,?2,?3)"

@@ -96,10 +96,19 @@ test_sigkill_loses_nothing(void **state)
 	assert_non_null(f);
 	size_t cap = lines(record) + 1, n = 0;
 	uint8_t(*ids)[16] = calloc(cap, 16);
-	char line[64];
+	char line[128];
 	while (n < cap && fgets(line, sizeof line, f) != NULL) {
-		line[36] = '\0';
-		assert_weir_ok(weir_uuid_parse(line, ids[n++]));
+		/* A kill inside the sink's write of a record that crosses a
+		 * page of the file can leave the start of a line without its
+		 * end (the kernel stops a write between pages for SIGKILL);
+		 * that event was not done and is sent again, its record
+		 * appended right after the torn piece. The id is the 36
+		 * characters before the line's last space. */
+		char *sp = strrchr(line, ' ');
+		assert_non_null(sp);
+		assert_true(sp - line >= 36);
+		sp[0] = '\0';
+		assert_weir_ok(weir_uuid_parse(sp - 36, ids[n++]));
 	}
 	fclose(f);
 	qsort(ids, n, 16, cmp_id);

@@ -24,6 +24,7 @@
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -218,6 +219,18 @@ NF_WRAP(natsConnection_SubscribeSync,
     (s, nc, subj))
 NF_WRAP(natsMsg_GetMetaData, (jsMsgMetaData * *md, natsMsg *m), (md, m))
 
+/* Set: every message's reply is no JetStream ack subject, so the source
+ * asks cnats for the message's metadata (natsMsg_GetMetaData). */
+static atomic_int nf_foreign_reply;
+const char       *__real_natsMsg_GetReply(const natsMsg *m);
+const char       *__wrap_natsMsg_GetReply(const natsMsg *m);
+const char *
+__wrap_natsMsg_GetReply(const natsMsg *m)
+{
+	return atomic_load(&nf_foreign_reply) ? "_INBOX.not.an.ack"
+	                                      : __real_natsMsg_GetReply(m);
+}
+
 /* Armed: the connection is reconnecting. */
 natsConnStatus __real_natsConnection_Status(natsConnection *nc);
 natsConnStatus __wrap_natsConnection_Status(natsConnection *nc);
@@ -390,9 +403,10 @@ sink_count(weir_sink *sink)
 struct weir_inlet {
 	size_t   n;
 	weir_err reply;
-	size_t   headers[8]; /* header_count of the first deliveries */
-	int      coord[8];   /* 1: with stream coordinates */
-	uint64_t token[8];   /* and their tokens */
+	size_t   headers[8];   /* header_count of the first deliveries */
+	int      coord[8];     /* 1: with stream coordinates */
+	char     where[8][96]; /* the coordinates ("" without) */
+	uint64_t token[8];     /* and their tokens */
 };
 
 weir_err
@@ -402,6 +416,8 @@ weir_inlet_deliver(weir_inlet *in, const weir_inbound_msg *m)
 		in->headers[in->n] = m->header_count;
 		in->token[in->n]   = m->token;
 		in->coord[in->n]   = m->coord != NULL;
+		snprintf(in->where[in->n], sizeof in->where[in->n], "%s",
+		    m->coord != NULL ? m->coord : "");
 	}
 	in->n++;
 	return in->reply;
@@ -1685,10 +1701,11 @@ test_src_fetch_faults(void **state)
 	sx_free(x);
 }
 
-/* A message without metadata has no coordinates; GetPending failing
- * means a full pull; a token done twice is ignored. Paused, fetch waits
- * until stop; stop waits for a fetch still running. (Each wait ends by
- * what another thread would do, made inside the wait.) */
+/* A message's coordinates come from its ack subject, else from cnats's
+ * metadata (the same text); without either it has none. GetPending
+ * failing means a full pull; a token done twice is ignored. Paused,
+ * fetch waits until stop; stop waits for a fetch still running. (Each
+ * wait ends by what another thread would do, made inside the wait.) */
 static void
 test_src_meta_and_waits(void **state)
 {
@@ -1703,15 +1720,24 @@ test_src_meta_and_waits(void **state)
 	sx_fetch_until(x, 1, WEIR_OK);
 	x->ops->done(&x->src, x->in.token[0]);
 	sx_publish(x, 1, 0);
+	atomic_store(&nf_foreign_reply, 1);
 	nf_arm("natsMsg_GetMetaData", 0, 1, NATS_ERR);
 	nf_also("natsSubscription_GetPending", 0, 1, NATS_INVALID_ARG);
 	sx_fetch_until(x, 2, WEIR_OK);
 	assert_int_equal(nf_hits(), 2);
-	assert_int_equal(x->in.coord[0], 1);
+	sx_publish(x, 1, 0);
+	sx_fetch_until(x, 3, WEIR_OK); /* cnats reads this one */
+	atomic_store(&nf_foreign_reply, 0);
+	char want[96];
+	snprintf(want, sizeof want, "nats:%s/1", x->stream);
+	assert_string_equal(x->in.where[0], want);
 	assert_int_equal(x->in.coord[1], 0);
+	snprintf(want, sizeof want, "nats:%s/3", x->stream);
+	assert_string_equal(x->in.where[2], want);
+	x->ops->done(&x->src, x->in.token[2]);
 	x->ops->done(&x->src, x->in.token[1]);
 	x->ops->done(&x->src, x->in.token[0]); /* done twice: ignored */
-	assert_int_equal(x->src.ntrash, 1);
+	assert_int_equal(x->src.ntrash, 2);
 	hook_src = &x->src;
 	nf_hook  = hook_stopping;
 	x->ops->pause(&x->src, 1);

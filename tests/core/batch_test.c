@@ -691,8 +691,9 @@ test_sizes_across_classes_and_refills(void **state)
 }
 
 // Handlers may hold any event of a run past the others (a batch's
-// events are separate blocks, released at the end of the loop's run):
-// the held ones stay intact after their run-mates went back to the pool.
+// events share a block, evblock.c, released at the end of the loop's
+// run): the held ones stay intact after their run-mates were released
+// and the memory of other blocks was reused.
 #define HOLD_N 300
 
 typedef struct holder {

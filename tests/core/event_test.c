@@ -505,10 +505,10 @@ test_payload_aligned_with_skewed_allocator(void **state)
 }
 
 /* A batch with the skewed allocator whose n-th allocation fails, n = 1,
- * 2, ...: the blocks the pool hands out are misaligned, so each event
- * gives its block back and takes a larger one. The batch stops at
- * the events made (WEIR_ENOMEM), which arrive intact and in order;
- * nothing leaks or overruns. */
+ * 2, ...: the batch's block (src/core/evblock.c) comes misaligned and
+ * its payloads are placed 16-byte aligned inside it. Every failing
+ * point stops the batch at the events made (WEIR_ENOMEM), which arrive
+ * intact, aligned and in order; nothing leaks or overruns. */
 static void
 test_batch_skewed_allocator_failing(void **state)
 {
@@ -562,7 +562,7 @@ test_batch_skewed_allocator_failing(void **state)
 		}
 	}
 	assert_true(n < 1000);
-	assert_true(fails >= 2);
+	assert_true(fails >= 1);
 	weir_topic_destroy(t);
 	weir_unsubscribe(sub);
 	weir_bus_destroy(bus);

@@ -248,8 +248,10 @@ overflow_fail_thread(void *arg)
 	void *a[OVERFLOW_BLOCKS];
 	int   cls = -1;
 	for (size_t i = 0; i < OVERFLOW_BLOCKS; i++) {
-		a[i] = weir__evpool_alloc(BLK_SIZE, &cls);
-		assert_non_null(a[i]);
+		weir__evpool_blk b = weir__evpool_alloc(BLK_SIZE);
+		assert_non_null(b.p);
+		a[i] = b.p;
+		cls  = b.cls;
 	}
 	long before = atomic_load(&counted_live);
 	atomic_store(&counted_fail, 1);
@@ -280,6 +282,66 @@ test_overflow_without_magazine(void **state)
 	assert_int_equal(atomic_load(&counted_live), 0);
 }
 
+/* Single allocations (weir__evpool_alloc) through the cache's fast path,
+ * the slow half once EVPOOL_AHEAD or fewer blocks are left, and the
+ * allocator once the cache and the depot are dry: newest block first,
+ * each block once, one class; a size past every class comes from the
+ * allocator with class -1. */
+#define SINGLE_FREED 20
+#define SINGLE_TAKEN 30
+
+static void *
+alloc_single_thread(void *arg)
+{
+	(void) arg;
+	void            *freed[SINGLE_FREED], *a[SINGLE_TAKEN];
+	weir__evpool_blk b;
+	int              cls = -2;
+	for (size_t i = 0; i < SINGLE_FREED; i++) {
+		b = weir__evpool_alloc(BLK_SIZE);
+		assert_non_null(b.p);
+		freed[i] = b.p;
+		cls      = b.cls;
+	}
+	for (size_t i = 0; i < SINGLE_FREED; i++) {
+		weir__evpool_free(freed[i], cls);
+	}
+	for (size_t i = 0; i < SINGLE_TAKEN; i++) {
+		b = weir__evpool_alloc(BLK_SIZE);
+		assert_non_null(b.p);
+		assert_int_equal(b.cls, cls);
+		if (cls >= 0 && i < SINGLE_FREED) {
+			// The cache is a stack: the last block freed first.
+			assert_ptr_equal(b.p, freed[SINGLE_FREED - 1 - i]);
+		}
+		for (size_t j = 0; j < i; j++) {
+			assert_ptr_not_equal(b.p, a[j]);
+		}
+		a[i] = b.p;
+	}
+	for (size_t i = 0; i < SINGLE_TAKEN; i++) {
+		weir__evpool_free(a[i], cls);
+	}
+	b = weir__evpool_alloc(1u << 20);
+	assert_non_null(b.p);
+	assert_int_equal(b.cls, -1);
+	weir__evpool_free(b.p, b.cls);
+	return NULL;
+}
+
+static void
+test_alloc_single_fast_and_slow(void **state)
+{
+	(void) state;
+	atomic_store(&counted_live, 0);
+	weir_set_allocator(&counted); // the depot is emptied: dry
+	pthread_t th;
+	pthread_create(&th, NULL, alloc_single_thread, NULL);
+	pthread_join(th, NULL);
+	weir_set_allocator(NULL);
+	assert_int_equal(atomic_load(&counted_live), 0);
+}
+
 int
 main(void)
 {
@@ -287,6 +349,7 @@ main(void)
 		cmocka_unit_test(test_alloc_n_across_refill),
 		cmocka_unit_test(test_alloc_n_out_of_memory),
 		cmocka_unit_test(test_overflow_without_magazine),
+		cmocka_unit_test(test_alloc_single_fast_and_slow),
 		cmocka_unit_test(test_burst_is_bounded_and_all_comes_back),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

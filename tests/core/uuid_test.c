@@ -168,6 +168,67 @@ test_run_threads_unique(void **state)
 	free(t);
 }
 
+// Single ids at one instant, past the 4,096 a millisecond's counter
+// holds: the fast path of weir__uuid_v7_at hands them out until the
+// counter runs out, the slow half borrows the next millisecond.
+static void
+test_single_counter_runs_out(void **state)
+{
+	(void) state;
+	// The thread's counter may stand anywhere in its millisecond
+	// (earlier tests ran on it): 9,000 more ids take 2 or 3 more.
+	uint8_t prev[16], id[16];
+	weir__uuid_v7_at(prev, T0 + 1000000000);
+	int64_t first = id_ms(prev);
+	for (int i = 0; i < 9000; i++) {
+		weir__uuid_v7_at(id, T0 + 1000000000);
+		assert_v7(id);
+		assert_before(prev, id);
+		memcpy(prev, id, 16);
+	}
+	assert_true(first >= (T0 + 1000000000) / 1000000);
+	assert_true(id_ms(prev) >= first + 2);
+	assert_true(id_ms(prev) <= first + 3);
+}
+
+// A thread's first id at a time in the stamp's first millisecond (0:
+// ts is the caller's, and may be anything): the fast path must not take
+// it from an unseeded random stream, so two threads' ids differ in
+// their random halves and are not zero there.
+static void *
+thr_first_at_zero(void *arg)
+{
+	weir__uuid_v7_at(arg, 0);
+	weir__uuid_v7_at((uint8_t *) arg + 16, 0);
+	return NULL;
+}
+
+static void
+test_single_first_seeded(void **state)
+{
+	(void) state;
+	uint8_t   ids[2][32];
+	uint8_t   zero[8] = { 0 };
+	pthread_t th[2];
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(
+		    pthread_create(&th[i], NULL, thr_first_at_zero, ids[i]),
+		    0);
+	}
+	for (int i = 0; i < 2; i++) {
+		pthread_join(th[i], NULL);
+	}
+	for (int i = 0; i < 2; i++) {
+		assert_v7(ids[i]);
+		assert_v7(ids[i] + 16);
+		assert_before(ids[i], ids[i] + 16);
+		assert_memory_not_equal(ids[i] + 8 + 1, zero, 7);
+		assert_memory_not_equal(ids[i] + 24 + 1, zero, 7);
+	}
+	assert_memory_not_equal(ids[0] + 8, ids[1] + 8, 8);
+	assert_memory_not_equal(ids[0] + 24, ids[1] + 24, 8);
+}
+
 int
 main(void)
 {
@@ -176,6 +237,8 @@ main(void)
 		cmocka_unit_test(test_run_counter_runs_out),
 		cmocka_unit_test(test_run_clock_steps_back),
 		cmocka_unit_test(test_run_threads_unique),
+		cmocka_unit_test(test_single_counter_runs_out),
+		cmocka_unit_test(test_single_first_seeded),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -480,6 +480,34 @@ test_run_seen_and_logged(void **state)
 	ib_release_all(ev, RUN);
 }
 
+// A seen id inside a run whose other rows the writer cannot delete
+// again (a trigger refusing deletes from the inbox): the rows the run's
+// INSERT wrote would stay seen without their events, so the whole batch
+// fails and rolls back; the id seen before stays seen.
+static void
+test_run_unwind_refused(void **state)
+{
+	fx         *f = *state;
+	weir_event *ev[RUN];
+	ib_done     d[RUN];
+	for (int i = 0; i < RUN; i++) {
+		ev[i] = fx_event("in.u", "u");
+	}
+	ib_append(f->st, ev[12], &d[12]);
+	assert_weir_ok(d[12].err);
+	fx_sql(f,
+	    "CREATE TRIGGER keep BEFORE DELETE ON inbox"
+	    " BEGIN SELECT RAISE(ABORT, 'refused by test'); END");
+	ib_batch(f->st, ev, RUN, d);
+	for (int i = 0; i < RUN; i++) {
+		assert_int_equal(d[i].err, WEIR_ESTORE);
+		assert_int_equal(d[i].seq, 0);
+	}
+	assert_int_equal(ib_count(f->st), 1);
+	assert_int_equal(ib_last(f->st), 1);
+	ib_release_all(ev, RUN);
+}
+
 // Sets SQLite's length limit on the writer's connection (a bind past
 // it is refused with SQLITE_TOOBIG, as bind_test.c does for every
 // connection).
@@ -612,6 +640,8 @@ main(void)
 		    test_run_refused_mid_run, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_run_storage_error, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_run_unwind_refused, fx_setup, fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
