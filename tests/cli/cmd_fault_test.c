@@ -66,17 +66,6 @@ __wrap_weir__gw_stats_json(gateway *gw)
 /* ---- tests --------------------------------------------------------- */
 
 static weir_err
-seed_dead(weir_store *st, const weir_event *ev, const char *stream,
-    int64_t version, void *arg)
-{
-	(void) stream;
-	(void) version;
-	(void) arg;
-	return weir_store_dead_add(
-	    st, ev, "r1", WEIR_EBACKEND, "seeded by cmd_fault_test", NULL);
-}
-
-static weir_err
 count_dead(weir_store *st, const weir_store_dead_letter *dl, void *arg)
 {
 	(void) st;
@@ -115,7 +104,7 @@ test_dlq_retry_unanswered(void **state)
 	weir_store *st;
 	char        why[256];
 	assert_weir_ok(weir_store_open(&st, "mute.db", NULL, why, sizeof why));
-	assert_weir_ok(weir_store_read_all(st, 1, 0, seed_dead, NULL));
+	assert_weir_ok(weir_store_read_all(st, 1, 0, cmd_seed_dead, NULL));
 	weir_store_destroy(st);
 
 	mute_polls = 0;

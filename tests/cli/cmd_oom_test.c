@@ -231,17 +231,6 @@ static const char *const retry_args[] = { "dlq", "retry", "-s", "rt.db", "-c",
 static const char *const purge_args[] = { "dlq", "purge", "-s", "rt.db",
 	"--all", NULL };
 
-static weir_err
-seed_dead(weir_store *st, const weir_event *ev, const char *stream,
-    int64_t version, void *arg)
-{
-	(void) stream;
-	(void) version;
-	(void) arg;
-	return weir_store_dead_add(
-	    st, ev, "r1", WEIR_EBACKEND, "seeded by cmd_oom_test", NULL);
-}
-
 static int
 setup(void **state)
 {
@@ -279,7 +268,7 @@ setup(void **state)
 	assert_int_equal(
 	    weir_store_open(&st, "fx.db", NULL, why, sizeof why), WEIR_OK);
 	assert_int_equal(
-	    weir_store_read_all(st, 1, 0, seed_dead, NULL), WEIR_OK);
+	    weir_store_read_all(st, 1, 0, cmd_seed_dead, NULL), WEIR_OK);
 	weir_store_destroy(st);
 	return 0;
 }
