@@ -191,6 +191,13 @@ int
 main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
+	/* a directory of its own: cmd_oom_test, which ctest may run at the
+	 * same time, writes cmd.out and cmd.err in the build directory */
+	if ((mkdir("cmd_fault.d", 0700) != 0 && errno != EEXIST) ||
+	    chdir("cmd_fault.d") != 0) {
+		perror("cmd_fault.d");
+		return 1;
+	}
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_dlq_retry_unanswered),
 		cmocka_unit_test(test_gateway_usr1_json_fails),
