@@ -114,7 +114,8 @@ test_dropped_headers(void **state)
 	for (size_t i = 0; i < sizeof dropped / sizeof *dropped; i++)
 		assert_true(weir__inbound_header_dropped(dropped[i]));
 	static const char *const kept[] = { "traceparent", "ce_subject", "ce",
-		"cex", "weir-seqs", WEIR__HDR_CE_SOURCE };
+		"cex", "content-type", "Cache-Control", "weir-seqs",
+		WEIR__HDR_CE_SOURCE };
 	for (size_t i = 0; i < sizeof kept / sizeof *kept; i++)
 		assert_false(weir__inbound_header_dropped(kept[i]));
 }

@@ -47,10 +47,11 @@ test_others_left_to_cnats(void **state)
 		"",
 		"_INBOX.abc",
 		"$JS.ACK",
-		"$JS.ACK.S.c.1.2.3.4",              /* 8 tokens */
-		"$JS.ACK.S.c.1.2.3.4.5.6",          /* 10 */
-		"$JS.ACK.d.h.S.c.1.2.3.4.5",        /* 11 */
-		"$JS.ACK.d.h.S.c.1.2.3.4.5.r.more", /* 13 */
+		"$JS.ACK.S.c.1.2.3.4",                   /* 8 tokens */
+		"$JS.ACK.S.c.1.2.3.4.5.6",               /* 10 */
+		"$JS.ACK.d.h.S.c.1.2.3.4.5",             /* 11 */
+		"$JS.ACK.d.h.S.c.1.2.3.4.5.r.more",      /* 13 */
+		"$JS.ACK.d.h.S.c.1.2.3.4.5.r.more.most", /* 14: cut at 13 */
 		"$JS.ACK.S.c.1.x2.3.4.5", /* a sequence not a number */
 		"$JS.ACK.S.c.1.2.3.-4.5", /* a negative time */
 		"$JS.ACK.S.c.1.2.3.4.",   /* pending empty */

@@ -243,8 +243,9 @@ dead_count_fn(weir_store *st, const weir_store_dead_letter *dl, void *arg)
 // counted the message dead, kept no dead letter and called done, so the
 // broker's message was committed and lost. Now deliver refuses it
 // (WEIR_ENOMEM, not taken) and the source delivers it again. The
-// origins alternate, so that every message renders its topic anew (the
-// inlet keeps the last one) and those allocations fail too.
+// origins alternate from one message taken to the next, so that every
+// message renders its topic anew (the inlet keeps the last one) and
+// those allocations fail too, the render's and the origin's copy.
 static void
 test_inbound_deliver(void **state)
 {
@@ -263,11 +264,11 @@ test_inbound_deliver(void **state)
 		char             coord[64];
 		uint64_t         token = pushed + 1;
 		weir_inbound_msg m     = { .size = sizeof m,
-			    .origin              = n % 2 ? "orders.b" : "orders",
-			    .payload             = &token,
-			    .payload_len         = sizeof token,
-			    .coord               = coord,
-			    .token               = token };
+			    .origin      = pushed % 2 ? "orders.b" : "orders",
+			    .payload     = &token,
+			    .payload_len = sizeof token,
+			    .coord       = coord,
+			    .token       = token };
 		snprintf(coord, sizeof coord, "kafka:orders/0/%llu",
 		    (unsigned long long) token);
 		weir__evpool_flush();

@@ -3,6 +3,7 @@
 
 #include "bridge/template.h"
 #include "core/alloc.h"
+#include "fault_alloc.h"
 
 static void
 test_template_render(void **state)
@@ -21,6 +22,14 @@ test_template_render(void **state)
 	d = weir__template_render(&t, "a.b.c.d");
 	assert_string_equal(d, "c");
 	weir__free(d);
+	/* no memory for the result: NULL, nothing left allocated */
+	weir_set_allocator(&fi_alloc);
+	fi_arm(1);
+	long live = live_allocs;
+	assert_null(weir__template_render(&t, "a.b.c.d"));
+	fail_at = 0;
+	assert_int_equal(live_allocs, live);
+	weir_set_allocator(NULL);
 	weir__template_fini(&t);
 }
 

@@ -51,6 +51,7 @@ test_stats_json_oom(void **state)
 	bt t;
 	bt_open(&t, NULL);
 	(void) it_route(&t, "in1", "src", "in.{topic}", NULL); /* "inbound" */
+	(void) it_route(&t, "in2", "src2", "in2.{topic}", NULL); /* a second */
 	assert_weir_ok(
 	    weir_bridge_route_add(t.br, "r1", "a.>", "mem", "x", "id", NULL));
 	assert_weir_ok(weir_bridge_start(t.br));
@@ -67,6 +68,7 @@ test_stats_json_oom(void **state)
 	}
 	assert_non_null(strstr(js, ",\"bridge\":{\"routes\":[{"));
 	assert_non_null(strstr(js, "],\"inbound\":[{\"name\":\"in1\""));
+	assert_non_null(strstr(js, "},{\"name\":\"in2\""));
 	assert_int_equal(js[strlen(js) - 1], '}');
 	weir_free(js);
 	assert_true(failures >= 3);

@@ -66,17 +66,6 @@ __wrap_weir__gw_stats_json(gateway *gw)
 /* ---- tests --------------------------------------------------------- */
 
 static weir_err
-seed_dead(weir_store *st, const weir_event *ev, const char *stream,
-    int64_t version, void *arg)
-{
-	(void) stream;
-	(void) version;
-	(void) arg;
-	return weir_store_dead_add(
-	    st, ev, "r1", WEIR_EBACKEND, "seeded by cmd_fault_test", NULL);
-}
-
-static weir_err
 count_dead(weir_store *st, const weir_store_dead_letter *dl, void *arg)
 {
 	(void) st;
@@ -86,10 +75,10 @@ count_dead(weir_store *st, const weir_store_dead_letter *dl, void *arg)
 }
 
 /* Six dead letters retried on a route whose broker never answers, with
- * every queue of one event: the first three wait out --timeout in the
- * relay, the direct ring and the bus queue; the bus refuses the other
- * three at once (REJECT). None is delivered; all six stay, each with a
- * second attempt. */
+ * every queue of one event: the first ones are held (the relay's
+ * window, the direct ring, the route's hand, the bus queue) and each
+ * waits out --timeout; then the bus refuses the rest at once (REJECT).
+ * None is delivered; all six stay, each with a second attempt. */
 static void
 test_dlq_retry_unanswered(void **state)
 {
@@ -115,7 +104,7 @@ test_dlq_retry_unanswered(void **state)
 	weir_store *st;
 	char        why[256];
 	assert_weir_ok(weir_store_open(&st, "mute.db", NULL, why, sizeof why));
-	assert_weir_ok(weir_store_read_all(st, 1, 0, seed_dead, NULL));
+	assert_weir_ok(weir_store_read_all(st, 1, 0, cmd_seed_dead, NULL));
 	weir_store_destroy(st);
 
 	mute_polls = 0;
@@ -202,6 +191,13 @@ int
 main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
+	/* a directory of its own: cmd_oom_test, which ctest may run at the
+	 * same time, writes cmd.out and cmd.err in the build directory */
+	if ((mkdir("cmd_fault.d", 0700) != 0 && errno != EEXIST) ||
+	    chdir("cmd_fault.d") != 0) {
+		perror("cmd_fault.d");
+		return 1;
+	}
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_dlq_retry_unanswered),
 		cmocka_unit_test(test_gateway_usr1_json_fails),

@@ -231,17 +231,6 @@ static const char *const retry_args[] = { "dlq", "retry", "-s", "rt.db", "-c",
 static const char *const purge_args[] = { "dlq", "purge", "-s", "rt.db",
 	"--all", NULL };
 
-static weir_err
-seed_dead(weir_store *st, const weir_event *ev, const char *stream,
-    int64_t version, void *arg)
-{
-	(void) stream;
-	(void) version;
-	(void) arg;
-	return weir_store_dead_add(
-	    st, ev, "r1", WEIR_EBACKEND, "seeded by cmd_oom_test", NULL);
-}
-
 static int
 setup(void **state)
 {
@@ -279,7 +268,7 @@ setup(void **state)
 	assert_int_equal(
 	    weir_store_open(&st, "fx.db", NULL, why, sizeof why), WEIR_OK);
 	assert_int_equal(
-	    weir_store_read_all(st, 1, 0, seed_dead, NULL), WEIR_OK);
+	    weir_store_read_all(st, 1, 0, cmd_seed_dead, NULL), WEIR_OK);
 	weir_store_destroy(st);
 	return 0;
 }
@@ -290,6 +279,27 @@ test_gateway(void **state)
 	(void) state;
 	cmd_case k = { weir__cli_gateway, gw_args, "oom.ndjson", NULL, "gw.db",
 		0, CLI_EXIT_INPUT };
+	oom_loop(&k);
+}
+
+/* A [bridge] value out of range: the run that finds which entry it is
+ * (a bridge config per entry) may fail to make one; it then blames the
+ * values as a whole, without a line. */
+static void
+test_bad_bridge_value(void **state)
+{
+	(void) state;
+	static const char *const args[] = { "gateway", "-c", "oombad.ini",
+		NULL };
+	FILE                    *f      = fopen("oombad.ini", "w");
+	assert_non_null(f);
+	fputs("[store]\npath = gwbad.db\n[bridge]\nqueue_capacity = 8\n"
+	      "window = 0\n[route r1]\npattern = o.>\nscheme = mem\n"
+	      "dest = out\n",
+	    f);
+	fclose(f);
+	cmd_case k = { weir__cli_gateway, args, NULL, NULL, "gwbad.db", 0,
+		CLI_EXIT_INPUT };
 	oom_loop(&k);
 }
 
@@ -400,6 +410,7 @@ main(void)
 	json_set_alloc_funcs(lf_json_malloc, lf_json_free);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_gateway),
+		cmocka_unit_test(test_bad_bridge_value),
 		cmocka_unit_test(test_readers),
 		cmocka_unit_test(test_stats_socket),
 		cmocka_unit_test(test_replay_to_bus),

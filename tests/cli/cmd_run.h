@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "weir_test.h"
+#include <weir/store.h>
 
 typedef int (*cmd_fn)(int argc, char **argv);
 
@@ -64,6 +65,19 @@ slurp(const char *path)
 	fclose(f);
 	buf[n] = '\0';
 	return strdup(buf);
+}
+
+/* A weir_store_read_all() callback: each event becomes a dead letter of
+ * route "r1", as a failing route leaves them (tests/cli/dlq_seed.c). */
+static inline weir_err
+cmd_seed_dead(weir_store *st, const weir_event *ev, const char *stream,
+    int64_t version, void *arg)
+{
+	(void) stream;
+	(void) version;
+	(void) arg;
+	return weir_store_dead_add(
+	    st, ev, "r1", WEIR_EBACKEND, "seeded by a cmd test", NULL);
 }
 
 #endif /* WEIR_TEST_CMD_RUN_H */

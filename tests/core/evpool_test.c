@@ -342,12 +342,81 @@ test_alloc_single_fast_and_slow(void **state)
 	assert_int_equal(atomic_load(&counted_live), 0);
 }
 
+/* A batch smaller than what the thread's cache holds: all its blocks
+ * come from the cache (no allocation), the ones freed last first, and
+ * the rest stay cached for the next allocations. */
+static void *
+alloc_n_from_cache_thread(void *arg)
+{
+	(void) arg;
+	void *a[20], *b[5];
+	int   cls;
+	assert_int_equal(weir__evpool_alloc_n(BLK_SIZE, &cls, a, 20), 20);
+	for (size_t i = 0; i < 20; i++) {
+		weir__evpool_free(a[i], cls);
+	}
+	if (cls < 0) {
+		return NULL; /* no pool (ASan builds): nothing is cached */
+	}
+	long live = atomic_load(&counted_live);
+	int  cls2;
+	assert_int_equal(weir__evpool_alloc_n(BLK_SIZE, &cls2, b, 5), 5);
+	assert_int_equal(cls2, cls);
+	assert_int_equal(atomic_load(&counted_live), live);
+	for (size_t i = 0; i < 5; i++) {
+		int found = 0;
+		for (size_t j = 0; j < 20; j++) {
+			found |= b[i] == a[j];
+		}
+		assert_true(found);
+		weir__evpool_free(b[i], cls2);
+	}
+	return NULL;
+}
+
+static void
+test_alloc_n_from_cache(void **state)
+{
+	(void) state;
+	atomic_store(&counted_live, 0);
+	weir_set_allocator(&counted);
+	pthread_t th;
+	pthread_create(&th, NULL, alloc_n_from_cache_thread, NULL);
+	pthread_join(th, NULL);
+	weir_set_allocator(NULL);
+	assert_int_equal(atomic_load(&counted_live), 0);
+}
+
+/* Blocks over the largest class (2040 bytes) are not pooled: alloc_n
+ * takes them from the allocator at the size asked for, with class -1,
+ * and weir__evpool_free gives them back to it. */
+static void
+test_alloc_n_over_largest_class(void **state)
+{
+	(void) state;
+	void *a[4];
+	int   cls = 0;
+	atomic_store(&counted_live, 0);
+	weir_set_allocator(&counted);
+	assert_int_equal(weir__evpool_alloc_n(4096, &cls, a, 4), 4);
+	assert_int_equal(cls, -1);
+	assert_int_equal(atomic_load(&counted_live), 4);
+	for (size_t i = 0; i < 4; i++) {
+		memset(a[i], 0xa5, 4096); /* the whole size is usable */
+		weir__evpool_free(a[i], cls);
+	}
+	assert_int_equal(atomic_load(&counted_live), 0);
+	weir_set_allocator(NULL);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_alloc_n_across_refill),
 		cmocka_unit_test(test_alloc_n_out_of_memory),
+		cmocka_unit_test(test_alloc_n_over_largest_class),
+		cmocka_unit_test(test_alloc_n_from_cache),
 		cmocka_unit_test(test_overflow_without_magazine),
 		cmocka_unit_test(test_alloc_single_fast_and_slow),
 		cmocka_unit_test(test_burst_is_bounded_and_all_comes_back),

@@ -182,7 +182,7 @@ timed_handler(weir_bus *bus, const weir_event *ev, void *arg)
 // pending retry, read from the subscription's list after the pass that
 // failed, is due at most the cap from now.
 static void
-test_backoff_capped(void **state)
+test_backoff_stays_at_cap(void **state)
 {
 	(void) state;
 	weir_bus           *bus;
@@ -225,7 +225,7 @@ main(void)
 		cmocka_unit_test(test_retry_then_success_keeps_order),
 		cmocka_unit_test(test_dead_letter),
 		cmocka_unit_test(test_unsubscribe_with_retry_pending),
-		cmocka_unit_test(test_backoff_capped),
+		cmocka_unit_test(test_backoff_stays_at_cap),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -314,28 +314,36 @@ test_sync_errors(void **state)
 	run_io_fault(*state, &fail_syncs);
 }
 
+// Opens f->path with @p cfg (NULL: SQLite's default VFS), which is the
+// VFS without shared memory: refused, the message naming that VFS; the
+// file itself is fine, and SQLite's own default VFS opens it.
+static void
+nowal_refused(fx *f, const weir_store_config *cfg)
+{
+	weir_store *st = (weir_store *) f; // must become NULL
+	char        msg[256];
+	weir_err    rv = weir_store_open(&st, f->path, cfg, msg, sizeof(msg));
+	assert_int_equal(sqlite3_vfs_register(real_vfs, 1), SQLITE_OK);
+	assert_weir_err(rv, WEIR_ENOTSUP);
+	assert_null(st);
+	print_message("%s\n", msg);
+	assert_non_null(strstr(msg, "WAL"));
+	assert_non_null(strstr(msg, "weir-nowal"));
+	fx_open(f);
+	assert_weir_ok(weir_store_check(f->st));
+}
+
 // A VFS without shared memory cannot run WAL: SQLite keeps a rollback
 // journal and says so only in the pragma's result. The store refuses it.
 static void
 test_vfs_without_wal(void **state)
 {
-	fx                *f = *state;
 	weir_store_config *cfg;
-	weir_store        *st = (weir_store *) f; // must become NULL
-	char               msg[256];
 	faulty_register();
 	assert_weir_ok(weir_store_config_create(&cfg));
 	assert_weir_ok(weir_store_config_set_vfs(cfg, "weir-nowal"));
-	assert_weir_err(weir_store_open(&st, f->path, cfg, msg, sizeof(msg)),
-	    WEIR_ENOTSUP);
+	nowal_refused(*state, cfg);
 	weir_store_config_destroy(cfg);
-	assert_null(st);
-	print_message("%s\n", msg);
-	assert_non_null(strstr(msg, "WAL"));
-	assert_non_null(strstr(msg, "weir-nowal"));
-	// The file itself is fine: the default VFS opens it.
-	fx_open(f);
-	assert_weir_ok(weir_store_check(f->st));
 }
 
 // The same VFS made SQLite's default, and a store opened without
@@ -343,22 +351,9 @@ test_vfs_without_wal(void **state)
 static void
 test_default_vfs_without_wal(void **state)
 {
-	fx         *f  = *state;
-	weir_store *st = (weir_store *) f; // must become NULL
-	char        msg[256];
 	faulty_register();
 	assert_int_equal(sqlite3_vfs_register(&nowal_vfs, 1), SQLITE_OK);
-	weir_err rv = weir_store_open(&st, f->path, NULL, msg, sizeof(msg));
-	assert_int_equal(sqlite3_vfs_register(real_vfs, 1), SQLITE_OK);
-	assert_ptr_equal(sqlite3_vfs_find(NULL), real_vfs);
-	assert_weir_err(rv, WEIR_ENOTSUP);
-	assert_null(st);
-	print_message("%s\n", msg);
-	assert_non_null(strstr(msg, "WAL"));
-	assert_non_null(strstr(msg, "weir-nowal"));
-	// The default restored, the same path opens.
-	fx_open(f);
-	assert_weir_ok(weir_store_check(f->st));
+	nowal_refused(*state, NULL);
 }
 
 int
