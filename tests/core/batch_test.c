@@ -112,6 +112,29 @@ assert_got(const rec *r, int from, int n)
 	}
 }
 
+// Publishes events 0..n-1 as one batch, checks what weir_publish_batch
+// returned and how many it accepted, and gives sub's stats after it.
+static weir_subscr_stats
+batch_from_zero(weir_subscr *sub, size_t n, weir_err want, size_t n_accepted)
+{
+	size_t accepted = 0;
+	assert_int_equal(
+	    weir_publish_batch(fx.t, bufs_from(0, n), n, &accepted), want);
+	assert_int_equal(accepted, n_accepted);
+	return wt_subscr_stats(sub);
+}
+
+// Checks that st adds up, drains, checks fx.a got from..from+n-1 and
+// unsubscribes sub.
+static void
+drain_expect(weir_subscr *sub, const weir_subscr_stats *st, int from, int n)
+{
+	wt_assert_adds_up(st);
+	drain();
+	assert_got(&fx.a, from, n);
+	weir_unsubscribe(sub);
+}
+
 static void
 test_empty_and_bad_input(void **state)
 {
@@ -190,18 +213,14 @@ static void
 test_reject_mid_batch(void **state)
 {
 	(void) state;
-	weir_subscr *sub      = sub_on(&fx.a, 4, WEIR_POLICY_REJECT, 0);
-	size_t       accepted = 0;
-	assert_int_equal(
-	    weir_publish_batch(fx.t, bufs_from(0, 10), 10, &accepted),
-	    WEIR_EFULL);
-	assert_int_equal(accepted, 4);
-	weir_subscr_stats st = wt_subscr_stats(sub);
+	weir_subscr      *sub = sub_on(&fx.a, 4, WEIR_POLICY_REJECT, 0);
+	weir_subscr_stats st  = batch_from_zero(sub, 10, WEIR_EFULL, 4);
 	assert_int_equal(st.published, 5);
 	assert_int_equal(st.rejected, 1);
 	assert_int_equal(st.queued, 4);
 	wt_assert_adds_up(&st);
 	drain();
+	size_t accepted;
 	assert_weir_ok(
 	    weir_publish_batch(fx.t, bufs_from(4, 4), 4, &accepted));
 	drain();
@@ -220,18 +239,10 @@ static void
 test_block_nowait_mid_batch(void **state)
 {
 	(void) state;
-	weir_subscr *sub      = sub_on(&fx.a, 3, WEIR_POLICY_BLOCK, 0);
-	size_t       accepted = 0;
-	assert_int_equal(
-	    weir_publish_batch(fx.t, bufs_from(0, 8), 8, &accepted),
-	    WEIR_EFULL);
-	assert_int_equal(accepted, 3);
-	weir_subscr_stats st = wt_subscr_stats(sub);
+	weir_subscr      *sub = sub_on(&fx.a, 3, WEIR_POLICY_BLOCK, 0);
+	weir_subscr_stats st  = batch_from_zero(sub, 8, WEIR_EFULL, 3);
 	assert_int_equal(st.rejected, 1);
-	wt_assert_adds_up(&st);
-	drain();
-	assert_got(&fx.a, 0, 3);
-	weir_unsubscribe(sub);
+	drain_expect(sub, &st, 0, 3);
 }
 
 // BLOCK with a timeout and nobody draining: the wait expires once.
@@ -239,37 +250,22 @@ static void
 test_block_timeout_mid_batch(void **state)
 {
 	(void) state;
-	weir_subscr *sub      = sub_on(&fx.a, 2, WEIR_POLICY_BLOCK, 20);
-	size_t       accepted = 0;
-	assert_int_equal(
-	    weir_publish_batch(fx.t, bufs_from(0, 6), 6, &accepted),
-	    WEIR_ETIMEDOUT);
-	assert_int_equal(accepted, 2);
-	weir_subscr_stats st = wt_subscr_stats(sub);
+	weir_subscr      *sub = sub_on(&fx.a, 2, WEIR_POLICY_BLOCK, 20);
+	weir_subscr_stats st  = batch_from_zero(sub, 6, WEIR_ETIMEDOUT, 2);
 	assert_int_equal(st.timed_out, 1);
 	assert_int_equal(st.published, 3);
-	wt_assert_adds_up(&st);
-	drain();
-	assert_got(&fx.a, 0, 2);
-	weir_unsubscribe(sub);
+	drain_expect(sub, &st, 0, 2);
 }
 
 static void
 test_drop_newest_mid_batch(void **state)
 {
 	(void) state;
-	weir_subscr *sub      = sub_on(&fx.a, 4, WEIR_POLICY_DROP_NEWEST, 0);
-	size_t       accepted = 0;
-	assert_weir_ok(
-	    weir_publish_batch(fx.t, bufs_from(0, 10), 10, &accepted));
-	assert_int_equal(accepted, 10);
-	weir_subscr_stats st = wt_subscr_stats(sub);
+	weir_subscr      *sub = sub_on(&fx.a, 4, WEIR_POLICY_DROP_NEWEST, 0);
+	weir_subscr_stats st  = batch_from_zero(sub, 10, WEIR_OK, 10);
 	assert_int_equal(st.dropped, 6);
 	assert_int_equal(st.published, 10);
-	wt_assert_adds_up(&st);
-	drain();
-	assert_got(&fx.a, 0, 4);
-	weir_unsubscribe(sub);
+	drain_expect(sub, &st, 0, 4);
 }
 
 // A batch larger than the capacity under DROP_OLDEST leaves its newest
@@ -278,18 +274,11 @@ static void
 test_drop_oldest_larger_than_capacity(void **state)
 {
 	(void) state;
-	weir_subscr *sub      = sub_on(&fx.a, 4, WEIR_POLICY_DROP_OLDEST, 0);
-	size_t       accepted = 0;
-	assert_weir_ok(
-	    weir_publish_batch(fx.t, bufs_from(0, 200), 200, &accepted));
-	assert_int_equal(accepted, 200);
-	weir_subscr_stats st = wt_subscr_stats(sub);
+	weir_subscr      *sub = sub_on(&fx.a, 4, WEIR_POLICY_DROP_OLDEST, 0);
+	weir_subscr_stats st  = batch_from_zero(sub, 200, WEIR_OK, 200);
 	assert_int_equal(st.dropped, 196);
 	assert_int_equal(st.published, 200);
-	wt_assert_adds_up(&st);
-	drain();
-	assert_got(&fx.a, 196, 4);
-	weir_unsubscribe(sub);
+	drain_expect(sub, &st, 196, 4);
 }
 
 // COALESCE: batch events have no key, so none is replaced; a full queue
@@ -298,19 +287,12 @@ static void
 test_coalesce_mid_batch(void **state)
 {
 	(void) state;
-	weir_subscr *sub      = sub_on(&fx.a, 4, WEIR_POLICY_COALESCE, 0);
-	size_t       accepted = 0;
-	assert_weir_ok(
-	    weir_publish_batch(fx.t, bufs_from(0, 10), 10, &accepted));
-	assert_int_equal(accepted, 10);
-	weir_subscr_stats st = wt_subscr_stats(sub);
+	weir_subscr      *sub = sub_on(&fx.a, 4, WEIR_POLICY_COALESCE, 0);
+	weir_subscr_stats st  = batch_from_zero(sub, 10, WEIR_OK, 10);
 	assert_int_equal(st.published, 10);
 	assert_int_equal(st.coalesced, 0);
 	assert_int_equal(st.dropped, 6);
-	wt_assert_adds_up(&st);
-	drain();
-	assert_got(&fx.a, 6, 4);
-	weir_unsubscribe(sub);
+	drain_expect(sub, &st, 6, 4);
 }
 
 // Fan-out: a full REJECT subscription takes a prefix, the other takes
@@ -752,19 +734,11 @@ static void
 test_all_refuse_in_first_chunk(void **state)
 {
 	(void) state;
-	weir_subscr *sub      = sub_on(&fx.a, 4, WEIR_POLICY_REJECT, 0);
-	size_t       accepted = 0;
-	assert_int_equal(
-	    weir_publish_batch(fx.t, bufs_from(0, 300), 300, &accepted),
-	    WEIR_EFULL);
-	assert_int_equal(accepted, 4);
-	weir_subscr_stats st = wt_subscr_stats(sub);
+	weir_subscr      *sub = sub_on(&fx.a, 4, WEIR_POLICY_REJECT, 0);
+	weir_subscr_stats st  = batch_from_zero(sub, 300, WEIR_EFULL, 4);
 	assert_int_equal(st.published, 5);
 	assert_int_equal(st.rejected, 1);
-	wt_assert_adds_up(&st);
-	drain();
-	assert_got(&fx.a, 0, 4);
-	weir_unsubscribe(sub);
+	drain_expect(sub, &st, 0, 4);
 }
 
 static void

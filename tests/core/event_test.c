@@ -482,6 +482,13 @@ check_layouts(void)
 	weir_bus_destroy(bus);
 }
 
+// The allocator whose blocks come misaligned (skew_malloc and co.).
+static const weir_allocator skew = { .size = sizeof(weir_allocator),
+	.malloc_fn                         = skew_malloc,
+	.calloc_fn                         = skew_calloc,
+	.realloc_fn                        = skew_realloc,
+	.free_fn                           = skew_free };
+
 static void
 test_payload_aligned_and_intact(void **state)
 {
@@ -493,11 +500,6 @@ static void
 test_payload_aligned_with_skewed_allocator(void **state)
 {
 	(void) state;
-	static const weir_allocator skew = { .size = sizeof(weir_allocator),
-		.malloc_fn                         = skew_malloc,
-		.calloc_fn                         = skew_calloc,
-		.realloc_fn                        = skew_realloc,
-		.free_fn                           = skew_free };
 	assert_weir_ok(weir_set_allocator(&skew));
 	check_layouts();
 	assert_weir_ok(weir_set_allocator(NULL)); // frees the pooled blocks
@@ -513,15 +515,10 @@ static void
 test_batch_skewed_allocator_failing(void **state)
 {
 	(void) state;
-	static const weir_allocator skew = { .size = sizeof(weir_allocator),
-		.malloc_fn                         = skew_malloc,
-		.calloc_fn                         = skew_calloc,
-		.realloc_fn                        = skew_realloc,
-		.free_fn                           = skew_free };
-	static char                 payload[200];
-	weir_bus                   *bus;
-	weir_subscr                *sub;
-	weir_topic                 *t;
+	static char  payload[200];
+	weir_bus    *bus;
+	weir_subscr *sub;
+	weir_topic  *t;
 	memset(payload, 'p', sizeof(payload));
 	assert_weir_ok(weir_set_allocator(&skew));
 	assert_weir_ok(weir_bus_create(&bus, NULL));

@@ -62,16 +62,11 @@ static void
 test_budget_with_retry_due(void **state)
 {
 	(void) state;
-	weir_bus           *bus;
-	weir_subscr        *sub;
-	weir_subscr_config *sc;
-	flow_state          fs = { .fails = 1, .spin_ms = 3 };
+	weir_bus  *bus;
+	flow_state fs = { .fails = 1, .spin_ms = 3 };
 	assert_weir_ok(weir_bus_create(&bus, NULL));
-	assert_weir_ok(weir_subscr_config_create(&sc));
-	assert_weir_ok(weir_subscr_config_set_retry(sc, 3, 1, 1));
-	assert_weir_ok(
-	    weir_subscribe(&sub, bus, "r", flow_handler, &fs, NULL, sc));
-	weir_subscr_config_destroy(sc);
+	weir_subscr *sub =
+	    wt_subscribe_retry(bus, "r", flow_handler, &fs, 3, 1, 1);
 	assert_weir_ok(weir_publish(bus, "r", "1", 1, 0, NULL));
 	weir_loop *loop = weir_bus_loop(bus);
 	size_t     done = 0;
@@ -202,16 +197,11 @@ static void
 test_backoff_capped(void **state)
 {
 	(void) state;
-	weir_bus           *bus;
-	weir_subscr        *sub;
-	weir_subscr_config *sc;
-	flow_state          fs = { .fails = 2 };
+	weir_bus  *bus;
+	flow_state fs = { .fails = 2 };
 	assert_weir_ok(weir_bus_create(&bus, NULL));
-	assert_weir_ok(weir_subscr_config_create(&sc));
-	assert_weir_ok(weir_subscr_config_set_retry(sc, 3, 2, 3));
-	assert_weir_ok(
-	    weir_subscribe(&sub, bus, "r", flow_handler, &fs, NULL, sc));
-	weir_subscr_config_destroy(sc);
+	weir_subscr *sub =
+	    wt_subscribe_retry(bus, "r", flow_handler, &fs, 3, 2, 3);
 	assert_weir_ok(weir_publish(bus, "r", "1", 1, 0, NULL));
 	step_until(weir_bus_loop(bus), &fs.calls, 3);
 	weir_subscr_stats st = wt_subscr_stats(sub);

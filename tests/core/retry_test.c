@@ -185,16 +185,11 @@ static void
 test_backoff_stays_at_cap(void **state)
 {
 	(void) state;
-	weir_bus           *bus;
-	weir_subscr        *sub;
-	weir_subscr_config *sc;
-	retry_state         rs = { .fail_first = 1000 };
+	weir_bus   *bus;
+	retry_state rs = { .fail_first = 1000 };
 	assert_weir_ok(weir_bus_create(&bus, NULL));
-	assert_weir_ok(weir_subscr_config_create(&sc));
-	assert_weir_ok(weir_subscr_config_set_retry(sc, 70, 1, 2));
-	assert_weir_ok(
-	    weir_subscribe(&sub, bus, "pay.>", timed_handler, &rs, NULL, sc));
-	weir_subscr_config_destroy(sc);
+	weir_subscr *sub =
+	    wt_subscribe_retry(bus, "pay.>", timed_handler, &rs, 70, 1, 2);
 	assert_weir_ok(weir_publish(bus, "pay.x", "a", 1, 0, NULL));
 	int     capped = 0;
 	int64_t end    = wt_now_ms() + WT_WAIT_MS;

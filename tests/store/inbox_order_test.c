@@ -80,56 +80,52 @@ io_fill(fx *f)
 	    "(x'03',5),(x'04',40),(x'05',50),(x'06',20)");
 }
 
+// Prunes by age (before @p before, 0: no age limit) then by count (to
+// @p keep, 0: none); checks @p pruned rows went and, unless @p left is
+// NULL, that the rows left are @p left (as io_rows() writes them).
+static void
+io_prune(
+    fx *f, int64_t before, uint64_t keep, uint64_t pruned, const char *left)
+{
+	uint64_t n = 99;
+	char     rows[200];
+	assert_weir_ok(weir__store_inbox_prune(f->st, before, keep, &n));
+	assert_int_equal(n, pruned);
+	if (left != NULL) {
+		io_rows(f, rows, sizeof rows);
+		assert_string_equal(rows, left);
+	}
+}
+
 static void
 test_prune_by_age_in_arrival_order(void **state)
 {
-	fx      *f = *state;
-	uint64_t n = 99;
-	char     rows[200];
+	fx *f = *state;
 	io_fill(f);
 	// Nothing seen before 5.
-	assert_weir_ok(weir__store_inbox_prune(f->st, 5, 0, &n));
-	assert_int_equal(n, 0);
+	io_prune(f, 5, 0, 0, NULL);
 	// Before 25: only the first; the row of 5 comes after 30.
-	assert_weir_ok(weir__store_inbox_prune(f->st, 25, 0, &n));
-	assert_int_equal(n, 1);
-	io_rows(f, rows, sizeof rows);
-	assert_string_equal(rows, "30,5,40,50,20");
+	io_prune(f, 25, 0, 1, "30,5,40,50,20");
 	// Before 45: up to the row of 50; the 20 after it stays.
-	assert_weir_ok(weir__store_inbox_prune(f->st, 45, 0, &n));
-	assert_int_equal(n, 3);
-	io_rows(f, rows, sizeof rows);
-	assert_string_equal(rows, "50,20");
+	io_prune(f, 45, 0, 3, "50,20");
 	// Before a time no row reaches: every row goes.
-	assert_weir_ok(weir__store_inbox_prune(f->st, 51, 0, &n));
-	assert_int_equal(n, 2);
-	assert_weir_ok(weir__store_inbox_prune(f->st, 51, 0, &n));
-	assert_int_equal(n, 0);
+	io_prune(f, 51, 0, 2, NULL);
+	io_prune(f, 51, 0, 0, NULL);
 }
 
 static void
 test_prune_by_count_keeps_the_newest(void **state)
 {
-	fx      *f = *state;
-	uint64_t n = 99;
-	char     rows[200];
+	fx *f = *state;
 	io_fill(f);
-	assert_weir_ok(weir__store_inbox_prune(f->st, 0, 6, &n));
-	assert_int_equal(n, 0);
-	assert_weir_ok(weir__store_inbox_prune(f->st, 0, 4, &n));
-	assert_int_equal(n, 2);
-	io_rows(f, rows, sizeof rows);
-	assert_string_equal(rows, "5,40,50,20");
+	io_prune(f, 0, 6, 0, NULL);
+	io_prune(f, 0, 4, 2, "5,40,50,20");
 	// Both limits: by age first (up to the row of 40), then count.
-	assert_weir_ok(weir__store_inbox_prune(f->st, 35, 1, &n));
-	assert_int_equal(n, 3);
-	io_rows(f, rows, sizeof rows);
-	assert_string_equal(rows, "20");
+	io_prune(f, 35, 1, 3, "20");
 	// New rows go after the old ones whatever their ts.
 	uint8_t id[16] = { 0xaa };
 	assert_int_equal(io_append(f->st, id), 0);
-	assert_weir_ok(weir__store_inbox_prune(f->st, 0, 1, &n));
-	assert_int_equal(n, 1);
+	io_prune(f, 0, 1, 1, NULL);
 	assert_int_equal(io_append(f->st, id), 1);
 }
 

@@ -203,6 +203,23 @@ wt_subscribe_on(weir_subscr **sub, weir_bus *bus, weir_loop *loop,
 	weir_subscr_config_destroy(sc);
 }
 
+/* Subscribes @p fn to @p topic with retries (max_attempts, base_ms,
+ * max_ms as weir_subscr_config_set_retry takes them) and nothing else
+ * set. */
+static inline weir_subscr *
+wt_subscribe_retry(weir_bus *bus, const char *topic, weir_handler fn,
+    void *arg, uint32_t attempts, uint32_t base_ms, uint32_t max_ms)
+{
+	weir_subscr_config *sc;
+	weir_subscr        *sub;
+	assert_weir_ok(weir_subscr_config_create(&sc));
+	assert_weir_ok(
+	    weir_subscr_config_set_retry(sc, attempts, base_ms, max_ms));
+	assert_weir_ok(weir_subscribe(&sub, bus, topic, fn, arg, NULL, sc));
+	weir_subscr_config_destroy(sc);
+	return sub;
+}
+
 /* @p sub's counters (weir_subscr_stats_get must succeed). */
 static inline weir_subscr_stats
 wt_subscr_stats(weir_subscr *sub)
