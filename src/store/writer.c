@@ -363,7 +363,8 @@ writer_run_batch(weir_store *st, weir__req *batch)
 	}
 }
 
-// Acknowledges a finished batch in queue order.
+// Acknowledges a finished batch in queue order. Async requests go to
+// w->spent, freed by the next submitter (writer_free_spent).
 static void
 writer_finish(weir_store *st, weir__req *batch)
 {
@@ -374,20 +375,34 @@ writer_finish(weir_store *st, weir__req *batch)
 		} else if (r->async && r->done != NULL) {
 			r->done(st, r->rv, r->seq, r->version, r->arg);
 		}
+		if (r->async) {
+			weir_event_release(r->ev); // never kept past its ack
+			r->ev = NULL;
+		}
 	}
 	pthread_mutex_lock(&w->mu);
 	weir__req *next;
 	for (weir__req *r = batch; r != NULL; r = next) {
 		next = r->next; // a woken waiter's request may vanish
 		if (r->async) {
-			weir_event_release(r->ev);
-			weir__free(r);
+			r->next  = w->spent;
+			w->spent = r;
 		} else {
 			r->finished = 1;
 		}
 	}
 	pthread_cond_broadcast(&w->done);
 	pthread_mutex_unlock(&w->mu);
+}
+
+static void
+writer_free_spent(weir__req *r)
+{
+	weir__req *next;
+	for (; r != NULL; r = next) {
+		next = r->next;
+		weir__free(r);
+	}
 }
 
 // Detaches up to max_batch requests; called with the mutex held.
@@ -512,6 +527,8 @@ weir__writer_stop(weir_store *st)
 	pthread_mutex_unlock(&w->mu);
 	pthread_join(w->thread, NULL);
 	w->started = 0;
+	writer_free_spent(w->spent);
+	w->spent = NULL;
 	writer_close_db(w);
 }
 
@@ -521,11 +538,14 @@ weir__writer_submit(weir_store *st, weir__req *r)
 	weir__writer *w = &st->writer;
 	r->next         = NULL;
 	pthread_mutex_lock(&w->mu);
+	weir__req *spent = w->spent;
+	w->spent         = NULL;
 	while (w->count >= w->capacity && !w->stopping) {
 		pthread_cond_wait(&w->space, &w->mu);
 	}
 	if (w->stopping || !w->started) {
 		pthread_mutex_unlock(&w->mu);
+		writer_free_spent(spent);
 		return weir__store_fail(st, WEIR_ECLOSED, "store is closed");
 	}
 	if (w->tail != NULL) {
@@ -542,6 +562,7 @@ weir__writer_submit(weir_store *st, weir__req *r)
 		}
 	}
 	pthread_mutex_unlock(&w->mu);
+	writer_free_spent(spent);
 	return WEIR_OK;
 }
 

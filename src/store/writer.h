@@ -26,7 +26,7 @@ enum { WEIR__REQ_APPEND = 0, WEIR__REQ_CALL = 1 };
 struct weir__req {
 	weir__req *next;
 	int        kind;
-	int        async;    // owned and freed by the writer
+	int        async;    // owned by the writer (freed: w->spent)
 	int        finished; // sync requests: set under the writer's mutex
 	weir_err   rv;
 	// appends
@@ -70,6 +70,10 @@ typedef struct weir__writer {
 	size_t          capacity;
 	size_t          max_batch;
 	int             stopping;
+	// Async requests done with (their events released), for the next
+	// submitter to free: memory goes back on the thread that took it,
+	// off the writer's thread, whose time bounds the store's appends.
+	weir__req *spent;
 	// Writer thread only.
 	uint64_t      next_seq;
 	sqlite3_stmt *ins;
