@@ -181,7 +181,8 @@ writer_run_call(weir_store *st, weir__req *r)
 	if (r->call == NULL) {
 		return WEIR_OK; // a flush marker
 	}
-	weir_err rv = writer_exec(st, "SAVEPOINT call");
+	st->writer.batch_calls = 1;
+	weir_err rv            = writer_exec(st, "SAVEPOINT call");
 	if (rv != WEIR_OK) {
 		return rv;
 	}
@@ -322,6 +323,7 @@ writer_run_batch(weir_store *st, weir__req *batch)
 	weir_err      hard  = writer_exec(st, "BEGIN IMMEDIATE");
 	weir__req    *r;
 	w->ts_first_block = start >> WEIR__TS_BLOCK_BITS;
+	w->batch_calls    = 0;
 	memset(w->ts_ranges, 0, w->ts_nranges * sizeof(*w->ts_ranges));
 	if (hard == WEIR_OK) {
 		hard = writer_run_requests(st, batch);
@@ -329,13 +331,19 @@ writer_run_batch(weir_store *st, weir__req *batch)
 	if (hard == WEIR_OK && w->next_seq != start) {
 		hard = writer_save_ts(st);
 	}
-	if (hard == WEIR_OK && w->next_seq != start) {
+	// Only a call deletes events (a trim): a batch that ran one records
+	// the highest seq handed out, so that an emptied log never hands
+	// it out again (writer_load_seq). Appends alone leave it to
+	// max(seq), sparing each commit the meta page.
+	int save_seq = w->batch_calls && w->next_seq - 1 > w->meta_seq;
+	if (hard == WEIR_OK && save_seq) {
 		hard = writer_save_seq(st);
 	}
 	if (hard == WEIR_OK) {
 		hard = writer_exec(st, "COMMIT");
 	}
 	if (hard == WEIR_OK) {
+		w->meta_seq = save_seq ? w->next_seq - 1 : w->meta_seq;
 		atomic_store(&w->committed_seq, w->next_seq - 1);
 		atomic_fetch_add(&w->commits, 1);
 		if (w->shrink_wal) {

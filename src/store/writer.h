@@ -93,8 +93,12 @@ typedef struct weir__writer {
 	weir__ts_range *ts_ranges;
 	size_t          ts_nranges;
 	uint64_t        ts_first_block;
-	int             shrink_wal;   // a batch failed with WEIR_ENOSPC
-	int64_t         shrink_after; // monotonic ns of the next try
+	// meta's last_seq is at least meta_seq (0 until this writer wrote
+	// it); batch_calls: the batch ran a call (writer_run_batch).
+	uint64_t meta_seq;
+	int      batch_calls;
+	int      shrink_wal;   // a batch failed with WEIR_ENOSPC
+	int64_t  shrink_after; // monotonic ns of the next try
 	// Any thread.
 	atomic_uint_fast64_t committed_seq;
 	atomic_uint_fast64_t commits; // transactions committed (tests)
