@@ -181,7 +181,8 @@ writer_run_call(weir_store *st, weir__req *r)
 	if (r->call == NULL) {
 		return WEIR_OK; // a flush marker
 	}
-	weir_err rv = writer_exec(st, "SAVEPOINT call");
+	st->writer.batch_calls = 1;
+	weir_err rv            = writer_exec(st, "SAVEPOINT call");
 	if (rv != WEIR_OK) {
 		return rv;
 	}
@@ -322,6 +323,7 @@ writer_run_batch(weir_store *st, weir__req *batch)
 	weir_err      hard  = writer_exec(st, "BEGIN IMMEDIATE");
 	weir__req    *r;
 	w->ts_first_block = start >> WEIR__TS_BLOCK_BITS;
+	w->batch_calls    = 0;
 	memset(w->ts_ranges, 0, w->ts_nranges * sizeof(*w->ts_ranges));
 	if (hard == WEIR_OK) {
 		hard = writer_run_requests(st, batch);
@@ -329,13 +331,19 @@ writer_run_batch(weir_store *st, weir__req *batch)
 	if (hard == WEIR_OK && w->next_seq != start) {
 		hard = writer_save_ts(st);
 	}
-	if (hard == WEIR_OK && w->next_seq != start) {
+	// Only a call deletes events (a trim): a batch that ran one records
+	// the highest seq handed out, so that an emptied log never hands
+	// it out again (writer_load_seq). Appends alone leave it to
+	// max(seq), sparing each commit the meta page.
+	int save_seq = w->batch_calls && w->next_seq - 1 > w->meta_seq;
+	if (hard == WEIR_OK && save_seq) {
 		hard = writer_save_seq(st);
 	}
 	if (hard == WEIR_OK) {
 		hard = writer_exec(st, "COMMIT");
 	}
 	if (hard == WEIR_OK) {
+		w->meta_seq = save_seq ? w->next_seq - 1 : w->meta_seq;
 		atomic_store(&w->committed_seq, w->next_seq - 1);
 		atomic_fetch_add(&w->commits, 1);
 		if (w->shrink_wal) {
@@ -363,7 +371,8 @@ writer_run_batch(weir_store *st, weir__req *batch)
 	}
 }
 
-// Acknowledges a finished batch in queue order.
+// Acknowledges a finished batch in queue order. Async requests go to
+// w->spent, freed by the next submitter (writer_free_spent).
 static void
 writer_finish(weir_store *st, weir__req *batch)
 {
@@ -374,20 +383,34 @@ writer_finish(weir_store *st, weir__req *batch)
 		} else if (r->async && r->done != NULL) {
 			r->done(st, r->rv, r->seq, r->version, r->arg);
 		}
+		if (r->async) {
+			weir_event_release(r->ev); // never kept past its ack
+			r->ev = NULL;
+		}
 	}
 	pthread_mutex_lock(&w->mu);
 	weir__req *next;
 	for (weir__req *r = batch; r != NULL; r = next) {
 		next = r->next; // a woken waiter's request may vanish
 		if (r->async) {
-			weir_event_release(r->ev);
-			weir__free(r);
+			r->next  = w->spent;
+			w->spent = r;
 		} else {
 			r->finished = 1;
 		}
 	}
 	pthread_cond_broadcast(&w->done);
 	pthread_mutex_unlock(&w->mu);
+}
+
+static void
+writer_free_spent(weir__req *r)
+{
+	weir__req *next;
+	for (; r != NULL; r = next) {
+		next = r->next;
+		weir__free(r);
+	}
 }
 
 // Detaches up to max_batch requests; called with the mutex held.
@@ -512,6 +535,8 @@ weir__writer_stop(weir_store *st)
 	pthread_mutex_unlock(&w->mu);
 	pthread_join(w->thread, NULL);
 	w->started = 0;
+	writer_free_spent(w->spent);
+	w->spent = NULL;
 	writer_close_db(w);
 }
 
@@ -521,11 +546,14 @@ weir__writer_submit(weir_store *st, weir__req *r)
 	weir__writer *w = &st->writer;
 	r->next         = NULL;
 	pthread_mutex_lock(&w->mu);
+	weir__req *spent = w->spent;
+	w->spent         = NULL;
 	while (w->count >= w->capacity && !w->stopping) {
 		pthread_cond_wait(&w->space, &w->mu);
 	}
 	if (w->stopping || !w->started) {
 		pthread_mutex_unlock(&w->mu);
+		writer_free_spent(spent);
 		return weir__store_fail(st, WEIR_ECLOSED, "store is closed");
 	}
 	if (w->tail != NULL) {
@@ -542,6 +570,7 @@ weir__writer_submit(weir_store *st, weir__req *r)
 		}
 	}
 	pthread_mutex_unlock(&w->mu);
+	writer_free_spent(spent);
 	return WEIR_OK;
 }
 

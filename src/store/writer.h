@@ -26,7 +26,7 @@ enum { WEIR__REQ_APPEND = 0, WEIR__REQ_CALL = 1 };
 struct weir__req {
 	weir__req *next;
 	int        kind;
-	int        async;    // owned and freed by the writer
+	int        async;    // owned by the writer (freed: w->spent)
 	int        finished; // sync requests: set under the writer's mutex
 	weir_err   rv;
 	// appends
@@ -70,6 +70,10 @@ typedef struct weir__writer {
 	size_t          capacity;
 	size_t          max_batch;
 	int             stopping;
+	// Async requests done with (their events released), for the next
+	// submitter to free: memory goes back on the thread that took it,
+	// off the writer's thread, whose time bounds the store's appends.
+	weir__req *spent;
 	// Writer thread only.
 	uint64_t      next_seq;
 	sqlite3_stmt *ins;
@@ -89,8 +93,12 @@ typedef struct weir__writer {
 	weir__ts_range *ts_ranges;
 	size_t          ts_nranges;
 	uint64_t        ts_first_block;
-	int             shrink_wal;   // a batch failed with WEIR_ENOSPC
-	int64_t         shrink_after; // monotonic ns of the next try
+	// meta's last_seq is at least meta_seq (0 until this writer wrote
+	// it); batch_calls: the batch ran a call (writer_run_batch).
+	uint64_t meta_seq;
+	int      batch_calls;
+	int      shrink_wal;   // a batch failed with WEIR_ENOSPC
+	int64_t  shrink_after; // monotonic ns of the next try
 	// Any thread.
 	atomic_uint_fast64_t committed_seq;
 	atomic_uint_fast64_t commits; // transactions committed (tests)

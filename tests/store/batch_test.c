@@ -302,6 +302,55 @@ test_run_storage_error(void **state)
 	assert_non_null(strstr(weir_store_errmsg(f->st), "no such table"));
 }
 
+// meta's last_seq as a connection of its own reads it; -1 without one.
+static int64_t
+meta_last_seq(fx *f)
+{
+	sqlite3      *db;
+	sqlite3_stmt *s;
+	int64_t       v = -1;
+	assert_int_equal(
+	    sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READONLY, NULL),
+	    SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_prepare_v2(db,
+	        "SELECT value FROM meta WHERE key='last_seq'", -1, &s, NULL),
+	    SQLITE_OK);
+	if (sqlite3_step(s) == SQLITE_ROW) {
+		v = sqlite3_column_int64(s, 0);
+	}
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return v;
+}
+
+// Batches of appends leave meta alone (a page less per commit): the
+// highest seq is max(seq) then. A batch that runs a call (a trim may
+// empty the log) records it, each time it has grown, so an emptied log
+// never hands a seq out again, also after a restart.
+static void
+test_seq_recorded_by_calls(void **state)
+{
+	fx      *f = *state;
+	uint64_t deleted;
+	for (int i = 0; i < 3; i++) {
+		fx_append(f->st, "t.x", "x");
+	}
+	assert_int_equal(meta_last_seq(f), -1);
+	assert_weir_ok(weir_store_trim(f->st, 1000, 0, &deleted));
+	assert_int_equal(deleted, 3);
+	assert_int_equal(meta_last_seq(f), 3);
+	assert_int_equal(fx_append(f->st, "t.x", "x"), 4);
+	assert_int_equal(fx_append(f->st, "t.x", "x"), 5);
+	assert_int_equal(meta_last_seq(f), 3);
+	assert_weir_ok(weir_store_trim(f->st, 1000, 0, &deleted));
+	assert_int_equal(deleted, 2);
+	assert_int_equal(meta_last_seq(f), 5);
+	weir_store_destroy(f->st);
+	fx_open(f);
+	assert_int_equal(fx_append(f->st, "t.x", "after"), 6);
+}
+
 int
 main(void)
 {
@@ -320,6 +369,8 @@ main(void)
 		    test_run_unwind_refused, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_run_storage_error, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_seq_recorded_by_calls, fx_setup, fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
