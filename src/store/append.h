@@ -61,7 +61,9 @@ weir_err weir__append_inbox_unsee(
     weir_store *st, const weir__req *r, weir_err rv);
 // Checks that @p ev may enter the log (appends and dead letters): a
 // valid topic, within weir's limits (so that it reads back), and at most
-// the store's max_event bytes; sets *hsize to its encoded headers' size.
+// the store's max_event bytes (topic and limits unless weir_event_new
+// checked them already: core/event.h, EVENT_CHECKED); sets *hsize to its
+// encoded headers' size.
 // WEIR_EBADTOPIC, WEIR_EINVAL or WEIR_ETOOBIG, with errmsg set.
 weir_err weir__append_check_event(
     weir_store *st, const weir_event *ev, size_t *hsize);
