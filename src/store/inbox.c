@@ -75,6 +75,54 @@ inbox_exec(
 	    : weir__store_sqlerr(st, db, rc, "inbox");
 }
 
+// Whether trims record ids: the store took inbox appends (meta
+// 'inbound'), or its inbox has rows (a store of schema 5 that has not
+// taken one since). A store without an inbound bridge never pays for it.
+static weir_err
+inbox_trim_records(weir_store *st, sqlite3 *db, int *yes)
+{
+	uint64_t v  = 0;
+	weir_err rv = inbox_exec(st, db,
+	    "SELECT EXISTS(SELECT 1 FROM meta WHERE key='inbound')"
+	    " OR EXISTS(SELECT 1 FROM inbox) OR ?1",
+	    0, &v);
+	*yes        = v != 0;
+	return rv;
+}
+
+weir_err
+weir__inbox_record_trim(
+    weir_store *st, sqlite3 *db, int64_t before_seq, int64_t before_ts)
+{
+	int      yes;
+	weir_err rv = inbox_trim_records(st, db, &yes);
+	if (rv != WEIR_OK || !yes) {
+		return rv;
+	}
+	sqlite3_stmt *s;
+	int           rc = sqlite3_prepare_v2(db,
+	              "INSERT OR IGNORE INTO inbox(id,ts) SELECT id,?3 FROM events"
+	                        " WHERE seq<?1 AND ts<?2 ORDER BY seq",
+	              -1, &s, NULL);
+	if (rc != SQLITE_OK) {
+		return weir__store_sqlerr(st, db, rc, "trim: inbox");
+	}
+	weir__bind b;
+	weir__bind_init(&b, s);
+	weir__bind_int64(&b, 1, before_seq);
+	weir__bind_int64(&b, 2, before_ts);
+	weir__bind_int64(&b, 3, weir__store_now());
+	rc = b.rc == SQLITE_OK ? sqlite3_step(s) : b.rc;
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE) {
+		return weir__store_sqlerr(st, db, rc, "trim: inbox");
+	}
+	if (sqlite3_changes(db) > 0) {
+		st->writer.inbox_rows = 1;
+	}
+	return WEIR_OK;
+}
+
 // The inbox's rows are numbered in the order their ids were first seen
 // (n, the rowid), and pruning goes by that order: both deletes walk only
 // the rows they delete, or the `keep` newest, without an index on ts.
@@ -99,6 +147,16 @@ inbox_prune(weir_store *st, sqlite3 *db, void *arg)
 		    "DELETE FROM inbox WHERE n <= (SELECT n FROM inbox"
 		    " ORDER BY n DESC LIMIT 1 OFFSET ?1)",
 		    (int64_t) r->keep, &r->pruned);
+	}
+	// Emptied: inbox appends stop looking there (inbox_rows.c). A
+	// batch that rolls back makes the writer cautious again.
+	uint64_t any = 1;
+	if (rv == WEIR_OK) {
+		rv = inbox_exec(st, db,
+		    "SELECT EXISTS(SELECT 1 FROM inbox) OR ?1", 0, &any);
+	}
+	if (rv == WEIR_OK) {
+		st->writer.inbox_rows = any != 0;
 	}
 	return rv;
 }
