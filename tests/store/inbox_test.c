@@ -686,6 +686,24 @@ test_trim_records_once_inbound(void **state)
 	assert_int_equal(ib_count(f->st), 2);
 }
 
+// The store's 'inbound' mark refused (the meta table gone) on a lone
+// inbox append: the append fails with the storage error, naming the
+// inbox, and nothing is written.
+static void
+test_mark_fails(void **state)
+{
+	fx         *f  = *state;
+	weir_event *ev = fx_event("in.m", "m");
+	ib_done     d;
+	fx_sql(f, "DROP TABLE meta");
+	ib_append(f->st, ev, &d);
+	assert_int_equal(d.err, WEIR_ESTORE);
+	assert_int_equal(d.seq, 0);
+	assert_non_null(strstr(weir_store_errmsg(f->st), "inbox"));
+	assert_int_equal(ib_last(f->st), 0);
+	weir_event_release(ev);
+}
+
 int
 main(void)
 {
@@ -722,6 +740,8 @@ main(void)
 		    test_trim_one_transaction, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_trim_records_once_inbound, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_mark_fails, fx_setup, fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
