@@ -59,7 +59,11 @@ void weir__append_bind_row(
 // inbound_marked; inbox_rows.c): read at start, made cautious again by
 // a rolled-back batch.
 void weir__inbox_load(weir_store *st);
-void weir__inbox_rolled_back(weir__writer *w);
+// Reads the inbox's largest id and whether it has rows into the writer
+// (on @p db, the writer's, on its thread); WEIR_OK, or the storage
+// error, the writer then cautious (every id looked up).
+weir_err weir__inbox_bound(weir_store *st, sqlite3 *db);
+void     weir__inbox_rolled_back(weir__writer *w);
 // The inbox part of one inbox append (the store marked, its id looked
 // up in the inbox when that has rows): *seen is 1 when the id is there.
 // WEIR_OK or a storage error.

@@ -102,10 +102,7 @@ weir__inbox_record_trim(
 	if (rc != SQLITE_DONE) {
 		return weir__store_sqlerr(st, db, rc, "trim: inbox");
 	}
-	if (sqlite3_changes(db) > 0) {
-		st->writer.inbox_rows = 1;
-	}
-	return WEIR_OK;
+	return sqlite3_changes(db) > 0 ? weir__inbox_bound(st, db) : WEIR_OK;
 }
 
 // The inbox's rows are numbered in the order their ids were first seen
@@ -133,17 +130,10 @@ inbox_prune(weir_store *st, sqlite3 *db, void *arg)
 		    " ORDER BY n DESC LIMIT 1 OFFSET ?1)",
 		    (int64_t) r->keep, &r->pruned);
 	}
-	// Emptied: inbox appends stop looking there (inbox_rows.c). A
-	// batch that rolls back makes the writer cautious again.
-	uint64_t any = 1;
-	if (rv == WEIR_OK) {
-		rv = inbox_exec(st, db,
-		    "SELECT EXISTS(SELECT 1 FROM inbox) OR ?1", 0, &any);
-	}
-	if (rv == WEIR_OK) {
-		st->writer.inbox_rows = any != 0;
-	}
-	return rv;
+	// Emptied, or its largest id lower: inbox appends look up fewer
+	// ids (inbox_rows.c). A batch that rolls back makes the writer
+	// cautious again.
+	return rv == WEIR_OK ? weir__inbox_bound(st, db) : rv;
 }
 
 weir_err

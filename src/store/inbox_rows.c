@@ -4,8 +4,9 @@
 // INSERT, whose refusal means "seen"). The inbox table holds the ids of
 // events that have left the log (a trim records them, cursor.c), and
 // rows of stores made before this (schema 5 kept one per inbox append);
-// the writer knows when it has none (inbox_rows, the common case) and
-// then does not look there at all.
+// the writer knows when it has none (inbox_rows, the common case), and
+// its largest id: it looks up only ids at or below that (UUIDv7 ids,
+// which grow with time, of new events are above the trimmed ones).
 //
 // Runs of inbox appends go like plain appends (append.c): one lookup of
 // all their ids in the inbox (when it has rows), then all their events
@@ -13,9 +14,47 @@
 // event the log refuses goes one by one (append_inbox in append.c),
 // where each append gets what it would get alone; a storage error fails
 // the batch, which rolls back everything.
+#include <string.h>
+
 #include "store/append.h"
 #include "store/bind.h"
 #include "store/store.h"
+
+// Every id may be in the inbox.
+static void
+inbox_cautious(weir__writer *w)
+{
+	w->inbox_rows = 1;
+	memset(w->inbox_max, 0xff, sizeof(w->inbox_max));
+}
+
+weir_err
+weir__inbox_bound(weir_store *st, sqlite3 *db)
+{
+	weir__writer *w = &st->writer;
+	sqlite3_stmt *s = NULL;
+	inbox_cautious(w);
+	int rc =
+	    sqlite3_prepare_v2(db, "SELECT max(id) FROM inbox", -1, &s, NULL);
+	if (rc == SQLITE_OK) {
+		rc = sqlite3_step(s);
+	}
+	// A blob bounds the ids (ids are blobs); none: the inbox is empty;
+	// a damaged row of another type leaves the writer cautious.
+	if (rc == SQLITE_ROW && sqlite3_column_type(s, 0) == SQLITE_BLOB) {
+		size_t len = (size_t) sqlite3_column_bytes(s, 0);
+		memset(w->inbox_max, 0, sizeof(w->inbox_max));
+		memcpy(w->inbox_max, sqlite3_column_blob(s, 0),
+		    len < sizeof(w->inbox_max) ? len : sizeof(w->inbox_max));
+	}
+	if (rc == SQLITE_ROW) {
+		w->inbox_rows = sqlite3_column_type(s, 0) != SQLITE_NULL;
+		rc            = SQLITE_DONE;
+	}
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? WEIR_OK
+	                         : weir__store_sqlerr(st, db, rc, "inbox");
+}
 
 void
 weir__inbox_load(weir_store *st)
@@ -24,17 +63,11 @@ weir__inbox_load(weir_store *st)
 	sqlite3_stmt *s;
 	// A failed look leaves the cautious answers: rows may be there,
 	// and the mark is written again by the next inbox append.
-	w->inbox_rows     = 1;
+	(void) weir__inbox_bound(st, w->db);
 	w->inbound_marked = 0;
-	if (sqlite3_prepare_v2(w->db,
-	        "SELECT EXISTS(SELECT 1 FROM inbox),"
-	        " EXISTS(SELECT 1 FROM meta WHERE key='inbound')",
-	        -1, &s, NULL) != SQLITE_OK) {
-		return;
-	}
-	if (sqlite3_step(s) == SQLITE_ROW) {
-		w->inbox_rows     = sqlite3_column_int(s, 0);
-		w->inbound_marked = sqlite3_column_int(s, 1);
+	if (sqlite3_prepare_v2(w->db, "SELECT 1 FROM meta WHERE key='inbound'",
+	        -1, &s, NULL) == SQLITE_OK) {
+		w->inbound_marked = sqlite3_step(s) == SQLITE_ROW;
 	}
 	sqlite3_finalize(s);
 }
@@ -42,10 +75,26 @@ weir__inbox_load(weir_store *st)
 void
 weir__inbox_rolled_back(weir__writer *w)
 {
-	// The batch may have undone a prune that emptied the inbox, or the
-	// mark written in it.
-	w->inbox_rows     = 1;
+	// The batch may have undone a prune that emptied the inbox or
+	// lowered its largest id, or the mark written in it.
+	inbox_cautious(w);
 	w->inbound_marked = 0;
+}
+
+// 1 when an id of the @p n requests from @p r may be in the inbox: it
+// has rows, and the id is not above its largest.
+static int
+inbox_may_hold(const weir__writer *w, const weir__req *r, size_t n)
+{
+	if (!w->inbox_rows) {
+		return 0;
+	}
+	for (size_t i = 0; i < n; i++, r = r->next) {
+		if (memcmp(weir_event_id(r->ev), w->inbox_max, 16) <= 0) {
+			return 1;
+		}
+	}
+	return 0;
 }
 
 // Marks the store as taking inbox appends (meta 'inbound': its trims
@@ -90,7 +139,7 @@ weir__append_inbox_seen(weir_store *st, weir__req *r, int *seen)
 {
 	weir_err rv = inbox_mark(st);
 	int      bound, rc = SQLITE_DONE;
-	if (rv == WEIR_OK && st->writer.inbox_rows) {
+	if (rv == WEIR_OK && inbox_may_hold(&st->writer, r, 1)) {
 		rc = inbox_seen(st->writer.inbox_has, r, 1, &bound);
 	}
 	*seen = rc == SQLITE_ROW;
@@ -132,7 +181,7 @@ weir__append_inbox_rows(weir_store *st, weir__req *r, size_t *single)
 		return 0;
 	}
 	int bound = 1;
-	int rc    = st->writer.inbox_rows
+	int rc    = inbox_may_hold(&st->writer, r, n)
 	       ? inbox_seen(st->writer.inbox_any[size], r, n, &bound)
 	       : SQLITE_DONE;
 	if (rc == SQLITE_DONE) {

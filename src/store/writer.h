@@ -83,11 +83,14 @@ typedef struct weir__writer {
 	// ids of WEIR__APPEND_ROWS >> i inbox appends in it (inbox_rows.c)
 	sqlite3_stmt *inbox_has;
 	sqlite3_stmt *inbox_any[5];
-	// 0 only while the inbox is known to have no rows: inbox appends
-	// then skip the lookup (inbox_rows.c). Set by a trim that records
-	// ids and by a rolled-back batch; cleared by a prune that empties
-	// it.
-	int inbox_rows;
+	// What the writer knows of the inbox (inbox_rows.c): 0 while it is
+	// known to have no rows; else no id above inbox_max (its largest,
+	// cut or padded with zeros to 16 bytes) is in it. Inbox appends
+	// look only ids at or below it up. Read at start, after a trim that
+	// records ids and after a prune; a rolled-back batch makes it
+	// cautious (rows, inbox_max all 0xff).
+	int     inbox_rows;
+	uint8_t inbox_max[16];
 	// The store is marked as taking inbox appends (meta 'inbound', so
 	// trims record the ids they remove); 0 after a rollback.
 	int           inbound_marked;
