@@ -1,5 +1,6 @@
-// The inbox: appends that also record their id as seen (the writer's
-// part is append_inbox in append.c), and its pruning.
+// Inbox appends (de-duplicated against the log and the inbox; the
+// writer's part is append_inbox in append.c and inbox_rows.c), the ids a
+// trim records in the inbox, and its pruning.
 #include "store/inbox.h"
 #include "store/append.h"
 #include "store/bind.h"
