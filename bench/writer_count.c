@@ -8,9 +8,13 @@
  * are full (max_batch, 1024) whatever valgrind's thread scheduling does:
  * the count is the writer's steady state, deterministic run to run.
  *
- * usage: writer_count [--inbox] [--normal] [--dup K] [--n N] [--dir DIR]
+ * usage: writer_count [--inbox] [--normal] [--dup K] [--trimmed K] [--n N]
+ *                     [--dir DIR]
  *   --inbox   inbox appends (the inbound bridge's path), else plain ones
  *   --dup K   with --inbox: every K-th append repeats an earlier id
+ *   --trimmed K  first (by an earlier writer, in a thread of its own) K
+ *             inbox appends trimmed from the log, so that the inbox has
+ *             K rows: the path that looks ids up there
  * Events: topic "in.orders", a 36-byte ce_id-like header, 64-byte
  * payload, UUIDv7 ids (as the Kafka inbound bench's producer makes).
  */
@@ -65,6 +69,35 @@ die(const char *what)
 	exit(1);
 }
 
+static weir_event *make_event(const weir_event *like);
+
+// Leaves @p k ids in the inbox of the store at @p path: inbox appends,
+// then a trim that moves their ids there. Its own open, so its writer
+// is another thread (another callgrind file) than the one measured.
+static void
+fill_inbox(const char *path, size_t k)
+{
+	weir_store *st;
+	char        why[256];
+	uint64_t    last = 0;
+	if (weir_store_open(&st, path, NULL, why, sizeof why) != WEIR_OK) {
+		die(why);
+	}
+	for (size_t i = 0; i < k; i++) {
+		weir_event *ev = make_event(NULL);
+		if (weir__store_inbox_append(st, ev, NULL, NULL) != WEIR_OK) {
+			die("inbox append");
+		}
+		weir_event_release(ev);
+	}
+	weir_store_flush(st);
+	weir_store_last_seq(st, &last);
+	if (weir_store_trim(st, last + 1, 0, NULL) != WEIR_OK) {
+		die("trim");
+	}
+	weir_store_destroy(st);
+}
+
 static weir_event *
 make_event(const weir_event *like)
 {
@@ -89,7 +122,7 @@ make_event(const weir_event *like)
 int
 main(int argc, char **argv)
 {
-	size_t      n = 20000, dup = 0;
+	size_t      n = 20000, dup = 0, trimmed = 0;
 	int         inbox = 0, normal = 0;
 	const char *dir = "/var/tmp";
 	for (int i = 1; i < argc; i++) {
@@ -101,20 +134,25 @@ main(int argc, char **argv)
 			n = (size_t) atol(argv[++i]);
 		} else if (!strcmp(argv[i], "--dup") && i + 1 < argc) {
 			dup = (size_t) atol(argv[++i]);
+		} else if (!strcmp(argv[i], "--trimmed") && i + 1 < argc) {
+			trimmed = (size_t) atol(argv[++i]);
 		} else if (!strcmp(argv[i], "--dir") && i + 1 < argc) {
 			dir = argv[++i];
 		} else {
-			die("usage: [--inbox] [--normal] [--dup K] [--n N] "
-			    "[--dir DIR]");
+			die("usage: [--inbox] [--normal] [--dup K] "
+			    "[--trimmed K] [--n N] [--dir DIR]");
 		}
+	}
+	char path[600];
+	snprintf(path, sizeof path, "%s/writer_count_%d.db", dir, getpid());
+	if (trimmed > 0) { // before the events: their ids come after
+		fill_inbox(path, trimmed);
 	}
 	weir_event **evs = calloc(n, sizeof *evs);
 	for (size_t i = 0; i < n; i++) {
 		evs[i] =
 		    make_event(dup && i % dup == dup - 1 ? evs[i / 2] : NULL);
 	}
-	char path[600];
-	snprintf(path, sizeof path, "%s/writer_count_%d.db", dir, getpid());
 	weir_store_config *cfg;
 	weir_store        *st;
 	char               why[256];

@@ -306,7 +306,11 @@ weir_event_new(weir_event **out, const weir_event_init *init)
 	if (rv != WEIR_OK || (rv = event_check(&in)) != WEIR_OK) {
 		return rv;
 	}
-	return weir__event_make(out, &in, NULL, NULL);
+	rv = weir__event_make(out, &in, NULL, NULL);
+	if (rv == WEIR_OK) {
+		(*out)->flags |= EVENT_CHECKED; // not shared yet
+	}
+	return rv;
 }
 
 static void

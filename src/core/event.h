@@ -11,6 +11,10 @@ enum {
 	EVENT_STACK = 1, // lives for one synchronous emit; hold() copies
 	EVENT_LAZY  = 2, // id and ts are made when first read
 	EVENT_BLOCK = 4, // one of a batch's block (evblock.c), not pooled
+	// weir_event_new checked its topic and limits: the store need not
+	// check them again (store/append.c). Other constructors leave it
+	// clear, so an event they make is checked at the store's door.
+	EVENT_CHECKED = 8,
 };
 
 // What few events carry (a key, headers, a cause, a taken payload, a
@@ -44,6 +48,14 @@ struct weir_event {
 	weir__event_ext *ext; // NULL: no key, headers, cause, seq, free
 	uint8_t          id[16];
 };
+
+// 1 when @p ev was made by weir_event_new, which refused a bad topic
+// and anything past weir's limits (EVENT_CHECKED).
+static inline int
+weir__event_checked(const weir_event *ev)
+{
+	return (ev->flags & EVENT_CHECKED) != 0;
+}
 
 // Builds an event; when @p take_free is set the payload pointer is
 // adopted (freed by take_free when the event dies) instead of copied.

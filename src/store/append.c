@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "core/event.h"
 #include "store/append.h"
 #include "store/bind.h"
 #include "store/codec.h"
@@ -135,66 +136,32 @@ append_stream(weir_store *st, weir__req *r)
 	return append_stream_set(st, r->stream, cur + 1);
 }
 
-// The event of an inbox append was refused after its id went into the
-// inbox. A hard error rolls the whole batch back; after any other the
-// batch commits, so the id is taken out again: "seen" without its event,
-// the broker's redelivery would be dropped as a duplicate and the event
-// lost. Returns @p rv, or the delete's own failure.
-weir_err
-weir__append_inbox_unsee(weir_store *st, const weir__req *r, weir_err rv)
-{
-	if (weir__writer_is_hard(rv)) {
-		return rv;
-	}
-	static const char hex[] = "0123456789abcdef";
-	const uint8_t    *id    = weir_event_id(r->ev);
-	char              sql[80], *p;
-	p = sql + snprintf(sql, sizeof(sql), "DELETE FROM inbox WHERE id=x'");
-	for (int i = 0; i < 16; i++) {
-		*p++ = hex[id[i] >> 4];
-		*p++ = hex[id[i] & 15];
-	}
-	memcpy(p, "'", 2);
-	int rc = sqlite3_exec(st->writer.db, sql, NULL, NULL, NULL);
-	return rc == SQLITE_OK
-	    ? rv
-	    : weir__store_sqlerr(st, st->writer.db, rc, "inbox");
-}
-
-// An inbox append: the id goes into the inbox first; an id already
-// there was seen before and writes nothing. A new inbox id whose event
-// is already in the log (a local event that came back) adds only the
-// inbox row. Both rows live in the batch's one transaction, so "seen"
-// and "appended" cannot part across a crash.
+// An inbox append: an id already in the log (its event still there, or
+// a local event that came back) or in the inbox (its event trimmed)
+// writes nothing and is a duplicate, with the log's seq if it has one.
 static weir_err
 append_inbox(weir_store *st, weir__req *r)
 {
-	sqlite3_stmt *s = st->writer.inbox_ins;
-	weir__bind    b;
-	weir__bind_init(&b, s);
-	weir__bind_blob(&b, 1, weir_event_id(r->ev), 16);
-	weir__bind_int64(&b, 2, weir__store_now());
-	weir_err rv = weir__bind_check(&b, st, st->writer.db, "inbox");
-	if (rv == WEIR_OK) {
-		rv = weir__store_step_done(st, st->writer.db, s, "inbox");
-	}
+	int      seen;
+	weir_err rv = weir__append_inbox_seen(st, r, &seen);
 	if (rv != WEIR_OK) {
 		return rv;
 	}
-	if (sqlite3_changes(st->writer.db) == 0) {
-		r->dup = 1;
-		return WEIR_OK;
-	}
-	int rc = append_insert(st, r, 0);
+	int rc = seen ? SQLITE_CONSTRAINT : append_insert(st, r, 0);
 	if (rc == SQLITE_DONE) {
 		return WEIR_OK;
 	}
-	if ((rc & 0xff) == SQLITE_CONSTRAINT && append_find(st, r, &rv) != 0) {
-		r->dup = rv == WEIR_OK;
-		return rv;
+	if ((rc & 0xff) == SQLITE_CONSTRAINT) {
+		int found = append_find(st, r, &rv);
+		if (found < 0) {
+			return rv;
+		}
+		if (seen || found) {
+			r->dup = 1;
+			return WEIR_OK;
+		}
 	}
-	return weir__append_inbox_unsee(
-	    st, r, weir__store_sqlerr(st, st->writer.db, rc, "append"));
+	return weir__store_sqlerr(st, st->writer.db, rc, "append");
 }
 
 weir_err
@@ -339,8 +306,11 @@ weir__append_rows(weir_store *st, weir__req *r, size_t *single)
 
 // ---- caller side ------------------------------------------------------
 
-weir_err
-weir__append_check_event(weir_store *st, const weir_event *ev, size_t *hsize)
+// Whatever made the event may not have checked it (an internal
+// constructor): only weir_event_new's mark (core/event.h) lets the
+// topic and limits go unchecked here, ~740 instructions an event.
+static weir_err
+append_check_unchecked(weir_store *st, const weir_event *ev)
 {
 	if (weir_topic_validate(weir_event_topic(ev)) != WEIR_OK) {
 		return weir__store_fail(st, WEIR_EBADTOPIC,
@@ -350,6 +320,17 @@ weir__append_check_event(weir_store *st, const weir_event *ev, size_t *hsize)
 		return weir__store_fail(st, WEIR_EINVAL,
 		    "event past weir's limits (header count, name or value "
 		    "length, key length): it would not read back");
+	}
+	return WEIR_OK;
+}
+
+weir_err
+weir__append_check_event(weir_store *st, const weir_event *ev, size_t *hsize)
+{
+	weir_err rv =
+	    weir__event_checked(ev) ? WEIR_OK : append_check_unchecked(st, ev);
+	if (rv != WEIR_OK) {
+		return rv;
 	}
 	*hsize      = weir__codec_headers_size(ev);
 	size_t size = weir__codec_event_size(ev, *hsize);

@@ -28,10 +28,11 @@ weir_err weir__append_exec(weir_store *st, weir__req *r);
 // after an id was refused), and r->rv holds a storage error that fails
 // the batch, if one happened.
 size_t weir__append_rows(weir_store *st, weir__req *r, size_t *single);
-// The same for runs of inbox appends (inbox_rows.c): their inbox rows
-// by one multi-row INSERT, then their events by another.
+// The same for runs of inbox appends (inbox_rows.c): one lookup of their
+// ids in the inbox (when it has rows), then their events by one
+// multi-row INSERT.
 size_t weir__append_inbox_rows(weir_store *st, weir__req *r, size_t *single);
-// The index into ins_rows (and inbox_rows) of the largest multi-row
+// The index into ins_rows (and inbox_any) of the largest multi-row
 // statement not longer than a run of @p n, or -1 when n < 2.
 int weir__append_run_size(size_t n);
 // How many requests from @p r (never NULL: the writer's current one)
@@ -54,14 +55,31 @@ int weir__append_rows_insert(
 #define WEIR__APPEND_COLS 7
 void weir__append_bind_row(
     weir__bind *b, const weir__req *r, int base, uint64_t seq);
-// After the event of an inbox append was refused, its id's inbox row
-// (which went in first) is deleted unless @p rv is a hard error (the
-// batch then rolls back). Returns @p rv, or the delete's own failure.
-weir_err weir__append_inbox_unsee(
-    weir_store *st, const weir__req *r, weir_err rv);
+// The inbox's state on the writer (writer.h: inbox_rows,
+// inbound_marked; inbox_rows.c): read at start, made cautious again by
+// a rolled-back batch.
+void weir__inbox_load(weir_store *st);
+// Reads the inbox's largest id and whether it has rows into the writer
+// (on @p db, the writer's, on its thread); WEIR_OK, or the storage
+// error, the writer then cautious (every id looked up).
+weir_err weir__inbox_bound(weir_store *st, sqlite3 *db);
+void     weir__inbox_rolled_back(weir__writer *w);
+// The inbox part of one inbox append (the store marked, its id looked
+// up in the inbox when that has rows): *seen is 1 when the id is there.
+// WEIR_OK or a storage error.
+weir_err weir__append_inbox_seen(weir_store *st, weir__req *r, int *seen);
+// cursor.c's trim, on the writer (inbox.c): records the ids of
+// the events a trim is about to delete (seq < @p before_seq and ts <
+// @p before_ts) in the inbox, first seen now, in seq order, when the
+// store takes inbox appends (meta 'inbound') or its inbox has rows.
+weir_err weir__inbox_record_trim(
+    weir_store *st, sqlite3 *db, int64_t before_seq, int64_t before_ts);
+
 // Checks that @p ev may enter the log (appends and dead letters): a
 // valid topic, within weir's limits (so that it reads back), and at most
-// the store's max_event bytes; sets *hsize to its encoded headers' size.
+// the store's max_event bytes (topic and limits unless weir_event_new
+// checked them already: core/event.h, EVENT_CHECKED); sets *hsize to its
+// encoded headers' size.
 // WEIR_EBADTOPIC, WEIR_EINVAL or WEIR_ETOOBIG, with errmsg set.
 weir_err weir__append_check_event(
     weir_store *st, const weir_event *ev, size_t *hsize);

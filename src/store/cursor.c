@@ -1,6 +1,7 @@
 // Named cursors (the bridge keeps its positions here) and retention.
 // Retention runs on the writer, inside its transaction, so the lowest
 // cursor it reads is the one in force when the rows go.
+#include "store/append.h"
 #include "store/bind.h"
 #include "store/read.h"
 #include "store/reader.h"
@@ -184,6 +185,12 @@ cursor_trim(weir_store *st, sqlite3 *db, void *arg)
 	int64_t bound = (int64_t) r->before;
 	if (lowest >= 0 && lowest < bound - 1) {
 		bound = lowest + 1;
+	}
+	// The ids leave the log and enter the inbox in one transaction, so
+	// a redelivery is recognised on either side of the trim.
+	weir_err rv = weir__inbox_record_trim(st, db, bound, r->cutoff);
+	if (rv != WEIR_OK) {
+		return rv;
 	}
 	rc = cursor_step(db, "DELETE FROM events WHERE seq<?2 AND ts<?3", r,
 	    bound, r->cutoff, NULL);

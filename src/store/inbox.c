@@ -1,5 +1,6 @@
-// The inbox: appends that also record their id as seen (the writer's
-// part is append_inbox in append.c), and its pruning.
+// Inbox appends (de-duplicated against the log and the inbox; the
+// writer's part is append_inbox in append.c and inbox_rows.c), the ids a
+// trim records in the inbox, and its pruning.
 #include "store/inbox.h"
 #include "store/append.h"
 #include "store/bind.h"
@@ -75,6 +76,36 @@ inbox_exec(
 	    : weir__store_sqlerr(st, db, rc, "inbox");
 }
 
+// Trims record ids only in a store that took inbox appends (meta
+// 'inbound'), or whose inbox has rows (a store of schema 5 that has not
+// taken one since): a store without an inbound bridge never pays for it.
+// The ids are first seen at the trim (docs/store.md, "The inbox").
+weir_err
+weir__inbox_record_trim(
+    weir_store *st, sqlite3 *db, int64_t before_seq, int64_t before_ts)
+{
+	sqlite3_stmt *s;
+	int           rc = sqlite3_prepare_v2(db,
+	              "INSERT OR IGNORE INTO inbox(id,ts) SELECT id,?3 FROM events"
+	                        " WHERE seq<?1 AND ts<?2 AND"
+	                        " (EXISTS(SELECT 1 FROM meta WHERE key='inbound')"
+	                        " OR EXISTS(SELECT 1 FROM inbox)) ORDER BY seq",
+	              -1, &s, NULL);
+	if (rc == SQLITE_OK) {
+		weir__bind b;
+		weir__bind_init(&b, s);
+		weir__bind_int64(&b, 1, before_seq);
+		weir__bind_int64(&b, 2, before_ts);
+		weir__bind_int64(&b, 3, weir__store_now());
+		rc = b.rc == SQLITE_OK ? sqlite3_step(s) : b.rc;
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE) {
+		return weir__store_sqlerr(st, db, rc, "trim: inbox");
+	}
+	return sqlite3_changes(db) > 0 ? weir__inbox_bound(st, db) : WEIR_OK;
+}
+
 // The inbox's rows are numbered in the order their ids were first seen
 // (n, the rowid), and pruning goes by that order: both deletes walk only
 // the rows they delete, or the `keep` newest, without an index on ts.
@@ -100,7 +131,10 @@ inbox_prune(weir_store *st, sqlite3 *db, void *arg)
 		    " ORDER BY n DESC LIMIT 1 OFFSET ?1)",
 		    (int64_t) r->keep, &r->pruned);
 	}
-	return rv;
+	// Emptied, or its largest id lower: inbox appends look up fewer
+	// ids (inbox_rows.c). A batch that rolls back makes the writer
+	// cautious again.
+	return rv == WEIR_OK ? weir__inbox_bound(st, db) : rv;
 }
 
 weir_err

@@ -43,13 +43,9 @@ static const char writer_sql_sget[] =
 static const char writer_sql_sset[] =
     "INSERT INTO streams(name,version) VALUES(?1,?2)"
     " ON CONFLICT(name) DO UPDATE SET version=excluded.version";
-static const char writer_sql_inbox[] =
-    "INSERT INTO inbox(id,ts) VALUES(?1,?2) ON CONFLICT(id) DO NOTHING";
-// OR IGNORE: no statement journal; a skipped (seen) id makes the
-// writer delete the run's rows again (inbox_rows.c).
-static const char writer_sql_inbox_rows[] =
-    "INSERT OR IGNORE INTO inbox(id,ts) VALUES(?1,?2)";
-static const char writer_sql_inbox_row[] = ",(?,?)";
+static const char writer_sql_inbox_has[] = "SELECT 1 FROM inbox WHERE id=?1";
+static const char writer_sql_inbox_any[] = "SELECT 1 FROM inbox WHERE id=?";
+static const char writer_sql_inbox_or[]  = " OR id=?";
 static const char writer_sql_ts_block[] =
     "INSERT INTO events_ts_blocks(block,lo,hi) VALUES(?1,?2,?3)"
     " ON CONFLICT(block) DO UPDATE SET lo=min(lo,excluded.lo),"
@@ -88,9 +84,9 @@ writer_exec(weir_store *st, const char *sql)
 _Static_assert(sizeof(((weir__writer *) 0)->ins_rows) ==
         WEIR__APPEND_SIZES * sizeof(sqlite3_stmt *),
     "one multi-row INSERT per size");
-_Static_assert(sizeof(((weir__writer *) 0)->inbox_rows) ==
+_Static_assert(sizeof(((weir__writer *) 0)->inbox_any) ==
         WEIR__APPEND_SIZES * sizeof(sqlite3_stmt *),
-    "one multi-row inbox INSERT per size");
+    "one inbox lookup per run size");
 
 // The multi-row INSERTs: @p head (one VALUES row), then one more @p row
 // per further row (parameters numbered on implicitly), into @p out[size]
@@ -132,7 +128,7 @@ writer_prepare(weir_store *st)
 		{ writer_sql_sget, &w->stream_get },
 		{ writer_sql_sset, &w->stream_set },
 		{ writer_sql_meta, &w->meta_set },
-		{ writer_sql_inbox, &w->inbox_ins },
+		{ writer_sql_inbox_has, &w->inbox_has },
 		{ writer_sql_ts_block, &w->ts_block_set } };
 	for (size_t i = 0; i < sizeof(list) / sizeof(list[0]); i++) {
 		int rc = sqlite3_prepare_v3(w->db, list[i].sql, -1,
@@ -144,8 +140,8 @@ writer_prepare(weir_store *st)
 	weir_err rv = writer_prepare_rows(
 	    st, writer_sql_rows, writer_sql_row, w->ins_rows);
 	return rv != WEIR_OK ? rv
-	                     : writer_prepare_rows(st, writer_sql_inbox_rows,
-	                           writer_sql_inbox_row, w->inbox_rows);
+	                     : writer_prepare_rows(st, writer_sql_inbox_any,
+	                           writer_sql_inbox_or, w->inbox_any);
 }
 
 // The next seq is one past both the largest seq present and the
@@ -361,6 +357,7 @@ writer_run_batch(weir_store *st, weir__req *batch)
 		(void) sqlite3_exec(w->db, "ROLLBACK", NULL, NULL, NULL);
 	}
 	w->next_seq = start;
+	weir__inbox_rolled_back(w);
 	for (r = batch; r != NULL; r = r->next) {
 		int flush = r->kind == WEIR__REQ_CALL && r->call == NULL;
 		if (!flush &&
@@ -463,21 +460,21 @@ writer_close_db(weir__writer *w)
 	sqlite3_finalize(w->ins);
 	for (int i = 0; i < WEIR__APPEND_SIZES; i++) {
 		sqlite3_finalize(w->ins_rows[i]);
-		sqlite3_finalize(w->inbox_rows[i]);
-		w->ins_rows[i]   = NULL;
-		w->inbox_rows[i] = NULL;
+		sqlite3_finalize(w->inbox_any[i]);
+		w->ins_rows[i]  = NULL;
+		w->inbox_any[i] = NULL;
 	}
 	sqlite3_finalize(w->find_id);
 	sqlite3_finalize(w->stream_get);
 	sqlite3_finalize(w->stream_set);
 	sqlite3_finalize(w->meta_set);
-	sqlite3_finalize(w->inbox_ins);
+	sqlite3_finalize(w->inbox_has);
 	sqlite3_finalize(w->ts_block_set);
 	weir__free(w->ts_ranges);
 	w->ts_ranges    = NULL;
 	w->ts_block_set = NULL;
 	w->ins = w->find_id = w->stream_get = w->stream_set = w->meta_set =
-	    w->inbox_ins                                    = NULL;
+	    w->inbox_has                                    = NULL;
 	sqlite3_close_v2(w->db);
 	w->db = NULL;
 }
@@ -508,6 +505,9 @@ weir__writer_start(weir_store *st, sqlite3 *db)
 	      : weir__store_fail(st, WEIR_ENOMEM, "out of memory");
 	if (rv == WEIR_OK) {
 		rv = writer_load_seq(st);
+	}
+	if (rv == WEIR_OK) {
+		weir__inbox_load(st);
 	}
 	if (rv == WEIR_OK &&
 	    pthread_create(&w->thread, NULL, writer_main, st) != 0) {

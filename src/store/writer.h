@@ -39,8 +39,8 @@ struct weir__req {
 	int64_t              version;
 	weir_store_append_fn done;
 	void                *arg;
-	// inbox appends (store/inbox.h): the id is recorded in the inbox
-	// in the same transaction; dup is set when it was seen before.
+	// inbox appends (store/inbox.h): dup is set when the id is in the
+	// log or in the inbox already.
 	int            inbox;
 	int            dup;
 	weir__inbox_fn inbox_done;
@@ -83,10 +83,21 @@ typedef struct weir__writer {
 	sqlite3_stmt *stream_get;
 	sqlite3_stmt *stream_set;
 	sqlite3_stmt *meta_set;
-	sqlite3_stmt *inbox_ins;
-	// inbox_rows[i]: the inbox rows of WEIR__APPEND_ROWS >> i inbox
-	// appends at once (inbox_rows.c)
-	sqlite3_stmt *inbox_rows[5];
+	// inbox_has: is one id in the inbox; inbox_any[i]: is any of the
+	// ids of WEIR__APPEND_ROWS >> i inbox appends in it (inbox_rows.c)
+	sqlite3_stmt *inbox_has;
+	sqlite3_stmt *inbox_any[5];
+	// What the writer knows of the inbox (inbox_rows.c): 0 while it is
+	// known to have no rows; else no id above inbox_max (its largest,
+	// cut or padded with zeros to 16 bytes) is in it. Inbox appends
+	// look only ids at or below it up. Read at start, after a trim that
+	// records ids and after a prune; a rolled-back batch makes it
+	// cautious (rows, inbox_max all 0xff).
+	int     inbox_rows;
+	uint8_t inbox_max[16];
+	// The store is marked as taking inbox appends (meta 'inbound', so
+	// trims record the ids they remove); 0 after a rollback.
+	int           inbound_marked;
 	sqlite3_stmt *ts_block_set;
 	// The blocks of seqs (schema.h) this batch adds rows to, from
 	// ts_first_block on; written to events_ts_blocks before COMMIT.

@@ -198,8 +198,8 @@ on_inbox(weir_store *st, weir_err err, uint64_t seq, int dup, void *arg)
 }
 
 // Plain appends, then an inbox append, then plain ones again in one
-// batch: the run of plain rows ends at the inbox request (which goes
-// with its inbox row), and every seq follows the queue's order.
+// batch: the run of plain rows ends at the inbox request, and every seq
+// follows the queue's order.
 static void
 test_plain_run_ends_at_inbox(void **state)
 {
@@ -227,7 +227,7 @@ test_plain_run_ends_at_inbox(void **state)
 		assert_weir_ok(o[i].err);
 		assert_int_equal(o[i].seq, (uint64_t) i + 1);
 	}
-	// Its inbox row went in: the same id again is a duplicate.
+	// Its event went in: the same id again is a duplicate.
 	assert_weir_ok(weir__store_inbox_append(f->st, ev, on_inbox, &again));
 	assert_weir_ok(weir_store_flush(f->st));
 	wt_wait_until(again.o.n == 1);
