@@ -521,7 +521,7 @@ weir__writer_submit(weir_store *st, weir__req *r)
 	weir__writer *w = &st->writer;
 	r->next         = NULL;
 	pthread_mutex_lock(&w->mu);
-	while (w->count >= w->capacity && !w->stopping) {
+	while (w->count >= w->capacity && !r->over && !w->stopping) {
 		pthread_cond_wait(&w->space, &w->mu);
 	}
 	if (w->stopping || !w->started) {

@@ -27,6 +27,7 @@ struct weir__req {
 	weir__req *next;
 	int        kind;
 	int        async;    // owned and freed by the writer
+	int        over;     // queued even when the queue is full (a few)
 	int        finished; // sync requests: set under the writer's mutex
 	weir_err   rv;
 	// appends

@@ -3,6 +3,7 @@
  * resumes from it and re-sends exactly what lies after it.
  */
 #include "fixture.h"
+#include "store_gate.h"
 
 static uint64_t
 cursor_of(bt *t)
@@ -57,11 +58,54 @@ test_cursor_contiguous_and_restart(void **state)
 	bt_close(&t);
 }
 
+/*
+ * A cursor write due while the route is busy does not hold the relay
+ * while the store's writer is busy: the relay goes on taking
+ * acknowledgements and re-sending while the write waits for the writer
+ * (it used to wait for the commit, every 100 ms, and nothing was sent
+ * or acknowledged meanwhile).
+ */
+static void
+test_cursor_write_does_not_hold_relay(void **state)
+{
+	(void) state;
+	static const char *const kv[] = { "bridge.ack_timeout_ms", "300",
+		NULL };
+	bt                       t;
+	bt_open(&t, kv);
+	assert_weir_ok(weir_bridge_route_add(
+	    t.br, "r", "t.*", "mem", "out", "{2}", NULL));
+	assert_weir_ok(weir_bridge_start(t.br));
+	bt_publish(&t, "t.k0", NULL, 0);
+	BT_WAIT(&t, "r", s.acked == 1 && s.backlog == 0);
+	uint64_t first = cursor_of(&t);
+	/* k1 in flight, acknowledged later; k2's first ack is lost */
+	weir__mem_hold_acks(t.mem, 1);
+	bt_publish(&t, "t.k1", NULL, 1);
+	BT_WAIT(&t, "r", s.sent == 2);
+	weir__mem_drop_acks(t.mem, 1);
+	bt_publish(&t, "t.k2", NULL, 2);
+	BT_WAIT(&t, "r", s.sent == 3);
+	fx_gate g;
+	fx_gate_close(&g, t.st);
+	wt_sleep_ms(150); /* past the cursor's interval */
+	/* k1's ack makes a cursor write due while k2 is unfinished; k2
+	 * is re-sent after its ack timeout, with the writer still held */
+	weir__mem_hold_acks(t.mem, 0);
+	BT_WAIT(&t, "r", s.acked == 3 && s.retried == 1);
+	assert_int_equal(bt_stats(&t, "r").cursor, first);
+	fx_gate_open(&g);
+	BT_WAIT(&t, "r", s.backlog == 0 && s.cursor == first + 2);
+	assert_int_equal(cursor_of(&t), first + 2);
+	bt_close(&t);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cursor_contiguous_and_restart),
+		cmocka_unit_test(test_cursor_write_does_not_hold_relay),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
