@@ -177,6 +177,12 @@ test_cursor_async(void **state)
 	assert_weir_err(
 	    weir__store_cursor_set_async(f->st, "relay", 1, NULL, NULL),
 	    WEIR_EINVAL);
+	assert_weir_err(
+	    weir__store_cursor_set_async(NULL, "relay", 1, on_async, &a),
+	    WEIR_EINVAL);
+	assert_weir_err(weir__store_cursor_set_async(f->st, "relay",
+	                    (uint64_t) INT64_MAX + 1, on_async, &a),
+	    WEIR_EINVAL);
 	assert_weir_ok(weir_store_flush(f->st));
 	assert_int_equal(atomic_load(&a.n), 2);
 	assert_weir_ok(a.err[0]);
