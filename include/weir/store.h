@@ -52,7 +52,7 @@ WEIR_API weir_err weir_store_config_set_max_event(
     weir_store_config *cfg, size_t bytes);
 /**
  * @brief Group commit: at most @p max_batch appends per transaction
- *        (default 1024), and at most @p queue_capacity requests waiting
+ *        (default 8192), and at most @p queue_capacity requests waiting
  *        for the writer (default 8192) before appenders block.
  */
 WEIR_API weir_err weir_store_config_set_batch(

@@ -103,6 +103,7 @@ typedef struct weir__route {
 	weir__handoff      handoff;  /* committed events, for the relay */
 	int                stopping;
 	int                wake; /* something to look at */
+	int cursor_queued; /* a cursor write is with the store's writer */
 
 	/* the relay thread's own */
 	pthread_t     thread;

@@ -25,6 +25,7 @@
 #include "bridge/bridge.h"
 #include "bridge/inbound.h"
 #include "core/alloc.h"
+#include "store/cursor.h"
 
 /* A token: route index + 1 (16 bits), a send counter (32), and the
  * slot's position in the ring (16; window <= 65536), so an ack finds
@@ -421,15 +422,57 @@ relay_acks(weir__route *rt, int64_t now)
 	relay_lost(rt, now);
 }
 
+/* A queued cursor write committed (writer thread). Writes queued one
+ * after another commit in that order, and a later write (queued or
+ * waited for) never finishes before this callback has run, so the
+ * figure never moves back. */
+static void
+relay_cursor_written(weir_store *st, weir_err err, uint64_t seq, void *arg)
+{
+	(void) st;
+	weir__route *rt = arg;
+	if (err == WEIR_OK)
+		atomic_store(&rt->cursor, seq);
+	pthread_mutex_lock(&rt->lock);
+	rt->cursor_queued = 0;
+	pthread_cond_broadcast(&rt->cond);
+	pthread_mutex_unlock(&rt->lock);
+}
+
+/* Queues the due cursor write; 0 while the last one is still queued
+ * (the due value then waits for a later pass). A write the store
+ * refuses at once is dropped, as a failed one is: the next move makes
+ * a new one. */
+static int
+relay_cursor_queue(weir__route *rt)
+{
+	pthread_mutex_lock(&rt->lock);
+	int busy          = rt->cursor_queued;
+	rt->cursor_queued = 1;
+	pthread_mutex_unlock(&rt->lock);
+	if (busy)
+		return 0;
+	if (weir__store_cursor_set_async(rt->br->store, rt->cursor_name,
+	        rt->cursor_due, relay_cursor_written, rt) != WEIR_OK) {
+		pthread_mutex_lock(&rt->lock);
+		rt->cursor_queued = 0;
+		pthread_mutex_unlock(&rt->lock);
+	}
+	return 1;
+}
+
 /*
  * Writes the cursor when a move is due and either @p force (the route
  * has nothing else to do) or RELAY_CURSOR_MS have passed since the last
- * write. Each
- * write is a store transaction (an fsync with FULL durability, queued
- * behind the intake's appends), and writing on every pass held a route
- * to a few hundred passes a second; a cursor that lags by at most that
- * interval only means more re-sends after a crash, which the brokers'
- * idempotency absorbs.
+ * write. Each write is a store transaction (an fsync with FULL
+ * durability, queued behind the intake's appends): writing on every
+ * pass held a route to a few hundred passes a second, so a cursor that
+ * lags by at most that interval only means more re-sends after a
+ * crash, which the brokers' idempotency absorbs. While the route is
+ * busy the write is queued and not waited for: waiting held the relay
+ * (no acks taken, nothing sent) for up to two of the writer's commits
+ * every interval. A forced write is waited for, so the cursor is
+ * written before the backlog drops.
  */
 static void
 relay_cursor(weir__route *rt, int64_t now, int force)
@@ -437,11 +480,26 @@ relay_cursor(weir__route *rt, int64_t now, int force)
 	if (rt->cursor_due == 0 ||
 	    (!force && now - rt->cursor_ms < RELAY_CURSOR_MS))
 		return;
-	if (weir_store_cursor_set(
-	        rt->br->store, rt->cursor_name, rt->cursor_due) == WEIR_OK)
+	if (!force) {
+		if (!relay_cursor_queue(rt))
+			return;
+	} else if (weir_store_cursor_set(rt->br->store, rt->cursor_name,
+	               rt->cursor_due) == WEIR_OK) {
 		atomic_store(&rt->cursor, rt->cursor_due);
+	}
 	rt->cursor_due = 0;
 	rt->cursor_ms  = now;
+}
+
+/* Waits until no cursor write of the route is queued: its callback
+ * uses the route. */
+static void
+relay_cursor_settle(weir__route *rt)
+{
+	pthread_mutex_lock(&rt->lock);
+	while (rt->cursor_queued)
+		pthread_cond_wait(&rt->cond, &rt->lock);
+	pthread_mutex_unlock(&rt->lock);
 }
 
 /* Pops the finished run at the head and moves the cursor past it: at
@@ -764,6 +822,7 @@ weir__relay_stop(weir__route *rt)
 	pthread_join(rt->thread, NULL);
 	rt->running = 0;
 	relay_cursor(rt, weir__bridge_now_ms(), 1);
+	relay_cursor_settle(rt);
 	/* What is in the window stays in the store (after the cursor) and
 	 * goes out after the next start; direct mode's is gone. */
 	int64_t gone = (int64_t) rt->count;

@@ -15,9 +15,13 @@ weir_store_config_create(weir_store_config **out)
 	if ((*out = cfg) == NULL) {
 		return WEIR_ENOMEM;
 	}
-	cfg->durability     = WEIR_STORE_DURABILITY_FULL;
-	cfg->max_event      = WEIR_STORE_DEFAULT_MAX_EVENT;
-	cfg->max_batch      = 1024;
+	cfg->durability = WEIR_STORE_DURABILITY_FULL;
+	cfg->max_event  = WEIR_STORE_DEFAULT_MAX_EVENT;
+	// A batch takes all the queue holds: with FULL durability a commit
+	// is one fsync, which costs about as much for 8192 appends as for
+	// 1024 (bridge_bench: 53 commits of a 50,000-event round spent
+	// 450-510 ms in COMMIT, 10-12 commits 100-160 ms).
+	cfg->max_batch      = 8192;
 	cfg->queue_capacity = 8192;
 	return WEIR_OK;
 }

@@ -2,7 +2,11 @@
 // Retention runs on the writer, inside its transaction, so the lowest
 // cursor it reads is the one in force when the rows go.
 #include "store/append.h"
+#include <string.h>
+
+#include "core/alloc.h"
 #include "store/bind.h"
+#include "store/cursor.h"
 #include "store/read.h"
 #include "store/reader.h"
 #include "store/store.h"
@@ -87,6 +91,60 @@ weir_store_cursor_set(weir_store *st, const char *name, uint64_t seq)
 	}
 	weir_err rv = cursor_check(st, name);
 	return rv != WEIR_OK ? rv : weir__writer_call(st, cursor_set, &r);
+}
+
+// A queued cursor write: the writer's request, this and the name in one
+// allocation, which the writer frees after the done callback.
+typedef struct cursor_async {
+	weir__store_cursor_fn done;
+	void                 *arg;
+	cursor_req            c;
+} cursor_async;
+
+static void
+cursor_async_done(
+    weir_store *st, weir_err err, uint64_t seq, int64_t version, void *arg)
+{
+	cursor_async *a = arg;
+	(void) seq;
+	(void) version;
+	a->done(st, err, a->c.seq, a->arg);
+}
+
+weir_err
+weir__store_cursor_set_async(weir_store *st, const char *name, uint64_t seq,
+    weir__store_cursor_fn done, void *arg)
+{
+	if (st == NULL || done == NULL || seq > (uint64_t) INT64_MAX) {
+		return WEIR_EINVAL;
+	}
+	weir_err rv = cursor_check(st, name);
+	if (rv != WEIR_OK) {
+		return rv;
+	}
+	size_t     len = strlen(name) + 1;
+	weir__req *r   = weir__zalloc(sizeof(*r) + sizeof(cursor_async) + len);
+	if (r == NULL) {
+		return weir__store_fail(st, WEIR_ENOMEM, "out of memory");
+	}
+	cursor_async *a = (cursor_async *) (r + 1);
+	char         *n = (char *) (a + 1);
+	memcpy(n, name, len);
+	a->done     = done;
+	a->arg      = arg;
+	a->c.name   = n;
+	a->c.seq    = seq;
+	r->kind     = WEIR__REQ_CALL;
+	r->call     = cursor_set;
+	r->call_arg = &a->c;
+	r->async    = 1;
+	r->over     = 1; // small, and one per caller at a time
+	r->done     = cursor_async_done;
+	r->arg      = a;
+	if ((rv = weir__writer_submit(st, r)) != WEIR_OK) {
+		weir__free(r);
+	}
+	return rv;
 }
 
 weir_err

@@ -548,7 +548,7 @@ weir__writer_submit(weir_store *st, weir__req *r)
 	pthread_mutex_lock(&w->mu);
 	weir__req *spent = w->spent;
 	w->spent         = NULL;
-	while (w->count >= w->capacity && !w->stopping) {
+	while (w->count >= w->capacity && !r->over && !w->stopping) {
 		pthread_cond_wait(&w->space, &w->mu);
 	}
 	if (w->stopping || !w->started) {

@@ -27,6 +27,7 @@ struct weir__req {
 	weir__req *next;
 	int        kind;
 	int        async;    // owned by the writer (freed: w->spent)
+	int        over;     // queued even when the queue is full (a few)
 	int        finished; // sync requests: set under the writer's mutex
 	weir_err   rv;
 	// appends

@@ -3,6 +3,7 @@
  * resumes from it and re-sends exactly what lies after it.
  */
 #include "fixture.h"
+#include "store_gate.h"
 
 static uint64_t
 cursor_of(bt *t)
@@ -57,11 +58,60 @@ test_cursor_contiguous_and_restart(void **state)
 	bt_close(&t);
 }
 
+/*
+ * A cursor write due while the route is busy does not hold the relay
+ * while the store's writer is busy: the relay goes on taking
+ * acknowledgements and re-sending while the write waits for the writer
+ * (it used to wait for the commit, every 100 ms, and nothing was sent
+ * or acknowledged meanwhile). A move due while that write is still
+ * queued waits for a later one.
+ */
+static void
+test_cursor_write_does_not_hold_relay(void **state)
+{
+	(void) state;
+	static const char *const kv[] = { "bridge.ack_timeout_ms", "300",
+		"bridge.retry.initial_ms", "500", NULL };
+	bt                       t;
+	bt_open(&t, kv);
+	assert_weir_ok(weir_bridge_route_add(
+	    t.br, "r", "t.*", "mem", "out", "{2}", NULL));
+	assert_weir_ok(weir_bridge_start(t.br));
+	bt_publish(&t, "t.k0", NULL, 0);
+	BT_WAIT(&t, "r", s.acked == 1 && s.backlog == 0);
+	uint64_t first = cursor_of(&t);
+	/* k1 in flight, acknowledged later; k2's and k3's first acks are
+	 * lost */
+	weir__mem_hold_acks(t.mem, 1);
+	bt_publish(&t, "t.k1", NULL, 1);
+	BT_WAIT(&t, "r", s.sent == 2);
+	weir__mem_drop_acks(t.mem, 2);
+	bt_publish(&t, "t.k2", NULL, 2);
+	bt_publish(&t, "t.k3", NULL, 3);
+	BT_WAIT(&t, "r", s.sent == 4);
+	fx_gate g;
+	fx_gate_close(&g, t.st);
+	wt_sleep_ms(150); /* past the cursor's interval */
+	/* k1's ack makes a cursor write due: queued, held by the writer.
+	 * k2 and k3 are re-sent after their ack timeout; k3's re-send
+	 * fails, so k2's ack makes a move due while k3 is unfinished and
+	 * the first write still queued. */
+	weir__mem_fail_nth(t.mem, 2, 1, "once more");
+	weir__mem_hold_acks(t.mem, 0);
+	BT_WAIT(&t, "r", s.acked == 4 && s.retried == 3);
+	assert_int_equal(bt_stats(&t, "r").cursor, first);
+	fx_gate_open(&g);
+	BT_WAIT(&t, "r", s.backlog == 0 && s.cursor == first + 3);
+	assert_int_equal(cursor_of(&t), first + 3);
+	bt_close(&t);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cursor_contiguous_and_restart),
+		cmocka_unit_test(test_cursor_write_does_not_hold_relay),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,6 +16,7 @@
 
 #include "bridge/inbound.h"
 #include "bridge/template.h"
+#include "store/cursor.h"
 
 /* ---- link-time wraps ------------------------------------------------ */
 
@@ -25,7 +26,9 @@ static const char *strdup_target; /* set before arming */
 static atomic_int  copy_fail;     /* weir_event_new with a seq to fail */
 static atomic_int  cursor_get_fail, cursor_set_fail, last_seq_fail;
 static atomic_int  read_fail;
-static atomic_int  thread_fail_at; /* n-th pthread_create from now fails */
+/* queued cursor writes to refuse at once, and to fail at the commit */
+static atomic_int cursor_async_fail, cursor_async_late_fail;
+static atomic_int thread_fail_at; /* n-th pthread_create from now fails */
 
 /* 1 when the armed counter @p c is positive (and takes one). */
 static int
@@ -72,6 +75,23 @@ __wrap_weir__strdup(const char *s)
 	    strcmp(s, strdup_target) == 0 && take(&strdup_fail))
 		return NULL;
 	return __real_weir__strdup(s);
+}
+
+weir_err __real_weir__store_cursor_set_async(weir_store *st, const char *name,
+    uint64_t seq, weir__store_cursor_fn done, void *arg);
+weir_err __wrap_weir__store_cursor_set_async(weir_store *st, const char *name,
+    uint64_t seq, weir__store_cursor_fn done, void *arg);
+weir_err
+__wrap_weir__store_cursor_set_async(weir_store *st, const char *name,
+    uint64_t seq, weir__store_cursor_fn done, void *arg)
+{
+	if (take(&cursor_async_fail))
+		return WEIR_EIO;
+	if (take(&cursor_async_late_fail)) {
+		done(st, WEIR_EIO, seq, arg); /* as the writer would */
+		return WEIR_OK;
+	}
+	return __real_weir__store_cursor_set_async(st, name, seq, done, arg);
 }
 
 /* Fails only copies (an init with a seq), not new events. */
@@ -789,6 +809,43 @@ test_start_store_errors(void **state)
 	bt_close(&t);
 }
 
+/* A cursor write queued while the route is busy, refused at once or
+ * failed at its commit, leaves the cursor where it was; the write at
+ * idle moves it. */
+static void
+test_cursor_queued_fails(void **state)
+{
+	(void) state;
+	static const char *const kv[] = { "bridge.ack_timeout_ms", "1000",
+		NULL };
+	atomic_int *fails[] = { &cursor_async_fail, &cursor_async_late_fail };
+	bt          t;
+	edge_open(&t, kv, "mem", NULL);
+	assert_weir_ok(weir_bridge_start(t.br));
+	int i = 0;
+	for (size_t f = 0; f < 2; f++) {
+		bt_publish(&t, "a.b", "k0", i++);
+		BT_WAIT(&t, "r", s.acked == (uint64_t) i && s.backlog == 0);
+		uint64_t at = bt_stats(&t, "r").cursor;
+		/* k1 finishes first, with k2 (ack lost) still unfinished:
+		 * the cursor write it makes due is queued, and fails */
+		weir__mem_hold_acks(t.mem, 1);
+		bt_publish(&t, "a.b", "k1", i++);
+		BT_WAIT(&t, "r", s.sent == (uint64_t) i + f);
+		weir__mem_drop_acks(t.mem, 1);
+		bt_publish(&t, "a.b", "k2", i++);
+		BT_WAIT(&t, "r", s.sent == (uint64_t) i + f);
+		wt_sleep_ms(150); /* past the cursor's interval */
+		atomic_store(fails[f], 1);
+		weir__mem_hold_acks(t.mem, 0);
+		BT_WAIT(&t, "r", s.acked == (uint64_t) i - 1);
+		wt_wait_until(atomic_load(fails[f]) == 0);
+		assert_int_equal(bt_stats(&t, "r").cursor, at);
+		BT_WAIT(&t, "r", s.backlog == 0 && s.cursor == at + 2);
+	}
+	bt_close(&t);
+}
+
 /* ---- no thread ---------------------------------------------------------- */
 
 static void
@@ -828,6 +885,7 @@ main(void)
 		cmocka_unit_test(test_dest_fail_direct),
 		cmocka_unit_test(test_dead_letter_event),
 		cmocka_unit_test(test_start_store_errors),
+		cmocka_unit_test(test_cursor_queued_fails),
 		cmocka_unit_test(test_no_thread),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

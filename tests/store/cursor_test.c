@@ -3,6 +3,8 @@
  */
 #include "fixture.h"
 
+#include "store/cursor.h"
+
 typedef struct names {
 	int      n;
 	char     name[8][32];
@@ -138,12 +140,134 @@ test_damaged_seq(void **state)
 	}
 }
 
+/* What the done callbacks of queued cursor writes saw, in order. */
+typedef struct async_seen {
+	atomic_int n;
+	weir_err   err[4];
+	uint64_t   seq[4];
+} async_seen;
+
+static void
+on_async(weir_store *st, weir_err err, uint64_t seq, void *arg)
+{
+	async_seen *a = arg;
+	(void) st;
+	int i     = atomic_load(&a->n);
+	a->err[i] = err;
+	a->seq[i] = seq;
+	atomic_store(&a->n, i + 1);
+}
+
+/* A queued cursor write commits without the caller waiting; writes
+ * queued one after another land in that order; a bad name is refused
+ * at once, without a callback. */
+static void
+test_cursor_async(void **state)
+{
+	fx        *f = *state;
+	async_seen a = { 0 };
+	uint64_t   seq;
+	assert_weir_ok(
+	    weir__store_cursor_set_async(f->st, "relay", 4, on_async, &a));
+	assert_weir_ok(
+	    weir__store_cursor_set_async(f->st, "relay", 6, on_async, &a));
+	assert_weir_err(
+	    weir__store_cursor_set_async(f->st, "", 1, on_async, &a),
+	    WEIR_EBADNAME);
+	assert_weir_err(
+	    weir__store_cursor_set_async(f->st, "relay", 1, NULL, NULL),
+	    WEIR_EINVAL);
+	assert_weir_err(
+	    weir__store_cursor_set_async(NULL, "relay", 1, on_async, &a),
+	    WEIR_EINVAL);
+	assert_weir_err(weir__store_cursor_set_async(f->st, "relay",
+	                    (uint64_t) INT64_MAX + 1, on_async, &a),
+	    WEIR_EINVAL);
+	assert_weir_ok(weir_store_flush(f->st));
+	assert_int_equal(atomic_load(&a.n), 2);
+	assert_weir_ok(a.err[0]);
+	assert_int_equal(a.seq[0], 4);
+	assert_int_equal(a.seq[1], 6);
+	assert_weir_ok(weir_store_cursor_get(f->st, "relay", &seq));
+	assert_int_equal(seq, 6);
+}
+
+typedef struct async_call {
+	weir_store *st;
+	async_seen  seen;
+	atomic_int  returned;
+} async_call;
+
+static void *
+async_main(void *arg)
+{
+	async_call *c = arg;
+	weir_err    e = weir__store_cursor_set_async(
+	       c->st, "relay", 9, on_async, &c->seen);
+	atomic_store(&c->returned, e == WEIR_OK ? 1 : -1);
+	return NULL;
+}
+
+static void
+on_appended(
+    weir_store *st, weir_err err, uint64_t seq, int64_t version, void *arg)
+{
+	(void) st;
+	(void) err;
+	(void) seq;
+	(void) version;
+	(void) arg;
+}
+
+/* A queued cursor write never waits for room in the writer's queue
+ * (the bridge's relay must not stop while the intake fills it). */
+static void
+test_cursor_async_full_queue(void **state)
+{
+	fx                *f = *state;
+	weir_store_config *cfg;
+	weir_store_destroy(f->st);
+	assert_weir_ok(weir_store_config_create(&cfg));
+	assert_weir_ok(weir_store_config_set_durability(
+	    cfg, WEIR_STORE_DURABILITY_NORMAL));
+	assert_weir_ok(weir_store_config_set_batch(cfg, 1, 2));
+	fx_open_cfg(f, cfg);
+	weir_store_config_destroy(cfg);
+	fx_gate g;
+	fx_gate_close(&g, f->st);
+	weir_store_append_opts o = WEIR_STRUCT_INIT(weir_store_append_opts);
+	o.flags                  = WEIR_STORE_APPEND_NOWAIT;
+	o.done                   = on_appended;
+	for (int i = 0; i < 2; i++) { /* the queue is full */
+		weir_event *ev = fx_event("t", "x");
+		assert_weir_ok(weir_store_append(f->st, ev, &o, NULL, NULL));
+		weir_event_release(ev);
+	}
+	async_call c = { .st = f->st };
+	pthread_t  th;
+	assert_int_equal(pthread_create(&th, NULL, async_main, &c), 0);
+	wt_wait_until(atomic_load(&c.returned) != 0);
+	assert_int_equal(atomic_load(&c.returned), 1);
+	assert_int_equal(atomic_load(&c.seen.n), 0); /* not committed yet */
+	fx_gate_open(&g);
+	assert_int_equal(pthread_join(th, NULL), 0);
+	assert_weir_ok(weir_store_flush(f->st));
+	assert_int_equal(atomic_load(&c.seen.n), 1);
+	uint64_t seq;
+	assert_weir_ok(weir_store_cursor_get(f->st, "relay", &seq));
+	assert_int_equal(seq, 9);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(
 		    test_cursors, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_cursor_async, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_cursor_async_full_queue, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_trim_by_seq, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(
