@@ -17,6 +17,20 @@
 // read after seq_cst updates. A close wakes them too, and they return
 // WEIR_ECLOSED. The deadline of a wait belongs to the publish call, not to
 // the queue (weir__qwait): a call stalled on several queues waits once.
+//
+// The producers' lease. Most queues have one producer thread at a time,
+// for which the claim's CAS (a locked instruction: it also waits for
+// every store before it, the event's lines, to leave the core) is pure
+// cost. The first thread to push takes the lease (`solo`, its token) and
+// then pushes with plain stores, announcing each push in `solo_busy`. A
+// second thread revokes the lease for good: it marks it REVOKING, orders
+// that against the holder's announcement with the asymmetric fence of
+// scache_fence.h (the holder's side is a plain store and a load; without
+// the fence, and under TSan, both sides are seq_cst), waits until the
+// holder is not mid-push, and marks the queue SHARED; from then on every
+// push claims with the CAS, as before. Nobody pushes while the lease is
+// unclaimed or being revoked, and a thread's token is the address of a
+// thread-local, unique among live threads.
 #include <errno.h>
 #include <sched.h>
 #include <time.h>
@@ -25,6 +39,28 @@
 #include "core/event.h"
 #include "core/prefetch.h"
 #include "core/queue.h"
+#include "core/scache_fence.h"
+#include "core/tls.h"
+
+// The lease's states besides a holder's token (never a thread-local's
+// address).
+enum { QUEUE_FREE = 0, QUEUE_SHARED = 1, QUEUE_REVOKING = 2 };
+
+static _Thread_local char queue_me WEIR__TLS_FAST;
+static pthread_once_t              queue_once = PTHREAD_ONCE_INIT;
+static int                         queue_asym; // the heavy fence works
+
+static void
+queue_init_once(void)
+{
+	queue_asym = weir__fence_heavy_init();
+}
+
+static uintptr_t
+queue_token(void)
+{
+	return (uintptr_t) &queue_me;
+}
 
 static void
 queue_sync_init(weir__queue *q)
@@ -62,13 +98,17 @@ weir__queue_init(
 		atomic_init(&q->cells[i].ev, NULL);
 	}
 	atomic_init(&q->tail, 0);
+	atomic_init(&q->solo, QUEUE_FREE);
+	atomic_init(&q->solo_busy, 0);
 	atomic_init(&q->head, 0);
 	atomic_init(&q->co_depth, 0);
 	atomic_init(&q->head_seen, 0);
 	atomic_init(&q->closed, 0);
 	atomic_init(&q->waiters, 0);
-	q->cap        = cap;
-	q->prefetchw  = weir__cpu_prefetchw();
+	q->cap       = cap;
+	q->prefetchw = weir__cpu_prefetchw();
+	pthread_once(&queue_once, queue_init_once);
+	q->asym       = queue_asym;
 	q->policy     = policy;
 	q->timeout_ms = timeout_ms;
 	queue_sync_init(q);
@@ -100,11 +140,103 @@ ring_cell_ahead(const weir__queue *q, size_t idx, size_t ahead)
 	return &q->cells[i];
 }
 
+// Until the calling thread may claim with the CAS (the queue is SHARED
+// or its lease is the caller's): takes a free lease, revokes another
+// thread's, waits out a revocation under way. Out of line: once a
+// queue is settled this is never called.
+static __attribute__((noinline)) void
+queue_share(weir__queue *q)
+{
+	uintptr_t me = queue_token();
+	uintptr_t s  = atomic_load(&q->solo);
+	while (s != me && s != QUEUE_SHARED) {
+		if (s == QUEUE_REVOKING) {
+			sched_yield(); // another producer is revoking it
+			s = atomic_load(&q->solo);
+		} else if (atomic_compare_exchange_weak(&q->solo, &s,
+		               s == QUEUE_FREE ? me : QUEUE_REVOKING)) {
+			if (s == QUEUE_FREE) {
+				return; // ours now
+			}
+			// The holder's announcement, or its next look at
+			// `solo`, is ordered after our store (see the notes).
+			if (q->asym) {
+				weir__fence_heavy();
+			}
+			while (atomic_load(&q->solo_busy)) {
+				sched_yield(); // the holder is mid-push
+			}
+			atomic_store(&q->solo, QUEUE_SHARED);
+			return;
+		}
+	}
+}
+
+// The lease holder's push: plain stores, announced in `solo_busy`.
+// Returns 1 if pushed, 0 (nothing done) if the cell is not free (a full
+// ring: the caller's general path decides) or the lease was revoked.
+static inline __attribute__((always_inline)) int
+ring_push_solo(weir__queue *q, weir_event *ev, size_t *at, uintptr_t me)
+{
+	// The ring's fixed fields before the announcement: the compiler
+	// barrier after it would have them all read again.
+	weir__qcell *cells = q->cells;
+	size_t       lap   = q->one_lap;
+	size_t       cap   = q->cap;
+	int          pw    = q->prefetchw;
+	size_t       idx   = 0;
+	if (q->asym) {
+		atomic_store_explicit(&q->solo_busy, 1, memory_order_relaxed);
+		atomic_signal_fence(memory_order_seq_cst);
+	} else {
+		atomic_store(&q->solo_busy, 1);
+	}
+	int pushed = 0;
+	if (atomic_load(&q->solo) == me) {
+		size_t tail =
+		    atomic_load_explicit(&q->tail, memory_order_relaxed);
+		idx            = tail & (lap - 1);
+		weir__qcell *c = &cells[idx];
+		if (atomic_load_explicit(&c->stamp, memory_order_acquire) ==
+		    tail) {
+			// `tail` first, as a claim: whoever takes the event
+			// from the cell may then count it out of the depth.
+			atomic_store_explicit(&q->tail,
+			    idx + 1 < cap ? tail + 1 : (tail - idx) + lap,
+			    memory_order_relaxed);
+			atomic_store_explicit(
+			    &c->ev, ev, memory_order_relaxed);
+			atomic_store_explicit(
+			    &c->stamp, tail + 1, memory_order_release);
+			*at    = tail;
+			pushed = 1;
+		}
+	}
+	atomic_store_explicit(&q->solo_busy, 0, memory_order_release);
+	// As the general path does, short of the ring's end (where the
+	// lines were taken a lap ago, and a small ring has no line ahead).
+	if (pushed && idx + RING_AHEAD < cap) {
+		weir__prefetch_write(&cells[idx + RING_AHEAD], pw);
+	}
+	return pushed;
+}
+
 // Returns 1 if pushed (its stamp in @p at), 0 if the ring is full.
 // Inlined into each push: its call cost showed on every publish.
 static inline __attribute__((always_inline)) int
 ring_push(weir__queue *q, weir_event *ev, size_t *at)
 {
+	uintptr_t me = queue_token();
+	uintptr_t s  = atomic_load_explicit(&q->solo, memory_order_relaxed);
+	if (s == me) {
+		if (ring_push_solo(q, ev, at, me)) {
+			return 1;
+		}
+		// Full, or revoked after our push's announcement was
+		// cleared: the CAS is safe either way.
+	} else if (s != QUEUE_SHARED) {
+		queue_share(q);
+	}
 	size_t tail = atomic_load_explicit(&q->tail, memory_order_relaxed);
 	for (;;) {
 		weir__qcell *c = &q->cells[tail & (q->one_lap - 1)];
@@ -284,6 +416,7 @@ ring_pop_many(weir__queue *q, weir_event **evs, size_t max)
 {
 	size_t head = atomic_load_explicit(&q->head, memory_order_relaxed);
 	size_t k;
+	size_t next;
 	for (;;) {
 		k = ring_read_ready(q, head, evs, max);
 		if (k == 0) {
@@ -298,16 +431,15 @@ ring_pop_many(weir__queue *q, weir_event **evs, size_t max)
 			    &q->head, memory_order_relaxed);
 			continue;
 		}
+		next = ring_advance(q, head, k);
 		if (atomic_compare_exchange_weak_explicit(&q->head, &head,
-		        ring_advance(q, head, k), memory_order_seq_cst,
-		        memory_order_relaxed)) {
+		        next, memory_order_seq_cst, memory_order_relaxed)) {
 			break;
 		}
 	}
 	ring_free_cells(q, head, k);
 	// The cell line the next run starts on, as a single pop does.
-	weir__prefetch_read(ring_cell_ahead(
-	    q, ring_advance(q, head, k) & (q->one_lap - 1), 0));
+	weir__prefetch_read(&q->cells[next & (q->one_lap - 1)]);
 	return k;
 }
 
@@ -319,6 +451,10 @@ ring_pop_many(weir__queue *q, weir_event **evs, size_t max)
 static size_t
 ring_push_many(weir__queue *q, weir_event *const *evs, size_t n, size_t *last)
 {
+	uintptr_t lease = atomic_load_explicit(&q->solo, memory_order_relaxed);
+	if (lease != queue_token() && lease != QUEUE_SHARED) {
+		queue_share(q);
+	}
 	size_t tail = atomic_load_explicit(&q->tail, memory_order_relaxed);
 	size_t k;
 	for (;;) {
@@ -426,8 +562,9 @@ queue_note_depth(weir__queue *q, size_t d)
 // with the last head seen, (pushed - seen) bounds the depth from above,
 // so head is read only when that bound passes the mark.
 // The slow half, out of line so that the common case (the bound stays
-// under the mark) is a few instructions inside the push.
-static __attribute__((noinline)) void
+// under the mark) is a few instructions inside the push. Both return 1
+// so that a push may end in a tail call (no frame for the call).
+static __attribute__((noinline)) int
 queue_note_push_slow(weir__queue *q, uint64_t pushed)
 {
 	uint64_t seen = ring_count(q, atomic_load(&q->head));
@@ -435,9 +572,10 @@ queue_note_push_slow(weir__queue *q, uint64_t pushed)
 	if (pushed > seen) {
 		queue_note_depth(q, (size_t) (pushed - seen));
 	}
+	return 1;
 }
 
-static inline void
+static inline int
 queue_note_push(weir__queue *q, size_t at)
 {
 	uint64_t pushed = ring_count(q, at) + 1;
@@ -445,9 +583,7 @@ queue_note_push(weir__queue *q, size_t at)
 	    atomic_load_explicit(&q->head_seen, memory_order_relaxed);
 	uint64_t hw =
 	    atomic_load_explicit(&q->st.high_water, memory_order_relaxed);
-	if (pushed - seen > hw) {
-		queue_note_push_slow(q, pushed);
-	}
+	return pushed - seen > hw ? queue_note_push_slow(q, pushed) : 1;
 }
 
 static void
@@ -620,8 +756,9 @@ weir__queue_push(
 	return WEIR_OK;
 }
 
-int
-weir__queue_try_push(weir__queue *q, weir_event *ev)
+// weir__queue_try_push() past the lease holder's push.
+static __attribute__((noinline)) int
+queue_try_push_ring(weir__queue *q, weir_event *ev)
 {
 	size_t at;
 	if (q->co != NULL || !ring_push(q, ev, &at)) {
@@ -629,6 +766,20 @@ weir__queue_try_push(weir__queue *q, weir_event *ev)
 	}
 	queue_note_push(q, at);
 	return 1;
+}
+
+int
+weir__queue_try_push(weir__queue *q, weir_event *ev)
+{
+	// The holder's push first, and alone: it calls nothing, so the
+	// common case sets up no frame. Only a ring ever has a holder.
+	uintptr_t me = queue_token();
+	size_t    at;
+	if (atomic_load_explicit(&q->solo, memory_order_relaxed) == me &&
+	    ring_push_solo(q, ev, &at, me)) {
+		return queue_note_push(q, at);
+	}
+	return queue_try_push_ring(q, ev);
 }
 
 size_t

@@ -46,11 +46,14 @@ typedef struct weir__queue {
 	int64_t         timeout_ms;
 	weir__coalesce *co;        // COALESCE only
 	int             prefetchw; // weir__cpu_prefetchw()
+	int             asym;      // the heavy fence works (scache_fence.h)
 	atomic_int      closed;
 	atomic_int      waiters; // BLOCKed producers
 	pthread_mutex_t wait_mx;
 	pthread_cond_t  not_full;
 	alignas(64) atomic_size_t tail;  // producers claim positions here
+	atomic_uintptr_t solo;           // the lease (queue.c's notes)
+	atomic_int       solo_busy;      // its holder is mid-push
 	alignas(64) atomic_size_t head;  // the consumer (and droppers) here
 	atomic_uint_least64_t delivered; // written by the consumer only
 	atomic_uint_least64_t failed;    // written by the consumer only
