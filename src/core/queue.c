@@ -40,15 +40,16 @@
 #include "core/prefetch.h"
 #include "core/queue.h"
 #include "core/scache_fence.h"
-#include "core/tls.h"
 
-// The lease's states besides a holder's token (never a thread-local's
-// address).
-enum { QUEUE_FREE = 0, QUEUE_SHARED = 1, QUEUE_REVOKING = 2 };
+enum {
+	QUEUE_FREE     = WEIR__QUEUE_FREE,
+	QUEUE_SHARED   = WEIR__QUEUE_SHARED,
+	QUEUE_REVOKING = WEIR__QUEUE_REVOKING
+};
 
-static _Thread_local char queue_me WEIR__TLS_FAST;
-static pthread_once_t              queue_once = PTHREAD_ONCE_INIT;
-static int                         queue_asym; // the heavy fence works
+_Thread_local char weir__queue_me WEIR__TLS_FAST;
+static pthread_once_t             queue_once = PTHREAD_ONCE_INIT;
+static int                        queue_asym; // the heavy fence works
 
 static void
 queue_init_once(void)
@@ -59,7 +60,7 @@ queue_init_once(void)
 static uintptr_t
 queue_token(void)
 {
-	return (uintptr_t) &queue_me;
+	return weir__queue_token();
 }
 
 static void
@@ -124,7 +125,7 @@ ring_next(const weir__queue *q, size_t s)
 }
 
 // Cells a push or pop looks ahead: two lines of 16-byte cells.
-#define RING_AHEAD 8
+#define RING_AHEAD WEIR__QUEUE_AHEAD
 
 // The cell @p ahead of index @p idx, wrapping (the ring may be small).
 static weir__qcell *
@@ -172,55 +173,6 @@ queue_share(weir__queue *q)
 	}
 }
 
-// The lease holder's push: plain stores, announced in `solo_busy`.
-// Returns 1 if pushed, 0 (nothing done) if the cell is not free (a full
-// ring: the caller's general path decides) or the lease was revoked.
-static inline __attribute__((always_inline)) int
-ring_push_solo(weir__queue *q, weir_event *ev, size_t *at, uintptr_t me)
-{
-	// The ring's fixed fields before the announcement: the compiler
-	// barrier after it would have them all read again.
-	weir__qcell *cells = q->cells;
-	size_t       lap   = q->one_lap;
-	size_t       cap   = q->cap;
-	int          pw    = q->prefetchw;
-	size_t       idx   = 0;
-	if (q->asym) {
-		atomic_store_explicit(&q->solo_busy, 1, memory_order_relaxed);
-		atomic_signal_fence(memory_order_seq_cst);
-	} else {
-		atomic_store(&q->solo_busy, 1);
-	}
-	int pushed = 0;
-	if (atomic_load(&q->solo) == me) {
-		size_t tail =
-		    atomic_load_explicit(&q->tail, memory_order_relaxed);
-		idx            = tail & (lap - 1);
-		weir__qcell *c = &cells[idx];
-		if (atomic_load_explicit(&c->stamp, memory_order_acquire) ==
-		    tail) {
-			// `tail` first, as a claim: whoever takes the event
-			// from the cell may then count it out of the depth.
-			atomic_store_explicit(&q->tail,
-			    idx + 1 < cap ? tail + 1 : (tail - idx) + lap,
-			    memory_order_relaxed);
-			atomic_store_explicit(
-			    &c->ev, ev, memory_order_relaxed);
-			atomic_store_explicit(
-			    &c->stamp, tail + 1, memory_order_release);
-			*at    = tail;
-			pushed = 1;
-		}
-	}
-	atomic_store_explicit(&q->solo_busy, 0, memory_order_release);
-	// As the general path does, short of the ring's end (where the
-	// lines were taken a lap ago, and a small ring has no line ahead).
-	if (pushed && idx + RING_AHEAD < cap) {
-		weir__prefetch_write(&cells[idx + RING_AHEAD], pw);
-	}
-	return pushed;
-}
-
 // Returns 1 if pushed (its stamp in @p at), 0 if the ring is full.
 // Inlined into each push: its call cost showed on every publish.
 static inline __attribute__((always_inline)) int
@@ -229,7 +181,7 @@ ring_push(weir__queue *q, weir_event *ev, size_t *at)
 	uintptr_t me = queue_token();
 	uintptr_t s  = atomic_load_explicit(&q->solo, memory_order_relaxed);
 	if (s == me) {
-		if (ring_push_solo(q, ev, at, me)) {
+		if (weir__queue_solo_push(q, ev, at, me)) {
 			return 1;
 		}
 		// Full, or revoked after our push's announcement was
@@ -326,12 +278,10 @@ ring_pop(weir__queue *q)
 	}
 }
 
-// Events that ever entered the ring, from a stamp.
 static uint64_t
 ring_count(const weir__queue *q, size_t s)
 {
-	return (uint64_t) (s >> q->lap_shift) * q->cap +
-	    (s & (q->one_lap - 1));
+	return weir__queue_count(q, s);
 }
 
 // The stamp @p k positions after @p s (k <= cap): one wrap at most.
@@ -558,32 +508,24 @@ queue_note_depth(weir__queue *q, size_t d)
 	        memory_order_relaxed, memory_order_relaxed)) { }
 }
 
-// Keeps the high-water mark exact without reading `head` per push:
-// with the last head seen, (pushed - seen) bounds the depth from above,
-// so head is read only when that bound passes the mark.
-// The slow half, out of line so that the common case (the bound stays
-// under the mark) is a few instructions inside the push. Both return 1
-// so that a push may end in a tail call (no frame for the call).
-static __attribute__((noinline)) int
-queue_note_push_slow(weir__queue *q, uint64_t pushed)
+// The high-water mark's slow half (queue.h's weir__queue_note_due).
+void
+weir__queue_note_slow(weir__queue *q, uint64_t pushed)
 {
 	uint64_t seen = ring_count(q, atomic_load(&q->head));
 	atomic_store_explicit(&q->head_seen, seen, memory_order_relaxed);
 	if (pushed > seen) {
 		queue_note_depth(q, (size_t) (pushed - seen));
 	}
-	return 1;
 }
 
-static inline int
+static void
 queue_note_push(weir__queue *q, size_t at)
 {
-	uint64_t pushed = ring_count(q, at) + 1;
-	uint64_t seen =
-	    atomic_load_explicit(&q->head_seen, memory_order_relaxed);
-	uint64_t hw =
-	    atomic_load_explicit(&q->st.high_water, memory_order_relaxed);
-	return pushed - seen > hw ? queue_note_push_slow(q, pushed) : 1;
+	uint64_t pushed = weir__queue_note_due(q, at);
+	if (pushed != 0) {
+		weir__queue_note_slow(q, pushed);
+	}
 }
 
 static void
@@ -771,15 +713,12 @@ queue_try_push_ring(weir__queue *q, weir_event *ev)
 int
 weir__queue_try_push(weir__queue *q, weir_event *ev)
 {
-	// The holder's push first, and alone: it calls nothing, so the
-	// common case sets up no frame. Only a ring ever has a holder.
-	uintptr_t me = queue_token();
-	size_t    at;
-	if (atomic_load_explicit(&q->solo, memory_order_relaxed) == me &&
-	    ring_push_solo(q, ev, &at, me)) {
-		return queue_note_push(q, at);
+	size_t at;
+	if (!weir__queue_push_held(q, ev, &at)) {
+		return queue_try_push_ring(q, ev);
 	}
-	return queue_try_push_ring(q, ev);
+	queue_note_push(q, at);
+	return 1;
 }
 
 size_t
