@@ -55,8 +55,17 @@ dispatch_offer(weir_subscr *sub, weir_event *ev, weir__qwait *w)
 		weir_event_release(ev);
 		return WEIR_OK;
 	}
-	weir_err rv     = WEIR_OK;
-	int      pushed = weir__queue_try_push(&sub->q, ev);
+	weir_err rv = WEIR_OK;
+	size_t   at;
+	int      pushed = weir__queue_push_held(&sub->q, ev, &at);
+	if (pushed) {
+		uint64_t n = weir__queue_note_due(&sub->q, at);
+		if (n != 0) {
+			weir__queue_note_slow(&sub->q, n);
+		}
+	} else {
+		pushed = weir__queue_try_push(&sub->q, ev);
+	}
 	if (!pushed) {
 		// Full (or coalescing): only now is it worth asking whether
 		// this thread may wait, which costs a look at the thread's
@@ -161,7 +170,9 @@ dispatch_offer_one(weir_subscr *const *subs, weir_event *ev)
 	weir_subscr *sub = subs[0];
 	if (!atomic_load_explicit(&sub->closed, memory_order_relaxed) &&
 	    sub->pull == NULL && weir__queue_try_push(&sub->q, ev)) {
-		return dispatch_pushed_slow(sub);
+		dispatch_kick(sub, 0);
+		dispatch_note_push(sub);
+		return WEIR_OK;
 	}
 	return dispatch_offer_n(subs, 1, ev);
 }
@@ -175,11 +186,16 @@ weir__subscr_offer_all(weir_subscr *const *subs, size_t n, weir_event *ev)
 	// tail call, so no frame. Anything else takes the general paths.
 	if (n == 1) {
 		weir_subscr *sub = subs[0];
+		uintptr_t    me  = weir__queue_token();
 		size_t       at;
-		if (!atomic_load_explicit(
+		// The lease first: a ring shared by several producers goes
+		// to the general path after one compare.
+		if (atomic_load_explicit(&sub->q.solo, memory_order_relaxed) ==
+		        me &&
+		    !atomic_load_explicit(
 		        &sub->closed, memory_order_relaxed) &&
 		    sub->pull == NULL &&
-		    weir__queue_push_held(&sub->q, ev, &at)) {
+		    weir__queue_solo_push(&sub->q, ev, &at, me)) {
 			uint64_t pushed = weir__queue_note_due(&sub->q, at);
 			if (pushed != 0 || !atomic_load(&sub->scheduled) ||
 			    sub->cfg.high != 0) {

@@ -173,21 +173,36 @@ queue_share(weir__queue *q)
 	}
 }
 
+// ring_push() on a queue not (yet) SHARED, whose lease was @p s: the
+// holder's push, or else what queue_share() does. Returns the pushed
+// event's stamp + 1 (never 0); 0 when the caller may now claim with the
+// CAS (the holder's ring was full, or its lease was revoked after its
+// announcement was cleared: the CAS is safe either way). Out of line,
+// and no out parameter (its address would bring the stack guard into
+// every push): the callers that publish try weir__queue_push_held()
+// first, and a SHARED queue never comes here.
+static __attribute__((noinline)) size_t
+ring_push_unshared(weir__queue *q, weir_event *ev, uintptr_t s)
+{
+	uintptr_t me = queue_token();
+	size_t    at;
+	if (s == me) {
+		return weir__queue_solo_push(q, ev, &at, me) ? at + 1 : 0;
+	}
+	queue_share(q);
+	return 0;
+}
+
 // Returns 1 if pushed (its stamp in @p at), 0 if the ring is full.
 // Inlined into each push: its call cost showed on every publish.
 static inline __attribute__((always_inline)) int
 ring_push(weir__queue *q, weir_event *ev, size_t *at)
 {
-	uintptr_t me = queue_token();
-	uintptr_t s  = atomic_load_explicit(&q->solo, memory_order_relaxed);
-	if (s == me) {
-		if (weir__queue_solo_push(q, ev, at, me)) {
-			return 1;
-		}
-		// Full, or revoked after our push's announcement was
-		// cleared: the CAS is safe either way.
-	} else if (s != QUEUE_SHARED) {
-		queue_share(q);
+	uintptr_t s = atomic_load_explicit(&q->solo, memory_order_relaxed);
+	size_t    held;
+	if (s != QUEUE_SHARED && (held = ring_push_unshared(q, ev, s)) != 0) {
+		*at = held - 1;
+		return 1;
 	}
 	size_t tail = atomic_load_explicit(&q->tail, memory_order_relaxed);
 	for (;;) {
@@ -519,7 +534,7 @@ weir__queue_note_slow(weir__queue *q, uint64_t pushed)
 	}
 }
 
-static void
+static inline void
 queue_note_push(weir__queue *q, size_t at)
 {
 	uint64_t pushed = weir__queue_note_due(q, at);
@@ -698,24 +713,12 @@ weir__queue_push(
 	return WEIR_OK;
 }
 
-// weir__queue_try_push() past the lease holder's push.
-static __attribute__((noinline)) int
-queue_try_push_ring(weir__queue *q, weir_event *ev)
-{
-	size_t at;
-	if (q->co != NULL || !ring_push(q, ev, &at)) {
-		return 0;
-	}
-	queue_note_push(q, at);
-	return 1;
-}
-
 int
 weir__queue_try_push(weir__queue *q, weir_event *ev)
 {
 	size_t at;
-	if (!weir__queue_push_held(q, ev, &at)) {
-		return queue_try_push_ring(q, ev);
+	if (q->co != NULL || !ring_push(q, ev, &at)) {
+		return 0;
 	}
 	queue_note_push(q, at);
 	return 1;
