@@ -55,17 +55,8 @@ dispatch_offer(weir_subscr *sub, weir_event *ev, weir__qwait *w)
 		weir_event_release(ev);
 		return WEIR_OK;
 	}
-	weir_err rv = WEIR_OK;
-	size_t   at;
-	int      pushed = weir__queue_push_held(&sub->q, ev, &at);
-	if (pushed) {
-		uint64_t n = weir__queue_note_due(&sub->q, at);
-		if (n != 0) {
-			weir__queue_note_slow(&sub->q, n);
-		}
-	} else {
-		pushed = weir__queue_try_push(&sub->q, ev);
-	}
+	weir_err rv     = WEIR_OK;
+	int      pushed = weir__queue_try_push(&sub->q, ev);
 	if (!pushed) {
 		// Full (or coalescing): only now is it worth asking whether
 		// this thread may wait, which costs a look at the thread's
@@ -140,70 +131,21 @@ dispatch_offer_n(weir_subscr *const *subs, size_t n, weir_event *ev)
 	return worst;
 }
 
-// After a push to @p sub: its schedule and watermarks, as
-// dispatch_offer does. Out of line: the common case (already scheduled,
-// no watermarks) is two loads inside the offer.
-static __attribute__((noinline)) weir_err
-dispatch_pushed_slow(weir_subscr *sub)
-{
-	dispatch_kick(sub, 0);
-	dispatch_note_push(sub);
-	return WEIR_OK;
-}
-
-// dispatch_pushed_slow() after the lease holder's push, which also
-// notes the high-water mark when due (@p pushed, not 0).
-static __attribute__((noinline)) weir_err
-dispatch_held_slow(weir_subscr *sub, uint64_t pushed)
-{
-	if (pushed != 0) {
-		weir__queue_note_slow(&sub->q, pushed);
-	}
-	return dispatch_pushed_slow(sub);
-}
-
-// One subscription of a loop, past the lease holder's push (a full
-// ring, another thread's lease, a pull subscription, a closed one).
-static __attribute__((noinline)) weir_err
-dispatch_offer_one(weir_subscr *const *subs, weir_event *ev)
-{
-	weir_subscr *sub = subs[0];
-	if (!atomic_load_explicit(&sub->closed, memory_order_relaxed) &&
-	    sub->pull == NULL && weir__queue_try_push(&sub->q, ev)) {
-		dispatch_kick(sub, 0);
-		dispatch_note_push(sub);
-		return WEIR_OK;
-	}
-	return dispatch_offer_n(subs, 1, ev);
-}
-
 weir_err
 weir__subscr_offer_all(weir_subscr *const *subs, size_t n, weir_event *ev)
 {
-	// One subscription of a loop, whose ring this thread holds (queue.c's
-	// lease) and has room, already scheduled, no mark or watermark to
-	// note: nothing to decide, no wait to prepare, and every call a
-	// tail call, so no frame. Anything else takes the general paths.
+	// One subscription of a loop whose ring has room: nothing to
+	// decide, no wait to prepare (no qwait on the stack, so no stack
+	// guard either); anything else takes the general path.
 	if (n == 1) {
 		weir_subscr *sub = subs[0];
-		uintptr_t    me  = weir__queue_token();
-		size_t       at;
-		// The lease first: a ring shared by several producers goes
-		// to the general path after one compare.
-		if (atomic_load_explicit(&sub->q.solo, memory_order_relaxed) ==
-		        me &&
-		    !atomic_load_explicit(
+		if (!atomic_load_explicit(
 		        &sub->closed, memory_order_relaxed) &&
-		    sub->pull == NULL &&
-		    weir__queue_solo_push(&sub->q, ev, &at, me)) {
-			uint64_t pushed = weir__queue_note_due(&sub->q, at);
-			if (pushed != 0 || !atomic_load(&sub->scheduled) ||
-			    sub->cfg.high != 0) {
-				return dispatch_held_slow(sub, pushed);
-			}
+		    sub->pull == NULL && weir__queue_try_push(&sub->q, ev)) {
+			dispatch_kick(sub, 0);
+			dispatch_note_push(sub);
 			return WEIR_OK;
 		}
-		return dispatch_offer_one(subs, ev);
 	}
 	return dispatch_offer_n(subs, n, ev);
 }

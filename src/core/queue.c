@@ -17,20 +17,6 @@
 // read after seq_cst updates. A close wakes them too, and they return
 // WEIR_ECLOSED. The deadline of a wait belongs to the publish call, not to
 // the queue (weir__qwait): a call stalled on several queues waits once.
-//
-// The producers' lease. Most queues have one producer thread at a time,
-// for which the claim's CAS (a locked instruction: it also waits for
-// every store before it, the event's lines, to leave the core) is pure
-// cost. The first thread to push takes the lease (`solo`, its token) and
-// then pushes with plain stores, announcing each push in `solo_busy`. A
-// second thread revokes the lease for good: it marks it REVOKING, orders
-// that against the holder's announcement with the asymmetric fence of
-// scache_fence.h (the holder's side is a plain store and a load; without
-// the fence, and under TSan, both sides are seq_cst), waits until the
-// holder is not mid-push, and marks the queue SHARED; from then on every
-// push claims with the CAS, as before. Nobody pushes while the lease is
-// unclaimed or being revoked, and a thread's token is the address of a
-// thread-local, unique among live threads.
 #include <errno.h>
 #include <sched.h>
 #include <time.h>
@@ -39,29 +25,6 @@
 #include "core/event.h"
 #include "core/prefetch.h"
 #include "core/queue.h"
-#include "core/scache_fence.h"
-
-enum {
-	QUEUE_FREE     = WEIR__QUEUE_FREE,
-	QUEUE_SHARED   = WEIR__QUEUE_SHARED,
-	QUEUE_REVOKING = WEIR__QUEUE_REVOKING
-};
-
-_Thread_local char weir__queue_me WEIR__TLS_FAST;
-static pthread_once_t             queue_once = PTHREAD_ONCE_INIT;
-static int                        queue_asym; // the heavy fence works
-
-static void
-queue_init_once(void)
-{
-	queue_asym = weir__fence_heavy_init();
-}
-
-static uintptr_t
-queue_token(void)
-{
-	return weir__queue_token();
-}
 
 static void
 queue_sync_init(weir__queue *q)
@@ -99,17 +62,13 @@ weir__queue_init(
 		atomic_init(&q->cells[i].ev, NULL);
 	}
 	atomic_init(&q->tail, 0);
-	atomic_init(&q->solo, QUEUE_FREE);
-	atomic_init(&q->solo_busy, 0);
 	atomic_init(&q->head, 0);
 	atomic_init(&q->co_depth, 0);
 	atomic_init(&q->head_seen, 0);
 	atomic_init(&q->closed, 0);
 	atomic_init(&q->waiters, 0);
-	q->cap       = cap;
-	q->prefetchw = weir__cpu_prefetchw();
-	pthread_once(&queue_once, queue_init_once);
-	q->asym       = queue_asym;
+	q->cap        = cap;
+	q->prefetchw  = weir__cpu_prefetchw();
 	q->policy     = policy;
 	q->timeout_ms = timeout_ms;
 	queue_sync_init(q);
@@ -125,7 +84,7 @@ ring_next(const weir__queue *q, size_t s)
 }
 
 // Cells a push or pop looks ahead: two lines of 16-byte cells.
-#define RING_AHEAD WEIR__QUEUE_AHEAD
+#define RING_AHEAD 8
 
 // The cell @p ahead of index @p idx, wrapping (the ring may be small).
 static weir__qcell *
@@ -141,69 +100,11 @@ ring_cell_ahead(const weir__queue *q, size_t idx, size_t ahead)
 	return &q->cells[i];
 }
 
-// Until the calling thread may claim with the CAS (the queue is SHARED
-// or its lease is the caller's): takes a free lease, revokes another
-// thread's, waits out a revocation under way. Out of line: once a
-// queue is settled this is never called.
-static __attribute__((noinline)) void
-queue_share(weir__queue *q)
-{
-	uintptr_t me = queue_token();
-	uintptr_t s  = atomic_load(&q->solo);
-	while (s != me && s != QUEUE_SHARED) {
-		if (s == QUEUE_REVOKING) {
-			sched_yield(); // another producer is revoking it
-			s = atomic_load(&q->solo);
-		} else if (atomic_compare_exchange_weak(&q->solo, &s,
-		               s == QUEUE_FREE ? me : QUEUE_REVOKING)) {
-			if (s == QUEUE_FREE) {
-				return; // ours now
-			}
-			// The holder's announcement, or its next look at
-			// `solo`, is ordered after our store (see the notes).
-			if (q->asym) {
-				weir__fence_heavy();
-			}
-			while (atomic_load(&q->solo_busy)) {
-				sched_yield(); // the holder is mid-push
-			}
-			atomic_store(&q->solo, QUEUE_SHARED);
-			return;
-		}
-	}
-}
-
-// ring_push() on a queue not (yet) SHARED, whose lease was @p s: the
-// holder's push, or else what queue_share() does. Returns the pushed
-// event's stamp + 1 (never 0); 0 when the caller may now claim with the
-// CAS (the holder's ring was full, or its lease was revoked after its
-// announcement was cleared: the CAS is safe either way). Out of line,
-// and no out parameter (its address would bring the stack guard into
-// every push): the callers that publish try weir__queue_push_held()
-// first, and a SHARED queue never comes here.
-static __attribute__((noinline)) size_t
-ring_push_unshared(weir__queue *q, weir_event *ev, uintptr_t s)
-{
-	uintptr_t me = queue_token();
-	size_t    at;
-	if (s == me) {
-		return weir__queue_solo_push(q, ev, &at, me) ? at + 1 : 0;
-	}
-	queue_share(q);
-	return 0;
-}
-
 // Returns 1 if pushed (its stamp in @p at), 0 if the ring is full.
 // Inlined into each push: its call cost showed on every publish.
 static inline __attribute__((always_inline)) int
 ring_push(weir__queue *q, weir_event *ev, size_t *at)
 {
-	uintptr_t s = atomic_load_explicit(&q->solo, memory_order_relaxed);
-	size_t    held;
-	if (s != QUEUE_SHARED && (held = ring_push_unshared(q, ev, s)) != 0) {
-		*at = held - 1;
-		return 1;
-	}
 	size_t tail = atomic_load_explicit(&q->tail, memory_order_relaxed);
 	for (;;) {
 		weir__qcell *c = &q->cells[tail & (q->one_lap - 1)];
@@ -293,10 +194,12 @@ ring_pop(weir__queue *q)
 	}
 }
 
+// Events that ever entered the ring, from a stamp.
 static uint64_t
 ring_count(const weir__queue *q, size_t s)
 {
-	return weir__queue_count(q, s);
+	return (uint64_t) (s >> q->lap_shift) * q->cap +
+	    (s & (q->one_lap - 1));
 }
 
 // The stamp @p k positions after @p s (k <= cap): one wrap at most.
@@ -416,10 +319,6 @@ ring_pop_many(weir__queue *q, weir_event **evs, size_t max)
 static size_t
 ring_push_many(weir__queue *q, weir_event *const *evs, size_t n, size_t *last)
 {
-	uintptr_t lease = atomic_load_explicit(&q->solo, memory_order_relaxed);
-	if (lease != queue_token() && lease != QUEUE_SHARED) {
-		queue_share(q);
-	}
 	size_t tail = atomic_load_explicit(&q->tail, memory_order_relaxed);
 	size_t k;
 	for (;;) {
@@ -523,9 +422,13 @@ queue_note_depth(weir__queue *q, size_t d)
 	        memory_order_relaxed, memory_order_relaxed)) { }
 }
 
-// The high-water mark's slow half (queue.h's weir__queue_note_due).
-void
-weir__queue_note_slow(weir__queue *q, uint64_t pushed)
+// Keeps the high-water mark exact without reading `head` per push:
+// with the last head seen, (pushed - seen) bounds the depth from above,
+// so head is read only when that bound passes the mark.
+// The slow half, out of line so that the common case (the bound stays
+// under the mark) is a few instructions inside the push.
+static __attribute__((noinline)) void
+queue_note_push_slow(weir__queue *q, uint64_t pushed)
 {
 	uint64_t seen = ring_count(q, atomic_load(&q->head));
 	atomic_store_explicit(&q->head_seen, seen, memory_order_relaxed);
@@ -537,9 +440,13 @@ weir__queue_note_slow(weir__queue *q, uint64_t pushed)
 static inline void
 queue_note_push(weir__queue *q, size_t at)
 {
-	uint64_t pushed = weir__queue_note_due(q, at);
-	if (pushed != 0) {
-		weir__queue_note_slow(q, pushed);
+	uint64_t pushed = ring_count(q, at) + 1;
+	uint64_t seen =
+	    atomic_load_explicit(&q->head_seen, memory_order_relaxed);
+	uint64_t hw =
+	    atomic_load_explicit(&q->st.high_water, memory_order_relaxed);
+	if (pushed - seen > hw) {
+		queue_note_push_slow(q, pushed);
 	}
 }
 

@@ -13,8 +13,6 @@
 #include <weir/weir.h>
 
 #include "core/coalesce.h"
-#include "core/prefetch.h"
-#include "core/tls.h"
 
 typedef struct weir__qcell {
 	atomic_size_t stamp;
@@ -48,14 +46,11 @@ typedef struct weir__queue {
 	int64_t         timeout_ms;
 	weir__coalesce *co;        // COALESCE only
 	int             prefetchw; // weir__cpu_prefetchw()
-	int             asym;      // the heavy fence works (scache_fence.h)
 	atomic_int      closed;
 	atomic_int      waiters; // BLOCKed producers
 	pthread_mutex_t wait_mx;
 	pthread_cond_t  not_full;
 	alignas(64) atomic_size_t tail;  // producers claim positions here
-	atomic_uintptr_t solo;           // the lease (queue.c's notes)
-	atomic_int       solo_busy;      // its holder is mid-push
 	alignas(64) atomic_size_t head;  // the consumer (and droppers) here
 	atomic_uint_least64_t delivered; // written by the consumer only
 	atomic_uint_least64_t failed;    // written by the consumer only
@@ -63,125 +58,6 @@ typedef struct weir__queue {
 	atomic_uint_least64_t head_seen; // producers' stale count of pops
 	atomic_size_t         co_depth;  // COALESCE only
 } weir__queue;
-
-// The producers' lease (queue.c's notes): its states besides a holder's
-// token, which is the address of the holder's weir__queue_me.
-enum {
-	WEIR__QUEUE_FREE     = 0,
-	WEIR__QUEUE_SHARED   = 1,
-	WEIR__QUEUE_REVOKING = 2
-};
-
-// Cells a push or pop looks ahead: two lines of 16-byte cells.
-#define WEIR__QUEUE_AHEAD 8
-
-// Hidden: in a shared library a default-visibility variable is reached
-// through the GOT, a load more per push.
-#if defined(__GNUC__)
-#define WEIR__QUEUE_HIDDEN __attribute__((visibility("hidden")))
-#else
-#define WEIR__QUEUE_HIDDEN
-#endif
-extern _Thread_local char weir__queue_me WEIR__TLS_FAST WEIR__QUEUE_HIDDEN;
-
-static inline uintptr_t
-weir__queue_token(void)
-{
-	return (uintptr_t) &weir__queue_me;
-}
-
-// Events that ever entered the ring, from a stamp.
-static inline uint64_t
-weir__queue_count(const weir__queue *q, size_t s)
-{
-	return (uint64_t) (s >> q->lap_shift) * q->cap +
-	    (s & (q->one_lap - 1));
-}
-
-// The lease holder's push (@p me is the caller's token, which held the
-// lease when the caller looked): plain stores, announced in `solo_busy`.
-// Returns 1 if pushed (its stamp in @p at), 0 (nothing done) if the cell
-// is not free (a full ring: the caller's general path decides) or the
-// lease was revoked. Inline here, as the rest of the holder's push
-// below: the publish path calls no function for it.
-static inline __attribute__((always_inline)) int
-weir__queue_solo_push(weir__queue *q, weir_event *ev, size_t *at, uintptr_t me)
-{
-	// The ring's fixed fields before the announcement: the compiler
-	// barrier after it would have them all read again.
-	weir__qcell *cells = q->cells;
-	size_t       lap   = q->one_lap;
-	size_t       cap   = q->cap;
-	int          pw    = q->prefetchw;
-	size_t       idx   = 0;
-	if (q->asym) {
-		atomic_store_explicit(&q->solo_busy, 1, memory_order_relaxed);
-		atomic_signal_fence(memory_order_seq_cst);
-	} else {
-		atomic_store(&q->solo_busy, 1);
-	}
-	int pushed = 0;
-	if (atomic_load(&q->solo) == me) {
-		size_t tail =
-		    atomic_load_explicit(&q->tail, memory_order_relaxed);
-		idx            = tail & (lap - 1);
-		weir__qcell *c = &cells[idx];
-		if (atomic_load_explicit(&c->stamp, memory_order_acquire) ==
-		    tail) {
-			// `tail` first, as a claim: whoever takes the event
-			// from the cell may then count it out of the depth.
-			atomic_store_explicit(&q->tail,
-			    idx + 1 < cap ? tail + 1 : (tail - idx) + lap,
-			    memory_order_relaxed);
-			atomic_store_explicit(
-			    &c->ev, ev, memory_order_relaxed);
-			atomic_store_explicit(
-			    &c->stamp, tail + 1, memory_order_release);
-			*at    = tail;
-			pushed = 1;
-		}
-	}
-	atomic_store_explicit(&q->solo_busy, 0, memory_order_release);
-	// The cell line pushes reach next was last written by the popper:
-	// start taking it. Not at the ring's end, where it was taken a lap
-	// ago (and a small ring has no line ahead).
-	if (pushed && idx + WEIR__QUEUE_AHEAD < cap) {
-		weir__prefetch_write(&cells[idx + WEIR__QUEUE_AHEAD], pw);
-	}
-	return pushed;
-}
-
-// Keeps the high-water mark exact without reading `head` per push:
-// with the last head seen, (pushed - seen) bounds the depth from above,
-// so head is read only when that bound passes the mark. After a push at
-// stamp @p at, weir__queue_note_due() returns 0, or the count of pushes
-// for the slow half, which is out of line (queue.c).
-void weir__queue_note_slow(weir__queue *q, uint64_t pushed);
-
-static inline uint64_t
-weir__queue_note_due(const weir__queue *q, size_t at)
-{
-	uint64_t pushed = weir__queue_count(q, at) + 1;
-	uint64_t seen =
-	    atomic_load_explicit(&q->head_seen, memory_order_relaxed);
-	uint64_t hw =
-	    atomic_load_explicit(&q->st.high_water, memory_order_relaxed);
-	return pushed - seen > hw ? pushed : 0;
-}
-
-// weir__queue_try_push() for the lease's holder, short of the
-// high-water mark, which the caller notes (weir__queue_note_due): returns
-// 1 when @p ev went in (its stamp in @p at), 0 when the caller does not
-// hold the lease or the ring is full, with nothing done. Only a ring
-// (not a COALESCE queue) ever has a holder. Split so that a caller
-// whose common case calls nothing needs no frame.
-static inline int
-weir__queue_push_held(weir__queue *q, weir_event *ev, size_t *at)
-{
-	uintptr_t me = weir__queue_token();
-	return atomic_load_explicit(&q->solo, memory_order_relaxed) == me &&
-	    weir__queue_solo_push(q, ev, at, me);
-}
 
 // The BLOCK waits of one publish call, shared by its offers: the call
 // has one deadline, set at its first wait and brought forward by a
