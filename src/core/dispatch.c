@@ -131,21 +131,58 @@ dispatch_offer_n(weir_subscr *const *subs, size_t n, weir_event *ev)
 	return worst;
 }
 
+// After a push to @p sub: the high-water mark when due (@p pushed, not
+// 0), its schedule and watermarks, as dispatch_offer does. Out of line:
+// the common case (no mark due, already scheduled, no watermarks) is a
+// few loads inside the offer.
+static __attribute__((noinline)) weir_err
+dispatch_pushed_slow(weir_subscr *sub, uint64_t pushed)
+{
+	if (pushed != 0) {
+		weir__queue_note_slow(&sub->q, pushed);
+	}
+	dispatch_kick(sub, 0);
+	dispatch_note_push(sub);
+	return WEIR_OK;
+}
+
+// One subscription, past the inline push (a full ring, a claim that
+// lost a race, a pull subscription, a closed one, a COALESCE queue).
+static __attribute__((noinline)) weir_err
+dispatch_offer_one(weir_subscr *const *subs, weir_event *ev)
+{
+	weir_subscr *sub = subs[0];
+	if (!atomic_load_explicit(&sub->closed, memory_order_relaxed) &&
+	    sub->pull == NULL && weir__queue_try_push(&sub->q, ev)) {
+		dispatch_kick(sub, 0);
+		dispatch_note_push(sub);
+		return WEIR_OK;
+	}
+	return dispatch_offer_n(subs, 1, ev);
+}
+
 weir_err
 weir__subscr_offer_all(weir_subscr *const *subs, size_t n, weir_event *ev)
 {
-	// One subscription of a loop whose ring has room: nothing to
-	// decide, no wait to prepare (no qwait on the stack, so no stack
-	// guard either); anything else takes the general path.
+	// One subscription of a loop whose ring has room, already
+	// scheduled, no mark or watermark to note: nothing to decide, no
+	// wait to prepare, and every call a tail call, so no frame (the
+	// push is inline, queue.h). Anything else takes the general paths.
 	if (n == 1) {
 		weir_subscr *sub = subs[0];
+		size_t       at;
 		if (!atomic_load_explicit(
 		        &sub->closed, memory_order_relaxed) &&
-		    sub->pull == NULL && weir__queue_try_push(&sub->q, ev)) {
-			dispatch_kick(sub, 0);
-			dispatch_note_push(sub);
+		    sub->pull == NULL &&
+		    weir__queue_push_fast(&sub->q, ev, &at)) {
+			uint64_t pushed = weir__queue_note_due(&sub->q, at);
+			if (pushed != 0 || !atomic_load(&sub->scheduled) ||
+			    sub->cfg.high != 0) {
+				return dispatch_pushed_slow(sub, pushed);
+			}
 			return WEIR_OK;
 		}
+		return dispatch_offer_one(subs, ev);
 	}
 	return dispatch_offer_n(subs, n, ev);
 }

@@ -83,8 +83,7 @@ ring_next(const weir__queue *q, size_t s)
 	return idx + 1 < q->cap ? s + 1 : (s & ~(q->one_lap - 1)) + q->one_lap;
 }
 
-// Cells a push or pop looks ahead: two lines of 16-byte cells.
-#define RING_AHEAD 8
+#define RING_AHEAD WEIR__QUEUE_AHEAD
 
 // The cell @p ahead of index @p idx, wrapping (the ring may be small).
 static weir__qcell *
@@ -194,12 +193,10 @@ ring_pop(weir__queue *q)
 	}
 }
 
-// Events that ever entered the ring, from a stamp.
 static uint64_t
 ring_count(const weir__queue *q, size_t s)
 {
-	return (uint64_t) (s >> q->lap_shift) * q->cap +
-	    (s & (q->one_lap - 1));
+	return weir__queue_count(q, s);
 }
 
 // The stamp @p k positions after @p s (k <= cap): one wrap at most.
@@ -284,6 +281,7 @@ ring_pop_many(weir__queue *q, weir_event **evs, size_t max)
 {
 	size_t head = atomic_load_explicit(&q->head, memory_order_relaxed);
 	size_t k;
+	size_t next;
 	for (;;) {
 		k = ring_read_ready(q, head, evs, max);
 		if (k == 0) {
@@ -298,16 +296,15 @@ ring_pop_many(weir__queue *q, weir_event **evs, size_t max)
 			    &q->head, memory_order_relaxed);
 			continue;
 		}
+		next = ring_advance(q, head, k);
 		if (atomic_compare_exchange_weak_explicit(&q->head, &head,
-		        ring_advance(q, head, k), memory_order_seq_cst,
-		        memory_order_relaxed)) {
+		        next, memory_order_seq_cst, memory_order_relaxed)) {
 			break;
 		}
 	}
 	ring_free_cells(q, head, k);
 	// The cell line the next run starts on, as a single pop does.
-	weir__prefetch_read(ring_cell_ahead(
-	    q, ring_advance(q, head, k) & (q->one_lap - 1), 0));
+	weir__prefetch_read(&q->cells[next & (q->one_lap - 1)]);
 	return k;
 }
 
@@ -422,13 +419,9 @@ queue_note_depth(weir__queue *q, size_t d)
 	        memory_order_relaxed, memory_order_relaxed)) { }
 }
 
-// Keeps the high-water mark exact without reading `head` per push:
-// with the last head seen, (pushed - seen) bounds the depth from above,
-// so head is read only when that bound passes the mark.
-// The slow half, out of line so that the common case (the bound stays
-// under the mark) is a few instructions inside the push.
-static __attribute__((noinline)) void
-queue_note_push_slow(weir__queue *q, uint64_t pushed)
+// The high-water mark's slow half (queue.h's weir__queue_note_due).
+void
+weir__queue_note_slow(weir__queue *q, uint64_t pushed)
 {
 	uint64_t seen = ring_count(q, atomic_load(&q->head));
 	atomic_store_explicit(&q->head_seen, seen, memory_order_relaxed);
@@ -440,13 +433,9 @@ queue_note_push_slow(weir__queue *q, uint64_t pushed)
 static inline void
 queue_note_push(weir__queue *q, size_t at)
 {
-	uint64_t pushed = ring_count(q, at) + 1;
-	uint64_t seen =
-	    atomic_load_explicit(&q->head_seen, memory_order_relaxed);
-	uint64_t hw =
-	    atomic_load_explicit(&q->st.high_water, memory_order_relaxed);
-	if (pushed - seen > hw) {
-		queue_note_push_slow(q, pushed);
+	uint64_t pushed = weir__queue_note_due(q, at);
+	if (pushed != 0) {
+		weir__queue_note_slow(q, pushed);
 	}
 }
 

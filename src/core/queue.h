@@ -13,6 +13,10 @@
 #include <weir/weir.h>
 
 #include "core/coalesce.h"
+#include "core/prefetch.h"
+
+// Cells a push or pop looks ahead: two lines of 16-byte cells.
+#define WEIR__QUEUE_AHEAD 8
 
 typedef struct weir__qcell {
 	atomic_size_t stamp;
@@ -58,6 +62,68 @@ typedef struct weir__queue {
 	atomic_uint_least64_t head_seen; // producers' stale count of pops
 	atomic_size_t         co_depth;  // COALESCE only
 } weir__queue;
+
+// Events that ever entered the ring, from a stamp.
+static inline uint64_t
+weir__queue_count(const weir__queue *q, size_t s)
+{
+	return (uint64_t) (s >> q->lap_shift) * q->cap +
+	    (s & (q->one_lap - 1));
+}
+
+// The common case of weir__queue_try_push(), inline so that the publish
+// path calls no function for it: a ring (not COALESCE) whose cell at
+// `tail` is free and whose claim (the CAS) succeeds at the first try.
+// Returns 1 when @p ev went in (its stamp in @p at; the caller notes the
+// high-water mark, weir__queue_note_due), 0 with nothing done otherwise:
+// weir__queue_try_push() then does it all. The claim is the same seq_cst
+// CAS, which also orders the push before the caller's look at the
+// subscription's `scheduled` flag (dispatch.c).
+static inline int
+weir__queue_push_fast(weir__queue *q, weir_event *ev, size_t *at)
+{
+	if (q->co != NULL) {
+		return 0;
+	}
+	size_t tail    = atomic_load_explicit(&q->tail, memory_order_relaxed);
+	size_t idx     = tail & (q->one_lap - 1);
+	weir__qcell *c = &q->cells[idx];
+	size_t next = idx + 1 < q->cap ? tail + 1 : (tail - idx) + q->one_lap;
+	if (atomic_load_explicit(&c->stamp, memory_order_acquire) != tail ||
+	    !atomic_compare_exchange_strong_explicit(&q->tail, &tail, next,
+	        memory_order_seq_cst, memory_order_relaxed)) {
+		return 0;
+	}
+	atomic_store_explicit(&c->ev, ev, memory_order_relaxed);
+	atomic_store_explicit(&c->stamp, tail + 1, memory_order_release);
+	*at = tail;
+	// The cell line pushes reach next was last written by the popper:
+	// start taking it (not at the ring's end, where it was taken a lap
+	// ago, and a small ring has no line ahead).
+	if (idx + WEIR__QUEUE_AHEAD < q->cap) {
+		weir__prefetch_write(
+		    &q->cells[idx + WEIR__QUEUE_AHEAD], q->prefetchw);
+	}
+	return 1;
+}
+
+// Keeps the high-water mark exact without reading `head` per push:
+// with the last head seen, (pushed - seen) bounds the depth from above,
+// so head is read only when that bound passes the mark. After a push at
+// stamp @p at, weir__queue_note_due() returns 0, or the count of pushes
+// for the slow half, which is out of line (queue.c).
+void weir__queue_note_slow(weir__queue *q, uint64_t pushed);
+
+static inline uint64_t
+weir__queue_note_due(const weir__queue *q, size_t at)
+{
+	uint64_t pushed = weir__queue_count(q, at) + 1;
+	uint64_t seen =
+	    atomic_load_explicit(&q->head_seen, memory_order_relaxed);
+	uint64_t hw =
+	    atomic_load_explicit(&q->st.high_water, memory_order_relaxed);
+	return pushed - seen > hw ? pushed : 0;
+}
 
 // The BLOCK waits of one publish call, shared by its offers: the call
 // has one deadline, set at its first wait and brought forward by a
