@@ -220,6 +220,12 @@ test_one_past_each_limit(void **state)
 		.header_count            = 1 };
 	assert_weir_ok(weir__event_make(&ev, &init, NULL, NULL));
 	refused_everywhere(f, ev, WEIR_EINVAL, "past weir's limits");
+	// A header name one byte too long.
+	big[WEIR_MAX_HEADER_NAME + 1] = '\0';
+	h[0] = (weir_header) { big, "v", 1 };
+	assert_weir_ok(weir__event_make(&ev, &init, NULL, NULL));
+	refused_everywhere(f, ev, WEIR_EINVAL, "past weir's limits");
+	big[WEIR_MAX_HEADER_NAME + 1] = 'k';
 	// A topic weir's grammar refuses.
 	init = (weir_event_init) { .size = sizeof(init), .topic = "a..b" };
 	assert_weir_ok(weir__event_make(&ev, &init, NULL, NULL));

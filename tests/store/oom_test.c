@@ -17,6 +17,7 @@
 #include "core/evpool.h"
 #include "fault_alloc.h"
 #include "fixture.h"
+#include "store/cursor.h"
 #include "store/inbox.h"
 
 static void
@@ -408,12 +409,40 @@ do_cursors(fx *f, void *arg)
 }
 
 static void
+cursor_async_fn(weir_store *st, weir_err rv, uint64_t seq, void *arg)
+{
+	(void) st;
+	(void) seq;
+	*(weir_err *) arg = rv;
+}
+
+// The relay's queued cursor write allocates its request: a failure is
+// WEIR_ENOMEM with nothing queued (the callback never runs).
+static weir_err
+do_cursor_async(fx *f, void *arg)
+{
+	(void) arg;
+	weir_err done = WEIR_EPENDING;
+	weir_err rv =
+	    weir__store_cursor_set_async(f->st, "q", 3, cursor_async_fn, &done);
+	if (rv == WEIR_OK) {
+		assert_weir_ok(weir_store_flush(f->st));
+		assert_weir_ok(done);
+	} else {
+		assert_weir_ok(weir_store_flush(f->st));
+		assert_int_equal(done, WEIR_EPENDING);
+	}
+	return rv;
+}
+
+static void
 test_snapshots_cursors(void **state)
 {
 	fx *f = *state;
 	seed(f);
 	OOM_NO_ALLOC(f, do_snapshots, NULL);
 	OOM_NO_ALLOC(f, do_cursors, NULL);
+	OOM_ALLOCATES(f, do_cursor_async, NULL);
 }
 
 /* ---- an emit's stack event, the inbox ------------------------------ */
