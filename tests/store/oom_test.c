@@ -423,8 +423,8 @@ do_cursor_async(fx *f, void *arg)
 {
 	(void) arg;
 	weir_err done = WEIR_EPENDING;
-	weir_err rv =
-	    weir__store_cursor_set_async(f->st, "q", 3, cursor_async_fn, &done);
+	weir_err rv   = weir__store_cursor_set_async(
+	      f->st, "q", 3, cursor_async_fn, &done);
 	if (rv == WEIR_OK) {
 		assert_weir_ok(weir_store_flush(f->st));
 		assert_weir_ok(done);
