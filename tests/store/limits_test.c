@@ -220,9 +220,11 @@ test_one_past_each_limit(void **state)
 		.header_count            = 1 };
 	assert_weir_ok(weir__event_make(&ev, &init, NULL, NULL));
 	refused_everywhere(f, ev, WEIR_EINVAL, "past weir's limits");
-	// A header name one byte too long.
+	// A header name one byte too long, after one within the limits.
 	big[WEIR_MAX_HEADER_NAME + 1] = '\0';
-	h[0]                          = (weir_header) { big, "v", 1 };
+	h[0]                          = (weir_header) { "h", "v", 1 };
+	h[1]                          = (weir_header) { big, "v", 1 };
+	init.header_count             = 2;
 	assert_weir_ok(weir__event_make(&ev, &init, NULL, NULL));
 	refused_everywhere(f, ev, WEIR_EINVAL, "past weir's limits");
 	big[WEIR_MAX_HEADER_NAME + 1] = 'k';
