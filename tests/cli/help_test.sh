@@ -34,7 +34,10 @@ for cmd in gateway replay tail dlq stats; do
 	# ... and the help lists no option the table does not have.
 	while read -r o; do
 		[[ $o == help ]] && continue
-		printf '%s\n' "${opts[@]}" | grep -qx -- "$o" ||
+		# A here-string, not `printf | grep -q`: under pipefail, grep -q
+		# leaving at its first match can kill printf with SIGPIPE and
+		# fail the pipeline (a flake seen in CI).
+		grep -qx -- "$o" <<<"$(printf '%s\n' "${opts[@]}")" ||
 			fail "$cmd --help names --$o, which the table lacks"
 	done < <(grep -oE '^  (-[a-zA-Z], )?--[a-z-]+' help | sed 's/.*--//')
 	contains help "exit codes:"
