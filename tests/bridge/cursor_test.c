@@ -13,18 +13,27 @@ cursor_of(bt *t)
 	return seq;
 }
 
+// Opens a bridge (options @p kv) with route "r" (t.* -> mem, keyed by
+// the second token) and waits until t.k0 is acknowledged and the route
+// idle: returns the cursor then.
+static uint64_t
+cursor_route_k0(bt *t, const char *const *kv)
+{
+	bt_open(t, kv);
+	assert_weir_ok(weir_bridge_route_add(
+	    t->br, "r", "t.*", "mem", "out", "{2}", NULL));
+	assert_weir_ok(weir_bridge_start(t->br));
+	bt_publish(t, "t.k0", NULL, 0);
+	BT_WAIT(t, "r", s.acked == 1 && s.backlog == 0);
+	return cursor_of(t);
+}
+
 static void
 test_cursor_contiguous_and_restart(void **state)
 {
 	(void) state;
-	bt t;
-	bt_open(&t, NULL);
-	assert_weir_ok(weir_bridge_route_add(
-	    t.br, "r", "t.*", "mem", "out", "{2}", NULL));
-	assert_weir_ok(weir_bridge_start(t.br));
-	bt_publish(&t, "t.k0", NULL, 0);
-	BT_WAIT(&t, "r", s.acked == 1 && s.backlog == 0);
-	uint64_t first = cursor_of(&t);
+	bt       t;
+	uint64_t first = cursor_route_k0(&t, NULL);
 	assert_true(first > 0);
 	/* the next send's ack is lost; four more (other keys) are acked */
 	weir__mem_drop_acks(t.mem, 1);
@@ -73,13 +82,7 @@ test_cursor_write_does_not_hold_relay(void **state)
 	static const char *const kv[] = { "bridge.ack_timeout_ms", "300",
 		"bridge.retry.initial_ms", "500", NULL };
 	bt                       t;
-	bt_open(&t, kv);
-	assert_weir_ok(weir_bridge_route_add(
-	    t.br, "r", "t.*", "mem", "out", "{2}", NULL));
-	assert_weir_ok(weir_bridge_start(t.br));
-	bt_publish(&t, "t.k0", NULL, 0);
-	BT_WAIT(&t, "r", s.acked == 1 && s.backlog == 0);
-	uint64_t first = cursor_of(&t);
+	uint64_t                 first = cursor_route_k0(&t, kv);
 	/* k1 in flight, acknowledged later; k2's and k3's first acks are
 	 * lost */
 	weir__mem_hold_acks(t.mem, 1);
