@@ -88,6 +88,17 @@ broker_pid() {
 	echo "$pid"
 }
 
+# True while the process just launched as pid $1 is alive. Right after
+# the fork it may not have exec'd the broker yet (it still shows this
+# script's command line, which broker_pid rejects), so a ready-wait must
+# not call that death; a process that exited is a zombie until reaped,
+# and a zombie's command line is empty.
+launched_alive() {
+	local cmd
+	cmd=$(tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null) || return 1
+	[[ -n $cmd ]]
+}
+
 # Resident memory of pid $1 in MiB.
 rss_mib() {
 	awk '/^VmRSS:/ { printf "%.0f", $2 / 1024 }' "/proc/$1/status" \

@@ -86,7 +86,7 @@ kafka_wait_ready() {
 	local port=$1 pid=$2 t0
 	t0=$(now)
 	while awk -v t="$(since "$t0")" -v d="$deadline_s" 'BEGIN { exit !(t < d) }'; do
-		broker_pid kafka "$kafka_cmd" >/dev/null || return 1
+		launched_alive "$pid" || return 1
 		# The PLAINTEXT port opens last in start-up: a cheap first test.
 		if port_open "$port" &&
 		    kcat -L -b "127.0.0.1:$port" -m 1 2>/dev/null |

@@ -53,13 +53,13 @@ nats_binary() {
 	fi
 }
 
-# Waits until the server on port $1 answers a JetStream API request.
-# Returns 1 if it died, 2 if the deadline passed.
+# Waits until the server on port $1 (pid $2) answers a JetStream API
+# request. Returns 1 if it died, 2 if the deadline passed.
 nats_wait_ready() {
-	local port=$1 t0
+	local port=$1 pid=$2 t0
 	t0=$(now)
 	while awk -v t="$(since "$t0")" -v d="$deadline_s" 'BEGIN { exit !(t < d) }'; do
-		broker_pid nats "$nats_cmd" >/dev/null || return 1
+		launched_alive "$pid" || return 1
 		if port_open "$port" &&
 		    python3 "$root/scripts/nats/jetstream_check.py" info \
 		    "nats://127.0.0.1:$port" >/dev/null 2>&1; then
@@ -91,7 +91,7 @@ nats_launch() {
 	echo "$pid" >"$nats_dir/pid"
 	echo "nats://127.0.0.1:$port" >"$nats_dir/address"
 	echo "http://127.0.0.1:$mport" >"$nats_dir/monitor"
-	nats_wait_ready "$port" || rc=$?
+	nats_wait_ready "$port" "$pid" || rc=$?
 	if ((rc == 0)); then
 		say "nats ready on nats://127.0.0.1:$port (pid $pid, $("$bin" --version)," \
 		    "monitoring http://127.0.0.1:$mport) in $(since "$t0") s," \
