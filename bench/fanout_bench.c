@@ -96,6 +96,7 @@ typedef struct fan_run {
 	int               loops; /* FAN_NO_LOOPS, or set_loops()'s count */
 	weir_err          run_rv;
 	pthread_barrier_t start; /* mpsc: the producers' common start */
+	bench_tuse use[2]; /* mpsc: [0] the producers, [1] the loop thread */
 } fan_run;
 
 /* Reads the payload, counts; the last event of the last sink to finish
@@ -181,6 +182,28 @@ fan_print_diag(fan_run *fr)
 	    (unsigned long long) sum.gathers, (unsigned long long) hw);
 }
 
+/* --diag, 4 -> 1: what the producers and the consumer cost per event:
+ * CPU, and switches per 1,000 events (voluntary: slept; involuntary:
+ * preempted). */
+static void
+fan_print_use(const char *who, const bench_tuse *use, uint64_t n)
+{
+	const char *role[2] = { "producers", "consumer" };
+
+	if (!fan_diag) {
+		return;
+	}
+	for (int i = 0; i < 2; i++) {
+		fprintf(stderr,
+		    "    %s %s: %.1f ns CPU per event, switches per 1000 "
+		    "events %.2f voluntary, %.2f involuntary\n",
+		    who, role[i],
+		    (double) atomic_load(&use[i].cpu_ns) / (double) n,
+		    1000.0 * (double) atomic_load(&use[i].vcsw) / (double) n,
+		    1000.0 * (double) atomic_load(&use[i].ivcsw) / (double) n);
+	}
+}
+
 /* Every sink got its n events, each counted delivered by the bus, none
  * refused or dropped; then the bus goes. */
 static int
@@ -218,6 +241,7 @@ fan_default_loop(void *arg)
 	fan_run *fr = arg;
 
 	fr->run_rv = weir_bus_run(fr->bus, WEIR_RUN_DEFAULT);
+	bench_tuse_add(&fr->use[1]);
 	return (NULL);
 }
 
@@ -362,6 +386,7 @@ mp_produce(void *arg)
 		    "publish_topic");
 	}
 	weir_topic_destroy(t);
+	bench_tuse_add(&p->fr->use[0]);
 	return (NULL);
 }
 
@@ -394,6 +419,7 @@ mp_weir_run(void *arg, uint64_t n, uint64_t *ns)
 	fan_stop(fr, loop_thr);
 	*ns = atomic_load(&fr->t_end) - t0;
 	pthread_barrier_destroy(&fr->start);
+	fan_print_use("weir", fr->use, n);
 	int rv = fan_verify(fr);
 	free(fr);
 	return (rv);
@@ -402,7 +428,11 @@ mp_weir_run(void *arg, uint64_t n, uint64_t *ns)
 static int
 mp_mutexq_run(void *arg, uint64_t n, uint64_t *ns)
 {
-	return (peer_mutexq_run_mp(*(int *) arg, n, fan_capacity, ns));
+	bench_tuse use[2] = { 0 };
+	int rv = peer_mutexq_run_mp(*(int *) arg, n, fan_capacity, ns, use);
+
+	fan_print_use("mutex queue", use, n);
+	return (rv);
 }
 
 static void
@@ -454,7 +484,8 @@ usage(FILE *fp)
 	    "  --weir-only    one run of weir's case of each group, no "
 	    "peers,\n"
 	    "                 no JSON (for callgrind's instruction counts)\n"
-	    "  --diag         each weir run's loop counters on stderr\n"
+	    "  --diag         each weir run's loop counters on stderr, and\n"
+	    "                 4 -> 1: CPU and switches per event by role\n"
 	    "  --capacity C   queue bound, weir's and the mutex queue's "
 	    "(default 65536)\n"
 	    "  --smoke        tiny sizes, one round\n");

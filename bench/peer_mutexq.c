@@ -34,6 +34,7 @@ typedef struct mutexq {
 	uint64_t        received; /* consumer's count */
 	uint64_t        sum;      /* consumer's checksum */
 	uint64_t        t_end;
+	bench_tuse     *use; /* [0] producers, [1] consumer; or NULL */
 } mutexq;
 
 static void
@@ -75,6 +76,7 @@ mutexq_consumer(void *arg)
 		q->sum += m.data[0];
 	}
 	q->t_end = bench_now_ns();
+	bench_tuse_add(q->use != NULL ? &q->use[1] : NULL);
 	return (NULL);
 }
 
@@ -155,11 +157,13 @@ mutexq_produce(void *arg)
 	for (uint64_t i = 0; i < p->n; i++) {
 		mutexq_push(p->q, &m);
 	}
+	bench_tuse_add(p->q->use != NULL ? &p->q->use[0] : NULL);
 	return (NULL);
 }
 
 int
-peer_mutexq_run_mp(int producers, uint64_t n, size_t capacity, uint64_t *ns)
+peer_mutexq_run_mp(
+    int producers, uint64_t n, size_t capacity, uint64_t *ns, bench_tuse *use)
 {
 	mutexq            q;
 	mutexq_producer   p[PEER_MUTEXQ_MAX_PRODUCERS];
@@ -171,6 +175,7 @@ peer_mutexq_run_mp(int producers, uint64_t n, size_t capacity, uint64_t *ns)
 	    mutexq_init(&q, n, capacity) != 0) {
 		return (-1);
 	}
+	q.use = use;
 	pthread_barrier_init(&start, NULL, (unsigned) producers + 1);
 	pthread_create(&cons, NULL, mutexq_consumer, &q);
 	for (int i = 0; i < producers; i++) {

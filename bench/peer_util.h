@@ -7,7 +7,9 @@
 
 #include <pthread.h>
 #include <sched.h>
+#include <stdatomic.h>
 #include <stdint.h>
+#include <sys/resource.h>
 #include <time.h>
 
 /* The payload every cross-thread case moves (bytes). */
@@ -61,6 +63,37 @@ bench_unpin(pthread_t t)
 		CPU_SET(i, &set);
 	}
 	pthread_setaffinity_np(t, sizeof(set), &set);
+}
+
+/*
+ * What a group of threads (a run's producers, or its consumer) cost:
+ * CPU time, voluntary switches (the thread slept: a lock, a condition
+ * variable, a full queue) and involuntary ones (preempted). Each thread
+ * adds its own at its end (getrusage(RUSAGE_THREAD)). Unlike the wall
+ * clock these hardly move with the other load of a shared machine.
+ */
+typedef struct bench_tuse {
+	atomic_uint_least64_t cpu_ns;
+	atomic_uint_least64_t vcsw;
+	atomic_uint_least64_t ivcsw;
+} bench_tuse;
+
+/* Adds the calling thread's usage so far to @p u (NULL: nothing). */
+static inline void
+bench_tuse_add(bench_tuse *u)
+{
+	struct rusage ru;
+
+	if (u == NULL || getrusage(RUSAGE_THREAD, &ru) != 0) {
+		return;
+	}
+	atomic_fetch_add(&u->cpu_ns,
+	    (uint64_t) (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) *
+	            1000000000u +
+	        (uint64_t) (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) *
+	            1000u);
+	atomic_fetch_add(&u->vcsw, (uint64_t) ru.ru_nvcsw);
+	atomic_fetch_add(&u->ivcsw, (uint64_t) ru.ru_nivcsw);
 }
 
 #endif /* WEIR_BENCH_PEER_UTIL_H */

@@ -13,10 +13,11 @@
 // stats); the high-water mark is kept with a stale copy of head that is
 // refreshed only when the depth might pass the mark (queue_note_push). BLOCKed
 // producers sleep on a condition variable; a popper wakes them once an eighth
-// of the ring is free, and only when `waiters` is non-zero, which both sides
-// read after seq_cst updates. A close wakes them too, and they return
-// WEIR_ECLOSED. The deadline of a wait belongs to the publish call, not to
-// the queue (weir__qwait): a call stalled on several queues waits once.
+// of the ring is free, and only when `napping` is set, which both sides
+// read after seq_cst updates (queue_wake_blocked). A close wakes them too, and
+// they return WEIR_ECLOSED. The deadline of a wait belongs to the publish
+// call, not to the queue (weir__qwait): a call stalled on several queues waits
+// once.
 #include <errno.h>
 #include <sched.h>
 #include <time.h>
@@ -66,7 +67,7 @@ weir__queue_init(
 	atomic_init(&q->co_depth, 0);
 	atomic_init(&q->head_seen, 0);
 	atomic_init(&q->closed, 0);
-	atomic_init(&q->waiters, 0);
+	atomic_init(&q->napping, 0);
 	q->cap        = cap;
 	q->prefetchw  = weir__cpu_prefetchw();
 	q->policy     = policy;
@@ -447,13 +448,19 @@ queue_count(atomic_uint_least64_t *c)
 
 // After a pop: wakes BLOCKed producers once an eighth of the ring is
 // free. Waking them on every pop of a full ring would cost a system
-// call per event.
+// call per event. One broadcast per sleep: the broadcast clears
+// `napping`, which a producer sets again only before it waits again
+// (queue_still_full). Keyed on a count of waiters instead, a popper
+// locked and broadcast after every run of pops until the producers it
+// had woken got a CPU to leave the wait: 1 to 100 broadcasts per wait
+// with 4 producers on 2 cores, 0.3 now (docs/benchmarks.md).
 static void
 queue_wake_blocked(weir__queue *q)
 {
-	if (atomic_load(&q->waiters) > 0 &&
+	if (atomic_load(&q->napping) &&
 	    weir__queue_depth(q) <= q->cap - (q->cap + 7) / 8) {
 		pthread_mutex_lock(&q->wait_mx);
+		atomic_store(&q->napping, 0);
 		pthread_cond_broadcast(&q->not_full);
 		pthread_mutex_unlock(&q->wait_mx);
 	}
@@ -494,6 +501,22 @@ queue_wait_bound(const weir__queue *q, weir__qwait *w)
 
 typedef enum { WAIT_ROOM, WAIT_CLOSED, WAIT_TIMEOUT } queue_wait_end;
 
+// Whether a BLOCKed producer (holding wait_mx) is to wait (again). A
+// full ring is looked at again after the mark `napping`, and a popper
+// looks at the mark after its pop (both seq_cst): either the popper sees
+// the mark and broadcasts (under wait_mx, so not before this producer
+// waits) or the second look sees the pop. A mark left by a producer that
+// found room there costs one broadcast with nobody to wake.
+static int
+queue_still_full(weir__queue *q)
+{
+	if (weir__queue_depth(q) < q->cap || atomic_load(&q->closed)) {
+		return 0;
+	}
+	atomic_store(&q->napping, 1);
+	return weir__queue_depth(q) >= q->cap && !atomic_load(&q->closed);
+}
+
 // Waits until a cell may be free, the queue closes or the deadline
 // (none: NULL) passes.
 static queue_wait_end
@@ -501,9 +524,7 @@ queue_wait(weir__queue *q, const struct timespec *deadline)
 {
 	int expired = 0;
 	pthread_mutex_lock(&q->wait_mx);
-	atomic_fetch_add(&q->waiters, 1);
-	while (!expired && weir__queue_depth(q) >= q->cap &&
-	    !atomic_load(&q->closed)) {
+	while (!expired && queue_still_full(q)) {
 		if (deadline == NULL) {
 			pthread_cond_wait(&q->not_full, &q->wait_mx);
 		} else if (pthread_cond_timedwait(&q->not_full, &q->wait_mx,
@@ -511,7 +532,6 @@ queue_wait(weir__queue *q, const struct timespec *deadline)
 			expired = 1;
 		}
 	}
-	atomic_fetch_sub(&q->waiters, 1);
 	pthread_mutex_unlock(&q->wait_mx);
 	if (atomic_load(&q->closed)) {
 		return WAIT_CLOSED;

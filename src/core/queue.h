@@ -51,7 +51,7 @@ typedef struct weir__queue {
 	weir__coalesce *co;        // COALESCE only
 	int             prefetchw; // weir__cpu_prefetchw()
 	atomic_int      closed;
-	atomic_int      waiters; // BLOCKed producers
+	atomic_int      napping; // a BLOCKed producer awaits a broadcast
 	pthread_mutex_t wait_mx;
 	pthread_cond_t  not_full;
 	alignas(64) atomic_size_t tail;  // producers claim positions here

@@ -7,7 +7,7 @@
 
 #include "weir_test.h"
 
-#include "core/subscr.h" // q.waiters: a BLOCKed publisher is observable
+#include "core/subscr.h" // q.napping: a BLOCKed publisher is observable
 
 #define MAXREC 8192
 #define TOPIC "batch.t"
@@ -383,7 +383,7 @@ test_closed_while_blocked(void **state)
 	pa->per = 10;
 	pthread_t thr;
 	assert_int_equal(pthread_create(&thr, NULL, pub_thread, pa), 0);
-	wt_wait_until(atomic_load(&sub->q.waiters) > 0);
+	wt_wait_until(atomic_load(&sub->q.napping) != 0);
 	weir_unsubscribe(sub);
 	wt_wait_until(atomic_load(&pa->done));
 	pthread_join(thr, NULL);
@@ -408,7 +408,7 @@ test_other_closed_while_blocked(void **state)
 	pa->per = 100;
 	pthread_t thr;
 	assert_int_equal(pthread_create(&thr, NULL, pub_thread, pa), 0);
-	wt_wait_until(atomic_load(&blk->q.waiters) > 0);
+	wt_wait_until(atomic_load(&blk->q.napping) != 0);
 	weir_unsubscribe(rej);
 	weir_unsubscribe(blk);
 	wt_wait_until(atomic_load(&pa->done));

@@ -6,7 +6,7 @@
 
 #include "weir_test.h"
 
-#include "core/subscr.h" // q.waiters: a BLOCKed publisher is observable
+#include "core/subscr.h" // q.napping: a BLOCKed publisher is observable
 
 #define MAXREC 4096
 
@@ -179,18 +179,18 @@ test_block_zero_timeout(void **state)
 }
 
 // Runs the loop once the test's publisher waits for room in fx.sub's
-// queue (its BLOCKed producers count themselves in q.waiters before they
-// wait). Not the test's thread: it cannot fail the test, so after
-// WT_WAIT_MS it runs the loop anyway and the test's checks fail.
+// queue (a BLOCKed producer sets q.napping before it waits). Not the test's
+// thread: it cannot fail the test, so after WT_WAIT_MS it runs the loop anyway
+// and the test's checks fail.
 static void *
 unblock_thread(void *arg)
 {
 	(void) arg;
 	int64_t end = wt_now_ms() + WT_WAIT_MS;
-	while (atomic_load(&fx.sub->q.waiters) == 0 && wt_now_ms() < end) {
+	while (atomic_load(&fx.sub->q.napping) == 0 && wt_now_ms() < end) {
 		wt_sleep_ms(1);
 	}
-	atomic_store(&fx.saw_blocked, atomic_load(&fx.sub->q.waiters) > 0);
+	atomic_store(&fx.saw_blocked, atomic_load(&fx.sub->q.napping) != 0);
 	weir_bus_run(fx.bus, WEIR_RUN_NOWAIT);
 	return NULL;
 }
