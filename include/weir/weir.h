@@ -257,7 +257,8 @@ WEIR_API const weir_event *weir_event_cause(const weir_event *ev);
 
 /** @brief Formats a 16-byte id as 36 characters plus NUL. */
 WEIR_API void weir_uuid_format(const uint8_t id[16], char out[37]);
-/** @brief Parses the 36-character form; WEIR_EINVAL if malformed. */
+/** @brief Parses the 36-character form (hex digits in either case);
+ *         WEIR_EINVAL if malformed, and then @p id is left as it was. */
 WEIR_API weir_err weir_uuid_parse(const char *text, uint8_t id[16]);
 /** @brief A new UUIDv7 (time-ordered within a thread). */
 WEIR_API void weir_uuid_v7(uint8_t id[16]);

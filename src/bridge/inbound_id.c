@@ -11,7 +11,6 @@
  */
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 #include "bridge/inbound.h"
@@ -55,6 +54,26 @@ weir__inbound_derive(
 	id[8] = (uint8_t) ((id[8] & 0x3f) | 0x80); /* RFC 9562 variant */
 }
 
+/* ASCII case-insensitive equality, inline: glibc's strcasecmp goes
+ * through the locale's tables (~40 instructions a call), and header
+ * names are compared with several literals per header of every
+ * message. Equal to strcasecmp's answer for the ASCII literals here. */
+static int
+id_ieq(const char *a, const char *b)
+{
+	for (;; a++, b++) {
+		unsigned char x = (unsigned char) *a, y = (unsigned char) *b;
+		if (x >= 'A' && x <= 'Z')
+			x = (unsigned char) (x + 32);
+		if (y >= 'A' && y <= 'Z')
+			y = (unsigned char) (y + 32);
+		if (x != y)
+			return 0;
+		if (x == '\0')
+			return 1;
+	}
+}
+
 /* "ce_" or "ce-", any case. Tested a byte at a time, inline: names are
  * matched against several attributes per header of every message. */
 static int
@@ -67,7 +86,7 @@ id_ce_prefix(const char *name)
 int
 weir__inbound_ce(const char *name, const char *attr)
 {
-	return id_ce_prefix(name) && strcasecmp(name + 3, attr) == 0;
+	return id_ce_prefix(name) && id_ieq(name + 3, attr);
 }
 
 static const weir_header *
@@ -76,7 +95,7 @@ id_header(const weir_inbound_msg *msg, const char *attr, int ce)
 	for (size_t i = 0; i < msg->header_count; i++) {
 		const char *n = msg->headers[i].name;
 		if (n != NULL &&
-		    (ce ? weir__inbound_ce(n, attr) : !strcasecmp(n, attr)))
+		    (ce ? weir__inbound_ce(n, attr) : id_ieq(n, attr)))
 			return &msg->headers[i];
 	}
 	return NULL;
@@ -181,7 +200,7 @@ weir__inbound_header_dropped(const char *name)
 		"source", "type" };
 	if (id_ce_prefix(name)) {
 		for (size_t i = 0; i < sizeof ce / sizeof *ce; i++)
-			if (!strcasecmp(name + 3, ce[i]))
+			if (id_ieq(name + 3, ce[i]))
 				return 1;
 		return 0;
 	}
@@ -189,10 +208,8 @@ weir__inbound_header_dropped(const char *name)
 	int c = name[0] | 0x20;
 	if (c != 'n' && c != 'w')
 		return 0;
-	return !strcasecmp(name, "Nats-Msg-Id") ||
-	    !strcasecmp(name, "weir-seq") ||
-	    !strcasecmp(name, WEIR__HDR_ORIGIN) ||
-	    !strcasecmp(name, WEIR__HDR_ECHO);
+	return id_ieq(name, "Nats-Msg-Id") || id_ieq(name, "weir-seq") ||
+	    id_ieq(name, WEIR__HDR_ORIGIN) || id_ieq(name, WEIR__HDR_ECHO);
 }
 
 /* "natscore" and "nats" reach the same server. */

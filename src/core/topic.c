@@ -9,24 +9,28 @@
 
 #include "core/topic.h"
 
-static int
-topic_bad_char(char c)
-{
-	return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' ||
-	    c == '\v';
-}
+// What a byte is to the grammar. A table, one look-up per byte: the
+// inbound path validates a topic per message, where testing six white
+// space characters per byte cost ~20 instructions a byte.
+enum { TOPIC_PLAIN, TOPIC_DOT, TOPIC_END, TOPIC_SPACE };
+static const unsigned char topic_class[256] = {
+	['\0'] = TOPIC_END,
+	['.']  = TOPIC_DOT,
+	[' ']  = TOPIC_SPACE,
+	['\t'] = TOPIC_SPACE,
+	['\r'] = TOPIC_SPACE,
+	['\n'] = TOPIC_SPACE,
+	['\f'] = TOPIC_SPACE,
+	['\v'] = TOPIC_SPACE,
+};
 
-// Checks the token starting at @p s of length @p n: 1 ok, 0 bad.
+// Checks a token of white-space-free bytes at @p s of length @p n: 1 ok,
+// 0 bad (empty, or a wildcard where none may be).
 static int
 topic_token_ok(const char *s, size_t n, int is_pattern, int is_last)
 {
 	if (n == 0) {
 		return 0;
-	}
-	for (size_t i = 0; i < n; i++) {
-		if (topic_bad_char(s[i])) {
-			return 0;
-		}
 	}
 	if (n == 1 && s[0] == '*') {
 		return is_pattern;
@@ -37,9 +41,9 @@ topic_token_ok(const char *s, size_t n, int is_pattern, int is_last)
 	return 1;
 }
 
-// One pass over the string: topics are short and checked on every
-// publish by string, where strlen and strchr per token cost more than
-// the walk itself.
+// One pass over at most WEIR_MAX_TOPIC + 1 bytes: topics are short and
+// checked on every publish by string, where strlen and strchr per
+// token cost more than the walk itself.
 static int
 topic_check(const char *s, int is_pattern)
 {
@@ -47,22 +51,22 @@ topic_check(const char *s, int is_pattern)
 		return 0;
 	}
 	const char *tok = s;
-	for (const char *p = s;; p++) {
-		if (*p != '.' && *p != '\0') {
-			if ((size_t) (p - s) >= WEIR_MAX_TOPIC) {
-				return 0;
-			}
+	for (size_t i = 0; i <= WEIR_MAX_TOPIC; i++) {
+		unsigned char k = topic_class[(unsigned char) s[i]];
+		if (k == TOPIC_PLAIN) {
 			continue;
 		}
-		if (!topic_token_ok(
-		        tok, (size_t) (p - tok), is_pattern, *p == '\0')) {
+		if (k == TOPIC_SPACE ||
+		    !topic_token_ok(tok, (size_t) (s + i - tok), is_pattern,
+		        k == TOPIC_END)) {
 			return 0;
 		}
-		if (*p == '\0') {
+		if (k == TOPIC_END) {
 			return 1;
 		}
-		tok = p + 1;
+		tok = s + i + 1;
 	}
+	return 0; // longer than WEIR_MAX_TOPIC
 }
 
 weir_err

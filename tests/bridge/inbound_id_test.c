@@ -120,6 +120,56 @@ test_dropped_headers(void **state)
 		assert_false(weir__inbound_header_dropped(kept[i]));
 }
 
+/* The reference for header names: libc's strcasecmp (C locale). */
+static int
+ref_dropped(const char *n)
+{
+	static const char *const all[] = { "ce_specversion", "ce_id",
+		"ce_time", "ce_source", "ce_type", "ce-specversion", "ce-id",
+		"ce-time", "ce-source", "ce-type", "Nats-Msg-Id", "weir-seq",
+		WEIR__HDR_ORIGIN, WEIR__HDR_ECHO };
+	for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+		if (strcasecmp(n, all[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* Every byte value at every position of each dropped name, and each
+ * name cut short or run on: the same answers as strcasecmp's. */
+static void
+test_names_every_byte(void **state)
+{
+	(void) state;
+	static const char *const base[] = { "ce_specversion", "ce-id",
+		"CE_Time", "ce_source", "ce-type", "Nats-Msg-Id", "weir-seq",
+		WEIR__HDR_ORIGIN, WEIR__HDR_ECHO };
+	for (size_t b = 0; b < sizeof base / sizeof *base; b++) {
+		size_t len = strlen(base[b]);
+		char   n[64];
+		for (size_t i = 0; i <= len; i++) {
+			for (int c = 1; c < 256; c++) {
+				memcpy(n, base[b], len + 1);
+				n[i]                        = (char) c;
+				n[i == len ? len + 1 : len] = '\0';
+				if (weir__inbound_header_dropped(n) !=
+				        ref_dropped(n) ||
+				    weir__inbound_ce(n, "id") !=
+				        (strlen(n) > 3 &&
+				            (n[2] == '_' || n[2] == '-') &&
+				            strncasecmp(n, "ce", 2) == 0 &&
+				            strcasecmp(n + 3, "id") == 0)) {
+					print_error("name '%s'\n", n);
+					fail();
+				}
+			}
+			memcpy(n, base[b], i);
+			n[i] = '\0';
+			assert_int_equal(
+			    weir__inbound_header_dropped(n), ref_dropped(n));
+		}
+	}
+}
+
 static void
 test_same_broker(void **state)
 {
@@ -143,6 +193,7 @@ main(void)
 		cmocka_unit_test(test_id_sources),
 		cmocka_unit_test(test_time),
 		cmocka_unit_test(test_dropped_headers),
+		cmocka_unit_test(test_names_every_byte),
 		cmocka_unit_test(test_same_broker),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -87,6 +87,62 @@ test_length_limit(void **state)
 	assert_int_equal(weir_pattern_match(">", s), 0);
 }
 
+// Every byte value inside a token, as a whole token, and next to a
+// dot: only the six white space bytes (and '.', and the wildcards as
+// whole tokens) change the answer. The reference is the grammar of
+// weir.h written out per case.
+static void
+test_every_byte(void **state)
+{
+	(void) state;
+	for (int c = 1; c < 256; c++) {
+		int space = c == ' ' || c == '\t' || c == '\r' || c == '\n' ||
+		    c == '\f' || c == '\v';
+		int  wild      = c == '*' || c == '>';
+		char in[]      = { 'a', (char) c, 'b', '\0' };
+		char one[]     = { (char) c, '\0' };
+		char tail[]    = { 'a', '.', (char) c, '\0' };
+		int  want_in   = !space;
+		int  want_one  = !space && !wild && c != '.';
+		int  want_tail = want_one;
+		if ((weir_topic_validate(in) == WEIR_OK) != want_in ||
+		    (weir_topic_validate(one) == WEIR_OK) != want_one ||
+		    (weir_topic_validate(tail) == WEIR_OK) != want_tail) {
+			print_error("byte %d\n", c);
+			fail();
+		}
+		if ((weir_pattern_validate(one) == WEIR_OK) !=
+		        (!space && c != '.') ||
+		    (weir_pattern_validate(tail) == WEIR_OK) !=
+		        (!space && c != '.')) {
+			print_error("pattern byte %d\n", c);
+			fail();
+		}
+	}
+}
+
+// A topic longer than WEIR_MAX_TOPIC is refused wherever its dots are,
+// also when the byte at WEIR_MAX_TOPIC is a dot.
+static void
+test_length_limit_dots(void **state)
+{
+	(void) state;
+	static char s[WEIR_MAX_TOPIC + 3];
+	memset(s, 'a', sizeof s - 1);
+	s[sizeof s - 1]   = '\0';
+	s[WEIR_MAX_TOPIC] = '.';
+	assert_weir_err(weir_topic_validate(s), WEIR_EBADTOPIC);
+	s[WEIR_MAX_TOPIC + 1] = '\0'; // ends with the dot
+	assert_weir_err(weir_topic_validate(s), WEIR_EBADTOPIC);
+	s[WEIR_MAX_TOPIC - 1] = '.'; // "a...a.a" of WEIR_MAX_TOPIC + 1
+	s[WEIR_MAX_TOPIC]     = 'a';
+	assert_weir_err(weir_topic_validate(s), WEIR_EBADTOPIC);
+	s[WEIR_MAX_TOPIC] = '\0'; // WEIR_MAX_TOPIC bytes ending in a dot
+	assert_weir_err(weir_topic_validate(s), WEIR_EBADTOPIC);
+	s[WEIR_MAX_TOPIC - 1] = 'a'; // WEIR_MAX_TOPIC bytes, one token
+	assert_weir_ok(weir_topic_validate(s));
+}
+
 typedef struct match_case {
 	const char *pattern;
 	const char *topic;
@@ -173,6 +229,8 @@ main(void)
 		cmocka_unit_test(test_pattern_valid),
 		cmocka_unit_test(test_pattern_invalid),
 		cmocka_unit_test(test_length_limit),
+		cmocka_unit_test(test_every_byte),
+		cmocka_unit_test(test_length_limit_dots),
 		cmocka_unit_test(test_match_table),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

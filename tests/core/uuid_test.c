@@ -229,6 +229,83 @@ test_single_first_seeded(void **state)
 	assert_memory_not_equal(ids[0] + 24, ids[1] + 24, 8);
 }
 
+// The reference: position i of the 36 holds '-' at 8, 13, 18 and 23
+// and a hex digit (either case) everywhere else.
+static int
+ref_uuid_char_ok(int i, int c)
+{
+	if (i == 8 || i == 13 || i == 18 || i == 23) {
+		return c == '-';
+	}
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+	    (c >= 'A' && c <= 'F');
+}
+
+// Every byte value at every position of a valid text: parsed iff the
+// reference says so; a failed parse leaves the id as it was.
+static void
+test_parse_every_byte(void **state)
+{
+	(void) state;
+	const char *good = "0189abcd-ef01-7abc-8def-0123456789AB";
+	uint8_t     want[16], id[16];
+	assert_weir_ok(weir_uuid_parse(good, want));
+	assert_int_equal(want[0], 0x01);
+	assert_int_equal(want[15], 0xab);
+	for (int i = 0; i < 36; i++) {
+		for (int c = 1; c < 256; c++) {
+			char text[37];
+			memcpy(text, good, sizeof text);
+			text[i] = (char) c;
+			memset(id, 0x5a, sizeof id);
+			weir_err rv = weir_uuid_parse(text, id);
+			if ((rv == WEIR_OK) != ref_uuid_char_ok(i, c)) {
+				print_error("position %d byte %d: %d\n", i, c,
+				    (int) rv);
+				fail();
+			}
+			if (rv != WEIR_OK) {
+				for (int k = 0; k < 16; k++) {
+					assert_int_equal(id[k], 0x5a);
+				}
+			}
+		}
+	}
+}
+
+// Every length other than 36, cut at each position or run on; upper,
+// lower and mixed case parse to the same bytes as weir_uuid_format's.
+static void
+test_parse_lengths_and_case(void **state)
+{
+	(void) state;
+	const char *lower = "0189abcd-ef01-7abc-8def-0123456789ab";
+	const char *upper = "0189ABCD-EF01-7ABC-8DEF-0123456789AB";
+	uint8_t     a[16], b[16];
+	char        text[64], back[37];
+	for (size_t n = 0; n < 36; n++) {
+		// Exactly n + 1 bytes on the heap: a read past the NUL is an
+		// error under ASan.
+		char *cut = malloc(n + 1);
+		assert_non_null(cut);
+		memcpy(cut, lower, n);
+		cut[n] = '\0';
+		assert_weir_err(weir_uuid_parse(cut, a), WEIR_EINVAL);
+		free(cut);
+	}
+	snprintf(text, sizeof text, "%s0", lower);
+	assert_weir_err(weir_uuid_parse(text, a), WEIR_EINVAL);
+	snprintf(text, sizeof text, "%s-", lower);
+	assert_weir_err(weir_uuid_parse(text, a), WEIR_EINVAL);
+	assert_weir_err(weir_uuid_parse(NULL, a), WEIR_EINVAL);
+	assert_weir_err(weir_uuid_parse(lower, NULL), WEIR_EINVAL);
+	assert_weir_ok(weir_uuid_parse(lower, a));
+	assert_weir_ok(weir_uuid_parse(upper, b));
+	assert_memory_equal(a, b, 16);
+	weir_uuid_format(a, back);
+	assert_string_equal(back, lower);
+}
+
 int
 main(void)
 {
@@ -239,6 +316,8 @@ main(void)
 		cmocka_unit_test(test_run_threads_unique),
 		cmocka_unit_test(test_single_counter_runs_out),
 		cmocka_unit_test(test_single_first_seeded),
+		cmocka_unit_test(test_parse_every_byte),
+		cmocka_unit_test(test_parse_lengths_and_case),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
