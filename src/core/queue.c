@@ -107,27 +107,16 @@ ring_push(weir__queue *q, weir_event *ev, size_t *at)
 {
 	size_t tail = atomic_load_explicit(&q->tail, memory_order_relaxed);
 	for (;;) {
-		weir__qcell *c = &q->cells[tail & (q->one_lap - 1)];
-		size_t       stamp =
-		    atomic_load_explicit(&c->stamp, memory_order_acquire);
-		if (stamp == tail) {
-			if (atomic_compare_exchange_weak_explicit(&q->tail,
-			        &tail, ring_next(q, tail),
-			        memory_order_seq_cst, memory_order_relaxed)) {
-				atomic_store_explicit(
-				    &c->ev, ev, memory_order_relaxed);
-				atomic_store_explicit(
-				    &c->stamp, tail + 1, memory_order_release);
-				*at = tail;
-				// The cell line pushes reach next was last
-				// written by the popper: start taking it.
-				weir__prefetch_write(
-				    ring_cell_ahead(q, tail & (q->one_lap - 1),
-				        RING_AHEAD),
-				    q->prefetchw);
-				return 1;
-			}
-		} else if (stamp + q->one_lap == tail + 1) {
+		size_t       stamp;
+		weir__qclaim r = weir__queue_claim_fill(q, &tail, ev, &stamp);
+		if (r == WEIR__QCLAIM_DONE) {
+			*at = tail;
+			return 1;
+		}
+		if (r == WEIR__QCLAIM_LOST) {
+			continue; // look at the cell of the new tail
+		}
+		if (stamp + q->one_lap == tail + 1) {
 			// A read-modify-write reads the latest head (what
 			// crossbeam gets from a fence; TSan rejects fences).
 			size_t head = atomic_fetch_add(&q->head, 0);
