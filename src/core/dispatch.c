@@ -146,14 +146,18 @@ dispatch_pushed_slow(weir_subscr *sub, uint64_t pushed)
 	return WEIR_OK;
 }
 
-// One subscription, past the inline push (a full ring, a claim that
-// lost a race, a pull subscription, a closed one, a COALESCE queue).
+// One open push subscription, past the inline push (a full ring, a
+// claim that lost a race, a COALESCE queue). The caller tested `closed`
+// and `pull`; neither is tested again. `pull` is set before the
+// subscription is registered and never changes. `closed` may be set by
+// now, but a close may as well come just after any test of it, and a
+// push after a close is released with the queue (subscr.c): a test
+// here would narrow that window, not shut it.
 static __attribute__((noinline)) weir_err
 dispatch_offer_one(weir_subscr *const *subs, weir_event *ev)
 {
 	weir_subscr *sub = subs[0];
-	if (!atomic_load_explicit(&sub->closed, memory_order_relaxed) &&
-	    sub->pull == NULL && weir__queue_try_push(&sub->q, ev)) {
+	if (weir__queue_try_push(&sub->q, ev)) {
 		dispatch_kick(sub, 0);
 		dispatch_note_push(sub);
 		return WEIR_OK;
@@ -167,14 +171,16 @@ weir__subscr_offer_all(weir_subscr *const *subs, size_t n, weir_event *ev)
 	// One subscription of a loop whose ring has room, already
 	// scheduled, no mark or watermark to note: nothing to decide, no
 	// wait to prepare, and every call a tail call, so no frame (the
-	// push is inline, queue.h). Anything else takes the general paths.
+	// push is inline, queue.h). Anything else takes the general paths:
+	// a closed or pull subscription the general offer.
 	if (n == 1) {
 		weir_subscr *sub = subs[0];
 		size_t       at;
-		if (!atomic_load_explicit(
-		        &sub->closed, memory_order_relaxed) &&
-		    sub->pull == NULL &&
-		    weir__queue_push_fast(&sub->q, ev, &at)) {
+		if (atomic_load_explicit(&sub->closed, memory_order_relaxed) ||
+		    sub->pull != NULL) {
+			return dispatch_offer_n(subs, 1, ev);
+		}
+		if (weir__queue_push_fast(&sub->q, ev, &at)) {
 			uint64_t pushed = weir__queue_note_due(&sub->q, at);
 			if (pushed != 0 || !atomic_load(&sub->scheduled) ||
 			    sub->cfg.high != 0) {

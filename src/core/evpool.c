@@ -284,49 +284,6 @@ weir__evpool_alloc(size_t size)
 	return evpool_alloc_slow(size);
 }
 
-// Takes up to @p n blocks of class @p c from the cache, refilling it
-// from the depot when it runs dry; returns how many.
-static size_t
-evpool_take_n(evpool_cache *tc, int c, void **out, size_t n)
-{
-	size_t got = 0;
-	while (got < n && (tc->n[c] > 0 || evpool_refill(tc, c))) {
-		size_t have = tc->n[c];
-		size_t k    = n - got < have ? n - got : have;
-		// Newest first, the order single allocations take them in.
-		for (size_t i = 0; i < k; i++) {
-			out[got + i] = tc->blk[c][have - 1 - i];
-		}
-		tc->n[c] = have - k;
-		got += k;
-	}
-	return got;
-}
-
-size_t
-weir__evpool_alloc_n(size_t size, int *cls, void **out, size_t n)
-{
-	int           c = weir__evpool_class(size);
-	evpool_cache *tc =
-	    EVPOOL_ENABLED && c >= 0 ? evpool_cache_get() : NULL;
-	size_t got = tc != NULL ? evpool_take_n(tc, c, out, n) : 0;
-	// The pool is dry: blocks of the class's size, so that they join
-	// the pool when freed. Bypassed: blocks of the size asked for.
-	size_t one = tc != NULL ? evpool_sizes[c] : size;
-	*cls       = tc != NULL ? c : -1;
-	for (; got < n; got++) {
-		if ((out[got] = weir__alloc(one)) == NULL) {
-			break;
-		}
-	}
-	for (size_t i = 1; tc != NULL && i <= EVPOOL_AHEAD && i <= tc->n[c];
-	     i++) {
-		// The blocks the next allocations take, as alloc does.
-		evpool_prefetch(tc, tc->blk[c][tc->n[c] - i], evpool_sizes[c]);
-	}
-	return got;
-}
-
 // The slow half of free: no cache yet, or the cache is full. Kept out
 // of line so that the common case saves no registers.
 static __attribute__((noinline)) void

@@ -19,12 +19,6 @@ weir__evpool_blk weir__evpool_alloc(size_t size);
 // The size class of a block of @p size bytes, -1 if none (too large):
 // blocks of one class are interchangeable.
 int weir__evpool_class(size_t size);
-// Takes @p n blocks of at least @p size bytes at once, for a batch:
-// one look at the thread's cache and, when it runs dry, refills from the
-// depot or the allocator. Returns how many (fewer than @p n only when the
-// allocator failed); they share the class in @p cls (-1 when they came
-// from the allocator directly) and each is freed with weir__evpool_free.
-size_t weir__evpool_alloc_n(size_t size, int *cls, void **out, size_t n);
 // Gives back a block from weir__evpool_alloc with its class.
 void weir__evpool_free(void *p, int cls);
 // Gives back @p n blocks, p[i] of class cls[i], with one look at the

@@ -107,27 +107,16 @@ ring_push(weir__queue *q, weir_event *ev, size_t *at)
 {
 	size_t tail = atomic_load_explicit(&q->tail, memory_order_relaxed);
 	for (;;) {
-		weir__qcell *c = &q->cells[tail & (q->one_lap - 1)];
-		size_t       stamp =
-		    atomic_load_explicit(&c->stamp, memory_order_acquire);
-		if (stamp == tail) {
-			if (atomic_compare_exchange_weak_explicit(&q->tail,
-			        &tail, ring_next(q, tail),
-			        memory_order_seq_cst, memory_order_relaxed)) {
-				atomic_store_explicit(
-				    &c->ev, ev, memory_order_relaxed);
-				atomic_store_explicit(
-				    &c->stamp, tail + 1, memory_order_release);
-				*at = tail;
-				// The cell line pushes reach next was last
-				// written by the popper: start taking it.
-				weir__prefetch_write(
-				    ring_cell_ahead(q, tail & (q->one_lap - 1),
-				        RING_AHEAD),
-				    q->prefetchw);
-				return 1;
-			}
-		} else if (stamp + q->one_lap == tail + 1) {
+		size_t       stamp;
+		weir__qclaim r = weir__queue_claim_fill(q, &tail, ev, &stamp);
+		if (r == WEIR__QCLAIM_DONE) {
+			*at = tail;
+			return 1;
+		}
+		if (r == WEIR__QCLAIM_LOST) {
+			continue; // look at the cell of the new tail
+		}
+		if (stamp + q->one_lap == tail + 1) {
 			// A read-modify-write reads the latest head (what
 			// crossbeam gets from a fence; TSan rejects fences).
 			size_t head = atomic_fetch_add(&q->head, 0);
@@ -192,12 +181,6 @@ ring_pop(weir__queue *q)
 			    &q->head, memory_order_relaxed);
 		}
 	}
-}
-
-static uint64_t
-ring_count(const weir__queue *q, size_t s)
-{
-	return weir__queue_count(q, s);
 }
 
 // The stamp @p k positions after @p s (k <= cap): one wrap at most.
@@ -320,8 +303,9 @@ ring_push_many(weir__queue *q, weir_event *const *evs, size_t n, size_t *last)
 	size_t tail = atomic_load_explicit(&q->tail, memory_order_relaxed);
 	size_t k;
 	for (;;) {
-		uint64_t head = ring_count(q, atomic_fetch_add(&q->head, 0));
-		uint64_t used = ring_count(q, tail);
+		uint64_t head =
+		    weir__queue_count(q, atomic_fetch_add(&q->head, 0));
+		uint64_t used = weir__queue_count(q, tail);
 		if (head > used) { // `tail` read before a later pop
 			tail = atomic_load(&q->tail);
 			continue;
@@ -368,8 +352,8 @@ weir__queue_depth(weir__queue *q)
 		size_t tail = atomic_load(&q->tail);
 		size_t head = atomic_load(&q->head);
 		if (atomic_load(&q->tail) == tail) {
-			return (size_t) (ring_count(q, tail) -
-			    ring_count(q, head));
+			return (size_t) (weir__queue_count(q, tail) -
+			    weir__queue_count(q, head));
 		}
 	}
 }
@@ -385,7 +369,7 @@ weir__queue_published(weir__queue *q)
 	if (q->policy == WEIR_POLICY_DROP_NEWEST) {
 		refused += atomic_load(&q->st.dropped);
 	}
-	return ring_count(q, atomic_load(&q->tail)) + refused;
+	return weir__queue_count(q, atomic_load(&q->tail)) + refused;
 }
 
 void
@@ -424,7 +408,7 @@ queue_note_depth(weir__queue *q, size_t d)
 void
 weir__queue_note_slow(weir__queue *q, uint64_t pushed)
 {
-	uint64_t seen = ring_count(q, atomic_load(&q->head));
+	uint64_t seen = weir__queue_count(q, atomic_load(&q->head));
 	atomic_store_explicit(&q->head_seen, seen, memory_order_relaxed);
 	if (pushed > seen) {
 		queue_note_depth(q, (size_t) (pushed - seen));

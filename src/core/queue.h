@@ -71,39 +71,72 @@ weir__queue_count(const weir__queue *q, size_t s)
 	    (s & (q->one_lap - 1));
 }
 
+// What weir__queue_claim_fill() did.
+typedef enum {
+	WEIR__QCLAIM_DONE, // pushed
+	WEIR__QCLAIM_LOST, // another producer claimed the cell first
+	WEIR__QCLAIM_BUSY, // the cell is not free
+} weir__qclaim;
+
+// The claim and fill of a push, shared by the inline push below and the
+// ring's push in queue.c: if the cell at stamp @p *tail is free (its
+// stamp is *tail), claims it with one CAS on `tail` and fills it with
+// @p ev. DONE: *tail is the pushed event's stamp. LOST: *tail is the
+// current tail, nothing done. BUSY: the cell's stamp is in @p stamp,
+// nothing done. The CAS is seq_cst: it also orders the push before the
+// producer's look at the subscription's `scheduled` flag (dispatch.c).
+// Strong, so that a spurious failure does not send the inline push to
+// its slow path. Everything about the cell is worked out before the
+// stamp's acquire load, which later loads may not be moved above.
+static inline weir__qclaim
+weir__queue_claim_fill(
+    weir__queue *q, size_t *tail, weir_event *ev, size_t *stamp)
+{
+	size_t       idx = *tail & (q->one_lap - 1);
+	weir__qcell *c   = &q->cells[idx];
+	size_t       next =
+            idx + 1 < q->cap ? *tail + 1 : (*tail - idx) + q->one_lap;
+	*stamp = atomic_load_explicit(&c->stamp, memory_order_acquire);
+	if (*stamp != *tail) {
+		return WEIR__QCLAIM_BUSY;
+	}
+	if (!atomic_compare_exchange_strong_explicit(&q->tail, tail, next,
+	        memory_order_seq_cst, memory_order_relaxed)) {
+		return WEIR__QCLAIM_LOST;
+	}
+	atomic_store_explicit(&c->ev, ev, memory_order_relaxed);
+	atomic_store_explicit(&c->stamp, *tail + 1, memory_order_release);
+	// The cell line pushes reach next was last written by the popper:
+	// start taking it (not at the ring's end, where it was taken a lap
+	// ago, and a small ring has no line ahead). Expected, so that the
+	// prefetch stays in line in ring_push too (out of line it cost a
+	// jump per push there).
+	if (__builtin_expect(idx + WEIR__QUEUE_AHEAD < q->cap, 1)) {
+		weir__prefetch_write(
+		    &q->cells[idx + WEIR__QUEUE_AHEAD], q->prefetchw);
+	}
+	return WEIR__QCLAIM_DONE;
+}
+
 // The common case of weir__queue_try_push(), inline so that the publish
 // path calls no function for it: a ring (not COALESCE) whose cell at
-// `tail` is free and whose claim (the CAS) succeeds at the first try.
-// Returns 1 when @p ev went in (its stamp in @p at; the caller notes the
+// `tail` is free and whose claim succeeds at the first try. Returns 1
+// when @p ev went in (its stamp in @p at; the caller notes the
 // high-water mark, weir__queue_note_due), 0 with nothing done otherwise:
-// weir__queue_try_push() then does it all. The claim is the same seq_cst
-// CAS, which also orders the push before the caller's look at the
-// subscription's `scheduled` flag (dispatch.c).
+// weir__queue_try_push() then does it all.
 static inline int
 weir__queue_push_fast(weir__queue *q, weir_event *ev, size_t *at)
 {
 	if (q->co != NULL) {
 		return 0;
 	}
-	size_t tail    = atomic_load_explicit(&q->tail, memory_order_relaxed);
-	size_t idx     = tail & (q->one_lap - 1);
-	weir__qcell *c = &q->cells[idx];
-	size_t next = idx + 1 < q->cap ? tail + 1 : (tail - idx) + q->one_lap;
-	if (atomic_load_explicit(&c->stamp, memory_order_acquire) != tail ||
-	    !atomic_compare_exchange_strong_explicit(&q->tail, &tail, next,
-	        memory_order_seq_cst, memory_order_relaxed)) {
+	size_t tail = atomic_load_explicit(&q->tail, memory_order_relaxed);
+	size_t stamp;
+	if (weir__queue_claim_fill(q, &tail, ev, &stamp) !=
+	    WEIR__QCLAIM_DONE) {
 		return 0;
 	}
-	atomic_store_explicit(&c->ev, ev, memory_order_relaxed);
-	atomic_store_explicit(&c->stamp, tail + 1, memory_order_release);
 	*at = tail;
-	// The cell line pushes reach next was last written by the popper:
-	// start taking it (not at the ring's end, where it was taken a lap
-	// ago, and a small ring has no line ahead).
-	if (idx + WEIR__QUEUE_AHEAD < q->cap) {
-		weir__prefetch_write(
-		    &q->cells[idx + WEIR__QUEUE_AHEAD], q->prefetchw);
-	}
 	return 1;
 }
 

@@ -52,18 +52,23 @@ typedef struct inbox_prune_req {
 	uint64_t pruned;
 } inbox_prune_req;
 
+// Runs one statement of @p sql whose binds ?1..?n are the @p n int64s
+// of @p args: a row's first column is stored in @p changes, the rows
+// changed are added to it. @p what names it in an error.
 static weir_err
-inbox_exec(
-    weir_store *st, sqlite3 *db, const char *sql, int64_t a, uint64_t *changes)
+inbox_exec(weir_store *st, sqlite3 *db, const char *what, const char *sql,
+    const int64_t *args, int n, uint64_t *changes)
 {
 	sqlite3_stmt *s;
 	int           rc = sqlite3_prepare_v2(db, sql, -1, &s, NULL);
 	if (rc != SQLITE_OK) {
-		return weir__store_sqlerr(st, db, rc, "inbox");
+		return weir__store_sqlerr(st, db, rc, what);
 	}
 	weir__bind b;
 	weir__bind_init(&b, s);
-	weir__bind_int64(&b, 1, a);
+	for (int i = 0; i < n; i++) {
+		weir__bind_int64(&b, i + 1, args[i]);
+	}
 	rc = b.rc == SQLITE_OK ? sqlite3_step(s) : b.rc;
 	if (rc == SQLITE_ROW) {
 		*changes = (uint64_t) sqlite3_column_int64(s, 0);
@@ -73,7 +78,7 @@ inbox_exec(
 	sqlite3_finalize(s);
 	return rc == SQLITE_DONE || rc == SQLITE_ROW
 	    ? WEIR_OK
-	    : weir__store_sqlerr(st, db, rc, "inbox");
+	    : weir__store_sqlerr(st, db, rc, what);
 }
 
 // Trims record ids only in a store that took inbox appends (meta
@@ -84,26 +89,16 @@ weir_err
 weir__inbox_record_trim(
     weir_store *st, sqlite3 *db, int64_t before_seq, int64_t before_ts)
 {
-	sqlite3_stmt *s;
-	int           rc = sqlite3_prepare_v2(db,
-	              "INSERT OR IGNORE INTO inbox(id,ts) SELECT id,?3 FROM events"
-	                        " WHERE seq<?1 AND ts<?2 AND"
-	                        " (EXISTS(SELECT 1 FROM meta WHERE key='inbound')"
-	                        " OR EXISTS(SELECT 1 FROM inbox)) ORDER BY seq",
-	              -1, &s, NULL);
-	if (rc == SQLITE_OK) {
-		weir__bind b;
-		weir__bind_init(&b, s);
-		weir__bind_int64(&b, 1, before_seq);
-		weir__bind_int64(&b, 2, before_ts);
-		weir__bind_int64(&b, 3, weir__store_now());
-		rc = b.rc == SQLITE_OK ? sqlite3_step(s) : b.rc;
-	}
-	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE) {
-		return weir__store_sqlerr(st, db, rc, "trim: inbox");
-	}
-	return sqlite3_changes(db) > 0 ? weir__inbox_bound(st, db) : WEIR_OK;
+	static const char sql[] =
+	    "INSERT OR IGNORE INTO inbox(id,ts) SELECT id,?3 FROM events"
+	    " WHERE seq<?1 AND ts<?2 AND"
+	    " (EXISTS(SELECT 1 FROM meta WHERE key='inbound')"
+	    " OR EXISTS(SELECT 1 FROM inbox)) ORDER BY seq";
+	int64_t  args[]   = { before_seq, before_ts, weir__store_now() };
+	uint64_t recorded = 0;
+	weir_err rv =
+	    inbox_exec(st, db, "trim: inbox", sql, args, 3, &recorded);
+	return rv == WEIR_OK && recorded > 0 ? weir__inbox_bound(st, db) : rv;
 }
 
 // The inbox's rows are numbered in the order their ids were first seen
@@ -118,18 +113,19 @@ inbox_prune(weir_store *st, sqlite3 *db, void *arg)
 	// `before` (all of them when there is none). A row whose clock
 	// stepped back behind a newer row stays until that one goes.
 	if (r->before > 0) {
-		rv = inbox_exec(st, db,
+		rv = inbox_exec(st, db, "inbox",
 		    "DELETE FROM inbox WHERE n < ifnull("
 		    "(SELECT n FROM inbox WHERE ts >= ?1 ORDER BY n LIMIT 1),"
 		    " (SELECT max(n) + 1 FROM inbox))",
-		    r->before, &r->pruned);
+		    &r->before, 1, &r->pruned);
 	}
 	// By count: all but the `keep` newest.
 	if (rv == WEIR_OK && r->keep > 0) {
-		rv = inbox_exec(st, db,
+		static const char sql[] =
 		    "DELETE FROM inbox WHERE n <= (SELECT n FROM inbox"
-		    " ORDER BY n DESC LIMIT 1 OFFSET ?1)",
-		    (int64_t) r->keep, &r->pruned);
+		    " ORDER BY n DESC LIMIT 1 OFFSET ?1)";
+		int64_t keep = (int64_t) r->keep;
+		rv = inbox_exec(st, db, "inbox", sql, &keep, 1, &r->pruned);
 	}
 	// Emptied, or its largest id lower: inbox appends look up fewer
 	// ids (inbox_rows.c). A batch that rolls back makes the writer
@@ -163,7 +159,7 @@ inbox_count(weir_store *st, sqlite3 *db, void *arg)
 {
 	*(uint64_t *) arg = 0;
 	return inbox_exec(
-	    st, db, "SELECT count(*) FROM inbox WHERE ?1 = ?1", 0, arg);
+	    st, db, "inbox", "SELECT count(*) FROM inbox", NULL, 0, arg);
 }
 
 weir_err

@@ -3,10 +3,8 @@
  * published on one thread and released on a loop thread come back to
  * the allocator in full once the threads are gone and the allocator is
  * switched, and the pool's cache stays bounded after a burst far larger
- * than it keeps. Blocks taken for a batch (weir__evpool_alloc_n) come
- * from the thread's cache, a depot refill and the allocator in one call.
- * (Under AddressSanitizer the pool is bypassed; the counts must hold all
- * the same.)
+ * than it keeps. (Under AddressSanitizer the pool is bypassed; the
+ * counts must hold all the same.)
  */
 #include <pthread.h>
 #include <sched.h>
@@ -115,125 +113,7 @@ test_burst_is_bounded_and_all_comes_back(void **state)
 	assert_int_equal(atomic_load(&counted_live), 0);
 }
 
-#define NBLK 700
 #define BLK_SIZE 100
-
-static int
-ptr_cmp(const void *a, const void *b)
-{
-	uintptr_t x = (uintptr_t) * (void *const *) a;
-	uintptr_t y = (uintptr_t) * (void *const *) b;
-	return x < y ? -1 : x > y;
-}
-
-/* Every block distinct, and (@p in) each one of in[0..n). */
-static void
-assert_distinct(void **blk, size_t n, void **in)
-{
-	void **s = malloc(n * sizeof(*s));
-	memcpy(s, blk, n * sizeof(*s));
-	qsort(s, n, sizeof(*s), ptr_cmp);
-	for (size_t i = 0; i < n; i++) {
-		assert_non_null(s[i]);
-		assert_true(i == 0 || s[i - 1] != s[i]);
-		assert_true(in == NULL ||
-		    bsearch(&s[i], in, n, sizeof(*s), ptr_cmp) != NULL);
-	}
-	free(s);
-}
-
-/* On a fresh thread (an empty cache): a batch from the allocator, given
- * back (the cache keeps 2 x 256, a magazine goes to the depot), then a
- * batch taking the cache's blocks, a depot refill and nothing from the
- * allocator; then one from the allocator again, the pool being dry. */
-static void *
-alloc_n_thread(void *arg)
-{
-	(void) arg;
-	void *a[NBLK], *b[NBLK], *c[10];
-	int   cls, cls2;
-	assert_int_equal(weir__evpool_alloc_n(BLK_SIZE, &cls, a, NBLK), NBLK);
-	assert_distinct(a, NBLK, NULL);
-	for (size_t i = 0; i < NBLK; i++) {
-		weir__evpool_free(a[i], cls);
-	}
-	long live = atomic_load(&counted_live);
-	assert_int_equal(weir__evpool_alloc_n(BLK_SIZE, &cls2, b, NBLK), NBLK);
-	assert_int_equal(cls2, cls);
-	qsort(a, NBLK, sizeof(a[0]), ptr_cmp);
-	if (cls >= 0) {
-		/* Pooled: the same 700 blocks, nothing new; the depot's
-		 * magazine that carried 256 of them is freed. */
-		assert_distinct(b, NBLK, a);
-		assert_int_equal(atomic_load(&counted_live), live - 1);
-		assert_int_equal(
-		    weir__evpool_alloc_n(BLK_SIZE, &cls2, c, 10), 10);
-		assert_int_equal(atomic_load(&counted_live), live - 1 + 10);
-	} else {
-		/* Bypassed (ASan): each block its own allocation. */
-		assert_distinct(b, NBLK, NULL);
-		assert_int_equal(
-		    weir__evpool_alloc_n(BLK_SIZE, &cls2, c, 10), 10);
-	}
-	/* Usable to the end of the class's size. */
-	memset(b[0], 0xab, BLK_SIZE);
-	memset(c[9], 0xab, BLK_SIZE);
-	for (size_t i = 0; i < NBLK; i++) {
-		weir__evpool_free(b[i], cls);
-	}
-	for (size_t i = 0; i < 10; i++) {
-		weir__evpool_free(c[i], cls2);
-	}
-	return NULL;
-}
-
-static void
-test_alloc_n_across_refill(void **state)
-{
-	(void) state;
-	atomic_store(&counted_live, 0);
-	weir_set_allocator(&counted);
-	pthread_t th;
-	pthread_create(&th, NULL, alloc_n_thread, NULL);
-	pthread_join(th, NULL);
-	weir_set_allocator(NULL);
-	assert_int_equal(atomic_load(&counted_live), 0);
-}
-
-/* A batch the allocator cannot complete: the blocks the cache had, and
- * no more. */
-static void *
-alloc_n_fail_thread(void *arg)
-{
-	(void) arg;
-	void *a[5], *b[10];
-	int   cls;
-	assert_int_equal(weir__evpool_alloc_n(BLK_SIZE, &cls, a, 5), 5);
-	for (size_t i = 0; i < 5; i++) {
-		weir__evpool_free(a[i], cls);
-	}
-	atomic_store(&counted_fail, 1);
-	size_t got = weir__evpool_alloc_n(BLK_SIZE, &cls, b, 10);
-	atomic_store(&counted_fail, 0);
-	assert_int_equal(got, cls >= 0 ? 5 : 0);
-	for (size_t i = 0; i < got; i++) {
-		weir__evpool_free(b[i], cls);
-	}
-	return NULL;
-}
-
-static void
-test_alloc_n_out_of_memory(void **state)
-{
-	(void) state;
-	atomic_store(&counted_live, 0);
-	weir_set_allocator(&counted);
-	pthread_t th;
-	pthread_create(&th, NULL, alloc_n_fail_thread, NULL);
-	pthread_join(th, NULL);
-	weir_set_allocator(NULL);
-	assert_int_equal(atomic_load(&counted_live), 0);
-}
 
 /* A thread's cache overflowing when the allocator cannot make the
  * magazine that would carry the oldest blocks to the depot: those blocks
@@ -342,81 +222,10 @@ test_alloc_single_fast_and_slow(void **state)
 	assert_int_equal(atomic_load(&counted_live), 0);
 }
 
-/* A batch smaller than what the thread's cache holds: all its blocks
- * come from the cache (no allocation), the ones freed last first, and
- * the rest stay cached for the next allocations. */
-static void *
-alloc_n_from_cache_thread(void *arg)
-{
-	(void) arg;
-	void *a[20], *b[5];
-	int   cls;
-	assert_int_equal(weir__evpool_alloc_n(BLK_SIZE, &cls, a, 20), 20);
-	for (size_t i = 0; i < 20; i++) {
-		weir__evpool_free(a[i], cls);
-	}
-	if (cls < 0) {
-		return NULL; /* no pool (ASan builds): nothing is cached */
-	}
-	long live = atomic_load(&counted_live);
-	int  cls2;
-	assert_int_equal(weir__evpool_alloc_n(BLK_SIZE, &cls2, b, 5), 5);
-	assert_int_equal(cls2, cls);
-	assert_int_equal(atomic_load(&counted_live), live);
-	for (size_t i = 0; i < 5; i++) {
-		int found = 0;
-		for (size_t j = 0; j < 20; j++) {
-			found |= b[i] == a[j];
-		}
-		assert_true(found);
-		weir__evpool_free(b[i], cls2);
-	}
-	return NULL;
-}
-
-static void
-test_alloc_n_from_cache(void **state)
-{
-	(void) state;
-	atomic_store(&counted_live, 0);
-	weir_set_allocator(&counted);
-	pthread_t th;
-	pthread_create(&th, NULL, alloc_n_from_cache_thread, NULL);
-	pthread_join(th, NULL);
-	weir_set_allocator(NULL);
-	assert_int_equal(atomic_load(&counted_live), 0);
-}
-
-/* Blocks over the largest class (2040 bytes) are not pooled: alloc_n
- * takes them from the allocator at the size asked for, with class -1,
- * and weir__evpool_free gives them back to it. */
-static void
-test_alloc_n_over_largest_class(void **state)
-{
-	(void) state;
-	void *a[4];
-	int   cls = 0;
-	atomic_store(&counted_live, 0);
-	weir_set_allocator(&counted);
-	assert_int_equal(weir__evpool_alloc_n(4096, &cls, a, 4), 4);
-	assert_int_equal(cls, -1);
-	assert_int_equal(atomic_load(&counted_live), 4);
-	for (size_t i = 0; i < 4; i++) {
-		memset(a[i], 0xa5, 4096); /* the whole size is usable */
-		weir__evpool_free(a[i], cls);
-	}
-	assert_int_equal(atomic_load(&counted_live), 0);
-	weir_set_allocator(NULL);
-}
-
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_alloc_n_across_refill),
-		cmocka_unit_test(test_alloc_n_out_of_memory),
-		cmocka_unit_test(test_alloc_n_over_largest_class),
-		cmocka_unit_test(test_alloc_n_from_cache),
 		cmocka_unit_test(test_overflow_without_magazine),
 		cmocka_unit_test(test_alloc_single_fast_and_slow),
 		cmocka_unit_test(test_burst_is_bounded_and_all_comes_back),
