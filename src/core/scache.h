@@ -90,7 +90,8 @@ typedef struct weir__scache_shared {
 extern weir__scache_shared weir__scache_sh WEIR__SCACHE_HIDDEN;
 
 // Slow parts (scache.c): the thread's first call, a miss by pointer
-// (hash lookup, then a fill), and freeing what removals left behind.
+// (hash lookup, then a fill; NULL, the section still entered, when the
+// topic cannot be cached), and freeing what removals left behind.
 weir__scache_tls   *weir__scache_tls_make(void);
 weir__scache_entry *weir__scache_enter_slow(weir__scache_tls *me,
     weir__scache_entry **pp, weir_bus *bus, const char *topic, uint64_t gen);
@@ -236,6 +237,9 @@ weir__scache_leave(void)
 // weir__scache_enter() for a thread whose cache exists (@p me), with
 // the topic's length @p n (strlen: the exact compare needs it, and a
 // caller that has it early keeps fewer values alive across the call).
+// Unlike weir__scache_enter(), a NULL return leaves the section entered:
+// the caller leaves (emit by string reads its payload back from the
+// thread's event first, which the section keeps nested emits off).
 static inline weir__scache_entry *
 weir__scache_enter_in(
     weir__scache_tls *me, weir_bus *bus, const char *topic, size_t n)
