@@ -63,8 +63,7 @@ weir_bus_create(weir_bus **out, const weir_bus_config *cfg)
 	weir__tree_init(&bus->listeners);
 	weir__tree_init(&bus->subs);
 	weir__sections_init(&bus->sections);
-	atomic_init(&bus->gen, 1);
-	bus->uid = weir__scache_uid();
+	atomic_init(&bus->gen, weir__scache_gen_next());
 	atomic_init(&bus->meta_new, 0);
 	atomic_init(&bus->meta_removed, 0);
 	bus->max_listeners = WEIR_DEFAULT_MAX_LISTENERS;
@@ -124,9 +123,11 @@ weir_bus_fd(weir_bus *bus)
 void
 weir__bus_changed(weir_bus *bus)
 {
-	// seq_cst: the string cache's reclamation orders it before the
-	// epoch bump of weir__scache_retire() (scache.c).
-	atomic_fetch_add(&bus->gen, 1);
+	// A value no bus has had, so that a generation also names its bus
+	// (the string cache compares no bus). A plain store: every change
+	// holds bus->lock. seq_cst: the string cache's reclamation orders it
+	// before the epoch bump of weir__scache_retire() (scache.c).
+	atomic_store(&bus->gen, weir__scache_gen_next());
 }
 
 weir_err

@@ -25,8 +25,9 @@ struct weir_bus {
 	pthread_mutex_t lock;      // guards both trees and the counters
 	weir__tree      listeners; // items: weir__listener (one ref each)
 	weir__tree      subs;      // items: weir_subscr (one ref each)
-	atomic_uint_least64_t gen; // bumped on every registry change
-	uint64_t              uid; // unique per bus (scache.c's entries)
+	// A new value on every registry change, from one counter for all
+	// buses (weir__scache_gen_next): never 0, never another bus's.
+	atomic_uint_least64_t gen;
 	uint64_t              next_id;
 	int64_t               next_order;   // appended listeners count up
 	int64_t               next_prepend; // prepended ones count down

@@ -189,6 +189,21 @@ emit_string_slow(weir_bus *bus, const char *topic, const void *data,
 	return rv;
 }
 
+// The outermost emit by string found no usable entry (e NULL: not
+// cacheable), or one that the cache cannot call (a once-listener, too
+// many): the locked path, with the payload the caller wrote into the
+// thread's event (free: the section, still entered, keeps nested emits
+// off it). Out of line: the hot frame keeps nothing live for it.
+static EMIT_NOINLINE weir_err
+emit_string_fallback(
+    weir__scache_tls *me, weir_bus *bus, const char *topic, size_t *called)
+{
+	const void *data = me->ev.payload;
+	size_t      len  = me->ev.payload_len;
+	weir__scache_leave_in(me);
+	return emit_uncached(bus, topic, data, len, called);
+}
+
 weir_err
 weir_emit(weir_bus *bus, const char *topic, const void *data, size_t len,
     size_t *called)
@@ -197,21 +212,20 @@ weir_emit(weir_bus *bus, const char *topic, const void *data, size_t len,
 	        len > bus->max_payload || (data == NULL && len != 0))) {
 		return emit_uncached(bus, topic, data, len, called);
 	}
-	size_t            n  = strlen(topic);
 	weir__scache_tls *me = weir__scache_me;
 	if (WEIR_NEVER(me == NULL || me->depth != 0)) {
 		return emit_string_slow(bus, topic, data, len, called);
 	}
-	// The outermost section: the thread's event is free.
+	// The outermost section: the thread's event is free. The payload
+	// goes in before strlen, so that data and len are not kept in
+	// registers (saved and restored) across it.
+	weir__event_payload_reuse(&me->ev, data, len);
+	size_t              n = strlen(topic);
 	weir__scache_entry *e = weir__scache_enter_in(me, bus, topic, n);
-	if (WEIR_NEVER(e == NULL)) {
-		return emit_uncached(bus, topic, data, len, called);
+	if (WEIR_NEVER(e == NULL || e->nl == WEIR__SCACHE_NONE)) {
+		return emit_string_fallback(me, bus, topic, called);
 	}
-	if (WEIR_NEVER(e->nl == WEIR__SCACHE_NONE)) {
-		weir__scache_leave_in(me);
-		return emit_uncached(bus, topic, data, len, called);
-	}
-	weir__event_stack_reuse(&me->ev, topic, n, data, len);
+	weir__event_topic_reuse(&me->ev, topic, n);
 	weir_err rv = emit_cached(bus, e, &me->ev, called);
 	weir__scache_leave_in(me);
 	return rv;

@@ -114,4 +114,22 @@ weir__event_stack_reuse(weir_event *ev, const char *topic, size_t topic_len,
 	ev->payload_len = len;
 }
 
+// weir__event_stack_reuse() in two steps, payload first: emit by string
+// writes the payload before its strlen, so that data and len need no
+// register across that call.
+static inline void
+weir__event_payload_reuse(weir_event *ev, const void *data, size_t len)
+{
+	ev->payload     = len ? data : NULL;
+	ev->payload_len = len;
+}
+
+static inline void
+weir__event_topic_reuse(weir_event *ev, const char *topic, size_t topic_len)
+{
+	ev->flags     = EVENT_STACK | EVENT_LAZY;
+	ev->topic     = topic;
+	ev->topic_len = (uint32_t) topic_len;
+}
+
 #endif

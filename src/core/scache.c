@@ -1,10 +1,11 @@
 // Design notes. Emit and publish by string look their topic up in a
 // cache of this thread's (WEIR__SCACHE_SLOTS entries, direct-mapped by a
-// hash of the string): an entry holds the topic, the bus and its uid, the
-// registry generation it was filled at, the (fn, arg) pairs of the
-// matching listeners in call order and the matching subscriptions. A hit
-// whose generation is the bus's current one is used as it is: no lock,
-// no reference count, no allocation.
+// hash of the string): an entry holds the topic, the registry generation
+// it was filled at (drawn from one counter for all buses, so it names the
+// bus too: weir__scache_gen_next), the (fn, arg) pairs of the matching
+// listeners in call order and the matching subscriptions. A hit whose
+// generation is the bus's current one is used as it is: no lock, no
+// reference count, no allocation.
 //
 // The entries hold no references. What keeps their pointers valid is an
 // epoch scheme: a thread announces itself (its record's `epoch`, the
@@ -54,7 +55,7 @@ typedef struct scache_limbo {
 } scache_limbo;
 
 static _Atomic(weir__scache_rec *) scache_recs;
-static atomic_uint_least64_t       scache_uids;
+static atomic_uint_least64_t       scache_gens;
 static pthread_mutex_t             scache_mx = PTHREAD_MUTEX_INITIALIZER;
 static scache_limbo               *scache_limbo_head; // scache_mx
 static pthread_once_t              scache_once = PTHREAD_ONCE_INIT;
@@ -64,9 +65,9 @@ weir__scache_shared                weir__scache_sh = { .epoch = 1 };
 _Thread_local weir__scache_tls *weir__scache_me WEIR__SCACHE_TLS_MODEL;
 
 uint64_t
-weir__scache_uid(void)
+weir__scache_gen_next(void)
 {
-	return atomic_fetch_add(&scache_uids, 1) + 1;
+	return atomic_fetch_add(&scache_gens, 1) + 1;
 }
 
 size_t
@@ -140,7 +141,7 @@ weir__scache_tls_make(void)
 		return NULL;
 	}
 	for (size_t i = 0; i < WEIR__SCACHE_SLOTS; i++) {
-		me->byptr[i] = &me->e[i]; // uid 0: never a hit
+		me->byptr[i] = &me->e[i]; // gen 0: never a hit
 	}
 	weir__event_on_stack(&me->ev, "", 0, NULL, 0);
 	weir__scache_me = me;
@@ -279,11 +280,12 @@ scache_fill(weir__scache_entry *e, weir_bus *bus, const char *topic,
 	    WEIR__SCACHE_CALLS *
 	        (sizeof(weir__listener *) + sizeof(weir__lcall))];
 	weir__lsnap               *ls;
-	e->uid = 0; // unusable until complete
+	uint64_t                   gen = 0;
+	e->gen                         = 0; // unusable until complete
 	pthread_mutex_lock(&bus->lock);
 	weir_err rv = weir__lsnap_take_in(bus, topic, buf, sizeof(buf), &ls);
 	if (rv == WEIR_OK) {
-		e->gen = atomic_load(&bus->gen);
+		gen = atomic_load(&bus->gen);
 		scache_fill_calls(e, ls);
 		e->ns = 0;
 		weir__tree_match(&bus->subs, topic, scache_subs_visit, e);
@@ -296,15 +298,15 @@ scache_fill(weir__scache_entry *e, weir_bus *bus, const char *topic,
 	memcpy(e->topic, topic, len + 1);
 	e->len  = (uint32_t) len;
 	e->hash = hash;
-	e->uid  = bus->uid;
+	e->gen  = gen;
 	return WEIR_OK;
 }
 
 static inline int
-scache_hit(const weir__scache_entry *e, const weir_bus *bus, const char *topic,
-    size_t len, uint64_t hash)
+scache_hit(
+    const weir__scache_entry *e, const char *topic, size_t len, uint64_t hash)
 {
-	return e->uid == bus->uid && e->hash == hash && e->len == len &&
+	return e->hash == hash && e->len == len &&
 	    memcmp(e->topic, topic, len) == 0;
 }
 
@@ -315,9 +317,9 @@ weir__scache_enter_slow(weir__scache_tls *me, weir__scache_entry **pp,
 	size_t              len;
 	uint64_t            hash = scache_hash(topic, &len);
 	weir__scache_entry *e    = &me->e[hash & (WEIR__SCACHE_SLOTS - 1)];
-	if (scache_hit(e, bus, topic, len, hash) && e->gen == gen) {
-		e->ptr = topic;
-		*pp    = e;
+	// The generation names the bus (weir__scache_gen_next).
+	if (e->gen == gen && scache_hit(e, topic, len, hash)) {
+		*pp = e;
 		return e;
 	}
 	// Only the outermost section fills: a nested emit or publish (from
@@ -325,10 +327,8 @@ weir__scache_enter_slow(weir__scache_tls *me, weir__scache_entry **pp,
 	if (me->depth == 1 && len < WEIR__SCACHE_TOPIC &&
 	    weir_topic_validate(topic) == WEIR_OK &&
 	    scache_fill(e, bus, topic, len, hash) == WEIR_OK) {
-		e->ptr = topic;
-		*pp    = e;
+		*pp = e;
 		return e;
 	}
-	weir__scache_leave();
-	return NULL;
+	return NULL; // still inside: the caller leaves
 }

@@ -27,12 +27,11 @@
 #define WEIR__SCACHE_NONE 0xff
 
 typedef struct weir__scache_entry {
-	// bus->uid (never reused, never 0): the entry's bus, so that a new
-	// bus at the same address misses; 0 while the entry is unusable.
-	uint64_t     uid;
-	uint64_t     gen; // bus->gen the entry was filled at
+	// bus->gen the entry was filled at; 0 while the entry is unusable.
+	// No two buses ever have the same generation, so it also names the
+	// bus: a new bus at a destroyed one's address misses.
+	uint64_t     gen;
 	uint64_t     hash;
-	const char  *ptr; // the caller's pointer last found (compared only)
 	uint32_t     len;
 	uint8_t      nl; // listeners, or WEIR__SCACHE_NONE
 	uint8_t      ns; // subscriptions, or WEIR__SCACHE_NONE
@@ -54,11 +53,10 @@ typedef struct weir__scache_rec {
 typedef struct weir__scache_tls {
 	weir__scache_rec  *rec;
 	unsigned           depth;
-	weir_bus          *bus; // of the outermost section
 	weir__scache_entry e[WEIR__SCACHE_SLOTS];
 	// The entry last found for a topic pointer (slot by address): a
 	// string constant is found without hashing. Never NULL (an empty
-	// entry, uid 0, at first): the hot path tests no pointer.
+	// entry, gen 0, at first): the hot path tests no pointer.
 	weir__scache_entry *byptr[WEIR__SCACHE_SLOTS];
 	// The event of this thread's outermost emit by string (emit.c):
 	// filled once, and per emit only what changes, in no frame of the
@@ -92,7 +90,8 @@ typedef struct weir__scache_shared {
 extern weir__scache_shared weir__scache_sh WEIR__SCACHE_HIDDEN;
 
 // Slow parts (scache.c): the thread's first call, a miss by pointer
-// (hash lookup, then a fill), and freeing what removals left behind.
+// (hash lookup, then a fill; NULL, the section still entered, when the
+// topic cannot be cached), and freeing what removals left behind.
 weir__scache_tls   *weir__scache_tls_make(void);
 weir__scache_entry *weir__scache_enter_slow(weir__scache_tls *me,
     weir__scache_entry **pp, weir_bus *bus, const char *topic, uint64_t gen);
@@ -112,8 +111,9 @@ void                weir__scache_reclaim(void);
 // section is left.
 void weir__scache_retire(weir_bus *bus, void (*release)(void *), void *item);
 
-// A fresh bus's uid (never 0, never reused).
-uint64_t weir__scache_uid(void);
+// A registry generation no bus has had (never 0): a new bus's first,
+// and each registry change's (weir__bus_changed).
+uint64_t weir__scache_gen_next(void);
 
 // For tests: removed items still waiting for a section to end, and the
 // bytes this thread's cache takes (0 before its first cached call).
@@ -128,7 +128,6 @@ weir__scache_announce(weir__scache_tls *me, weir_bus *bus)
 		// me->rec never changes: read once (after the acquire below
 		// the compiler would read it again).
 		weir__scache_rec *rec = me->rec;
-		me->bus               = bus;
 		atomic_store_explicit(&rec->bus, bus, memory_order_relaxed);
 		uint64_t e = atomic_load_explicit(
 		    &weir__scache_sh.epoch, memory_order_acquire);
@@ -141,9 +140,14 @@ weir__scache_announce(weir__scache_tls *me, weir_bus *bus)
 		} else {
 			atomic_store(&rec->epoch, e);
 		}
-	} else if (me->bus != bus && me->bus != NULL) {
-		me->bus = NULL;
-		atomic_store(&me->rec->bus, NULL);
+	} else {
+		// Only this thread writes its record's bus: a relaxed load
+		// reads what it stored (no copy in @p me to keep in step).
+		weir_bus *cur =
+		    atomic_load_explicit(&me->rec->bus, memory_order_relaxed);
+		if (cur != bus && cur != NULL) {
+			atomic_store(&me->rec->bus, NULL);
+		}
 	}
 }
 
@@ -154,26 +158,52 @@ weir__scache_ptr_slot(const char *topic)
 	return (size_t) (a >> 58) & (WEIR__SCACHE_SLOTS - 1);
 }
 
-// Are the @p n bytes at @p a and @p b equal? Word compares, first and
-// last word overlapping: a topic is short, and a call to memcmp cost as
-// much as the compare.
+// Are the @p n bytes at @p a (an entry's topic buffer, n < its size)
+// and @p b (the caller's string, n = its strlen) equal? The first and
+// last words, overlapping, in one test, then any middle ones: a topic is
+// short, and a call to memcmp, or a loop for 9-16 bytes, cost as much as
+// the rest of the check. Below 8 bytes, two 4-byte or three 1-byte loads
+// the same way: never a byte past either end.
 static inline int
 weir__scache_eq(const char *a, const char *b, size_t n)
 {
 	uint64_t x, y, u, v;
-	if (n < 8) {
-		return memcmp(a, b, n) == 0;
-	}
-	for (size_t i = 0; i + 8 < n; i += 8) {
-		memcpy(&x, a + i, 8);
-		memcpy(&y, b + i, 8);
-		if (x != y) {
+	if (WEIR_ALWAYS(n >= 8)) {
+		memcpy(&x, a, 8);
+		memcpy(&y, b, 8);
+		memcpy(&u, a + n - 8, 8);
+		memcpy(&v, b + n - 8, 8);
+		if (((x ^ y) | (u ^ v)) != 0) {
 			return 0;
 		}
+		if (WEIR_ALWAYS(n <= 16)) {
+			return 1;
+		}
+		// The middle: words down from n - 16 (overlapping), then the
+		// one at 8. Counting down from n sets nothing up before the
+		// test above (a counter from 8 was one instruction more).
+		for (size_t i = n - 16; i > 8; i -= 8) {
+			memcpy(&x, a + i, 8);
+			memcpy(&y, b + i, 8);
+			if (x != y) {
+				return 0;
+			}
+		}
+		memcpy(&x, a + 8, 8);
+		memcpy(&y, b + 8, 8);
+		return x == y;
 	}
-	memcpy(&u, a + n - 8, 8);
-	memcpy(&v, b + n - 8, 8);
-	return u == v;
+	if (n >= 4) {
+		uint32_t p, q, r, t;
+		memcpy(&p, a, 4);
+		memcpy(&q, b, 4);
+		memcpy(&r, a + n - 4, 4);
+		memcpy(&t, b + n - 4, 4);
+		return ((p ^ q) | (r ^ t)) == 0;
+	}
+	// 0-3 bytes: positions 0, n / 2 and n - 1 cover them all.
+	return n == 0 ||
+	    (a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1]);
 }
 
 // weir__scache_leave() for a caller that has its thread's cache.
@@ -207,6 +237,9 @@ weir__scache_leave(void)
 // weir__scache_enter() for a thread whose cache exists (@p me), with
 // the topic's length @p n (strlen: the exact compare needs it, and a
 // caller that has it early keeps fewer values alive across the call).
+// Unlike weir__scache_enter(), a NULL return leaves the section entered:
+// the caller leaves (emit by string reads its payload back from the
+// thread's event first, which the section keeps nested emits off).
 static inline weir__scache_entry *
 weir__scache_enter_in(
     weir__scache_tls *me, weir_bus *bus, const char *topic, size_t n)
@@ -215,10 +248,10 @@ weir__scache_enter_in(
 	weir__scache_entry  *e  = *pp;
 	weir__scache_announce(me, bus);
 	uint64_t gen = atomic_load(&bus->gen);
-	// The uid names the bus (never reused), so no compare of e->bus.
-	// The same pointer is not enough: the bytes there may have changed.
-	if (WEIR_ALWAYS(e->ptr == topic && e->gen == gen &&
-	        e->uid == bus->uid && n == e->len &&
+	// The generation names the bus too (weir__scache_gen_next), so no
+	// compare of a bus. No compare of the pointer either: the bytes
+	// decide, and a slot shared by two strings only costs a miss.
+	if (WEIR_ALWAYS(e->gen == gen && n == e->len &&
 	        weir__scache_eq(e->topic, topic, n))) {
 		return e;
 	}
@@ -233,7 +266,12 @@ weir__scache_enter(weir_bus *bus, const char *topic)
 	    (me = weir__scache_tls_make()) == NULL) {
 		return NULL;
 	}
-	return weir__scache_enter_in(me, bus, topic, strlen(topic));
+	weir__scache_entry *e =
+	    weir__scache_enter_in(me, bus, topic, strlen(topic));
+	if (e == NULL) {
+		weir__scache_leave_in(me);
+	}
+	return e;
 }
 
 #endif

@@ -189,6 +189,108 @@ test_new_bus_same_address(void **state)
 	}
 }
 
+/* Every length the cache takes the 1-, 4- and 8-byte compares of (1 to
+ * 40 bytes: the 1-3 byte case, the two overlapping half-words, the two
+ * overlapping words, and the middle words above 16), and every position
+ * in it: one buffer holds a topic with a listener, then the same topic
+ * with that one byte changed (no listener), in turn. A compare that
+ * skipped any byte calls the listener for the changed topic. */
+static void
+test_every_length_every_byte(void **state)
+{
+	(void) state;
+	for (size_t n = 1; n <= 40; n++) {
+		int       count = 0;
+		weir_bus *bus;
+		char      topic[48], buf[48];
+		memset(topic, 'a', n);
+		topic[n] = '\0';
+		assert_weir_ok(weir_bus_create(&bus, NULL));
+		assert_weir_ok(weir_on(
+		    bus, topic, wt_count_int_handler, &count, NULL, 0, NULL));
+		for (size_t p = 0; p < n; p++) {
+			size_t called;
+			strcpy(buf, topic);
+			assert_weir_ok(weir_emit(bus, buf, NULL, 0, &called));
+			assert_int_equal(called, 1);
+			buf[p] = 'b';
+			assert_weir_ok(weir_emit(bus, buf, NULL, 0, &called));
+			assert_int_equal(called, 0);
+			assert_int_equal(count, (int) p + 1);
+		}
+		weir_bus_destroy(bus);
+	}
+}
+
+/* What a listener receives from an emit by string the cache cannot call
+ * (a once-listener, more listeners than an entry holds, a topic longer
+ * than an entry's buffer): the caller's payload and length, and no
+ * payload for length 0. Emit by string writes the payload into the
+ * thread's event before it looks the topic up; the locked path takes it
+ * from there. */
+typedef struct seen {
+	const void *payload;
+	size_t      len;
+	int         calls;
+} seen;
+
+static weir_err
+seen_handler(weir_bus *bus, const weir_event *ev, void *arg)
+{
+	seen *s = arg;
+	(void) bus;
+	s->payload = weir_event_payload(ev, &s->len);
+	s->calls++;
+	return WEIR_OK;
+}
+
+/* @p once: a once-listener is added before each emit (the last fired). */
+static void
+emit_seen(
+    weir_bus *bus, const char *topic, seen *s, size_t want_calls, int once)
+{
+	static const char data[] = "payload bytes";
+	size_t            called;
+	for (size_t len = sizeof(data);; len = 0) {
+		if (once) {
+			assert_weir_ok(weir_on(bus, topic, seen_handler, s,
+			    NULL, WEIR_ON_ONCE, NULL));
+		}
+		memset(s, 0, sizeof(*s));
+		assert_weir_ok(weir_emit(bus, topic, data, len, &called));
+		assert_int_equal(called, want_calls);
+		assert_int_equal(s->calls, want_calls);
+		assert_ptr_equal(s->payload, len ? data : NULL);
+		assert_int_equal(s->len, len);
+		if (len == 0) {
+			return;
+		}
+	}
+}
+
+static void
+test_uncached_paths_get_the_payload(void **state)
+{
+	(void) state;
+	weir_bus *bus;
+	seen      s;
+	char      longest[72];
+	memset(longest, 'l', sizeof(longest) - 1);
+	longest[sizeof(longest) - 1] = '\0';
+	assert_weir_ok(weir_bus_create(&bus, NULL));
+	for (int i = 0; i < 5; i++) {
+		assert_weir_ok(
+		    weir_on(bus, "p.many", seen_handler, &s, NULL, 0, NULL));
+	}
+	assert_weir_ok(weir_on(bus, longest, seen_handler, &s, NULL, 0, NULL));
+	for (int r = 0; r < 2; r++) {
+		emit_seen(bus, "p.many", &s, 5, 0);
+		emit_seen(bus, longest, &s, 1, 0);
+		emit_seen(bus, "p.once", &s, 1, 1);
+	}
+	weir_bus_destroy(bus);
+}
+
 int
 main(void)
 {
@@ -198,6 +300,8 @@ main(void)
 		cmocka_unit_test(test_freed_string_address_reused),
 		cmocka_unit_test(test_two_buses_one_pointer),
 		cmocka_unit_test(test_new_bus_same_address),
+		cmocka_unit_test(test_every_length_every_byte),
+		cmocka_unit_test(test_uncached_paths_get_the_payload),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

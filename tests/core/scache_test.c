@@ -368,6 +368,45 @@ test_nested_across_buses(void **state)
 	assert_int_equal(weir__scache_limbo_count(), 0);
 }
 
+/* The same with bus B's entry filled first (an emit on B alone): the
+ * emit on B nested in A's then calls B's listeners from the cache, and
+ * the listener it removes is the next of them. Inside that nested
+ * section the thread's record must say "any bus" (it said A), so that
+ * the removal waits for the outer emit to end instead of freeing the
+ * arg the cached walk calls next (ASan: a use after free). */
+static void
+test_nested_other_bus_cached(void **state)
+{
+	(void) state;
+	two_buses tb = { 0 };
+	size_t    called;
+	assert_weir_ok(weir_bus_create(&tb.a, NULL));
+	assert_weir_ok(weir_bus_create(&tb.b, NULL));
+	probe *gone = calloc(1, sizeof(*gone));
+	assert_non_null(gone);
+	atomic_store(&late_calls, 0);
+	assert_weir_ok(weir_on(tb.a, "two.a", two_on_a, &tb, NULL, 0, NULL));
+	assert_weir_ok(
+	    weir_on(tb.a, "two.inner", two_inner, &tb, NULL, 0, NULL));
+	assert_weir_ok(weir_on(tb.b, "two.b", two_on_b, &tb, NULL, 0, NULL));
+	assert_weir_ok(weir_on(
+	    tb.b, "two.b", probe_handler, gone, probe_free, 0, &tb.gone_id));
+	assert_weir_ok(weir_emit(tb.b, "two.b", NULL, 0, &called));
+	assert_int_equal(called, 2); /* B's entry filled; nothing removed */
+	assert_int_equal(atomic_load(&gone->calls), 1);
+	tb.gone = gone;
+	assert_weir_ok(weir_emit(tb.a, "two.a", NULL, 0, &called));
+	assert_int_equal(called, 1);
+	assert_null(tb.gone);
+	assert_int_equal(tb.a_calls, 1);
+	assert_int_equal(tb.b_calls, 2);
+	assert_int_equal(tb.inner_calls, 2);
+	assert_int_equal(atomic_load(&late_calls), 0);
+	assert_int_equal(weir__scache_limbo_count(), 0); /* freed by now */
+	weir_bus_destroy(tb.b);
+	weir_bus_destroy(tb.a);
+}
+
 /* 100,000 distinct topics: every emit right, the cache's memory fixed. */
 static void
 test_memory_bounded(void **state)
@@ -558,6 +597,7 @@ main(void)
 		cmocka_unit_test(test_wildcard_invalidates),
 		cmocka_unit_test(test_nested_emits_keep_outer_list),
 		cmocka_unit_test(test_nested_across_buses),
+		cmocka_unit_test(test_nested_other_bus_cached),
 		cmocka_unit_test(test_fresh_thread_has_no_cache),
 		cmocka_unit_test(test_other_bus_reader_does_not_delay),
 		cmocka_unit_test(test_memory_bounded),
