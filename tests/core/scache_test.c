@@ -337,23 +337,32 @@ two_on_a(weir_bus *bus, const weir_event *ev, void *arg)
 	return WEIR_OK;
 }
 
+/* Buses A and B with the listeners of the two nested cases: A's "two.a"
+ * emits on B, B's "two.b" removes the probe returned (the next of B's
+ * listeners) once tb->gone names it. */
+static probe *
+two_buses_open(two_buses *tb)
+{
+	assert_weir_ok(weir_bus_create(&tb->a, NULL));
+	assert_weir_ok(weir_bus_create(&tb->b, NULL));
+	probe *gone = calloc(1, sizeof(*gone));
+	assert_non_null(gone);
+	atomic_store(&late_calls, 0);
+	assert_weir_ok(weir_on(tb->a, "two.a", two_on_a, tb, NULL, 0, NULL));
+	assert_weir_ok(
+	    weir_on(tb->a, "two.inner", two_inner, tb, NULL, 0, NULL));
+	assert_weir_ok(weir_on(tb->b, "two.b", two_on_b, tb, NULL, 0, NULL));
+	assert_weir_ok(weir_on(
+	    tb->b, "two.b", probe_handler, gone, probe_free, 0, &tb->gone_id));
+	return gone;
+}
+
 static void
 test_nested_across_buses(void **state)
 {
 	(void) state;
 	two_buses tb = { 0 };
-	assert_weir_ok(weir_bus_create(&tb.a, NULL));
-	assert_weir_ok(weir_bus_create(&tb.b, NULL));
-	tb.gone = calloc(1, sizeof(*tb.gone));
-	assert_non_null(tb.gone);
-	probe *gone = tb.gone;
-	atomic_store(&late_calls, 0);
-	assert_weir_ok(weir_on(tb.a, "two.a", two_on_a, &tb, NULL, 0, NULL));
-	assert_weir_ok(
-	    weir_on(tb.a, "two.inner", two_inner, &tb, NULL, 0, NULL));
-	assert_weir_ok(weir_on(tb.b, "two.b", two_on_b, &tb, NULL, 0, NULL));
-	assert_weir_ok(weir_on(
-	    tb.b, "two.b", probe_handler, gone, probe_free, 0, &tb.gone_id));
+	tb.gone      = two_buses_open(&tb);
 	for (int r = 0; r < 3; r++) {
 		size_t called = 0;
 		assert_weir_ok(weir_emit(tb.a, "two.a", NULL, 0, &called));
@@ -380,17 +389,7 @@ test_nested_other_bus_cached(void **state)
 	(void) state;
 	two_buses tb = { 0 };
 	size_t    called;
-	assert_weir_ok(weir_bus_create(&tb.a, NULL));
-	assert_weir_ok(weir_bus_create(&tb.b, NULL));
-	probe *gone = calloc(1, sizeof(*gone));
-	assert_non_null(gone);
-	atomic_store(&late_calls, 0);
-	assert_weir_ok(weir_on(tb.a, "two.a", two_on_a, &tb, NULL, 0, NULL));
-	assert_weir_ok(
-	    weir_on(tb.a, "two.inner", two_inner, &tb, NULL, 0, NULL));
-	assert_weir_ok(weir_on(tb.b, "two.b", two_on_b, &tb, NULL, 0, NULL));
-	assert_weir_ok(weir_on(
-	    tb.b, "two.b", probe_handler, gone, probe_free, 0, &tb.gone_id));
+	probe    *gone = two_buses_open(&tb);
 	assert_weir_ok(weir_emit(tb.b, "two.b", NULL, 0, &called));
 	assert_int_equal(called, 2); /* B's entry filled; nothing removed */
 	assert_int_equal(atomic_load(&gone->calls), 1);
