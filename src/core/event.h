@@ -103,20 +103,9 @@ weir__event_key(const weir_event *ev)
 // once and no reader changes it (they get a const pointer). A topic
 // handle and a thread's string cache keep such an event, so that the
 // hot path of emit takes no address in its own frame.
-static inline void
-weir__event_stack_reuse(weir_event *ev, const char *topic, size_t topic_len,
-    const void *data, size_t len)
-{
-	ev->flags       = EVENT_STACK | EVENT_LAZY;
-	ev->topic       = topic;
-	ev->topic_len   = (uint32_t) topic_len;
-	ev->payload     = len ? data : NULL;
-	ev->payload_len = len;
-}
-
-// weir__event_stack_reuse() in two steps, payload first: emit by string
-// writes the payload before its strlen, so that data and len need no
-// register across that call.
+// Its two halves are apart because emit by string writes the payload
+// before its strlen, so that data and len need no register across that
+// call.
 static inline void
 weir__event_payload_reuse(weir_event *ev, const void *data, size_t len)
 {
@@ -130,6 +119,14 @@ weir__event_topic_reuse(weir_event *ev, const char *topic, size_t topic_len)
 	ev->flags     = EVENT_STACK | EVENT_LAZY;
 	ev->topic     = topic;
 	ev->topic_len = (uint32_t) topic_len;
+}
+
+static inline void
+weir__event_stack_reuse(weir_event *ev, const char *topic, size_t topic_len,
+    const void *data, size_t len)
+{
+	weir__event_topic_reuse(ev, topic, topic_len);
+	weir__event_payload_reuse(ev, data, len);
 }
 
 #endif
