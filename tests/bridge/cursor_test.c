@@ -19,10 +19,7 @@ cursor_of(bt *t)
 static uint64_t
 cursor_route_k0(bt *t, const char *const *kv)
 {
-	bt_open(t, kv);
-	assert_weir_ok(weir_bridge_route_add(
-	    t->br, "r", "t.*", "mem", "out", "{2}", NULL));
-	assert_weir_ok(weir_bridge_start(t->br));
+	bt_open_route(t, kv, "t.*", "out", "{2}");
 	bt_publish(t, "t.k0", NULL, 0);
 	BT_WAIT(t, "r", s.acked == 1 && s.backlog == 0);
 	return cursor_of(t);

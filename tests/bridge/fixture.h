@@ -177,15 +177,23 @@ bt_open_direct(bt *t, const char *const *kv, const char *dest)
 	assert_weir_ok(weir_bridge_start(t->br));
 }
 
-/* bt_open, then one started route "r": a.> to the mem sink, keyed by
- * the event key (the retry and breaker tests' setup). */
+/* bt_open, then one started route "r": @p pattern to the mem sink's
+ * @p dest, keyed by @p key. */
+static inline void
+bt_open_route(bt *t, const char *const *kv, const char *pattern,
+    const char *dest, const char *key)
+{
+	bt_open(t, kv);
+	assert_weir_ok(weir_bridge_route_add(
+	    t->br, "r", pattern, "mem", dest, key, NULL));
+	assert_weir_ok(weir_bridge_start(t->br));
+}
+
+/* The retry and breaker tests' route: a.> to x, keyed by the event key. */
 static inline void
 bt_open_mem_route(bt *t, const char *const *kv)
 {
-	bt_open(t, kv);
-	assert_weir_ok(
-	    weir_bridge_route_add(t->br, "r", "a.>", "mem", "x", "key", NULL));
-	assert_weir_ok(weir_bridge_start(t->br));
+	bt_open_route(t, kv, "a.>", "x", "key");
 }
 
 static inline void

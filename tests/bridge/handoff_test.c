@@ -32,10 +32,7 @@ ho_assert_sent(bt *t, size_t n, uint64_t first)
 static void
 ho_start(bt *t, const char *const *kv)
 {
-	bt_open(t, kv);
-	assert_weir_ok(weir_bridge_route_add(
-	    t->br, "r", "t.>", "mem", "out", "key", NULL));
-	assert_weir_ok(weir_bridge_start(t->br));
+	bt_open_route(t, kv, "t.>", "out", "key");
 }
 
 static void
